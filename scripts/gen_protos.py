@@ -1,0 +1,60 @@
+"""Regenerates the committed Python stubs from protos/ (one command: `python scripts/gen_protos.py`).
+
+Stubs go to the repository root so that `mlopsdebug.<svc>.v1` imports mirror the proto packages.
+`--out DIR` writes elsewhere (the freshness test compares such a copy with the committed one).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import pathlib
+import sys
+
+from grpc_tools import protoc
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PROTO_ROOT = ROOT / "protos"
+
+
+def _include_dirs() -> list[str]:
+    """Well-known types ship with grpc_tools; google/rpc protos with googleapis-common-protos."""
+    grpc_tools_protos = importlib.resources.files("grpc_tools") / "_proto"
+    import google.rpc  # noqa: PLC0415 - located only to find its .proto files
+
+    googleapis_root = pathlib.Path(google.rpc.__path__[0]).parents[1]
+    return [str(PROTO_ROOT), str(grpc_tools_protos), str(googleapis_root)]
+
+
+def generate(out_dir: pathlib.Path) -> list[pathlib.Path]:
+    """Generates *_pb2.py, *_pb2.pyi and *_pb2_grpc.py plus __init__.py files into out_dir."""
+    protos = sorted(PROTO_ROOT.rglob("*.proto"))
+    rel = [str(p.relative_to(PROTO_ROOT)) for p in protos]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    args = ["grpc_tools.protoc"]
+    args += [f"-I{d}" for d in _include_dirs()]
+    args += [f"--python_out={out_dir}", f"--pyi_out={out_dir}", f"--grpc_python_out={out_dir}"]
+    args += rel
+    if protoc.main(args) != 0:
+        raise SystemExit("protoc failed")
+    written = []
+    for proto in rel:
+        package_dir = out_dir / pathlib.Path(proto).parent
+        for parent in [package_dir, *package_dir.relative_to(out_dir).parents]:
+            init = out_dir / parent / "__init__.py"
+            if parent != pathlib.Path(".") and not init.exists():
+                init.write_text('"""Generated from protos/; do not edit (scripts/gen_protos.py)."""\n')
+        written.append(package_dir)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--out", type=pathlib.Path, default=ROOT, help="output root (default: repo root)")
+    args = parser.parse_args(argv)
+    generate(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The nine faults: what category each belongs to and which parameters its answer key carries.
+
+The generator decides, per scenario, the exact file, canonical field and aliases (they depend on the
+rendered artifacts, e.g. the variable names of preprocessing.py); the grader picks the fix rule by
+fault id and reads the listed parameters from the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Final
+
+CATEGORIES: Final[tuple[str, ...]] = (
+    "config_error",
+    "data_leakage",
+    "evaluation_bug",
+    "preprocessing_bug",
+    "label_mismatch",
+    "architecture_bug",
+)
+
+ARTIFACT_FILES: Final[tuple[str, ...]] = (
+    "config.yaml",
+    "train.log",
+    "dataset_stats.json",
+    "preprocessing.py",
+    "eval_results.json",
+    "model_card.json",
+)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FaultSpec:
+    fault_id: str
+    task_id: str
+    category: str
+    # Names of the entries the answer key's `params` must hold for this fault's fix rule.
+    params: tuple[str, ...]
+
+
+FAULTS: Final[dict[str, FaultSpec]] = {
+    f.fault_id: f
+    for f in (
+        # The learning rate is orders of magnitude too high; loss diverges to NaN.
+        FaultSpec("exploding_lr", "easy", "config_error", ("bad_value", "safe_max")),
+        # SGD with momentum so close to 1 that the effective step oscillates.
+        FaultSpec("wrong_optimizer", "easy", "config_error", ("bad_value", "safe_max")),
+        # The batch size exceeds the number of training samples.
+        FaultSpec("batch_size_overflow", "easy", "config_error", ("bad_value", "train_size")),
+        # The scaler is fitted on all data before splitting.
+        FaultSpec("data_leakage_scaler", "medium", "data_leakage", ()),
+        # Train and validation share items: split twice, or duplicates of one source item in both.
+        FaultSpec("data_leakage_overlap", "medium", "data_leakage", ("mechanism",)),
+        # test_size is inverted, so the model trains on the small part.
+        FaultSpec("wrong_split_ratio", "medium", "preprocessing_bug", ("bad_value",)),
+        # Evaluation uses a label map that differs from training's.
+        FaultSpec("label_encoder_mismatch", "hard", "label_mismatch", ()),
+        # Validation and test metrics are written under each other's keys.
+        FaultSpec("silent_metric_swap", "hard", "evaluation_bug", ()),
+        # Evaluation loads an older tokenizer than training (text models only).
+        FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
+    )
+}

@@ -1,0 +1,28 @@
+"""Input checks shared by the generator and episode services, so both refuse the same inputs alike."""
+
+from __future__ import annotations
+
+from mlopsdebug_common.errors import InvalidArgument
+from mlopsdebug_common.tasks import MAX_SEED, TASKS
+
+# Caps on free text in a diagnosis (characters). The grader enforces the same caps.
+FIELD_MAX_CHARS = 200
+FILE_MAX_CHARS = 200
+TEXT_MAX_CHARS = 4000
+LOG_FILTER_MAX_CHARS = 200
+FIELD_PATH_MAX_CHARS = 200
+
+
+def validate_task_id(task_id: str, *, field: str = "task_id") -> str:
+    if task_id not in TASKS:
+        shown = task_id if len(task_id) <= 40 else task_id[:40] + "..."
+        raise InvalidArgument.for_field(
+            field, f"unknown task {shown!r}; expected one of {', '.join(TASKS)}", reason="UNKNOWN_TASK"
+        )
+    return task_id
+
+
+def validate_seed(seed: int, *, field: str = "seed") -> int:
+    if not 0 <= seed <= MAX_SEED:
+        raise InvalidArgument.for_field(field, f"seed {seed} outside [0, {MAX_SEED}]", reason="INVALID_SEED")
+    return seed

@@ -1,0 +1,125 @@
+"""Episode-service conversions: proto actions to domain actions, episode results to observations.
+
+The static part of an observation (task, run summary, artifact list) is built once per episode and
+copied per step, which keeps the per-step cost to the fields that change.
+"""
+
+from __future__ import annotations
+
+from mlopsdebug.common.v1 import common_pb2 as pb
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug_common.convert import (
+    ARTIFACT_FROM_PB,
+    ARTIFACT_TO_PB,
+    CHECK_FROM_PB,
+    CHECK_TO_PB,
+    EPISODE_STATE_TO_PB,
+    diagnosis_from_pb,
+    grade_to_pb,
+    run_summary_to_pb,
+    sanity_check_to_pb,
+)
+from mlopsdebug_common.domain import Grade, SanityCheckResult
+from mlopsdebug_episode.actions import Action
+from mlopsdebug_episode.core import ArtifactRead, Episode, FieldLookup, LogExcerpt, StepResult
+
+
+def action_from_pb(m: pb.Action) -> Action:
+    """Unset enums become "" so that validation names the field; it never raises here."""
+    kind = m.WhichOneof("kind")
+    if kind is None:
+        return Action(kind="")
+    if kind == "read_logs":
+        return Action(kind, log_filter=m.read_logs.log_filter)
+    if kind == "run_sanity_check":
+        return Action(kind, check=CHECK_FROM_PB.get(m.run_sanity_check.check, ""))
+    if kind == "query_artifact":
+        q = m.query_artifact
+        return Action(kind, artifact=ARTIFACT_FROM_PB.get(q.artifact, ""), field_path=q.field_path)
+    if kind == "submit_diagnosis":
+        sub = m.submit_diagnosis
+        return Action(kind, diagnosis=diagnosis_from_pb(sub.diagnosis) if sub.HasField("diagnosis") else None)
+    return Action(kind)
+
+
+def observation_template(episode: Episode) -> pb.Observation:
+    scenario = episode.scenario
+    template = pb.Observation(
+        task_id=episode.task.task_id,
+        task_description=episode.task.description,
+        run_id=scenario.run_summary.run_id,
+        run_summary=run_summary_to_pb(scenario.run_summary),
+        available_artifacts=[
+            pb.ArtifactMeta(
+                name=ARTIFACT_TO_PB[doc.name],
+                file_name=doc.name,
+                description=doc.description,
+                size_hint=doc.size_hint,
+                last_modified=doc.last_modified,
+            )
+            for doc in scenario.artifacts
+        ],
+        max_steps=episode.task.max_steps,
+    )
+    return template
+
+
+def fill_observation(
+    template: pb.Observation, episode: Episode, result: StepResult | None = None
+) -> pb.Observation:
+    obs = pb.Observation()
+    obs.CopyFrom(template)
+    obs.artifacts_read.extend(episode.artifacts_read)
+    obs.step_count = episode.step_count
+    obs.terminated = episode.terminated
+    obs.truncated = episode.truncated
+    obs.done = episode.done
+    obs.cumulative_reward = episode.cumulative_reward
+    if result is not None:
+        obs.reward = result.reward
+        obs.messages.extend(result.messages)
+        _fill_result(obs.last_action_result, result.outcome)
+    return obs
+
+
+def _fill_result(target: pb.ActionResult, outcome: object) -> None:
+    if isinstance(outcome, ArtifactRead):
+        target.artifact.name = ARTIFACT_TO_PB[outcome.name]
+        target.artifact.content = outcome.content
+    elif isinstance(outcome, LogExcerpt):
+        logs = target.logs
+        logs.log_filter = outcome.log_filter
+        logs.content = outcome.content
+        logs.matched_lines = outcome.matched_lines
+        logs.total_lines = outcome.total_lines
+    elif isinstance(outcome, SanityCheckResult):
+        target.sanity_check.CopyFrom(sanity_check_to_pb(outcome))
+    elif isinstance(outcome, FieldLookup):
+        f = target.field
+        f.artifact = ARTIFACT_TO_PB[outcome.artifact]
+        f.field_path = outcome.field_path
+        f.found = outcome.found
+        f.value_json = outcome.value_json
+        f.available_keys.extend(outcome.available_keys)
+    elif isinstance(outcome, Grade):
+        target.grade.CopyFrom(grade_to_pb(outcome))
+
+
+def state_to_pb(episode: Episode) -> ep_pb.EpisodeStateInfo:
+    state = ep_pb.EpisodeStateInfo(
+        episode_id=episode.episode_id,
+        task_id=episode.task.task_id,
+        seed=episode.seed,
+        state=EPISODE_STATE_TO_PB[episode.state],
+        step_count=episode.step_count,
+        max_steps=episode.task.max_steps,
+        artifacts_read=episode.artifacts_read,
+        sanity_checks_run=[CHECK_TO_PB[c] for c in episode.sanity_checks_run],
+        duplicate_reads=episode.duplicate_reads,
+        cumulative_reward=episode.cumulative_reward,
+        scenario_id=episode.scenario.scenario_id,
+        created_at=episode.created_at,
+    )
+    if episode.grade is not None:
+        state.grade.CopyFrom(grade_to_pb(episode.grade))
+    return state

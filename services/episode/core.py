@@ -1,0 +1,339 @@
+"""The episode core: episodes, actions, rewards, budgets. No transport imports.
+
+The two things it waits on (a scenario, a grade) come through small protocols that the server
+implements over gRPC. Every refused call leaves the episode exactly as it was: checks and remote
+calls happen before any mutation, and mutations happen under the episode's lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import dataclasses
+import datetime
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, Final, Protocol
+
+import yaml
+
+from mlopsdebug_common.domain import Grade, SanityCheckResult, Scenario
+from mlopsdebug_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+)
+from mlopsdebug_common.sealing import SealedKey
+from mlopsdebug_common.tasks import MAX_SEED, TASKS, TaskSpec
+from mlopsdebug_common.validation import validate_seed, validate_task_id
+from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
+
+REWARD_NEW_ARTIFACT: Final = 0.02
+REWARD_REPEATED_READ: Final = -0.02
+REWARD_NEW_SANITY_CHECK: Final = 0.01
+_EPISODE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Log lines that open an epoch ("Epoch 3/20", "epoch=3", "[epoch 3]") move the epoch filter's cursor.
+_EPOCH_MARK = re.compile(r"\bepoch\b\D{0,3}(\d+)", re.IGNORECASE)
+
+
+class ScenarioSource(Protocol):
+    async def get(self, task_id: str, seed: int) -> Scenario: ...
+
+
+class Grader(Protocol):
+    async def grade(self, key: SealedKey, diagnosis: Any, *, task: TaskSpec, reveal_answer: bool) -> Grade: ...
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EpisodeConfig:
+    max_episodes: int = 10_000
+    idle_timeout_s: float = 900.0
+    reveal_answers: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class LogExcerpt:
+    log_filter: str
+    content: str
+    matched_lines: int
+    total_lines: int
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ArtifactRead:
+    name: str
+    content: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FieldLookup:
+    artifact: str
+    field_path: str
+    found: bool
+    value_json: str = ""
+    available_keys: tuple[str, ...] = ()
+
+
+ActionOutcome = ArtifactRead | LogExcerpt | SanityCheckResult | FieldLookup | Grade | None
+
+
+@dataclasses.dataclass(slots=True)
+class Episode:
+    episode_id: str
+    task: TaskSpec
+    seed: int
+    scenario: Scenario
+    created_at: str
+    last_active: float
+    step_count: int = 0
+    terminated: bool = False
+    truncated: bool = False
+    cumulative_reward: float = 0.0
+    artifacts_read: list[str] = dataclasses.field(default_factory=list)
+    sanity_checks_run: list[str] = dataclasses.field(default_factory=list)
+    duplicate_reads: int = 0
+    seen_reads: set[tuple[str, ...]] = dataclasses.field(default_factory=set)
+    grade: Grade | None = None
+    lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+
+    @property
+    def done(self) -> bool:
+        return self.terminated or self.truncated
+
+    @property
+    def state(self) -> str:
+        if self.terminated:
+            return "terminated"
+        if self.truncated:
+            return "truncated"
+        return "running"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StepResult:
+    episode: Episode
+    outcome: ActionOutcome
+    reward: float
+    messages: tuple[str, ...]
+
+
+class EpisodeManager:
+    """Owns all episodes of one process. Safe for any number of concurrent callers on one event loop."""
+
+    def __init__(
+        self,
+        scenarios: ScenarioSource,
+        grader: Grader,
+        config: EpisodeConfig = EpisodeConfig(),
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+    ) -> None:
+        self._scenarios = scenarios
+        self._grader = grader
+        self.config = config
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._episodes: dict[str, Episode] = {}
+        # Slots held by resets still waiting for their scenario, so capacity cannot be overshot.
+        self._pending = 0
+        self._pending_ids: set[str] = set()
+        self._parsed: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._episodes)
+
+    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> Episode:
+        task = TASKS[validate_task_id(task_id)]
+        if seed is None:
+            seed = secrets.randbelow(MAX_SEED + 1)
+        validate_seed(seed)
+        if episode_id:
+            if not _EPISODE_ID.match(episode_id):
+                raise InvalidArgument.for_field(
+                    "episode_id", "1 to 128 characters of [A-Za-z0-9._:-]", reason="INVALID_EPISODE_ID"
+                )
+            if episode_id in self._episodes or episode_id in self._pending_ids:
+                raise AlreadyExists(f"episode {episode_id!r} already exists", reason="EPISODE_EXISTS")
+        else:
+            episode_id = "ep-" + secrets.token_hex(12)
+        if len(self._episodes) + self._pending >= self.config.max_episodes:
+            self.reap_idle()
+            if len(self._episodes) + self._pending >= self.config.max_episodes:
+                raise ResourceExhausted(
+                    f"at capacity: {self.config.max_episodes} episodes open; close finished episodes or retry later",
+                    reason="EPISODE_CAPACITY",
+                    metadata={"max_episodes": str(self.config.max_episodes)},
+                )
+        self._pending += 1
+        self._pending_ids.add(episode_id)
+        try:
+            scenario = await self._scenarios.get(task.task_id, seed)
+        finally:
+            self._pending -= 1
+            self._pending_ids.discard(episode_id)
+        now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+        episode = Episode(episode_id, task, seed, scenario, now, self._clock())
+        self._episodes[episode_id] = episode
+        return episode
+
+    def get(self, episode_id: str) -> Episode:
+        if not episode_id:
+            raise InvalidArgument.for_field("episode_id", "required", reason="EPISODE_ID_MISSING")
+        episode = self._episodes.get(episode_id)
+        if episode is None:
+            shown = episode_id if len(episode_id) <= 64 else episode_id[:64] + "..."
+            raise NotFound(
+                f"no open episode {shown!r} (never started, closed, or expired after being idle)",
+                reason="EPISODE_NOT_FOUND",
+            )
+        return episode
+
+    def has(self, episode_id: str) -> bool:
+        return episode_id in self._episodes
+
+    def close(self, episode_id: str) -> Episode:
+        episode = self.get(episode_id)
+        del self._episodes[episode_id]
+        return episode
+
+    def reap_idle(self) -> list[str]:
+        """Closes episodes idle longer than the timeout; returns their ids."""
+        cutoff = self._clock() - self.config.idle_timeout_s
+        expired = [eid for eid, ep in self._episodes.items() if ep.last_active < cutoff and not ep.lock.locked()]
+        for eid in expired:
+            del self._episodes[eid]
+        return expired
+
+    async def step(self, episode_id: str, action: Action) -> StepResult:
+        validate_action(action)
+        episode = self.get(episode_id)
+        async with episode.lock:
+            if episode_id not in self._episodes:
+                raise NotFound(f"episode {episode_id!r} was closed", reason="EPISODE_NOT_FOUND")
+            if episode.done:
+                raise FailedPrecondition(
+                    f"episode {episode_id!r} has ended ({episode.state}); reset to start a new one",
+                    reason="EPISODE_ENDED",
+                )
+            if action.kind == "submit_diagnosis":
+                # The remote call happens before any mutation: if it fails, the episode is untouched.
+                grade = await self._grader.grade(
+                    episode.scenario.answer_key,
+                    action.diagnosis,
+                    task=episode.task,
+                    reveal_answer=self.config.reveal_answers,
+                )
+                return self._apply(episode, action, grade, grade.score)
+            outcome, reward = self._observe(episode, action)
+            return self._apply(episode, action, outcome, reward)
+
+    def _observe(self, episode: Episode, action: Action) -> tuple[ActionOutcome, float]:
+        """Computes the result and reward of a non-submitting action without mutating the episode."""
+        scenario = episode.scenario
+        if action.kind == "run_sanity_check":
+            first = action.check not in episode.sanity_checks_run
+            return scenario.sanity_check(action.check), (REWARD_NEW_SANITY_CHECK if first else 0.0)
+        if action.kind == "query_artifact":
+            outcome: ActionOutcome = self._lookup(scenario, action.artifact, action.field_path.strip())
+            target = action.artifact
+        else:
+            target = READ_TARGETS[action.kind]
+            content = scenario.artifact(target).content
+            outcome = _filter_log(content, action.log_filter) if action.kind == "read_logs" else ArtifactRead(target, content)
+        if target not in episode.artifacts_read:
+            reward = REWARD_NEW_ARTIFACT
+        elif action.identity() in episode.seen_reads:
+            reward = REWARD_REPEATED_READ
+        else:
+            reward = 0.0
+        return outcome, reward
+
+    def _apply(self, episode: Episode, action: Action, outcome: ActionOutcome, reward: float) -> StepResult:
+        messages: list[str] = []
+        episode.step_count += 1
+        episode.last_active = self._clock()
+        if action.kind == "submit_diagnosis":
+            episode.terminated = True
+            episode.grade = outcome  # type: ignore[assignment]
+            messages.append(f"Diagnosis graded: score {reward:.3f}. The episode has ended.")
+        else:
+            if action.kind == "run_sanity_check":
+                if action.check not in episode.sanity_checks_run:
+                    episode.sanity_checks_run.append(action.check)
+            else:
+                target = action.artifact if action.kind == "query_artifact" else READ_TARGETS[action.kind]
+                if target not in episode.artifacts_read:
+                    episode.artifacts_read.append(target)
+                identity = action.identity()
+                if reward < 0:
+                    episode.duplicate_reads += 1
+                    messages.append("Identical to an earlier read; repeated reads cost reward.")
+                episode.seen_reads.add(identity)
+            if episode.step_count >= episode.task.max_steps:
+                episode.truncated = True
+                messages.append("Step budget exhausted without a diagnosis; the episode is truncated.")
+            else:
+                left = episode.task.max_steps - episode.step_count
+                if left <= 3:
+                    messages.append(f"{left} step{'s' if left != 1 else ''} left.")
+        episode.cumulative_reward = round(episode.cumulative_reward + reward, 10)
+        return StepResult(episode, outcome, reward, tuple(messages))
+
+    def _lookup(self, scenario: Scenario, artifact: str, path: str) -> FieldLookup:
+        doc = self._parsed_artifact(scenario, artifact)
+        node: Any = doc
+        for part in path.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, list) and part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node):
+                node = node[int(part)]
+            else:
+                if isinstance(node, dict):
+                    keys = tuple(sorted(str(k) for k in node))
+                elif isinstance(node, list):
+                    keys = tuple(str(i) for i in range(len(node)))
+                else:
+                    keys = ()
+                return FieldLookup(artifact, path, False, available_keys=keys)
+        return FieldLookup(artifact, path, True, value_json=json.dumps(node, sort_keys=False, default=str))
+
+    def _parsed_artifact(self, scenario: Scenario, artifact: str) -> Any:
+        """Parsed structured artifacts, memoised per scenario (parsing YAML per query would dominate)."""
+        key = (scenario.scenario_id, artifact)
+        cached = self._parsed.get(key)
+        if cached is not None:
+            self._parsed.move_to_end(key)
+            return cached
+        content = scenario.artifact(artifact).content
+        doc = yaml.safe_load(content) if artifact.endswith(".yaml") else json.loads(content)
+        self._parsed[key] = doc
+        if len(self._parsed) > 4096:
+            self._parsed.popitem(last=False)
+        return doc
+
+
+def _filter_log(content: str, log_filter: str) -> LogExcerpt:
+    lines = content.splitlines()
+    text = log_filter.strip()
+    if not text:
+        return LogExcerpt("", content.rstrip("\n"), len(lines), len(lines))
+    span = parse_epoch_filter(text)
+    if span is not None:
+        first, last = span
+        kept, current = [], 0
+        for line in lines:
+            mark = _EPOCH_MARK.search(line)
+            if mark is not None:
+                current = int(mark.group(1))
+            if first <= current <= last:
+                kept.append(line)
+    else:
+        needle = text.lower()
+        kept = [line for line in lines if needle in line.lower()]
+    return LogExcerpt(log_filter, "\n".join(kept), len(kept), len(lines))

@@ -1,0 +1,112 @@
+"""The episode service's view of its peers over gRPC: a cached scenario source and a grader.
+
+Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+
+import grpc
+
+from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
+from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
+from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
+from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
+from mlopsdebug_common.convert import diagnosis_to_pb, grade_from_pb, scenario_from_pb, sealed_key_to_pb
+from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
+from mlopsdebug_common.errors import DomainError, InvalidArgument, Unavailable
+from mlopsdebug_common.rpc import CHANNEL_OPTIONS
+from mlopsdebug_common.sealing import SealedKey
+from mlopsdebug_common.tasks import TaskSpec
+
+_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
+
+
+def _peer_error(peer: str, err: grpc.aio.AioRpcError) -> DomainError:
+    if err.code() in _TRANSIENT:
+        return Unavailable(f"the {peer} service is unreachable; nothing was changed, retry", reason=f"{peer.upper()}_UNAVAILABLE")
+    # Anything else from a peer is a bug on our side, not the caller's.
+    raise RuntimeError(f"{peer} failed with {err.code().name}: {err.details()}") from err
+
+
+class RemoteScenarioSource:
+    """Fetches scenarios from the generator; an LRU cache plus in-flight sharing of identical requests."""
+
+    def __init__(self, target: str, *, cache_size: int = 2048, timeout_s: float = 10.0) -> None:
+        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._stub = gen_grpc.GeneratorServiceStub(self._channel)
+        self._cache: collections.OrderedDict[tuple[str, int], Scenario] = collections.OrderedDict()
+        self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
+        self._cache_size = cache_size
+        self._timeout_s = timeout_s
+        self.hits = 0
+        self.misses = 0
+
+    async def get(self, task_id: str, seed: int) -> Scenario:
+        key = (task_id, seed)
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            self.hits += 1
+            return cached
+        pending = self._inflight.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        self.misses += 1
+        future: asyncio.Future[Scenario] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            scenario = await self._fetch(task_id, seed)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # mark retrieved: waiters re-raise it themselves
+            raise
+        finally:
+            del self._inflight[key]
+        future.set_result(scenario)
+        self._cache[key] = scenario
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return scenario
+
+    async def _fetch(self, task_id: str, seed: int) -> Scenario:
+        try:
+            response = await self._stub.GenerateScenario(
+                gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as err:
+            raise _peer_error("generator", err) from err
+        return scenario_from_pb(response.scenario)
+
+    async def list_tasks(self) -> gen_pb.ListTasksResponse:
+        try:
+            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as err:
+            raise _peer_error("generator", err) from err
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+
+class RemoteGrader:
+    def __init__(self, target: str, *, timeout_s: float = 10.0) -> None:
+        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._stub = grader_grpc.GraderServiceStub(self._channel)
+        self._timeout_s = timeout_s
+
+    async def grade(self, key: SealedKey, diagnosis: Diagnosis, *, task: TaskSpec, reveal_answer: bool) -> Grade:
+        request = grader_pb.GradeRequest(
+            answer_key=sealed_key_to_pb(key), diagnosis=diagnosis_to_pb(diagnosis), reveal_answer=reveal_answer
+        )
+        try:
+            response = await self._stub.Grade(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as err:
+            if err.code() == grpc.StatusCode.INVALID_ARGUMENT and "diagnosis" in (err.details() or ""):
+                raise InvalidArgument(err.details() or "invalid diagnosis", reason="INVALID_DIAGNOSIS") from err
+            raise _peer_error("grader", err) from err
+        return grade_from_pb(response.grade)
+
+    async def close(self) -> None:
+        await self._channel.close()

@@ -1,0 +1,219 @@
+"""The episode service's gRPC servicer and server: unary RPCs, the Session stream, idle reaping."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+
+import grpc
+
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+from mlopsdebug_common import rpc
+from mlopsdebug_common.errors import InvalidArgument
+from mlopsdebug_episode import convert
+from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
+from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
+
+DOMAIN = "episode.mlopsdebug"
+SERVICE_NAME = ep_pb.DESCRIPTOR.services_by_name["EpisodeService"].full_name
+REQUEST_ID_MAX_CHARS = 64
+log = logging.getLogger("mlopsdebug.episode")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EpisodeServerConfig:
+    generator_addr: str = "localhost:50051"
+    grader_addr: str = "localhost:50053"
+    host: str = "[::]"
+    port: int = 50052
+    max_episodes: int = 10_000
+    idle_timeout_s: float = 900.0
+    reveal_answers: bool = False
+    scenario_cache_size: int = 2048
+    peer_timeout_s: float = 10.0
+    grace_s: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> EpisodeServerConfig:
+        return cls(
+            generator_addr=rpc.env_str("MLOPSDEBUG_GENERATOR_ADDR", "localhost:50051"),
+            grader_addr=rpc.env_str("MLOPSDEBUG_GRADER_ADDR", "localhost:50053"),
+            host=rpc.env_str("MLOPSDEBUG_EPISODE_HOST", "[::]"),
+            port=rpc.env_int("MLOPSDEBUG_EPISODE_PORT", 50052),
+            max_episodes=rpc.env_int("MLOPSDEBUG_MAX_EPISODES", 10_000),
+            idle_timeout_s=rpc.env_float("MLOPSDEBUG_IDLE_TIMEOUT_S", 900.0),
+            reveal_answers=rpc.env_bool("MLOPSDEBUG_REVEAL_ANSWERS", False),
+            scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
+            peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
+            grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+        )
+
+    def episode_config(self) -> EpisodeConfig:
+        return EpisodeConfig(self.max_episodes, self.idle_timeout_s, self.reveal_answers)
+
+
+class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard."""
+
+    def __init__(self, manager: EpisodeManager, scenarios: RemoteScenarioSource | ScenarioSource) -> None:
+        self._manager = manager
+        self._scenarios = scenarios
+        # Observation templates by episode id, built once at reset.
+        self._templates: dict[str, object] = {}
+
+    # -- shared implementations (used by unary RPCs and the Session stream) --
+
+    async def _reset(self, request: ep_pb.ResetRequest) -> tuple[Episode, ep_pb.ResetResponse]:
+        if not request.task_id:
+            raise InvalidArgument.for_field("task_id", "required; one of easy, medium, hard", reason="UNKNOWN_TASK")
+        seed = request.seed if request.HasField("seed") else None
+        episode = await self._manager.reset(request.task_id, seed, request.episode_id)
+        template = convert.observation_template(episode)
+        self._templates[episode.episode_id] = template
+        observation = convert.fill_observation(template, episode)
+        return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
+
+    async def _step(self, request: ep_pb.StepRequest) -> ep_pb.StepResponse:
+        if not request.HasField("action"):
+            raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
+        result: StepResult = await self._manager.step(request.episode_id, convert.action_from_pb(request.action))
+        template = self._templates.get(request.episode_id)
+        if template is None:  # the episode was closed while the step ran
+            template = convert.observation_template(result.episode)
+        return ep_pb.StepResponse(observation=convert.fill_observation(template, result.episode, result))
+
+    def _get_state(self, episode_id: str) -> ep_pb.GetStateResponse:
+        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id)))
+
+    def _close(self, episode_id: str) -> ep_pb.CloseEpisodeResponse:
+        episode = self._manager.close(episode_id)
+        self._templates.pop(episode_id, None)
+        return ep_pb.CloseEpisodeResponse(state=convert.state_to_pb(episode))
+
+    def reap_idle(self) -> int:
+        expired = self._manager.reap_idle()
+        for episode_id in expired:
+            self._templates.pop(episode_id, None)
+        # Templates of episodes that no longer exist (closed concurrently) are dropped too.
+        if len(self._templates) > len(self._manager):
+            for episode_id in [e for e in self._templates if not self._manager.has(e)]:
+                del self._templates[episode_id]
+        return len(expired)
+
+    # -- unary RPCs --
+
+    @rpc.guard(DOMAIN)
+    async def ListTasks(self, request, context):  # noqa: N802
+        response = await self._scenarios.list_tasks()
+        return ep_pb.ListTasksResponse(tasks=response.tasks)
+
+    @rpc.guard(DOMAIN)
+    async def Reset(self, request, context):  # noqa: N802
+        _, response = await self._reset(request)
+        return response
+
+    @rpc.guard(DOMAIN)
+    async def Step(self, request, context):  # noqa: N802
+        return await self._step(request)
+
+    @rpc.guard(DOMAIN)
+    async def GetState(self, request, context):  # noqa: N802
+        return self._get_state(request.episode_id)
+
+    @rpc.guard(DOMAIN)
+    async def CloseEpisode(self, request, context):  # noqa: N802
+        return self._close(request.episode_id)
+
+    # -- the bidirectional stream --
+
+    async def Session(self, request_iterator, context):  # noqa: N802
+        owned: list[str] = []
+        current = ""
+        try:
+            async for request in request_iterator:
+                response = ep_pb.SessionResponse(request_id=request.request_id[:REQUEST_ID_MAX_CHARS])
+                try:
+                    kind = request.WhichOneof("request")
+                    if len(request.request_id) > REQUEST_ID_MAX_CHARS:
+                        raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
+                    if kind == "reset":
+                        episode, reset = await self._reset(request.reset)
+                        owned.append(episode.episode_id)
+                        current = episode.episode_id
+                        response.reset.CopyFrom(reset)
+                    elif kind == "step":
+                        if not request.step.episode_id:
+                            request.step.episode_id = current
+                        response.step.CopyFrom(await self._step(request.step))
+                    elif kind == "get_state":
+                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current))
+                    elif kind == "close":
+                        response.close.CopyFrom(self._close(request.close.episode_id or current))
+                    else:
+                        raise InvalidArgument.for_field("request", "exactly one of reset, step, get_state, close")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:  # noqa: BLE001 - in-band errors keep the stream open
+                    response.error.CopyFrom(rpc.status_from_exception(exc, DOMAIN))
+                yield response
+        finally:
+            for episode_id in owned:
+                with contextlib.suppress(Exception):
+                    self._close(episode_id)
+
+
+async def build_server(
+    config: EpisodeServerConfig,
+    *,
+    scenarios: ScenarioSource | None = None,
+    grader: Grader | None = None,
+    reap_interval_s: float | None = None,
+):
+    """Starts an episode server; returns (server, bound port, health, servicer, stop callback)."""
+    remote_scenarios = scenarios or RemoteScenarioSource(
+        config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s
+    )
+    remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s)
+    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config())
+    servicer = EpisodeServicer(manager, remote_scenarios)
+    server, port, health = await rpc.start_server(
+        lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
+        [SERVICE_NAME],
+        host=config.host,
+        port=config.port,
+    )
+    interval = reap_interval_s if reap_interval_s is not None else max(1.0, min(60.0, config.idle_timeout_s / 4))
+
+    async def reap_forever() -> None:
+        while True:
+            await asyncio.sleep(interval)
+            expired = servicer.reap_idle()
+            if expired:
+                log.info("closed %d idle episodes", expired)
+
+    reaper = asyncio.get_running_loop().create_task(reap_forever())
+
+    async def stop_extras() -> None:
+        reaper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reaper
+        for peer in (remote_scenarios, remote_grader):
+            close = getattr(peer, "close", None)
+            if close is not None:
+                await close()
+
+    return server, port, health, servicer, stop_extras
+
+
+async def serve(config: EpisodeServerConfig) -> None:
+    server, port, health, _, stop_extras = await build_server(config)
+    print(f"episode listening on {config.host}:{port}", flush=True)
+    await rpc.serve_until_signal(server, health, grace_s=config.grace_s, on_stop=stop_extras)
+
+
+def main() -> None:
+    rpc.configure_logging("episode")
+    asyncio.run(serve(EpisodeServerConfig.from_env()))

@@ -1,0 +1,81 @@
+"""The generator's gRPC servicer and server: convert, validate, call the pure core."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+
+import grpc
+
+from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
+from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
+from mlopsdebug_common import rpc
+from mlopsdebug_common.convert import scenario_to_pb, task_to_pb
+from mlopsdebug_common.sealing import Sealer
+from mlopsdebug_common.validation import validate_seed, validate_task_id
+from mlopsdebug_generator import core
+
+DOMAIN = "generator.mlopsdebug"
+SERVICE_NAME = gen_pb.DESCRIPTOR.services_by_name["GeneratorService"].full_name
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GeneratorConfig:
+    secret: bytes
+    salt: bytes = b""
+    host: str = "[::]"
+    port: int = 50051
+    grace_s: float = 5.0
+
+    @classmethod
+    def from_env(cls) -> GeneratorConfig:
+        return cls(
+            secret=rpc.secret_from_env(),
+            salt=rpc.env_str("MLOPSDEBUG_SALT", "").encode(),
+            host=rpc.env_str("MLOPSDEBUG_GENERATOR_HOST", "[::]"),
+            port=rpc.env_int("MLOPSDEBUG_GENERATOR_PORT", 50051),
+            grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+        )
+
+
+class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
+    def __init__(self, config: GeneratorConfig) -> None:
+        self._sealer = Sealer(config.secret)
+        self._salt = config.salt
+
+    @rpc.guard(DOMAIN)
+    async def GenerateScenario(self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+        task_id = validate_task_id(request.task_id)
+        seed = validate_seed(request.seed)
+        scenario = core.generate_scenario(task_id, seed, sealer=self._sealer, salt=self._salt)
+        return gen_pb.GenerateScenarioResponse(scenario=scenario_to_pb(scenario))
+
+    @rpc.guard(DOMAIN)
+    async def ListTasks(self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+        return gen_pb.ListTasksResponse(
+            tasks=[task_to_pb(t) for t in core.list_tasks()], generator_version=core.GENERATOR_VERSION
+        )
+
+
+async def build_server(config: GeneratorConfig):
+    """Starts a generator server; returns (server, bound port, health servicer)."""
+    servicer = GeneratorServicer(config)
+    return await rpc.start_server(
+        lambda s: gen_grpc.add_GeneratorServiceServicer_to_server(servicer, s),
+        [SERVICE_NAME],
+        host=config.host,
+        port=config.port,
+    )
+
+
+async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) -> None:
+    server, port, health = await build_server(config)
+    print(f"generator listening on {config.host}:{port}", flush=True)
+    if ready is not None:
+        ready.set()
+    await rpc.serve_until_signal(server, health, grace_s=config.grace_s)
+
+
+def main() -> None:
+    rpc.configure_logging("generator")
+    asyncio.run(serve(GeneratorConfig.from_env()))

@@ -1,0 +1,99 @@
+"""Entry point of the `mlopsdebug` command."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import signal
+import sys
+import threading
+
+from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
+
+# Each service's module with a main() that reads its configuration from the environment.
+SERVICE_MODULES = {
+    "generator": "mlopsdebug_generator.server",
+    "grader": "mlopsdebug_grader.server",
+    "episode": "mlopsdebug_episode.server",
+    "gateway": "mlopsdebug_gateway.server",
+}
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    importlib.import_module(SERVICE_MODULES[args.service]).main()
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    ports = {name: (free_port() if args.ephemeral else DEFAULT_PORTS[name]) for name in SERVICES}
+    options = ClusterOptions(
+        ports=ports,
+        host=args.host,
+        salt=args.salt,
+        reveal_answers=args.reveal_answers,
+        max_episodes=args.max_episodes,
+        idle_timeout_s=args.idle_timeout_s,
+        log_dir=args.log_dir,
+    )
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    cluster = LocalCluster(options)
+    try:
+        cluster.start()
+        print("mlops-debug-env cluster is up (Ctrl-C to stop):", flush=True)
+        for service in SERVICES:
+            kind = "http+ws" if service == "gateway" else "grpc"
+            print(f"  {service:<10} {kind:<8} {cluster.address(service)}", flush=True)
+        while not stop.wait(0.5):
+            for service, process in list(cluster.processes.items()):
+                if process.poll() is not None:
+                    print(f"{service} exited with code {process.returncode}; stopping", file=sys.stderr, flush=True)
+                    stop.set()
+    finally:
+        cluster.stop()
+        print("cluster stopped", flush=True)
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    from mlopsdebug_cli.play import play  # noqa: PLC0415 - keeps `serve` start-up lean
+
+    return play(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mlopsdebug", description="mlops-debug-env: services, cluster, play, eval")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run one service (configured by MLOPSDEBUG_* environment variables)")
+    serve.add_argument("service", choices=sorted(SERVICE_MODULES))
+    serve.set_defaults(func=cmd_serve)
+
+    up = sub.add_parser("up", help="start the local cluster as separate processes and wait")
+    up.add_argument("--host", default="127.0.0.1", help="address to bind and advertise (default 127.0.0.1)")
+    up.add_argument("--ephemeral", action="store_true", help="use free ports instead of 50051-50053 and 7860")
+    up.add_argument("--salt", default="", help="deployment salt: public seeds map to different scenarios")
+    up.add_argument("--reveal-answers", action="store_true", help="grades reveal the answer after an episode")
+    up.add_argument("--max-episodes", type=int, default=10_000)
+    up.add_argument("--idle-timeout-s", type=float, default=900.0)
+    up.add_argument("--log-dir", default=None, help="write each service's log to DIR/<service>.log")
+    up.set_defaults(func=cmd_up)
+
+    play = sub.add_parser("play", help="play one scripted episode per task, printing [START]/[STEP]/[END]")
+    play.add_argument("--address", default=None, help="episode service address; default: start a local cluster")
+    play.add_argument("--tasks", default="easy,medium,hard")
+    play.add_argument("--seed", type=int, default=0)
+    play.set_defaults(func=cmd_play)
+
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Shared fixtures.
+
+- `cluster`: one in-process cluster (generator, grader, episode on port 0) for the whole session.
+  Use `cluster.episode_addr` / `cluster.address("generator" | "grader")`; do not stop its services.
+- `make_cluster(**episode_overrides)`: a private in-process cluster for tests that stop services
+  or need other limits (capacity, idle timeout); it is stopped after the test.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from inprocess import InProcessCluster  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    c = InProcessCluster().start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def make_cluster():
+    made: list[InProcessCluster] = []
+
+    def factory(reap_interval_s: float | None = None, **episode_overrides) -> InProcessCluster:
+        c = InProcessCluster(episode_overrides=episode_overrides, reap_interval_s=reap_interval_s).start()
+        made.append(c)
+        return c
+
+    yield factory
+    for c in made:
+        c.stop()

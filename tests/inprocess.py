@@ -1,0 +1,99 @@
+"""An in-process cluster for integration tests: real gRPC servers on port 0, real sockets.
+
+The servers run on their own event loop in a background thread, so tests may use sync or async
+clients from any loop. Individual services can be stopped and restarted on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import secrets
+import threading
+from collections.abc import Coroutine
+from typing import Any
+
+from mlopsdebug_episode.server import EpisodeServerConfig
+from mlopsdebug_episode.server import build_server as build_episode
+from mlopsdebug_generator.server import GeneratorConfig
+from mlopsdebug_generator.server import build_server as build_generator
+from mlopsdebug_grader.server import GraderConfig
+from mlopsdebug_grader.server import build_server as build_grader
+
+
+@dataclasses.dataclass
+class InProcessCluster:
+    secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
+    salt: bytes = b""
+    episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    reap_interval_s: float | None = None
+
+    def __post_init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="inprocess-cluster", daemon=True)
+        self._servers: dict[str, Any] = {}
+        self.ports: dict[str, int] = {}
+        self.episode_servicer = None
+        self._episode_stop = None
+
+    def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.ports[service]}"
+
+    @property
+    def episode_addr(self) -> str:
+        return self.address("episode")
+
+    def start(self) -> InProcessCluster:
+        self._thread.start()
+        self.start_service("generator")
+        self.start_service("grader")
+        self.start_service("episode")
+        return self
+
+    def start_service(self, service: str) -> None:
+        self.run(self._start(service))
+
+    async def _start(self, service: str) -> None:
+        port = self.ports.get(service, 0)
+        if service == "generator":
+            server, bound, _ = await build_generator(
+                GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port)
+            )
+        elif service == "grader":
+            server, bound, _ = await build_grader(GraderConfig(secret=self.secret, host="127.0.0.1", port=port))
+        elif service == "episode":
+            config = EpisodeServerConfig(
+                generator_addr=self.address("generator"),
+                grader_addr=self.address("grader"),
+                host="127.0.0.1",
+                port=port,
+                peer_timeout_s=3.0,
+                **self.episode_overrides,
+            )
+            server, bound, _, self.episode_servicer, self._episode_stop = await build_episode(
+                config, reap_interval_s=self.reap_interval_s
+            )
+        else:
+            raise ValueError(service)
+        self._servers[service] = server
+        self.ports[service] = bound
+
+    def stop_service(self, service: str) -> None:
+        self.run(self._stop(service))
+
+    async def _stop(self, service: str) -> None:
+        server = self._servers.pop(service, None)
+        if server is None:
+            return
+        if service == "episode" and self._episode_stop is not None:
+            await self._episode_stop()
+        await server.stop(0)
+
+    def stop(self) -> None:
+        for service in ("episode", "grader", "generator"):
+            self.stop_service(service)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)

@@ -15,11 +15,11 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from inprocess import InProcessCluster  # noqa: E402
-
 
 @pytest.fixture(scope="session")
 def cluster():
+    from inprocess import InProcessCluster  # noqa: PLC0415 - unit tests must not need the servers
+
     c = InProcessCluster().start()
     yield c
     c.stop()
@@ -27,6 +27,8 @@ def cluster():
 
 @pytest.fixture
 def make_cluster():
+    from inprocess import InProcessCluster  # noqa: PLC0415
+
     made: list[InProcessCluster] = []
 
     def factory(reap_interval_s: float | None = None, **episode_overrides) -> InProcessCluster:

@@ -1,0 +1,395 @@
+"""Unit tests of the pure episode core, with a handmade scenario and a scripted grader."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from mlopsdebug_common.domain import (
+    ARTIFACT_FILES,
+    SANITY_CHECKS,
+    ArtifactDoc,
+    Diagnosis,
+    Grade,
+    GradeComponent,
+    RunSummary,
+    SanityCheckResult,
+    Scenario,
+)
+from mlopsdebug_common.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
+from mlopsdebug_common.sealing import SealedKey
+from mlopsdebug_episode.actions import Action
+from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager
+
+LOG = "\n".join(
+    [
+        "2026-03-01 10:00:00 INFO config loaded lr=0.001",
+        "2026-03-01 10:00:01 INFO Epoch 1/3 started",
+        "2026-03-01 10:00:05 INFO step 10 loss=2.1",
+        "2026-03-01 10:00:09 WARNING dataloader worker slow",
+        "2026-03-01 10:00:10 INFO Epoch 2/3 started",
+        "2026-03-01 10:00:15 INFO step 20 loss=1.7",
+        "2026-03-01 10:00:20 INFO Epoch 3/3 started",
+        "2026-03-01 10:00:25 INFO step 30 loss=1.4",
+    ]
+)
+CONTENT = {
+    "config.yaml": "optimizer:\n  name: adam\n  learning_rate: 0.001\ntraining:\n  batch_size: 64\n  epochs: 3\n",
+    "train.log": LOG + "\n",
+    "dataset_stats.json": json.dumps({"splits": {"train": 1000, "val": 200}, "classes": ["a", "b"]}),
+    "preprocessing.py": "import numpy as np\n\ndef load():\n    return np.zeros(3)\n",
+    "eval_results.json": json.dumps({"metrics": {"val": {"accuracy": 0.9}, "test": {"accuracy": 0.88}}}),
+    "model_card.json": json.dumps({"model": "mlp", "version": 1}),
+}
+
+
+def make_scenario(task_id: str = "easy", seed: int = 1) -> Scenario:
+    return Scenario(
+        scenario_id=f"sc-{task_id}-{seed}",
+        task_id=task_id,
+        seed=seed,
+        generator_version="test",
+        run_summary=RunSummary(
+            "run-1", "mlp", "iris", "tabular", "completed", 3, 3, 1.4, 1.5, "accuracy", 0.9, 0.88, 30.0, "2026-03-01T10:00:00Z"
+        ),
+        artifacts=tuple(ArtifactDoc(n, CONTENT[n], f"the {n}", "2026-03-01T10:00:30Z") for n in ARTIFACT_FILES),
+        sanity_checks=tuple(SanityCheckResult(c, "pass", f"{c} ok", {"value": 1.0}) for c in SANITY_CHECKS),
+        answer_key=SealedKey("kid", b"n" * 12, b"cipher", f"sc-{task_id}-{seed}"),
+    )
+
+
+class FakeScenarios:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.fail = False
+
+    async def get(self, task_id: str, seed: int) -> Scenario:
+        self.calls += 1
+        if self.fail:
+            raise Unavailable("generator down")
+        return make_scenario(task_id, seed)
+
+
+class FakeGrader:
+    def __init__(self, score: float = 0.8) -> None:
+        self.score = score
+        self.fail = False
+        self.calls: list[tuple[Diagnosis, bool]] = []
+
+    async def grade(self, key, diagnosis, *, task, reveal_answer):
+        self.calls.append((diagnosis, reveal_answer))
+        if self.fail:
+            raise Unavailable("grader down")
+        return Grade(self.score, self.score, False, (GradeComponent("category", 0.15, 1.0, "ok"),), "test")
+
+
+DIAG = Diagnosis("config_error", "config.yaml", "optimizer.learning_rate", "lr too high", "set lr to 1e-3")
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def manager(**config) -> tuple[EpisodeManager, FakeScenarios, FakeGrader]:
+    scenarios, grader = FakeScenarios(), FakeGrader()
+    return EpisodeManager(scenarios, grader, EpisodeConfig(**config)), scenarios, grader
+
+
+async def steps(m: EpisodeManager, episode_id: str, *actions: Action):
+    return [await m.step(episode_id, a) for a in actions]
+
+
+class TestReset:
+    def test_reset_starts_at_step_zero_with_the_given_seed(self):
+        """A reset yields a running episode at step 0 with the requested seed."""
+        m, _, _ = manager()
+        ep = run(m.reset("easy", 7))
+        assert (ep.step_count, ep.seed, ep.state, ep.task.max_steps) == (0, 7, "running", 20)
+
+    def test_reset_without_seed_draws_one_in_range(self):
+        """A seedless reset draws a seed in [0, 2^53 - 1] and reports it."""
+        m, _, _ = manager()
+        ep = run(m.reset("hard"))
+        assert 0 <= ep.seed <= 2**53 - 1
+
+    @pytest.mark.parametrize("task,seed", [("nope", 1), ("", 1), ("easy", -1), ("easy", 2**53)])
+    def test_bad_task_or_seed_is_invalid_argument(self, task, seed):
+        """Unknown tasks and out-of-range seeds are refused before anything is created."""
+        m, scenarios, _ = manager()
+        with pytest.raises(InvalidArgument):
+            run(m.reset(task, seed))
+        assert len(m) == 0 and scenarios.calls == 0
+
+    def test_client_chosen_ids_are_validated_and_unique(self):
+        """A caller-chosen id must be well formed and not in use."""
+        m, _, _ = manager()
+
+        async def go():
+            await m.reset("easy", 1, "my-episode")
+            with pytest.raises(AlreadyExists):
+                await m.reset("easy", 2, "my-episode")
+            with pytest.raises(InvalidArgument):
+                await m.reset("easy", 2, "bad id with spaces")
+
+        run(go())
+        assert len(m) == 1
+
+    def test_capacity_is_resource_exhausted_and_frees_on_close(self):
+        """At capacity a reset fails; closing an episode frees its slot."""
+        m, _, _ = manager(max_episodes=2)
+
+        async def go():
+            a = await m.reset("easy", 1)
+            await m.reset("easy", 2)
+            with pytest.raises(ResourceExhausted):
+                await m.reset("easy", 3)
+            m.close(a.episode_id)
+            await m.reset("easy", 3)
+
+        run(go())
+        assert len(m) == 2
+
+    def test_generator_outage_creates_nothing(self):
+        """If the scenario cannot be fetched, no episode exists and no slot is held."""
+        m, scenarios, _ = manager(max_episodes=1)
+        scenarios.fail = True
+        with pytest.raises(Unavailable):
+            run(m.reset("easy", 1))
+        scenarios.fail = False
+        assert run(m.reset("easy", 1)).step_count == 0
+
+
+class TestRewards:
+    def test_first_read_repeat_and_variant(self):
+        """First read +0.02, identical repeat -0.02, a different filter on a read file 0."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("medium", 1)
+            return await steps(
+                m, ep.episode_id, Action("read_logs"), Action("read_logs"), Action("read_logs", log_filter="loss")
+            )
+
+        rewards = [r.reward for r in run(go())]
+        assert rewards == [0.02, -0.02, 0.0]
+
+    def test_sanity_checks_reward_once_per_type(self):
+        """Each sanity check type earns +0.01 the first time only."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            return await steps(
+                m,
+                ep.episode_id,
+                Action("run_sanity_check", check="data_leakage"),
+                Action("run_sanity_check", check="data_leakage"),
+                Action("run_sanity_check", check="class_balance"),
+            )
+
+        results = run(go())
+        assert [r.reward for r in results] == [0.01, 0.0, 0.01]
+        assert results[-1].episode.sanity_checks_run == ["data_leakage", "class_balance"]
+
+    def test_query_counts_as_reading_the_artifact(self):
+        """A first query of an artifact is a first read; the same query again is a repeat."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            q = Action("query_artifact", artifact="config.yaml", field_path="optimizer.learning_rate")
+            return await steps(m, ep.episode_id, q, q, Action("read_config"))
+
+        results = run(go())
+        assert [r.reward for r in results] == [0.02, -0.02, 0.0]
+        assert results[0].outcome.found and results[0].outcome.value_json == "0.001"
+        assert results[-1].episode.duplicate_reads == 1
+
+    def test_cumulative_reward_sums_step_rewards(self):
+        """The cumulative reward is the sum of all step rewards, including the grade."""
+        m, _, grader = manager()
+        grader.score = 0.7
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            await steps(m, ep.episode_id, Action("read_config"), Action("read_config"))
+            return await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+
+        result = run(go())
+        assert result.episode.cumulative_reward == pytest.approx(0.02 - 0.02 + 0.7)
+        assert result.episode.terminated and result.reward == 0.7
+
+
+class TestBudget:
+    def test_last_step_is_executed_then_truncated(self):
+        """The action that reaches max_steps runs and the episode is truncated."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            results = await steps(m, ep.episode_id, *[Action("read_config")] * 20)
+            with pytest.raises(FailedPrecondition):
+                await m.step(ep.episode_id, Action("read_config"))
+            return results
+
+        results = run(go())
+        last = results[-1]
+        assert last.episode.truncated and not last.episode.terminated and last.episode.step_count == 20
+        assert isinstance(last.outcome.content, str)
+        assert any("truncated" in msg for msg in last.messages)
+
+    def test_submission_on_the_last_step_is_graded(self):
+        """A diagnosis submitted with the last step terminates rather than truncates."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            await steps(m, ep.episode_id, *[Action("read_config")] * 19)
+            return await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+
+        ep = run(go()).episode
+        assert ep.terminated and not ep.truncated and ep.step_count == 20
+
+
+class TestRefusals:
+    @pytest.mark.parametrize(
+        "action,field",
+        [
+            (Action(""), "action"),
+            (Action("run_sanity_check"), "action.run_sanity_check.check"),
+            (Action("query_artifact", artifact="train.log", field_path="x"), "action.query_artifact.artifact"),
+            (Action("query_artifact", artifact="config.yaml"), "action.query_artifact.field_path"),
+            (Action("read_logs", log_filter="epoch:5-2"), "action.read_logs.log_filter"),
+            (Action("read_logs", log_filter="x" * 201), "action.read_logs.log_filter"),
+            (Action("submit_diagnosis"), "action.submit_diagnosis.diagnosis"),
+            (
+                Action("submit_diagnosis", diagnosis=Diagnosis("config_error", "config.yaml", "x" * 201, "", "fix")),
+                "action.submit_diagnosis.diagnosis.root_cause_field",
+            ),
+            (
+                Action("submit_diagnosis", diagnosis=Diagnosis("nonsense", "config.yaml", "lr", "", "fix")),
+                "action.submit_diagnosis.diagnosis.failure_category",
+            ),
+        ],
+    )
+    def test_bad_actions_name_the_field_and_change_nothing(self, action, field):
+        """A malformed action is INVALID_ARGUMENT naming the field; the episode is untouched."""
+        m, _, grader = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            await m.step(ep.episode_id, Action("read_config"))
+            with pytest.raises(InvalidArgument) as info:
+                await m.step(ep.episode_id, action)
+            return ep, info.value
+
+        ep, err = run(go())
+        assert field in [v.field for v in err.violations]
+        assert (ep.step_count, ep.artifacts_read, ep.cumulative_reward) == (1, ["config.yaml"], 0.02)
+        assert grader.calls == []
+
+    def test_unknown_and_closed_episodes_are_not_found(self):
+        """Steps on unknown or closed episodes are NOT_FOUND."""
+        m, _, _ = manager()
+
+        async def go():
+            with pytest.raises(NotFound):
+                await m.step("ep-missing", Action("read_config"))
+            ep = await m.reset("easy", 1)
+            m.close(ep.episode_id)
+            with pytest.raises(NotFound):
+                await m.step(ep.episode_id, Action("read_config"))
+            with pytest.raises(NotFound):
+                m.close(ep.episode_id)
+
+        run(go())
+
+    def test_grader_outage_leaves_the_episode_open_and_retry_succeeds(self):
+        """A submission the grader cannot score changes nothing; the same submission works later."""
+        m, _, grader = manager()
+
+        async def go():
+            ep = await m.reset("hard", 1)
+            await m.step(ep.episode_id, Action("read_config"))
+            grader.fail = True
+            with pytest.raises(Unavailable):
+                await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+            assert (ep.step_count, ep.done, ep.cumulative_reward) == (1, False, 0.02)
+            grader.fail = False
+            return await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+
+        result = run(go())
+        assert result.episode.terminated and result.episode.step_count == 2
+
+    def test_reveal_flag_is_passed_to_the_grader(self):
+        """The deployment's reveal setting reaches the grader."""
+        m, _, grader = manager(reveal_answers=True)
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+
+        run(go())
+        assert grader.calls[0][1] is True
+
+
+class TestLogsAndQueries:
+    def test_epoch_filter_keeps_whole_epochs(self):
+        """epoch:2-3 keeps every line from the start of epoch 2 to the end of epoch 3."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            return await m.step(ep.episode_id, Action("read_logs", log_filter="epoch:2-3"))
+
+        excerpt = run(go()).outcome
+        assert excerpt.matched_lines == 4 and excerpt.total_lines == 8
+        assert "Epoch 1/3" not in excerpt.content and "step 30" in excerpt.content
+
+    def test_keyword_filter_is_case_insensitive(self):
+        """A keyword filter keeps the lines containing it, ignoring case."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            return await m.step(ep.episode_id, Action("read_logs", log_filter="WARNING"))
+
+        assert run(go()).outcome.matched_lines == 1
+
+    def test_missing_path_lists_available_keys(self):
+        """A path that does not exist is a result, not an error, and lists the keys there."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            return await m.step(ep.episode_id, Action("query_artifact", artifact="config.yaml", field_path="optimizer.lr"))
+
+        lookup = run(go()).outcome
+        assert not lookup.found and lookup.available_keys == ("learning_rate", "name")
+
+
+class TestIdle:
+    def test_idle_episodes_are_reaped(self):
+        """Episodes idle past the timeout are closed by the reaper."""
+        now = [0.0]
+        scenarios, grader = FakeScenarios(), FakeGrader()
+        m = EpisodeManager(scenarios, grader, EpisodeConfig(idle_timeout_s=10), clock=lambda: now[0])
+
+        async def go():
+            a = await m.reset("easy", 1)
+            now[0] = 5.0
+            b = await m.reset("easy", 2)
+            now[0] = 12.0
+            return a, b, m.reap_idle()
+
+        a, b, expired = run(go())
+        assert expired == [a.episode_id] and m.has(b.episode_id)

@@ -1,0 +1,84 @@
+"""Unary call plumbing shared by the clients: deadlines, retries of safe calls, and error conversion."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, TypeVar
+
+import grpc
+
+from .config import ClientConfig
+from .errors import MLOpsDebugError, StatusCode, error_from_rpc_error
+
+R = TypeVar("R")
+
+
+def _remaining(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())
+
+
+def _retry_wait(config: ClientConfig, error: MLOpsDebugError, attempt: int, deadline: float | None) -> float | None:
+    """How long to wait before retrying, or None when the error must be raised now."""
+    if error.code != StatusCode.UNAVAILABLE or attempt >= config.max_retries:
+        return None
+    wait = error.retry_delay_s if error.retry_delay_s is not None else config.backoff_s(attempt)
+    if deadline is not None and time.monotonic() + wait >= deadline:
+        return None
+    return wait
+
+
+def _deadline(config: ClientConfig, timeout_s: float | None) -> float | None:
+    budget = timeout_s if timeout_s is not None else config.timeout_s
+    return None if budget is None else time.monotonic() + budget
+
+
+def call_unary(
+    config: ClientConfig, method: Any, request: Any, *, idempotent: bool, timeout_s: float | None = None
+) -> Any:
+    """Calls a sync unary method; converts failures to MLOpsDebugError and retries safe calls on UNAVAILABLE.
+
+    `timeout_s` overrides the config's deadline for this call; the deadline covers all attempts.
+    """
+    deadline = _deadline(config, timeout_s)
+    attempt = 0
+    while True:
+        try:
+            return method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+        except grpc.RpcError as err:
+            error = error_from_rpc_error(err)
+            wait = _retry_wait(config, error, attempt, deadline) if idempotent else None
+            if wait is None:
+                raise error from err
+        time.sleep(wait)
+        attempt += 1
+
+
+async def acall_unary(
+    config: ClientConfig, method: Any, request: Any, *, idempotent: bool, timeout_s: float | None = None
+) -> Any:
+    """The grpc.aio counterpart of `call_unary`."""
+    deadline = _deadline(config, timeout_s)
+    attempt = 0
+    while True:
+        try:
+            return await method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+        except grpc.RpcError as err:
+            error = error_from_rpc_error(err)
+            wait = _retry_wait(config, error, attempt, deadline) if idempotent else None
+            if wait is None:
+                raise error from err
+        await asyncio.sleep(wait)
+        attempt += 1
+
+
+def open_channel(config: ClientConfig) -> grpc.Channel:
+    """A sync insecure channel to `config.target` with the config's options."""
+    assert config.target is not None  # resolved by the client
+    return grpc.insecure_channel(config.target, options=list(config.options))
+
+
+def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
+    """A grpc.aio insecure channel to `config.target` with the config's options."""
+    assert config.target is not None  # resolved by the client
+    return grpc.aio.insecure_channel(config.target, options=list(config.options))

@@ -1,0 +1,64 @@
+"""Connection settings shared by every client."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Final
+
+__all__ = ["EPISODE_TARGET", "GENERATOR_TARGET", "GRADER_TARGET", "ClientConfig"]
+
+GENERATOR_TARGET: Final[str] = "localhost:50051"
+EPISODE_TARGET: Final[str] = "localhost:50052"
+GRADER_TARGET: Final[str] = "localhost:50053"
+
+
+@dataclasses.dataclass(frozen=True)
+class ClientConfig:
+    """How a client connects and how patient it is.
+
+    Attributes:
+        target: gRPC target, "host:port" (or any gRPC name such as "dns:///episode:50052"). None
+            means the client's own default: EPISODE_TARGET (localhost:50052) for the episode
+            clients, GENERATOR_TARGET (:50051) and GRADER_TARGET (:50053) for the others, so one
+            config can serve every client.
+        timeout_s: Deadline of each unary call in seconds, retries included; per request on a
+            Session stream. None waits forever.
+        max_retries: Extra attempts after UNAVAILABLE, only for calls that are safe to repeat
+            (ListTasks, GetState, GenerateScenario, Grade). Reset, Step and CloseEpisode are never
+            retried: a lost response may have changed the episode.
+        retry_initial_backoff_s: Wait before the first retry; doubles on each further retry.
+        retry_max_backoff_s: Upper bound of a single wait between retries.
+        wait_for_ready: Queue calls until the channel connects instead of failing fast with
+            UNAVAILABLE (useful while a cluster starts).
+        options: Extra gRPC channel options, e.g. (("grpc.max_receive_message_length", 8 << 20),).
+    """
+
+    target: str | None = None
+    timeout_s: float | None = 30.0
+    max_retries: int = 3
+    retry_initial_backoff_s: float = 0.1
+    retry_max_backoff_s: float = 2.0
+    wait_for_ready: bool = False
+    options: tuple[tuple[str, Any], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.target is not None and not self.target:
+            raise ValueError("target must not be empty (use None for the client's default)")
+        if self.timeout_s is not None and self.timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive or None, got {self.timeout_s}")
+        if self.max_retries < 0:
+            raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
+        if self.retry_initial_backoff_s < 0 or self.retry_max_backoff_s < 0:
+            raise ValueError("retry backoffs must be >= 0")
+        # Accept any iterable of pairs (a list from a settings file) but store a hashable tuple.
+        object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
+
+    def backoff_s(self, retry: int) -> float:
+        """Wait before retry number `retry` (0-based): exponential, capped, without jitter."""
+        return min(self.retry_max_backoff_s, self.retry_initial_backoff_s * (2**retry))
+
+
+def resolve_config(target: str | None, config: ClientConfig | None, default_target: str) -> ClientConfig:
+    """The config a client runs with, target always set: `target`, else `config.target`, else the default."""
+    base = config if config is not None else ClientConfig()
+    return dataclasses.replace(base, target=target or base.target or default_target)

@@ -1,0 +1,111 @@
+"""Plain-dict views of the contract's messages in the original specification's style.
+
+Agents that prompt a language model, and the OpenEnv gateway that speaks JSON, want dicts rather
+than messages. These views keep every field (defaults included, as a pydantic dump would), write
+enum values as the specification's short names ("config.yaml", "label_consistency", "pass";
+None for an unset value), write unset sub-messages as None, and flatten the `last_action_result`
+oneof into `{"type": <variant>, ...}`. Floats are passed through unchanged, NaN included (a diverged
+run's loss); JSON writers must decide how to spell it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
+
+from mlopsdebug.common.v1 import common_pb2
+
+from . import _enums
+
+__all__ = [
+    "action_result_to_dict",
+    "grade_to_dict",
+    "message_to_dict",
+    "observation_to_dict",
+]
+
+
+def _is_synthetic_optional(field: FieldDescriptor) -> bool:
+    oneof = field.containing_oneof
+    return oneof is not None and len(oneof.fields) == 1 and oneof.name == f"_{field.name}"
+
+
+def _value(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return _enums.short_name(field.enum_type, value)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return message_to_dict(value)
+    return value
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    """Every field of `message` by its proto name, recursively, with seed-style enum names.
+
+    A real oneof contributes only its set member; unset singular sub-messages and unset proto3
+    `optional` scalars are None.
+    """
+    out: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        oneof = field.containing_oneof
+        if oneof is not None and not _is_synthetic_optional(field):
+            if message.WhichOneof(oneof.name) == field.name:
+                out[field.name] = _value(field, value)
+            continue
+        if field.is_repeated:
+            if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
+                value_field = field.message_type.fields_by_name["value"]
+                out[field.name] = {k: _value(value_field, v) for k, v in value.items()}
+            else:
+                out[field.name] = [_value(field, v) for v in value]
+            continue
+        if field.has_presence and not message.HasField(field.name):
+            out[field.name] = None
+            continue
+        out[field.name] = _value(field, value)
+    return out
+
+
+def grade_to_dict(grade: common_pb2.Grade) -> dict[str, Any]:
+    """A grade as a dict: score, raw_score, asymmetric_penalty, components, answer (or None), version.
+
+    Each component is `{"kind": "category"|"file"|"field"|"fix", "weight", "credit", "reason"}`.
+    """
+    return message_to_dict(grade)
+
+
+def action_result_to_dict(result: common_pb2.ActionResult) -> dict[str, Any]:
+    """The result of an action as `{"type": <variant>, ...fields}`; `{}` when none (after a reset).
+
+    Variants: "artifact" (name, content), "logs" (log_filter, content, matched_lines, total_lines),
+    "sanity_check" (check, status, summary, metrics, details), "field" (artifact, field_path,
+    found, value_json, available_keys, plus `value`, the parsed JSON or None), and "grade".
+    """
+    kind = result.WhichOneof("result")
+    if kind is None:
+        return {}
+    out: dict[str, Any] = {"type": kind}
+    out.update(message_to_dict(getattr(result, kind)))
+    if kind == "field":
+        out["value"] = _parse_json(result.field.value_json) if result.field.found else None
+    return out
+
+
+def _parse_json(text: str) -> Any:
+    """The parsed value; the raw text if it is not JSON, so a view never fails on a server's output."""
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def observation_to_dict(observation: common_pb2.Observation) -> dict[str, Any]:
+    """An observation in the specification's shape, plus terminated, truncated, reward and cumulative_reward."""
+    out = message_to_dict(observation)
+    out["last_action_result"] = action_result_to_dict(observation.last_action_result)
+    return out

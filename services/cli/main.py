@@ -56,6 +56,27 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """Exit 0 when the target reports healthy: the container health check of every service."""
+    import urllib.request  # noqa: PLC0415
+
+    import grpc  # noqa: PLC0415
+    from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
+
+    if args.http:
+        try:
+            with urllib.request.urlopen(args.http, timeout=args.timeout) as resp:  # noqa: S310
+                return 0 if resp.status == 200 else 1
+        except OSError:
+            return 1
+    with grpc.insecure_channel(args.grpc) as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
+        except grpc.RpcError:
+            return 1
+    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
 def cmd_play(args: argparse.Namespace) -> int:
     from mlopsdebug_cli.play import play  # noqa: PLC0415 - keeps `serve` start-up lean
 
@@ -79,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--idle-timeout-s", type=float, default=900.0)
     up.add_argument("--log-dir", default=None, help="write each service's log to DIR/<service>.log")
     up.set_defaults(func=cmd_up)
+
+    health = sub.add_parser("health", help="exit 0 if a service is healthy (for container health checks)")
+    target = health.add_mutually_exclusive_group(required=True)
+    target.add_argument("--grpc", help="host:port of a gRPC service (grpc.health.v1)")
+    target.add_argument("--http", help="URL of an HTTP health endpoint")
+    health.add_argument("--timeout", type=float, default=2.0)
+    health.set_defaults(func=cmd_health)
 
     play = sub.add_parser("play", help="play one scripted episode per task, printing [START]/[STEP]/[END]")
     play.add_argument("--address", default=None, help="episode service address; default: start a local cluster")

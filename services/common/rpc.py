@@ -137,10 +137,20 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def secret_from_env(name: str = "MLOPSDEBUG_ANSWER_KEY_SECRET") -> bytes:
-    """The answer-key secret (hex or text). Required: a service that seals or opens keys cannot guess it."""
+    """The answer-key secret (hex or text), from NAME or from the file named by NAME_FILE (compose secrets).
+
+    Required: a service that seals or opens keys cannot guess it.
+    """
     raw = os.environ.get(name, "")
+    path = os.environ.get(f"{name}_FILE", "")
+    if not raw and path:
+        try:
+            with open(path, encoding="utf-8") as handle:
+                raw = handle.read().strip()
+        except OSError as exc:
+            raise SystemExit(f"{name}_FILE={path!r} cannot be read: {exc}") from exc
     if not raw:
-        raise SystemExit(f"{name} is not set; generator and grader need the same answer-key secret")
+        raise SystemExit(f"{name} (or {name}_FILE) is not set; generator and grader need the same answer-key secret")
     try:
         return bytes.fromhex(raw)
     except ValueError:

@@ -1,0 +1,73 @@
+"""Static checks of the deployment files: Docker cannot run here, so their structure is verified."""
+
+from __future__ import annotations
+
+import pathlib
+
+import yaml
+
+from mlopsdebug_common.tasks import TASKS
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
+
+
+def compose() -> dict:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+
+
+class TestCompose:
+    def test_the_four_services_with_health_checks(self):
+        """Every service exists, serves its own command and has a health check on its own port."""
+        services = compose()["services"]
+        assert set(services) == set(PORTS)
+        for name, svc in services.items():
+            assert svc["command"] == ["serve", name]
+            test = " ".join(svc["healthcheck"]["test"])
+            assert "mlopsdebug health" in test and str(PORTS[name]) in test
+
+    def test_ports_and_peer_addresses_agree(self):
+        """Each service listens where its peers are told to find it."""
+        services = compose()["services"]
+        env = {name: svc["environment"] for name, svc in services.items()}
+        assert env["generator"]["MLOPSDEBUG_GENERATOR_PORT"] == "50051"
+        assert env["grader"]["MLOPSDEBUG_GRADER_PORT"] == "50053"
+        assert env["episode"]["MLOPSDEBUG_EPISODE_PORT"] == "50052"
+        assert env["gateway"]["MLOPSDEBUG_GATEWAY_PORT"] == "7860"
+        assert env["episode"]["MLOPSDEBUG_GENERATOR_ADDR"] == "generator:50051"
+        assert env["episode"]["MLOPSDEBUG_GRADER_ADDR"] == "grader:50053"
+        assert env["gateway"]["MLOPSDEBUG_EPISODE_ADDR"] == "episode:50052"
+        assert services["gateway"]["ports"] == ["7860:7860"]
+
+    def test_only_generator_and_grader_hold_the_secret(self):
+        """The answer-key secret reaches generator and grader, and nobody else."""
+        services = compose()["services"]
+        holders = {
+            name
+            for name, svc in services.items()
+            if "answer_key" in svc.get("secrets", [])
+            or any("ANSWER_KEY" in key for key in svc.get("environment", {}))
+        }
+        assert holders == {"generator", "grader"}
+
+    def test_start_order_follows_health(self):
+        """The episode service waits for healthy peers; the gateway for a healthy episode service."""
+        services = compose()["services"]
+        assert services["episode"]["depends_on"] == {
+            "generator": {"condition": "service_healthy"},
+            "grader": {"condition": "service_healthy"},
+        }
+        assert services["gateway"]["depends_on"] == {"episode": {"condition": "service_healthy"}}
+
+
+class TestManifest:
+    def test_openenv_manifest_matches_the_tasks(self):
+        """openenv.yaml declares the real tasks, budgets, reward range and port."""
+        manifest = yaml.safe_load((ROOT / "openenv.yaml").read_text())
+        assert manifest["name"] == "mlops-debug-env" and manifest["port"] == 7860
+        declared = {t["id"]: t for t in manifest["tasks"]}
+        assert set(declared) == set(TASKS)
+        for task_id, spec in TASKS.items():
+            assert declared[task_id]["max_steps"] == spec.max_steps
+            assert declared[task_id]["reward_range"] == [spec.reward_min, spec.reward_max]
+        assert len(manifest["action_space"]["actions"]) == 8

@@ -103,7 +103,7 @@ class LocalCluster:
             self._logs[service] = out
         else:
             out = subprocess.DEVNULL
-        self.processes[service] = subprocess.Popen(
+        self.processes[service] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
             env=self._env(service),
             stdout=out,

@@ -1,0 +1,361 @@
+"""The environment as MCP tools over JSON-RPC 2.0: one tool per action plus `reset`.
+
+A tool-calling agent plays with `tools/list` and `tools/call` alone. Over WebSocket (/mcp, or an `mcp`
+frame on /ws) the connection's episode is used. Over HTTP (POST /mcp) a caller either opens a session
+(`openenv/session/create`, as OpenEnv's MCP client does, then passes `session_id` in params) or passes
+the `episode_id` that `reset` returned as a tool argument. Tool failures (an ended episode, an unknown
+one) come back as results with `isError: true`; malformed requests and arguments as JSON-RPC errors.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlopsdebug_common.domain import CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
+from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER
+from mlopsdebug_common.validation import (
+    FIELD_MAX_CHARS,
+    FIELD_PATH_MAX_CHARS,
+    FILE_MAX_CHARS,
+    LOG_FILTER_MAX_CHARS,
+    TEXT_MAX_CHARS,
+)
+from mlopsdebug_gateway.errors import UpstreamError
+from mlopsdebug_gateway.models import EPISODE_ID_PATTERN, REQUIRED_FIELDS, validation_errors
+from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
+
+PROTOCOL_VERSION: Final[str] = "2025-06-18"
+PARSE_ERROR: Final[int] = -32700
+INVALID_REQUEST: Final[int] = -32600
+METHOD_NOT_FOUND: Final[int] = -32601
+INVALID_PARAMS: Final[int] = -32602
+INTERNAL_ERROR: Final[int] = -32603
+SERVER_ERROR: Final[int] = -32000
+
+_EPISODE_ID = {
+    "type": "string",
+    "pattern": EPISODE_ID_PATTERN,
+    "description": "Episode to act in; only needed over HTTP without a session (reset returns it)",
+}
+_NO_ARGS = "Takes no arguments besides episode_id."
+
+
+def _tool(name: str, description: str, properties: dict[str, Any], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return {"name": name, "description": description, "inputSchema": schema}
+
+
+def _action_tool(name: str, description: str, properties: dict[str, Any] | None = None) -> dict[str, Any]:
+    return _tool(name, description, {**(properties or {}), "episode_id": _EPISODE_ID}, REQUIRED_FIELDS.get(name, ()))
+
+
+TOOLS: Final[tuple[dict[str, Any], ...]] = (
+    _tool(
+        "reset",
+        "Starts a new episode: a broken training run to debug. Returns the first observation and its episode_id.",
+        {
+            "task_id": {"type": "string", "enum": list(TASK_ORDER), "description": "Difficulty; default easy"},
+            "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "description": "Scenario seed"},
+            "episode_id": {"type": "string", "pattern": EPISODE_ID_PATTERN, "description": "Id to give the episode"},
+        },
+    ),
+    _action_tool("read_config", "Reads config.yaml: hyperparameters, model, optimizer, data settings. " + _NO_ARGS),
+    _action_tool(
+        "read_logs",
+        "Reads train.log, optionally filtered by a keyword or an epoch range 'epoch:N-M'.",
+        {"log_filter": {"type": "string", "maxLength": LOG_FILTER_MAX_CHARS}},
+    ),
+    _action_tool(
+        "check_dataset_stats", "Reads dataset_stats.json: split sizes, class counts, feature statistics. " + _NO_ARGS
+    ),
+    _action_tool("inspect_preprocessing", "Reads preprocessing.py, the data pipeline code. " + _NO_ARGS),
+    _action_tool("read_eval_results", "Reads eval_results.json: validation and test metrics. " + _NO_ARGS),
+    _action_tool(
+        "run_sanity_check",
+        "Runs one diagnostic check computed from the run's artifacts.",
+        {"sanity_check_type": {"type": "string", "enum": list(SANITY_CHECKS)}},
+    ),
+    _action_tool(
+        "query_artifact",
+        "Fetches one field of a structured artifact by dot path, e.g. optimizer.learning_rate.",
+        {
+            "artifact_name": {"type": "string", "enum": list(STRUCTURED_ARTIFACTS)},
+            "field_path": {"type": "string", "minLength": 1, "maxLength": FIELD_PATH_MAX_CHARS},
+        },
+    ),
+    _action_tool(
+        "submit_diagnosis",
+        "Submits the final diagnosis; it is graded and the episode ends. Name one field, not several.",
+        {
+            "failure_category": {"type": "string", "enum": list(CATEGORIES)},
+            "root_cause_file": {"type": "string", "minLength": 1, "maxLength": FILE_MAX_CHARS},
+            "root_cause_field": {"type": "string", "minLength": 1, "maxLength": FIELD_MAX_CHARS},
+            "diagnosis": {"type": "string", "maxLength": TEXT_MAX_CHARS},
+            "proposed_fix": {"type": "string", "minLength": 1, "maxLength": TEXT_MAX_CHARS},
+        },
+    ),
+)
+TOOL_NAMES: Final[frozenset[str]] = frozenset(tool["name"] for tool in TOOLS)
+
+
+class JsonRpcRequest(BaseModel):
+    """A JSON-RPC 2.0 request or notification."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    jsonrpc: Literal["2.0"]
+    method: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    id: str | int | None = None
+
+
+def response(request_id: str | int | None, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "result": result}
+
+
+def error(request_id: str | int | None, code: int, message: str, data: Any = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": message, "data": data}}
+
+
+def tool_result(payload: Any, *, is_error: bool = False) -> dict[str, Any]:
+    """An MCP CallToolResult. `data` repeats the payload for OpenEnv's MCP client, which returns it as is."""
+    text = payload if isinstance(payload, str) else json.dumps(payload, allow_nan=False)
+    result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": is_error}
+    if not is_error:
+        result["structuredContent"] = payload
+        result["data"] = payload
+    return result
+
+
+class SessionScope(Protocol):
+    """Where tool calls find their episode session, and how MCP sessions are opened and closed."""
+
+    def session_for(self, params: dict[str, Any], episode_id: str | None) -> EpisodeSession: ...
+
+    async def create_session(self) -> str: ...
+
+    async def close_session(self, session_id: str) -> bool: ...
+
+
+class ScopeError(Exception):
+    """A JSON-RPC error raised while finding a session (unknown session id, capacity)."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+def parse_request(raw: Any) -> JsonRpcRequest | dict[str, Any]:
+    """The request, or the error response that a malformed one gets."""
+    if isinstance(raw, list):
+        return error(None, INVALID_REQUEST, "Invalid request: batch requests are not supported")
+    if not isinstance(raw, dict):
+        return error(None, INVALID_REQUEST, "Invalid request: expected a JSON-RPC 2.0 object")
+    try:
+        return JsonRpcRequest.model_validate(raw)
+    except ValidationError as exc:
+        request_id = raw.get("id") if isinstance(raw.get("id"), (str, int)) else None
+        return error(request_id, INVALID_REQUEST, "Invalid request", validation_errors(exc))
+
+
+async def handle(raw: Any, scope: SessionScope, *, server_version: str) -> dict[str, Any]:
+    """Answers one JSON-RPC message (already decoded from JSON)."""
+    request = parse_request(raw)
+    if isinstance(request, dict):
+        return request
+    rid, params = request.id, request.params
+    try:
+        if request.method == "initialize":
+            return response(
+                rid,
+                {
+                    "protocolVersion": str(params.get("protocolVersion") or PROTOCOL_VERSION),
+                    "capabilities": {"tools": {"listChanged": False}},
+                    "serverInfo": {"name": "mlops-debug-env", "version": server_version},
+                },
+            )
+        if request.method == "ping" or request.method.startswith("notifications/"):
+            return response(rid, {})
+        if request.method == "tools/list":
+            return response(rid, {"tools": list(TOOLS)})
+        if request.method == "tools/call":
+            return await _call_tool(rid, params, scope)
+        if request.method == "openenv/session/create":
+            return response(rid, {"session_id": await scope.create_session()})
+        if request.method == "openenv/session/close":
+            session_id = params.get("session_id")
+            if not isinstance(session_id, str) or not session_id:
+                return error(rid, INVALID_PARAMS, "Invalid params - 'session_id' is required")
+            if not await scope.close_session(session_id):
+                return error(rid, INVALID_PARAMS, f"Unknown session_id: {session_id[:64]}")
+            return response(rid, {"session_id": session_id, "closed": True})
+    except ScopeError as exc:
+        return error(rid, exc.code, exc.message, exc.data)
+    return error(rid, METHOD_NOT_FOUND, f"Method not found: {request.method[:64]}")
+
+
+async def _call_tool(rid: str | int | None, params: dict[str, Any], scope: SessionScope) -> dict[str, Any]:
+    name = params.get("name")
+    arguments = params.get("arguments") or {}
+    if not isinstance(name, str) or not name:
+        return error(rid, INVALID_PARAMS, "Missing 'name' in params")
+    if name not in TOOL_NAMES:
+        return error(rid, INVALID_PARAMS, f"Tool not found: {name[:64]}")
+    if not isinstance(arguments, dict):
+        return error(rid, INVALID_PARAMS, "'arguments' must be an object")
+    arguments = dict(arguments)
+    episode_id = None if name == "reset" else arguments.pop("episode_id", None)
+    if episode_id is not None and not isinstance(episode_id, str):
+        return error(rid, INVALID_PARAMS, "'episode_id' must be a string")
+    session = scope.session_for(params, episode_id)
+    try:
+        if name == "reset":
+            unknown = sorted(set(arguments) - {"task_id", "seed", "episode_id"})
+            if unknown:
+                return error(rid, INVALID_PARAMS, f"Unknown argument(s) for reset: {', '.join(unknown)}")
+            payload = await session.reset(arguments)
+        else:
+            payload = await session.step({**arguments, "action_type": name})
+    except ValidationError as exc:
+        return error(rid, INVALID_PARAMS, "Invalid arguments", validation_errors(exc))
+    except NoEpisodeError as exc:
+        return response(rid, tool_result(str(exc), is_error=True))
+    except UpstreamError as exc:
+        if exc.code == "RESOURCE_EXHAUSTED":
+            return error(rid, SERVER_ERROR, exc.message)
+        if exc.code == "INVALID_ARGUMENT":
+            return error(rid, INVALID_PARAMS, exc.message, exc.validation_detail())
+        return response(rid, tool_result(exc.message, is_error=True))
+    return response(rid, tool_result(payload))
+
+
+@dataclasses.dataclass
+class _Entry:
+    session: EpisodeSession
+    last_used: float
+
+
+class McpSessions:
+    """HTTP MCP sessions (`openenv/session/create`): each holds at most one episode, dropped when idle.
+
+    Unlike OpenEnv, an idle session does not hold its slot forever: sessions unused for the idle
+    timeout are closed (and their episodes with them) whenever a session is created.
+    """
+
+    def __init__(
+        self,
+        make_session: Callable[[str | None], EpisodeSession],
+        *,
+        max_sessions: int,
+        idle_timeout_s: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._make_session = make_session
+        self._max = max_sessions
+        self._idle = idle_timeout_s
+        self._clock = clock
+        self._entries: dict[str, _Entry] = {}
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _expire(self) -> None:
+        if self._idle <= 0:
+            return
+        cutoff = self._clock() - self._idle
+        for session_id in [sid for sid, entry in self._entries.items() if entry.last_used < cutoff]:
+            self._close_later(self._entries.pop(session_id).session)
+
+    def _close_later(self, session: EpisodeSession) -> None:
+        task = asyncio.get_running_loop().create_task(session.aclose())
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    def create(self) -> str:
+        self._expire()
+        if len(self._entries) >= self._max:
+            raise ScopeError(
+                SERVER_ERROR,
+                f"Server at capacity: {len(self._entries)}/{self._max} MCP sessions active",
+                {"active_sessions": len(self._entries), "max_sessions": self._max},
+            )
+        session_id = uuid.uuid4().hex
+        self._entries[session_id] = _Entry(self._make_session(None), self._clock())
+        return session_id
+
+    def get(self, session_id: str) -> EpisodeSession:
+        entry = self._entries.get(session_id)
+        if entry is None:
+            raise ScopeError(INVALID_PARAMS, f"Unknown session_id: {session_id[:64]}")
+        entry.last_used = self._clock()
+        return entry.session
+
+    async def close(self, session_id: str) -> bool:
+        entry = self._entries.pop(session_id, None)
+        if entry is None:
+            return False
+        await entry.session.aclose()
+        return True
+
+    async def close_all(self) -> None:
+        entries, self._entries = list(self._entries.values()), {}
+        for entry in entries:
+            await entry.session.aclose()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
+
+
+class HttpScope:
+    """POST /mcp: a named MCP session, or a one-off session on the episode given as an argument."""
+
+    def __init__(self, sessions: McpSessions, make_session: Callable[[str | None], EpisodeSession]) -> None:
+        self._sessions = sessions
+        self._make_session = make_session
+
+    def session_for(self, params: dict[str, Any], episode_id: str | None) -> EpisodeSession:
+        session_id = params.get("session_id")
+        if session_id is not None:
+            if not isinstance(session_id, str):
+                raise ScopeError(INVALID_PARAMS, "'session_id' must be a string")
+            session = self._sessions.get(session_id)
+            if episode_id is not None and episode_id != session.episode_id:
+                raise ScopeError(INVALID_PARAMS, "episode_id does not belong to this session")
+            return session
+        return self._make_session(episode_id)
+
+    async def create_session(self) -> str:
+        return self._sessions.create()
+
+    async def close_session(self, session_id: str) -> bool:
+        return await self._sessions.close(session_id)
+
+
+class ConnectionScope:
+    """A WebSocket connection: every call plays the connection's own episode."""
+
+    def __init__(self, session: EpisodeSession) -> None:
+        self._session = session
+
+    def session_for(self, params: dict[str, Any], episode_id: str | None) -> EpisodeSession:
+        if episode_id is not None and episode_id != self._session.episode_id:
+            raise ScopeError(INVALID_PARAMS, "episode_id does not belong to this connection")
+        return self._session
+
+    async def create_session(self) -> str:
+        raise ScopeError(INVALID_REQUEST, "a WebSocket connection is already a session")
+
+    async def close_session(self, session_id: str) -> bool:
+        raise ScopeError(INVALID_REQUEST, "close the WebSocket to end its session")

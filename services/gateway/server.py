@@ -1,0 +1,101 @@
+"""Runs the gateway with uvicorn: `main()` for `mlopsdebug serve gateway`, `start_in_thread` for tests.
+
+uvicorn stops gracefully on SIGTERM/SIGINT: it stops accepting, closes WebSockets, waits up to the
+grace period for in-flight requests, then runs the app's shutdown (MCP sessions, the gRPC channel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import socket
+import threading
+import time
+
+import uvicorn
+
+from mlopsdebug_gateway.app import create_app
+from mlopsdebug_gateway.config import GatewayConfig, from_env
+
+log = logging.getLogger("mlopsdebug.gateway")
+
+
+def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(config),
+        host=config.host,
+        port=config.port,
+        log_level=config.log_level,
+        ws_max_size=config.max_message_bytes,
+        timeout_graceful_shutdown=config.grace_s,
+        lifespan="on",
+        access_log=False,
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket; port 0 picks a free one (read it back with getsockname)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(config: GatewayConfig) -> None:
+    """Serves until SIGTERM or SIGINT."""
+    server = uvicorn.Server(uvicorn_config(config))
+    print(f"gateway listening on {config.host}:{config.port} -> episode {config.episode_addr}", flush=True)
+    await server.serve()
+
+
+def main() -> None:
+    """Entry point of `mlopsdebug serve gateway` (configuration from MLOPSDEBUG_* variables)."""
+    config = from_env()
+    logging.basicConfig(
+        level=config.log_level.upper(), format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s"
+    )
+    asyncio.run(serve(config))
+
+
+@dataclasses.dataclass
+class RunningGateway:
+    """A gateway serving from a background thread (tests, benchmarks, the in-process cluster)."""
+
+    server: uvicorn.Server
+    thread: threading.Thread
+    port: int
+    host: str
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    def stop(self, timeout_s: float = 10.0) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout_s)
+
+
+def start_in_thread(config: GatewayConfig, *, startup_timeout_s: float = 10.0) -> RunningGateway:
+    """Starts a real gateway on `config.host` and `config.port` (0 = a free port); returns once it serves."""
+    sock = bind_socket(config.host, config.port)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(dataclasses.replace(config, port=port)))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=f"gateway-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout_s
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.01)
+    return RunningGateway(server, thread, port, config.host)
+
+
+if __name__ == "__main__":
+    main()

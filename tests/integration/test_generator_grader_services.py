@@ -1,0 +1,135 @@
+"""The generator and grader services over real gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+from answers import gold_diagnosis, open_key
+from mlopsdebug.common.v1 import common_pb2 as pb
+from mlopsdebug_client import (
+    AsyncGeneratorClient,
+    ClientConfig,
+    GeneratorClient,
+    GraderClient,
+    InvalidArgumentError,
+    build_diagnosis,
+)
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.convert import sealed_key_to_pb
+from mlopsdebug_common.sealing import Sealer
+
+
+@pytest.fixture
+def generator(cluster):
+    with GeneratorClient(cluster.address("generator")) as g:
+        yield g
+
+
+@pytest.fixture
+def grader(cluster):
+    with GraderClient(cluster.address("grader")) as g:
+        yield g
+
+
+class TestGenerator:
+    def test_list_tasks(self, generator):
+        """ListTasks describes the three tasks in order with their budgets and the version."""
+        response = generator.list_tasks()
+        assert [(t.task_id, t.max_steps) for t in response.tasks] == [("easy", 20), ("medium", 30), ("hard", 40)]
+        assert response.tasks[2].asymmetric_penalty and response.generator_version
+
+    def test_scenario_shape(self, generator):
+        """A scenario has the six artifacts and eight checks in order, and a sealed key."""
+        scenario = generator.generate_scenario("medium", 11).scenario
+        assert [a.name for a in scenario.artifacts] == list(range(1, 7))
+        assert [c.check for c in scenario.sanity_checks] == list(range(1, 9))
+        assert scenario.seed == 11 and scenario.task_id == "medium"
+        assert scenario.answer_key.ciphertext and scenario.answer_key.scenario_id == scenario.scenario_id
+
+    @pytest.mark.parametrize("task,seed,reason", [("bogus", 1, "UNKNOWN_TASK"), ("easy", -5, "INVALID_SEED"),
+                                                  ("easy", 2**53, "INVALID_SEED")])
+    def test_bad_input(self, generator, task, seed, reason):
+        """Unknown tasks and out-of-range seeds are INVALID_ARGUMENT."""
+        with pytest.raises(InvalidArgumentError) as info:
+            generator.generate_scenario(task, seed)
+        assert info.value.reason == reason
+
+    def test_concurrent_generation_is_deterministic(self, cluster, generator):
+        """Scenarios generated concurrently, in shuffled order, equal those generated one by one."""
+        cases = [(t, s) for t in ("easy", "medium", "hard") for s in range(12)]
+        serial = {c: generator.generate_scenario(*c).scenario.SerializeToString(deterministic=True) for c in cases}
+
+        async def concurrent():
+            client = AsyncGeneratorClient(cluster.address("generator"), config=ClientConfig(timeout_s=30))
+            try:
+                order = cases[::-1] + cases
+                replies = await asyncio.gather(*(client.generate_scenario(*c) for c in order))
+                return list(zip(order, replies, strict=True))
+            finally:
+                await client.close()
+
+        for case, reply in asyncio.run(concurrent()):
+            assert reply.scenario.SerializeToString(deterministic=True) == serial[case]
+
+
+class TestGrader:
+    def test_gold_diagnosis_scores_high_and_is_explained(self, cluster, generator, grader):
+        """The correct diagnosis scores >= 0.95 with four explained components."""
+        sealed = generator.generate_scenario("easy", 2).scenario.answer_key
+        key = open_key(cluster.secret, sealed)
+        grade = grader.grade(sealed, gold_diagnosis(key)).grade
+        assert grade.score >= 0.95 and len(grade.components) == 4
+        assert all(c.reason for c in grade.components)
+        assert not grade.HasField("answer")
+
+    def test_reveal_answer(self, cluster, generator, grader):
+        """With reveal_answer the grade carries the fault, file and field."""
+        sealed = generator.generate_scenario("hard", 2).scenario.answer_key
+        key = open_key(cluster.secret, sealed)
+        grade = grader.grade(sealed, gold_diagnosis(key), reveal_answer=True).grade
+        assert (grade.answer.fault_id, grade.answer.file, grade.answer.field) == (key.fault_id, key.file, key.field)
+
+    def test_tampered_key_is_rejected(self, generator, grader):
+        """A key whose ciphertext was altered fails authentication: INVALID_ARGUMENT."""
+        sealed = generator.generate_scenario("easy", 3).scenario.answer_key
+        sealed.ciphertext = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
+        with pytest.raises(InvalidArgumentError) as info:
+            grader.grade(sealed, build_diagnosis("config_error", "config.yaml", "lr", "", "lower it"))
+        assert info.value.reason == "ANSWER_KEY_INVALID"
+
+    def test_key_moved_to_another_scenario_is_rejected(self, generator, grader):
+        """A valid key presented for another scenario id fails authentication."""
+        sealed = generator.generate_scenario("easy", 3).scenario.answer_key
+        sealed.scenario_id = generator.generate_scenario("easy", 4).scenario.scenario_id
+        with pytest.raises(InvalidArgumentError):
+            grader.grade(sealed, build_diagnosis("config_error", "config.yaml", "lr", "", "lower it"))
+
+    def test_foreign_key_is_rejected(self, grader):
+        """A key sealed under another secret (a forged answer) is refused."""
+        forged = Sealer(os.urandom(32)).seal(
+            AnswerKey("exploding_lr", "config_error", "config.yaml", "lr", (), {"bad_value": 1.0, "safe_max": 0.01},
+                      "easy", 1, "sc-forged", "2.0.0")
+        )
+        with pytest.raises(InvalidArgumentError) as info:
+            grader.grade(sealed_key_to_pb(forged), build_diagnosis("config_error", "config.yaml", "lr", "", "x"))
+        assert info.value.reason == "ANSWER_KEY_INVALID"
+
+    @pytest.mark.parametrize("field,cap", [("root_cause_field", 200), ("root_cause_file", 200),
+                                           ("diagnosis", 4000), ("proposed_fix", 4000)])
+    def test_oversized_text_names_the_field(self, generator, grader, field, cap):
+        """Text over its cap is INVALID_ARGUMENT naming the field."""
+        sealed = generator.generate_scenario("easy", 3).scenario.answer_key
+        values = {"root_cause_file": "config.yaml", "root_cause_field": "lr", "diagnosis": "", "proposed_fix": "x"}
+        values[field] = "z" * (cap + 1)
+        diagnosis = pb.Diagnosis(failure_category=pb.FAILURE_CATEGORY_CONFIG_ERROR, **values)
+        with pytest.raises(InvalidArgumentError) as info:
+            grader.grade(sealed, diagnosis)
+        assert any(field in v.field for v in info.value.field_violations)
+
+    def test_missing_key(self, grader):
+        """A request without a key is INVALID_ARGUMENT."""
+        with pytest.raises(InvalidArgumentError):
+            grader.grade(pb.SealedAnswerKey(), build_diagnosis("config_error", "config.yaml", "lr", "", "x"))

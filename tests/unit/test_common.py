@@ -1,0 +1,85 @@
+"""Unit tests of the shared pieces: answer-key sealing and the one error-to-status mapping."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from google.rpc import code_pb2, error_details_pb2
+
+from mlopsdebug_common.answer_key import AnswerKey, AnswerKeyError
+from mlopsdebug_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from mlopsdebug_common.rpc import internal_status, status_from_error, status_from_exception
+from mlopsdebug_common.sealing import Sealer, SealError
+
+KEY = AnswerKey(
+    "exploding_lr", "config_error", "config.yaml", "optimizer.learning_rate", ("lr",),
+    {"bad_value": 3.0, "safe_max": 0.01}, "easy", 1, "sc-1", "2.0.0",
+)
+
+
+class TestSealing:
+    def test_round_trip_and_determinism(self):
+        """Sealing is deterministic and opening returns the same key."""
+        sealer = Sealer(b"s" * 32)
+        assert sealer.seal(KEY) == sealer.seal(KEY)
+        assert sealer.open(sealer.seal(KEY)) == KEY
+
+    def test_the_plaintext_is_not_visible(self):
+        """The sealed bytes do not contain the field, file or fault names."""
+        sealed = Sealer(b"s" * 32).seal(KEY)
+        for secret_word in (b"learning_rate", b"exploding", b"config.yaml"):
+            assert secret_word not in sealed.ciphertext + sealed.nonce + sealed.key_id.encode()
+
+    def test_other_secret_tampering_and_moved_keys_fail(self):
+        """A foreign secret, a flipped bit, or another scenario id are all refused."""
+        sealed = Sealer(b"s" * 32).seal(KEY)
+        with pytest.raises(SealError):
+            Sealer(b"t" * 32).open(sealed)
+        flipped = dataclasses.replace(sealed, ciphertext=bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:])
+        with pytest.raises(SealError):
+            Sealer(b"s" * 32).open(flipped)
+        with pytest.raises(SealError):
+            Sealer(b"s" * 32).open(dataclasses.replace(sealed, scenario_id="sc-2"))
+
+    def test_short_secrets_are_refused(self):
+        """A secret under 16 bytes cannot be used."""
+        with pytest.raises(ValueError):
+            Sealer(b"short")
+
+
+class TestAnswerKey:
+    def test_canonical_bytes_round_trip(self):
+        """Serialisation is canonical and reversible."""
+        assert AnswerKey.from_bytes(KEY.to_bytes()) == KEY
+
+    def test_inconsistent_keys_are_refused(self):
+        """A key whose category or params do not fit its fault is invalid."""
+        with pytest.raises(AnswerKeyError):
+            dataclasses.replace(KEY, category="data_leakage")
+        with pytest.raises(AnswerKeyError):
+            dataclasses.replace(KEY, params={})
+        with pytest.raises(AnswerKeyError):
+            AnswerKey.from_bytes(b"{not json")
+
+
+class TestStatusMapping:
+    def test_invalid_argument_carries_error_info_and_violations(self):
+        """INVALID_ARGUMENT statuses carry ErrorInfo and BadRequest field violations."""
+        status = status_from_error(InvalidArgument.for_field("seed", "too big", reason="INVALID_SEED"), "x.mlopsdebug")
+        assert status.code == code_pb2.INVALID_ARGUMENT
+        info, bad = error_details_pb2.ErrorInfo(), error_details_pb2.BadRequest()
+        assert status.details[0].Unpack(info) and status.details[1].Unpack(bad)
+        assert (info.reason, info.domain) == ("INVALID_SEED", "x.mlopsdebug")
+        assert [(v.field, v.description) for v in bad.field_violations] == [("seed", "too big")]
+
+    @pytest.mark.parametrize("error,code", [(NotFound("x"), code_pb2.NOT_FOUND),
+                                            (FailedPrecondition("x"), code_pb2.FAILED_PRECONDITION)])
+    def test_each_domain_error_has_its_code(self, error, code):
+        """Each domain error maps to its canonical code."""
+        assert status_from_error(error, "d").code == code
+
+    def test_unexpected_errors_are_internal_and_opaque(self):
+        """Unexpected exceptions become INTERNAL with a generic message, never their text."""
+        status = status_from_exception(RuntimeError("secret detail"), "d")
+        assert status == internal_status("d") and "secret" not in status.message

@@ -330,7 +330,10 @@ async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) ->
         if kind == "reset":
             return {"type": "observation", "data": await session.reset(WSReset.model_validate(message).data)}, True
         if kind == "step":
-            return {"type": "observation", "data": await session.step(WSStep.model_validate(message).data)}, True
+            data = WSStep.model_validate(message).data
+            if mcp.is_mcp_step(data):
+                return {"type": "observation", "data": await mcp.step_action(data, mcp.ConnectionScope(session))}, True
+            return {"type": "observation", "data": await session.step(data)}, True
         if kind == "state":
             WSState.model_validate(message)
             return {"type": "state", "data": await session.state()}, True
@@ -355,3 +358,23 @@ async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) ->
         log.exception("unexpected error handling a %s frame", str(kind)[:32])
         return _error_frame("EXECUTION_ERROR", "internal gateway error"), True
     return _error_frame("UNKNOWN_TYPE", f"Unknown message type: {str(kind)[:64]}"), True
+
+
+def app_from_env() -> FastAPI:
+    """The app configured from MLOPSDEBUG_* variables (for `uvicorn --factory mlopsdebug_gateway.app:app_from_env`)."""
+    from mlopsdebug_gateway.config import from_env  # noqa: PLC0415
+
+    return create_app(from_env())
+
+
+_lazy_app: FastAPI | None = None
+
+
+def __getattr__(name: str) -> Any:
+    """`mlopsdebug_gateway.app:app` (openenv.yaml's `app`) is built on first access, not at import time."""
+    global _lazy_app  # noqa: PLW0603
+    if name == "app":
+        if _lazy_app is None:
+            _lazy_app = app_from_env()
+        return _lazy_app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -206,39 +206,80 @@ async def handle(raw: Any, scope: SessionScope, *, server_version: str) -> dict[
     return error(rid, METHOD_NOT_FOUND, f"Method not found: {request.method[:64]}")
 
 
-async def _call_tool(rid: str | int | None, params: dict[str, Any], scope: SessionScope) -> dict[str, Any]:
-    name = params.get("name")
-    arguments = params.get("arguments") or {}
+@dataclasses.dataclass(frozen=True, slots=True)
+class ToolOutcome:
+    """What one tool call came to: a step payload, or a failure of some kind with its message."""
+
+    kind: Literal["ok", "invalid_args", "tool_not_found", "execution_error", "capacity"]
+    payload: Any = None
+    message: str = ""
+    data: Any = None
+
+
+async def run_tool(name: Any, arguments: Any, scope: SessionScope, params: dict[str, Any]) -> ToolOutcome:
+    """Runs one tool on the episode session the scope picks; never raises for caller mistakes."""
     if not isinstance(name, str) or not name:
-        return error(rid, INVALID_PARAMS, "Missing 'name' in params")
+        return ToolOutcome("invalid_args", message="Missing 'name' in params")
     if name not in TOOL_NAMES:
-        return error(rid, INVALID_PARAMS, f"Tool not found: {name[:64]}")
+        return ToolOutcome("tool_not_found", message=f"Tool not found: {name[:64]}")
     if not isinstance(arguments, dict):
-        return error(rid, INVALID_PARAMS, "'arguments' must be an object")
+        return ToolOutcome("invalid_args", message="'arguments' must be an object")
     arguments = dict(arguments)
     episode_id = None if name == "reset" else arguments.pop("episode_id", None)
     if episode_id is not None and not isinstance(episode_id, str):
-        return error(rid, INVALID_PARAMS, "'episode_id' must be a string")
-    session = scope.session_for(params, episode_id)
+        return ToolOutcome("invalid_args", message="'episode_id' must be a string")
     try:
+        session = scope.session_for(params, episode_id)
         if name == "reset":
             unknown = sorted(set(arguments) - {"task_id", "seed", "episode_id"})
             if unknown:
-                return error(rid, INVALID_PARAMS, f"Unknown argument(s) for reset: {', '.join(unknown)}")
-            payload = await session.reset(arguments)
-        else:
-            payload = await session.step({**arguments, "action_type": name})
+                return ToolOutcome("invalid_args", message=f"Unknown argument(s) for reset: {', '.join(unknown)}")
+            return ToolOutcome("ok", await session.reset(arguments))
+        return ToolOutcome("ok", await session.step({**arguments, "action_type": name}))
+    except ScopeError as exc:
+        return ToolOutcome("invalid_args", message=exc.message, data=exc.data)
     except ValidationError as exc:
-        return error(rid, INVALID_PARAMS, "Invalid arguments", validation_errors(exc))
+        return ToolOutcome("invalid_args", message="Invalid arguments", data=validation_errors(exc))
     except NoEpisodeError as exc:
-        return response(rid, tool_result(str(exc), is_error=True))
+        return ToolOutcome("execution_error", message=str(exc))
     except UpstreamError as exc:
         if exc.code == "RESOURCE_EXHAUSTED":
-            return error(rid, SERVER_ERROR, exc.message)
+            return ToolOutcome("capacity", message=exc.message)
         if exc.code == "INVALID_ARGUMENT":
-            return error(rid, INVALID_PARAMS, exc.message, exc.validation_detail())
-        return response(rid, tool_result(exc.message, is_error=True))
-    return response(rid, tool_result(payload))
+            return ToolOutcome("invalid_args", message=exc.message, data=exc.validation_detail())
+        return ToolOutcome("execution_error", message=exc.message)
+
+
+async def _call_tool(rid: str | int | None, params: dict[str, Any], scope: SessionScope) -> dict[str, Any]:
+    outcome = await run_tool(params.get("name"), params.get("arguments") or {}, scope, params)
+    if outcome.kind == "ok":
+        return response(rid, tool_result(outcome.payload))
+    if outcome.kind == "execution_error":
+        return response(rid, tool_result(outcome.message, is_error=True))
+    code = SERVER_ERROR if outcome.kind == "capacity" else INVALID_PARAMS
+    return error(rid, code, outcome.message, outcome.data)
+
+
+async def step_action(data: dict[str, Any], scope: SessionScope) -> dict[str, Any]:
+    """OpenEnv's simulation-mode MCP actions ({"type": "list_tools"} / {"type": "call_tool", ...}) sent as a
+    WebSocket step, which is how OpenEnv's MCPToolClient talks by default. Answers an observation envelope."""
+    if data.get("type") == "list_tools":
+        return {"observation": {"tools": list(TOOLS)}, "reward": None, "done": False}
+    name = data.get("tool_name")
+    outcome = await run_tool(name, data.get("arguments") or {}, scope, {})
+    observation: dict[str, Any] = {"tool_name": name if isinstance(name, str) else "", "result": None, "error": None}
+    reward, done = None, False
+    if outcome.kind == "ok":
+        observation["result"] = tool_result(outcome.payload)
+        reward, done = outcome.payload["reward"], outcome.payload["done"]
+    else:
+        error_type = "execution_error" if outcome.kind == "capacity" else outcome.kind
+        observation["error"] = {"error_type": error_type, "message": outcome.message}
+    return {"observation": observation, "reward": reward, "done": done}
+
+
+def is_mcp_step(data: dict[str, Any]) -> bool:
+    return data.get("type") in ("list_tools", "call_tool") and "action_type" not in data
 
 
 @dataclasses.dataclass

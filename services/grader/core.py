@@ -1,0 +1,142 @@
+"""The grader's pure core: validate a diagnosis and score it against an opened answer key.
+
+score = 0.15 category + 0.25 file + 0.30 field + 0.30 fix (design.md, invariant 4). With the asymmetric
+penalty (hard task) a missed weight costs 1.5x: score = max(0, 1 - 1.5 * (1 - raw)). Every grade explains
+each component in one line; when answers are withheld the lines say whether a component matched, never
+what the expected value is.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Final
+
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.domain import (
+    CATEGORIES,
+    GRADE_WEIGHTS,
+    Diagnosis,
+    Grade,
+    GradeComponent,
+    RevealedAnswer,
+)
+from mlopsdebug_grader import fix_rules, matching
+
+GRADER_VERSION: Final[str] = "2.0.0"
+FIELD_MAX_CHARS: Final[int] = 200
+FILE_MAX_CHARS: Final[int] = 200
+TEXT_MAX_CHARS: Final[int] = 4000
+ASYMMETRIC_MISS_COST: Final[float] = 1.5
+
+# Diagnosis attribute -> its length cap, in the order they are checked.
+CAPS: Final[tuple[tuple[str, int], ...]] = (
+    ("root_cause_file", FILE_MAX_CHARS),
+    ("root_cause_field", FIELD_MAX_CHARS),
+    ("diagnosis", TEXT_MAX_CHARS),
+    ("proposed_fix", TEXT_MAX_CHARS),
+)
+
+
+class DiagnosisTooLongError(ValueError):
+    """A free-text field of the diagnosis exceeds its cap; the service answers INVALID_ARGUMENT naming `field`."""
+
+    def __init__(self, field: str, limit: int, length: int) -> None:
+        super().__init__(f"{field} is {length} characters long; the limit is {limit}")
+        self.field = field
+        self.limit = limit
+        self.length = length
+
+
+def validate_diagnosis(d: Diagnosis) -> None:
+    """Refuses a diagnosis that cannot be graded: a field over its cap, or an unknown category."""
+    for name, limit in CAPS:
+        value = getattr(d, name)
+        if not isinstance(value, str):
+            raise ValueError(f"{name} must be text")
+        if len(value) > limit:
+            raise DiagnosisTooLongError(name, limit, len(value))
+    if d.failure_category not in CATEGORIES:
+        shown = d.failure_category if len(d.failure_category) <= 40 else d.failure_category[:40] + "..."
+        raise ValueError(f"unknown failure category {shown!r}; expected one of {', '.join(CATEGORIES)}")
+
+
+def _match_reason(what: str, outcome: str) -> str:
+    return {
+        "match": f"the {what} matches",
+        "mismatch": f"the {what} does not match",
+        "empty": f"the {what} is empty",
+        "several": f"the {what} names several candidates; naming more than one earns nothing",
+    }[outcome]
+
+
+def _expected(reveal: bool, value: str) -> str:
+    return f" (expected {value})" if reveal else ""
+
+
+def grade(key: AnswerKey, diagnosis: Diagnosis, *, asymmetric_penalty: bool, reveal_answer: bool) -> Grade:
+    """Scores a diagnosis; raises DiagnosisTooLongError / ValueError for input that validate_diagnosis refuses."""
+    validate_diagnosis(diagnosis)
+
+    category_ok = diagnosis.failure_category == key.category
+    category_reason = _match_reason("category", "match" if category_ok else "mismatch")
+    if not category_ok:
+        category_reason += _expected(reveal_answer, key.category)
+
+    file_match = matching.match_file(diagnosis.root_cause_file, key.file)
+    file_reason = _match_reason("file", file_match.outcome)
+    if file_match.credit < 1:
+        file_reason += _expected(reveal_answer, key.file)
+
+    field_match = matching.match_field(diagnosis.root_cause_field, key.field, key.field_aliases)
+    field_reason = _match_reason("field", field_match.outcome)
+    if field_match.credit < 1:
+        field_reason += _expected(reveal_answer, key.field)
+
+    fix = fix_rules.judge_fix(key, diagnosis.proposed_fix)
+    fix_reason = fix.reason
+    if fix.credit < 1 and reveal_answer:
+        fix_reason += f" (a correct fix: {fix_rules.rule_sentence(key)})"
+
+    components = (
+        GradeComponent("category", GRADE_WEIGHTS["category"], 1.0 if category_ok else 0.0, category_reason),
+        GradeComponent("file", GRADE_WEIGHTS["file"], file_match.credit, file_reason),
+        GradeComponent("field", GRADE_WEIGHTS["field"], field_match.credit, field_reason),
+        GradeComponent("fix", GRADE_WEIGHTS["fix"], fix.credit, fix_reason),
+    )
+    raw = _unit(math.fsum(c.weight * c.credit for c in components))
+    score = _unit(1.0 - ASYMMETRIC_MISS_COST * (1.0 - raw)) if asymmetric_penalty else raw
+    answer = None
+    if reveal_answer:
+        answer = RevealedAnswer(
+            fault_id=key.fault_id,
+            category=key.category,
+            file=key.file,
+            field=key.field,
+            field_aliases=tuple(key.field_aliases),
+            fix_rule=fix_rules.rule_sentence(key),
+        )
+    return Grade(
+        score=score,
+        raw_score=raw,
+        asymmetric_penalty=asymmetric_penalty,
+        components=components,
+        grader_version=GRADER_VERSION,
+        answer=answer,
+    )
+
+
+def _unit(x: float) -> float:
+    """Clamps to [0, 1] and rounds away float noise, so 0.15 + 0.25 + 0.3 + 0.3 is exactly 1.0."""
+    return min(1.0, max(0.0, round(x, 12)))
+
+
+__all__ = [
+    "CAPS",
+    "FIELD_MAX_CHARS",
+    "FILE_MAX_CHARS",
+    "GRADER_VERSION",
+    "TEXT_MAX_CHARS",
+    "DiagnosisTooLongError",
+    "grade",
+    "validate_diagnosis",
+]

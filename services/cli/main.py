@@ -83,6 +83,12 @@ def cmd_play(args: argparse.Namespace) -> int:
     return play(args)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from mlopsdebug_cli.evaluate import evaluate  # noqa: PLC0415
+
+    return evaluate(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mlopsdebug", description="mlops-debug-env: services, cluster, play, eval")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,7 +118,33 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--address", default=None, help="episode service address; default: start a local cluster")
     play.add_argument("--tasks", default="easy,medium,hard")
     play.add_argument("--seed", type=int, default=0)
+    play.add_argument(
+        "--agent", default="heuristic", help="agent to play: random, heuristic, llm, or module:Class (default heuristic)"
+    )
     play.set_defaults(func=cmd_play)
+
+    evaluate = sub.add_parser(
+        "eval", help="score agents on tasks x seeds in parallel: JSON lines per episode, resumable, summary tables"
+    )
+    evaluate.add_argument(
+        "--agent",
+        default="heuristic",
+        help="agent(s) to evaluate, comma-separated: random, heuristic, llm, or module:Class (default heuristic)",
+    )
+    evaluate.add_argument("--tasks", default="easy,medium,hard", help="comma-separated task ids (default all three)")
+    evaluate.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-99 or 0-9,20-29 (default 0-99)")
+    evaluate.add_argument("--concurrency", type=int, default=32, help="episodes played at once (default 32)")
+    evaluate.add_argument(
+        "--address", default=None, help="episode service host:port; default: start a local cluster and stop it after"
+    )
+    evaluate.add_argument(
+        "--output", "-o", default="mlopsdebug-eval.jsonl", help="JSON-lines file of episodes, resumed if it exists"
+    )
+    evaluate.add_argument("--fresh", action="store_true", help="discard the output file's episodes instead of resuming")
+    evaluate.add_argument("--summary-md", default=None, help="also write the summary tables as Markdown to this path")
+    evaluate.add_argument("--chart", default=None, help="also draw score distributions per task and agent to this PNG")
+    evaluate.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    evaluate.set_defaults(func=cmd_eval)
 
     return parser
 

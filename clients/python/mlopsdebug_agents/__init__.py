@@ -1,0 +1,31 @@
+"""Agents for mlops-debug-env and the runner that plays them, built on `mlopsdebug_client` only.
+
+- `Agent`: subclass it and implement `act(observation) -> action` to write your own.
+- Baselines by name (`load_agent_factory("random" | "heuristic" | "llm")`): `RandomAgent` (the floor),
+  `HeuristicAgent` (a rule-based investigator reasoning from the evidence only), and `LLMAgent` (any
+  OpenAI-compatible chat endpoint, acting through tool calls).
+- `run_episode(session, agent, task_id, seed, agent_name=...)`: plays one episode over an episode
+  Session and returns its `EpisodeRecord` (steps, grade, timings).
+- `lines`: the [START] / [STEP] / [END] inference-format lines.
+"""
+
+from mlopsdebug_agents.base import AGENT_NAMES, Agent, AgentFactory, load_agent_factory
+from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
+from mlopsdebug_agents.random_agent import RandomAgent
+from mlopsdebug_agents.runner import SUCCESS_THRESHOLD, EpisodeRecord, StepRecord, run_episode
+
+__all__ = [
+    "AGENT_NAMES",
+    "SUCCESS_THRESHOLD",
+    "Agent",
+    "AgentFactory",
+    "EpisodeRecord",
+    "RandomAgent",
+    "StepRecord",
+    "action_str",
+    "end_line",
+    "load_agent_factory",
+    "run_episode",
+    "start_line",
+    "step_line",
+]

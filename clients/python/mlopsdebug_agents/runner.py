@@ -1,0 +1,292 @@
+"""Plays one episode with one agent over an episode Session and records everything that happened.
+
+The runner is the only place that talks to the service: the agent sees observation dicts and
+returns actions. The record keeps, per step, the action, the reward and the observation's key
+fields; the grade with its components; and, apart in `timing`, everything that differs between two
+runs of the same episode (episode id, latencies). Without `timing` a record is a pure function of
+(agent, task, seed), whatever the concurrency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Protocol
+
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug_client import InvalidArgumentError, NotFoundError, grade_to_dict, observation_to_dict
+from mlopsdebug_client.actions import ActionLike, as_action, to_dict
+
+from mlopsdebug_agents.base import Agent
+from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
+
+__all__ = [
+    "SUCCESS_THRESHOLD",
+    "EpisodeRecord",
+    "EpisodeSessionLike",
+    "StepRecord",
+    "json_safe",
+    "observation_key_fields",
+    "run_episode",
+]
+
+# An episode counts as a success when its score reaches this.
+SUCCESS_THRESHOLD: Final[float] = 0.5
+# Longest field value (JSON text) kept in a step record.
+_VALUE_CHARS: Final[int] = 300
+
+
+class EpisodeSessionLike(Protocol):
+    """What the runner needs of a session: `mlopsdebug_client.AsyncEpisodeSession` provides it."""
+
+    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse: ...
+
+    async def step(self, action: ActionLike, episode_id: str = "") -> ep_pb.StepResponse: ...
+
+    async def close_episode(self, episode_id: str = "") -> ep_pb.CloseEpisodeResponse: ...
+
+
+@dataclasses.dataclass(slots=True)
+class StepRecord:
+    """One action: accepted (a step) or refused by the service (`error` set, nothing changed)."""
+
+    step: int
+    action: dict[str, Any]
+    action_str: str
+    reward: float
+    done: bool
+    error: str | None
+    observation: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(slots=True)
+class EpisodeRecord:
+    """Everything about one played episode; `to_json()` is the eval file's line."""
+
+    task: str
+    seed: int
+    agent: str
+    status: str  # "terminated" | "truncated" | "aborted" (too many refused actions)
+    score: float
+    steps: list[StepRecord]
+    grade: dict[str, Any] | None
+    timing: dict[str, Any]
+
+    @property
+    def success(self) -> bool:
+        return self.score >= SUCCESS_THRESHOLD
+
+    @property
+    def n_steps(self) -> int:
+        """Steps the service counted (refused actions excluded)."""
+        return sum(1 for s in self.steps if s.error is None)
+
+    @property
+    def fault(self) -> str | None:
+        """The planted fault, known only when the service revealed the answer after grading."""
+        answer = (self.grade or {}).get("answer") or {}
+        return answer.get("fault_id") or None
+
+    @property
+    def rewards(self) -> list[float]:
+        return [s.reward for s in self.steps if s.error is None]
+
+    def to_json(self) -> dict[str, Any]:
+        return json_safe(
+            {
+                "task": self.task,
+                "seed": self.seed,
+                "agent": self.agent,
+                "fault": self.fault,
+                "status": self.status,
+                "score": self.score,
+                "success": self.success,
+                "n_steps": self.n_steps,
+                "steps": [s.to_json() for s in self.steps],
+                "grade": self.grade,
+                "timing": self.timing,
+            }
+        )
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with non-finite floats (a diverged run's NaN loss) as None, so it is strict JSON."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
+
+
+def _result_key_fields(result: Mapping[str, Any]) -> dict[str, Any]:
+    kind = result.get("type")
+    if kind == "artifact":
+        return {"type": kind, "name": result["name"], "chars": len(result["content"])}
+    if kind == "logs":
+        return {
+            "type": kind,
+            "log_filter": result["log_filter"],
+            "matched_lines": result["matched_lines"],
+            "total_lines": result["total_lines"],
+        }
+    if kind == "sanity_check":
+        return {
+            "type": kind,
+            "check": result["check"],
+            "status": result["status"],
+            "summary": result["summary"],
+            "metrics": dict(result["metrics"]),
+        }
+    if kind == "field":
+        return {
+            "type": kind,
+            "artifact": result["artifact"],
+            "field_path": result["field_path"],
+            "found": result["found"],
+            "value_json": result["value_json"][:_VALUE_CHARS],
+        }
+    if kind == "grade":
+        return {"type": kind, "score": result["score"]}
+    return {}
+
+
+def observation_key_fields(observation: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of an observation dict worth keeping per step (artifact contents summarised)."""
+    return {
+        "step_count": observation["step_count"],
+        "reward": observation["reward"],
+        "cumulative_reward": observation["cumulative_reward"],
+        "done": observation["done"],
+        "terminated": observation["terminated"],
+        "truncated": observation["truncated"],
+        "artifacts_read": list(observation["artifacts_read"]),
+        "messages": list(observation["messages"]),
+        "result": _result_key_fields(observation["last_action_result"]),
+    }
+
+
+def _action_dict(action: ActionLike) -> dict[str, Any]:
+    return to_dict(as_action(action))
+
+
+async def run_episode(
+    session: EpisodeSessionLike,
+    agent: Agent,
+    task_id: str,
+    seed: int,
+    *,
+    agent_name: str,
+    emit: Callable[[str], None] | None = None,
+    max_refusals: int | None = None,
+) -> EpisodeRecord:
+    """Plays (task_id, seed) with `agent` until the episode ends, then closes it.
+
+    `emit` receives the [START]/[STEP]/[END] lines as they happen. Refused actions
+    (INVALID_ARGUMENT) are recorded with their error and the agent is asked again; after
+    `max_refusals` of them (default: the task's step budget) the episode is abandoned with status
+    "aborted" and score 0. Any other service error, and any exception from the agent, propagates:
+    the episode has no record then.
+    """
+    wall_start = time.perf_counter()
+    if emit is not None:
+        emit(start_line(task_id, agent_name))
+    started = time.perf_counter()
+    reset = await session.reset(task_id, seed)
+    reset_ms = (time.perf_counter() - started) * 1000
+    episode_id = reset.episode_id
+    observation = reset.observation
+    view = observation_to_dict(observation)
+    refusals_left = max_refusals if max_refusals is not None else observation.max_steps
+    steps: list[StepRecord] = []
+    step_ms: list[float] = []
+    agent_s = 0.0
+    last_error: str | None = None
+    status = "aborted"
+    try:
+        while True:
+            shown = view if last_error is None else {**view, "last_action_error": last_error}
+            started = time.perf_counter()
+            if agent.blocking:
+                action = await asyncio.to_thread(agent.act, shown)
+            else:
+                action = agent.act(shown)
+            agent_s += time.perf_counter() - started
+            try:
+                action_dict = _action_dict(action)
+            except (ValueError, TypeError) as exc:
+                action_dict, error = {"invalid": repr(action)[:_VALUE_CHARS]}, f"malformed action: {exc}"
+            else:
+                error = None
+            if error is None:
+                started = time.perf_counter()
+                try:
+                    response = await session.step(action, episode_id)
+                except InvalidArgumentError as exc:
+                    error = exc.message
+                else:
+                    step_ms.append((time.perf_counter() - started) * 1000)
+            if error is not None:
+                steps.append(
+                    StepRecord(observation.step_count, action_dict, action_str(action), 0.0, False, error, None)
+                )
+                if emit is not None:
+                    emit(step_line(observation.step_count, steps[-1].action_str, 0.0, False, error))
+                last_error = error
+                refusals_left -= 1
+                if refusals_left <= 0:
+                    break
+                continue
+            last_error = None
+            observation = response.observation
+            view = observation_to_dict(observation)
+            record = StepRecord(
+                observation.step_count,
+                action_dict,
+                action_str(action),
+                observation.reward,
+                observation.done,
+                None,
+                observation_key_fields(view),
+            )
+            steps.append(record)
+            if emit is not None:
+                emit(step_line(record.step, record.action_str, record.reward, record.done, None))
+            if observation.done:
+                status = "terminated" if observation.terminated else "truncated"
+                break
+    finally:
+        try:
+            await session.close_episode(episode_id)
+        except NotFoundError:
+            pass  # already gone (expired, or closed with its stream)
+    grade: dict[str, Any] | None = None
+    if status == "terminated" and observation.last_action_result.WhichOneof("result") == "grade":
+        grade = grade_to_dict(observation.last_action_result.grade)
+    score = float(grade["score"]) if grade is not None else 0.0
+    result = EpisodeRecord(
+        task=task_id,
+        seed=seed,
+        agent=agent_name,
+        status=status,
+        score=score,
+        steps=steps,
+        grade=grade,
+        timing={
+            "episode_id": episode_id,
+            "wall_s": round(time.perf_counter() - wall_start, 6),
+            "reset_ms": round(reset_ms, 3),
+            "step_ms": [round(ms, 3) for ms in step_ms],
+            "agent_s": round(agent_s, 6),
+        },
+    )
+    if emit is not None:
+        emit(end_line(result.success, result.n_steps, result.score, result.rewards))
+    return result

@@ -1,0 +1,549 @@
+"""`mlopsdebug eval`: score agents on tasks x seeds, many episodes in parallel, resumably.
+
+Every episode becomes one JSON line in the output file (see `mlopsdebug_agents.runner.EpisodeRecord`).
+Lines are appended as episodes finish, so an interrupted run loses nothing; a rerun skips the
+(agent, task, seed) triples already in the file. At the end the file is rewritten in canonical
+order, sorted by (agent, task, seed): a resumed run and an uninterrupted one produce the same file
+except for each line's `timing` field (episode id and wall-clock latencies), the only part that
+differs between runs.
+
+The harness talks to the episode service through `mlopsdebug_client` only. Without an address it
+starts a local cluster (generator, grader, episode) as real processes, with answers revealed after
+grading so that results can be reported per fault; the agent never sees that answer, which arrives
+with the final step's grade.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import pathlib
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Final
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
+from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
+from mlopsdebug_client import AsyncEpisodeClient, ClientConfig, MLOpsDebugError
+
+__all__ = [
+    "TASK_ORDER",
+    "EpisodeKey",
+    "EvalOutcome",
+    "SummaryRow",
+    "canonical_order",
+    "evaluate",
+    "mean_ci95",
+    "parse_seeds",
+    "parse_tasks",
+    "read_records",
+    "render_markdown",
+    "render_tables",
+    "run_eval",
+    "summarize",
+    "write_canonical",
+    "write_chart",
+]
+
+TASK_ORDER: Final[tuple[str, ...]] = ("easy", "medium", "hard")
+# Two-sided 95% Student t critical values for 1..30 degrees of freedom.
+_T95: Final[tuple[float, ...]] = (
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+)  # fmt: skip
+_Z975: Final[float] = 1.959963984540054
+
+
+@dataclasses.dataclass(frozen=True, slots=True, order=True)
+class EpisodeKey:
+    """One unit of work: an agent playing one (task, seed)."""
+
+    agent: str
+    task: str
+    seed: int
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any]) -> EpisodeKey:
+        return cls(str(record["agent"]), str(record["task"]), int(record["seed"]))
+
+
+# -- parsing the command line --
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """Seeds from "0-99", "3", "0-9,20,30-31" (inclusive ranges), sorted and without duplicates."""
+    seeds: set[int] = set()
+    for part in spec.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        first, dash, last = part.partition("-")
+        try:
+            lo = int(first)
+            hi = int(last) if dash else lo
+        except ValueError:
+            raise ValueError(f"bad seed range {part!r}; expected N or N-M, e.g. 0-99") from None
+        if lo < 0 or hi < lo:
+            raise ValueError(f"bad seed range {part!r}; need 0 <= N <= M")
+        if hi - lo >= 1_000_000:
+            raise ValueError(f"seed range {part!r} is too large (at most 1,000,000 seeds)")
+        seeds.update(range(lo, hi + 1))
+    if not seeds:
+        raise ValueError("no seeds given")
+    return sorted(seeds)
+
+
+def parse_tasks(spec: str) -> list[str]:
+    """Task ids from "easy,medium,hard" in the order given, without duplicates."""
+    tasks: list[str] = []
+    for part in spec.split(","):
+        task = part.strip()
+        if task and task not in tasks:
+            tasks.append(task)
+    if not tasks:
+        raise ValueError("no tasks given")
+    return tasks
+
+
+def _task_rank(task: str) -> tuple[int, str]:
+    return (TASK_ORDER.index(task), "") if task in TASK_ORDER else (len(TASK_ORDER), task)
+
+
+def canonical_order(key: EpisodeKey) -> tuple[str, tuple[int, str], int]:
+    """The sort key of the canonical file: agent, then task (easy, medium, hard), then seed."""
+    return (key.agent, _task_rank(key.task), key.seed)
+
+
+# -- the output file --
+
+
+def read_records(path: pathlib.Path) -> dict[EpisodeKey, dict[str, Any]]:
+    """The records already in `path` by key; lines that do not parse (a cut-off last line) are dropped."""
+    records: dict[EpisodeKey, dict[str, Any]] = {}
+    if not path.exists():
+        return records
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+                key = EpisodeKey.of(record)
+            except (ValueError, KeyError, TypeError):
+                continue
+            records[key] = record
+    return records
+
+
+def _dumps(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def write_canonical(path: pathlib.Path, records: Mapping[EpisodeKey, Mapping[str, Any]]) -> None:
+    """Rewrites `path` atomically with one line per record, in canonical order."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", encoding="utf-8") as handle:
+        for key in sorted(records, key=canonical_order):
+            handle.write(_dumps(records[key]) + "\n")
+    os.replace(tmp, path)
+
+
+# -- statistics --
+
+
+def t_critical_95(df: int) -> float:
+    """Two-sided 95% Student t critical value (a Cornish-Fisher expansion beyond 30 df)."""
+    if df < 1:
+        raise ValueError("need at least 1 degree of freedom")
+    if df <= len(_T95):
+        return _T95[df - 1]
+    z = _Z975
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, float | None, float | None]:
+    """(mean, low, high): the mean with its 95% t-interval, clipped to [0, 1]; no interval for n < 2."""
+    n = len(values)
+    if n == 0:
+        return math.nan, None, None
+    mean = math.fsum(values) / n
+    if n < 2:
+        return mean, None, None
+    variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+    half = t_critical_95(n - 1) * math.sqrt(variance / n)
+    return mean, max(0.0, mean - half), min(1.0, mean + half)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """Aggregate of one group of episodes (an agent on a task, or on a fault)."""
+
+    agent: str
+    task: str
+    fault: str | None
+    episodes: int
+    mean_score: float
+    ci_low: float | None
+    ci_high: float | None
+    success_rate: float
+    mean_steps: float
+    truncated: int
+
+
+def _row(agent: str, task: str, fault: str | None, records: list[Mapping[str, Any]]) -> SummaryRow:
+    scores = [float(r["score"]) for r in records]
+    mean, low, high = mean_ci95(scores)
+    return SummaryRow(
+        agent=agent,
+        task=task,
+        fault=fault,
+        episodes=len(records),
+        mean_score=mean,
+        ci_low=low,
+        ci_high=high,
+        success_rate=sum(1 for s in scores if s >= SUCCESS_THRESHOLD) / len(records),
+        mean_steps=math.fsum(int(r["n_steps"]) for r in records) / len(records),
+        truncated=sum(1 for r in records if r["status"] != "terminated"),
+    )
+
+
+def summarize(records: Iterable[Mapping[str, Any]]) -> tuple[list[SummaryRow], list[SummaryRow]]:
+    """(per task, per fault) rows. Per task includes an "all" row per agent; per fault is empty unless
+    the grades revealed the answers."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    by_fault: dict[tuple[str, str, str], list[Mapping[str, Any]]] = {}
+    by_agent: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        agent, task = str(record["agent"]), str(record["task"])
+        groups.setdefault((agent, task), []).append(record)
+        by_agent.setdefault(agent, []).append(record)
+        if record.get("fault"):
+            by_fault.setdefault((agent, task, str(record["fault"])), []).append(record)
+    per_task: list[SummaryRow] = []
+    for agent in sorted(by_agent):
+        tasks = sorted((t for a, t in groups if a == agent), key=_task_rank)
+        per_task.extend(_row(agent, task, None, groups[(agent, task)]) for task in tasks)
+        if len(tasks) > 1:
+            per_task.append(_row(agent, "all", None, by_agent[agent]))
+    per_fault = [
+        _row(agent, task, fault, by_fault[(agent, task, fault)])
+        for agent, task, fault in sorted(by_fault, key=lambda k: (k[0], _task_rank(k[1]), k[2]))
+    ]
+    return per_task, per_fault
+
+
+def _ci_text(row: SummaryRow) -> str:
+    return "-" if row.ci_low is None or row.ci_high is None else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
+
+
+_COLUMNS: Final = ("episodes", "mean score", "95% CI", "success (>= 0.5)", "mean steps", "truncated")
+
+
+def _cells(row: SummaryRow) -> list[str]:
+    return [
+        str(row.episodes),
+        f"{row.mean_score:.3f}",
+        _ci_text(row),
+        f"{row.success_rate:.1%}",
+        f"{row.mean_steps:.1f}",
+        str(row.truncated),
+    ]
+
+
+def render_tables(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow]) -> list[Table]:
+    """Rich tables of the summary: per task (with an "all" row per agent) and, when known, per fault."""
+    tables = []
+    table = Table(title="Scores per task", title_justify="left")
+    for name in ("agent", "task", *_COLUMNS):
+        table.add_column(name, justify="left" if name in ("agent", "task") else "right")
+    for row in per_task:
+        table.add_row(row.agent, row.task, *_cells(row), style="bold" if row.task == "all" else None)
+    tables.append(table)
+    if per_fault:
+        table = Table(title="Scores per fault (answers revealed after grading)", title_justify="left")
+        for name in ("agent", "task", "fault", *_COLUMNS):
+            table.add_column(name, justify="left" if name in ("agent", "task", "fault") else "right")
+        for row in per_fault:
+            table.add_row(row.agent, row.task, row.fault or "", *_cells(row))
+        tables.append(table)
+    return tables
+
+
+def render_markdown(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow]) -> str:
+    """The same summary as GitHub-flavoured Markdown tables."""
+
+    def table(heads: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+        aligns = [":--" if h in ("agent", "task", "fault") else "--:" for h in heads]
+        lines = ["| " + " | ".join(heads) + " |", "| " + " | ".join(aligns) + " |"]
+        lines.extend("| " + " | ".join(cells) + " |" for cells in rows)
+        return lines
+
+    out = ["### Scores per task", ""]
+    out += table(("agent", "task", *_COLUMNS), ([r.agent, r.task, *_cells(r)] for r in per_task))
+    if per_fault:
+        out += ["", "### Scores per fault", ""]
+        out += table(
+            ("agent", "task", "fault", *_COLUMNS), ([r.agent, r.task, r.fault or "", *_cells(r)] for r in per_fault)
+        )
+    out += [
+        "",
+        f"Mean score with a 95% Student t confidence interval (clipped to [0, 1]); success means score >= "
+        f"{SUCCESS_THRESHOLD}; truncated counts episodes that ended without a graded diagnosis.",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def write_chart(records: Iterable[Mapping[str, Any]], path: pathlib.Path) -> None:
+    """A PNG of score distributions: one box (with the episodes as dots) per task and agent."""
+    try:
+        import matplotlib  # noqa: PLC0415
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # noqa: PLC0415
+    except ImportError as exc:
+        raise RuntimeError("--chart needs matplotlib: pip install 'mlops-debug-env[plots]'") from exc
+    import numpy as np  # noqa: PLC0415
+
+    scores: dict[tuple[str, str], list[float]] = {}
+    for r in records:
+        scores.setdefault((str(r["agent"]), str(r["task"])), []).append(float(r["score"]))
+    agents = sorted({a for a, _ in scores})
+    tasks = sorted({t for _, t in scores}, key=_task_rank)
+    width = 0.8 / max(1, len(agents))
+    fig, ax = plt.subplots(figsize=(max(6.0, 2.2 * len(tasks) * max(1, len(agents)) ** 0.5), 4.5), dpi=120)
+    colors = plt.get_cmap("tab10")
+    rng = np.random.default_rng(0)  # jitter only; fixed so the picture is reproducible
+    for i, agent in enumerate(agents):
+        positions, data = [], []
+        for j, task in enumerate(tasks):
+            if (agent, task) in scores:
+                positions.append(j + (i - (len(agents) - 1) / 2) * width)
+                data.append(scores[(agent, task)])
+        if not data:
+            continue
+        parts = ax.boxplot(data, positions=positions, widths=width * 0.8, patch_artist=True, showfliers=False)
+        for box in parts["boxes"]:
+            box.set(facecolor=colors(i), alpha=0.35)
+        for pos, values in zip(positions, data, strict=True):
+            ax.scatter(pos + rng.uniform(-width * 0.3, width * 0.3, len(values)), values, s=8, color=colors(i), alpha=0.7)
+        ax.plot([], [], color=colors(i), linewidth=8, alpha=0.5, label=agent)
+    ax.set_xticks(range(len(tasks)), tasks)
+    ax.set_ylim(-0.05, 1.05)
+    ax.set_ylabel("score")
+    ax.set_title("Score distribution per task and agent")
+    ax.axhline(SUCCESS_THRESHOLD, color="grey", linestyle=":", linewidth=1)
+    ax.legend(loc="best", fontsize="small")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+# -- running --
+
+
+@dataclasses.dataclass
+class EvalOutcome:
+    """What a run did: records written now, episodes skipped (already in the file), and failures."""
+
+    written: int = 0
+    skipped: int = 0
+    failures: list[tuple[EpisodeKey, str]] = dataclasses.field(default_factory=list)
+
+
+def plan(agents: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]) -> list[EpisodeKey]:
+    """Every (agent, task, seed) of a run, in canonical order."""
+    keys = [EpisodeKey(a, t, s) for a in agents for t in tasks for s in seeds]
+    return sorted(keys, key=canonical_order)
+
+
+async def run_eval(
+    address: str,
+    keys: Sequence[EpisodeKey],
+    factories: Mapping[str, AgentFactory],
+    *,
+    concurrency: int,
+    on_record: Callable[[EpisodeKey, dict[str, Any]], None],
+    timeout_s: float = 120.0,
+) -> list[tuple[EpisodeKey, str]]:
+    """Plays `keys` with up to `concurrency` episodes at once, each worker on its own Session stream.
+
+    Calls `on_record` with each finished episode's JSON record; returns the episodes that failed
+    (service unreachable, agent raised), which have no record and are retried by a later run.
+    """
+    failures: list[tuple[EpisodeKey, str]] = []
+    queue: asyncio.Queue[EpisodeKey] = asyncio.Queue()
+    for key in keys:
+        queue.put_nowait(key)
+    config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True)
+    async with AsyncEpisodeClient(address, config=config) as client:
+
+        async def worker() -> None:
+            session = client.session()
+            try:
+                while not queue.empty():
+                    key = queue.get_nowait()
+                    if session.closed:
+                        await session.close()
+                        session = client.session()
+                    try:
+                        agent = factories[key.agent](seed=key.seed)
+                        record = await run_episode(session, agent, key.task, key.seed, agent_name=key.agent)
+                    except MLOpsDebugError as exc:
+                        failures.append((key, f"{exc.code.name}: {exc.message}"))
+                        continue
+                    except Exception as exc:  # noqa: BLE001 - an agent's bug fails its episode, not the run
+                        failures.append((key, f"agent raised {type(exc).__name__}: {exc}"))
+                        continue
+                    on_record(key, record.to_json())
+            finally:
+                await session.close()
+
+        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(keys))))))
+    return failures
+
+
+@contextlib.contextmanager
+def embedded_cluster(console: Console) -> Iterator[str]:
+    """A local cluster (generator, grader, episode) on free ports, answers revealed; yields the episode address."""
+    from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster  # noqa: PLC0415
+
+    options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True)
+    started = time.perf_counter()
+    with LocalCluster(options) as cluster:
+        address = cluster.address("episode")
+        console.print(
+            f"[dim]started a local cluster (episode service at {address}) in {time.perf_counter() - started:.1f}s[/]"
+        )
+        yield address
+
+
+def _progress(console: Console, enabled: bool) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("mean score {task.fields[mean]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        disable=not enabled,
+        transient=False,
+    )
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    """The `eval` command. Exit status 0 when every planned episode has a record, 1 otherwise, 2 on bad input."""
+    console = Console(stderr=True)
+    out = Console()
+    try:
+        seeds = parse_seeds(args.seeds)
+        tasks = parse_tasks(args.tasks)
+        agents = parse_tasks(args.agent)  # the same comma-list rules
+        factories = {name: load_agent_factory(name) for name in agents}
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    if args.concurrency < 1:
+        console.print("[red]error:[/] --concurrency must be >= 1")
+        return 2
+    output = pathlib.Path(args.output)
+    if args.fresh and output.exists():
+        output.unlink()
+    existing = read_records(output)
+    keys = plan(agents, tasks, seeds)
+    pending = [k for k in keys if k not in existing]
+    outcome = EvalOutcome(skipped=len(keys) - len(pending))
+    # Rewrite first: drops a line cut off by an interrupted run, so appends start on a fresh line.
+    write_canonical(output, existing)
+    if outcome.skipped:
+        console.print(f"resuming: {outcome.skipped} of {len(keys)} episodes already in {output}")
+    try:
+        if pending:
+            with contextlib.ExitStack() as stack:
+                address = args.address or stack.enter_context(embedded_cluster(console))
+                _check_tasks(address, tasks)
+                handle = stack.enter_context(output.open("a", encoding="utf-8"))
+                progress = stack.enter_context(_progress(console, not args.no_progress))
+                bar = progress.add_task("eval", total=len(pending), mean="-")
+                total = 0.0
+
+                def on_record(key: EpisodeKey, record: dict[str, Any]) -> None:
+                    nonlocal total
+                    handle.write(_dumps(record) + "\n")
+                    handle.flush()
+                    existing[key] = record
+                    outcome.written += 1
+                    total += float(record["score"])
+                    progress.update(bar, advance=1, mean=f"{total / outcome.written:.3f}")
+
+                outcome.failures = asyncio.run(
+                    run_eval(address, pending, factories, concurrency=args.concurrency, on_record=on_record)
+                )
+    except _TaskError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    except MLOpsDebugError as exc:
+        console.print(f"[red]error:[/] the episode service failed: {exc}")
+        return 1
+    finally:
+        write_canonical(output, existing)
+        for factory in factories.values():
+            close = getattr(factory, "close", None)
+            if callable(close):
+                close()
+    planned = [existing[k] for k in keys if k in existing]
+    per_task, per_fault = summarize(planned)
+    for table in render_tables(per_task, per_fault):
+        out.print(table)
+    if planned and not per_fault:
+        out.print("[dim]No per-fault table: the grades did not reveal the answers (see --address).[/]")
+    out.print(f"{len(planned)} episodes in {output} ({outcome.written} new, {outcome.skipped} resumed)")
+    if args.summary_md:
+        md = pathlib.Path(args.summary_md)
+        md.parent.mkdir(parents=True, exist_ok=True)
+        md.write_text(render_markdown(per_task, per_fault), encoding="utf-8")
+        out.print(f"summary written to {md}")
+    if args.chart:
+        try:
+            write_chart(planned, pathlib.Path(args.chart))
+        except RuntimeError as exc:
+            console.print(f"[red]error:[/] {exc}")
+            return 2
+        out.print(f"chart written to {args.chart}")
+    if outcome.failures:
+        for key, reason in outcome.failures[:10]:
+            console.print(f"[red]failed[/] {key.agent} {key.task} seed {key.seed}: {reason}")
+        more = len(outcome.failures) - 10
+        if more > 0:
+            console.print(f"... and {more} more")
+        console.print(f"{len(outcome.failures)} episodes failed; rerun the same command to retry them.")
+        return 1
+    return 0
+
+
+class _TaskError(ValueError):
+    pass
+
+
+def _check_tasks(address: str, tasks: Sequence[str]) -> None:
+    """Fails early, with the known task ids, when a requested task does not exist on the service."""
+    from mlopsdebug_client import EpisodeClient  # noqa: PLC0415
+
+    with EpisodeClient(address, config=ClientConfig(timeout_s=30.0, wait_for_ready=True)) as client:
+        known = [t.task_id for t in client.list_tasks().tasks]
+    unknown = [t for t in tasks if t not in known]
+    if unknown:
+        raise _TaskError(f"unknown task(s) {', '.join(unknown)}; the service offers {', '.join(known)}")

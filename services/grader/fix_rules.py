@@ -459,11 +459,15 @@ ORDER_RIGHT = _patterns(
 ORDER_WRONG = _patterns(
     r"\b" + _FIT_WORD + r"\b.{0,60}\b(?:before|prior to)\b.{0,30}\b(?:split\w*|train_test_split|partition\w*)",
 )
-EVAL_SCOPE_FIT = re.compile(
-    r"\b(?:fit\w*|comput\w*|estimat\w*|learn\w*|see|sees|seen|includ\w*|deriv\w*|calculat\w*)\b"
-    r"(?:(?!\btransform\w*|\bappl\w*|\buse\b).){0,50}?"
-    r"\b(?:val(?:idation)?|test|eval(?:uation)?|held[\s-]*out|hold[\s-]*out)(?:[\s_-]*(?:data|set|sets|split|splits"
+_EVAL_DATA = (
+    r"(?:val(?:idation)?|test|eval(?:uation)?|held[\s-]*out|hold[\s-]*out)(?:[\s_-]*(?:data|set|sets|split|splits"
     r"|samples|rows|features|portion|fold|x))?\b"
+)
+# Fitting (computing statistics) on validation or test data: "fit ... on the test set", "sees validation data".
+EVAL_SCOPE_FIT = _patterns(
+    r"\b(?:fit\w*|comput\w*|estimat\w*|learn\w*|calculat\w*|deriv\w*)\b(?:(?!\btransform\w*|\bappl\w*|\buse\b"
+    r"|\btrain\w*).){0,40}?\b(?:on|to|with|from|using|over|across)\s+(?:the\s+|all\s+|both\s+)?" + _EVAL_DATA,
+    r"\b(?:see|sees|seen|includ\w*|touch\w*)\s+(?:the\s+|any\s+)?" + _EVAL_DATA,
 )
 
 
@@ -481,9 +485,15 @@ class ScalerFitOnAllData(FixRule):
 
     def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
         subject = SCALER if key is None else _with_key_names(SCALER, key)
-        named = doc.search(subject) or (doc.search(FIT_CALL) and not doc.search(LABEL_WORDS) and not doc.search(TOKENIZER))
-        if not named:
+        relevant: list[str] = []
+        for i, sentence in enumerate(doc.sentences):
+            fit_call = FIT_CALL.search(sentence) and not LABEL_WORDS.search(sentence) and not TOKENIZER.search(sentence)
+            if subject.search(sentence) or fit_call:
+                # The sentence naming the scaler and the next one ("... Fit it on X_train.").
+                relevant += [s for s in doc.sentences[i : i + 2] if s not in relevant]
+        if not relevant:
             return False, False, False
+        doc = FixDoc(doc.text, tuple(relevant))
         right = (
             _any(doc.spans(TRAIN_SCOPE), negated=False)
             or _any(doc.spans(ORDER_RIGHT), negated=False)
@@ -529,9 +539,11 @@ SPLIT_AGAIN = re.compile(
     r"\b(?:re-?split\w*|split\w*(?:\s+\w+){0,4}?\s+(?:again|twice|a second time|two times))\b"
 )
 DEDUPLICATE = _patterns(
-    r"\b(?:de-?dup\w*|remove duplicates|drop(?:ping)? duplicates|drop_duplicates|remov\w* (?:the |all )?(?:near-)?"
-    r"duplicat\w*)\b.{0,60}?\b(?:source\w*|origin\w*|parent\w*|group\w*|base|underlying|same image|same item"
-    r"|hash\w*|ids?)\b",
+    r"\b(?:de-?dup\w*|drop_duplicates|(?:remov|drop|delet|eliminat|discard|filter)\w*\s+(?:out\s+)?(?:the\s+|all\s+"
+    r"|any\s+)?(?:near[\s-]?|exact\s+)?duplicat\w*)\b.{0,60}?\b(?:source\w*|origin\w*|parent\w*|group\w*|base"
+    r"|underlying|same image|same item|hash\w*|ids?)\b",
+    r"\b(?:one|a single|only one)\s+(?:copy|sample|item|instance|image|record|example)\s+(?:per|for each|of each)\s+"
+    r"(?:source|parent|original)",
     r"\b(?:group\w*|bucket\w*|keep\w*|assign\w*|split\w*|partition\w*|stratif\w*)\b.{0,40}?\bby\s+(?:the\s+)?"
     r"(?:source\w*|origin\w*|parent\w*|group\w*|base \w+|original \w+|patient\w*|user\w*|document\w*|item id)",
     r"\b(?:group\s*shuffle\s*split|group\s*k-?fold|stratifiedgroupkfold|leave-?one-?group-?out|groups\s*=)",
@@ -700,8 +712,14 @@ def _split_kind(name: str) -> str:
     return "test" if name == "test" else "val"
 
 
-def _pair_evidence(sentence: str) -> tuple[bool, bool]:
-    """("validation metrics under val" -> right, "validation metrics under test" -> wrong) per sentence."""
+_PRONOUN = re.compile(r"\b(?:them|they|it|these|those)\b")
+
+
+def _pair_evidence(sentence: str, previous_subject: str | None) -> tuple[bool, bool]:
+    """("validation metrics under val" -> right, "validation metrics under test" -> wrong) per sentence.
+
+    A pronoun source ("write them under val") refers to the previous sentence's first split name.
+    """
     right = wrong = False
     if not _WRITE_VERB.search(sentence):
         return right, wrong
@@ -709,6 +727,8 @@ def _pair_evidence(sentence: str) -> tuple[bool, bool]:
     for rel in _RELATION.finditer(sentence):
         before = [n for n in names if n[1] <= rel.start() and rel.start() - n[1] <= 50]
         after = [n for n in names if n[0] >= rel.end() and n[0] - rel.end() <= 25]
+        if not before and previous_subject and _PRONOUN.search(sentence, max(0, rel.start() - 30), rel.start()):
+            before = [(rel.start(), rel.start(), previous_subject)]
         if not before or not after:
             continue
         source, target = before[-1], after[0]
@@ -739,10 +759,13 @@ class SwappedMetricKeys(FixRule):
         if not context and len(names) < 2:
             return False, False, False
         right = wrong = False
+        previous_subject = None
         for sentence in doc.sentences:
-            r, w = _pair_evidence(sentence)
+            r, w = _pair_evidence(sentence, previous_subject)
             right |= r
             wrong |= w
+            first = _SPLIT_NAME.search(sentence)
+            previous_subject = _split_kind(first.group("name")) if first else None
         right |= _any(doc.spans(SWAP_BACK), negated=False) or _any(doc.spans(OWN_KEY), negated=False)
         return True, right, wrong
 
@@ -873,10 +896,9 @@ def judge_fix(key: AnswerKey, text: str) -> FixVerdict:
         return FixVerdict(NONE, R_EMPTY)
     rule = RULES[key.fault_id]
     verdict = rule.judge(doc, key)
-    if verdict.credit > 0:
-        others = proposed_faults(text) - {key.fault_id} - rule.tolerated
-        if others:
-            return FixVerdict(NONE, R_SEVERAL)
+    proposed = proposed_faults(text)
+    if proposed - {key.fault_id} - rule.tolerated and (verdict.credit > 0 or key.fault_id in proposed):
+        return FixVerdict(NONE, R_SEVERAL)
     return verdict
 
 

@@ -158,8 +158,10 @@ CHANGE_WORDS = re.compile(
     r"|pick|choose|make|configur\w*|put|lower|smaller|limit\w*|cap\w*|clamp\w*|restor\w*|revert\w*"
     r"|bring\w*|update\w*|modify\w*|edit\w*|disabl\w*|remov\w*)\b|=|->|:\s*[\d.]"
 )
-KEEP_WORDS = re.compile(
-    r"\b(?:keep\w*|leav\w*|unchanged|as is|as-is|stays?|untouched|is fine|are fine|is ok|looks fine|fine as)\b"
+# "keep the momentum", "leave lr as is": the parameter is named but not changed.
+KEEP_BEFORE = re.compile(r"\b(?:keep\w*|leav\w*|retain\w*)\s+(?:the\s+|its\s+|their\s+|current\s+|existing\s+)*$")
+KEEP_AFTER = re.compile(
+    r"^\s*(?:\w+\s+){0,2}?(?:unchanged|as is|as-is|untouched|alone|is fine|are fine|is ok|looks fine|stays?)\b"
 )
 
 
@@ -259,7 +261,7 @@ def read_parameter(
             span = Span(sentence, m.start(), m.end())
             clause_left, clause_right = clause_bounds(sentence, m.start(), m.end())
             before = sentence[clause_left : m.start()]
-            if is_negated(span) or KEEP_WORDS.search(before):
+            if is_negated(span) or KEEP_BEFORE.search(before) or KEEP_AFTER.match(sentence[m.end() : clause_right]):
                 continue
             mentioned = True
             window_end = next((b for b in boundaries if b >= m.end()), len(sentence))
@@ -335,7 +337,7 @@ def _values_in(
 
 
 _JUST_BEFORE = re.compile(
-    r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?\s*(?:%|percent)?\s*(?:[a-z]+\s+)?$"
+    r"(?<![\w.])(\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?\s*(?:%|percent)?\s*(?:[a-z]+\s+){0,2}$"
 )
 
 
@@ -361,7 +363,7 @@ def _value_just_before(
         return []
     token = tokens[-1]
     before = sentence[max(0, token.start - 40) : token.start]
-    if _OLD_CUE_BEFORE.search(before) or token.factor:
+    if _OLD_CUE_BEFORE.search(before) or token.factor or _UNIT_AFTER.match(sentence[token.end : token.end + 40]):
         return []
     value = convert(token)
     if value is None or (bad_value is not None and close(value, bad_value)):

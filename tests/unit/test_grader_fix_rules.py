@@ -1,0 +1,541 @@
+"""The per-fault fix rules: paraphrases pass, wrong values earn half, stuffing and contradictions earn nothing."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.faults import FAULTS
+from mlopsdebug_grader import fix_rules
+from mlopsdebug_grader.fix_rules import RULES, gold_fix, judge_fix, proposed_faults, rule_sentence
+from mlopsdebug_grader.fix_text import normalise, numbers_in, split_sentences
+
+
+def make_key(fault_id: str, **overrides) -> AnswerKey:
+    """Realistic keys, one per fault (the generator decides these per scenario; values here are typical)."""
+    base = {
+        "exploding_lr": ("config.yaml", "optimizer.learning_rate", ("optimizer.lr", "learning_rate", "lr"),
+                         {"bad_value": 2.5, "safe_max": 1e-2}),
+        "wrong_optimizer": ("config.yaml", "optimizer.momentum", ("momentum",), {"bad_value": 0.999, "safe_max": 0.95}),
+        "batch_size_overflow": ("config.yaml", "training.batch_size", ("batch_size",),
+                                {"bad_value": 4096, "train_size": 1800}),
+        "data_leakage_scaler": ("preprocessing.py", "scaler.fit", ("fit_scaler",), {}),
+        "data_leakage_overlap": ("preprocessing.py", "split_dataset", ("train_test_split",),
+                                 {"mechanism": "double_split"}),
+        "wrong_split_ratio": ("preprocessing.py", "test_size", ("data.test_size",), {"bad_value": 0.8}),
+        "label_encoder_mismatch": ("preprocessing.py", "label_encoder", ("label_map",), {}),
+        "silent_metric_swap": ("eval_results.json", "metrics", ("write_metrics",), {}),
+        "tokenizer_version_drift": ("config.yaml", "eval.tokenizer_version", ("tokenizer_version",),
+                                    {"train_version": "v3.2", "eval_version": "v3.1"}),
+    }[fault_id]
+    file, field, aliases, params = base
+    spec = FAULTS[fault_id]
+    params = {**params, **overrides}
+    return AnswerKey(fault_id, spec.category, file, field, aliases, params, spec.task_id, 7, "scn-test", "2.0.0")
+
+
+def credit(fault_id: str, text: str, **overrides) -> float:
+    return judge_fix(make_key(fault_id, **overrides), text).credit
+
+
+# Correct fixes in an engineer's words, written before the rules (independently of their patterns).
+PARAPHRASES: dict[str, list[str]] = {
+    "exploding_lr": [
+        "Drop the learning rate to 3e-4.",
+        "lr is way too high at 2.5 - set optimizer.lr: 0.001 and rerun.",
+        "Reduce the step size by three orders of magnitude (2.5 -> 0.0025).",
+        "Use a learning rate of 1x10^-3 instead of 2.5.",
+        "Change learning_rate from 2.5 to 5e-4 in config.yaml; the loss should stop diverging.",
+        "Divide the LR by 1000.",
+    ],
+    "wrong_optimizer": [
+        "Bring momentum down to 0.9.",
+        "Replace SGD with Adam (lr 1e-3).",
+        "momentum: 0.999 is too close to 1; use 0.9 instead.",
+        "Switch the optimizer to AdamW.",
+        "Set optimizer.momentum = 0.85 so the velocity term stops accumulating.",
+        "Keep SGD but use a standard momentum of 0.9 rather than 0.999.",
+    ],
+    "batch_size_overflow": [
+        "Lower the batch size to 64.",
+        "batch_size must not exceed the 1800 training samples; set it to 128.",
+        "Use a batch size smaller than the training set, e.g. 256.",
+        "Set training.batch_size: 32 (it was 4096, more than the whole training split).",
+        "Shrink the batch to 512 samples so at least one full batch fits in the 1800 training examples.",
+    ],
+    "data_leakage_scaler": [
+        "Fit the StandardScaler on the training split only and use it to transform validation and test.",
+        "Move scaler.fit after train_test_split so it only sees X_train.",
+        "Don't fit the normaliser on the full dataset; compute mean and std from the training data alone.",
+        "Split first, then fit the scaler on the train portion and apply transform() to the other splits.",
+        "Call fit_transform on X_train and plain transform on X_val/X_test instead of fitting on all of X.",
+    ],
+    "data_leakage_overlap": [
+        "Split the data only once, so that every item belongs to exactly one split.",
+        "Remove the second train_test_split call; reusing it re-shuffles and puts the same samples in train and validation.",
+        "Do a single split and derive the validation set from the training portion only, so train and val are disjoint.",
+        "Never re-split the full dataset: carve the validation set out of the training part of the first split.",
+        "Split once into train/val/test and keep those indices; don't call the splitter a second time.",
+    ],
+    "wrong_split_ratio": [
+        "Set test_size to 0.2.",
+        "The split is inverted: train on 80% and hold out 20%.",
+        "Change test_size=0.8 to test_size=0.2 in train_test_split.",
+        "Use train_size=0.8 (i.e. test_size 0.2) so most data goes to training.",
+        "Hold out 15% for validation instead of 80%.",
+    ],
+    "label_encoder_mismatch": [
+        "Reuse the label encoder fitted during training when evaluating instead of fitting a new one on the eval labels.",
+        "Save label2id from training and load it in the eval script.",
+        "Make evaluation use the same class-to-index mapping as training.",
+        "Don't rebuild the label map at eval time; persist the training mapping and apply it.",
+        "Encode eval labels with the training encoder so class indices line up.",
+    ],
+    "silent_metric_swap": [
+        "Write each metric under its own key: validation results to val, test results to test.",
+        "The val and test entries are swapped in the results writer; swap them back.",
+        "Fix the key mapping in the eval script so val_accuracy holds the validation score and test_accuracy the test score.",
+        "Store validation metrics under 'val' and test metrics under 'test' — currently they are written to each other's keys.",
+        "Correct the swapped keys when writing eval_results.json.",
+    ],
+    "tokenizer_version_drift": [
+        "Load tokenizer v3.2 (the training version) in evaluation.",
+        "Pin the eval tokenizer to the same version used for training.",
+        "Evaluation must use the training tokenizer, not v3.1.",
+        "Make the eval pipeline load the tokenizer version training used, v3.2, and re-run evaluation.",
+        "Use one tokenizer version (v3.2) for both training and eval.",
+    ],
+}
+DUPLICATE_SOURCE_PARAPHRASES = [
+    "Deduplicate by source id before splitting so copies of one item cannot end up in different splits.",
+    "Use GroupShuffleSplit with groups=source_id so all augmented copies of an image stay on one side.",
+    "Assign whole source groups to a split (group k-fold on source_id).",
+    "Split by source: every derived sample goes to the same split as its parent item.",
+    "Drop near-duplicates of the same source item, keeping one copy per source, then split.",
+]
+
+
+class TestParaphrases:
+    @pytest.mark.parametrize(
+        ("fault_id", "text"), [(f, t) for f, texts in PARAPHRASES.items() for t in texts], ids=lambda x: str(x)[:40]
+    )
+    def test_correct_paraphrase_earns_full_credit(self, fault_id, text):
+        """Every independently written correct fix earns full credit for its fault."""
+        verdict = judge_fix(make_key(fault_id), text)
+        assert verdict.credit == 1.0, verdict.reason
+
+    @pytest.mark.parametrize("text", DUPLICATE_SOURCE_PARAPHRASES, ids=lambda x: x[:40])
+    def test_duplicate_source_paraphrase_earns_full_credit(self, text):
+        """Grouping or deduplicating by source fixes overlap caused by duplicated sources."""
+        assert credit("data_leakage_overlap", text, mechanism="duplicate_sources") == 1.0
+
+    @pytest.mark.parametrize("fault_id", sorted(PARAPHRASES))
+    def test_every_fault_has_at_least_five_paraphrases(self, fault_id):
+        """The paraphrase set is broad enough to mean something."""
+        assert len(PARAPHRASES[fault_id]) >= 5
+
+    @pytest.mark.parametrize(
+        ("fault_id", "text"), [(f, t) for f, texts in PARAPHRASES.items() for t in texts], ids=lambda x: str(x)[:40]
+    )
+    def test_paraphrase_earns_nothing_for_the_other_faults_of_its_task(self, fault_id, text):
+        """A fix for one fault does not score on a sibling fault: fixes cannot be mixed to beat guessing."""
+        task = FAULTS[fault_id].task_id
+        for other in (f for f, spec in FAULTS.items() if spec.task_id == task and f != fault_id):
+            assert credit(other, text) == 0.0, other
+
+
+class TestGoldFixes:
+    @pytest.mark.parametrize("fault_id", sorted(FAULTS))
+    def test_gold_fix_earns_full_credit(self, fault_id):
+        """The canonical wording passes its own rule."""
+        assert credit(fault_id, gold_fix(make_key(fault_id))) == 1.0
+
+    @pytest.mark.parametrize("fault_id", sorted(FAULTS))
+    def test_gold_fix_proposes_only_its_own_fault(self, fault_id):
+        """The key-free multi-fault detector sees exactly one fault in each gold fix."""
+        assert proposed_faults(gold_fix(make_key(fault_id))) == {fault_id}
+
+    @pytest.mark.parametrize("fault_id", sorted(FAULTS))
+    def test_rule_sentence_is_one_sentence(self, fault_id):
+        """The revealed rule is a single line ending in a full stop."""
+        sentence = rule_sentence(make_key(fault_id))
+        assert sentence.endswith(".") and "\n" not in sentence and len(sentence) < 200
+
+    def test_every_fault_has_a_rule(self):
+        """No fault is left without a fix rule."""
+        assert set(RULES) == set(FAULTS)
+
+    def test_gold_fix_for_overlap_covers_both_mechanisms(self):
+        """Splitting once at the source level removes both causes of overlap."""
+        for mechanism in ("double_split", "duplicate_sources"):
+            key = make_key("data_leakage_overlap", mechanism=mechanism)
+            assert judge_fix(key, gold_fix(key)).credit == 1.0
+
+
+class TestLearningRate:
+    @pytest.mark.parametrize(
+        "text",
+        ["Set lr to 1e-3.", "Set lr to 0.001.", "Set lr to .001.", "Set lr to 1 x 10^-3.", "Set lr to 10^-3.",
+         "Set lr to 1×10⁻³.", "Set lr to 3E-4.", "Set lr to 1e-2.", "lr=5e-3", "learning_rate: 0.0003"],
+    )
+    def test_number_notations_are_understood(self, text):
+        """1e-3, 0.001, .001, 1x10^-3, 10^-3, 1×10⁻³, 3E-4 and YAML/Python assignments all parse."""
+        assert credit("exploding_lr", text) == 1.0
+
+    @pytest.mark.parametrize("text", ["Set the learning rate to 0.5.", "Raise the lr to 10.", "Use lr 0.05."])
+    def test_wrong_value_earns_partial_credit(self, text):
+        """Naming the learning rate with a value outside (0, 1e-2] earns half."""
+        assert credit("exploding_lr", text) == 0.5
+
+    def test_no_value_earns_partial_credit(self):
+        """A direction without a value names the parameter but not a safe value."""
+        assert credit("exploding_lr", "Lower the learning rate.") == 0.5
+
+    def test_too_small_a_factor_earns_partial_credit(self):
+        """Dividing 2.5 by 10 gives 0.25, still unsafe."""
+        assert credit("exploding_lr", "Divide the learning rate by 10.") == 0.5
+
+    def test_factor_is_applied_to_the_bad_value(self):
+        """The same factor is enough when the bad value is smaller."""
+        assert credit("exploding_lr", "Divide the learning rate by 10.", bad_value=0.05) == 1.0
+
+    def test_zero_is_not_a_safe_learning_rate(self):
+        """A learning rate must stay above zero."""
+        assert credit("exploding_lr", "Set the learning rate to 0.") == 0.5
+
+    def test_safe_and_unsafe_values_contradict(self):
+        """Proposing 1e-3 and later 5 is a self-contradiction."""
+        verdict = judge_fix(make_key("exploding_lr"), "Set lr to 1e-3. If that is slow, set the learning rate to 5.")
+        assert verdict.credit == 0.0
+        assert "contradicts" in verdict.reason
+
+    def test_a_range_of_safe_values_is_not_a_contradiction(self):
+        """'between 1e-4 and 1e-3' proposes two safe values."""
+        assert credit("exploding_lr", "Set the learning rate somewhere between 1e-4 and 1e-3.") == 1.0
+
+    def test_old_value_is_not_a_proposal(self):
+        """'from 2.5' and 'instead of 2.5' name the old value, not the new one."""
+        assert credit("exploding_lr", "Use lr 1e-3 instead of 5.") == 1.0
+
+    def test_negated_value_is_not_a_proposal(self):
+        """'not 0.1' is not proposed."""
+        assert credit("exploding_lr", "Set the learning rate to 1e-3, not 0.1.") == 1.0
+
+    def test_fix_without_the_parameter_earns_nothing(self):
+        """A fix that changes something else does not fix the learning rate."""
+        assert credit("exploding_lr", "Retrain the model for more epochs.") == 0.0
+
+    def test_field_name_from_the_key_counts_as_a_mention(self):
+        """The key's own field names are mentions of the parameter."""
+        key = make_key("exploding_lr")
+        key = AnswerKey(key.fault_id, key.category, key.file, "trainer.base_rate", (), key.params, key.task_id,
+                        key.seed, key.scenario_id, key.generator_version)
+        assert judge_fix(key, "Set trainer.base_rate to 0.001.").credit == 1.0
+
+    def test_switching_optimizer_as_well_is_a_second_fault(self):
+        """Lowering the learning rate and switching to Adam proposes the momentum fault's change too."""
+        assert credit("exploding_lr", "Lower the learning rate to 1e-3 and switch to Adam.") == 0.0
+
+    def test_negated_optimizer_switch_is_not_a_second_fault(self):
+        """'no need to switch to Adam' proposes no switch."""
+        assert credit("exploding_lr", "Lower the learning rate to 1e-3; don't switch to Adam.") == 1.0
+
+
+class TestMomentum:
+    def test_unsafe_momentum_earns_partial_credit(self):
+        """0.99 is still above 0.95."""
+        assert credit("wrong_optimizer", "Lower the momentum to 0.99.") == 0.5
+
+    def test_contradicting_momentum_values_earn_nothing(self):
+        """0.9 and then 0.98 cannot both be the fix."""
+        assert credit("wrong_optimizer", "Set momentum to 0.9. Or better, set the momentum to 0.98.") == 0.0
+
+    @pytest.mark.parametrize("text", ["Disable momentum.", "Train with plain SGD without momentum.",
+                                      "Set the momentum to zero."])
+    def test_disabling_momentum_is_safe(self, text):
+        """No momentum at all is a safe value."""
+        assert credit("wrong_optimizer", text) == 1.0
+
+    def test_switching_away_from_adaptive_is_not_a_switch(self):
+        """'replace Adam with SGD' does not switch to an adaptive optimizer."""
+        assert credit("wrong_optimizer", "Replace Adam with SGD.") == 0.0
+
+    def test_negated_switch_is_not_a_switch(self):
+        """'don't use Adam' and no momentum value: not a fix."""
+        assert credit("wrong_optimizer", "Don't use Adam here.") == 0.0
+
+    def test_optimizer_switch_may_come_with_a_learning_rate(self):
+        """The learning rate of the new optimizer is part of the switch, not a second fault."""
+        assert credit("wrong_optimizer", "Switch to Adam with a learning rate of 1e-3.") == 1.0
+
+    def test_the_same_text_earns_nothing_for_the_learning_rate_fault(self):
+        """The tolerance is one-way: the switch is not a learning-rate fix."""
+        assert credit("exploding_lr", "Switch to Adam with a learning rate of 1e-3.") == 0.0
+
+    def test_momentum_and_batch_size_together_are_two_faults(self):
+        """Changing momentum and the batch size proposes two different faults' changes."""
+        assert credit("wrong_optimizer", "Set momentum to 0.9 and reduce the batch size to 64.") == 0.0
+
+
+class TestBatchSize:
+    def test_value_above_the_training_split_earns_partial_credit(self):
+        """2048 is still more than the 1800 training samples."""
+        assert credit("batch_size_overflow", "Reduce the batch size to 2048.") == 0.5
+
+    def test_value_is_checked_against_this_scenarios_training_split(self):
+        """The same value is safe when the training split is larger."""
+        assert credit("batch_size_overflow", "Reduce the batch size to 2048.", train_size=50000) == 1.0
+
+    def test_bound_by_the_training_split_earns_full_credit(self):
+        """'no larger than the number of training samples' states the constraint itself."""
+        assert credit("batch_size_overflow", "Make the batch size no larger than the number of training samples.") == 1.0
+
+    def test_direction_only_earns_partial_credit(self):
+        """'reduce the batch size' names the parameter without a safe value."""
+        assert credit("batch_size_overflow", "Reduce the batch size.") == 0.5
+
+    def test_contradicting_values_earn_nothing(self):
+        """64 and 3000 cannot both be the fix."""
+        assert credit("batch_size_overflow", "Set batch_size to 64. For speed, use a batch size of 3000.") == 0.0
+
+    def test_training_size_mention_is_not_a_proposal(self):
+        """The count of training samples in the sentence is not a proposed batch size."""
+        assert credit("batch_size_overflow", "The batch size exceeds the 1800 training samples; lower it to 100.") == 1.0
+
+    def test_with_a_learning_rate_change_is_two_faults(self):
+        """Also lowering the learning rate proposes another fault's change."""
+        assert credit("batch_size_overflow", "Set batch size 64 and lower the learning rate to 1e-3.") == 0.0
+
+    def test_batch_norm_is_not_the_batch_size(self):
+        """'batch norm' does not name the batch size."""
+        assert credit("batch_size_overflow", "Add batch norm layers with 64 channels.") == 0.0
+
+
+class TestScaler:
+    @pytest.mark.parametrize(
+        "text",
+        ["Fit the scaler on the full dataset before splitting.", "Normalise all of the data with one StandardScaler.",
+         "Compute the scaler statistics on the test set as well."],
+    )
+    def test_faulty_practice_earns_nothing(self, text):
+        """Asserting the fault's own practice is not a fix."""
+        assert credit("data_leakage_scaler", text) == 0.0
+
+    def test_remedy_and_faulty_practice_contradict(self):
+        """Fitting on X_train and also on all data is a contradiction."""
+        verdict = judge_fix(make_key("data_leakage_scaler"), "Fit the scaler on X_train. Then refit the scaler on all the data.")
+        assert verdict.credit == 0.0
+        assert "contradicts" in verdict.reason
+
+    @pytest.mark.parametrize(
+        "text",
+        ["Do not fit the scaler on the whole dataset.", "The scaler must never see validation or test data.",
+         "Never fit the normalizer before the train/test split."],
+    )
+    def test_negated_faulty_practice_is_the_remedy(self, text):
+        """'don't fit on all data' states the remedy."""
+        assert credit("data_leakage_scaler", text) == 1.0
+
+    def test_naming_the_scaler_without_a_change_earns_nothing(self):
+        """'fix the scaler' says what is wrong but not how to fix it."""
+        verdict = judge_fix(make_key("data_leakage_scaler"), "Fix the scaler.")
+        assert verdict.credit == 0.0
+        assert verdict.reason == fix_rules.R_VAGUE
+
+    def test_with_a_split_ratio_change_is_two_faults(self):
+        """Also changing test_size proposes another fault's change."""
+        assert credit("data_leakage_scaler", "Fit the scaler on the training split only and set test_size to 0.2.") == 0.0
+
+    def test_label_encoder_fit_is_not_a_scaler_fix(self):
+        """fit_transform on training labels is about labels, not the scaler."""
+        assert credit("data_leakage_scaler", "Call fit_transform on the training labels and reuse the label encoder.") == 0.0
+
+
+class TestOverlap:
+    def test_other_mechanisms_remedy_earns_partial_credit(self):
+        """Deduplicating by source does not undo a double split."""
+        verdict = judge_fix(make_key("data_leakage_overlap"), "Deduplicate the images by source id.")
+        assert verdict.credit == 0.5
+        assert verdict.reason == fix_rules.R_OTHER_MECHANISM
+
+    def test_split_once_for_duplicated_sources_earns_partial_credit(self):
+        """Splitting once does not separate duplicates of one source."""
+        assert credit("data_leakage_overlap", "Split the data only once.", mechanism="duplicate_sources") == 0.5
+
+    def test_bare_overlap_removal_earns_partial_credit(self):
+        """Removing the shared items treats the symptom without naming the cause."""
+        assert credit("data_leakage_overlap", "Remove the overlapping samples from the validation set.") == 0.5
+
+    def test_splitting_again_earns_nothing(self):
+        """Re-splitting is the fault itself."""
+        assert credit("data_leakage_overlap", "Split the full data again to build the validation set.") == 0.0
+
+    def test_single_split_may_state_its_size(self):
+        """A split ratio inside the single split is part of this fix."""
+        assert credit("data_leakage_overlap", "Split once with test_size=0.2 and reuse those indices.") == 1.0
+
+    def test_the_same_text_earns_nothing_for_the_split_ratio_fault(self):
+        """The tolerance is one-way: splitting once is not a split-ratio fix."""
+        assert credit("wrong_split_ratio", "Split once with test_size=0.2 and reuse those indices.") == 0.0
+
+
+class TestSplitRatio:
+    @pytest.mark.parametrize("text", ["Set test_size to 0.5.", "Hold out 60% of the data."])
+    def test_value_outside_the_range_earns_partial_credit(self, text):
+        """A held-out fraction outside [0.05, 0.4] earns half."""
+        assert credit("wrong_split_ratio", text) == 0.5
+
+    @pytest.mark.parametrize("text", ["Use an 80/20 train/test split.", "Use an 80-20 split.",
+                                      "Set train_size to 0.75.", "Keep 10% as the test set."])
+    def test_ratios_and_training_fractions_are_understood(self, text):
+        """Ratios and training fractions are converted to the held-out fraction."""
+        assert credit("wrong_split_ratio", text) == 1.0
+
+    def test_explicit_inverted_ratio_is_the_fault(self):
+        """'20/80 train/test' keeps the inverted split."""
+        assert credit("wrong_split_ratio", "Use a 20/80 train/test split.") == 0.5
+
+    def test_contradicting_fractions_earn_nothing(self):
+        """0.2 and then 60% cannot both be the fix."""
+        assert credit("wrong_split_ratio", "Set test_size=0.2. Alternatively hold out 60%.") == 0.0
+
+    def test_bounds_of_the_range_are_inclusive(self):
+        """0.05 and 0.4 are in range."""
+        assert credit("wrong_split_ratio", "Set test_size to 0.05.") == 1.0
+        assert credit("wrong_split_ratio", "Set test_size to 0.4.") == 1.0
+
+    def test_absolute_count_cannot_be_judged(self):
+        """test_size=2000 is a count; it names the parameter without a checkable value."""
+        assert credit("wrong_split_ratio", "Set test_size=2000 samples.") == 0.5
+
+
+class TestLabelMapping:
+    def test_fitting_a_new_encoder_on_eval_data_earns_nothing(self):
+        """That is the fault itself."""
+        assert credit("label_encoder_mismatch", "Fit a new label encoder on the evaluation labels.") == 0.0
+
+    def test_negated_refit_is_the_remedy(self):
+        """'never refit the encoder on eval data' states the remedy."""
+        assert credit("label_encoder_mismatch", "Never refit the label encoder on the evaluation data.") == 1.0
+
+    def test_naming_the_mapping_without_a_change_earns_nothing(self):
+        """'check the label encoder' is not a fix."""
+        assert credit("label_encoder_mismatch", "Check the label encoder.") == 0.0
+
+    def test_with_a_tokenizer_change_is_two_faults(self):
+        """Also loading another tokenizer proposes a second fault's change."""
+        text = "Reuse the training label mapping and load the tokenizer version used in training."
+        assert credit("label_encoder_mismatch", text) == 0.0
+
+
+class TestMetricKeys:
+    def test_crossing_the_keys_earns_nothing(self):
+        """Writing validation results under the test key is the fault."""
+        assert credit("silent_metric_swap", "Write the validation metrics under the test key.") == 0.0
+
+    def test_describing_the_bug_is_not_asserting_it(self):
+        """'val metrics were written to test' describes the bug; the remedy after it still counts."""
+        text = "Validation metrics were written to the test key; write them under val instead."
+        assert credit("silent_metric_swap", text) == 1.0
+
+    def test_vague_mention_earns_nothing(self):
+        """'look at the metrics' changes nothing."""
+        assert credit("silent_metric_swap", "Look at the metrics again.") == 0.0
+
+
+class TestTokenizer:
+    def test_other_version_earns_partial_credit(self):
+        """Loading the evaluation's version everywhere is not loading the training version."""
+        assert credit("tokenizer_version_drift", "Load tokenizer v3.1 in both training and evaluation.") == 0.5
+
+    def test_two_target_versions_contradict(self):
+        """v3.2 or v3.3 cannot both be the fix."""
+        assert credit("tokenizer_version_drift", "Load tokenizer v3.2 for evaluation, or v3.3.") == 0.0
+
+    def test_date_versions_are_understood(self):
+        """Calendar versions such as 2024.03 are matched exactly."""
+        kw = {"train_version": "2024.03", "eval_version": "2023.11"}
+        assert credit("tokenizer_version_drift", "Evaluate with tokenizer 2024.03 instead of 2023.11.", **kw) == 1.0
+        assert credit("tokenizer_version_drift", "Evaluate with tokenizer 2023.11.", **kw) == 0.5
+
+    def test_naming_the_tokenizer_without_a_version_earns_partial_credit(self):
+        """'update the tokenizer' names the parameter without the right version."""
+        assert credit("tokenizer_version_drift", "Update the tokenizer.") == 0.5
+
+    def test_no_tokenizer_earns_nothing(self):
+        """A version string alone does not name the tokenizer."""
+        assert credit("tokenizer_version_drift", "Upgrade to v3.2.") == 0.0
+
+
+ALL_GOLD = " ".join(gold_fix(make_key(f)) for f in sorted(FAULTS))
+KEYWORD_BAG = (
+    "learning rate lr momentum adam batch size scaler fit train only split once deduplicate source test_size"
+    " label mapping encoder tokenizer version metric key swap validation test"
+)
+
+
+class TestStuffing:
+    @pytest.mark.parametrize("fault_id", sorted(FAULTS))
+    def test_all_gold_fixes_concatenated_earn_nothing(self, fault_id):
+        """Every fault's remedy at once is a multi-fault fix."""
+        verdict = judge_fix(make_key(fault_id), ALL_GOLD)
+        assert verdict.credit == 0.0
+        assert verdict.reason == fix_rules.R_SEVERAL
+
+    @pytest.mark.parametrize("fault_id", sorted(FAULTS))
+    def test_keyword_bag_earns_nothing(self, fault_id):
+        """A list of keywords states no change."""
+        assert credit(fault_id, KEYWORD_BAG) == 0.0
+
+    @pytest.mark.parametrize(
+        ("fault_id", "other"),
+        [(f, g) for f, g in itertools.permutations(sorted(FAULTS), 2) if g not in RULES[f].tolerated],
+    )
+    def test_any_two_faults_remedies_earn_nothing(self, fault_id, other):
+        """A correct fix plus another fault's remedy earns nothing."""
+        text = gold_fix(make_key(fault_id)) + " " + gold_fix(make_key(other))
+        assert credit(fault_id, text) == 0.0
+
+
+class TestMultiFaultDetector:
+    @pytest.mark.parametrize(
+        ("fault_id", "text"), [(f, t) for f, texts in PARAPHRASES.items() for t in texts], ids=lambda x: str(x)[:40]
+    )
+    def test_paraphrase_proposes_only_its_fault(self, fault_id, text):
+        """Correct paraphrases are not mistaken for multi-fault fixes."""
+        assert proposed_faults(text) - {fault_id} <= RULES[fault_id].tolerated
+
+    def test_empty_fix_earns_nothing(self):
+        """An empty or blank fix says nothing."""
+        assert judge_fix(make_key("exploding_lr"), "   ").credit == 0.0
+
+
+class TestDeterminism:
+    def test_same_input_same_verdict_without_caches(self):
+        """Verdicts do not depend on cached state."""
+        first = [judge_fix(make_key(f), t) for f, ts in PARAPHRASES.items() for t in ts]
+        fix_rules.read_fix.cache_clear()
+        fix_rules.proposed_faults.cache_clear()
+        second = [judge_fix(make_key(f), t) for f, ts in PARAPHRASES.items() for t in ts]
+        assert first == second
+
+
+class TestFixText:
+    @pytest.mark.parametrize(
+        ("text", "value"),
+        [("1x10^-3", 1e-3), ("1 * 10**-4", 1e-4), ("10^-2", 1e-2), ("3×10⁻⁴", 3e-4), ("2.5e-3", 2.5e-3), (".5", 0.5)],
+    )
+    def test_number_notation_is_canonicalised(self, text, value):
+        """Scientific notation in its common spellings reads as one number."""
+        tokens = numbers_in(normalise(text))
+        assert len(tokens) == 1 and tokens[0].value == pytest.approx(value)
+
+    def test_identifiers_with_digits_are_not_numbers(self):
+        """resnet18, v3.2 and x_train hold no numbers."""
+        assert numbers_in(normalise("resnet18 v3.2 x_train adam2")) == []
+
+    def test_abbreviations_do_not_end_sentences(self):
+        """'e.g. 256' stays in its sentence."""
+        assert len(split_sentences(normalise("Use a smaller batch, e.g. 256. Then retrain."))) == 2

@@ -248,7 +248,7 @@ def _ci_text(row: SummaryRow) -> str:
     return "-" if row.ci_low is None or row.ci_high is None else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
 
 
-_COLUMNS: Final = ("episodes", "mean score", "95% CI", "success (>= 0.5)", "mean steps", "truncated")
+_COLUMNS: Final = ("n", "mean", "95% CI", "success", "steps", "trunc")
 
 
 def _cells(row: SummaryRow) -> list[str]:
@@ -299,8 +299,9 @@ def render_markdown(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryR
         )
     out += [
         "",
-        f"Mean score with a 95% Student t confidence interval (clipped to [0, 1]); success means score >= "
-        f"{SUCCESS_THRESHOLD}; truncated counts episodes that ended without a graded diagnosis.",
+        f"n: episodes; mean: mean score with its 95% Student t confidence interval (clipped to [0, 1]); success:"
+        f" share of episodes with score >= {SUCCESS_THRESHOLD}; steps: mean steps per episode; trunc: episodes that"
+        " ended without a graded diagnosis.",
     ]
     return "\n".join(out) + "\n"
 

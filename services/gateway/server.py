@@ -7,11 +7,14 @@ grace period for in-flight requests, then runs the app's shutdown (MCP sessions,
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
+import signal
 import socket
 import threading
 import time
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -45,9 +48,28 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+class _Server(uvicorn.Server):
+    """uvicorn's server, with SIGTERM/SIGINT handled on the event loop so that a graceful stop exits 0
+    (uvicorn's own handling re-raises the signal after shutting down, so the process dies by it)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        installed = []
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+                installed.append(sig)
+        try:
+            yield
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+
+
 async def serve(config: GatewayConfig) -> None:
-    """Serves until SIGTERM or SIGINT."""
-    server = uvicorn.Server(uvicorn_config(config))
+    """Serves until SIGTERM or SIGINT, then drains for up to the grace period and returns."""
+    server = _Server(uvicorn_config(config))
     print(f"gateway listening on {config.host}:{config.port} -> episode {config.episode_addr}", flush=True)
     await server.serve()
 

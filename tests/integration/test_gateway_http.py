@@ -5,6 +5,13 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import math
+import os
+import pathlib
+import signal
+import socket
+import subprocess
+import sys
+import time
 
 import httpx
 import pytest
@@ -43,7 +50,6 @@ class TestInformationRoutes:
 
     def test_health_unhealthy_without_episode_service(self):
         """With no episode service behind it the gateway reports unhealthy (503)."""
-        import socket  # noqa: PLC0415
 
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
@@ -288,3 +294,33 @@ class TestHttpMcp:
                                               "arguments": {"episode_id": episode_id, "artifact_name": "x"}})
         assert reply["error"]["code"] == -32602
         assert "artifact_name" in {e["loc"][0] for e in reply["error"]["data"]}
+
+
+class TestServerProcess:
+    def test_serve_gateway_runs_and_stops_on_sigterm(self, cluster):
+        """`mlopsdebug serve gateway` serves on MLOPSDEBUG_GATEWAY_PORT and exits 0 on SIGTERM."""
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        env = {**os.environ, "MLOPSDEBUG_GATEWAY_HOST": "127.0.0.1", "MLOPSDEBUG_GATEWAY_PORT": str(port),
+               "MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr, "MLOPSDEBUG_LOG_LEVEL": "warning"}
+        cli = pathlib.Path(sys.executable).with_name("mlopsdebug")
+        process = subprocess.Popen([str(cli), "serve", "gateway"], env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, text=True)
+        try:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).json() == {"status": "healthy"}:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None and time.monotonic() < deadline, "gateway did not come up"
+                time.sleep(0.1)
+            assert httpx.post(f"http://127.0.0.1:{port}/reset", json={"task_id": "hard"}).status_code == 200
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=15) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()

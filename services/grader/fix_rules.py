@@ -319,7 +319,8 @@ def _gold_batch_size(train_size: int) -> int:
 TEST_FRACTION = re.compile(
     r"\b(?:test[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion|set|percentage)"
     r"|(?:val|validation|eval|holdout|hold[\s_-]*out)[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion"
-    r"|set|percentage)|validation_split|hold(?:ing)?[\s_-]*out|held[\s_-]*out|for (?:testing|validation|evaluation"
+    r"|set|percentage)|validation_split|hold(?:ing)?[\s_-]*out|held[\s_-]*out|remaining|the rest|rest of the data"
+    r"|(?:evaluat|test|validat|scor)\w* on|for (?:testing|validation|evaluation"
     r"|the test(?: set| split)?|the validation(?: set| split)?|test|val|eval))\b"
 )
 TRAIN_FRACTION = re.compile(
@@ -363,12 +364,27 @@ class InvertedSplitRatio(FixRule):
     low: Final[float] = 0.05
     high: Final[float] = 0.4
 
+    @staticmethod
+    def _mention_patterns(key: AnswerKey | None) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """The key's own names join the held-out or the training side by what they name (TRAIN_FRACTION: training)."""
+        if key is None:
+            return TEST_FRACTION, TRAIN_FRACTION
+        names = _key_names(key)
+        train_names = tuple(n for n in names if "train" in n.lower())
+        test_names = tuple(n for n in names if "train" not in n.lower())
+        patterns = []
+        for base, own in ((TEST_FRACTION, test_names), (TRAIN_FRACTION, train_names)):
+            literal = literal_pattern(own)
+            patterns.append(base if literal is None else re.compile(f"{literal.pattern}|{base.pattern}"))
+        return patterns[0], patterns[1]
+
     def _test_values(self, doc: FixDoc, key: AnswerKey | None) -> tuple[list[float], bool]:
         bad = None if key is None else float(key.params["bad_value"])
-        test_pattern = TEST_FRACTION if key is None else _with_key_names(TEST_FRACTION, key)
+        test_pattern, train_pattern = self._mention_patterns(key)
         test = read_parameter(doc.sentences, test_pattern, bad_value=bad, convert=_fraction, exclude_after=_COUNT_AFTER)
         train = read_parameter(
-            doc.sentences, TRAIN_FRACTION, bad_value=bad, convert=_train_fraction_to_test, exclude_after=_COUNT_AFTER
+            # bad_value is compared after conversion, so it stays the held-out fraction here too.
+            doc.sentences, train_pattern, bad_value=bad, convert=_train_fraction_to_test, exclude_after=_COUNT_AFTER
         )
         values = list(test.values) + list(train.values) + self._pairs(doc, bad)
         named = test.mentioned or bool(doc.spans(SPLIT_PARAMETER))
@@ -464,8 +480,10 @@ _EVAL_DATA = (
     r"|samples|rows|features|portion|fold|x))?\b"
 )
 # Fitting (computing statistics) on validation or test data: "fit ... on the test set", "sees validation data".
+_NOT_ADJECTIVE = r"(?<!\bthe )(?<!\ba )(?<!\ban )(?<!\bits )(?<!\bthis )(?<!\bthat )(?<!\balready )(?<!\bpreviously )"
 EVAL_SCOPE_FIT = _patterns(
-    r"\b(?:fit\w*|comput\w*|estimat\w*|learn\w*|calculat\w*|deriv\w*)\b(?:(?!\btransform\w*|\bappl\w*|\buse\b"
+    _NOT_ADJECTIVE
+    + r"\b(?:fit\w*|comput\w*|estimat\w*|learn\w*|calculat\w*|deriv\w*)\b(?:(?!\btransform\w*|\bappl\w*|\buse\b"
     r"|\btrain\w*).){0,40}?\b(?:on|to|with|from|using|over|across)\s+(?:the\s+|all\s+|both\s+)?" + _EVAL_DATA,
     r"\b(?:see|sees|seen|includ\w*|touch\w*)\s+(?:the\s+|any\s+)?" + _EVAL_DATA,
 )
@@ -527,7 +545,7 @@ class ScalerFitOnAllData(FixRule):
 # Items shared between splits
 
 SPLIT_ONCE = _patterns(
-    r"\bsplit\w*\b(?:\s+[\w/'-]+){0,6}?\s+(?:only once|once|exactly once|a single time|one time)\b",
+    r"(?<![a-z])split\w*\b(?:\s+[\w/'-]+){0,6}?\s+(?:only once|once|exactly once|a single time|one time)\b",
     r"\b(?:single|one|one-shot|one-time)\s+(?:\w+\s+)?(?:split|train_test_split|call to train_test_split"
     r"|partition\w*|shuffle)\b",
     r"\b(?:remov|delet|drop|get rid of|eliminat)\w*\b.{0,40}\b(?:second|extra|duplicate[d]?|repeated|redundant"
@@ -536,7 +554,7 @@ SPLIT_ONCE = _patterns(
     r"\b(?:reuse|re-use|keep|use)\b.{0,20}\b(?:the )?(?:first|original|same|initial)\s+(?:split|partition|indices)",
 )
 SPLIT_AGAIN = re.compile(
-    r"\b(?:re-?split\w*|split\w*(?:\s+\w+){0,4}?\s+(?:again|twice|a second time|two times))\b"
+    r"\b(?:re-?split\w*|(?<![a-z])split\w*(?:\s+\w+){0,4}?\s+(?:again|twice|a second time|two times))\b"
 )
 DEDUPLICATE = _patterns(
     r"\b(?:de-?dup\w*|drop_duplicates|(?:remov|drop|delet|eliminat|discard|filter)\w*\s+(?:out\s+)?(?:the\s+|all\s+"
@@ -544,7 +562,8 @@ DEDUPLICATE = _patterns(
     r"|underlying|same image|same item|hash\w*|ids?)\b",
     r"\b(?:one|a single|only one)\s+(?:copy|sample|item|instance|image|record|example)\s+(?:per|for each|of each)\s+"
     r"(?:source|parent|original)",
-    r"\b(?:group\w*|bucket\w*|keep\w*|assign\w*|split\w*|partition\w*|stratif\w*)\b.{0,40}?\bby\s+(?:the\s+)?"
+    r"\b(?:group\w*|bucket\w*|keep\w*|assign\w*|split\w*|partition\w*|stratif\w*)\b.{0,40}?\bby\s+(?:the\s+|their\s+"
+    r"|its\s+|each\s+|a\s+)?"
     r"(?:source\w*|origin\w*|parent\w*|group\w*|base \w+|original \w+|patient\w*|user\w*|document\w*|item id)",
     r"\b(?:group\s*shuffle\s*split|group\s*k-?fold|stratifiedgroupkfold|leave-?one-?group-?out|groups\s*=)",
     r"\b(?:duplicates|copies|augment\w*|variants|versions|crops|near-duplicates|siblings|derived)\b.{0,60}"
@@ -787,7 +806,7 @@ class SwappedMetricKeys(FixRule):
         return "Write each metric under its own key (validation results under validation, test results under test)."
 
 
-_VERSION = re.compile(r"(?<![\w.])(?:version\s+|v)?\d+(?:\.\d+)+(?![\w])|(?<![\w.])v\d+(?![\w.])")
+_VERSION = re.compile(r"(?<![\w.])(?:version\s+|v)?\d+(?:\.\d+)+(?![\w])|(?<![\w.])v\d+(?![\w]|\.\d)")
 _OLD_VERSION_BEFORE = re.compile(
     r"\b(?:from|was|were|currently|instead of|rather than|not|old|older|outdated|stale|previous|wrong|mismatched"
     r"|drifted|no longer|replac\w*|upgrad\w* from)\b[^,;]{0,25}$|n't\b[^,;]{0,25}$"
@@ -826,7 +845,10 @@ class TokenizerVersionDrift(FixRule):
         for span in doc.spans(_VERSION):
             before = span.sentence[max(0, span.start - 40) : span.start]
             after = span.sentence[span.end : span.end + 40]
-            if is_negated(span) or _OLD_VERSION_BEFORE.search(before) or _OLD_VERSION_AFTER.match(after):
+            old = _OLD_VERSION_BEFORE.search(before)
+            if old and re.search(r"\bto\b|->|=>|\bwith\b", before[old.start() :]):
+                old = None  # "from v10 to v12": the cue belongs to the earlier version
+            if is_negated(span) or old or _OLD_VERSION_AFTER.match(after):
                 continue
             out.append(_version_id(span.text))
         return out

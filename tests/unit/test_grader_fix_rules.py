@@ -539,3 +539,33 @@ class TestFixText:
     def test_abbreviations_do_not_end_sentences(self):
         """'e.g. 256' stays in its sentence."""
         assert len(split_sentences(normalise("Use a smaller batch, e.g. 256. Then retrain."))) == 2
+
+
+class TestSplitRatioKeyNames:
+    def _key(self, field: str) -> AnswerKey:
+        spec = FAULTS["wrong_split_ratio"]
+        return AnswerKey("wrong_split_ratio", spec.category, "preprocessing.py", field, (), {"bad_value": 0.8},
+                         spec.task_id, 3, "scn-split", "2.0.0")
+
+    def test_training_fraction_constant_counts_as_training_side(self):
+        """TRAIN_FRACTION = 0.8 keeps 20% held out: correct; TRAIN_FRACTION = 0.2 is the fault."""
+        key = self._key("TRAIN_FRACTION")
+        assert judge_fix(key, "Set TRAIN_FRACTION to 0.8.").credit == 1.0
+        assert judge_fix(key, "TRAIN_FRACTION was 0.2; make it 0.85.").credit == 1.0
+        assert judge_fix(key, "Set TRAIN_FRACTION to 0.3.").credit == 0.5
+
+    def test_held_out_constant_counts_as_held_out_side(self):
+        """VAL_FRACTION = 0.2 is correct."""
+        key = self._key("VAL_FRACTION")
+        assert judge_fix(key, "Set VAL_FRACTION = 0.2.").credit == 1.0
+        assert judge_fix(key, "Set VAL_FRACTION = 0.8.").credit == 0.5
+
+
+class TestTokenizerVersionSpellings:
+    @pytest.mark.parametrize(
+        ("train", "old"), [("v12", "v10"), ("2024.03", "2023.02"), ("1.4.0", "1.2.1")]
+    )
+    def test_upgrade_from_old_to_training_version(self, train, old):
+        """'from <old> to <training>' proposes the training version, at the end of a sentence too."""
+        text = f"Upgrade the eval tokenizer from {old} to {train}."
+        assert credit("tokenizer_version_drift", text, train_version=train, eval_version=old) == 1.0

@@ -1,0 +1,366 @@
+"""Can the grader be gamed? Mean scores of honest, stuffed, gold and paraphrased answers over many seeds.
+
+For each task, over seeds 0..N-1 (default 300), with answer keys from the real generator:
+  (a) the best constant honest answer: exhaustive search over every category, every file, every canonical
+      field seen in the task's keys, and every fix text (each fault's gold fix, every paraphrase, the stuffed
+      texts, and nothing);
+  (b) a keyword-stuffed constant answer: all fields and all fixes concatenated (best category and file);
+  (c) the correct diagnosis in the gold wording;
+  (d) correct diagnoses in other words: >= 5 paraphrases per fault, written independently of the rules,
+      with the field given as an alias in varied notation and the file with a path prefix or in capitals.
+The guess bound is the best single fault's gold answer submitted for every seed; (a) must not beat it by
+more than 0.01. Exit status 1 if any criterion fails.
+
+Run: .venv/bin/python bench/gaming_benchmark.py [--seeds 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+from rich.console import Console
+from rich.table import Table
+
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis
+from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
+from mlopsdebug_common.sealing import Sealer
+from mlopsdebug_common.tasks import TASK_ORDER, TASKS
+from mlopsdebug_grader import core
+from mlopsdebug_grader.fix_rules import gold_fix, judge_fix
+from mlopsdebug_grader.matching import match_field, match_file
+
+SECRET = b"gaming-benchmark-secret-0123456789"
+GUESS_SLACK = 0.01
+CORRECT_MIN = 0.95
+
+
+def _p(key: AnswerKey, name: str):
+    return key.params[name]
+
+
+def _num(x) -> str:
+    return f"{x:g}" if isinstance(x, float) else str(x)
+
+
+# (d) Correct fixes in other words, written independently of the rules' patterns. Each takes the key so it
+# can mention the scenario's values the way an engineer who read the artifacts would.
+Paraphrase = Callable[[AnswerKey], str]
+PARAPHRASES: dict[str, list[Paraphrase]] = {
+    "exploding_lr": [
+        lambda k: f"The learning rate of {_num(_p(k, 'bad_value'))} makes the updates blow up; bring it down to 1e-4.",
+        lambda k: "Configure optimizer lr = 0.0005 and restart training.",
+        lambda k: "Cut the learning rate by several orders of magnitude, to about 3e-4.",
+        lambda k: f"Use lr=2e-4 - a typical value for this model - instead of {_num(_p(k, 'bad_value'))}.",
+        lambda k: f"A step size around 1e-3 is appropriate here; {_num(_p(k, 'bad_value'))} diverges.",
+        lambda k: f"Retrain with the learning rate set to 0.001 (currently {_num(_p(k, 'bad_value'))}).",
+    ],
+    "wrong_optimizer": [
+        lambda k: f"Use momentum 0.9 rather than {_num(_p(k, 'bad_value'))} for SGD.",
+        lambda k: f"Momentum of {_num(_p(k, 'bad_value'))} keeps almost all of the previous update; set it to 0.8.",
+        lambda k: "Swap the optimizer for Adam.",
+        lambda k: "Move from SGD to RMSprop, which adapts the step per parameter.",
+        lambda k: "Reduce the SGD momentum coefficient to 0.9 so the velocity stops building up.",
+        lambda k: "Set optimizer.momentum: 0.9.",
+    ],
+    "batch_size_overflow": [
+        lambda k: f"Set batch_size to 32; {_p(k, 'bad_value')} is larger than the {_p(k, 'train_size')} training samples.",
+        lambda k: f"Use a batch size of {int(_p(k, 'train_size')) // 2} (half of the {_p(k, 'train_size')} training examples).",
+        lambda k: "Decrease the batch size below the number of training samples (for example to 16).",
+        lambda k: f"Lower batch_size from {_p(k, 'bad_value')} to 16 so the loader yields full batches.",
+        lambda k: "Pick a batch size that fits in the training set, e.g. 32.",
+    ],
+    "data_leakage_scaler": [
+        lambda k: "Only call scaler.fit on the training features; apply the fitted scaler to the validation and test features.",
+        lambda k: "Do the train/test split before normalisation and compute the normalisation statistics on the training portion.",
+        lambda k: "Standardise using mean and std estimated from X_train, never from the combined dataset.",
+        lambda k: "Fit the StandardScaler after splitting, on the train set, and transform the held-out sets with it.",
+        lambda k: "Wrap the scaler in a sklearn Pipeline so it is fit only on training folds.",
+    ],
+    "data_leakage_overlap": [
+        lambda k: {
+            "double_split": "Call train_test_split a single time and take the validation set from that result.",
+            "duplicate_sources": "Group samples by their source id and split by group (GroupShuffleSplit) so duplicates never cross splits.",
+        }[_p(k, "mechanism")],
+        lambda k: {
+            "double_split": "Don't split the full dataset twice; split once, then divide the training part into train and validation.",
+            "duplicate_sources": "Deduplicate against the source item before splitting.",
+        }[_p(k, "mechanism")],
+        lambda k: {
+            "double_split": "Remove the extra split so each sample is assigned to exactly one partition.",
+            "duplicate_sources": "Keep all copies derived from the same source in the same split.",
+        }[_p(k, "mechanism")],
+        lambda k: {
+            "double_split": "Partition the data once with a fixed seed and keep the indices; never re-split for validation.",
+            "duplicate_sources": "Split at the source level: assign each original item, with its augmented variants, to one split.",
+        }[_p(k, "mechanism")],
+        lambda k: {
+            "double_split": "Create the validation split out of the training split from the first split instead of re-splitting everything.",
+            "duplicate_sources": "Remove duplicate samples that share a source, keeping one per source, before the split.",
+        }[_p(k, "mechanism")],
+    ],
+    "wrong_split_ratio": [
+        lambda k: f"test_size={_num(_p(k, 'bad_value'))} puts most of the data in the test set; use test_size=0.25.",
+        lambda k: "Train on 80 percent of the samples and evaluate on the remaining 20 percent.",
+        lambda k: f"Flip the ratio: test_size should be 0.2, not {_num(_p(k, 'bad_value'))}.",
+        lambda k: "Use a 70/30 train/test split.",
+        lambda k: "Set the held-out fraction to 0.1.",
+    ],
+    "label_encoder_mismatch": [
+        lambda k: "Persist the LabelEncoder from training (joblib) and load it for evaluation rather than fitting a new encoder.",
+        lambda k: "Evaluation has to map class names to indices exactly as training did: reuse the training label2id.",
+        lambda k: "Use a single shared label mapping for training and evaluation.",
+        lambda k: "Stop refitting the label encoder on the evaluation set; apply the training one.",
+        lambda k: "Build the class index once from the training labels and pass that same mapping to the evaluation code.",
+    ],
+    "silent_metric_swap": [
+        lambda k: "Report the validation numbers under the val key and the test numbers under the test key.",
+        lambda k: "The writer swaps the two metric dicts; unswap them so each split's metrics land under its own name.",
+        lambda k: "Correct the mix-up of the validation and test entries in eval_results.json.",
+        lambda k: "Log val metrics to 'val' and test metrics to 'test'.",
+        lambda k: "Fix the eval script so the keys match the splits they were computed on.",
+    ],
+    "tokenizer_version_drift": [
+        lambda k: f"Evaluate with tokenizer {_p(k, 'train_version')} - the one the model was trained with - instead of {_p(k, 'eval_version')}.",
+        lambda k: "Load the training tokenizer in the eval pipeline so token ids agree.",
+        lambda k: f"Upgrade the eval tokenizer from {_p(k, 'eval_version')} to {_p(k, 'train_version')}.",
+        lambda k: "Make sure training and evaluation use an identical tokenizer version.",
+        lambda k: "Point the evaluation config at the tokenizer version used during training.",
+    ],
+}
+KEYWORD_BAG = (
+    "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"
+    " normalise train only split once deduplicate source group test_size hold out label encoder mapping"
+    " label2id tokenizer version metric key val test swap"
+)
+
+
+def field_variant(name: str, i: int) -> str:
+    """The same field in another notation: capitals, quotes, brackets, or a trailing ()."""
+    parts = name.split(".")
+    return [
+        name,
+        name.upper(),
+        f'"{name}"',
+        parts[0] + "".join(f'["{p}"]' for p in parts[1:]) if len(parts) > 1 else f"{name}()",
+    ][i % 4]
+
+
+def file_variant(name: str, i: int) -> str:
+    return [name, f"./{name}", name.upper(), f"runs/latest/{name}"][i % 4]
+
+
+@dataclasses.dataclass
+class TaskData:
+    task_id: str
+    keys: list[AnswerKey]
+
+
+def load_keys(seeds: int) -> dict[str, TaskData]:
+    try:
+        from mlopsdebug_generator.core import generate_scenario  # noqa: PLC0415
+    except ImportError as exc:
+        sys.exit(f"the generator core is not available ({exc}); this benchmark needs real answer keys")
+    sealer = Sealer(SECRET)
+    out = {}
+    for task_id in TASK_ORDER:
+        keys = [sealer.open(generate_scenario(task_id, seed, sealer=sealer, salt=b"").answer_key) for seed in range(seeds)]
+        out[task_id] = TaskData(task_id, keys)
+    return out
+
+
+def score_of(key: AnswerKey, d: Diagnosis) -> float:
+    return core.grade(key, d, asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty, reveal_answer=False).score
+
+
+def final(raw: np.ndarray, asymmetric: bool) -> np.ndarray:
+    return np.maximum(0.0, 1.0 - 1.5 * (1.0 - raw)) if asymmetric else raw
+
+
+def unique_rows(matrix: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Drops duplicate rows (keeping the first label) so the search only tries distinct behaviours."""
+    _, index = np.unique(np.round(matrix, 9), axis=0, return_index=True)
+    index = sorted(index)
+    return matrix[index], [labels[i] for i in index]
+
+
+def best_constant(cat, files, fields, fixes, asymmetric: bool) -> tuple[float, tuple[int, int, int, int]]:
+    """Exhaustive search over (category, file, field, fix) for the best mean score."""
+    w = GRADE_WEIGHTS
+    best, arg = -1.0, (0, 0, 0, 0)
+    field_fix = w["field"] * fields[:, None, :] + w["fix"] * fixes[None, :, :]  # D x X x S
+    for c in range(cat.shape[0]):
+        for f in range(files.shape[0]):
+            raw = w["category"] * cat[c] + w["file"] * files[f] + field_fix
+            means = final(raw, asymmetric).mean(axis=2)
+            i = np.unravel_index(int(np.argmax(means)), means.shape)
+            if means[i] > best + 1e-12:
+                best, arg = float(means[i]), (c, f, int(i[0]), int(i[1]))
+    return best, arg
+
+
+def run_task(data: TaskData, console: Console) -> dict:
+    task = TASKS[data.task_id]
+    keys, asym = data.keys, task.asymmetric_penalty
+    pool = task.fault_pool
+    n = len(keys)
+
+    # (c) gold and (d) paraphrases, per fault.
+    gold_scores: dict[str, list[float]] = defaultdict(list)
+    para_scores: dict[str, list[list[float]]] = {f: [[] for _ in PARAPHRASES[f]] for f in pool}
+    for seed_index, key in enumerate(keys):
+        gold = Diagnosis(key.category, key.file, key.field, "", gold_fix(key))
+        gold_scores[key.fault_id].append(score_of(key, gold))
+        names = [key.field, *key.field_aliases]
+        for i, paraphrase in enumerate(PARAPHRASES[key.fault_id]):
+            d = Diagnosis(
+                key.category,
+                file_variant(key.file, seed_index + i),
+                field_variant(names[(seed_index + i) % len(names)], seed_index + i),
+                "",
+                paraphrase(key),
+            )
+            para_scores[key.fault_id][i].append(score_of(key, d))
+
+    # Candidate options for the constant answers.
+    canonical_fields = sorted({k.field for k in keys})
+    all_field_names = sorted({name for k in keys for name in (k.field, *k.field_aliases)})
+    fix_texts: dict[str, str] = {}
+    sample_keys: dict[str, list[AnswerKey]] = defaultdict(list)
+    for key in keys:
+        fix_texts.setdefault(gold_fix(key), f"gold fix of {key.fault_id}")
+        if len(sample_keys[key.fault_id]) < 3:
+            sample_keys[key.fault_id].append(key)
+    for fault_id, samples in sample_keys.items():
+        for key in samples:
+            for i, paraphrase in enumerate(PARAPHRASES[fault_id]):
+                fix_texts.setdefault(paraphrase(key), f"paraphrase {i + 1} of {fault_id}")
+    all_golds = " ".join(dict.fromkeys(gold_fix(k) for k in keys))
+    stuffed_fixes = {all_golds: "all gold fixes concatenated", KEYWORD_BAG: "keyword bag",
+                     all_golds + " " + KEYWORD_BAG: "all gold fixes + keyword bag"}
+    for text, label in stuffed_fixes.items():
+        fix_texts.setdefault(text, label)
+    fix_texts.setdefault("", "empty fix")
+
+    cat = np.array([[1.0 if k.category == c else 0.0 for k in keys] for c in CATEGORIES])
+    files = np.array([[match_file(f, k.file).credit for k in keys] for f in ARTIFACT_FILES])
+    field_options = [*canonical_fields, ""]
+    fields = np.array([[match_field(name, k.field, k.field_aliases).credit if name else 0.0 for k in keys]
+                       for name in field_options])
+    fix_labels = list(fix_texts)
+    fixes = np.array([[judge_fix(k, text).credit for k in keys] for text in fix_labels])
+
+    u_fields, u_field_labels = unique_rows(fields, field_options)
+    u_fixes, u_fix_labels = unique_rows(fixes, fix_labels)
+    best_a, (c, f, d, x) = best_constant(cat, files, u_fields, u_fixes, asym)
+    best_a_answer = (CATEGORIES[c], ARTIFACT_FILES[f], u_field_labels[d], fix_texts[u_fix_labels[x]])
+
+    # (b) stuffed: every field name and every fix at once; best single category and file.
+    stuffed_field = ", ".join(all_field_names)
+    stuffed_field_credit = np.array([[match_field(stuffed_field[:core.FIELD_MAX_CHARS], k.field, k.field_aliases).credit
+                                      for k in keys]])
+    stuffed_fix_credit = np.array([[judge_fix(k, text[: core.TEXT_MAX_CHARS]).credit for k in keys]
+                                   for text in stuffed_fixes])
+    best_b, _ = best_constant(cat, files, stuffed_field_credit, stuffed_fix_credit, asym)
+
+    # Pure guess: the best single fault's gold answer (from any seed) submitted for every seed.
+    guess, guess_label = -1.0, ""
+    w = GRADE_WEIGHTS
+    for key in keys:
+        fault_gold = (key.category, key.file, key.field, gold_fix(key))
+        raw = (
+            w["category"] * cat[CATEGORIES.index(fault_gold[0])]
+            + w["file"] * files[ARTIFACT_FILES.index(fault_gold[1])]
+            + w["field"] * fields[field_options.index(fault_gold[2])]
+            + w["fix"] * fixes[fix_labels.index(fault_gold[3])]
+        )
+        mean = float(final(raw, asym).mean())
+        if mean > guess + 1e-12:
+            guess, guess_label = mean, f"gold answer of {key.fault_id} ({key.field})"
+
+    counts = {f: sum(1 for k in keys if k.fault_id == f) for f in pool}
+    return {
+        "task": data.task_id,
+        "n": n,
+        "a": best_a,
+        "a_answer": best_a_answer,
+        "b": best_b,
+        "guess": guess,
+        "guess_label": guess_label,
+        "c": float(np.mean([s for f in pool for s in gold_scores[f]])),
+        "d": float(np.mean([s for f in pool for p in para_scores[f] for s in p])),
+        "faults": {
+            f: {
+                "seeds": counts[f],
+                "c": float(np.mean(gold_scores[f])) if gold_scores[f] else float("nan"),
+                "d": float(np.mean([s for p in para_scores[f] for s in p])) if counts[f] else float("nan"),
+                "d_min": min(float(np.mean(p)) for p in para_scores[f]) if counts[f] else float("nan"),
+                "d_each": [float(np.mean(p)) if p else float("nan") for p in para_scores[f]],
+            }
+            for f in pool
+        },
+        "options": (len(CATEGORIES), len(ARTIFACT_FILES), len(field_options), len(fix_labels)),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=300, help="seeds per task (0..N-1)")
+    parser.add_argument("--verbose", action="store_true", help="print every paraphrase's mean")
+    args = parser.parse_args(argv)
+    console = Console()
+    started = time.perf_counter()
+    data = load_keys(args.seeds)
+    results = [run_task(data[t], console) for t in TASK_ORDER]
+
+    table = Table(title=f"Gaming benchmark: mean score over seeds 0..{args.seeds - 1} per task")
+    for column in ("task", "(a) best constant", "(b) stuffed", "guess bound", "(c) gold", "(d) paraphrases",
+                   "search space C x F x D x X"):
+        table.add_column(column, justify="right" if column != "task" else "left")
+    for r in results:
+        table.add_row(r["task"], f"{r['a']:.3f}", f"{r['b']:.3f}", f"{r['guess']:.3f} (+{GUESS_SLACK})",
+                      f"{r['c']:.3f}", f"{r['d']:.3f}", " x ".join(map(str, r["options"])))
+    console.print(table)
+
+    per_fault = Table(title="Correct answers per fault")
+    for column in ("task", "fault", "seeds", "(c) gold", "(d) paraphrases mean", "(d) worst paraphrase"):
+        per_fault.add_column(column, justify="left" if column in ("task", "fault") else "right")
+    for r in results:
+        for fault, v in r["faults"].items():
+            per_fault.add_row(r["task"], fault, str(v["seeds"]), f"{v['c']:.3f}", f"{v['d']:.3f}", f"{v['d_min']:.3f}")
+    console.print(per_fault)
+
+    for r in results:
+        cat, file, field, fix = r["a_answer"]
+        console.print(f"[bold]{r['task']}[/] best constant answer: {cat} / {file} / {field!r} / fix {fix[:90]!r}")
+        console.print(f"    guess bound from: {r['guess_label']}")
+        if args.verbose:
+            for fault, v in r["faults"].items():
+                console.print(f"    {fault}: " + " ".join(f"{x:.3f}" for x in v["d_each"]))
+
+    failures = []
+    for r in results:
+        for fault, v in r["faults"].items():
+            if v["seeds"] and (v["c"] < CORRECT_MIN or v["d"] < CORRECT_MIN):
+                failures.append(f"{r['task']}/{fault}: (c) {v['c']:.3f} (d) {v['d']:.3f} < {CORRECT_MIN}")
+        if r["b"] > r["a"] + 1e-9:
+            failures.append(f"{r['task']}: stuffed (b) {r['b']:.3f} beats the best constant (a) {r['a']:.3f}")
+        if r["a"] > r["guess"] + GUESS_SLACK + 1e-9:
+            failures.append(f"{r['task']}: best constant (a) {r['a']:.3f} beats guessing {r['guess']:.3f} + {GUESS_SLACK}")
+    console.print(f"finished in {time.perf_counter() - started:.1f} s")
+    if failures:
+        for failure in failures:
+            console.print(f"[red]FAIL[/] {failure}")
+        return 1
+    console.print("[green]PASS[/] (c), (d) >= 0.95 on every fault; (b) <= (a); (a) <= guess + 0.01 on every task")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

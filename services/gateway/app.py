@@ -290,8 +290,8 @@ def create_app(
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return
-        except WebSocketDisconnect:
-            return
+        except (WebSocketDisconnect, OSError, RuntimeError):
+            return  # the client went away mid-exchange (a send on a closed socket raises one of these)
         finally:
             gateway.release_ws()
             with contextlib.suppress(Exception):

@@ -22,6 +22,7 @@ from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_grader.fix_text import (
+    CHANGE_WORDS,
     NumberToken,
     ParameterReading,
     Span,
@@ -155,9 +156,9 @@ class FixRule:
 # Numeric configuration faults
 
 LEARNING_RATE = re.compile(
-    r"\b(?:learning[\s_-]*rates?|(?:base_|max_|init_|initial_|peak_)?lrs?|step[\s_-]*sizes?)\b"
+    r"(?<![a-z])(?:learning[\s_-]*rates?|(?:base_|max_|init_|initial_|peak_)?lrs?|step[\s_-]*sizes?)\b"
 )
-MOMENTUM = re.compile(r"\bmomentum\b")
+MOMENTUM = re.compile(r"(?<![a-z])momentum\b")
 ADAPTIVE_OPTIMIZER = re.compile(
     r"\b(?:adam\w*|nadam|radam|amsgrad|rmsprop|adagrad|adadelta|adafactor|adabelief|lamb|adaptive"
     r"(?:[\s-]+\w+)?[\s-]+(?:optimi[sz]ers?|methods?|optimi[sz]ation))\b"
@@ -207,7 +208,7 @@ class ExplodingLearningRate(_NumericRule):
     def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
         reading = self._reading(doc, key)
         safe_max = float(key.params["safe_max"])
-        return _numeric_verdict(reading.values, lambda v: 0 < v <= safe_max, mentioned=reading.mentioned)
+        return _numeric_verdict(reading.values, lambda v: 0 < v <= safe_max, mentioned=reading.changed)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return f"Lower the learning rate to {_fmt(min(1e-3, float(key.params['safe_max']) / 10))}."
@@ -248,7 +249,7 @@ class SgdMomentumTooHigh(_NumericRule):
         reading = self._reading(doc, key)
         values = self._values(doc, reading)
         safe_max = float(key.params["safe_max"])
-        verdict = _numeric_verdict(values, lambda v: 0 <= v <= safe_max, mentioned=reading.mentioned)
+        verdict = _numeric_verdict(values, lambda v: 0 <= v <= safe_max, mentioned=reading.changed)
         if self._switches(doc) and verdict.credit < FULL and verdict.reason != R_CONTRADICTS_VALUES:
             return FixVerdict(FULL, "the fix replaces the optimizer setting at fault with a safe one")
         return verdict
@@ -292,7 +293,7 @@ class BatchLargerThanTrainingSet(_NumericRule):
     def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
         reading = self._reading(doc, key)
         train_size = float(key.params["train_size"])
-        verdict = _numeric_verdict(reading.values, lambda v: 1 <= v <= train_size, mentioned=reading.mentioned)
+        verdict = _numeric_verdict(reading.values, lambda v: 1 <= v <= train_size, mentioned=reading.changed)
         if not reading.values and self._bounded(doc):
             return FixVerdict(FULL, "the fix bounds the parameter at fault by a safe limit")
         return verdict
@@ -387,7 +388,9 @@ class InvertedSplitRatio(FixRule):
             doc.sentences, train_pattern, bad_value=bad, convert=_train_fraction_to_test, exclude_after=_COUNT_AFTER
         )
         values = list(test.values) + list(train.values) + self._pairs(doc, bad)
-        named = test.mentioned or bool(doc.spans(SPLIT_PARAMETER))
+        # Partial credit needs the split parameter itself named with a change ("for validation" is too common).
+        strict = SPLIT_PARAMETER if key is None else _with_key_names(SPLIT_PARAMETER, key)
+        named = read_parameter(doc.sentences, strict).changed or bool(self._pairs(doc, None))
         return values, named
 
     @staticmethod
@@ -417,11 +420,8 @@ class InvertedSplitRatio(FixRule):
         return out
 
     def proposes(self, doc: FixDoc) -> bool:
-        values, _ = self._test_values(doc, None)
-        if values:
-            return True
-        reading = read_parameter(doc.sentences, SPLIT_PARAMETER)
-        return reading.changed
+        values, named = self._test_values(doc, None)
+        return bool(values) or named
 
     def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
         values, named = self._test_values(doc, key)
@@ -448,7 +448,8 @@ SCALER = re.compile(
 FIT_CALL = re.compile(r"\bfit_transform\b|\.fit\b|\bfit\(")
 LABEL_WORDS = re.compile(r"\b(?:label\w*|class\w*|target\w*)\b")
 TOKENIZER = re.compile(
-    r"\b(?:tokeni[sz]\w*|vocab\w*|bpe|wordpiece|sentencepiece|text[\s_-]*encoder|encoder[\s_-]*version|merges)\b"
+    r"(?<![a-z])(?:tokeni[sz]\w*|vocab\w*|bpe|wordpiece|sentencepiece|text[\s_-]*encoder|encoder[\s_-]*version"
+    r"|merges)\b"
 )
 TRAIN_SCOPE = _patterns(
     r"\b(?:x_train|train_x|x_tr|xtr|train_df|df_train|train_data|train_set|train_features|train_split|train_idx"
@@ -636,7 +637,7 @@ LABEL_MAPPING = _patterns(
     r"|target[\s_-]*encoder)\b",
     r"\bclass\w*[\s_-]*(?:map|mapping|mappings|order|ordering|index|indices|indexes|ids?|to[\s_-]*(?:index|id|idx|int)"
     r"|list|names|encoding|encoder|lookup|table)\b",
-    r"\bencoders?\b",
+    r"(?<![a-z])encoders?\b",
 )
 REUSE = re.compile(
     r"\b(?:same|identical|consistent|shared|single|one|unchanged|original)\b|\b(?:reus\w*|re-us\w*|persist\w*|sav\w*"
@@ -740,12 +741,16 @@ def _pair_evidence(sentence: str, previous_subject: str | None) -> tuple[bool, b
     A pronoun source ("write them under val") refers to the previous sentence's first split name.
     """
     right = wrong = False
-    if not _WRITE_VERB.search(sentence):
-        return right, wrong
+    has_verb = bool(_WRITE_VERB.search(sentence))
     names = [(m.start(), m.end(), _split_kind(m.group("name"))) for m in _SPLIT_NAME.finditer(sentence)]
     for rel in _RELATION.finditer(sentence):
-        before = [n for n in names if n[1] <= rel.start() and rel.start() - n[1] <= 50]
-        after = [n for n in names if n[0] >= rel.end() and n[0] - rel.end() <= 25]
+        if not has_verb and rel.group() not in ("=", ":", "->"):
+            continue
+        # An assignment ("results['val'] = val_metrics") binds only what stands right next to it.
+        assignment = rel.group() in ("=", ":", "->")
+        reach_before, reach_after = (6, 4) if assignment else (50, 25)
+        before = [n for n in names if n[1] <= rel.start() and rel.start() - n[1] <= reach_before]
+        after = [n for n in names if n[0] >= rel.end() and n[0] - rel.end() <= reach_after]
         if not before and previous_subject and _PRONOUN.search(sentence, max(0, rel.start() - 30), rel.start()):
             before = [(rel.start(), rel.start(), previous_subject)]
         if not before or not after:
@@ -859,7 +864,10 @@ class TokenizerVersionDrift(FixRule):
     def proposes(self, doc: FixDoc) -> bool:
         if not self._named(doc, None):
             return False
-        return bool(self._targets(doc)) or _any(doc.spans(SAME_AS_TRAINING), negated=False)
+        if self._targets(doc) or _any(doc.spans(SAME_AS_TRAINING), negated=False) or self._changes(doc):
+            return True
+        # "should match training: tokenizer version, ..." also aims at this fault.
+        return any(TOKENIZER.search(s) and REUSE.search(s) for s in doc.sentences)
 
     def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
         if not self._named(doc, key):
@@ -874,7 +882,13 @@ class TokenizerVersionDrift(FixRule):
             return FixVerdict(PARTIAL, R_UNSAFE_VALUE)
         if _any(doc.spans(SAME_AS_TRAINING), negated=False):
             return FixVerdict(FULL, R_MECHANISM)
-        return FixVerdict(PARTIAL, R_NO_VALUE)
+        if self._changes(doc):
+            return FixVerdict(PARTIAL, R_NO_VALUE)
+        return FixVerdict(NONE, R_VAGUE)
+
+    @staticmethod
+    def _changes(doc: FixDoc) -> bool:
+        return any(TOKENIZER.search(s) and CHANGE_WORDS.search(s) for s in doc.sentences)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "In evaluation, load the same tokenizer version that training used."

@@ -144,7 +144,7 @@ _UPPER_BOUND_BEFORE = re.compile(
     r"|\bwithin)\s*(?:the\s+|about\s+|around\s+|roughly\s+|~\s*)?$"
 )
 _LOWER_BOUND_BEFORE = re.compile(
-    r"(?:\babove|\bover|\bmore than|\bgreater than|\bhigher than|\blarger than|\bat least|>=|>)\s*(?:the\s+)?$"
+    r"(?:\babove|\bover|\bmore than|\bgreater than|\bhigher than|\blarger than|\bat least|>=|(?<![-=])>)\s*(?:the\s+)?$"
 )
 _FACTOR_BEFORE = re.compile(r"(?:\bby(?: a factor of)?|\bfactor of|\bdivided by|\bdivide by|\btimes)\s*$")
 DOWN_WORDS = re.compile(
@@ -161,7 +161,8 @@ CHANGE_WORDS = re.compile(
 # "keep the momentum", "leave lr as is": the parameter is named but not changed.
 KEEP_BEFORE = re.compile(r"\b(?:keep\w*|leav\w*|retain\w*)\s+(?:the\s+|its\s+|their\s+|current\s+|existing\s+)*$")
 KEEP_AFTER = re.compile(
-    r"^\s*(?:\w+\s+){0,2}?(?:unchanged|as is|as-is|untouched|alone|is fine|are fine|is ok|looks fine|stays?)\b"
+    r"^\s*(?:[\w.]+\s+){0,3}?(?:unchanged|as is|as-is|untouched|alone|is fine|are fine|is ok|looks fine|stays?"
+    r"|can stay|is not the problem|isn't the problem)\b"
 )
 
 
@@ -197,7 +198,8 @@ class ParameterReading:
 
     `values` are proposed values (explicit, derived from a factor, or an upper bound); `mentioned` is true
     when the parameter is named outside a negation or a "keep it" phrase; `changed` when such a mention
-    comes with a change verb, a direction word or a value.
+    comes with a change verb (earlier in its sentence), a direction word or a value. Only a change earns
+    partial credit or counts as a proposal: a bare list of parameter names proposes nothing.
     """
 
     mentioned: bool
@@ -274,7 +276,8 @@ def read_parameter(
             )
             found += _value_just_before(sentence, m.start(), boundaries, bad_value, convert)
             values += found
-            if found or local_direction or CHANGE_WORDS.search(before) or CHANGE_WORDS.search(window):
+            # A change verb anywhere earlier in the sentence governs lists: "reduce lr, momentum and batch size".
+            if found or local_direction or CHANGE_WORDS.search(sentence[: m.start()]) or CHANGE_WORDS.search(window):
                 changed = True
     return ParameterReading(mentioned, changed, tuple(values), direction)
 

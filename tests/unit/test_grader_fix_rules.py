@@ -569,3 +569,84 @@ class TestTokenizerVersionSpellings:
         """'from <old> to <training>' proposes the training version, at the end of a sentence too."""
         text = f"Upgrade the eval tokenizer from {old} to {train}."
         assert credit("tokenizer_version_drift", text, train_version=train, eval_version=old) == 1.0
+
+
+CODE_FIXES: dict[str, list[str]] = {
+    "exploding_lr": ["optimizer:\n  lr: 0.0003", "config['optimizer']['lr'] = 1e-3", "--lr 1e-3", "lr: 2.5 -> 1e-3"],
+    "wrong_optimizer": ["optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)",
+                        "torch.optim.SGD(params, lr=0.01, momentum=0.9)", "momentum: 0.9  # was 0.999"],
+    "batch_size_overflow": ["DataLoader(train_ds, batch_size=64, shuffle=True)", "batch_size: 128"],
+    "data_leakage_scaler": ["scaler = StandardScaler().fit(X_train); X_val = scaler.transform(X_val)",
+                            "X_train = scaler.fit_transform(X_train)\nX_test = scaler.transform(X_test)"],
+    "wrong_split_ratio": ["train_test_split(X, y, test_size=0.2)", "VAL_FRACTION = 0.2"],
+    "label_encoder_mismatch": ["label2id = json.load(open('label2id_train.json')) in the eval script",
+                               "eval_labels = train_encoder.transform(eval_df.label)"],
+    "silent_metric_swap": ['results["val"] = val_metrics; results["test"] = test_metrics',
+                           "json.dump({'val': val_scores, 'test': test_scores}, f)"],
+    "tokenizer_version_drift": ['tokenizer = AutoTokenizer.from_pretrained(name, revision="v3.2")  # eval',
+                                "EVAL_TOKENIZER_VERSION = 'v3.2'"],
+}
+
+
+class TestCodeStyleFixes:
+    @pytest.mark.parametrize(
+        ("fault_id", "text"), [(f, t) for f, ts in CODE_FIXES.items() for t in ts], ids=lambda x: str(x)[:40]
+    )
+    def test_fix_written_as_code_earns_full_credit(self, fault_id, text):
+        """Assignments, YAML, CLI flags and calls state the change as well as prose does."""
+        verdict = judge_fix(make_key(fault_id), text)
+        assert verdict.credit == 1.0, verdict.reason
+
+    def test_grouped_split_with_a_size_fixes_duplicated_sources(self):
+        """GroupShuffleSplit with a test_size is one fix, not two."""
+        text = "train_idx, val_idx = next(GroupShuffleSplit(test_size=0.2).split(X, groups=df.source_id))"
+        assert credit("data_leakage_overlap", text, mechanism="duplicate_sources") == 1.0
+
+
+class TestBareMentions:
+    @pytest.mark.parametrize("fault_id", ["exploding_lr", "wrong_optimizer", "batch_size_overflow", "wrong_split_ratio",
+                                          "tokenizer_version_drift"])
+    def test_list_of_names_without_a_change_earns_nothing(self, fault_id):
+        """'learning rate momentum batch size ...' names parameters but changes none: no partial credit."""
+        text = "learning rate momentum batch size test_size tokenizer"
+        assert credit(fault_id, text) == 0.0
+
+    @pytest.mark.parametrize("fault_id", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    def test_one_verb_over_a_list_changes_every_item(self, fault_id):
+        """'reduce lr, momentum, batch size' proposes three faults' changes: nothing for any of them."""
+        assert credit(fault_id, "Reduce lr, momentum, batch size.") == 0.0
+
+
+def _corpus() -> list[str]:
+    """Fix texts to probe: every paraphrase, gold and code fix, cross-fault pairs, and seeded keyword bags."""
+    import numpy as np  # noqa: PLC0415
+
+    singles = [t for ts in PARAPHRASES.values() for t in ts] + DUPLICATE_SOURCE_PARAPHRASES
+    singles += [t for ts in CODE_FIXES.values() for t in ts] + [gold_fix(make_key(f)) for f in FAULTS]
+    rng = np.random.default_rng(np.random.SeedSequence(4242))
+    pairs = [f"{singles[i]} {singles[j]}" for i, j in rng.integers(0, len(singles), size=(400, 2)) if i != j]
+    words = ("lower reduce set use switch fit split once dedupe reuse load swap keep learning rate lr momentum adam"
+             " batch size scaler train only training data test_size 0.2 1e-3 0.9 64 label mapping encoder tokenizer"
+             " version same as training metric key val test back source group").split()
+    bags = [" ".join(rng.choice(words, size=int(rng.integers(3, 15)))) for _ in range(400)]
+    return singles + pairs + bags
+
+
+CORPUS = _corpus()
+
+
+class TestNoFixScoresOnTwoFaults:
+    def test_no_text_earns_credit_on_two_faults_of_a_task(self):
+        """Within a task, any fix text earns credit for at most one fault, so fixes cannot be mixed."""
+        offenders = []
+        for text in CORPUS:
+            for task in ("easy", "medium", "hard"):
+                scoring = [f for f, spec in FAULTS.items() if spec.task_id == task and credit(f, text) > 0]
+                if len(scoring) > 1:
+                    offenders.append((task, scoring, text))
+        assert offenders == []
+
+    def test_credit_implies_the_detector_sees_the_fault(self):
+        """Whenever a rule gives credit, the key-free detector also reports that fault (multi-fault checks rely on it)."""
+        misses = [(f, t) for t in CORPUS for f in FAULTS if credit(f, t) > 0 and f not in proposed_faults(t)]
+        assert misses == []

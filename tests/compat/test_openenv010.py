@@ -13,6 +13,8 @@ from compat.gateway_support import declared_reward_range, gold_submission, inves
 from mlopsdebug_common.tasks import TASK_ORDER
 
 DRIVER = pathlib.Path(__file__).with_name("openenv010_driver.py")
+# The first test may create the venv (about a minute from a package mirror) before playing.
+pytestmark = pytest.mark.timeout(900)
 
 
 @pytest.fixture(scope="module")

@@ -126,17 +126,15 @@ def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "episode_id": payload["observation"]["episode_id"]}
 
 
-def create_app(
-    config: GatewayConfig, *, client_factory: Callable[[GatewayConfig], EpisodeClient] | None = None
-) -> FastAPI:
+def create_app(config: GatewayConfig) -> FastAPI:
     """Builds the gateway app; the episode-service channel opens when the app starts serving."""
-
-    def make_client(cfg: GatewayConfig) -> EpisodeClient:
-        return EpisodeClient(cfg.episode_addr, rpc_timeout_s=cfg.rpc_timeout_s, health_timeout_s=cfg.health_timeout_s)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = (client_factory or make_client)(config)
+        # The gRPC channel must belong to the serving event loop, so it is made here, not in create_app.
+        client = EpisodeClient(
+            config.episode_addr, rpc_timeout_s=config.rpc_timeout_s, health_timeout_s=config.health_timeout_s
+        )
         app.state.gateway = Gateway(config, client)
         try:
             yield

@@ -285,6 +285,14 @@ def run_task(data: TaskData, console: Console) -> dict:
             guess, guess_label = mean, f"gold answer of {key.fault_id} ({key.field})"
 
     counts = {f: sum(1 for k in keys if k.fault_id == f) for f in pool}
+    locations = {
+        f: {
+            "files": sorted({k.file for k in keys if k.fault_id == f}),
+            "fields": sorted({k.field for k in keys if k.fault_id == f}),
+            "aliases": sorted({a for k in keys if k.fault_id == f for a in k.field_aliases}),
+        }
+        for f in pool
+    }
     return {
         "task": data.task_id,
         "n": n,
@@ -306,6 +314,7 @@ def run_task(data: TaskData, console: Console) -> dict:
             for f in pool
         },
         "options": (len(CATEGORIES), len(ARTIFACT_FILES), len(field_options), len(fix_labels)),
+        "locations": locations,
     }
 
 
@@ -342,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"    guess bound from: {r['guess_label']}")
         if args.verbose:
             for fault, v in r["faults"].items():
-                console.print(f"    {fault}: " + " ".join(f"{x:.3f}" for x in v["d_each"]))
+                console.print(f"    {fault}: paraphrase means " + " ".join(f"{x:.3f}" for x in v["d_each"]))
+                where = r["locations"][fault]
+                console.print(f"      files {where['files']}; fields {where['fields']}; aliases {where['aliases']}")
 
     failures = []
     for r in results:

@@ -321,6 +321,7 @@ TEST_FRACTION = re.compile(
     r"\b(?:test[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion|set|percentage)"
     r"|(?:val|validation|eval|holdout|hold[\s_-]*out)[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion"
     r"|set|percentage)|validation_split|hold(?:ing)?[\s_-]*out|held[\s_-]*out|remaining|the rest|rest of the data"
+    r"|reserv\w*|set aside|put aside|hold back|allocat\w*"
     r"|(?:evaluat|test|validat|scor)\w* on|for (?:testing|validation|evaluation"
     r"|the test(?: set| split)?|the validation(?: set| split)?|test|val|eval))\b"
 )
@@ -441,7 +442,9 @@ class InvertedSplitRatio(FixRule):
 # The scaler fitted on all data
 
 SCALER = re.compile(
-    r"\b(?:\w*scaler\w*|normali[sz]\w*|standardi[sz]\w*|scaling|rescal\w*|z-?scor\w*|minmax\w*"
+    r"\bscal(?:e|es|ed|ing)\s+(?:the\s+|all\s+)?(?:numeric\s+)?(?:features|inputs|columns|x)\b"
+    r"|\btrain\w*[\s_-]*(?:set[\s_-]*|split[\s_-]*)?stat(?:istic)?s\b"
+    r"|\b(?:\w*scaler\w*|normali[sz]\w*|standardi[sz]\w*|scaling|rescal\w*|z-?scor\w*|minmax\w*"
     r"|mean(?:s)? and (?:std|stds|standard deviations?|variances?)|mean/std|feature statistics"
     r"|(?:scaling|normali[sz]ation|standardi[sz]ation) statistics)\b"
 )
@@ -547,7 +550,7 @@ class ScalerFitOnAllData(FixRule):
 
 SPLIT_ONCE = _patterns(
     r"(?<![a-z])split\w*\b(?:\s+[\w/'-]+){0,6}?\s+(?:only once|once|exactly once|a single time|one time)\b",
-    r"\b(?:single|one|one-shot|one-time)\s+(?:\w+\s+)?(?:split|train_test_split|call to train_test_split"
+    r"\b(?:single|one|one-shot|one-time)\s+(?:[\w/-]+\s+)?(?:split|train_test_split|call to train_test_split"
     r"|partition\w*|shuffle)\b",
     r"\b(?:remov|delet|drop|get rid of|eliminat)\w*\b.{0,40}\b(?:second|extra|duplicate[d]?|repeated|redundant"
     r"|other|additional)\b.{0,30}\b(?:split\w*|train_test_split|call|partition\w*)",
@@ -635,6 +638,8 @@ LABEL_MAPPING = _patterns(
     r"|order|ordering|vocab\w*|space|names|to[\s_-]*(?:index|id|idx|int)|list|lookup|table)\b",
     r"\b(?:label2id|id2label|label_to_id|label_to_idx|labels_to_ids|class_to_idx|idx_to_class|classes_|labelencoder"
     r"|target[\s_-]*encoder)\b",
+    r"\bmap\w*\s+(?:the\s+|eval\w*\s+|test\s+)?(?:labels|classes|targets|class names)\b",
+    r"\b(?:label|class)\w*\s+(?:\w+\s+){1,3}?(?:dictionary|dict|mapping|encoder|lookup)\b",
     r"\bclass\w*[\s_-]*(?:map|mapping|mappings|order|ordering|index|indices|indexes|ids?|to[\s_-]*(?:index|id|idx|int)"
     r"|list|names|encoding|encoder|lookup|table)\b",
     r"(?<![a-z])encoders?\b",

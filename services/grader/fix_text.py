@@ -215,7 +215,7 @@ _ALL_PARAMETERS = re.compile(
     r"|test[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion|set)|(?:val|validation|eval)[\s_-]*"
     r"(?:size|split|fraction|ratio|proportion|share|portion|set)|hold[\s_-]*out|held[\s_-]*out"
     r"|train(?:ing)?[\s_-]*(?:size|split|fraction|ratio|proportion|share|portion|set)|train(?:ing)? on|remaining"
-    r"|the rest|(?:evaluat|test|validat|scor)\w* on"
+    r"|the rest|(?:evaluat|test|validat|scor)\w* on|reserv\w*|set aside|put aside|hold back|allocat\w*"
     r"|epochs?|warm[\s_-]*up\w*|weight[\s_-]*decay|dropout|seed|clip\w*|grad(?:ient)?[\s_-]*norm\w*|steps?"
     r"|eps(?:ilon)?|num_workers|workers|patience|label[\s_-]*smoothing|hidden[\s_-]*size|layers|heads"
     r"|max[\s_-]*len(?:gth)?|sequence[\s_-]*length|gamma|decay)\b"

@@ -650,3 +650,40 @@ class TestNoFixScoresOnTwoFaults:
         """Whenever a rule gives credit, the key-free detector also reports that fault (multi-fault checks rely on it)."""
         misses = [(f, t) for t in CORPUS for f in FAULTS if credit(f, t) > 0 and f not in proposed_faults(t)]
         assert misses == []
+
+
+# A second batch in a third engineer's words (also written before the rules were adjusted to them).
+MORE_PARAPHRASES: dict[str, list[str]] = {
+"exploding_lr": ["The LR should be on the order of 1e-4, not 2.5.", "Tune the learning rate down to 0.0001 and consider a warmup.",
+  "Try 3e-4 for the learning rate.", "Bring lr back into a sane range (<= 1e-3).", "Learning rate: 2.5 is far too aggressive, 5e-4 works for this setup.",
+  "Use a smaller learning rate, e.g. 0.001.", "I'd pick lr = 1e-3."],
+"wrong_optimizer": ["Momentum should be 0.9, the usual default, not 0.999.", "Drop the momentum term to 0.9.", "Use AdamW instead of SGD.",
+  "Lower beta (momentum) to 0.9.", "The optimizer needs momentum <= 0.9.", "Either use Adam or set SGD momentum to 0.9."],
+"batch_size_overflow": ["batch size 4096 > 1800 samples; use 256.", "Choose a batch size like 64 that is smaller than the dataset.",
+  "Make the batch size at most 1800 (the train set size).", "Cap the batch size at 512.", "Reduce batch_size to 32 or 64."],
+"data_leakage_scaler": ["Compute normalization stats on train only.", "Fit the scaler inside the training fold, then transform val/test with those statistics.",
+  "The StandardScaler must be fit after the split, using only training rows.", "Scale features using training-set statistics only.",
+  "Move the normalization step after train_test_split and fit it on the training data."],
+"data_leakage_overlap": ["Make a single train/val split and reuse it everywhere.", "Only split once; the second random split overlaps the first.",
+  "Stop splitting twice: split the data once into train and validation."],
+"wrong_split_ratio": ["test_size should be 0.2 (it was 0.8).", "Use an 80:20 split instead of 20:80.", "Hold out 20% of the data for testing.",
+  "Invert the split so that 80% goes to training.", "Reserve 0.2 of the data for validation."],
+"label_encoder_mismatch": ["Use the training label encoder for evaluation.", "Load the saved label mapping from training at eval time.",
+  "Eval should map labels with the same dictionary the trainer used.", "Don't re-create the class index for the eval set; reuse the trainer's.",
+  "Persist the class order from training and apply it during evaluation."],
+"silent_metric_swap": ["Swap the val and test metrics back in eval_results.json.", "Write val metrics under 'val' and test metrics under 'test'.",
+  "Make the results writer put each split's metrics under the right key.", "Un-swap the validation/test keys in the metrics writer."],
+"tokenizer_version_drift": ["Use tokenizer v3.2 at eval time too.", "Evaluate with the same tokenizer as training (v3.2).",
+  "Load the tokenizer that training used instead of v3.1.", "Set the eval tokenizer version to v3.2.", "Match the eval tokenizer version to the training one."],
+}
+
+
+class TestMoreParaphrases:
+    @pytest.mark.parametrize(
+        ("fault_id", "text"), [(f, t) for f, ts in MORE_PARAPHRASES.items() for t in ts], ids=lambda x: str(x)[:40]
+    )
+    def test_paraphrase_earns_full_credit(self, fault_id, text):
+        """More correct wordings pass, and none proposes a second fault."""
+        verdict = judge_fix(make_key(fault_id), text)
+        assert verdict.credit == 1.0, verdict.reason
+        assert proposed_faults(text) - {fault_id} <= RULES[fault_id].tolerated

@@ -2,7 +2,7 @@
 
 For each task, over seeds 0..N-1 (default 300), with answer keys from the real generator:
   (a) the best constant honest answer: exhaustive search over every category, every file, every canonical
-      field seen in the task's keys, and every fix text (each fault's gold fix, every paraphrase, the stuffed
+      field (and alias) seen in the task's keys, and every fix text (each fault's gold fix, every paraphrase, the stuffed
       texts, and nothing);
   (b) a keyword-stuffed constant answer: all fields and all fixes concatenated (best category and file);
   (c) the correct diagnosis in the gold wording;
@@ -250,7 +250,8 @@ def run_task(data: TaskData, console: Console) -> dict:
 
     cat = np.array([[1.0 if k.category == c else 0.0 for k in keys] for c in CATEGORIES])
     files = np.array([[match_file(f, k.file).credit for k in keys] for f in ARTIFACT_FILES])
-    field_options = [*canonical_fields, ""]
+    # Canonical fields, and every alias too: a stricter search than the canonical names alone.
+    field_options = [*canonical_fields, *(a for a in all_field_names if a not in canonical_fields), ""]
     fields = np.array([[match_field(name, k.field, k.field_aliases).credit if name else 0.0 for k in keys]
                        for name in field_options])
     fix_labels = list(fix_texts)
@@ -269,20 +270,22 @@ def run_task(data: TaskData, console: Console) -> dict:
                                    for text in stuffed_fixes])
     best_b, _ = best_constant(cat, files, stuffed_field_credit, stuffed_fix_credit, asym)
 
-    # Pure guess: the best single fault's gold answer (from any seed) submitted for every seed.
+    # Pure guess: one fault's gold answer submitted for every seed. Any of that fault's categories, files,
+    # field names (canonical or alias: all are the gold field) and gold fix texts, best combination.
     guess, guess_label = -1.0, ""
-    w = GRADE_WEIGHTS
-    for key in keys:
-        fault_gold = (key.category, key.file, key.field, gold_fix(key))
-        raw = (
-            w["category"] * cat[CATEGORIES.index(fault_gold[0])]
-            + w["file"] * files[ARTIFACT_FILES.index(fault_gold[1])]
-            + w["field"] * fields[field_options.index(fault_gold[2])]
-            + w["fix"] * fixes[fix_labels.index(fault_gold[3])]
-        )
-        mean = float(final(raw, asym).mean())
+    for fault_id in pool:
+        own = [k for k in keys if k.fault_id == fault_id]
+        if not own:
+            continue
+        rows = lambda options, labels: [labels.index(o) for o in sorted(set(options))]  # noqa: E731
+        c_rows = rows([k.category for k in own], list(CATEGORIES))
+        f_rows = rows([k.file for k in own], list(ARTIFACT_FILES))
+        d_rows = rows([n for k in own for n in (k.field, *k.field_aliases)], field_options)
+        x_rows = rows([gold_fix(k) for k in own], fix_labels)
+        mean, (c, f, d, x) = best_constant(cat[c_rows], files[f_rows], fields[d_rows], fixes[x_rows], asym)
         if mean > guess + 1e-12:
-            guess, guess_label = mean, f"gold answer of {key.fault_id} ({key.field})"
+            guess = mean
+            guess_label = f"gold answer of {fault_id}: field {field_options[d_rows[d]]!r}, file {ARTIFACT_FILES[f_rows[f]]}"
 
     counts = {f: sum(1 for k in keys if k.fault_id == f) for f in pool}
     locations = {

@@ -287,6 +287,22 @@ class TestHttpMcp:
             full = self.rpc(client, "openenv/session/create")
             assert full["error"]["code"] == -32000 and full["error"]["data"]["max_sessions"] == 1
 
+    def test_idle_sessions_are_dropped(self, cluster):
+        """An MCP session idle past the idle timeout is closed, its episode with it."""
+        with running_gateway(cluster.episode_addr, session_idle_timeout_s=0.3) as gw, \
+                httpx.Client(base_url=gw.url, timeout=30) as client:
+            stale = self.rpc(client, "openenv/session/create")["result"]["session_id"]
+            reply = self.rpc(client, "tools/call", {"name": "reset", "arguments": {}, "session_id": stale})
+            episode_id = reply["result"]["structuredContent"]["observation"]["episode_id"]
+            time.sleep(0.5)
+            self.rpc(client, "openenv/session/create")  # creating a session sweeps idle ones
+            gone = self.rpc(client, "tools/call", {"name": "read_config", "arguments": {}, "session_id": stale})
+            assert gone["error"]["code"] == -32602
+            deadline = time.monotonic() + 5
+            while client.get("/state", params={"episode_id": episode_id}).status_code != 404:
+                assert time.monotonic() < deadline, "the idle session's episode was not closed"
+                time.sleep(0.05)
+
     def test_invalid_tool_arguments_are_invalid_params(self, http):
         """Arguments the action model rejects are -32602 with pydantic-style data."""
         episode_id = reset(http)["episode_id"]

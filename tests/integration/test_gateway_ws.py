@@ -288,6 +288,12 @@ class TestErrorFrames:
             assert reply["type"] == "observation"
             assert exchange(ws, {"type": "step", "data": {"action_type": "read_config"}})["type"] == "observation"
 
+    def test_idle_connection_is_closed(self, cluster):
+        """A connection silent past the idle timeout is closed normally."""
+        with running_gateway(cluster.episode_addr, session_idle_timeout_s=0.3) as gw, connect(ws_url(gw)) as ws:
+            exchange(ws, {"type": "reset"})
+            assert_closed_normally(ws)
+
     def test_close_frame_closes_with_1000(self, gateway):
         """{"type": "close"} gets no reply and a normal close."""
         with connect(ws_url(gateway)) as ws:

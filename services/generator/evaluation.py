@@ -1,0 +1,112 @@
+"""Evaluation of a simulated model: confusion matrices and the metrics derived from them.
+
+Every reported number (accuracy, macro F1, per-class precision/recall, predicted counts) is computed
+from one integer confusion matrix per split, so they agree with each other the way a real
+classification report does.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SplitScores:
+    n_samples: int
+    loss: float | None  # None when the evaluated weights were non-finite
+    accuracy: float
+    macro_f1: float
+    precision: tuple[float, ...]  # per class, in the evaluation's class order
+    recall: tuple[float, ...]
+    f1: tuple[float, ...]
+    support: tuple[int, ...]
+    predicted: tuple[int, ...]
+
+    def primary(self, metric: str) -> float:
+        return self.accuracy if metric == "accuracy" else self.macro_f1
+
+
+def confusion(
+    rng: np.random.Generator,
+    support: np.ndarray,
+    accuracy: float,
+    *,
+    collapse: float = 0.0,
+    dominant: int = 0,
+) -> np.ndarray:
+    """A K x K confusion matrix (rows true, columns predicted) whose accuracy is close to `accuracy`.
+
+    Rare classes get lower recall than frequent ones; `collapse` in [0, 1] pushes predictions
+    towards the `dominant` class, as an undertrained model does.
+    """
+    k = support.size
+    share = support / max(1, support.sum())
+    log_share = np.log(np.maximum(share, 1e-6))
+    spread = 0.35 * (1.0 - accuracy)
+    recall = accuracy + spread * (log_share - log_share.mean()) + 0.3 * spread * rng.standard_normal(k)
+    for _ in range(3):
+        recall = np.clip(recall + (accuracy - float((recall * share).sum())), 0.01, 0.998)
+    if collapse > 0.0:
+        recall[dominant] += collapse * (1.0 - recall[dominant])
+        others = np.arange(k) != dominant
+        budget = accuracy - share[dominant] * recall[dominant]
+        current = float((recall[others] * share[others]).sum())
+        if current > 0:
+            recall[others] = np.clip(recall[others] * max(0.0, budget) / current, 0.0, 0.998)
+    diag = np.minimum(np.rint(support * recall).astype(np.int64), support)
+    wrong = support - diag
+    weights = rng.gamma(2.5, 1.0, (k, k)) + 0.1
+    if collapse > 0.0:
+        weights[:, dominant] += collapse * 6.0 * weights.sum(axis=1) / k
+    np.fill_diagonal(weights, 0.0)
+    if k == 1:
+        return diag.reshape(1, 1)
+    weights /= weights.sum(axis=1, keepdims=True)
+    matrix = rng.multinomial(wrong, weights)
+    matrix[np.arange(k), np.arange(k)] = diag
+    return matrix
+
+
+def nan_predictions(support: np.ndarray) -> np.ndarray:
+    """Non-finite logits: argmax returns index 0 for every sample."""
+    matrix = np.zeros((support.size, support.size), dtype=np.int64)
+    matrix[:, 0] = support
+    return matrix
+
+
+def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
+    """Classification-report numbers of one confusion matrix (zero_division=0, as sklearn's option)."""
+    tp = np.diag(matrix).astype(np.float64)
+    support = matrix.sum(axis=1)
+    predicted = matrix.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
+        recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
+        denom = precision + recall
+        f1 = np.where(denom > 0, 2.0 * precision * recall / np.where(denom > 0, denom, 1.0), 0.0)
+    n = int(support.sum())
+    return SplitScores(
+        n_samples=n,
+        loss=None if loss is None else round(loss, 4),
+        accuracy=round(float(tp.sum()) / max(1, n), 4),
+        macro_f1=round(float(f1.mean()), 4),
+        precision=tuple(round(float(x), 4) for x in precision),
+        recall=tuple(round(float(x), 4) for x in recall),
+        f1=tuple(round(float(x), 4) for x in f1),
+        support=tuple(int(x) for x in support),
+        predicted=tuple(int(x) for x in predicted),
+    )
+
+
+def relabel_rows(matrix: np.ndarray, train_order: tuple[str, ...], eval_order: tuple[str, ...]) -> np.ndarray:
+    """The matrix an evaluation sees when it encodes true labels with its own class order.
+
+    The model's output index i still means train_order[i]; a true label named n is encoded as
+    eval_order.index(n), so row n of the true matrix moves to that row.
+    """
+    out = np.empty_like(matrix)
+    for i, name in enumerate(train_order):
+        out[eval_order.index(name)] = matrix[i]
+    return out

@@ -1,0 +1,71 @@
+"""Seed streams, opaque identifiers and simulated clocks.
+
+Everything here is a pure function of (task, seed, generator version, salt): never Python's `hash()`
+(randomised per process), never the wall clock, never global random state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+
+import numpy as np
+
+_SALT_DOMAIN = b"mlopsdebug/generator/salt/v1"
+_ID_DOMAIN = b"mlopsdebug/generator/id/v1"
+
+
+def version_number(version: str) -> int:
+    """"2.0.0" -> 2_000_000: an integer that enters the seed entropy, so a new version reshuffles worlds."""
+    major, minor, patch = (int(part) for part in version.split("."))
+    return major * 1_000_000 + minor * 1_000 + patch
+
+
+def salt_number(salt: bytes) -> int:
+    """A stable 128-bit integer for the deployment salt (the empty salt included)."""
+    return int.from_bytes(hashlib.sha256(_SALT_DOMAIN + salt).digest()[:16], "big")
+
+
+def root_sequence(task_index: int, seed: int, salt: bytes, version: str) -> np.random.SeedSequence:
+    return np.random.SeedSequence(entropy=[seed, salt_number(salt), task_index, version_number(version)])
+
+
+def _keyed_digest(kind: str, task_id: str, seed: int, salt: bytes, version: str) -> str:
+    """HMAC keyed by the salt: without the salt, ids cannot be mapped back to (task, seed)."""
+    message = b"|".join((_ID_DOMAIN, kind.encode(), task_id.encode(), str(seed).encode(), version.encode()))
+    return hmac.new(salt, message, hashlib.sha256).hexdigest()
+
+
+def scenario_id(task_id: str, seed: int, salt: bytes, version: str) -> str:
+    return "scn-" + _keyed_digest("scenario", task_id, seed, salt, version)[:24]
+
+
+def run_suffix(task_id: str, seed: int, salt: bytes, version: str) -> str:
+    """The 8 hex digits that follow the date in a run id ("run-20260314-7f3a9c2e")."""
+    return _keyed_digest("run", task_id, seed, salt, version)[:8]
+
+
+def short_hex(rng: np.random.Generator, digits: int) -> str:
+    """Hex digits drawn from a seeded stream (commit hashes, host ids)."""
+    return format(int(rng.integers(0, 16**digits)), f"0{digits}x")
+
+
+# Simulated runs start between 2025-01-06 and mid 2026, during plausible working hours.
+_EPOCH_START = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
+
+
+def draw_start_time(rng: np.random.Generator) -> dt.datetime:
+    day = int(rng.integers(0, 540))
+    seconds = int(rng.integers(6 * 3600, 22 * 3600)) + int(rng.integers(0, 1000)) / 1000.0
+    return _EPOCH_START + dt.timedelta(days=day, seconds=seconds)
+
+
+def iso_utc(moment: dt.datetime) -> str:
+    """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def log_stamp(moment: dt.datetime) -> str:
+    """Python logging's default asctime: 2025-06-14 09:12:03,114."""
+    return f"{moment:%Y-%m-%d %H:%M:%S},{moment.microsecond // 1000:03d}"

@@ -1,0 +1,234 @@
+"""The JSON artifacts: dataset_stats.json, eval_results.json and model_card.json.
+
+Written as a real pipeline would (json.dumps with indent=2, keys in a fixed order), from the same
+world numbers the log and the checks use.
+"""
+
+from __future__ import annotations
+
+import json
+
+from mlopsdebug_generator import catalog, evaluation
+from mlopsdebug_generator.world import World
+
+
+def _sig(x: float, digits: int = 6) -> float:
+    return float(f"{x:.{digits}g}")
+
+
+def _dumps(doc: dict) -> str:
+    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def _counts(w: World, split: int) -> dict[str, int]:
+    return {name: int(c) for name, c in zip(w.classes, w.splits.counts[split])}
+
+
+_SPLITS = ("train", "val", "test")
+
+
+def dataset_stats(w: World, generated_at: str) -> str:
+    ds = w.dataset
+    sp = w.splits
+    splits: dict = {}
+    for i, name in enumerate(_SPLITS):
+        entry: dict = {"n_samples": int(sp.n[i])}
+        if i == 0 and sp.n[0] < sp.n_train_available:
+            entry["subsampled_from"] = int(sp.n_train_available)
+        entry["id_examples"] = list(sp.id_examples[i])
+        if sp.groups is not None:
+            entry["n_groups"] = int(sp.groups[i])
+        entry["class_counts"] = _counts(w, i)
+        splits[name] = entry
+    doc: dict = {
+        "dataset": ds.name,
+        "snapshot": w.snapshot,
+        "source": f"{ds.storage}/{w.snapshot}",
+        "modality": w.modality,
+        "generated_at": generated_at,
+        "num_classes": len(w.classes),
+        "label_map": {name: i for i, name in enumerate(w.classes)},
+        "splits": splits,
+        "n_unique_ids": int(sp.n_unique_ids),
+    }
+    if sp.groups is not None:
+        doc["group_key"] = ds.group_key
+        doc["n_unique_groups"] = int(sp.n_unique_groups)
+    if w.modality == "tabular":
+        tab = w.tabular
+        names = [f.name for f in ds.numeric]
+        numeric = {
+            feat: {
+                split: {"mean": _sig(tab.raw_mean[i, j]), "std": _sig(tab.raw_std[i, j])}
+                for i, split in enumerate(_SPLITS)
+            }
+            for j, feat in enumerate(names)
+        }
+        standardized = {
+            split: {
+                "mean": {feat: round(float(tab.scaled_mean[i, j]), 4) for j, feat in enumerate(names)},
+                "std": {feat: round(float(tab.scaled_std[i, j]), 4) for j, feat in enumerate(names)},
+            }
+            for i, split in enumerate(_SPLITS)
+        }
+        categorical = {
+            name: {
+                "n_categories": int(size),
+                "unseen_in_val": int(tab.unseen_categories[0, j]),
+                "unseen_in_test": int(tab.unseen_categories[1, j]),
+            }
+            for j, (name, size) in enumerate(ds.categorical)
+        }
+        doc["features"] = {"numeric": numeric, "standardized": standardized, "categorical": categorical}
+        doc["preprocessing"] = {
+            "scaler": {
+                "type": "StandardScaler",
+                "n_samples_seen": int(tab.scaler_samples),
+                "mean": {feat: _sig(tab.scaler_mean[j]) for j, feat in enumerate(names)},
+                "scale": {feat: _sig(tab.scaler_scale[j]) for j, feat in enumerate(names)},
+            },
+            "categorical_encoder": {
+                "type": "OneHotEncoder",
+                "handle_unknown": "ignore",
+                "n_output_features": int(sum(size for _, size in ds.categorical)),
+            },
+        }
+    elif w.modality == "text":
+        txt = w.text
+        doc["features"] = {
+            "tokens_per_sample": {
+                split: {"mean": float(txt.mean_tokens[i]), "p95": float(txt.p95_tokens[i])} for i, split in enumerate(_SPLITS)
+            },
+            "truncated_fraction": {split: float(txt.truncated[i]) for i, split in enumerate(_SPLITS)},
+            "unk_rate": {split: float(txt.unk_rate[i]) for i, split in enumerate(_SPLITS)},
+        }
+        doc["preprocessing"] = {
+            "tokenizer": txt.tokenizer_path,
+            "tokenizer_version": txt.train_version,
+            "vocab_size": txt.vocab_train,
+            "max_length": txt.max_length,
+            "lowercase": txt.lowercase,
+        }
+    else:
+        vis = w.vision
+        doc["features"] = {
+            "image_size": [vis.image_size, vis.image_size],
+            "channels": int(vis.pixel_mean.shape[1]),
+            "pixel_mean": {split: [float(x) for x in vis.pixel_mean[i]] for i, split in enumerate(_SPLITS)},
+            "pixel_std": {split: [float(x) for x in vis.pixel_std[i]] for i, split in enumerate(_SPLITS)},
+        }
+        doc["preprocessing"] = {
+            "resize": vis.image_size,
+            "normalize": {"mean": list(vis.normalize_mean), "std": list(vis.normalize_std)},
+            "train_augmentations": list(vis.augmentations),
+        }
+    return _dumps(doc)
+
+
+def _split_block(scores: evaluation.SplitScores, class_names: tuple[str, ...]) -> dict:
+    per_class = {
+        name: {
+            "precision": scores.precision[i],
+            "recall": scores.recall[i],
+            "f1": scores.f1[i],
+            "support": scores.support[i],
+            "predicted": scores.predicted[i],
+        }
+        for i, name in enumerate(class_names)
+    }
+    return {
+        "n_samples": scores.n_samples,
+        "loss": scores.loss,
+        "accuracy": scores.accuracy,
+        "macro_f1": scores.macro_f1,
+        "per_class": per_class,
+    }
+
+
+def eval_results(w: World, evaluated_at: str) -> str:
+    ev = w.eval
+    doc: dict = {
+        "run_id": w.run_id,
+        "checkpoint": ev.checkpoint,
+        "evaluated_at": evaluated_at,
+        "primary_metric": w.primary_metric,
+        "class_names": list(ev.class_names),
+        "metrics": {"val": _split_block(ev.val, ev.class_names), "test": _split_block(ev.test, ev.class_names)},
+    }
+    if w.modality == "text":
+        txt = w.text
+        doc["inputs"] = {
+            "tokenizer": txt.tokenizer_path,
+            "tokenizer_version": txt.eval_version,
+            "vocab_size": txt.vocab_eval,
+            "max_length": txt.max_length,
+            "val": {"mean_tokens": float(txt.eval_mean_tokens[0]), "unk_rate": float(txt.eval_unk_rate[0])},
+            "test": {"mean_tokens": float(txt.eval_mean_tokens[1]), "unk_rate": float(txt.eval_unk_rate[1])},
+        }
+    doc["eval_config"] = {"batch_size": w.eval_batch_size, "precision": w.precision, "device": w.gpu.name}
+    return _dumps(doc)
+
+
+_TASK_NAMES = {"vision": "image-classification", "text": "text-classification", "tabular": "tabular-classification"}
+_INTENDED = {
+    "vision": "Internal benchmark model for {d}; not validated for production traffic.",
+    "text": "Classification of {d}-style texts for internal analytics; English only.",
+    "tabular": "Scoring of {d} records for offline analysis; not for automated decisions about individuals.",
+}
+
+
+def model_card(w: World, created_at: str) -> str:
+    ev = w.eval
+    traj = w.trajectory
+    pretrained: object = False
+    if w.pretrained:
+        pretrained = "imagenet-1k" if w.modality == "vision" else w.model.name
+    training: dict = {
+        "optimizer": catalog.OPTIMIZER_DISPLAY[w.optimizer],
+        "learning_rate": w.lr,
+        "batch_size": w.batch_size,
+        "scheduler": w.schedule.kind,
+        "epochs_planned": w.epochs,
+        "epochs_completed": traj.epochs_completed,
+        "best_epoch": traj.best_epoch,
+        "status": traj.status,
+        "precision": w.precision,
+        "hardware": f"1x {w.gpu.name}",
+        "wall_clock_seconds": w.wall_clock_seconds,
+    }
+    doc: dict = {
+        "model_id": f"{w.team}/{w.experiment}",
+        "run_id": w.run_id,
+        "created_at": created_at,
+        "architecture": w.model.name,
+        "family": w.model.family,
+        "parameters": w.params_count,
+        "pretrained": pretrained,
+        "task": _TASK_NAMES[w.modality],
+        "dataset": {
+            "name": w.dataset.name,
+            "snapshot": w.snapshot,
+            "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n)},
+        },
+        "id2label": {str(i): name for i, name in enumerate(w.classes)},
+    }
+    if w.modality == "text":
+        txt = w.text
+        doc["tokenizer"] = {
+            "path": txt.tokenizer_path,
+            "version": txt.train_version,
+            "vocab_size": txt.vocab_train,
+            "max_length": txt.max_length,
+        }
+    doc["training"] = training
+    doc["metrics"] = {
+        "primary": w.primary_metric,
+        "val": {"accuracy": ev.val.accuracy, "macro_f1": ev.val.macro_f1},
+        "test": {"accuracy": ev.test.accuracy, "macro_f1": ev.test.macro_f1},
+    }
+    doc["intended_use"] = _INTENDED[w.modality].format(d=w.dataset.name)
+    doc["limitations"] = (
+        f"Trained on the {w.snapshot} snapshot of {w.dataset.name}; performance on data collected later or from "
+        "other sources has not been measured."
+    )
+    return _dumps(doc)

@@ -1,0 +1,1145 @@
+"""The world model behind a scenario: one simulated training run, with or without its planted fault.
+
+A world is drawn from seeded streams in a fixed order: the base run (model, dataset, code style,
+config, hardware, clock), then the fault's details (bad values, mechanism variant), then the data
+splits, training and evaluation, which is where a planted fault changes the run through its real
+mechanism. The healthy twin of a world (`planted=False`) shares every draw of the base run and of the
+fault's details and simply does not apply them, so it is "the same run without the fault".
+
+Every artifact and sanity check is rendered from a World, so numbers that appear twice agree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+
+import numpy as np
+
+from mlopsdebug_generator import catalog, evaluation, ids, training
+from mlopsdebug_generator.catalog import DatasetSpec, Gpu, ModelSpec
+
+ADAPTIVE_OPTIMIZERS = ("adam", "adamw", "rmsprop")
+# exploding_lr answer-key param: a learning rate at or below this is a valid fix for adaptive optimizers.
+SAFE_MAX_LR = 1e-2
+# wrong_optimizer answer-key param: SGD momentum at or below this is a valid fix.
+SAFE_MAX_MOMENTUM = 0.95
+
+CODE_STYLES = {
+    "tabular": ("sklearn_functions", "sklearn_pipeline"),
+    "vision": ("torch_vision",),
+    "text": ("hf_text",),
+}
+CONFIG_LAYOUTS = ("sections", "lightning", "nested")
+
+
+@dataclasses.dataclass(slots=True)
+class SplitData:
+    """Sizes, class counts and source statistics of the three splits (index 0 train, 1 val, 2 test)."""
+
+    n: tuple[int, int, int]
+    n_train_available: int  # train rows before max_train_samples
+    counts: np.ndarray  # (3, K) in training class order
+    id_examples: tuple[tuple[str, ...], ...]
+    shared_ids: int  # ids present in both train and val
+    n_unique_ids: int
+    groups: tuple[int, int, int] | None  # distinct source groups per split
+    shared_groups: int
+    n_unique_groups: int
+    content_duplicates: int  # val items whose content duplicates a train item under another id
+    val_seen_fraction: float
+    val_seen_strength: float
+    pool_rows: int  # rows of the labelled pool the pipeline split into train/val
+
+
+@dataclasses.dataclass(slots=True)
+class TabularStats:
+    raw_mean: np.ndarray  # (3, F) per split, raw units
+    raw_std: np.ndarray
+    scaler_mean: np.ndarray  # (F,)
+    scaler_scale: np.ndarray
+    scaler_samples: int
+    scaled_mean: np.ndarray  # (3, F)
+    scaled_std: np.ndarray
+    unseen_categories: np.ndarray  # (2, C) categories unseen at fit time, in val and test
+    input_dim: int
+
+
+@dataclasses.dataclass(slots=True)
+class TextStats:
+    tokenizer_name: str
+    tokenizer_path: str
+    train_version: str
+    eval_version: str
+    vocab_train: int
+    vocab_eval: int
+    max_length: int
+    lowercase: bool
+    mean_tokens: np.ndarray  # (3,) with the training tokenizer
+    p95_tokens: np.ndarray
+    truncated: np.ndarray
+    unk_rate: np.ndarray
+    eval_mean_tokens: np.ndarray  # (2,) val, test as the evaluation tokenised them
+    eval_unk_rate: np.ndarray
+    # The tokenizer release before train_version (what an evaluation pinned to it would load).
+    previous_version: str
+    previous_vocab: int
+
+
+@dataclasses.dataclass(slots=True)
+class VisionStats:
+    image_size: int
+    pixel_mean: np.ndarray  # (3, C)
+    pixel_std: np.ndarray
+    normalize_mean: tuple[float, ...]
+    normalize_std: tuple[float, ...]
+    augmentations: tuple[str, ...]
+
+
+@dataclasses.dataclass(slots=True)
+class EvalReport:
+    class_names: tuple[str, ...]  # evaluation's index -> name
+    val: evaluation.SplitScores  # as written under metrics.val
+    test: evaluation.SplitScores  # as written under metrics.test
+    checkpoint: str
+    seconds: float
+
+
+@dataclasses.dataclass(slots=True)
+class World:
+    task_id: str
+    seed: int
+    generator_version: str
+    fault_id: str
+    planted: bool
+    scenario_id: str
+    run_id: str
+    started_at: dt.datetime
+    modality: str
+    dataset: DatasetSpec
+    model: ModelSpec
+    code_style: str
+    config_layout: str
+    names: dict[str, str]
+    variant: dict[str, str]
+    gpu: Gpu
+    host: str
+    torch_version: str
+    site_packages: str
+    team: str
+    experiment: str
+    git_commit: str
+    precision: str
+    seed_cfg: int
+    num_workers: int
+    snapshot: str
+    pretrained: bool
+    dropout: float
+    # Splitting
+    val_fraction: float
+    test_fraction: float  # 0 when the dataset ships an official test split
+    split_param: float  # held-out fraction the val carve really used (== val_fraction unless planted)
+    max_train_samples: int | None
+    classes: tuple[str, ...]  # training index -> name
+    eval_classes: tuple[str, ...]  # evaluation index -> name (differs only with a label fault)
+    # Optimisation
+    optimizer: str
+    lr: float  # as configured (the bad value when planted)
+    healthy_lr: float
+    lr_opt: float
+    momentum: float | None
+    healthy_momentum: float | None
+    nesterov: bool
+    weight_decay: float
+    betas: tuple[float, float]
+    batch_size: int
+    healthy_batch_size: int
+    drop_last: bool
+    eval_batch_size: int
+    epochs: int
+    schedule: training.Schedule
+    patience: int
+    min_delta: float
+    grad_clip: float | None
+    log_every: int
+    params_count: int
+    fault_params: dict[str, object]
+    # Filled in by the simulation
+    splits: SplitData = None  # type: ignore[assignment]
+    tabular: TabularStats | None = None
+    text: TextStats | None = None
+    vision: VisionStats | None = None
+    trajectory: training.Trajectory = None  # type: ignore[assignment]
+    eval: EvalReport = None  # type: ignore[assignment]
+    best_val: evaluation.SplitScores = None  # type: ignore[assignment]  # training loop's view of the best epoch
+    benign_warnings: tuple[str, ...] = ()
+    wall_clock_seconds: float = 0.0
+    data_seconds: float = 0.0
+    setup_seconds: float = 0.0
+    nominal_epoch_seconds: float = 0.0
+    config_age_seconds: float = 0.0
+    code_age_seconds: float = 0.0
+    # preprocessing.py and the fault's location in it, once rendered (see render.code).
+    code_cache: tuple | None = None
+
+    @property
+    def fault(self) -> str | None:
+        """The fault in effect: None for a healthy twin."""
+        return self.fault_id if self.planted else None
+
+    @property
+    def primary_metric(self) -> str:
+        return self.dataset.primary_metric
+
+    def at(self, offset_seconds: float) -> dt.datetime:
+        return self.started_at + dt.timedelta(seconds=offset_seconds)
+
+
+def _pick(rng: np.random.Generator, options):
+    return options[int(rng.integers(len(options)))]
+
+
+def _nice_round(x: float, digits: int = 2) -> float:
+    """Round to `digits` significant figures (learning rates, weight decays)."""
+    if x == 0:
+        return 0.0
+    return float(f"{x:.{digits - 1}e}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Base run
+
+
+def _choose_modality(fault_id: str, rng: np.random.Generator) -> str:
+    if fault_id == "tokenizer_version_drift":
+        return "text"
+    if fault_id == "data_leakage_scaler":
+        return "tabular"
+    return _pick(rng, catalog.MODALITIES)
+
+
+def _choose_dataset(fault_id: str, modality: str, rng: np.random.Generator) -> DatasetSpec:
+    options = catalog.DATASETS_BY_MODALITY[modality]
+    if fault_id == "data_leakage_overlap" and rng.random() < 0.5:
+        grouped = tuple(d for d in catalog.DATASETS if d.group_key)
+        return _pick(rng, grouped)
+    return _pick(rng, options)
+
+
+def _choose_model(fault_id: str, modality: str, rng: np.random.Generator) -> ModelSpec:
+    options = catalog.MODELS_BY_MODALITY[modality]
+    if fault_id == "wrong_optimizer":
+        options = tuple(m for m in options if "sgd" in m.lr)
+    elif fault_id == "exploding_lr":
+        options = tuple(m for m in options if any(o in m.lr for o in ADAPTIVE_OPTIMIZERS))
+    return _pick(rng, options)
+
+
+def _choose_optimizer(fault_id: str, model: ModelSpec, rng: np.random.Generator) -> str:
+    options = tuple(model.lr)
+    if fault_id == "wrong_optimizer":
+        return "sgd"
+    if fault_id == "exploding_lr":
+        options = tuple(o for o in options if o in ADAPTIVE_OPTIMIZERS)
+    # SGD is the classic choice for CNNs trained from scratch; make it common there.
+    if "sgd" in options and model.family in ("resnet", "efficientnet", "cnn") and rng.random() < 0.45:
+        return "sgd"
+    return _pick(rng, options)
+
+
+_NAME_POOLS: dict[str, tuple[str, ...]] = {
+    "writer": ("write_eval_results", "save_eval_report", "dump_metrics", "export_eval_results"),
+    "runner": ("run_evaluation", "evaluate_checkpoint", "evaluate_splits", "final_evaluation"),
+    "scorer": ("score_split", "compute_metrics", "evaluate_split", "split_metrics"),
+    "split_fn": ("split_holdout", "make_split", "holdout_split", "carve_split"),
+    "builder": ("build_datasets", "load_splits", "prepare_data", "make_datasets"),
+    "frac_const": ("VAL_FRACTION", "VAL_SIZE", "HOLDOUT_FRACTION"),
+    "train_frac_const": ("TRAIN_FRACTION", "TRAIN_SPLIT", "TRAIN_SIZE"),
+    "label_fn": ("encode_eval_targets", "eval_targets", "load_eval_labels", "targets_for_eval"),
+    "label_var": ("eval_label_index", "target_index", "label_lookup", "class_to_id"),
+    "eval_tok_var": ("eval_tokenizer", "scoring_tokenizer", "test_tokenizer"),
+    "eval_tok_const": ("EVAL_TOKENIZER_VERSION", "EVAL_TOKENIZER_REVISION", "SCORING_TOKENIZER_VERSION"),
+    "scaler": ("scaler", "feature_scaler", "std_scaler", "num_scaler"),
+    "scale_fn": ("scale_numeric", "standardise", "normalise_features", "fit_scaler"),
+    "preprocessor": ("preprocessor", "feature_pipeline", "column_transformer", "feature_union"),
+    "pre_builder": ("build_preprocessor", "make_feature_pipeline", "feature_transformer"),
+    "frame": ("df", "frame", "table", "data"),
+    "dataset_cls": ("LabeledImages", "ImageRecords", "TileDataset", "ImageListDataset"),
+    "val_var": ("val_part", "valid_part", "val_split"),
+    "train_var": ("train_part", "fit_part", "train_split"),
+    "torch_frac_param": ("val_fraction", "holdout", "val_share"),
+}
+
+
+def _draw_names(rng: np.random.Generator) -> dict[str, str]:
+    names = {key: _pick(rng, pool) for key, pool in _NAME_POOLS.items()}
+    # How the validation share is written at the split call: a literal, a val constant, or 1 - a train constant.
+    names["split_form"] = _pick(rng, ("literal", "val_constant", "train_constant"))
+    return names
+
+
+# --------------------------------------------------------------------------------------------------
+# Build
+
+
+def build_world(
+    task_id: str,
+    seed: int,
+    fault_id: str,
+    planted: bool,
+    *,
+    world_seq: np.random.SeedSequence,
+    scenario_id: str,
+    run_suffix: str,
+    generator_version: str,
+) -> World:
+    base_seq, fault_seq, data_seq, train_seq, eval_seq, noise_seq = world_seq.spawn(6)
+    rng = np.random.Generator(np.random.PCG64(base_seq))
+
+    modality = _choose_modality(fault_id, rng)
+    dataset = _choose_dataset(fault_id, modality, rng)
+    modality = dataset.modality
+    model = _choose_model(fault_id, modality, rng)
+    optimizer = _choose_optimizer(fault_id, model, rng)
+    code_style = _pick(rng, CODE_STYLES[modality])
+    layout = _pick(rng, CONFIG_LAYOUTS)
+    names = _draw_names(rng)
+    gpu = _pick(rng, catalog.GPUS)
+    started_at = ids.draw_start_time(rng)
+    host = f"{_pick(rng, catalog.HOST_PREFIXES)}-{int(rng.integers(1, 48)):02d}"
+    torch_version = _pick(rng, catalog.TORCH_VERSIONS)
+    site = _pick(rng, catalog.PYTHON_SITE)
+    team = _pick(rng, catalog.TEAM_NAMES)
+    git_commit = ids.short_hex(rng, 7)
+    precision_options = ("bf16-mixed", "16-mixed", "32-true") if gpu.bf16 else ("16-mixed", "32-true")
+    precision = _pick(rng, precision_options)
+    seed_cfg = int(_pick(rng, (0, 7, 13, 42, 1234, 2024, 31337)))
+    num_workers = int(_pick(rng, (2, 4, 8, 12, 16)))
+    snapshot_day = started_at - dt.timedelta(days=int(rng.integers(3, 120)))
+    snapshot = snapshot_day.strftime("%Y-%m-%d")
+    pretrained = model.pretrained and bool(rng.random() < 0.9)
+    dropout = float(_pick(rng, (0.0, 0.1, 0.1, 0.2, 0.3)))
+
+    # Splits: the val carve (and a test carve when there is no official test split).
+    val_fraction = float(_pick(rng, (0.1, 0.15, 0.2, 0.25)))
+    test_fraction = 0.0 if dataset.official_test else float(_pick(rng, (0.1, 0.15, 0.2)))
+    big_pool = dataset.pool_size > 150_000
+    cap_roll = rng.random()
+    if fault_id == "batch_size_overflow":
+        # A quick experiment on a capped train split (the batch size comes from a large-scale config).
+        max_train = int(_pick(rng, (2_000, 2_500, 3_000, 4_000, 5_000)))
+    elif big_pool and cap_roll < 0.6:
+        max_train = int(_pick(rng, (50_000, 100_000, 120_000, 200_000)))
+    elif cap_roll < 0.12:
+        max_train = int(_pick(rng, (2_000, 3_000, 5_000)))
+    else:
+        max_train = None
+
+    # Optimisation.
+    batch_size = int(_pick(rng, model.batch_sizes))
+    batch_ref = model.batch_sizes[len(model.batch_sizes) // 2]
+    lr_opt = model.lr[optimizer]
+    healthy_lr = _nice_round(lr_opt * math.sqrt(batch_size / batch_ref) * 2.0 ** rng.uniform(-0.6, 0.6), 1)
+    if optimizer in ADAPTIVE_OPTIMIZERS:
+        healthy_lr = min(healthy_lr, SAFE_MAX_LR)
+    momentum = None
+    nesterov = False
+    if optimizer == "sgd":
+        momentum = float(_pick(rng, (0.85, 0.9, 0.9, 0.9, 0.95)))
+        nesterov = bool(rng.random() < 0.5)
+    elif optimizer == "rmsprop":
+        momentum = float(_pick(rng, (0.0, 0.0, 0.9)))
+    weight_decay = float(
+        _pick(rng, (5e-4, 1e-4, 5e-5)) if optimizer == "sgd" else _pick(rng, (0.0, 0.01, 0.05, 1e-4))
+    )
+    betas = (0.9, float(_pick(rng, (0.999, 0.999, 0.98))))
+    epochs = int(rng.integers(model.epochs[0], model.epochs[1] + 1))
+    schedule_kind = _pick(rng, catalog.SCHEDULERS)
+    # The author sizes warmup for this run: at most a tenth of the (estimated) optimizer steps.
+    pool_est = dataset.pool_size * (1.0 - test_fraction) * (1.0 - val_fraction)
+    steps_est = math.ceil(min(pool_est, max_train or pool_est) / batch_size) * epochs
+    warmups = tuple(x for x in (0, 100, 200, 500, 1000) if x <= 0.1 * steps_est) or (0,)
+    if schedule_kind == "onecycle":
+        schedule = training.Schedule("onecycle", pct_start=float(_pick(rng, (0.25, 0.3))), div_factor=25.0)
+    elif schedule_kind in ("cosine", "linear"):
+        schedule = training.Schedule(
+            schedule_kind,
+            warmup_steps=int(_pick(rng, warmups)),
+            min_lr=_nice_round(healthy_lr * float(_pick(rng, (0.0, 0.01, 0.001))), 1) if schedule_kind == "cosine" else 0.0,
+        )
+    elif schedule_kind == "step":
+        schedule = training.Schedule(
+            "step", step_size=max(1, epochs // int(_pick(rng, (3, 4)))), gamma=float(_pick(rng, (0.1, 0.2, 0.5)))
+        )
+    elif schedule_kind == "exponential":
+        schedule = training.Schedule("exponential", gamma=float(_pick(rng, (0.95, 0.9, 0.97))))
+    else:
+        schedule = training.Schedule("constant", warmup_steps=int(_pick(rng, (0,) + warmups)))
+    patience = int(_pick(rng, (0, 3, 3, 5, 5, 8))) if epochs > 6 else int(_pick(rng, (0, 2)))
+    min_delta = float(_pick(rng, (0.0, 0.001, 0.001, 0.0005)))
+    grad_clip = _pick(rng, (None, 1.0, 1.0, 5.0)) if modality != "text" else _pick(rng, (1.0, 1.0, None))
+    eval_batch = int(_pick(rng, (128, 256, 512)))
+    drop_last = bool(rng.random() < (0.6 if modality != "tabular" else 0.25))
+    experiment = f"{dataset.name.replace('_', '-')}-{model.family}-{ids.short_hex(rng, 4)}"
+
+    world = World(
+        task_id=task_id,
+        seed=seed,
+        generator_version=generator_version,
+        fault_id=fault_id,
+        planted=planted,
+        scenario_id=scenario_id,
+        run_id=f"run-{started_at:%Y%m%d}-{run_suffix}",
+        started_at=started_at,
+        modality=modality,
+        dataset=dataset,
+        model=model,
+        code_style=code_style,
+        config_layout=layout,
+        names=names,
+        variant={},
+        gpu=gpu,
+        host=host,
+        torch_version=torch_version,
+        site_packages=site,
+        team=team,
+        experiment=experiment,
+        git_commit=git_commit,
+        precision=precision,
+        seed_cfg=seed_cfg,
+        num_workers=num_workers,
+        snapshot=snapshot,
+        pretrained=pretrained,
+        dropout=dropout,
+        val_fraction=val_fraction,
+        test_fraction=test_fraction,
+        split_param=val_fraction,
+        max_train_samples=max_train,
+        classes=(),
+        eval_classes=(),
+        optimizer=optimizer,
+        lr=healthy_lr,
+        healthy_lr=healthy_lr,
+        lr_opt=lr_opt,
+        momentum=momentum,
+        healthy_momentum=momentum,
+        nesterov=nesterov,
+        weight_decay=weight_decay,
+        betas=betas,
+        batch_size=batch_size,
+        healthy_batch_size=batch_size,
+        drop_last=drop_last,
+        eval_batch_size=eval_batch,
+        epochs=epochs,
+        schedule=schedule,
+        patience=patience,
+        min_delta=min_delta,
+        grad_clip=grad_clip,
+        log_every=50,
+        params_count=0,
+        fault_params={},
+    )
+    world.classes = _training_class_order(world)
+    world.eval_classes = world.classes
+
+    fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
+    _draw_fault_details(world, fault_rng)
+    _apply_fault_config(world)
+
+    data_rng = np.random.Generator(np.random.PCG64(data_seq))
+    _build_splits(world, data_rng)
+    _build_features(world, data_rng)
+    if fault_id == "tokenizer_version_drift":
+        world.fault_params = {
+            "train_version": world.text.train_version,
+            "eval_version": world.text.previous_version,
+        }
+    world.params_count = _parameter_count(world)
+    world.log_every = _log_interval(world)
+
+    train_rng = np.random.Generator(np.random.PCG64(train_seq))
+    _simulate_training(world, train_rng, batch_ref)
+
+    eval_rng = np.random.Generator(np.random.PCG64(eval_seq))
+    _evaluate(world, eval_rng)
+
+    noise_rng = np.random.Generator(np.random.PCG64(noise_seq))
+    world.benign_warnings = _benign_warnings(world, noise_rng)
+    world.config_age_seconds = float(noise_rng.uniform(120.0, 3 * 86400.0))
+    world.code_age_seconds = world.config_age_seconds + float(noise_rng.uniform(3600.0, 30 * 86400.0))
+    return world
+
+
+def _training_class_order(world: World) -> tuple[str, ...]:
+    """Index -> class name as training encodes labels. sklearn's LabelEncoder sorts class names."""
+    if world.code_style == "sklearn_functions":
+        return tuple(sorted(world.dataset.classes))
+    return world.dataset.classes
+
+
+# --------------------------------------------------------------------------------------------------
+# Fault details: drawn for the chosen fault whether or not it is planted, so the twin shares them.
+
+
+def _appearance_order(classes: tuple[str, ...], weights: np.ndarray, rng: np.random.Generator) -> tuple[str, ...]:
+    """Order of first appearance in a shuffled table: frequent classes tend to show up first."""
+    keys = rng.exponential(1.0, len(classes)) / np.maximum(weights, 1e-9)
+    return tuple(classes[i] for i in np.argsort(keys, kind="stable"))
+
+
+def _draw_fault_details(world: World, rng: np.random.Generator) -> None:
+    fault = world.fault_id
+    variant = world.variant
+    params: dict[str, object] = {}
+    if fault == "exploding_lr":
+        # Far outside the stable range for this optimizer: at least 30x its tuned learning rate.
+        options = tuple(x for x in (0.05, 0.08, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0) if x >= 30.0 * world.lr_opt)
+        bad = float(_pick(rng, options))
+        params = {"bad_value": bad, "safe_max": SAFE_MAX_LR, "healthy_value": world.healthy_lr}
+    elif fault == "wrong_optimizer":
+        # Momentum close enough to 1 that the effective step is at least 5x the healthy one.
+        healthy_gap = 1.0 - float(world.healthy_momentum)
+        options = tuple(x for x in (0.98, 0.99, 0.99, 0.995, 0.998, 0.999) if (1.0 - x) * 5.0 <= healthy_gap + 1e-12)
+        bad = float(_pick(rng, options))
+        params = {"bad_value": bad, "safe_max": SAFE_MAX_MOMENTUM, "healthy_value": world.healthy_momentum}
+    elif fault == "batch_size_overflow":
+        cap = int(world.max_train_samples)
+        world.drop_last = True
+        bad = int(2 ** math.ceil(math.log2(cap * rng.uniform(1.1, 3.0))))
+        params = {"bad_value": bad, "train_size": cap, "healthy_value": world.healthy_batch_size}
+    elif fault == "data_leakage_scaler":
+        variant["scope"] = "pool_and_test" if world.dataset.official_test and rng.random() < 0.5 else "pool"
+        params = {"scope": variant["scope"]}
+    elif fault == "data_leakage_overlap":
+        mechanism = "duplicate_sources" if world.dataset.group_key and rng.random() < 0.75 else "double_split"
+        variant["mechanism"] = mechanism
+        variant["reseed"] = _pick(rng, ("offset", "unseeded"))
+        params = {"mechanism": mechanism}
+        if mechanism == "duplicate_sources":
+            params["group_key"] = world.dataset.group_key
+    elif fault == "wrong_split_ratio":
+        params = {"bad_value": round(1.0 - world.val_fraction, 4), "healthy_value": world.val_fraction}
+    elif fault == "label_encoder_mismatch":
+        train = world.classes
+        candidates: list[tuple[str, tuple[str, ...]]] = []
+        sorted_order = tuple(sorted(train))
+        if sorted_order != train:
+            candidates.append(("sorted", sorted_order))
+        exported = world.dataset.exported_order or world.dataset.classes
+        if exported != train:
+            candidates.append(("exported", exported))
+        weights = np.array([world.dataset.class_weights[world.dataset.classes.index(c)] for c in train])
+        appearance = _appearance_order(train, weights, rng)
+        if appearance == train:
+            appearance = train[1:] + train[:1]
+        candidates.append(("appearance", appearance))
+        source, order = candidates[int(rng.integers(len(candidates)))]
+        variant["label_source"] = source
+        variant["eval_order"] = "|".join(order)
+        params = {"source": source}
+    elif fault == "silent_metric_swap":
+        variant["swap_site"] = _pick(rng, ("call", "writer"))
+    elif fault == "tokenizer_version_drift":
+        variant["tokenizer_site"] = _pick(rng, ("constant", "call"))
+    world.fault_params = params
+
+
+def _apply_fault_config(world: World) -> None:
+    """Config-level faults change the run's configured values (the twin keeps the healthy ones)."""
+    if not world.planted:
+        return
+    fault = world.fault_id
+    if fault == "exploding_lr":
+        world.lr = float(world.fault_params["bad_value"])
+    elif fault == "wrong_optimizer":
+        world.momentum = float(world.fault_params["bad_value"])
+    elif fault == "batch_size_overflow":
+        world.batch_size = int(world.fault_params["bad_value"])
+    elif fault == "wrong_split_ratio":
+        world.split_param = float(world.fault_params["bad_value"])
+    elif fault == "label_encoder_mismatch":
+        world.eval_classes = tuple(world.variant["eval_order"].split("|"))
+
+
+# --------------------------------------------------------------------------------------------------
+# Data
+
+
+def _allocate(total: int, weights: np.ndarray, rng: np.random.Generator, noise: float) -> np.ndarray:
+    """Integer class counts summing to `total`: proportional, with multinomial-like noise if asked."""
+    if noise > 0:
+        return rng.multinomial(total, weights)
+    raw = weights * total
+    counts = np.floor(raw).astype(np.int64)
+    remainder = total - int(counts.sum())
+    if remainder:
+        order = np.argsort(-(raw - counts), kind="stable")[:remainder]
+        counts[order] += 1
+    return counts
+
+
+def _group_pgf(x: float, lam: float) -> float:
+    """E[x^s] for group sizes s = 1 + Poisson(lam)."""
+    return x * math.exp(lam * (x - 1.0))
+
+
+def _id(dataset: DatasetSpec, index: int) -> str:
+    return f"{dataset.id_prefix}{index:0{dataset.id_digits}d}"
+
+
+def _build_splits(world: World, rng: np.random.Generator) -> None:
+    ds = world.dataset
+    planted = world.planted
+    fault = world.fault_id
+    weights = np.array([ds.class_weights[ds.classes.index(c)] for c in world.classes])
+    # The snapshot drops a few rows (dedup, unreadable files) relative to the published size.
+    pool = int(ds.pool_size * (1.0 - rng.uniform(0.0, 0.012)))
+    if ds.official_test:
+        n_test = int(ds.official_test * (1.0 - rng.uniform(0.0, 0.004)))
+        rest = pool
+    else:
+        n_test = math.ceil(world.test_fraction * pool)
+        rest = pool - n_test
+    grouped_split = ds.group_key is not None
+    mechanism = world.variant.get("mechanism") if planted and fault == "data_leakage_overlap" else None
+    row_split = mechanism == "duplicate_sources"
+
+    held = world.split_param
+    if world.code_style == "torch_vision":
+        n_val = int(round(held * rest))
+    else:
+        n_val = math.ceil(held * rest)
+    if grouped_split and not row_split:
+        # GroupShuffleSplit holds out a share of groups; the row count lands near the target.
+        n_val = int(round(n_val * (1.0 + 0.012 * rng.standard_normal())))
+    n_train_avail = rest - n_val
+    n_train = n_train_avail if world.max_train_samples is None else min(world.max_train_samples, n_train_avail)
+
+    stratified = world.code_style in ("sklearn_functions", "sklearn_pipeline") and not grouped_split
+    noise = 0.0 if stratified else 1.0
+    test_counts = _allocate(n_test, weights, rng, noise if not ds.official_test else 0.0)
+    val_counts = _allocate(n_val, weights, rng, noise)
+    train_counts = _allocate(n_train, weights, rng, noise)
+    counts = np.stack([train_counts, val_counts, test_counts])
+
+    id_space = pool + (ds.official_test if ds.official_test else 0)
+    examples = tuple(
+        tuple(_id(ds, int(i)) for i in np.sort(rng.choice(id_space, 3, replace=False))) for _ in range(3)
+    )
+
+    shared_ids = 0
+    shared_groups = 0
+    seen_fraction = 0.0
+    seen_strength = 1.0
+    if mechanism == "double_split":
+        # The val rows come from a second, independently shuffled split of the same pool.
+        overlap = int(rng.hypergeometric(n_train_avail, rest - n_train_avail, n_val))
+        if n_train < n_train_avail:
+            overlap = int(rng.hypergeometric(overlap, n_train_avail - overlap, n_train)) if overlap else 0
+        shared_ids = max(1, overlap)
+        seen_fraction = shared_ids / n_val
+        seen_strength = 1.0
+
+    groups = None
+    n_unique_groups = 0
+    if ds.group_key:
+        lam = ds.group_mean_size - 1.0
+        g_pool = rest / ds.group_mean_size
+        g_test = n_test / ds.group_mean_size
+        if row_split:
+            f_t = n_train / rest
+            f_v = n_val / rest
+            g_train = g_pool * (1.0 - _group_pgf(1.0 - f_t, lam))
+            g_val = g_pool * (1.0 - _group_pgf(1.0 - f_v, lam))
+            both = g_pool * (
+                1.0 - _group_pgf(1.0 - f_t, lam) - _group_pgf(1.0 - f_v, lam) + _group_pgf(max(0.0, 1.0 - f_t - f_v), lam)
+            )
+            shared_groups = max(1, int(round(both * (1.0 + 0.02 * rng.standard_normal()))))
+            # A val row shares its source with a train row unless all its group mates stayed out of train.
+            none_in_train = math.exp(-lam * f_t) * (1.0 + lam * (1.0 - f_t)) / (1.0 + lam)
+            seen_fraction = max(shared_groups / max(1, n_val), 1.0 - none_in_train)
+            seen_strength = 0.55 if world.modality != "text" else 0.35
+        else:
+            g_train = n_train / ds.group_mean_size
+            g_val = n_val / ds.group_mean_size
+        g_counts = (
+            max(1, int(round(g_train * (1.0 + 0.004 * rng.standard_normal())))),
+            max(1, int(round(g_val * (1.0 + 0.004 * rng.standard_normal())))),
+            max(1, int(round(g_test * (1.0 + 0.004 * rng.standard_normal())))),
+        )
+        shared_groups = min(shared_groups, g_counts[0], g_counts[1])
+        groups = g_counts
+        n_unique_groups = sum(g_counts) - shared_groups
+
+    # Healthy noise: a few items duplicated under different ids across splits (re-uploads, reposts).
+    content_dups = 0
+    if world.modality in ("text", "vision") and rng.random() < 0.35:
+        content_dups = int(rng.integers(1, max(2, min(12, n_val // 800 + 2))))
+
+    world.splits = SplitData(
+        n=(n_train, n_val, n_test),
+        n_train_available=n_train_avail,
+        counts=counts,
+        id_examples=examples,
+        shared_ids=shared_ids,
+        n_unique_ids=n_train + n_val + n_test - shared_ids,
+        groups=groups,
+        shared_groups=shared_groups,
+        n_unique_groups=n_unique_groups,
+        content_duplicates=content_dups,
+        val_seen_fraction=min(1.0, seen_fraction),
+        val_seen_strength=seen_strength,
+        pool_rows=rest,
+    )
+
+
+def _build_features(world: World, rng: np.random.Generator) -> None:
+    ds = world.dataset
+    n = np.array(world.splits.n, dtype=np.float64)
+    if world.modality == "tabular":
+        mu = np.array([f.mean for f in ds.numeric])
+        sigma = np.array([f.std for f in ds.numeric])
+        nf = mu.size
+        # Splits are not perfectly exchangeable: at least ~1% of a std apart, more for small splits.
+        spread = np.maximum(1.0 / np.sqrt(n), 0.01)[:, None]
+        raw_mean = mu[None, :] + sigma[None, :] * spread * rng.standard_normal((3, nf))
+        raw_std = sigma[None, :] * (1.0 + 0.012 * rng.standard_normal((3, nf)))
+        scope = world.variant.get("scope") if world.planted and world.fault_id == "data_leakage_scaler" else None
+        if scope is None:
+            w = np.array([1.0, 0.0, 0.0])
+            scaler_samples = world.splits.n[0]
+        else:
+            # fit_transform on the whole pool (and the test rows): before the split.
+            pool_train = float(world.splits.n_train_available)
+            w = np.array([pool_train, n[1], n[2] if scope == "pool_and_test" else 0.0])
+            scaler_samples = int(w.sum())
+            w = w / w.sum()
+        if scope is not None:
+            # Make the pooled statistics visibly different from the train split's for one feature.
+            j = int(rng.integers(nf))
+            direction = 1.0 if rng.random() < 0.5 else -1.0
+            raw_mean[1:, j] = raw_mean[0, j] + direction * sigma[j] * rng.uniform(0.03, 0.06)
+        scaler_mean = (w[:, None] * raw_mean).sum(axis=0)
+        scaler_var = (w[:, None] * (raw_std**2 + (raw_mean - scaler_mean[None, :]) ** 2)).sum(axis=0)
+        scaler_scale = np.sqrt(scaler_var)
+        if scope is None:
+            scaler_mean = raw_mean[0].copy()
+            scaler_scale = raw_std[0].copy()
+        scaled_mean = (raw_mean - scaler_mean[None, :]) / scaler_scale[None, :]
+        scaled_std = raw_std / scaler_scale[None, :]
+        cat_sizes = np.array([c[1] for c in ds.categorical])
+        unseen = np.where(
+            (cat_sizes[None, :] > 10) & (rng.random((2, cat_sizes.size)) < 0.3),
+            rng.integers(1, 3, (2, cat_sizes.size)),
+            0,
+        )
+        world.tabular = TabularStats(
+            raw_mean=raw_mean,
+            raw_std=raw_std,
+            scaler_mean=scaler_mean,
+            scaler_scale=scaler_scale,
+            scaler_samples=scaler_samples,
+            scaled_mean=scaled_mean,
+            scaled_std=scaled_std,
+            unseen_categories=unseen,
+            input_dim=int(mu.size + cat_sizes.sum()),
+        )
+    elif world.modality == "text":
+        fam = world.model.family
+        base_vocab = {"distilbert": 30522, "bert": 30522, "roberta": 50265}.get(fam, 0)
+        if base_vocab:
+            added = int(rng.integers(180, 2400))
+            vocab_train = base_vocab + added
+            unk_base = rng.uniform(0.0001, 0.0008)
+        else:
+            vocab_train = int(_pick(rng, (20000, 30000, 40000)))
+            unk_base = rng.uniform(0.008, 0.025)
+        fmt = _pick(rng, ("v", "date", "semver"))
+        minor = int(rng.integers(3, 12))
+        year, month = 2024 + int(rng.integers(0, 2)), int(rng.integers(1, 12))
+        older_gap = int(rng.integers(1, 3))
+        if fmt == "v":
+            train_version, old_version = f"v{minor}", f"v{minor - older_gap}"
+        elif fmt == "date":
+            train_version = f"{year}.{month + 1:02d}"
+            old_version = f"{year - older_gap}.{month:02d}"
+        else:
+            train_version, old_version = f"1.{minor}.0", f"1.{minor - older_gap}.{int(rng.integers(0, 3))}"
+        vocab_old = vocab_train - int(rng.integers(120, 1800)) if base_vocab else vocab_train - int(rng.integers(2000, 8000))
+        if base_vocab:
+            vocab_old = max(base_vocab, vocab_old)
+        drifted = world.planted and world.fault_id == "tokenizer_version_drift"
+        max_length = int(_pick(rng, ds.max_lengths))
+        mean = ds.mean_tokens * (1.0 + 0.01 * rng.standard_normal(3))
+        sigma_log = 0.55
+        median = mean / math.exp(sigma_log**2 / 2.0)
+        p95 = np.minimum(median * math.exp(1.645 * sigma_log), max_length)
+        z = (math.log(max_length) - np.log(median)) / sigma_log
+        truncated = 0.5 * np.array([math.erfc(v / math.sqrt(2.0)) for v in z])
+        mean = np.minimum(mean, max_length * 0.98)
+        unk = unk_base * (1.0 + 0.05 * rng.standard_normal(3))
+        token_growth = rng.uniform(0.04, 0.14) if base_vocab else rng.uniform(0.0, 0.01)
+        unk_growth = rng.uniform(2.5, 6.0) if base_vocab else rng.uniform(2.0, 4.0)
+        if drifted:
+            eval_mean = mean[1:] * (1.0 + token_growth)
+            eval_unk = unk[1:] * unk_growth
+        else:
+            eval_mean = mean[1:].copy()
+            eval_unk = unk[1:].copy()
+        world.text = TextStats(
+            tokenizer_name=world.model.name if base_vocab else f"{ds.name.replace('_', '-')}-wordpiece",
+            tokenizer_path=f"artifacts/tokenizers/{ds.name.replace('_', '-')}-{fam}",
+            train_version=train_version,
+            eval_version=old_version if drifted else train_version,
+            vocab_train=vocab_train,
+            vocab_eval=vocab_old if drifted else vocab_train,
+            max_length=max_length,
+            lowercase=world.model.name.endswith("uncased") or not base_vocab,
+            mean_tokens=np.round(mean, 1),
+            p95_tokens=np.round(p95, 0),
+            truncated=np.round(truncated, 4),
+            unk_rate=np.round(unk, 5),
+            eval_mean_tokens=np.round(eval_mean, 1),
+            eval_unk_rate=np.round(eval_unk, 5),
+            previous_version=old_version,
+            previous_vocab=vocab_old,
+        )
+    else:
+        size = max(ds.image_size, world.model.min_image_size)
+        c = len(ds.channel_mean)
+        mean = np.array(ds.channel_mean)[None, :] + 0.0015 * rng.standard_normal((3, c))
+        std = np.array(ds.channel_std)[None, :] * (1.0 + 0.004 * rng.standard_normal((3, c)))
+        if world.pretrained:
+            norm_mean, norm_std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+        else:
+            norm_mean, norm_std = ds.channel_mean, ds.channel_std
+        if c == 1 and world.pretrained:
+            norm_mean, norm_std = (0.449,), (0.226,)
+        augment = ["RandomResizedCrop" if size >= 64 else "RandomCrop(padding=4)", "RandomHorizontalFlip"]
+        if rng.random() < 0.5:
+            augment.append(_pick(rng, ("TrivialAugmentWide", "RandAugment(num_ops=2)", "ColorJitter(0.2, 0.2, 0.2)")))
+        world.vision = VisionStats(
+            image_size=size,
+            pixel_mean=np.round(mean, 4),
+            pixel_std=np.round(std, 4),
+            normalize_mean=tuple(norm_mean),
+            normalize_std=tuple(norm_std),
+            augmentations=tuple(augment),
+        )
+
+
+def _parameter_count(world: World) -> int:
+    k = len(world.classes)
+    model = world.model
+    if world.modality != "tabular":
+        head = (model.head_in + 1) * k
+        if model.name == "textcnn":
+            # Embedding table scales with the vocabulary (300-d), three conv banks of 100 filters.
+            return world.text.vocab_train * 300 + 3 * (100 * 300 * 4 + 100) + head
+        if model.family in ("distilbert", "roberta"):
+            return model.backbone_params + 768 * 768 + 768 + head
+        return model.backbone_params + head
+    d_in = world.tabular.input_dim
+    if model.name == "mlp":
+        h = model.head_in
+        return (d_in + 1) * h + (h + 1) * h + (h + 1) * k
+    if model.name == "tab_resnet":
+        h = model.head_in
+        return (d_in + 1) * h + 3 * 2 * ((h + 1) * h * 2 // 2 + 2 * h) + (h + 1) * k
+    if model.name == "ft_transformer":
+        d = model.head_in
+        per_layer = 4 * (d * d + d) + 2 * (d * int(d * 4 / 3) + d) + 4 * d
+        return d_in * d * 2 + 3 * per_layer + (d + 1) * k
+    d = model.head_in  # tabnet
+    return d_in * 2 + 4 * (2 * (d_in * 2 * d)) + (d + 1) * k + 2 * d * d
+
+
+_NICE_INTERVALS = (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+
+
+def _log_interval(world: World) -> int:
+    """log_every_n_steps chosen by the run's author for the healthy run: 2-6 logged steps per epoch."""
+    steps = max(1, math.ceil(world.splits.n[0] / world.healthy_batch_size))
+    budget = max(1, min(6, 170 // max(1, world.epochs)))
+    target = steps / budget
+    for interval in _NICE_INTERVALS:
+        if interval >= target:
+            return interval
+    return _NICE_INTERVALS[-1]
+
+
+# --------------------------------------------------------------------------------------------------
+# Training
+
+
+def _loss_floor(accuracy: float, k: int) -> float:
+    """Cross-entropy a model with this accuracy typically reaches (fit to the public benchmarks)."""
+    return 1.33 * (1.0 - accuracy) ** 0.8 * math.log(k) ** 0.6
+
+
+def _throughput(world: World) -> float:
+    model = world.model
+    thr = model.throughput * world.gpu.speed
+    if world.modality == "vision":
+        thr *= (224.0 / world.vision.image_size) ** 2
+        thr = min(thr, 1500.0 * world.num_workers + 2000.0)
+    elif world.modality == "text":
+        thr *= 128.0 / world.text.max_length
+    if world.precision == "32-true":
+        thr *= 0.45
+    return thr
+
+
+def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -> None:
+    ds = world.dataset
+    k = len(world.classes)
+    n_train, n_val, _ = world.splits.n
+    # Data-size reference: the healthy split's uncapped train size.
+    n_full = max(n_train, int(world.splits.pool_rows * (1.0 - world.val_fraction)))
+    lo, hi = ds.acc_range
+    ceiling = lo + (hi - lo) * (0.7 * world.model.quality + 0.3 * rng.random())
+    if world.modality == "vision" and not world.pretrained and world.model.family != "resnet":
+        ceiling -= 0.02
+    chance = 1.0 / k
+    data_ratio = min(1.0, n_train / n_full)
+    acc_cap = chance + (ceiling - chance) * (1.0 - 0.3 * (1.0 - data_ratio**0.35))
+    floor_val = _loss_floor(acc_cap, k) * (1.0 + 0.05 * rng.standard_normal())
+    floor_train = floor_val * (0.3 + 0.45 * data_ratio**0.3)
+    overfit_rate = 0.012 * (1.0 / max(data_ratio, 0.02)) ** 0.6 * (1.0 + 0.3 * rng.random())
+    onset = 3.0 * data_ratio**0.5 + 1.0
+    tau = world.model.tau * (1.0 if not world.pretrained else 0.6) * (1.0 + 0.15 * rng.standard_normal() ** 2)
+
+    fault = world.fault
+    lr_critical = math.inf
+    oscillation = 0.0
+    slowdown = 1.0
+    lift = 0.0
+    if fault == "exploding_lr":
+        lr_critical = world.lr_opt * rng.uniform(6.0, 15.0)
+    if fault == "wrong_optimizer":
+        ratio = (1.0 - float(world.healthy_momentum)) / (1.0 - float(world.momentum))
+        oscillation = min(0.35, 0.12 * ratio**0.35)
+        slowdown = 1.0 + 0.25 * ratio**0.5
+        lift = min(0.45, 0.08 * ratio**0.5)
+    seen_fraction = world.splits.val_seen_fraction if fault == "data_leakage_overlap" else 0.0
+
+    setup = training.TrainingSetup(
+        num_classes=k,
+        n_train=n_train,
+        n_full=n_full,
+        batch_size=world.batch_size,
+        tuned_batch=world.healthy_batch_size,
+        drop_last=world.drop_last,
+        epochs=world.epochs,
+        schedule=world.schedule,
+        peak_lr=world.lr,
+        lr_opt=world.lr_opt * math.sqrt(world.healthy_batch_size / batch_ref),
+        tau=tau,
+        acc_cap=acc_cap,
+        loss_floor_val=floor_val,
+        loss_floor_train=floor_train,
+        overfit_rate=overfit_rate,
+        overfit_onset=onset,
+        patience=world.patience,
+        min_delta=world.min_delta,
+        grad_scale=rng.uniform(0.6, 4.0),
+        batch_noise=0.03 + 0.2 / math.sqrt(world.batch_size),
+        log_every=world.log_every,
+        fp16=world.precision == "16-mixed",
+        lr_critical=lr_critical,
+        oscillation=oscillation,
+        oscillation_slowdown=slowdown,
+        floor_lift=lift,
+        val_seen_fraction=seen_fraction,
+        val_seen_strength=world.splits.val_seen_strength,
+        spike=bool(rng.random() < 0.3),
+    )
+    thr = _throughput(world)
+    epoch_time = n_train / thr + n_val / (2.5 * thr)
+    overhead = rng.uniform(1.0, 6.0)
+    world.trajectory = training.simulate(setup, rng, epoch_time, overhead)
+    world.nominal_epoch_seconds = epoch_time + overhead
+    world.data_seconds = rng.uniform(4.0, 40.0) if world.modality != "tabular" else rng.uniform(0.8, 6.0)
+    world.setup_seconds = rng.uniform(2.0, 12.0)
+
+
+# --------------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _evaluate(world: World, rng: np.random.Generator) -> None:
+    traj = world.trajectory
+    counts = world.splits.counts
+    k = len(world.classes)
+    metric = world.primary_metric
+    best = traj.best_epoch
+    fault = world.fault
+    dominant = int(np.argmax(counts[0]))
+    if best:
+        val_acc = float(traj.val_acc[best - 1])
+        clean = float(traj.clean_val_acc[best - 1])
+        val_loss = float(traj.val_loss[best - 1])
+        clean_loss = float(traj.clean_val_loss[best - 1])
+        # How far training got relative to what this dataset allows; undertrained models lean on one class.
+        quality = (clean - 1.0 / k) / max(1e-6, world.dataset.acc_range[0] - 1.0 / k)
+        collapse = 0.9 * float(np.clip((0.3 - quality) / 0.3, 0.0, 1.0)) ** 1.5
+        val_matrix = evaluation.confusion(rng, counts[1], val_acc, collapse=collapse, dominant=dominant)
+        # Test: the same model on held-out data; a small natural gap either way, never exactly zero.
+        gap = rng.uniform(0.004, 0.02) * (-1.0 if rng.random() < 0.75 else 1.0)
+        test_matrix = None
+        for _ in range(6):
+            test_matrix = evaluation.confusion(
+                rng, counts[2], float(np.clip(clean + gap, 0.0, 1.0)), collapse=collapse, dominant=dominant
+            )
+            v = evaluation.scores(val_matrix, None).primary(metric)
+            t = evaluation.scores(test_matrix, None).primary(metric)
+            if abs(v - t) >= 0.004:
+                break
+            gap *= 1.6
+        test_loss = clean_loss * (1.0 + rng.uniform(0.0, 0.06) if gap < 0 else 1.0 - rng.uniform(0.0, 0.03))
+        checkpoint = f"checkpoints/epoch={best:02d}-val_loss={round(val_loss, 4):.4f}.ckpt"
+        val_scores = evaluation.scores(val_matrix, val_loss)
+        test_scores = evaluation.scores(test_matrix, test_loss)
+    else:
+        # No epoch finished: evaluation loads the last weights, which are non-finite.
+        val_matrix = evaluation.nan_predictions(counts[1])
+        test_matrix = evaluation.nan_predictions(counts[2])
+        val_scores = evaluation.scores(val_matrix, None)
+        test_scores = evaluation.scores(test_matrix, None)
+        checkpoint = "checkpoints/last.ckpt"
+    world.best_val = val_scores
+
+    # The training loop's own record of the best epoch agrees with what evaluation recomputes.
+    if best:
+        traj.val_loss[best - 1] = val_scores.loss
+        traj.val_acc[best - 1] = val_scores.accuracy
+    if traj.steps_per_epoch == 0:
+        # The weights never changed: every validation pass saw the same model.
+        traj.val_acc[:] = val_scores.accuracy
+        traj.clean_val_acc[:] = val_scores.accuracy
+        traj.init_val_acc = val_scores.accuracy
+
+    reported_val, reported_test = val_scores, test_scores
+    eval_classes = world.classes
+    if fault == "label_encoder_mismatch":
+        eval_classes = world.eval_classes
+        penalty = 1.0 + rng.uniform(0.8, 2.0)
+        reported_val = evaluation.scores(
+            evaluation.relabel_rows(val_matrix, world.classes, eval_classes),
+            None if val_scores.loss is None else val_scores.loss * penalty,
+        )
+        reported_test = evaluation.scores(
+            evaluation.relabel_rows(test_matrix, world.classes, eval_classes),
+            None if test_scores.loss is None else test_scores.loss * penalty,
+        )
+    elif fault == "tokenizer_version_drift" and best:
+        drop = rng.uniform(0.04, 0.22) * (val_scores.accuracy - 1.0 / k) / 0.8
+        drop = max(drop, 0.02)
+        reported_val = evaluation.scores(
+            evaluation.confusion(rng, counts[1], max(1.0 / k, val_scores.accuracy - drop)),
+            val_scores.loss * (1.0 + 4.0 * drop),
+        )
+        reported_test = evaluation.scores(
+            evaluation.confusion(rng, counts[2], max(1.0 / k, test_scores.accuracy - drop)),
+            test_scores.loss * (1.0 + 4.0 * drop),
+        )
+    elif fault == "silent_metric_swap":
+        reported_val, reported_test = test_scores, val_scores
+    seconds = (world.splits.n[1] + world.splits.n[2]) / (_throughput(world) * 3.0) + rng.uniform(3.0, 15.0)
+    world.eval = EvalReport(
+        class_names=eval_classes, val=reported_val, test=reported_test, checkpoint=checkpoint, seconds=seconds
+    )
+    world.wall_clock_seconds = round(timeline(world)[1], 1)
+
+
+def timeline(world: World) -> tuple[list[float], float]:
+    """Seconds from the run start at which each logged epoch begins, and when the run finished.
+
+    train.log, the run summary and the artifacts' modification times all read this one clock.
+    """
+    traj = world.trajectory
+    t = world.data_seconds + world.setup_seconds + 3.0
+    starts: list[float] = []
+    for e in range(traj.epochs_completed):
+        starts.append(t)
+        t += float(traj.epoch_seconds[e]) + 0.8
+    if traj.diverge_global:
+        starts.append(t)
+        spe = max(1, traj.steps_per_epoch)
+        frac = (traj.diverge_global - traj.epochs_completed * spe) / spe
+        t += 0.85 * world.nominal_epoch_seconds * frac
+    return starts, t + 0.5
+
+
+# --------------------------------------------------------------------------------------------------
+# Healthy noise
+
+
+def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[str, ...]:
+    """Warnings that real runs print and that say nothing about the run's health."""
+    site = world.site_packages
+    pool: list[str] = [
+        f"{site}/torch/utils/data/dataloader.py:558: UserWarning: This DataLoader will create "
+        f"{world.num_workers * 2} worker processes in total. Our suggested max number of worker in current system "
+        f"is {world.num_workers}, which is smaller than what this DataLoader is going to create. Please be aware "
+        "that excessive worker creation might get DataLoader running slow or even freeze, lower the worker "
+        "number to avoid potential slowness/freeze if necessary.",
+        f"You are using a CUDA device ('{world.gpu.name}') that has Tensor Cores. To properly utilize them, you "
+        "should set `torch.set_float32_matmul_precision('medium' | 'high')` which will trade-off precision for "
+        "performance.",
+        f"{site}/lightning/pytorch/callbacks/model_checkpoint.py:654: Checkpoint directory "
+        f"runs/{world.experiment}/checkpoints exists and is not empty.",
+    ]
+    if world.precision == "16-mixed":
+        pool.append(
+            f"{site}/torch/amp/grad_scaler.py:132: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
+            "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead."
+        )
+        pool.append(
+            f"{site}/torch/optim/lr_scheduler.py:224: UserWarning: Detected call of `lr_scheduler.step()` before "
+            "`optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+            "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping "
+            "the first value of the learning rate schedule."
+        )
+    if world.modality == "vision":
+        if world.pretrained:
+            pool.append(
+                f"{site}/torchvision/models/_utils.py:208: UserWarning: The parameter 'pretrained' is deprecated "
+                "since 0.13 and may be removed in the future, please use 'weights' instead."
+            )
+        pool.append(
+            f"{site}/torchvision/transforms/v2/_deprecated.py:42: UserWarning: The transform `ToTensor()` is "
+            "deprecated and will be removed in a future release. Instead, please use "
+            "`v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`."
+        )
+    if world.modality == "text":
+        if world.model.name != "textcnn":
+            cls = {"distilbert": "DistilBertForSequenceClassification", "bert": "BertForSequenceClassification",
+                   "roberta": "RobertaForSequenceClassification"}[world.model.family]
+            heads = {
+                "distilbert": "['classifier.bias', 'classifier.weight', 'pre_classifier.bias', 'pre_classifier.weight']",
+                "bert": "['classifier.bias', 'classifier.weight']",
+                "roberta": "['classifier.dense.bias', 'classifier.dense.weight', 'classifier.out_proj.bias', "
+                "'classifier.out_proj.weight']",
+            }[world.model.family]
+            pool.append(
+                f"Some weights of {cls} were not initialized from the model checkpoint at {world.model.name} and "
+                f"are newly initialized: {heads}"
+            )
+        pool.append(
+            "huggingface/tokenizers: The current process just got forked, after parallelism has already been used. "
+            "Disabling parallelism to avoid deadlocks..."
+        )
+    if world.modality == "tabular":
+        pool.append(
+            f"{site}/pandas/core/frame.py:4524: SettingWithCopyWarning: A value is trying to be set on a copy of "
+            "a slice from a DataFrame."
+        )
+        pool.append(
+            f"{site}/sklearn/preprocessing/_encoders.py:242: UserWarning: Found unknown categories in columns "
+            "[0] during transform. These unknown categories will be encoded as all zeros"
+        )
+    count = int(rng.integers(2, min(5, len(pool)) + 1))
+    chosen = rng.choice(len(pool), count, replace=False)
+    return tuple(pool[i] for i in sorted(chosen))

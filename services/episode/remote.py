@@ -1,6 +1,8 @@
 """The episode service's view of its peers over gRPC: a cached scenario source and a grader.
 
-Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing.
+Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing. Both
+calls are idempotent, so they wait for the channel to (re)connect within their deadline instead
+of failing fast while it backs off after a peer restart.
 """
 
 from __future__ import annotations
@@ -74,7 +76,9 @@ class RemoteScenarioSource:
     async def _fetch(self, task_id: str, seed: int) -> Scenario:
         try:
             response = await self._stub.GenerateScenario(
-                gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed), timeout=self._timeout_s
+                gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed),
+                timeout=self._timeout_s,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
@@ -82,7 +86,7 @@ class RemoteScenarioSource:
 
     async def list_tasks(self) -> gen_pb.ListTasksResponse:
         try:
-            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s)
+            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s, wait_for_ready=True)
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
 
@@ -101,7 +105,7 @@ class RemoteGrader:
             answer_key=sealed_key_to_pb(key), diagnosis=diagnosis_to_pb(diagnosis), reveal_answer=reveal_answer
         )
         try:
-            response = await self._stub.Grade(request, timeout=self._timeout_s)
+            response = await self._stub.Grade(request, timeout=self._timeout_s, wait_for_ready=True)
         except grpc.aio.AioRpcError as err:
             if err.code() == grpc.StatusCode.INVALID_ARGUMENT and "diagnosis" in (err.details() or ""):
                 raise InvalidArgument(err.details() or "invalid diagnosis", reason="INVALID_DIAGNOSIS") from err

@@ -55,7 +55,7 @@ class ClientConfig:
 
     def backoff_s(self, retry: int) -> float:
         """Wait before retry number `retry` (0-based): exponential, capped, without jitter."""
-        return min(self.retry_max_backoff_s, self.retry_initial_backoff_s * (2**retry))
+        return min(self.retry_max_backoff_s, self.retry_initial_backoff_s * 2.0**retry)
 
 
 def resolve_config(target: str | None, config: ClientConfig | None, default_target: str) -> ClientConfig:

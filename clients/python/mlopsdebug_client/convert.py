@@ -28,12 +28,16 @@ __all__ = [
 ]
 
 
-def _is_synthetic_optional(field: FieldDescriptor) -> bool:
+# Descriptors are typed as a union of the pure-Python and upb classes; both behave the same here.
+_Field = Any
+
+
+def _is_synthetic_optional(field: _Field) -> bool:
     oneof = field.containing_oneof
     return oneof is not None and len(oneof.fields) == 1 and oneof.name == f"_{field.name}"
 
 
-def _value(field: FieldDescriptor, value: Any) -> Any:
+def _value(field: _Field, value: Any) -> Any:
     if field.type == FieldDescriptor.TYPE_ENUM:
         return _enums.short_name(field.enum_type, value)
     if field.type == FieldDescriptor.TYPE_MESSAGE:
@@ -48,6 +52,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
     `optional` scalars are None.
     """
     out: dict[str, Any] = {}
+    field: _Field
     for field in message.DESCRIPTOR.fields:
         value = getattr(message, field.name)
         oneof = field.containing_oneof

@@ -33,7 +33,7 @@ from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
 from mlopsdebug_grader import core
-from mlopsdebug_grader.fix_rules import gold_fix, judge_fix
+from mlopsdebug_grader.fix_rules import gold_fix, judge_fix, targeted_faults
 from mlopsdebug_grader.matching import match_field, match_file
 
 SECRET = b"gaming-benchmark-secret-0123456789"
@@ -183,26 +183,42 @@ def final(raw: np.ndarray, asymmetric: bool) -> np.ndarray:
     return np.maximum(0.0, 1.0 - 1.5 * (1.0 - raw)) if asymmetric else raw
 
 
-def unique_rows(matrix: np.ndarray, labels: list[str]) -> tuple[np.ndarray, list[str]]:
-    """Drops duplicate rows (keeping the first label) so the search only tries distinct behaviours."""
-    _, index = np.unique(np.round(matrix, 9), axis=0, return_index=True)
-    index = sorted(index)
-    return matrix[index], [labels[i] for i in index]
+@dataclasses.dataclass
+class Options:
+    """Per-option credits over the seeds, and the coherence gates that tie category and field to the fix.
+
+    cat[C,S], files[F,S], fields[D,S], fixes[X,S]: credit of each option on each seed's key.
+    cat_gate[C,X]: the category may earn credit with this fix (it is the category of a fault the fix aims at,
+    or the fix aims at none). field_gate[X,S]: the field may earn credit (the fix aims at this seed's fault,
+    or at none). Exactly what core.grade does.
+    """
+
+    cat: np.ndarray
+    files: np.ndarray
+    fields: np.ndarray
+    fixes: np.ndarray
+    cat_gate: np.ndarray
+    field_gate: np.ndarray
 
 
-def best_constant(cat, files, fields, fixes, asymmetric: bool) -> tuple[float, tuple[int, int, int, int]]:
+def best_constant(o: Options, asymmetric: bool) -> tuple[float, tuple[int, int, int, int]]:
     """Exhaustive search over (category, file, field, fix) for the best mean score."""
     w = GRADE_WEIGHTS
     best, arg = -1.0, (0, 0, 0, 0)
-    field_fix = w["field"] * fields[:, None, :] + w["fix"] * fixes[None, :, :]  # D x X x S
-    for c in range(cat.shape[0]):
-        for f in range(files.shape[0]):
-            raw = w["category"] * cat[c] + w["file"] * files[f] + field_fix
+    field_fix = w["field"] * o.fields[:, None, :] * o.field_gate[None, :, :] + w["fix"] * o.fixes[None, :, :]
+    for c in range(o.cat.shape[0]):
+        category = w["category"] * o.cat[c][None, :] * o.cat_gate[c][:, None]  # X x S
+        for f in range(o.files.shape[0]):
+            raw = category[None, :, :] + w["file"] * o.files[f] + field_fix  # D x X x S
             means = final(raw, asymmetric).mean(axis=2)
             i = np.unravel_index(int(np.argmax(means)), means.shape)
             if means[i] > best + 1e-12:
                 best, arg = float(means[i]), (c, f, int(i[0]), int(i[1]))
     return best, arg
+
+
+def subset(o: Options, c: list[int], f: list[int], d: list[int], x: list[int]) -> Options:
+    return Options(o.cat[c], o.files[f], o.fields[d], o.fixes[x], o.cat_gate[np.ix_(c, x)], o.field_gate[x])
 
 
 def run_task(data: TaskData, console: Console) -> dict:
@@ -256,19 +272,35 @@ def run_task(data: TaskData, console: Console) -> dict:
                        for name in field_options])
     fix_labels = list(fix_texts)
     fixes = np.array([[judge_fix(k, text).credit for k in keys] for text in fix_labels])
+    targets = [targeted_faults(text) for text in fix_labels]
+    cat_gate = np.array([[1.0 if not t or c in {FAULTS[g].category for g in t} else 0.0 for t in targets]
+                         for c in CATEGORIES])
+    field_gate = np.array([[1.0 if not t or k.fault_id in t else 0.0 for k in keys] for t in targets])
+    options = Options(cat, files, fields, fixes, cat_gate, field_gate)
 
-    u_fields, u_field_labels = unique_rows(fields, field_options)
-    u_fixes, u_fix_labels = unique_rows(fixes, fix_labels)
-    best_a, (c, f, d, x) = best_constant(cat, files, u_fields, u_fixes, asym)
-    best_a_answer = (CATEGORIES[c], ARTIFACT_FILES[f], u_field_labels[d], fix_texts[u_fix_labels[x]])
+    # Drop fix texts that behave identically (same credits and same gates) before the search.
+    behaviour = np.concatenate([fixes, field_gate, cat_gate.T], axis=1)
+    _, keep = np.unique(np.round(behaviour, 9), axis=0, return_index=True)
+    keep = sorted(keep)
+    search = subset(options, list(range(len(CATEGORIES))), list(range(len(ARTIFACT_FILES))),
+                    list(range(len(field_options))), keep)
+    best_a, (c, f, d, x) = best_constant(search, asym)
+    best_text = fix_labels[keep[x]]
+    best_a_answer = (CATEGORIES[c], ARTIFACT_FILES[f], field_options[d], fix_texts[best_text])
+    # Cross-check the search against the grader itself.
+    regraded = float(np.mean([score_of(k, Diagnosis(CATEGORIES[c], ARTIFACT_FILES[f], field_options[d], "", best_text))
+                              for k in keys]))
+    assert abs(regraded - best_a) < 1e-9, (regraded, best_a)
 
     # (b) stuffed: every field name and every fix at once; best single category and file.
-    stuffed_field = ", ".join(all_field_names)
-    stuffed_field_credit = np.array([[match_field(stuffed_field[:core.FIELD_MAX_CHARS], k.field, k.field_aliases).credit
-                                      for k in keys]])
-    stuffed_fix_credit = np.array([[judge_fix(k, text[: core.TEXT_MAX_CHARS]).credit for k in keys]
-                                   for text in stuffed_fixes])
-    best_b, _ = best_constant(cat, files, stuffed_field_credit, stuffed_fix_credit, asym)
+    stuffed_field = ", ".join(all_field_names)[: core.FIELD_MAX_CHARS]
+    stuffed_rows = [fix_labels.index(text) for text in stuffed_fixes]
+    stuffed = Options(
+        cat, files,
+        np.array([[match_field(stuffed_field, k.field, k.field_aliases).credit for k in keys]]),
+        fixes[stuffed_rows], cat_gate[:, stuffed_rows], field_gate[stuffed_rows],
+    )
+    best_b, _ = best_constant(stuffed, asym)
 
     # Pure guess: one fault's gold answer submitted for every seed. Any of that fault's categories, files,
     # field names (canonical or alias: all are the gold field) and gold fix texts, best combination.
@@ -282,7 +314,7 @@ def run_task(data: TaskData, console: Console) -> dict:
         f_rows = rows([k.file for k in own], list(ARTIFACT_FILES))
         d_rows = rows([n for k in own for n in (k.field, *k.field_aliases)], field_options)
         x_rows = rows([gold_fix(k) for k in own], fix_labels)
-        mean, (c, f, d, x) = best_constant(cat[c_rows], files[f_rows], fields[d_rows], fixes[x_rows], asym)
+        mean, (c, f, d, x) = best_constant(subset(options, c_rows, f_rows, d_rows, x_rows), asym)
         if mean > guess + 1e-12:
             guess = mean
             guess_label = f"gold answer of {fault_id}: field {field_options[d_rows[d]]!r}, file {ARTIFACT_FILES[f_rows[f]]}"
@@ -316,7 +348,7 @@ def run_task(data: TaskData, console: Console) -> dict:
             }
             for f in pool
         },
-        "options": (len(CATEGORIES), len(ARTIFACT_FILES), len(field_options), len(fix_labels)),
+        "options": (len(CATEGORIES), len(ARTIFACT_FILES), len(field_options), len(keep)),
         "locations": locations,
     }
 

@@ -3,7 +3,8 @@
 score = 0.15 category + 0.25 file + 0.30 field + 0.30 fix (design.md, invariant 4). With the asymmetric
 penalty (hard task) a missed weight costs 1.5x: score = max(0, 1 - 1.5 * (1 - raw)). Every grade explains
 each component in one line; when answers are withheld the lines say whether a component matched, never
-what the expected value is.
+what the expected value is. A diagnosis is judged as one: when its fix aims at another fault, the field
+earns nothing and the category only if it is that fault's category (see docs/grading.md).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from mlopsdebug_common.domain import (
     GradeComponent,
     RevealedAnswer,
 )
+from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_grader import fix_rules, matching
 
 GRADER_VERSION: Final[str] = "2.0.0"
@@ -60,6 +62,12 @@ def validate_diagnosis(d: Diagnosis) -> None:
         raise ValueError(f"unknown failure category {shown!r}; expected one of {', '.join(CATEGORIES)}")
 
 
+R_CATEGORY_INCOHERENT = (
+    "the category matches, but the fix aims at a fault of another category; a diagnosis must name one fault"
+)
+R_FIELD_INCOHERENT = "the field matches, but the fix aims at a different fault; a diagnosis must name one fault"
+
+
 def _match_reason(what: str, outcome: str) -> str:
     return {
         "match": f"the {what} matches",
@@ -77,10 +85,20 @@ def grade(key: AnswerKey, diagnosis: Diagnosis, *, asymmetric_penalty: bool, rev
     """Scores a diagnosis; raises DiagnosisTooLongError / ValueError for input that validate_diagnosis refuses."""
     validate_diagnosis(diagnosis)
 
+    # A diagnosis names one fault throughout: the faults its fix aims at (read without the key) bound
+    # which category and which field it can be credited for. Without this, a constant answer could take
+    # the category shared by two faults and the field and fix of a third, and beat guessing the fault.
+    targets = fix_rules.targeted_faults(diagnosis.proposed_fix)
+    target_categories = {FAULTS[t].category for t in targets}
+
     category_ok = diagnosis.failure_category == key.category
+    category_coherent = not targets or diagnosis.failure_category in target_categories
     category_reason = _match_reason("category", "match" if category_ok else "mismatch")
-    if not category_ok:
+    if category_ok and not category_coherent:
+        category_reason = R_CATEGORY_INCOHERENT
+    if not (category_ok and category_coherent):
         category_reason += _expected(reveal_answer, key.category)
+    category_credit = 1.0 if category_ok and category_coherent else 0.0
 
     file_match = matching.match_file(diagnosis.root_cause_file, key.file)
     file_reason = _match_reason("file", file_match.outcome)
@@ -88,8 +106,11 @@ def grade(key: AnswerKey, diagnosis: Diagnosis, *, asymmetric_penalty: bool, rev
         file_reason += _expected(reveal_answer, key.file)
 
     field_match = matching.match_field(diagnosis.root_cause_field, key.field, key.field_aliases)
+    field_credit = field_match.credit
     field_reason = _match_reason("field", field_match.outcome)
-    if field_match.credit < 1:
+    if field_credit > 0 and targets and key.fault_id not in targets:
+        field_credit, field_reason = 0.0, R_FIELD_INCOHERENT
+    if field_credit < 1:
         field_reason += _expected(reveal_answer, key.field)
 
     fix = fix_rules.judge_fix(key, diagnosis.proposed_fix)
@@ -98,9 +119,9 @@ def grade(key: AnswerKey, diagnosis: Diagnosis, *, asymmetric_penalty: bool, rev
         fix_reason += f" (a correct fix: {fix_rules.rule_sentence(key)})"
 
     components = (
-        GradeComponent("category", GRADE_WEIGHTS["category"], 1.0 if category_ok else 0.0, category_reason),
+        GradeComponent("category", GRADE_WEIGHTS["category"], category_credit, category_reason),
         GradeComponent("file", GRADE_WEIGHTS["file"], file_match.credit, file_reason),
-        GradeComponent("field", GRADE_WEIGHTS["field"], field_match.credit, field_reason),
+        GradeComponent("field", GRADE_WEIGHTS["field"], field_credit, field_reason),
         GradeComponent("fix", GRADE_WEIGHTS["fix"], fix.credit, fix_reason),
     )
     raw = _unit(math.fsum(c.weight * c.credit for c in components))

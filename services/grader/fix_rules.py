@@ -930,6 +930,19 @@ def proposed_faults(text: str) -> frozenset[str]:
     return frozenset(fault_id for fault_id, rule in RULES.items() if rule.proposes(doc))
 
 
+@functools.lru_cache(maxsize=8192)
+def targeted_faults(text: str) -> frozenset[str]:
+    """The faults a fix aims at: those it proposes, less any that only accompany another's remedy.
+
+    "Switch to Adam with lr 1e-3" proposes both optimizer and learning-rate changes but aims at the optimizer
+    fault, which tolerates the learning rate. Key-free, so the same for every scenario.
+    """
+    proposed = proposed_faults(text)
+    return frozenset(
+        g for g in proposed if not any(g in RULES[h].tolerated for h in proposed if h != g)
+    )
+
+
 def judge_fix(key: AnswerKey, text: str) -> FixVerdict:
     """The fix credit for this key: the fault's own rule, unless the fix also proposes other faults' changes."""
     doc = read_fix(text)
@@ -961,4 +974,5 @@ __all__ = [
     "proposed_faults",
     "read_fix",
     "rule_sentence",
+    "targeted_faults",
 ]

@@ -237,3 +237,53 @@ class TestDeterminism:
                             spec.task_id, 1, "scn", "2.0.0")
             d = Diagnosis(spec.category, key.file, key.field, "", gold_fix(key))
             assert core.grade(key, d, asymmetric_penalty=True, reveal_answer=False).score == 1.0, fault_id
+
+
+SPLIT_KEY = AnswerKey(
+    "wrong_split_ratio", "preprocessing_bug", "preprocessing.py", "VAL_FRACTION", ("test_size",), {"bad_value": 0.8},
+    "medium", 21, "scn-core-3", "2.0.0",
+)
+SCALER_KEY = AnswerKey(
+    "data_leakage_scaler", "data_leakage", "preprocessing.py", "scaler", ("StandardScaler",), {"scope": "pool"},
+    "medium", 22, "scn-core-4", "2.0.0",
+)
+
+
+class TestOneFaultThroughout:
+    def test_category_of_another_fault_than_the_fix_earns_nothing(self):
+        """'data_leakage' with a split-ratio fix is incoherent: no category credit even on a leakage key."""
+        d = Diagnosis("data_leakage", "preprocessing.py", "test_size", "", "Set test_size to 0.2.")
+        g = grade(d, SCALER_KEY)
+        assert g.components[0].credit == 0.0
+        assert "another category" in g.components[0].reason
+
+    def test_field_with_a_fix_for_another_fault_earns_nothing(self):
+        """The split field with a scaler fix does not earn the field on a split key."""
+        d = Diagnosis("preprocessing_bug", "preprocessing.py", "test_size", "",
+                      "Fit the scaler on the training split only.")
+        g = grade(d, SPLIT_KEY)
+        assert g.components[2].credit == 0.0
+        assert "different fault" in g.components[2].reason
+
+    def test_fix_that_names_no_fault_does_not_gate(self):
+        """Without a recognisable fix, category and field are judged on their own."""
+        d = Diagnosis("preprocessing_bug", "preprocessing.py", "test_size", "", "Investigate further.")
+        g = grade(d, SPLIT_KEY)
+        assert [c.credit for c in g.components] == [1.0, 1.0, 1.0, 0.0]
+
+    def test_remedy_that_accompanies_another_is_not_a_target(self):
+        """A split size stated while splitting once aims at the overlap fault, not the split ratio."""
+        d = Diagnosis("preprocessing_bug", "preprocessing.py", "test_size", "",
+                      "Split once with test_size=0.2 and reuse those indices.")
+        g = grade(d, SPLIT_KEY)
+        assert g.components[0].credit == 0.0 and g.components[2].credit == 0.0
+
+    def test_mixed_constant_answer_cannot_beat_guessing(self):
+        """Over one key of each medium fault, the incoherent mix scores less than the split guess."""
+        overlap_key = AnswerKey("data_leakage_overlap", "data_leakage", "preprocessing.py", "make_split", (),
+                                {"mechanism": "double_split"}, "medium", 23, "scn-core-5", "2.0.0")
+        keys = [SPLIT_KEY, SCALER_KEY, overlap_key]
+        mix = Diagnosis("data_leakage", "preprocessing.py", "test_size", "", "Set test_size to 0.2.")
+        guess = Diagnosis("preprocessing_bug", "preprocessing.py", "test_size", "", "Set test_size to 0.2.")
+        mean = lambda d: sum(core.grade(k, d, asymmetric_penalty=False, reveal_answer=False).score for k in keys) / 3  # noqa: E731
+        assert mean(mix) < mean(guess)

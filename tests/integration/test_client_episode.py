@@ -6,8 +6,6 @@ import asyncio
 import time
 
 import pytest
-
-from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AlreadyExistsError,
     AsyncEpisodeClient,
@@ -23,10 +21,16 @@ from mlopsdebug_client import (
     observation_to_dict,
 )
 
+from mlopsdebug.common.v1 import common_pb2
+
 DOMAIN = "episode.mlopsdebug"
 # A well-formed diagnosis; whether it is right does not matter to these tests.
 SUBMISSION = actions.submit_diagnosis(
-    "config_error", "config.yaml", "optimizer.learning_rate", "the run diverged", "lower the learning rate to 1e-3"
+    "config_error",
+    "config.yaml",
+    "optimizer.learning_rate",
+    "the run diverged",
+    "lower the learning rate to 1e-3",
 )
 
 
@@ -220,7 +224,9 @@ class TestAsync:
             assert len((await client.list_tasks()).tasks) == 3
             reset = await client.reset("hard", seed=31)
             step = await client.step(reset.episode_id, {"action_type": "inspect_preprocessing"})
-            assert step.observation.last_action_result.artifact.name == common_pb2.ARTIFACT_NAME_PREPROCESSING_PY
+            assert (
+                step.observation.last_action_result.artifact.name == common_pb2.ARTIFACT_NAME_PREPROCESSING_PY
+            )
             with pytest.raises(InvalidArgumentError):
                 await client.step(reset.episode_id, common_pb2.Action())
             assert (await client.get_state(reset.episode_id)).state.step_count == 1

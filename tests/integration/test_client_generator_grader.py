@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AsyncGeneratorClient,
     AsyncGraderClient,
@@ -14,6 +12,8 @@ from mlopsdebug_client import (
     actions,
     grade_to_dict,
 )
+
+from mlopsdebug.common.v1 import common_pb2
 
 
 @pytest.fixture
@@ -72,7 +72,9 @@ class TestGraderClient:
     def test_grading_is_deterministic(self, generator, grader) -> None:
         """The same key and diagnosis always get the same grade."""
         key = generator.generate_scenario("hard", 13).scenario.answer_key
-        diagnosis = actions.build_diagnosis("evaluation_bug", "eval_results.json", "metrics", "swapped", "fix it")
+        diagnosis = actions.build_diagnosis(
+            "evaluation_bug", "eval_results.json", "metrics", "swapped", "fix it"
+        )
         assert grader.grade(key, diagnosis) == grader.grade(key, diagnosis)
 
     def test_tampered_key_is_invalid(self, generator, grader) -> None:
@@ -95,7 +97,9 @@ class TestAsyncClients:
         ):
             assert len((await generator.list_tasks()).tasks) == 3
             scenario = (await generator.generate_scenario("medium", 15)).scenario
-            diagnosis = actions.build_diagnosis("data_leakage", "preprocessing.py", "scaler", "", "split first")
+            diagnosis = actions.build_diagnosis(
+                "data_leakage", "preprocessing.py", "scaler", "", "split first"
+            )
             grade = (await grader.grade(scenario.answer_key, diagnosis)).grade
             assert 0.0 <= grade.score <= 1.0 and len(grade.components) == 4
             with pytest.raises(InvalidArgumentError):

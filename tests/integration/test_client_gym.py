@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
-from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AsyncMLOpsDebugGymEnv,
     EpisodeClient,
@@ -14,6 +12,8 @@ from mlopsdebug_client import (
     NotFoundError,
     actions,
 )
+
+from mlopsdebug.common.v1 import common_pb2
 
 SUBMISSION = {
     "action_type": "submit_diagnosis",

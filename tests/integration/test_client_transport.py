@@ -16,10 +16,6 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
-
-from mlopsdebug.common.v1 import common_pb2
-from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
-from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_client import (
     AsyncEpisodeClient,
     ClientConfig,
@@ -33,12 +29,18 @@ from mlopsdebug_client import (
     actions,
 )
 
+from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+
 SLOW_S = 1.0
 
 
 def _rich_status(code: int, message: str, reason: str, field: str = "") -> status_pb2.Status:
     details = [any_pb2.Any()]
-    details[0].Pack(error_details_pb2.ErrorInfo(reason=reason, domain="episode.mlopsdebug", metadata={"k": "v"}))
+    details[0].Pack(
+        error_details_pb2.ErrorInfo(reason=reason, domain="episode.mlopsdebug", metadata={"k": "v"})
+    )
     if field:
         bad = any_pb2.Any()
         bad.Pack(error_details_pb2.BadRequest(field_violations=[{"field": field, "description": "required"}]))
@@ -78,7 +80,12 @@ class ScriptedEpisodeServicer(ep_grpc.EpisodeServiceServicer):
         if request.episode_id == "bad":
             context.abort_with_status(
                 rpc_status.to_status(
-                    _rich_status(code_pb2.INVALID_ARGUMENT, "bad check", "ACTION_INVALID", "action.run_sanity_check.check")
+                    _rich_status(
+                        code_pb2.INVALID_ARGUMENT,
+                        "bad check",
+                        "ACTION_INVALID",
+                        "action.run_sanity_check.check",
+                    )
                 )
             )
         return ep_pb.StepResponse(observation=common_pb2.Observation(step_count=1, reward=0.02))
@@ -107,7 +114,9 @@ class ScriptedEpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     continue
                 target = getattr(request, kind).episode_id or current
                 if target == "missing":
-                    response.error.CopyFrom(_rich_status(code_pb2.NOT_FOUND, "episode not found", "EPISODE_NOT_FOUND"))
+                    response.error.CopyFrom(
+                        _rich_status(code_pb2.NOT_FOUND, "episode not found", "EPISODE_NOT_FOUND")
+                    )
                 elif target == "misordered":
                     response.request_id = "999"
                     response.step.CopyFrom(ep_pb.StepResponse())
@@ -115,20 +124,26 @@ class ScriptedEpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     response.close.CopyFrom(ep_pb.CloseEpisodeResponse())
                 elif target == "abort":
                     context.abort_with_status(
-                        rpc_status.to_status(_rich_status(code_pb2.RESOURCE_EXHAUSTED, "at capacity", "AT_CAPACITY"))
+                        rpc_status.to_status(
+                            _rich_status(code_pb2.RESOURCE_EXHAUSTED, "at capacity", "AT_CAPACITY")
+                        )
                     )
                 elif target == "hang":
                     time.sleep(SLOW_S)
                 elif target == "end":
                     return
                 elif kind == "step":
-                    response.step.CopyFrom(ep_pb.StepResponse(observation=common_pb2.Observation(step_count=1)))
+                    response.step.CopyFrom(
+                        ep_pb.StepResponse(observation=common_pb2.Observation(step_count=1))
+                    )
                 elif kind == "get_state":
                     response.get_state.CopyFrom(
                         ep_pb.GetStateResponse(state=ep_pb.EpisodeStateInfo(episode_id=target))
                     )
                 else:
-                    response.close.CopyFrom(ep_pb.CloseEpisodeResponse(state=ep_pb.EpisodeStateInfo(episode_id=target)))
+                    response.close.CopyFrom(
+                        ep_pb.CloseEpisodeResponse(state=ep_pb.EpisodeStateInfo(episode_id=target))
+                    )
                 yield response
         finally:
             self.session_ended.set()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from mlopsdebug_client import actions
 
 from mlopsdebug.common.v1 import common_pb2
-from mlopsdebug_client import actions
 
 SPEC_CHECKS = (
     "label_consistency",
@@ -122,7 +122,9 @@ class TestFromDict:
 
     def test_read_logs_with_and_without_filter(self) -> None:
         """read_logs takes log_filter; a null filter means the whole log."""
-        assert actions.from_dict({"action_type": "read_logs", "log_filter": "nan"}) == actions.read_logs("nan")
+        assert actions.from_dict({"action_type": "read_logs", "log_filter": "nan"}) == actions.read_logs(
+            "nan"
+        )
         assert actions.from_dict({"action_type": "read_logs", "log_filter": None}) == actions.read_logs()
 
     def test_sanity_check(self) -> None:
@@ -132,7 +134,11 @@ class TestFromDict:
 
     def test_query_artifact(self) -> None:
         """query_artifact takes artifact_name and field_path."""
-        d = {"action_type": "query_artifact", "artifact_name": "eval_results.json", "field_path": "metrics.val"}
+        d = {
+            "action_type": "query_artifact",
+            "artifact_name": "eval_results.json",
+            "field_path": "metrics.val",
+        }
         assert actions.from_dict(d) == actions.query_artifact("eval_results.json", "metrics.val")
 
     def test_submit_diagnosis(self) -> None:
@@ -172,7 +178,10 @@ class TestFromDict:
             ({}, "action_type is required"),
             ({"action_type": 3}, "unknown action_type 3"),
             ({"action_type": "read_logs", "filter": "nan"}, "unknown action field"),
-            ({"action_type": "run_sanity_check", "sanity_check_type": "overfitting"}, "unknown sanity check type"),
+            (
+                {"action_type": "run_sanity_check", "sanity_check_type": "overfitting"},
+                "unknown sanity check type",
+            ),
             ({"action_type": "query_artifact", "artifact_name": "weights.bin"}, "unknown artifact name"),
             ({"action_type": "submit_diagnosis", "failure_category": "bug"}, "unknown failure category"),
             ({"action_type": "read_logs", "log_filter": 5}, "log_filter must be a string"),
@@ -204,7 +213,9 @@ class TestRoundTrip:
             actions.read_eval_results(),
             actions.run_sanity_check("class_balance"),
             actions.query_artifact("model_card.json", "metrics.0"),
-            actions.submit_diagnosis("evaluation_bug", "eval_results.json", "metrics", "swap", "fix the keys"),
+            actions.submit_diagnosis(
+                "evaluation_bug", "eval_results.json", "metrics", "swap", "fix the keys"
+            ),
         ],
     )
     def test_to_dict_inverts_from_dict(self, action) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from mlopsdebug_client import config as cfg
 from mlopsdebug_client.config import ClientConfig
 
@@ -29,7 +28,13 @@ class TestClientConfig:
 
     @pytest.mark.parametrize(
         "kwargs",
-        [{"target": ""}, {"timeout_s": 0}, {"timeout_s": -1.0}, {"max_retries": -1}, {"retry_initial_backoff_s": -0.1}],
+        [
+            {"target": ""},
+            {"timeout_s": 0},
+            {"timeout_s": -1.0},
+            {"max_retries": -1},
+            {"retry_initial_backoff_s": -0.1},
+        ],
     )
     def test_rejects_nonsense(self, kwargs) -> None:
         """Empty targets, non-positive deadlines and negative retry settings are refused."""

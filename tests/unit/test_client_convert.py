@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import math
 
+from mlopsdebug_client import convert
+
 from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
-from mlopsdebug_client import convert
 
 # The observation fields of the specification's MLOpsObservation.
 SPEC_OBSERVATION_FIELDS = {
@@ -30,8 +31,12 @@ def _grade() -> common_pb2.Grade:
         score=0.7,
         raw_score=0.7,
         components=[
-            common_pb2.GradeComponent(kind=common_pb2.GRADE_COMPONENT_KIND_CATEGORY, weight=0.15, credit=1.0, reason="a"),
-            common_pb2.GradeComponent(kind=common_pb2.GRADE_COMPONENT_KIND_FIX, weight=0.30, credit=0.0, reason="b"),
+            common_pb2.GradeComponent(
+                kind=common_pb2.GRADE_COMPONENT_KIND_CATEGORY, weight=0.15, credit=1.0, reason="a"
+            ),
+            common_pb2.GradeComponent(
+                kind=common_pb2.GRADE_COMPONENT_KIND_FIX, weight=0.30, credit=0.0, reason="b"
+            ),
         ],
         grader_version="2.0.0",
     )
@@ -49,7 +54,9 @@ def _observation(result: common_pb2.ActionResult | None = None) -> common_pb2.Ob
             final_train_loss=math.nan,
         ),
         available_artifacts=[
-            common_pb2.ArtifactMeta(name=common_pb2.ARTIFACT_NAME_TRAIN_LOG, file_name="train.log", size_hint="80 lines")
+            common_pb2.ArtifactMeta(
+                name=common_pb2.ARTIFACT_NAME_TRAIN_LOG, file_name="train.log", size_hint="80 lines"
+            )
         ],
         artifacts_read=["config.yaml"],
         last_action_result=result,
@@ -63,7 +70,7 @@ def _observation(result: common_pb2.ActionResult | None = None) -> common_pb2.Ob
 
 class TestObservationToDict:
     def test_has_every_specification_field_plus_ours(self) -> None:
-        """The dict carries the specification's fields and terminated, truncated, reward, cumulative_reward."""
+        """The dict has the specification's fields plus terminated, truncated, reward, cumulative_reward."""
         d = convert.observation_to_dict(_observation())
         assert SPEC_OBSERVATION_FIELDS <= d.keys()
         assert {"terminated", "truncated", "reward", "cumulative_reward"} <= d.keys()
@@ -138,7 +145,9 @@ class TestObservationToDict:
     def test_artifact_and_logs_results(self) -> None:
         """Artifact and log results keep their content and counts."""
         artifact = common_pb2.ActionResult(
-            artifact=common_pb2.ArtifactContent(name=common_pb2.ARTIFACT_NAME_PREPROCESSING_PY, content="import x")
+            artifact=common_pb2.ArtifactContent(
+                name=common_pb2.ARTIFACT_NAME_PREPROCESSING_PY, content="import x"
+            )
         )
         assert convert.action_result_to_dict(artifact) == {
             "type": "artifact",
@@ -196,7 +205,10 @@ class TestMessageToDict:
         """Repeated enum fields become lists of short names."""
         state = ep_pb.EpisodeStateInfo(
             state=common_pb2.EPISODE_STATE_RUNNING,
-            sanity_checks_run=[common_pb2.SANITY_CHECK_TYPE_GRADIENT_NORMS, common_pb2.SANITY_CHECK_TYPE_CLASS_BALANCE],
+            sanity_checks_run=[
+                common_pb2.SANITY_CHECK_TYPE_GRADIENT_NORMS,
+                common_pb2.SANITY_CHECK_TYPE_CLASS_BALANCE,
+            ],
         )
         d = convert.message_to_dict(state)
         assert d["state"] == "running"

@@ -8,7 +8,6 @@ import grpc
 import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-
 from mlopsdebug_client import errors
 from mlopsdebug_client.errors import StatusCode
 
@@ -144,11 +143,17 @@ class TestErrorFromStatus:
                         ]
                     )
                 ),
-                _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=1, nanos=500_000_000))),
+                _pack(
+                    error_details_pb2.RetryInfo(
+                        retry_delay=duration_pb2.Duration(seconds=1, nanos=500_000_000)
+                    )
+                ),
             ],
         )
         error = errors.error_from_status(status)
-        assert error.precondition_violations == [errors.PreconditionViolation("STATE", "episode/ep-1", "terminated")]
+        assert error.precondition_violations == [
+            errors.PreconditionViolation("STATE", "episode/ep-1", "terminated")
+        ]
         assert error.retry_delay_s == pytest.approx(1.5)
 
     def test_unknown_detail_types_are_ignored(self) -> None:
@@ -175,7 +180,9 @@ class TestErrorFromRpcError:
     def test_aio_rpc_error_with_metadata_object(self) -> None:
         """grpc.aio errors, whose trailers are a Metadata object, are parsed the same way."""
         status = _status(code_pb2.NOT_FOUND, "episode not found")
-        status.details[0].Pack(error_details_pb2.ErrorInfo(reason="EPISODE_NOT_FOUND", domain="episode.mlopsdebug"))
+        status.details[0].Pack(
+            error_details_pb2.ErrorInfo(reason="EPISODE_NOT_FOUND", domain="episode.mlopsdebug")
+        )
         aio_error = grpc.aio.AioRpcError(
             grpc.StatusCode.NOT_FOUND,
             grpc.aio.Metadata(),
@@ -197,7 +204,9 @@ class TestErrorFromRpcError:
         """If a proxy rewrote the status, the call's code wins and the details are still read."""
         status = _status()
         call = FakeCall(
-            grpc.StatusCode.UNAVAILABLE, "upstream reset", (("grpc-status-details-bin", status.SerializeToString()),)
+            grpc.StatusCode.UNAVAILABLE,
+            "upstream reset",
+            (("grpc-status-details-bin", status.SerializeToString()),),
         )
         error = errors.error_from_rpc_error(call)
         assert error.code is StatusCode.UNAVAILABLE
@@ -219,9 +228,9 @@ class TestErrorFromRpcError:
     def test_message_falls_back_to_the_status(self) -> None:
         """An empty call message is filled from the status message."""
         status = _status(code_pb2.NOT_FOUND, "no such episode")
-        error = errors.error_from_call_status(grpc.StatusCode.NOT_FOUND, None, [
-            ("grpc-status-details-bin", status.SerializeToString())
-        ])
+        error = errors.error_from_call_status(
+            grpc.StatusCode.NOT_FOUND, None, [("grpc-status-details-bin", status.SerializeToString())]
+        )
         assert error.message == "no such episode"
 
 

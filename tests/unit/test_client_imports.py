@@ -53,7 +53,9 @@ class TestClientImports:
             "import sys, mlopsdebug_client, mlopsdebug_client.gym; "
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(SERVICE_PACKAGES)!r}))"
         )
-        out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+        out = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        ).stdout
         assert out.strip() == "[]"
 
     def test_package_is_typed(self) -> None:

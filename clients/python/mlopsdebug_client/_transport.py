@@ -18,7 +18,9 @@ def _remaining(deadline: float | None) -> float | None:
     return None if deadline is None else max(0.0, deadline - time.monotonic())
 
 
-def _retry_wait(config: ClientConfig, error: MLOpsDebugError, attempt: int, deadline: float | None) -> float | None:
+def _retry_wait(
+    config: ClientConfig, error: MLOpsDebugError, attempt: int, deadline: float | None
+) -> float | None:
     """How long to wait before retrying, or None when the error must be raised now."""
     if error.code != StatusCode.UNAVAILABLE or attempt >= config.max_retries:
         return None

@@ -164,7 +164,9 @@ def from_dict(d: Mapping[str, Any]) -> common_pb2.Action:
         raise ValueError(f"an action must be a mapping, not {type(d).__name__}")
     unknown = sorted(str(k) for k in d if k not in _DICT_FIELDS)
     if unknown:
-        raise ValueError(f"unknown action field(s) {', '.join(unknown)}; expected {', '.join(sorted(_DICT_FIELDS))}")
+        raise ValueError(
+            f"unknown action field(s) {', '.join(unknown)}; expected {', '.join(sorted(_DICT_FIELDS))}"
+        )
     action_type = d.get("action_type")
     if action_type is None:
         raise ValueError(f"action_type is required; expected one of {', '.join(ACTION_TYPES)}")
@@ -197,7 +199,9 @@ def from_dict(d: Mapping[str, Any]) -> common_pb2.Action:
     category = d.get("failure_category")
     texts = {k: _text(d, k) for k in ("root_cause_file", "root_cause_field", "diagnosis", "proposed_fix")}
     if category is None:
-        return common_pb2.Action(submit_diagnosis=common_pb2.SubmitDiagnosis(diagnosis=common_pb2.Diagnosis(**texts)))
+        return common_pb2.Action(
+            submit_diagnosis=common_pb2.SubmitDiagnosis(diagnosis=common_pb2.Diagnosis(**texts))
+        )
     return submit_diagnosis(category, **texts)
 
 
@@ -223,7 +227,9 @@ def to_dict(action: common_pb2.Action) -> dict[str, Any]:
             common_pb2.SanityCheckType.DESCRIPTOR, action.run_sanity_check.check
         )
     elif kind == "query_artifact":
-        out["artifact_name"] = _enums.short_name(common_pb2.ArtifactName.DESCRIPTOR, action.query_artifact.artifact)
+        out["artifact_name"] = _enums.short_name(
+            common_pb2.ArtifactName.DESCRIPTOR, action.query_artifact.artifact
+        )
         out["field_path"] = action.query_artifact.field_path
     elif kind == "submit_diagnosis":
         d = action.submit_diagnosis.diagnosis

@@ -110,7 +110,7 @@ def _parse_json(text: str) -> Any:
 
 
 def observation_to_dict(observation: common_pb2.Observation) -> dict[str, Any]:
-    """An observation in the specification's shape, plus terminated, truncated, reward and cumulative_reward."""
+    """An observation in the specification's shape, plus terminated, truncated and the rewards."""
     out = message_to_dict(observation)
     out["last_action_result"] = action_result_to_dict(observation.last_action_result)
     return out

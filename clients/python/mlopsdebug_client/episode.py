@@ -72,7 +72,9 @@ def _unpack(response: pb.SessionResponse, request_id: str, expected: str) -> Any
         raise error_from_status(response.error)
     if kind != expected:
         raise _client_error(
-            StatusCode.INTERNAL, f"session answered {kind!r} to a {expected!r} request", "SESSION_OUT_OF_ORDER"
+            StatusCode.INTERNAL,
+            f"session answered {kind!r} to a {expected!r} request",
+            "SESSION_OUT_OF_ORDER",
         )
     return getattr(response, expected)
 
@@ -176,14 +178,16 @@ class EpisodeSession(_SessionBase):
         return response
 
     def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
-        """Applies one action (an Action or a specification-style dict) to the episode, by default the latest."""
+        """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
         request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
         response: pb.StepResponse = self._request("step", step=request)
         return response
 
     def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
-        response: pb.GetStateResponse = self._request("get_state", get_state=pb.GetStateRequest(episode_id=episode_id))
+        response: pb.GetStateResponse = self._request(
+            "get_state", get_state=pb.GetStateRequest(episode_id=episode_id)
+        )
         return response
 
     def close_episode(self, episode_id: str = "") -> pb.CloseEpisodeResponse:
@@ -238,7 +242,7 @@ class AsyncEpisodeSession(_SessionBase):
                 item = await asyncio.wait_for(self._call.read(), self.config.timeout_s)
             except grpc.RpcError as err:
                 raise self._fail(error_from_rpc_error(err)) from err
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 raise self._fail(
                     _client_error(
                         StatusCode.DEADLINE_EXCEEDED,
@@ -267,12 +271,14 @@ class AsyncEpisodeSession(_SessionBase):
 
     async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
         """Starts an episode bound to this stream; later calls default to it."""
-        response: pb.ResetResponse = await self._request("reset", reset=_reset_request(task_id, seed, episode_id))
+        response: pb.ResetResponse = await self._request(
+            "reset", reset=_reset_request(task_id, seed, episode_id)
+        )
         self._episode_id = response.episode_id
         return response
 
     async def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
-        """Applies one action (an Action or a specification-style dict) to the episode, by default the latest."""
+        """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
         request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
         response: pb.StepResponse = await self._request("step", step=request)
         return response
@@ -299,7 +305,7 @@ class AsyncEpisodeSession(_SessionBase):
         try:
             await self._call.done_writing()
             await asyncio.wait_for(self._drain(), _SESSION_DRAIN_S)
-        except (grpc.RpcError, asyncio.TimeoutError, asyncio.InvalidStateError):
+        except (TimeoutError, grpc.RpcError, asyncio.InvalidStateError):
             self._call.cancel()
 
     async def _drain(self) -> None:
@@ -323,7 +329,11 @@ class EpisodeClient:
     """
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, EPISODE_TARGET)
         self._owns_channel = channel is None
@@ -402,7 +412,11 @@ class AsyncEpisodeClient:
     """grpc.aio client of the episode service; create it inside the event loop that uses it."""
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.aio.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, EPISODE_TARGET)
         self._owns_channel = channel is None
@@ -429,7 +443,9 @@ class AsyncEpisodeClient:
         )
         return response
 
-    async def step(self, episode_id: str, action: ActionLike, *, timeout_s: float | None = None) -> pb.StepResponse:
+    async def step(
+        self, episode_id: str, action: ActionLike, *, timeout_s: float | None = None
+    ) -> pb.StepResponse:
         """Applies one action (an Action or a specification-style dict). Never retried."""
         request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
         response: pb.StepResponse = await acall_unary(
@@ -448,7 +464,9 @@ class AsyncEpisodeClient:
         )
         return response
 
-    async def close_episode(self, episode_id: str, *, timeout_s: float | None = None) -> pb.CloseEpisodeResponse:
+    async def close_episode(
+        self, episode_id: str, *, timeout_s: float | None = None
+    ) -> pb.CloseEpisodeResponse:
         """Closes an episode and frees its slot; returns its final state. Never retried."""
         response: pb.CloseEpisodeResponse = await acall_unary(
             self.config,

@@ -155,7 +155,9 @@ class MLOpsDebugError(Exception):
         }
 
 
-def _rebuild_error(cls: type[MLOpsDebugError], code: StatusCode, message: str, keywords: dict[str, Any]) -> MLOpsDebugError:
+def _rebuild_error(
+    cls: type[MLOpsDebugError], code: StatusCode, message: str, keywords: dict[str, Any]
+) -> MLOpsDebugError:
     return cls(code, message, **keywords)
 
 
@@ -282,7 +284,9 @@ def error_from_rpc_error(error: grpc.RpcError) -> MLOpsDebugError:
     return _error_from_call_parts(code, message, status)
 
 
-def error_from_call_status(code: grpc.StatusCode | int | None, details: str | None, trailing_metadata: Any) -> MLOpsDebugError:
+def error_from_call_status(
+    code: grpc.StatusCode | int | None, details: str | None, trailing_metadata: Any
+) -> MLOpsDebugError:
     """The error for a finished call's status parts (e.g. the awaited `code()`, `details()` and
     `trailing_metadata()` of a grpc.aio streaming call)."""
     return _error_from_call_parts(code, details, _trailer_status(trailing_metadata))

@@ -26,15 +26,21 @@ class GeneratorClient:
     """
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, GENERATOR_TARGET)
         self._owns_channel = channel is None
         self._channel = channel if channel is not None else open_channel(self.config)
         self._stub = pb_grpc.GeneratorServiceStub(self._channel)
 
-    def generate_scenario(self, task_id: str, seed: int, *, timeout_s: float | None = None) -> pb.GenerateScenarioResponse:
-        """The scenario for (task, seed); byte-identical for the same inputs. INVALID_ARGUMENT for a bad task or seed."""
+    def generate_scenario(
+        self, task_id: str, seed: int, *, timeout_s: float | None = None
+    ) -> pb.GenerateScenarioResponse:
+        """The scenario for (task, seed), byte-identical for equal inputs; INVALID_ARGUMENT for bad ones."""
         request = pb.GenerateScenarioRequest(task_id=task_id, seed=seed)
         response: pb.GenerateScenarioResponse = call_unary(
             self.config, self._stub.GenerateScenario, request, idempotent=True, timeout_s=timeout_s
@@ -66,7 +72,11 @@ class AsyncGeneratorClient:
     """grpc.aio client of the generator; create it inside the event loop that uses it."""
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.aio.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, GENERATOR_TARGET)
         self._owns_channel = channel is None
@@ -76,7 +86,7 @@ class AsyncGeneratorClient:
     async def generate_scenario(
         self, task_id: str, seed: int, *, timeout_s: float | None = None
     ) -> pb.GenerateScenarioResponse:
-        """The scenario for (task, seed); byte-identical for the same inputs. INVALID_ARGUMENT for a bad task or seed."""
+        """The scenario for (task, seed), byte-identical for equal inputs; INVALID_ARGUMENT for bad ones."""
         request = pb.GenerateScenarioRequest(task_id=task_id, seed=seed)
         response: pb.GenerateScenarioResponse = await acall_unary(
             self.config, self._stub.GenerateScenario, request, idempotent=True, timeout_s=timeout_s

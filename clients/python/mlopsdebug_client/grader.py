@@ -34,7 +34,11 @@ class GraderClient:
     """
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, GRADER_TARGET)
         self._owns_channel = channel is None
@@ -49,7 +53,7 @@ class GraderClient:
         *,
         timeout_s: float | None = None,
     ) -> pb.GradeResponse:
-        """The grade of `diagnosis` against the sealed key. INVALID_ARGUMENT for a bad key or an oversized field."""
+        """The grade of `diagnosis` against the sealed key; INVALID_ARGUMENT for a bad key or long field."""
         response: pb.GradeResponse = call_unary(
             self.config,
             self._stub.Grade,
@@ -77,7 +81,11 @@ class AsyncGraderClient:
     """grpc.aio client of the grader; create it inside the event loop that uses it."""
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.aio.Channel | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        channel: grpc.aio.Channel | None = None,
     ) -> None:
         self.config = resolve_config(target, config, GRADER_TARGET)
         self._owns_channel = channel is None
@@ -92,7 +100,7 @@ class AsyncGraderClient:
         *,
         timeout_s: float | None = None,
     ) -> pb.GradeResponse:
-        """The grade of `diagnosis` against the sealed key. INVALID_ARGUMENT for a bad key or an oversized field."""
+        """The grade of `diagnosis` against the sealed key; INVALID_ARGUMENT for a bad key or long field."""
         response: pb.GradeResponse = await acall_unary(
             self.config,
             self._stub.Grade,

@@ -33,7 +33,10 @@ StepResult = tuple[common_pb2.Observation, float, bool, bool, dict[str, Any]]
 
 def _no_episode_error() -> MLOpsDebugError:
     return make_error(
-        StatusCode.FAILED_PRECONDITION, "call reset() before step()", reason="NO_EPISODE", domain=CLIENT_DOMAIN
+        StatusCode.FAILED_PRECONDITION,
+        "call reset() before step()",
+        reason="NO_EPISODE",
+        domain=CLIENT_DOMAIN,
     )
 
 
@@ -55,7 +58,9 @@ class _EnvBase:
         """Seed of the current episode (drawn by the service when reset had none)."""
         return self._seed
 
-    def _after_reset(self, task_id: str, response: pb.ResetResponse) -> tuple[common_pb2.Observation, dict[str, Any]]:
+    def _after_reset(
+        self, task_id: str, response: pb.ResetResponse
+    ) -> tuple[common_pb2.Observation, dict[str, Any]]:
         self._episode_id = response.episode_id
         self._task_id = task_id
         self._seed = response.seed
@@ -92,7 +97,11 @@ class MLOpsDebugGymEnv(_EnvBase):
     """
 
     def __init__(
-        self, target: str | None = None, *, config: ClientConfig | None = None, client: EpisodeClient | None = None
+        self,
+        target: str | None = None,
+        *,
+        config: ClientConfig | None = None,
+        client: EpisodeClient | None = None,
     ) -> None:
         super().__init__()
         self._owns_client = client is None
@@ -108,7 +117,7 @@ class MLOpsDebugGymEnv(_EnvBase):
     def reset(
         self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = ""
     ) -> tuple[common_pb2.Observation, dict[str, Any]]:
-        """Starts an episode; returns (observation, info) with info holding episode_id, seed, task_id, max_steps."""
+        """Starts an episode; returns (observation, info): episode_id, seed, task_id and max_steps."""
         session = self._live_session()
         if self._episode_id:
             try:
@@ -175,7 +184,7 @@ class AsyncMLOpsDebugGymEnv(_EnvBase):
     async def reset(
         self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = ""
     ) -> tuple[common_pb2.Observation, dict[str, Any]]:
-        """Starts an episode; returns (observation, info) with info holding episode_id, seed, task_id, max_steps."""
+        """Starts an episode; returns (observation, info): episode_id, seed, task_id and max_steps."""
         session = self._live_session()
         if self._episode_id:
             try:

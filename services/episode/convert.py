@@ -65,9 +65,9 @@ def observation_template(episode: Episode) -> pb.Observation:
 
 
 def fill_observation(
-    template: pb.Observation, episode: Episode, result: StepResult | None = None
+    template: pb.Observation, episode: Episode, result: StepResult | None = None, *, into: pb.Observation | None = None
 ) -> pb.Observation:
-    obs = pb.Observation()
+    obs = into if into is not None else pb.Observation()
     obs.CopyFrom(template)
     obs.artifacts_read.extend(episode.artifacts_read)
     obs.step_count = episode.step_count

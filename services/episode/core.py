@@ -245,7 +245,10 @@ class EpisodeManager:
         else:
             target = READ_TARGETS[action.kind]
             content = scenario.artifact(target).content
-            outcome = _filter_log(content, action.log_filter) if action.kind == "read_logs" else ArtifactRead(target, content)
+            if action.kind == "read_logs":
+                outcome = _filter_log(self._parsed_artifact(scenario, target), content, action.log_filter)
+            else:
+                outcome = ArtifactRead(target, content)
         if target not in episode.artifacts_read:
             reward = REWARD_NEW_ARTIFACT
         elif action.identity() in episode.seen_reads:
@@ -304,36 +307,55 @@ class EpisodeManager:
         return FieldLookup(artifact, path, True, value_json=json.dumps(node, sort_keys=False, default=str))
 
     def _parsed_artifact(self, scenario: Scenario, artifact: str) -> Any:
-        """Parsed structured artifacts, memoised per scenario (parsing YAML per query would dominate)."""
+        """Parsed artifacts (the log indexed by line), memoised per scenario: re-parsing per step would dominate."""
         key = (scenario.scenario_id, artifact)
         cached = self._parsed.get(key)
         if cached is not None:
             self._parsed.move_to_end(key)
             return cached
         content = scenario.artifact(artifact).content
-        doc = yaml.safe_load(content) if artifact.endswith(".yaml") else json.loads(content)
+        if artifact == "train.log":
+            doc: Any = _IndexedLog.of(content)
+        elif artifact.endswith(".yaml"):
+            doc = yaml.safe_load(content)
+        else:
+            doc = json.loads(content)
         self._parsed[key] = doc
         if len(self._parsed) > 4096:
             self._parsed.popitem(last=False)
         return doc
 
 
-def _filter_log(content: str, log_filter: str) -> LogExcerpt:
-    lines = content.splitlines()
-    text = log_filter.strip()
-    if not text:
-        return LogExcerpt("", content.rstrip("\n"), len(lines), len(lines))
-    span = parse_epoch_filter(text)
-    if span is not None:
-        first, last = span
-        kept, current = [], 0
+@dataclasses.dataclass(frozen=True, slots=True)
+class _IndexedLog:
+    """A log split once, with the lowered text and the epoch of every line, for cheap filtering."""
+
+    lines: tuple[str, ...]
+    lowered: tuple[str, ...]
+    epochs: tuple[int, ...]
+
+    @classmethod
+    def of(cls, content: str) -> _IndexedLog:
+        lines = tuple(content.splitlines())
+        epochs, current = [], 0
         for line in lines:
             mark = _EPOCH_MARK.search(line)
             if mark is not None:
                 current = int(mark.group(1))
-            if first <= current <= last:
-                kept.append(line)
+            epochs.append(current)
+        return cls(lines, tuple(line.lower() for line in lines), tuple(epochs))
+
+
+def _filter_log(log: _IndexedLog, content: str, log_filter: str) -> LogExcerpt:
+    total = len(log.lines)
+    text = log_filter.strip()
+    if not text:
+        return LogExcerpt("", content.rstrip("\n"), total, total)
+    span = parse_epoch_filter(text)
+    if span is not None:
+        first, last = span
+        kept = [line for line, epoch in zip(log.lines, log.epochs, strict=True) if first <= epoch <= last]
     else:
         needle = text.lower()
-        kept = [line for line in lines if needle in line.lower()]
-    return LogExcerpt(log_filter, "\n".join(kept), len(kept), len(lines))
+        kept = [line for line, low in zip(log.lines, log.lowered, strict=True) if needle in low]
+    return LogExcerpt(log_filter, "\n".join(kept), len(kept), total)

@@ -76,14 +76,16 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         observation = convert.fill_observation(template, episode)
         return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
 
-    async def _step(self, request: ep_pb.StepRequest) -> ep_pb.StepResponse:
+    async def _step(self, request: ep_pb.StepRequest, response: ep_pb.StepResponse) -> ep_pb.StepResponse:
+        """Fills `response` in place (the Session stream passes its own, saving a copy per step)."""
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
         result: StepResult = await self._manager.step(request.episode_id, convert.action_from_pb(request.action))
         template = self._templates.get(request.episode_id)
         if template is None:  # the episode was closed while the step ran
             template = convert.observation_template(result.episode)
-        return ep_pb.StepResponse(observation=convert.fill_observation(template, result.episode, result))
+        convert.fill_observation(template, result.episode, result, into=response.observation)
+        return response
 
     def _get_state(self, episode_id: str) -> ep_pb.GetStateResponse:
         return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id)))
@@ -117,7 +119,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     @rpc.guard(DOMAIN)
     async def Step(self, request, context):  # noqa: N802
-        return await self._step(request)
+        return await self._step(request, ep_pb.StepResponse())
 
     @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
@@ -147,7 +149,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     elif kind == "step":
                         if not request.step.episode_id:
                             request.step.episode_id = current
-                        response.step.CopyFrom(await self._step(request.step))
+                        await self._step(request.step, response.step)
                     elif kind == "get_state":
                         response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current))
                     elif kind == "close":

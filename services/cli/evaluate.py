@@ -449,6 +449,8 @@ def evaluate(args: argparse.Namespace) -> int:
     """The `eval` command. Exit status 0 when every planned episode has a record, 1 otherwise, 2 on bad input."""
     console = Console(stderr=True)
     out = Console()
+    if not out.is_terminal:
+        out = Console(width=120)  # piped or redirected: room for the fault names
     try:
         seeds = parse_seeds(args.seeds)
         tasks = parse_tasks(args.tasks)

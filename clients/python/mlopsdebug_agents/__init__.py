@@ -10,6 +10,7 @@
 """
 
 from mlopsdebug_agents.base import AGENT_NAMES, Agent, AgentFactory, load_agent_factory
+from mlopsdebug_agents.heuristic import HeuristicAgent
 from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 from mlopsdebug_agents.random_agent import RandomAgent
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD, EpisodeRecord, StepRecord, run_episode
@@ -20,6 +21,7 @@ __all__ = [
     "Agent",
     "AgentFactory",
     "EpisodeRecord",
+    "HeuristicAgent",
     "RandomAgent",
     "StepRecord",
     "action_str",

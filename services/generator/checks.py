@@ -42,12 +42,27 @@ from mlopsdebug_generator.world import World
 _SPLITS = ("train", "val", "test")
 
 
+class Stream:
+    """A check's own random stream, created on first use (most checks draw nothing)."""
+
+    __slots__ = ("_seq", "_rng")
+
+    def __init__(self, seq: np.random.SeedSequence) -> None:
+        self._seq = seq
+        self._rng: np.random.Generator | None = None
+
+    def rng(self) -> np.random.Generator:
+        if self._rng is None:
+            self._rng = np.random.Generator(np.random.PCG64(self._seq))
+        return self._rng
+
+
 def _result(check: str, status: str, summary: str, metrics: dict[str, float], details=()) -> SanityCheckResult:
     clean = {k: float(round(v, 6)) for k, v in metrics.items()}
     return SanityCheckResult(check, status, summary, clean, tuple(details)[:20])
 
 
-def label_consistency(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def label_consistency(w: World, stream: Stream) -> SanityCheckResult:
     train = w.classes
     evald = w.eval.class_names
     k = len(train)
@@ -78,7 +93,7 @@ def label_consistency(w: World, rng: np.random.Generator) -> SanityCheckResult:
     return _result("label_consistency", "pass", summary, metrics, details)
 
 
-def data_leakage(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
     sp = w.splits
     n_train, n_val, n_test = sp.n
     metrics = {
@@ -96,7 +111,7 @@ def data_leakage(w: World, rng: np.random.Generator) -> SanityCheckResult:
         details += [f"{name}: {g:,} distinct {key}" for name, g in zip(_SPLITS, sp.groups)]
     ds = w.dataset
     if sp.shared_ids:
-        examples = sorted(int(x) for x in rng.choice(sp.n_unique_ids, 3, replace=False))
+        examples = sorted(int(x) for x in stream.rng().choice(sp.n_unique_ids, 3, replace=False))
         details.append("shared id examples: " + ", ".join(f"{ds.id_prefix}{x:0{ds.id_digits}d}" for x in examples))
         summary = (
             f"{sp.shared_ids:,} sample ids appear in both train and val ({sp.shared_ids / n_val:.1%} of val); "
@@ -126,13 +141,15 @@ def data_leakage(w: World, rng: np.random.Generator) -> SanityCheckResult:
 
 def step_variability(values: np.ndarray) -> float:
     """Median |diff ln x| between consecutive logged values: ~noise level for a smooth curve."""
-    finite = values[np.isfinite(values) & (values > 0)]
-    if finite.size < 4:
+    finite = [math.log(v) for v in values.tolist() if v > 0 and math.isfinite(v)]
+    if len(finite) < 4:
         return 0.0
-    return float(np.median(np.abs(np.diff(np.log(finite)))))
+    diffs = sorted(abs(b - a) for a, b in zip(finite, finite[1:]))
+    mid = len(diffs) // 2
+    return diffs[mid] if len(diffs) % 2 else 0.5 * (diffs[mid - 1] + diffs[mid])
 
 
-def gradient_norms(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def gradient_norms(w: World, stream: Stream) -> SanityCheckResult:
     traj = w.trajectory
     logged = traj.log_grad
     if traj.steps_per_epoch == 0:
@@ -178,7 +195,7 @@ def gradient_norms(w: World, rng: np.random.Generator) -> SanityCheckResult:
     return _result("gradient_norms", "pass", body, metrics, details)
 
 
-def class_balance(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def class_balance(w: World, stream: Stream) -> SanityCheckResult:
     sp = w.splits
     counts = sp.counts
     n_train, n_val, _ = sp.n
@@ -232,7 +249,7 @@ def class_balance(w: World, rng: np.random.Generator) -> SanityCheckResult:
     return _result("class_balance", "pass", body, metrics, details)
 
 
-def feature_statistics(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "tabular":
         tab = w.tabular
         names = [f.name for f in w.dataset.numeric]
@@ -297,7 +314,7 @@ def feature_statistics(w: World, rng: np.random.Generator) -> SanityCheckResult:
     return _result("feature_statistics", "warn" if diff.max() > 0.05 else "pass", body, metrics, details)
 
 
-def encoder_version_match(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "text":
         txt = w.text
         metrics = {
@@ -341,7 +358,7 @@ def encoder_version_match(w: World, rng: np.random.Generator) -> SanityCheckResu
     )
 
 
-def loss_trajectory(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
     traj = w.trajectory
     done = traj.epochs_completed
     init = traj.init_val_loss
@@ -389,7 +406,7 @@ def loss_trajectory(w: World, rng: np.random.Generator) -> SanityCheckResult:
     return _result("loss_trajectory", "pass", body, metrics, details)
 
 
-def metric_gap_analysis(w: World, rng: np.random.Generator) -> SanityCheckResult:
+def metric_gap_analysis(w: World, stream: Stream) -> SanityCheckResult:
     traj = w.trajectory
     ev = w.eval
     metric = w.primary_metric
@@ -430,7 +447,7 @@ def metric_gap_analysis(w: World, rng: np.random.Generator) -> SanityCheckResult
     return _result("metric_gap_analysis", "pass", body, metrics, details)
 
 
-CHECKS: dict[str, Callable[[World, np.random.Generator], SanityCheckResult]] = {
+CHECKS: dict[str, Callable[[World, Stream], SanityCheckResult]] = {
     "label_consistency": label_consistency,
     "data_leakage": data_leakage,
     "gradient_norms": gradient_norms,
@@ -443,8 +460,6 @@ CHECKS: dict[str, Callable[[World, np.random.Generator], SanityCheckResult]] = {
 assert tuple(CHECKS) == SANITY_CHECKS
 
 
-def run_all(world: World, sequences: list[np.random.SeedSequence]) -> tuple[SanityCheckResult, ...]:
+def run_all(world: World, streams: list[Stream]) -> tuple[SanityCheckResult, ...]:
     """All checks in SANITY_CHECKS order, check i drawing only from its own stream."""
-    return tuple(
-        CHECKS[name](world, np.random.Generator(np.random.PCG64(seq))) for name, seq in zip(SANITY_CHECKS, sequences)
-    )
+    return tuple(CHECKS[name](world, stream) for name, stream in zip(SANITY_CHECKS, streams))

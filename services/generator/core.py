@@ -65,7 +65,7 @@ def generate_world(
     if fault is not None and fault not in spec.fault_pool:
         raise ValueError(f"fault {fault!r} is not in the pool of task {task_id!r}")
     root = ids.root_sequence(task_index, seed, salt, GENERATOR_VERSION)
-    fault_seq, world_seq = root.spawn(2)
+    fault_seq, world_seq = ids.child_sequence(root, 0), ids.child_sequence(root, 1)
     if fault is None:
         fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
         fault = spec.fault_pool[int(fault_rng.integers(len(spec.fault_pool)))]
@@ -81,10 +81,10 @@ def generate_world(
     )
 
 
-def _check_sequences(task_id: str, seed: int, salt: bytes) -> list[np.random.SeedSequence]:
+def _check_streams(task_id: str, seed: int, salt: bytes) -> list[checks.Stream]:
+    """Children 2.. of the root sequence, one per check, built only if the check draws from it."""
     root = ids.root_sequence(TASK_ORDER.index(task_id), seed, salt, GENERATOR_VERSION)
-    root.spawn(2)  # fault choice and world
-    return root.spawn(len(SANITY_CHECKS))
+    return [checks.Stream(ids.child_sequence(root, 2 + i)) for i in range(len(SANITY_CHECKS))]
 
 
 def render_world(
@@ -92,8 +92,7 @@ def render_world(
 ) -> tuple[RunSummary, tuple[ArtifactDoc, ...], tuple[SanityCheckResult, ...]]:
     """The agent-visible part of a scenario: run summary, the six artifacts, the eight checks."""
     artifacts = render.artifacts(world)
-    sequences = _check_sequences(world.task_id, world.seed, salt)
-    results = checks.run_all(world, sequences)
+    results = checks.run_all(world, _check_streams(world.task_id, world.seed, salt))
     return render.run_summary(world), artifacts, results
 
 

@@ -76,28 +76,41 @@ def nan_predictions(support: np.ndarray) -> np.ndarray:
     return matrix
 
 
+def _round4(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(values.round(4).tolist())
+
+
 def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
     """Classification-report numbers of one confusion matrix (zero_division=0, as sklearn's option)."""
-    tp = np.diag(matrix).astype(np.float64)
+    tp = np.diagonal(matrix).astype(np.float64)
     support = matrix.sum(axis=1)
     predicted = matrix.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, tp / np.maximum(predicted, 1), 0.0)
-        recall = np.where(support > 0, tp / np.maximum(support, 1), 0.0)
-        denom = precision + recall
-        f1 = np.where(denom > 0, 2.0 * precision * recall / np.where(denom > 0, denom, 1.0), 0.0)
+    precision = tp / np.maximum(predicted, 1)
+    recall = tp / np.maximum(support, 1)
+    denom = precision + recall
+    f1 = 2.0 * precision * recall / np.maximum(denom, 1e-300)
     n = int(support.sum())
     return SplitScores(
         n_samples=n,
         loss=None if loss is None else round(loss, 4),
         accuracy=round(float(tp.sum()) / max(1, n), 4),
         macro_f1=round(float(f1.mean()), 4),
-        precision=tuple(round(float(x), 4) for x in precision),
-        recall=tuple(round(float(x), 4) for x in recall),
-        f1=tuple(round(float(x), 4) for x in f1),
-        support=tuple(int(x) for x in support),
-        predicted=tuple(int(x) for x in predicted),
+        precision=_round4(precision),
+        recall=_round4(recall),
+        f1=_round4(f1),
+        support=tuple(support.tolist()),
+        predicted=tuple(predicted.tolist()),
     )
+
+
+def primary(matrix: np.ndarray, metric: str) -> float:
+    """Just the headline metric of a confusion matrix, rounded as scores() reports it."""
+    tp = np.diagonal(matrix).astype(np.float64)
+    if metric == "accuracy":
+        return round(float(tp.sum()) / max(1, int(matrix.sum())), 4)
+    precision = tp / np.maximum(matrix.sum(axis=0), 1)
+    recall = tp / np.maximum(matrix.sum(axis=1), 1)
+    return round(float((2.0 * precision * recall / np.maximum(precision + recall, 1e-300)).mean()), 4)
 
 
 def relabel_rows(matrix: np.ndarray, train_order: tuple[str, ...], eval_order: tuple[str, ...]) -> np.ndarray:

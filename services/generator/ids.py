@@ -31,6 +31,11 @@ def root_sequence(task_index: int, seed: int, salt: bytes, version: str) -> np.r
     return np.random.SeedSequence(entropy=[seed, salt_number(salt), task_index, version_number(version)])
 
 
+def child_sequence(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
+    """root.spawn(n)[index] without building the other children (same entropy, spawn key, pool size)."""
+    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size)
+
+
 def _keyed_digest(kind: str, task_id: str, seed: int, salt: bytes, version: str) -> str:
     """HMAC keyed by the salt: without the salt, ids cannot be mapped back to (task, seed)."""
     message = b"|".join((_ID_DOMAIN, kind.encode(), task_id.encode(), str(seed).encode(), version.encode()))
@@ -48,7 +53,7 @@ def run_suffix(task_id: str, seed: int, salt: bytes, version: str) -> str:
 
 def short_hex(rng: np.random.Generator, digits: int) -> str:
     """Hex digits drawn from a seeded stream (commit hashes, host ids)."""
-    return format(int(rng.integers(0, 16**digits)), f"0{digits}x")
+    return format(int(rng.random() * 16**digits), f"0{digits}x")
 
 
 # Simulated runs start between 2025-01-06 and mid 2026, during plausible working hours.
@@ -56,8 +61,8 @@ _EPOCH_START = dt.datetime(2025, 1, 6, tzinfo=dt.UTC)
 
 
 def draw_start_time(rng: np.random.Generator) -> dt.datetime:
-    day = int(rng.integers(0, 540))
-    seconds = int(rng.integers(6 * 3600, 22 * 3600)) + int(rng.integers(0, 1000)) / 1000.0
+    day = int(rng.random() * 540)
+    seconds = 6 * 3600 + int(rng.random() * 16 * 3600) + int(rng.random() * 1000) / 1000.0
     return _EPOCH_START + dt.timedelta(days=day, seconds=seconds)
 
 

@@ -16,8 +16,61 @@ def _sig(x: float, digits: int = 6) -> float:
     return float(f"{x:.{digits}g}")
 
 
-def _dumps(doc: dict) -> str:
-    return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+_encode_str = json.encoder.encode_basestring  # the C implementation when available
+
+
+def _emit(obj, depth: int, out: list[str]) -> None:
+    if obj is None:
+        out.append("null")
+    elif obj is True:
+        out.append("true")
+    elif obj is False:
+        out.append("false")
+    elif isinstance(obj, str):
+        out.append(_encode_str(obj))
+    elif isinstance(obj, int):
+        out.append(int.__repr__(obj))
+    elif isinstance(obj, float):
+        if obj != obj or obj in (float("inf"), float("-inf")):
+            raise ValueError("non-finite float in a JSON artifact")
+        out.append(float.__repr__(obj))
+    elif isinstance(obj, dict):
+        if not obj:
+            out.append("{}")
+            return
+        newline = "\n" + "  " * (depth + 1)
+        out.append("{")
+        separator = newline
+        for key, value in obj.items():
+            out.append(separator + _encode_str(key) + ": ")
+            _emit(value, depth + 1, out)
+            separator = "," + newline
+        out.append("\n" + "  " * depth + "}")
+    elif isinstance(obj, (list, tuple)):
+        if not obj:
+            out.append("[]")
+            return
+        newline = "\n" + "  " * (depth + 1)
+        out.append("[")
+        separator = newline
+        for value in obj:
+            out.append(separator)
+            _emit(value, depth + 1, out)
+            separator = "," + newline
+        out.append("\n" + "  " * depth + "]")
+    else:
+        raise TypeError(f"cannot encode {type(obj).__name__} in a JSON artifact")
+
+
+def dumps(doc: dict) -> str:
+    """Byte-identical to json.dumps(doc, indent=2, ensure_ascii=False) plus a newline, several times faster."""
+    out: list[str] = []
+    _emit(doc, 0, out)
+    out.append("\n")
+    return "".join(out)
+
+
+_dumps = dumps
 
 
 def _counts(w: World, split: int) -> dict[str, int]:

@@ -141,6 +141,13 @@ def render(w: World) -> str:
     amp_index = 0
     log_index = 0
     n_logged = traj.log_global.size
+    # Python lists: indexing numpy arrays element by element is several times slower.
+    log_global = traj.log_global.tolist()
+    log_epoch = traj.log_epoch.tolist()
+    log_in_epoch = traj.log_in_epoch.tolist()
+    log_loss = traj.log_loss.tolist()
+    log_lr = traj.log_lr.tolist()
+    log_grad = traj.log_grad.tolist()
     best_so_far = math.inf
     mid_warning_epoch = max(1, traj.epochs_completed // 2) if warnings else 0
     starts, finish = timeline(w)
@@ -148,9 +155,10 @@ def render(w: World) -> str:
         completed = epoch <= traj.epochs_completed
         seconds = float(traj.epoch_seconds[epoch - 1]) if completed else w.nominal_epoch_seconds
         train_part = seconds * 0.85
-        while log_index < n_logged and traj.log_epoch[log_index] == epoch:
-            g = int(traj.log_global[log_index])
-            frac = int(traj.log_in_epoch[log_index]) / max(1, spe)
+        while log_index < n_logged and log_epoch[log_index] == epoch:
+            g = log_global[log_index]
+            in_epoch = log_in_epoch[log_index]
+            frac = in_epoch / max(1, spe)
             while amp_index < len(amp) and amp[amp_index][0] <= g:
                 at, scale = amp[amp_index]
                 amp_index += 1
@@ -158,17 +166,17 @@ def render(w: World) -> str:
                     emit(start + train_part * frac * 0.98, "INFO", "amp",
                          f"loss scale reduced to {scale!r} (inf/nan gradients at global_step={at}, epoch {epoch}/{epochs}); "
                          "optimizer step skipped")
-            loss = float(traj.log_loss[log_index])
+            loss = log_loss[log_index]
             if math.isnan(loss):
                 emit(start + train_part * frac, "ERROR", "train",
-                     f"loss is nan at epoch {epoch}/{epochs} step {int(traj.log_in_epoch[log_index])}/{spe} global_step={g:,}; stopping run")
+                     f"loss is nan at epoch {epoch}/{epochs} step {in_epoch}/{spe} global_step={g:,}; stopping run")
             else:
                 emit(
                     start + train_part * frac,
                     "INFO",
                     "train",
-                    f"epoch {epoch}/{epochs} step {int(traj.log_in_epoch[log_index])}/{spe} global_step={g:,} "
-                    f"loss={_loss(loss)} lr={lr_text(float(traj.log_lr[log_index]))} grad_norm={_grad(float(traj.log_grad[log_index]))}",
+                    f"epoch {epoch}/{epochs} step {in_epoch}/{spe} global_step={g:,} "
+                    f"loss={loss:.4f} lr={log_lr[log_index]:.3e} grad_norm={_grad(log_grad[log_index])}",
                 )
             log_index += 1
         if not completed:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -23,6 +24,7 @@ from typing import Any, Final
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
+    MAX_MENTIONS,
     NumberToken,
     ParameterReading,
     Span,
@@ -748,7 +750,7 @@ def _pair_evidence(sentence: str, previous_subject: str | None) -> tuple[bool, b
     right = wrong = False
     has_verb = bool(_WRITE_VERB.search(sentence))
     names = [(m.start(), m.end(), _split_kind(m.group("name"))) for m in _SPLIT_NAME.finditer(sentence)]
-    for rel in _RELATION.finditer(sentence):
+    for rel in itertools.islice(_RELATION.finditer(sentence), 4 * MAX_MENTIONS):
         if not has_verb and rel.group() not in ("=", ":", "->"):
             continue
         # An assignment ("results['val'] = val_metrics") binds only what stands right next to it.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
 import re
 import unicodedata
@@ -35,7 +36,7 @@ _CHAR_MAP = {
     0x2248: " ~ ",
 }
 _ABBREVIATIONS = (("e.g.", "eg"), ("i.e.", "ie"), ("etc.", "etc"), ("vs.", "vs"), ("approx.", "approx"))
-_SCI_WITH_MANTISSA = re.compile(r"(\d+(?:\.\d+)?)\s*(?:x|\*)\s*10\s*(?:\^|\*\*)\s*(?:\(\s*([-+]?\d+)\s*\)|([-+]?\d+))")
+_SCI_WITH_MANTISSA = re.compile(r"(?<![\d.])(\d+(?:\.\d+)?)\s*(?:x|\*)\s*10\s*(?:\^|\*\*)\s*(?:\(\s*([-+]?\d+)\s*\)|([-+]?\d+))")
 _SCI_POWER_OF_TEN = re.compile(r"(?<![\w.])10\s*(?:\^|\*\*)\s*(?:\(\s*([-+]?\d+)\s*\)|([-+]?\d+))")
 _NUMBER_WORDS = {"zero": "0", "none": "0"}
 _SENTENCE_BREAK = re.compile(r"(?<=[!?;])\s+|(?<=\.)\s+|\n+")
@@ -87,13 +88,20 @@ class Span:
         return self.sentence[self.start : self.end]
 
 
+# How far a clause may reach on either side of a match. Bounded so that reading stays linear in the text
+# length even for adversarial input (thousands of mentions in one 4,000-character "sentence").
+CLAUSE_REACH: Final[int] = 160
+# Mentions of one parameter examined per sentence; more than this is not a fix anyone writes.
+MAX_MENTIONS: Final[int] = 40
+
+
 def clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
     """The clause around [start, end): from the last clause break before it to the first one after."""
-    left = 0
-    for m in _CLAUSE_BREAK.finditer(sentence, 0, start):
+    left = max(0, start - CLAUSE_REACH)
+    for m in _CLAUSE_BREAK.finditer(sentence, left, start):
         left = m.end()
-    right = len(sentence)
-    m = _CLAUSE_BREAK.search(sentence, end)
+    right = min(len(sentence), end + CLAUSE_REACH)
+    m = _CLAUSE_BREAK.search(sentence, end, right)
     if m:
         right = m.start()
     return left, right
@@ -109,7 +117,7 @@ def is_negated(span: Span) -> bool:
 
 def find_spans(sentences: tuple[str, ...], pattern: re.Pattern[str]) -> Iterator[Span]:
     for sentence in sentences:
-        for m in pattern.finditer(sentence):
+        for m in itertools.islice(pattern.finditer(sentence), MAX_MENTIONS):
             yield Span(sentence, m.start(), m.end())
 
 
@@ -247,7 +255,7 @@ def read_parameter(
     carry = False  # the previous sentence ended on this parameter ("lr is too high; set it to 1e-3")
     for sentence in sentences:
         boundaries = sorted({m.start() for m in _ALL_PARAMETERS.finditer(sentence)})
-        own = [m for m in mention.finditer(sentence)]
+        own = list(itertools.islice(mention.finditer(sentence), MAX_MENTIONS))
         if not own and not boundaries:
             if carry:
                 local_direction = _direction(sentence)
@@ -267,7 +275,7 @@ def read_parameter(
             if is_negated(span) or KEEP_BEFORE.search(before) or KEEP_AFTER.match(sentence[m.end() : clause_right]):
                 continue
             mentioned = True
-            window_end = next((b for b in boundaries if b >= m.end()), len(sentence))
+            window_end = min(next((b for b in boundaries if b >= m.end()), len(sentence)), m.end() + CLAUSE_REACH)
             window = sentence[m.end() : window_end]
             local_direction = _direction(before + " " + window)
             direction = direction or local_direction
@@ -277,7 +285,8 @@ def read_parameter(
             found += _value_just_before(sentence, m.start(), boundaries, bad_value, convert)
             values += found
             # A change verb anywhere earlier in the sentence governs lists: "reduce lr, momentum and batch size".
-            if found or local_direction or CHANGE_WORDS.search(sentence[: m.start()]) or CHANGE_WORDS.search(window):
+            earlier = sentence[max(0, m.start() - 2 * CLAUSE_REACH) : m.start()]
+            if found or local_direction or CHANGE_WORDS.search(earlier) or CHANGE_WORDS.search(window):
                 changed = True
     return ParameterReading(mentioned, changed, tuple(values), direction)
 

@@ -287,3 +287,26 @@ class TestOneFaultThroughout:
         guess = Diagnosis("preprocessing_bug", "preprocessing.py", "test_size", "", "Set test_size to 0.2.")
         mean = lambda d: sum(core.grade(k, d, asymmetric_penalty=False, reveal_answer=False).score for k in keys) / 3  # noqa: E731
         assert mean(mix) < mean(guess)
+
+
+class TestAdversarialInput:
+    @pytest.mark.parametrize(
+        "text",
+        ["lr lr lr " * 440, "1" * 4000, "split " * 800, "val to test " * 360, "not " * 1000, "lr=1e-3 " * 500,
+         "1 x 10^-" * 500, ", " * 2000],
+        ids=lambda t: t[:12],
+    )
+    def test_text_at_the_cap_is_graded_quickly(self, text):
+        """Reading stays linear in the text: 4,000 characters of repeated tokens grade in well under 10 s."""
+        import time  # noqa: PLC0415
+
+        from mlopsdebug_grader import fix_rules  # noqa: PLC0415
+
+        fix_rules.read_fix.cache_clear()
+        fix_rules.proposed_faults.cache_clear()
+        fix_rules.targeted_faults.cache_clear()
+        d = with_(diagnosis=text[: core.TEXT_MAX_CHARS], proposed_fix=text[: core.TEXT_MAX_CHARS])
+        started = time.perf_counter()
+        g = grade(d, asymmetric=True)
+        assert time.perf_counter() - started < 10.0
+        assert 0.0 <= g.score <= 1.0

@@ -503,6 +503,15 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
     return tables
 
 
+def machine_line(started_load: tuple[float, float, float]) -> str:
+    """CPUs, Python, and the load average before and after: other work on the machine skews every row."""
+    after = os.getloadavg()
+    return (
+        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}; 1-minute load average "
+        f"{started_load[0]:.2f} before, {after[0]:.2f} after (the benchmark itself adds about 2)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows and fewer samples (a smoke run)")
@@ -513,12 +522,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--markdown", default=None, help="also write the tables as Markdown to this path")
     args = parser.parse_args(argv)
     console = Console()
-    console.print(f"[dim]{os.cpu_count()} CPUs, Python {sys.version.split()[0]}[/]")
+    load = os.getloadavg()
     tables = asyncio.run(run(args, console))
+    machine = machine_line(load)
+    console.print(machine)
     for table in tables:
         console.print(table)
     if args.markdown:
-        pathlib.Path(args.markdown).write_text("\n".join(table_markdown(t) for t in tables), encoding="utf-8")
+        text = machine + "\n\n" + "\n".join(table_markdown(t) for t in tables)
+        pathlib.Path(args.markdown).write_text(text, encoding="utf-8")
         console.print(f"written to {args.markdown}")
     return 0
 

@@ -422,3 +422,23 @@ def test_not_found_on_close_is_ignored():
     assert isinstance(make_error(StatusCode.NOT_FOUND, "gone"), NotFoundError)
     record = play(Gone(), ScriptAgent(script=[SUBMIT]))
     assert record.status == "terminated"
+
+
+class TestIsolation:
+    def test_agents_import_only_the_client(self):
+        """No module of the agents package imports service code (generator, grader, episode, common, ...)."""
+        import ast
+        import pathlib
+
+        import mlopsdebug_agents
+
+        forbidden = ("mlopsdebug_generator", "mlopsdebug_grader", "mlopsdebug_episode", "mlopsdebug_common",
+                     "mlopsdebug_gateway", "mlopsdebug_cli")  # fmt: skip
+        offenders = []
+        for path in pathlib.Path(mlopsdebug_agents.__file__).parent.glob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+                if isinstance(node, ast.ImportFrom) and node.module:
+                    names.append(node.module)
+                offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in forbidden]
+        assert offenders == []

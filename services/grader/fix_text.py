@@ -392,7 +392,3 @@ def literal_pattern(names: tuple[str, ...]) -> re.Pattern[str] | None:
         return None
     return re.compile(r"(?<![\w.])(?:" + "|".join(alternatives) + r")(?![\w])")
 
-
-FIX_TEXT_NOTE: Final[str] = (
-    "Fix text is lower-cased and number notation canonicalised before reading (1x10^-3, 10^-3, 10⁻³ -> 1e-3)."
-)

@@ -11,7 +11,7 @@ What it measures (all on this machine; client and servers share its cores):
   fixed mix of 39 reads, queries and sanity checks, then a submission that the grader scores. A
   worker that finishes an episode resets a new one on a small pool of seeds (scenarios cached), so
   the time includes one warm reset per 40 steps. Latency is per step call, as the client sees it.
-- Reset: latency of Reset (then Close) with a cold scenario cache (a seed never seen: generation
+- Reset: latency of Reset (the episode is closed afterwards, untimed) with a cold scenario cache (a seed never seen: generation
   plus transfer) and a warm one (the same seeds again), one at a time.
 - Memory: resident set (VmRSS) of the episode-service process before and after opening 10,000
   episodes, each on its own (task, seed), so each holds its own scenario.
@@ -309,13 +309,15 @@ class ResetStats:
 
 
 async def measure_resets(
-    reset: Callable[[int], Awaitable[None]], seeds: Sequence[int], label: str
+    reset: Callable[[int], Awaitable[str]], close: Callable[[str], Awaitable[None]], seeds: Sequence[int], label: str
 ) -> ResetStats:
+    """Latency of each reset alone; the episode is closed afterwards, outside the timing."""
     out = []
     for seed in seeds:
         t0 = time.perf_counter()
-        await reset(seed)
+        episode_id = await reset(seed)
         out.append((time.perf_counter() - t0) * 1000)
+        await close(episode_id)
     return ResetStats(label, out)
 
 
@@ -375,7 +377,7 @@ def step_table(rows: list[StepStats]) -> Table:
 
 
 def reset_table(rows: list[tuple[ResetStats, ResetStats | None]]) -> Table:
-    table = Table(title="Reset latency (one at a time, then close)", title_justify="left")
+    table = Table(title="Reset latency (one at a time; each episode closed afterwards, untimed)", title_justify="left")
     for name in ("path", "cache", "n", "p50 ms", "p99 ms", "mean ms", "p50 vs core"):
         table.add_column(name, justify="left" if name in ("path", "cache") else "right")
     for stats, base in rows:
@@ -463,19 +465,25 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         n_resets = 30 if args.quick else 100
         cold_seeds = [10_000_000 + i for i in range(n_resets)]
 
-        async def core_reset(seed: int) -> None:
-            core.manager.close((await core.manager.reset(TASK, seed)).episode_id)
+        async def core_reset(seed: int) -> str:
+            return (await core.manager.reset(TASK, seed)).episode_id
 
-        core_cold = await measure_resets(core_reset, cold_seeds, "in-process core|cold")
-        core_warm = await measure_resets(core_reset, cold_seeds, "in-process core|warm")
+        async def core_close(episode_id: str) -> None:
+            core.manager.close(episode_id)
+
+        core_cold = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|cold")
+        core_warm = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|warm")
         async with AsyncEpisodeClient(address, config=ClientConfig(timeout_s=60.0)) as client:
 
-            async def service_reset(seed: int) -> None:
-                await client.close_episode((await client.reset(TASK, seed)).episode_id)
+            async def service_reset(seed: int) -> str:
+                return (await client.reset(TASK, seed)).episode_id
+
+            async def service_close(episode_id: str) -> None:
+                await client.close_episode(episode_id)
 
             console.print("resets: cold and warm ...")
-            svc_cold = await measure_resets(service_reset, cold_seeds, "unary Reset (gRPC)|cold")
-            svc_warm = await measure_resets(service_reset, cold_seeds, "unary Reset (gRPC)|warm")
+            svc_cold = await measure_resets(service_reset, service_close, cold_seeds, "unary Reset (gRPC)|cold")
+            svc_warm = await measure_resets(service_reset, service_close, cold_seeds, "unary Reset (gRPC)|warm")
         tables.append(reset_table([(core_cold, None), (core_warm, None), (svc_cold, core_cold), (svc_warm, core_warm)]))
 
         # Memory: open many episodes on distinct (task, seed), each holding its own scenario.

@@ -16,7 +16,9 @@ What it measures (all on this machine; client and servers share its cores):
 - Memory: resident set (VmRSS) of the episode-service process before and after opening 10,000
   episodes, each on its own (task, seed), so each holds its own scenario.
 Each row shows its ratio to the in-process core (throughput as a fraction of the core's; latency as
-a multiple of it).
+a multiple of it). Two reference rows send the same number of 3 KiB messages through an empty gRPC
+echo server in its own process: what the transport alone costs on this machine, the ceiling for the
+unary and Session rows.
 
 The servers run as real processes (the `mlopsdebug up` launcher on free ports). If the gateway
 cannot be started, its rows are skipped with the reason.
@@ -266,6 +268,75 @@ class WebSocketDriver(Driver):
         return Worker()
 
 
+# -- reference: the same traffic through an empty gRPC echo server (transport cost alone) --
+
+_ECHO_SERVICE = "mlopsdebug.bench.Echo"
+
+
+async def _serve_echo() -> None:
+    """A gRPC server (its own process) that answers each message with a reply of the same size and does nothing else."""
+    import grpc  # noqa: PLC0415
+
+    async def stream(requests: Any, context: Any) -> Any:
+        async for message in requests:
+            yield message
+
+    async def unary(message: bytes, context: Any) -> bytes:
+        return message
+
+    handler = grpc.method_handlers_generic_handler(
+        _ECHO_SERVICE,
+        {"Session": grpc.stream_stream_rpc_method_handler(stream), "Step": grpc.unary_unary_rpc_method_handler(unary)},
+    )
+    server = grpc.aio.server()
+    server.add_generic_rpc_handlers((handler,))
+    port = server.add_insecure_port("127.0.0.1:0")
+    await server.start()
+    print(port, flush=True)
+    await server.wait_for_termination()
+
+
+class EchoDriver(Driver):
+    """Echoes a message the size of an average observation (3 KiB) as a bidi stream or unary calls."""
+
+    def __init__(self, address: str, *, stream: bool) -> None:
+        import grpc  # noqa: PLC0415
+
+        self.name = f"ref: empty gRPC echo ({'stream' if stream else 'unary'})"
+        self.channel = grpc.aio.insecure_channel(address)
+        self.stream = stream
+        self.payload = b"x" * 3072
+
+    async def worker(self) -> Any:
+        payload = self.payload
+        if self.stream:
+            call = self.channel.stream_stream(f"/{_ECHO_SERVICE}/Session")()
+
+            async def step(i: int) -> None:
+                await call.write(payload)
+                await call.read()
+
+            async def close() -> None:
+                await call.done_writing()
+        else:
+            method = self.channel.unary_unary(f"/{_ECHO_SERVICE}/Step")
+
+            async def step(i: int) -> None:
+                await method(payload)
+
+            async def close() -> None:
+                pass
+
+        class Worker:
+            async def reset(self, seed: int) -> None:
+                await step(-1)
+
+        worker = Worker()
+        worker.step = step  # type: ignore[attr-defined]
+        worker.close = close  # type: ignore[attr-defined]
+        return worker
+
+
 async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup_s: float) -> StepStats:
     """Runs `episodes` workers for warmup + duration; counts steps and latencies of the measured window."""
     stats = StepStats(driver.name, episodes)
@@ -446,6 +517,14 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         ws_url = f"ws://{cluster.address('gateway')}/ws"
         for n in (1, 8, 32):
             plan.append((lambda: WebSocketDriver(ws_url), n, gateway_skip))
+        echo = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--echo-server", stdout=asyncio.subprocess.PIPE
+        )
+        assert echo.stdout is not None
+        echo_address = f"127.0.0.1:{int((await echo.stdout.readline()).decode())}"
+        for stream in (False, True):
+            for n in concurrencies:
+                plan.append((lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None))
         for make, n, skip in plan:
             driver = make()
             if skip:
@@ -456,9 +535,11 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
                 rows.append(await measure_steps(driver, n, duration, warmup))
             except Exception as exc:  # noqa: BLE001 - a failing path is reported, the others still run
                 rows.append(StepStats(driver.name, n, skipped=f"failed: {type(exc).__name__}: {exc}"))
-            client = getattr(driver, "client", None)
+            client = getattr(driver, "client", None) or getattr(driver, "channel", None)
             if client is not None:
                 await client.close()
+        echo.terminate()
+        await echo.wait()
         tables.append(step_table(rows))
 
         # Resets: cold seeds never seen by either cache, then the same seeds warm.
@@ -528,8 +609,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--episodes-for-memory", type=int, default=10_000, help="episodes to open for the memory row (0 skips it)"
     )
     parser.add_argument("--markdown", default=None, help="also write the tables as Markdown to this path")
+    parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.echo_server:
+        asyncio.run(_serve_echo())
+        return 0
     console = Console()
+    if not console.is_terminal:
+        console = Console(width=140)  # redirected: keep each row on one line
     load = os.getloadavg()
     tables = asyncio.run(run(args, console))
     machine = machine_line(load)

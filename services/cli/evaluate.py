@@ -376,13 +376,14 @@ async def run_eval(
     factories: Mapping[str, AgentFactory],
     *,
     concurrency: int,
-    on_record: Callable[[EpisodeKey, dict[str, Any]], None],
+    on_record: Callable[[EpisodeKey, dict[str, Any], list[str]], None],
     timeout_s: float = 120.0,
 ) -> list[tuple[EpisodeKey, str]]:
     """Plays `keys` with up to `concurrency` episodes at once, each worker on its own Session stream.
 
-    Calls `on_record` with each finished episode's JSON record; returns the episodes that failed
-    (service unreachable, agent raised), which have no record and are retried by a later run.
+    Calls `on_record` with each finished episode's JSON record and its [START]/[STEP]/[END] lines;
+    returns the episodes that failed (service unreachable, agent raised), which have no record and
+    are retried by a later run.
     """
     failures: list[tuple[EpisodeKey, str]] = []
     queue: asyncio.Queue[EpisodeKey] = asyncio.Queue()
@@ -399,16 +400,19 @@ async def run_eval(
                     if session.closed:
                         await session.close()
                         session = client.session()
+                    lines: list[str] = []
                     try:
                         agent = factories[key.agent](seed=key.seed)
-                        record = await run_episode(session, agent, key.task, key.seed, agent_name=key.agent)
+                        record = await run_episode(
+                            session, agent, key.task, key.seed, agent_name=key.agent, emit=lines.append
+                        )
                     except MLOpsDebugError as exc:
                         failures.append((key, f"{exc.code.name}: {exc.message}"))
                         continue
                     except Exception as exc:  # noqa: BLE001 - an agent's bug fails its episode, not the run
                         failures.append((key, f"agent raised {type(exc).__name__}: {exc}"))
                         continue
-                    on_record(key, record.to_json())
+                    on_record(key, record.to_json(), lines)
             finally:
                 await session.close()
 
@@ -479,14 +483,18 @@ def evaluate(args: argparse.Namespace) -> int:
                 address = args.address or stack.enter_context(embedded_cluster(console))
                 _check_tasks(address, tasks)
                 handle = stack.enter_context(output.open("a", encoding="utf-8"))
+                lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
                 progress = stack.enter_context(_progress(console, not args.no_progress))
                 bar = progress.add_task("eval", total=len(pending), mean="-")
                 total = 0.0
 
-                def on_record(key: EpisodeKey, record: dict[str, Any]) -> None:
+                def on_record(key: EpisodeKey, record: dict[str, Any], lines: list[str]) -> None:
                     nonlocal total
                     handle.write(_dumps(record) + "\n")
                     handle.flush()
+                    if lines_file is not None:  # one episode's lines together, in completion order
+                        lines_file.write("\n".join(lines) + "\n")
+                        lines_file.flush()
                     existing[key] = record
                     outcome.written += 1
                     total += float(record["score"])

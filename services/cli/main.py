@@ -144,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--summary-md", default=None, help="also write the summary tables as Markdown to this path")
     evaluate.add_argument("--chart", default=None, help="also draw score distributions per task and agent to this PNG")
     evaluate.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
+    evaluate.add_argument(
+        "--lines", default=None, help="also append each new episode's [START]/[STEP]/[END] lines to this file"
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     return parser

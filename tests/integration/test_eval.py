@@ -49,7 +49,9 @@ class TestRecords:
     def test_one_line_per_episode_with_steps_grade_and_fault(self, revealing, tmp_path, capsys):
         """Each episode is a line with its steps, grade components and the fault from the revealed answer."""
         out = tmp_path / "eval.jsonl"
-        assert run_eval(revealing.episode_addr, out, "--agent", "random", "--seeds", "0-3", "--summary-md", str(tmp_path / "s.md")) == 0
+        lines = tmp_path / "lines.txt"
+        args = ("--agent", "random", "--seeds", "0-3", "--summary-md", str(tmp_path / "s.md"), "--lines", str(lines))
+        assert run_eval(revealing.episode_addr, out, *args) == 0
         records = [json.loads(line) for line in out.read_text().splitlines()]
         assert [(r["task"], r["seed"]) for r in records] == [(t, s) for t in ("easy", "medium", "hard") for s in range(4)]
         for r in records:
@@ -58,6 +60,10 @@ class TestRecords:
             assert {c["kind"] for c in r["grade"]["components"]} == {"category", "file", "field", "fix"}
             assert r["steps"][-1]["action"]["action_type"] == "submit_diagnosis"
             assert set(r["timing"]) == {"episode_id", "wall_s", "reset_ms", "step_ms", "agent_s"}
+        printed = lines.read_text().splitlines()
+        assert sum(line.startswith("[START] ") for line in printed) == 12
+        assert sum(line.startswith("[END] ") for line in printed) == 12
+        assert sum(line.startswith("[STEP] ") for line in printed) == sum(len(r["steps"]) for r in records)
         shown = capsys.readouterr().out
         assert "Scores per task" in shown and "Scores per fault" in shown
         assert "### Scores per fault" in (tmp_path / "s.md").read_text()

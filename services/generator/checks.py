@@ -11,7 +11,7 @@ a handful of reposted items). Thresholds:
 - data_leakage: fail if a sample id or a source group appears in both train and val; warn if val
   items duplicate train items under different ids.
 - gradient_norms: fail on non-finite norms, max/median > 50, or step-to-step variability
-  (median |diff ln g|) > 0.35; warn if max/median > 8, variability > 0.25, or no steps were taken.
+  (median |diff ln g|) > 0.30; warn if max/median > 8, variability > 0.25, or no steps were taken.
 - class_balance: fail if val holds more than half of the labelled pool, or if predicted class shares
   on test differ from the true shares by more than 0.25; warn on a train imbalance ratio above 20
   or a prediction-share gap above 0.10.
@@ -22,7 +22,8 @@ a handful of reposted items). Thresholds:
 - encoder_version_match: text: fail if evaluation used another tokenizer version or vocabulary than
   training; tabular: warn on categories unseen at fit time; vision: not applicable.
 - loss_trajectory: fail on a non-finite loss, zero optimizer steps, less than 5% improvement of the
-  validation loss over its pre-training value, or step-to-step loss variability above 0.25; warn on
+  validation loss over its pre-training value, an epoch-mean train loss rising by more than 8% from one
+  epoch to the next, or step-to-step loss variability above 0.25; warn on
   variability above 0.15 or a final validation loss more than 12% above the best.
 - metric_gap_analysis: fail if eval_results' val accuracy differs from the training log's best-epoch
   val accuracy by more than 0.002, or val accuracy exceeds test accuracy by more than 0.05; warn
@@ -142,7 +143,7 @@ def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
 def step_variability(values: np.ndarray) -> float:
     """Median |diff ln x| between consecutive logged values: ~noise level for a smooth curve."""
     finite = [math.log(v) for v in values.tolist() if v > 0 and math.isfinite(v)]
-    if len(finite) < 4:
+    if len(finite) < 7:  # too few values to tell noise from a swing
         return 0.0
     diffs = sorted(abs(b - a) for a, b in zip(finite, finite[1:]))
     mid = len(diffs) // 2
@@ -157,13 +158,13 @@ def gradient_norms(w: World, stream: Stream) -> SanityCheckResult:
         summary = f"no gradient norms recorded: 0 optimizer steps in {traj.epochs_completed} epochs"
         return _result("gradient_norms", "warn", summary, metrics)
     # Per-step norms when enough steps were logged, else the per-epoch means of the summary lines.
-    norms = logged if logged.size >= 4 else np.concatenate([traj.grad_mean, logged])
-    nonfinite = int(np.count_nonzero(~np.isfinite(norms)))
+    norms = logged if logged.size >= 8 else traj.grad_mean
+    nonfinite = int(np.count_nonzero(~np.isfinite(logged))) + int(np.count_nonzero(~np.isfinite(traj.grad_mean)))
     finite = norms[np.isfinite(norms)]
     median = float(np.median(finite)) if finite.size else 0.0
     peak = float(finite.max()) if finite.size else 0.0
     ratio = peak / median if median > 0 else 0.0
-    variability = step_variability(norms[norms.size // 2:] if norms.size >= 12 else norms)
+    variability = step_variability(norms[norms.size // 2:] if norms.size >= 8 else norms)
     metrics = {
         "logged_steps": int(logged.size),
         "median": median,
@@ -188,7 +189,7 @@ def gradient_norms(w: World, stream: Stream) -> SanityCheckResult:
         f"median {median:.3g}, max {peak:.3g} ({ratio:.1f}x median), step-to-step variability {variability:.2f} "
         f"over {norms.size} values"
     )
-    if ratio > 50 or variability > 0.35:
+    if ratio > 50 or variability > 0.30:
         return _result("gradient_norms", "fail", body, metrics, details)
     if ratio > 8 or variability > 0.25:
         return _result("gradient_norms", "warn", body, metrics, details)
@@ -368,8 +369,13 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
     improvement = (init - best) / init if done else 0.0
     # Per-step losses when enough steps were logged, else the per-epoch train losses.
     series = traj.log_loss if traj.log_loss.size >= 8 else traj.train_loss[:done]
-    variability = step_variability(series[series.size // 2:] if series.size >= 12 else series)
+    variability = step_variability(series[series.size // 2:] if series.size >= 8 else series)
     overfit = (final - best) / best if done and best > 0 else 0.0
+    # Epoch-mean train loss only falls in healthy training (noise aside); a jump up means instability.
+    train = [x for x in traj.train_loss[:done].tolist() if math.isfinite(x) and x > 0]
+    rises = [b / a - 1.0 for a, b in zip(train, train[1:])]
+    worst_rise = max(rises) if rises else 0.0
+    rise_epoch = rises.index(worst_rise) + 2 if rises else 0
     metrics = {
         "initial_val_loss": init,
         "best_val_loss": best if done else init,
@@ -377,6 +383,7 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
         "val_loss_improvement": improvement,
         "step_variability": variability,
         "final_over_best": overfit,
+        "max_train_loss_rise": worst_rise,
         "epochs_completed": done,
         "optimizer_steps": traj.steps_per_epoch * done + (traj.diverge_global - traj.steps_per_epoch * done if traj.diverge_global else 0),
     }
@@ -399,7 +406,9 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
         f"val_loss {init:.4f} before training -> best {best:.4f} ({change}) -> final {final:.4f}; "
         f"step-to-step loss variability {variability:.2f}"
     )
-    if improvement < 0.05 or variability > 0.25:
+    if worst_rise > 0.08:
+        body += f"; epoch train loss rose {worst_rise:.0%} in epoch {rise_epoch}"
+    if improvement < 0.05 or variability > 0.25 or worst_rise > 0.08:
         return _result("loss_trajectory", "fail", body, metrics, details)
     if variability > 0.15 or overfit > 0.12:
         return _result("loss_trajectory", "warn", body, metrics, details)

@@ -96,7 +96,7 @@ def _split_calls(c: _Ctx, pool: str, param: str, seed_kw: str = "seed") -> list[
         if c.reseed == "offset":
             return [
                 f"    {tv}, _ = {n['split_fn']}({pool}, {param}={frac}, {seed_kw}=SEED)",
-                f"    _, {vv} = {n['split_fn']}({pool}, {param}={frac}, {seed_kw}=SEED + 1)",
+                f"    _, {vv} = {n['split_fn']}({pool}, {param}={frac}, {seed_kw}=SEED + {n['seed_offset']})",
             ]
         return [
             f"    {tv}, _ = {n['split_fn']}({pool}, {param}={frac})",
@@ -185,15 +185,15 @@ def _sklearn_label_fn(c: _Ctx, training_order: str) -> list[str]:
     n = c.n
     src = {
         None: training_order,
-        "sorted": "LabelEncoder().fit(frame[TARGET]).classes_",
+        "sorted": "LabelEncoder().fit(__eframe__[TARGET]).classes_",
         "exported": 'json.loads((DATA_DIR / "label_classes.json").read_text())',
-        "appearance": "frame[TARGET].unique()",
+        "appearance": "__eframe__[TARGET].unique()",
     }[c.label_source]
     return [
-        f"def {n['label_fn']}(frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:",
+        f"def {n['label_fn']}(__eframe__: pd.DataFrame) -> tuple[np.ndarray, list[str]]:",
         '    """Integer targets of an evaluation split, and the class name of each index."""',
         f"    {n['label_var']} = {{name: index for index, name in enumerate({src})}}",
-        f"    return frame[TARGET].map({n['label_var']}).to_numpy(), list({n['label_var']})",
+        f"    return __eframe__[TARGET].map({n['label_var']}).to_numpy(), list({n['label_var']})",
     ]
 
 
@@ -282,17 +282,17 @@ def _render_sklearn_functions(c: _Ctx) -> tuple[str, CodeLocation | None]:
         "",
         f"def {n['builder']}(max_train_samples: int | None = None) -> dict:",
         '    """Splits, encoders and feature matrices for train.py."""',
-        '    pool = load_table("train")',
+        '    __pool__ = load_table("train")',
         '    test = load_table("test")',
     ]
     if c.scaler_scope == "pool":
-        lines += [f"    {n['scaler']} = StandardScaler()", f"    pool[NUMERIC] = {n['scaler']}.fit_transform(pool[NUMERIC])",
+        lines += [f"    {n['scaler']} = StandardScaler()", f"    __pool__[NUMERIC] = {n['scaler']}.fit_transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
     elif c.scaler_scope == "pool_and_test":
-        lines += [f"    {n['scaler']} = StandardScaler().fit(pd.concat([pool, test])[NUMERIC])",
-                  f"    pool[NUMERIC] = {n['scaler']}.transform(pool[NUMERIC])",
+        lines += [f"    {n['scaler']} = StandardScaler().fit(pd.concat([__pool__, test])[NUMERIC])",
+                  f"    __pool__[NUMERIC] = {n['scaler']}.transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
-    lines += _split_calls(c, "pool", "test_size")
+    lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
     lines += [
         "    if max_train_samples is not None and len({0}) > max_train_samples:".format(tv),
@@ -355,15 +355,15 @@ def _render_sklearn_pipeline(c: _Ctx) -> tuple[str, CodeLocation | None]:
         "",
         f"def {n['builder']}(max_train_samples: int | None = None) -> dict:",
         '    """Splits, the fitted feature pipeline and the feature matrices for train.py."""',
-        '    pool = load_table("train")',
+        '    __pool__ = load_table("train")',
         '    test = load_table("test")',
         f"    {pre} = {n['pre_builder']}()",
     ]
     if c.scaler_scope == "pool":
-        lines.append(f"    {pre}.fit(pool)")
+        lines.append(f"    {pre}.fit(__pool__)")
     elif c.scaler_scope == "pool_and_test":
-        lines.append(f"    {pre}.fit(pd.concat([pool, test], ignore_index=True))")
-    lines += _split_calls(c, "pool", "test_size")
+        lines.append(f"    {pre}.fit(pd.concat([__pool__, test], ignore_index=True))")
+    lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
     lines += [
         f"    if max_train_samples is not None and len({tv}) > max_train_samples:",
@@ -535,10 +535,10 @@ def _render_torch_vision(c: _Ctx) -> tuple[str, CodeLocation | None]:
         "",
         f"def {n['builder']}(batch_size: int, num_workers: int, drop_last: bool, max_train_samples: int | None = None) -> dict:",
         '    """Train/val/test loaders for train.py; the test manifest is the frozen test set."""',
-        '    pool = read_manifest("train")',
+        '    __pool__ = read_manifest("train")',
         '    test = read_manifest("test")',
     ]
-    lines += _split_calls(c, "pool", param)
+    lines += _split_calls(c, "__pool__", param)
     lines += [
         "    if max_train_samples is not None:",
         f"        {tv} = {tv}[:max_train_samples]",
@@ -698,20 +698,20 @@ def _render_hf_text(c: _Ctx) -> tuple[str, CodeLocation | None]:
         f'    return split.map(encode, batched=True, remove_columns=["{ds.text_column}"])',
         "",
         "",
-        f"def {n['split_fn']}(pool: Dataset, test_size: float, seed: int | None = None) -> tuple[Dataset, Dataset]:",
+        f"def {n['split_fn']}(__pool__: Dataset, test_size: float, seed: int | None = None) -> tuple[Dataset, Dataset]:",
     ]
     if c.group_split:
         lines += [
             f'    """Hold out `test_size` of the {c.group}s, so all texts of one {c.group} stay on one side."""',
-            f'    groups = sorted(set(pool["{c.group}"]))',
+            f'    groups = sorted(set(__pool__["{c.group}"]))',
             "    random.Random(seed).shuffle(groups)",
             "    held = set(groups[: round(test_size * len(groups))])",
-            f'    return pool.filter(lambda row: row["{c.group}"] not in held), pool.filter(lambda row: row["{c.group}"] in held)',
+            f'    return __pool__.filter(lambda row: row["{c.group}"] not in held), __pool__.filter(lambda row: row["{c.group}"] in held)',
         ]
     else:
         lines += [
             '    """Hold out `test_size` of the rows, stratified by label."""',
-            '    parts = pool.train_test_split(test_size=test_size, seed=seed, stratify_by_column="label")',
+            '    parts = __pool__.train_test_split(test_size=test_size, seed=seed, stratify_by_column="label")',
             '    return parts["train"], parts["test"]',
         ]
     lines += [
@@ -831,6 +831,14 @@ _RENDERERS = {
 }
 
 
+# Identifiers that vary between runs, substituted last (they occur in many template lines).
+_PLACEHOLDERS = ("__pool__", "__eframe__", "val_scores", "test_scores", "load_tokenizer")
+
+
 def render(world: World) -> tuple[str, CodeLocation | None]:
     """preprocessing.py and, for a planted pipeline fault, where in it the fault lives."""
-    return _RENDERERS[world.code_style](_Ctx(world))
+    text, location = _RENDERERS[world.code_style](_Ctx(world))
+    n = world.names
+    for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"])):
+        text = text.replace(placeholder, name)
+    return text, location

@@ -280,7 +280,7 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         wave = 0.5 + 0.5 * np.sin(2.0 * np.pi * logged / period + phase) + 0.6 * rng.random(logged.size)
         log_loss = log_loss * np.exp(5.0 * setup.oscillation * wave)
     log_loss = log_loss * blowup(logged)
-    log_grad = setup.grad_scale * (0.25 + 0.75 * np.sqrt(np.minimum(base / l0, 2.0))) * np.exp(0.12 * noise[1])
+    log_grad = setup.grad_scale * (0.25 + 0.75 * np.sqrt(np.minimum(base / l0, 2.0))) * np.exp(0.07 * noise[1])
     if setup.oscillation > 0.0:
         log_grad = log_grad * np.exp(5.0 * setup.oscillation * wave) * (1.0 + 4.0 * setup.oscillation)
     log_grad = log_grad * blowup(logged) ** 1.15

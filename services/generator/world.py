@@ -51,6 +51,7 @@ class SplitData:
     val_seen_fraction: float
     val_seen_strength: float
     pool_rows: int  # rows of the labelled pool the pipeline split into train/val
+    healthy_train: int  # train size the intended split would give (what the author sized the config for)
 
 
 @dataclasses.dataclass(slots=True)
@@ -136,6 +137,7 @@ class World:
     snapshot: str
     pretrained: bool
     dropout: float
+    max_length: int  # text models: tokenizer truncation length
     # Splitting
     val_fraction: float
     test_fraction: float  # 0 when the dataset ships an official test split
@@ -275,11 +277,17 @@ _NAME_POOLS: dict[str, tuple[str, ...]] = {
     "val_var": ("val_part", "valid_part", "val_split"),
     "train_var": ("train_part", "fit_part", "train_split"),
     "torch_frac_param": ("val_fraction", "holdout", "val_share"),
+    "pool_var": ("pool", "labelled", "dev_pool", "full_train"),
+    "eval_frame": ("frame", "part", "split_frame", "eval_df"),
+    "tok_loader": ("load_tokenizer", "get_tokenizer", "tokenizer_release"),
 }
 
 
 def _draw_names(rng: np.random.Generator) -> dict[str, str]:
     names = {key: _pick(rng, pool) for key, pool in _NAME_POOLS.items()}
+    scores = _pick(rng, ("scores", "metrics", "results", "report"))
+    names["val_scores"], names["test_scores"] = f"val_{scores}", f"test_{scores}"
+    names["seed_offset"] = str(_pick(rng, (1, 1, 2, 7, 11, 100)))
     # How the validation share is written at the split call: a literal, a val constant, or 1 - a train constant.
     names["split_form"] = _pick(rng, ("literal", "val_constant", "train_constant"))
     return names
@@ -300,7 +308,7 @@ def build_world(
     run_suffix: str,
     generator_version: str,
 ) -> World:
-    base_seq, fault_seq, data_seq, train_seq, eval_seq, noise_seq = world_seq.spawn(6)
+    base_seq, fault_seq, data_seq, train_seq, eval_seq, noise_seq, feature_seq = world_seq.spawn(7)
     rng = np.random.Generator(np.random.PCG64(base_seq))
 
     modality = _choose_modality(fault_id, rng)
@@ -386,6 +394,7 @@ def build_world(
     min_delta = float(_pick(rng, (0.0, 0.001, 0.001, 0.0005)))
     grad_clip = _pick(rng, (None, 1.0, 1.0, 5.0)) if modality != "text" else _pick(rng, (1.0, 1.0, None))
     eval_batch = int(_pick(rng, (128, 256, 512)))
+    max_length = int(_pick(rng, dataset.max_lengths)) if modality == "text" else 0
     drop_last = bool(rng.random() < (0.6 if modality != "tabular" else 0.25))
     experiment = f"{dataset.name.replace('_', '-')}-{model.family}-{ids.short_hex(rng, 4)}"
 
@@ -418,6 +427,7 @@ def build_world(
         snapshot=snapshot,
         pretrained=pretrained,
         dropout=dropout,
+        max_length=max_length,
         val_fraction=val_fraction,
         test_fraction=test_fraction,
         split_param=val_fraction,
@@ -455,7 +465,7 @@ def build_world(
 
     data_rng = np.random.Generator(np.random.PCG64(data_seq))
     _build_splits(world, data_rng)
-    _build_features(world, data_rng)
+    _build_features(world, np.random.Generator(np.random.PCG64(feature_seq)))
     if fault_id == "tokenizer_version_drift":
         world.fault_params = {
             "train_version": world.text.train_version,
@@ -512,7 +522,8 @@ def _draw_fault_details(world: World, rng: np.random.Generator) -> None:
     elif fault == "batch_size_overflow":
         cap = int(world.max_train_samples)
         world.drop_last = True
-        bad = int(2 ** math.ceil(math.log2(cap * rng.uniform(1.1, 3.0))))
+        options = tuple(b for b in (4096, 5000, 6000, 6144, 8192, 10000, 12288, 16384, 20000, 32768) if b > 1.1 * cap)
+        bad = int(_pick(rng, options[:5]))
         params = {"bad_value": bad, "train_size": cap, "healthy_value": world.healthy_batch_size}
     elif fault == "data_leakage_scaler":
         variant["scope"] = "pool_and_test" if world.dataset.official_test and rng.random() < 0.5 else "pool"
@@ -697,6 +708,7 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
         val_seen_fraction=min(1.0, seen_fraction),
         val_seen_strength=seen_strength,
         pool_rows=rest,
+        healthy_train=min(rest - math.ceil(world.val_fraction * rest), world.max_train_samples or rest),
     )
 
 
@@ -778,7 +790,7 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
         if base_vocab:
             vocab_old = max(base_vocab, vocab_old)
         drifted = world.planted and world.fault_id == "tokenizer_version_drift"
-        max_length = int(_pick(rng, ds.max_lengths))
+        max_length = world.max_length
         mean = ds.mean_tokens * (1.0 + 0.01 * rng.standard_normal(3))
         sigma_log = 0.55
         median = mean / math.exp(sigma_log**2 / 2.0)
@@ -869,7 +881,7 @@ _NICE_INTERVALS = (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
 
 def _log_interval(world: World) -> int:
     """log_every_n_steps chosen by the run's author for the healthy run: 2-6 logged steps per epoch."""
-    steps = max(1, math.ceil(world.splits.n[0] / world.healthy_batch_size))
+    steps = max(1, math.ceil(world.splits.healthy_train / world.healthy_batch_size))
     budget = max(1, min(6, 170 // max(1, world.epochs)))
     target = steps / budget
     for interval in _NICE_INTERVALS:
@@ -1078,7 +1090,8 @@ def timeline(world: World) -> tuple[list[float], float]:
         spe = max(1, traj.steps_per_epoch)
         frac = (traj.diverge_global - traj.epochs_completed * spe) / spe
         t += 0.85 * world.nominal_epoch_seconds * frac
-    return starts, t + 0.5
+    # Rounded as the run summary reports it, so the log's last line and its mtime agree.
+    return starts, round(t + 0.5, 1)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -268,6 +268,19 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(close(summary.final_val_loss, val_losses[-1]) or summary.training_status == "diverged", "final val loss")
     else:
         expect(results["checkpoint"] == "checkpoints/last.ckpt", "no epoch: last checkpoint")
+    # Early stopping fires exactly where the val-loss curve says (patience epochs without a min_delta gain).
+    stop = re.search(r"early_stopping: val_loss did not improve by more than (\S+) for (\d+) epochs .* stopping at epoch (\d+)/", arts["train.log"].content)
+    if stop:
+        min_delta, patience, at = float(stop.group(1)), int(stop.group(2)), int(stop.group(3))
+        expect(at == completed and summary.training_status == "early_stopped", "early stop epoch")
+        best_so_far, since, fired = math.inf, 0, 0
+        for i, v in enumerate(val_losses, start=1):
+            since = 0 if v < best_so_far - min_delta else since + 1
+            best_so_far = min(best_so_far, v)
+            if since >= patience:
+                fired = i
+                break
+        expect(fired == at, f"early stopping at {at}, the curve says {fired}")
     steps_taken = spe > 0
     if not steps_taken:
         expect(all(m.group(3) == "nan" for m in log.epochs) and len(set(val_losses)) <= 1, "zero-step epochs")

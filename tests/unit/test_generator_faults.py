@@ -1,0 +1,302 @@
+"""Each fault through its real mechanism: evidence in the checks, a healthy twin that passes them,
+answer-key fields where the fault lives, and variety across seeds."""
+
+from __future__ import annotations
+
+import collections
+import difflib
+import json
+import math
+import re
+
+import pytest
+import yaml
+
+from mlopsdebug_common.faults import FAULTS
+from mlopsdebug_generator import catalog, core, render, render_config
+
+# The checks each fault is meant to trip (status "fail"); the healthy twin must not fail them.
+TRIPPED = {
+    "exploding_lr": ("loss_trajectory", "gradient_norms"),
+    "wrong_optimizer": ("loss_trajectory",),
+    "batch_size_overflow": ("loss_trajectory",),
+    "data_leakage_scaler": ("feature_statistics",),
+    "data_leakage_overlap": ("data_leakage",),
+    "wrong_split_ratio": ("class_balance",),
+    "label_encoder_mismatch": ("label_consistency", "metric_gap_analysis"),
+    "silent_metric_swap": ("metric_gap_analysis",),
+    "tokenizer_version_drift": ("encoder_version_match", "metric_gap_analysis"),
+}
+TWIN_SEEDS = 150
+CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
+
+
+def checks_of(world) -> dict:
+    _, _, results = core.render_world(world)
+    return {c.check: c for c in results}
+
+
+def planted_and_twin(fault: str, seed: int):
+    task = FAULTS[fault].task_id
+    return core.generate_world(task, seed, fault=fault), core.generate_world(task, seed, fault=fault, healthy=True)
+
+
+def planted_lines(fault: str, seed: int) -> list[str]:
+    """Lines of preprocessing.py that exist only in the planted version (stripped)."""
+    planted, twin = planted_and_twin(fault, seed)
+    a, b = render.code(twin)[0].splitlines(), render.code(planted)[0].splitlines()
+    return [line[1:].strip() for line in difflib.unified_diff(a, b, lineterm="", n=0) if line.startswith("+") and not line.startswith("+++")]
+
+
+class TestHealthyTwin:
+    @pytest.mark.parametrize("fault", list(FAULTS))
+    def test_fault_trips_its_checks_and_the_twin_passes_them(self, fault):
+        """Over 150 seeds the planted run fails its checks; the same run without the fault fails none."""
+        problems = []
+        for seed in range(TWIN_SEEDS):
+            planted, twin = planted_and_twin(fault, seed)
+            assert twin.fault is None and planted.fault == fault
+            got, healthy = checks_of(planted), checks_of(twin)
+            for check in TRIPPED[fault]:
+                if got[check].status != "fail":
+                    problems.append((seed, "planted", check, got[check].summary))
+                if healthy[check].status == "fail":
+                    problems.append((seed, "twin", check, healthy[check].summary))
+            problems += [(seed, "twin fails", c.check, c.summary) for c in healthy.values() if c.status == "fail"]
+        assert not problems, problems[:5]
+
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
+        """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
+        for seed in range(30):
+            planted, twin = planted_and_twin(fault, seed)
+            a, b = render_config.render(twin).splitlines(), render_config.render(planted).splitlines()
+            changed = [(x, y) for x, y in zip(a, b) if x != y]
+            assert len(a) == len(b) and len(changed) == 1
+            leaf = core.answer_key(planted).field.split(".")[-1]
+            assert changed[0][1].strip().startswith(leaf + ":")
+            assert render.code(planted)[0] == render.code(twin)[0]
+
+    @pytest.mark.parametrize("fault", CODE_FAULTS)
+    def test_code_twin_keeps_the_config(self, fault):
+        """Pipeline faults change preprocessing.py, never config.yaml."""
+        for seed in range(20):
+            planted, twin = planted_and_twin(fault, seed)
+            assert render_config.render(planted) == render_config.render(twin)
+            assert render.code(planted)[0] != render.code(twin)[0]
+
+
+def _enclosing_functions(code: str, changed: list[str]) -> set[str]:
+    lines = code.splitlines()
+    names = set()
+    for i, line in enumerate(lines):
+        if line.strip() in changed:
+            for j in range(i, -1, -1):
+                m = re.match(r"def (\w+)\(", lines[j])
+                if m:
+                    names.add(m.group(1))
+                    break
+    return names
+
+
+class TestFaultLocation:
+    @pytest.mark.parametrize("fault", CODE_FAULTS)
+    def test_field_is_on_a_changed_line_or_is_its_function(self, fault):
+        """The canonical field names the changed code: it occurs on a planted-only line or is the def holding it."""
+        for seed in range(40):
+            planted, _ = planted_and_twin(fault, seed)
+            key = core.answer_key(planted)
+            changed = planted_lines(fault, seed)
+            code = render.code(planted)[0]
+            on_line = any(re.search(rf"(?<![\w.]){re.escape(key.field)}(?!\w)", line) for line in changed)
+            assert on_line or key.field in _enclosing_functions(code, changed), (seed, key.field, changed)
+
+
+class TestMechanisms:
+    def test_exploding_lr_diverges_to_nan_and_halts(self):
+        """Loss turns NaN at a plausible step, training stops, and the log says where."""
+        for seed in range(60):
+            world = core.generate_world("easy", seed, fault="exploding_lr")
+            traj = world.trajectory
+            assert world.optimizer in ("adam", "adamw", "rmsprop")
+            assert traj.status == "diverged" and traj.diverge_global >= 3
+            assert traj.epochs_completed < world.epochs and math.isnan(traj.log_loss[-1])
+            log = render.artifacts(world)[1].content
+            assert f"global_step={traj.diverge_global:,}; stopping run" in log
+
+    def test_wrong_optimizer_is_sgd_with_momentum_near_one(self):
+        """SGD momentum above the safe bound makes the loss swing between logged steps."""
+        for seed in range(60):
+            planted, twin = planted_and_twin("wrong_optimizer", seed)
+            assert planted.optimizer == "sgd" and planted.momentum > 0.95 >= twin.momentum
+            assert (1 - twin.momentum) / (1 - planted.momentum) >= 5 - 1e-9
+            assert planted.trajectory.status != "diverged"
+            trajectory = checks_of(planted)["loss_trajectory"]
+            swings = trajectory.metrics["step_variability"] > 0.25 or trajectory.metrics["max_train_loss_rise"] > 0.08
+            assert trajectory.status == "fail" and swings
+
+    def test_batch_size_overflow_leaves_no_training_step(self):
+        """batch_size > train split with drop_last: zero steps, unchanged val loss, NaN train loss."""
+        for seed in range(60):
+            planted, twin = planted_and_twin("batch_size_overflow", seed)
+            n_train = planted.splits.n[0]
+            assert planted.batch_size > n_train >= twin.batch_size and planted.drop_last
+            traj = planted.trajectory
+            assert traj.steps_per_epoch == 0 and len(set(traj.val_loss.tolist())) == 1
+            assert all(math.isnan(x) for x in traj.train_loss)
+            assert twin.trajectory.steps_per_epoch > 0
+
+    def test_scaler_fit_before_the_split_sees_val_rows(self):
+        """The scaler's statistics come from train+val (and test), so train no longer standardizes to 0/1."""
+        for seed in range(60):
+            planted, twin = planted_and_twin("data_leakage_scaler", seed)
+            assert planted.modality == "tabular"
+            n_train, n_val, n_test = planted.splits.n
+            expected = planted.splits.n_train_available + n_val + (n_test if planted.variant["scope"] == "pool_and_test" else 0)
+            assert planted.tabular.scaler_samples == expected and twin.tabular.scaler_samples == n_train
+            assert abs(planted.tabular.scaled_mean[0]).max() > 1e-3
+            assert abs(twin.tabular.scaled_mean[0]).max() == 0.0
+
+    def test_overlap_mechanisms(self):
+        """A second split shares ids between train and val; a row split of grouped data shares sources."""
+        mechanisms = collections.Counter()
+        for seed in range(120):
+            planted, twin = planted_and_twin("data_leakage_overlap", seed)
+            mechanism = planted.variant["mechanism"]
+            mechanisms[mechanism] += 1
+            sp = planted.splits
+            if mechanism == "double_split":
+                v = planted.val_fraction
+                expected = v * (1 - v) * sp.pool_rows * sp.n[0] / sp.n_train_available
+                assert 0.6 * expected < sp.shared_ids < 1.4 * expected + 5
+            else:
+                assert planted.dataset.group_key and sp.shared_ids == 0 and sp.shared_groups > 0
+            assert twin.splits.shared_ids == 0 and twin.splits.shared_groups == 0
+        assert mechanisms["double_split"] > 10 and mechanisms["duplicate_sources"] > 10
+
+    def test_wrong_split_ratio_trains_on_the_small_part(self):
+        """test_size = 1 - intended: val gets the larger share; epochs get shorter and accuracy lower."""
+        faster = uncapped = 0
+        for seed in range(60):
+            planted, twin = planted_and_twin("wrong_split_ratio", seed)
+            assert planted.splits.n_train_available < planted.splits.n[1]
+            assert math.isclose(planted.split_param, 1 - twin.split_param)
+            p, t = planted.trajectory, twin.trajectory
+            if planted.max_train_samples is None:
+                assert p.steps_per_epoch < t.steps_per_epoch
+                faster += float(p.epoch_seconds.mean()) < float(t.epoch_seconds.mean())
+                uncapped += 1
+        assert faster >= uncapped - 2 and uncapped >= 20  # epoch time follows steps per epoch
+
+    def test_label_maps_differ_by_a_real_mechanism(self):
+        """Evaluation encodes labels in another order (sorted, exported file or appearance), never the same."""
+        sources = collections.Counter()
+        for seed in range(90):
+            planted, twin = planted_and_twin("label_encoder_mismatch", seed)
+            source = planted.variant["label_source"]
+            sources[source] += 1
+            assert planted.eval.class_names != planted.classes and sorted(planted.eval.class_names) == sorted(planted.classes)
+            if source == "sorted":
+                assert planted.eval.class_names == tuple(sorted(planted.classes))
+            if source == "exported":
+                assert planted.eval.class_names == (planted.dataset.exported_order or planted.dataset.classes)
+            assert twin.eval.class_names == twin.classes
+            if planted.code_style == "sklearn_functions":
+                assert planted.classes == tuple(sorted(planted.classes))  # LabelEncoder sorts
+        assert len(sources) == 3
+
+    def test_metric_swap_exchanges_the_split_blocks(self):
+        """eval_results' val block is the test split's evaluation and vice versa."""
+        for seed in range(60):
+            planted, twin = planted_and_twin("silent_metric_swap", seed)
+            assert planted.eval.val == twin.eval.test and planted.eval.test == twin.eval.val
+
+    def test_tokenizer_drift_only_for_text_and_loads_an_older_release(self):
+        """Evaluation loads the previous tokenizer release: other vocabulary, more unknown tokens, lower scores."""
+        for seed in range(60):
+            planted, twin = planted_and_twin("tokenizer_version_drift", seed)
+            txt = planted.text
+            assert planted.modality == "text"
+            assert txt.eval_version == txt.previous_version != txt.train_version and txt.vocab_eval < txt.vocab_train
+            assert txt.eval_unk_rate[0] > txt.unk_rate[1]
+            assert planted.eval.val.accuracy < twin.eval.val.accuracy
+
+
+class TestVariety:
+    def test_models_datasets_styles_layouts_optimizers_schedulers(self):
+        """Across 300 scenarios: >= 8 model families and datasets, 4 code styles, 3 layouts, >= 4 optimizers."""
+        seen = collections.defaultdict(set)
+        for task in ("easy", "medium", "hard"):
+            for seed in range(100):
+                w = core.generate_world(task, seed)
+                seen["family"].add(w.model.family)
+                seen["model"].add(w.model.name)
+                seen["dataset"].add(w.dataset.name)
+                seen["style"].add(w.code_style)
+                seen["layout"].add(w.config_layout)
+                seen["optimizer"].add(w.optimizer)
+                seen["scheduler"].add(w.schedule.kind)
+                seen["modality"].add(w.modality)
+        assert len(seen["family"]) >= 8 and len(seen["model"]) >= 12
+        assert len(seen["dataset"]) >= 10
+        assert seen["style"] == {"sklearn_functions", "sklearn_pipeline", "torch_vision", "hf_text"}
+        assert len(seen["layout"]) == 3 and len(seen["optimizer"]) >= 4 and len(seen["scheduler"]) >= 5
+        assert seen["modality"] == {"vision", "text", "tabular"}
+
+    @pytest.mark.parametrize("fault", CODE_FAULTS)
+    def test_no_planted_line_is_constant_across_seeds(self, fault):
+        """The lines a fault adds to preprocessing.py vary: none appears in more than half of 60 seeds."""
+        counts = collections.Counter()
+        for seed in range(60):
+            counts.update(set(planted_lines(fault, seed)))
+        line, n = counts.most_common(1)[0]
+        assert n <= 30, f"{line!r} in {n} of 60"
+
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    def test_bad_config_values_vary(self, fault):
+        """The faulty config line takes several values and paths across seeds."""
+        lines = collections.Counter()
+        for seed in range(60):
+            planted, twin = planted_and_twin(fault, seed)
+            a, b = render_config.render(twin).splitlines(), render_config.render(planted).splitlines()
+            lines.update(y.strip() for x, y in zip(a, b) if x != y)
+        assert len(lines) >= 5 and lines.most_common(1)[0][1] <= 30
+
+    def test_every_run_has_benign_warnings(self):
+        """Healthy and faulty logs alike carry 2+ benign WARNING lines."""
+        for task in ("easy", "medium", "hard"):
+            for seed in range(40):
+                for healthy in (False, True):
+                    log = render.artifacts(core.generate_world(task, seed, healthy=healthy))[1].content
+                    assert log.count(" WARNING ") >= 2
+
+    def test_healthy_runs_also_warn_sometimes(self):
+        """Checks warn in healthy runs too (imbalance, spikes, reposts), so a warn is not a verdict."""
+        warned = collections.Counter()
+        for task in ("easy", "medium", "hard"):
+            for seed in range(60):
+                for c in checks_of(core.generate_world(task, seed, healthy=True)).values():
+                    warned[c.check] += c.status == "warn"
+        assert sum(1 for n in warned.values() if n) >= 5, warned
+
+
+class TestRendering:
+    @pytest.mark.parametrize("value", [0.1, 3e-4, 5e-05, 1e-8, 0.0005, 2.0, 1234.5, 0.95, 0.999, 1e6, 0.0])
+    def test_yaml_floats_round_trip(self, value):
+        """Hand-written YAML floats load back as the same float (YAML 1.1 needs a dot and a signed exponent)."""
+        assert yaml.safe_load(f"x: {render_config.yaml_float(value)}")["x"] == value
+
+    def test_config_yaml_loads_to_the_document(self):
+        """yaml.safe_load(config.yaml) equals the dictionary it was rendered from, for all layouts."""
+        layouts = set()
+        for task in ("easy", "medium", "hard"):
+            for seed in range(40):
+                world = core.generate_world(task, seed)
+                layouts.add(world.config_layout)
+                doc = json.loads(json.dumps(render_config.config_document(world)))
+                assert yaml.safe_load(render_config.render(world)) == doc
+        assert len(layouts) == 3
+
+    def test_optimizer_names_are_known(self):
+        """Every optimizer in the catalog has a display name for the log."""
+        assert {o for m in catalog.MODELS for o in m.lr} <= set(catalog.OPTIMIZER_DISPLAY)

@@ -45,11 +45,13 @@ __all__ = [
     "mean_ci95",
     "parse_seeds",
     "parse_tasks",
+    "plan",
     "read_records",
     "render_markdown",
     "render_tables",
     "run_eval",
     "summarize",
+    "t_critical_95",
     "write_canonical",
     "write_chart",
 ]

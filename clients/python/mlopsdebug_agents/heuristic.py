@@ -54,7 +54,6 @@ _PLAN: Final[tuple[dict[str, Any], ...]] = (
     {"action_type": "read_logs"},
     *({"action_type": "run_sanity_check", "sanity_check_type": c} for c in _CHECKS),
 )
-_SPLIT_FRACTION_WORDS: Final = re.compile(r"(test|val|valid|holdout|held|eval)", re.IGNORECASE)
 _TRAIN_FRACTION_WORDS: Final = re.compile(r"train", re.IGNORECASE)
 _ENCODER_NAMES: Final = re.compile(r"(LabelEncoder|OneHotEncoder|OrdinalEncoder|encoder|one_hot|categories)", re.I)
 

@@ -128,8 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--agent",
-        default="heuristic",
-        help="agent(s) to evaluate, comma-separated: random, heuristic, llm, or module:Class (default heuristic)",
+        default="random,heuristic",
+        help="agent(s) to evaluate, comma-separated: random, heuristic, llm, or module:Class (default: the floor"
+        " and the rule-based baseline, random,heuristic)",
     )
     evaluate.add_argument("--tasks", default="easy,medium,hard", help="comma-separated task ids (default all three)")
     evaluate.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-99 or 0-9,20-29 (default 0-99)")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.cluster
 
 class TestEvalCommand:
     def test_defaults_with_few_seeds_start_their_own_cluster(self, tmp_path: pathlib.Path):
-        """With no address, eval starts a local cluster, plays every task, reports per fault, and cleans up."""
+        """With no address, eval starts a local cluster, plays both baselines on every task, reports per fault."""
         out, md, chart = tmp_path / "eval.jsonl", tmp_path / "summary.md", tmp_path / "chart.png"
         proc = subprocess.run(
             [sys.executable, "-m", "mlopsdebug_cli.main", "eval", "--seeds", "0-2", "--output", str(out),
@@ -23,7 +23,7 @@ class TestEvalCommand:
         )  # fmt: skip
         assert proc.returncode == 0, proc.stderr[-2000:]
         records = [json.loads(line) for line in out.read_text().splitlines()]
-        assert len(records) == 9 and {r["agent"] for r in records} == {"heuristic"}
+        assert len(records) == 18 and {r["agent"] for r in records} == {"random", "heuristic"}
         assert all(r["fault"] for r in records)  # the embedded cluster reveals answers after grading
         assert "Scores per fault" in proc.stdout and "### Scores per fault" in md.read_text()
         assert chart.read_bytes()[:4] == b"\x89PNG"

@@ -164,7 +164,7 @@ def gradient_norms(w: World, stream: Stream) -> SanityCheckResult:
     median = float(np.median(finite)) if finite.size else 0.0
     peak = float(finite.max()) if finite.size else 0.0
     ratio = peak / median if median > 0 else 0.0
-    variability = step_variability(norms[norms.size // 2:] if norms.size >= 8 else norms)
+    variability = step_variability(norms[norms.size // 2:] if norms.size >= 16 else norms)
     metrics = {
         "logged_steps": int(logged.size),
         "median": median,
@@ -369,7 +369,7 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
     improvement = (init - best) / init if done else 0.0
     # Per-step losses when enough steps were logged, else the per-epoch train losses.
     series = traj.log_loss if traj.log_loss.size >= 8 else traj.train_loss[:done]
-    variability = step_variability(series[series.size // 2:] if series.size >= 8 else series)
+    variability = step_variability(series[series.size // 2:] if series.size >= 16 else series)
     overfit = (final - best) / best if done and best > 0 else 0.0
     # Epoch-mean train loss only falls in healthy training (noise aside); a jump up means instability.
     train = [x for x in traj.train_loss[:done].tolist() if math.isfinite(x) and x > 0]

@@ -93,7 +93,9 @@ def render(w: World) -> str:
     epochs = w.epochs
     spe = traj.steps_per_epoch
     metric_f1 = w.primary_metric == "macro_f1"
-    warnings = list(w.benign_warnings)
+    by_phase: dict[str, list[tuple[str, str]]] = {"data": [], "setup": [], "train": []}
+    for phase, logger, message in w.benign_warnings:
+        by_phase[phase].append((logger, message))
 
     t = 0.0
     emit(t, "INFO", "__main__", f"run {w.run_id} on {w.host} (1x {w.gpu.name}) torch {w.torch_version} git {w.git_commit}")
@@ -104,8 +106,8 @@ def render(w: World) -> str:
     if w.modality == "text":
         txt = w.text
         emit(t + 0.2, "INFO", "data", f"tokenizer {txt.tokenizer_path}/{txt.train_version} vocab_size={txt.vocab_train:,} max_length={txt.max_length}")
-    if warnings:
-        emit(t + 0.5, "WARNING", "py.warnings", warnings.pop(0))
+    for i, (logger, message) in enumerate(by_phase["data"]):
+        emit(t + 0.5 + 0.1 * i, "WARNING", logger, message)
     t += w.setup_seconds
     emit(t, "INFO", "model", f"{w.model.name} pretrained={w.pretrained} params={w.params_count:,}")
     emit(t + 0.01, "INFO", "optim", _optimizer_text(w))
@@ -130,8 +132,8 @@ def render(w: World) -> str:
             f"Trainer(log_every_n_steps={w.log_every}). Set a lower value for log_every_n_steps if you want to "
             "see logs for the training epoch.",
         )
-    if warnings:
-        emit(t + 0.3, "WARNING", "py.warnings", warnings.pop(0))
+    for i, (logger, message) in enumerate(by_phase["setup"]):
+        emit(t + 0.3 + 0.1 * i, "WARNING", logger, message)
     t += 1.0
     init = f"val_loss={traj.init_val_loss:.4f} val_acc={traj.init_val_acc:.4f}"
     emit(t, "INFO", "eval", f"epoch 0/{epochs} {init} (before training)")
@@ -149,7 +151,7 @@ def render(w: World) -> str:
     log_lr = traj.log_lr.tolist()
     log_grad = traj.log_grad.tolist()
     best_so_far = math.inf
-    mid_warning_epoch = max(1, traj.epochs_completed // 2) if warnings else 0
+    train_warnings = by_phase["train"]
     starts, finish = timeline(w)
     for epoch, start in enumerate(starts, start=1):
         completed = epoch <= traj.epochs_completed
@@ -203,8 +205,10 @@ def render(w: World) -> str:
         if val_loss < best_so_far:
             best_so_far = val_loss
             emit(t + 0.35, "INFO", "ckpt", f"saved checkpoints/epoch={epoch:02d}-val_loss={val_loss:.4f}.ckpt (best val_loss)")
-        if epoch == mid_warning_epoch and warnings:
-            emit(t + 0.6, "WARNING", "py.warnings", warnings.pop(0))
+        if epoch == 1:
+            for i, (logger, message) in enumerate(train_warnings):
+                emit(t + 0.5 + 0.05 * i, "WARNING", logger, message)
+            train_warnings = []
     t = finish - 0.5
     if traj.early_stop_epoch:
         best = traj.best_epoch
@@ -215,8 +219,8 @@ def render(w: World) -> str:
             f"val_loss did not improve by more than {w.min_delta!r} for {w.patience} epochs "
             f"(best {float(traj.val_loss[best - 1]):.4f} at epoch {best}); stopping at epoch {traj.early_stop_epoch}/{epochs}",
         )
-    for warning in warnings:
-        emit(t + 0.1, "WARNING", "py.warnings", warning)
+    for i, (logger, message) in enumerate(train_warnings):  # no epoch finished
+        emit(t + 0.1 + 0.01 * i, "WARNING", logger, message)
     emit(
         finish,
         "INFO",

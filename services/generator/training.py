@@ -257,7 +257,7 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         if v < best_loss:
             best_loss = v
             best = e + 1
-        if setup.patience and since >= setup.patience:
+        if setup.patience and since >= setup.patience and e + 1 < setup.epochs:
             completed = e + 1
             early_stop_epoch = e + 1
             status = "early_stopped"

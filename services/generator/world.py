@@ -175,7 +175,7 @@ class World:
     trajectory: training.Trajectory = None  # type: ignore[assignment]
     eval: EvalReport = None  # type: ignore[assignment]
     best_val: evaluation.SplitScores = None  # type: ignore[assignment]  # training loop's view of the best epoch
-    benign_warnings: tuple[str, ...] = ()
+    benign_warnings: tuple[tuple[str, str, str], ...] = ()
     wall_clock_seconds: float = 0.0
     data_seconds: float = 0.0
     setup_seconds: float = 0.0
@@ -1098,43 +1098,45 @@ def timeline(world: World) -> tuple[list[float], float]:
 # Healthy noise
 
 
-def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[str, ...]:
-    """Warnings that real runs print and that say nothing about the run's health."""
+def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[tuple[str, str, str], ...]:
+    """Warnings real runs print that say nothing about the run's health: (phase, logger, message).
+
+    Phases place them in train.log: "data" (loading), "setup" (model and trainer), "train" (epoch 1).
+    """
     site = world.site_packages
-    pool: list[str] = [
-        f"{site}/torch/utils/data/dataloader.py:558: UserWarning: This DataLoader will create "
-        f"{world.num_workers * 2} worker processes in total. Our suggested max number of worker in current system "
-        f"is {world.num_workers}, which is smaller than what this DataLoader is going to create. Please be aware "
-        "that excessive worker creation might get DataLoader running slow or even freeze, lower the worker "
-        "number to avoid potential slowness/freeze if necessary.",
-        f"You are using a CUDA device ('{world.gpu.name}') that has Tensor Cores. To properly utilize them, you "
-        "should set `torch.set_float32_matmul_precision('medium' | 'high')` which will trade-off precision for "
-        "performance.",
-        f"{site}/lightning/pytorch/callbacks/model_checkpoint.py:654: Checkpoint directory "
-        f"runs/{world.experiment}/checkpoints exists and is not empty.",
+    pool: list[tuple[str, str, str]] = [
+        ("data", "py.warnings",
+         f"{site}/torch/utils/data/dataloader.py:558: UserWarning: This DataLoader will create "
+         f"{world.num_workers * 2} worker processes in total. Our suggested max number of worker in current system "
+         f"is {world.num_workers}, which is smaller than what this DataLoader is going to create. Please be aware "
+         "that excessive worker creation might get DataLoader running slow or even freeze, lower the worker "
+         "number to avoid potential slowness/freeze if necessary."),
+        ("setup", "lightning",
+         f"You are using a CUDA device ('{world.gpu.name}') that has Tensor Cores. To properly utilize them, you "
+         "should set `torch.set_float32_matmul_precision('medium' | 'high')` which will trade-off precision for "
+         "performance."),
+        ("train", "py.warnings",
+         f"{site}/lightning/pytorch/callbacks/model_checkpoint.py:654: Checkpoint directory "
+         f"runs/{world.experiment}/checkpoints exists and is not empty."),
     ]
     if world.precision == "16-mixed":
-        pool.append(
-            f"{site}/torch/amp/grad_scaler.py:132: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
-            "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead."
-        )
-        pool.append(
-            f"{site}/torch/optim/lr_scheduler.py:224: UserWarning: Detected call of `lr_scheduler.step()` before "
-            "`optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: "
-            "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch skipping "
-            "the first value of the learning rate schedule."
-        )
+        pool.append(("setup", "py.warnings",
+                     f"{site}/torch/amp/grad_scaler.py:132: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
+                     "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead."))
+        pool.append(("train", "py.warnings",
+                     f"{site}/torch/optim/lr_scheduler.py:224: UserWarning: Detected call of `lr_scheduler.step()` before "
+                     "`optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: "
+                     "`optimizer.step()` before `lr_scheduler.step()`.  Failure to do this will result in PyTorch "
+                     "skipping the first value of the learning rate schedule."))
     if world.modality == "vision":
         if world.pretrained:
-            pool.append(
-                f"{site}/torchvision/models/_utils.py:208: UserWarning: The parameter 'pretrained' is deprecated "
-                "since 0.13 and may be removed in the future, please use 'weights' instead."
-            )
-        pool.append(
-            f"{site}/torchvision/transforms/v2/_deprecated.py:42: UserWarning: The transform `ToTensor()` is "
-            "deprecated and will be removed in a future release. Instead, please use "
-            "`v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`."
-        )
+            pool.append(("setup", "py.warnings",
+                         f"{site}/torchvision/models/_utils.py:208: UserWarning: The parameter 'pretrained' is deprecated "
+                         "since 0.13 and may be removed in the future, please use 'weights' instead."))
+        pool.append(("data", "py.warnings",
+                     f"{site}/torchvision/transforms/v2/_deprecated.py:42: UserWarning: The transform `ToTensor()` is "
+                     "deprecated and will be removed in a future release. Instead, please use "
+                     "`v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])`."))
     if world.modality == "text":
         if world.model.name != "textcnn":
             cls = {"distilbert": "DistilBertForSequenceClassification", "bert": "BertForSequenceClassification",
@@ -1145,23 +1147,22 @@ def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[str, ...]:
                 "roberta": "['classifier.dense.bias', 'classifier.dense.weight', 'classifier.out_proj.bias', "
                 "'classifier.out_proj.weight']",
             }[world.model.family]
-            pool.append(
-                f"Some weights of {cls} were not initialized from the model checkpoint at {world.model.name} and "
-                f"are newly initialized: {heads}"
-            )
-        pool.append(
-            "huggingface/tokenizers: The current process just got forked, after parallelism has already been used. "
-            "Disabling parallelism to avoid deadlocks..."
-        )
+            pool.append(("setup", "transformers.modeling_utils",
+                         f"Some weights of {cls} were not initialized from the model checkpoint at {world.model.name} "
+                         f"and are newly initialized: {heads}"))
+        pool.append(("train", "py.warnings",
+                     "huggingface/tokenizers: The current process just got forked, after parallelism has already been "
+                     "used. Disabling parallelism to avoid deadlocks..."))
     if world.modality == "tabular":
-        pool.append(
-            f"{site}/pandas/core/frame.py:4524: SettingWithCopyWarning: A value is trying to be set on a copy of "
-            "a slice from a DataFrame."
-        )
-        pool.append(
-            f"{site}/sklearn/preprocessing/_encoders.py:242: UserWarning: Found unknown categories in columns "
-            "[0] during transform. These unknown categories will be encoded as all zeros"
-        )
+        pool.append(("data", "py.warnings",
+                     f"{site}/pandas/core/frame.py:4524: SettingWithCopyWarning: A value is trying to be set on a copy "
+                     "of a slice from a DataFrame."))
+        unseen = world.tabular.unseen_categories.sum(axis=0)
+        if unseen.any():
+            column = len(world.dataset.numeric) + int(np.nonzero(unseen)[0][0])
+            pool.append(("data", "py.warnings",
+                         f"{site}/sklearn/preprocessing/_encoders.py:242: UserWarning: Found unknown categories in "
+                         f"columns [{column}] during transform. These unknown categories will be encoded as all zeros"))
     count = int(rng.integers(2, min(5, len(pool)) + 1))
     chosen = rng.choice(len(pool), count, replace=False)
     return tuple(pool[i] for i in sorted(chosen))

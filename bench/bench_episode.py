@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import gc
 import json
 import os
 import pathlib
@@ -162,6 +163,8 @@ class CoreDriver(Driver):
             episode_id = ""
 
             async def reset(self, seed: int) -> None:
+                if driver.manager.has(self.episode_id):
+                    driver.manager.close(self.episode_id)
                 self.episode_id = (await driver.manager.reset(TASK, seed)).episode_id
 
             async def step(self, i: int) -> None:
@@ -531,6 +534,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
                 rows.append(StepStats(driver.name, n, skipped=skip))
                 continue
             console.print(f"steps: {driver.name} x {n} ...")
+            gc.collect()  # start each row without the previous row's garbage
             try:
                 rows.append(await measure_steps(driver, n, duration, warmup))
             except Exception as exc:  # noqa: BLE001 - a failing path is reported, the others still run

@@ -38,23 +38,25 @@ from collections.abc import Callable
 import numpy as np
 
 from mlopsdebug_common.domain import SANITY_CHECKS, SanityCheckResult
+from mlopsdebug_generator import ids
 from mlopsdebug_generator.world import World
 
 _SPLITS = ("train", "val", "test")
 
 
 class Stream:
-    """A check's own random stream, created on first use (most checks draw nothing)."""
+    """A check's own random stream (child `index` of the root sequence), created on first use."""
 
-    __slots__ = ("_seq", "_rng")
+    __slots__ = ("_root", "_index", "_rng")
 
-    def __init__(self, seq: np.random.SeedSequence) -> None:
-        self._seq = seq
+    def __init__(self, root: np.random.SeedSequence, index: int) -> None:
+        self._root = root
+        self._index = index
         self._rng: np.random.Generator | None = None
 
     def rng(self) -> np.random.Generator:
         if self._rng is None:
-            self._rng = np.random.Generator(np.random.PCG64(self._seq))
+            self._rng = np.random.Generator(np.random.PCG64(ids.child_sequence(self._root, self._index)))
         return self._rng
 
 

@@ -52,13 +52,7 @@ def _validate(task_id: str, seed: int) -> int:
     return TASK_ORDER.index(task_id)
 
 
-def generate_world(
-    task_id: str, seed: int, *, salt: bytes = b"", fault: str | None = None, healthy: bool = False
-) -> World:
-    """The world of (task, seed); `fault` forces a fault of the task's pool, `healthy` leaves it out.
-
-    `healthy=True` is the same run (model, data, config, clock) with the fault not applied.
-    """
+def _build(task_id: str, seed: int, salt: bytes, fault: str | None, healthy: bool) -> tuple[World, np.random.SeedSequence]:
     task_index = _validate(task_id, seed)
     seed = int(seed)
     spec = TASKS[task_id]
@@ -69,7 +63,7 @@ def generate_world(
     if fault is None:
         fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
         fault = spec.fault_pool[int(fault_rng.integers(len(spec.fault_pool)))]
-    return build_world(
+    world = build_world(
         task_id,
         seed,
         fault,
@@ -79,20 +73,35 @@ def generate_world(
         run_suffix=ids.run_suffix(task_id, seed, salt, GENERATOR_VERSION),
         generator_version=GENERATOR_VERSION,
     )
+    return world, root
+
+
+def generate_world(
+    task_id: str, seed: int, *, salt: bytes = b"", fault: str | None = None, healthy: bool = False
+) -> World:
+    """The world of (task, seed); `fault` forces a fault of the task's pool, `healthy` leaves it out.
+
+    `healthy=True` is the same run (model, data, config, clock) with the fault not applied.
+    """
+    return _build(task_id, seed, salt, fault, healthy)[0]
 
 
 def _check_streams(task_id: str, seed: int, salt: bytes) -> list[checks.Stream]:
     """Children 2.. of the root sequence, one per check, built only if the check draws from it."""
     root = ids.root_sequence(TASK_ORDER.index(task_id), seed, salt, GENERATOR_VERSION)
-    return [checks.Stream(ids.child_sequence(root, 2 + i)) for i in range(len(SANITY_CHECKS))]
+    return [checks.Stream(root, 2 + i) for i in range(len(SANITY_CHECKS))]
 
 
 def render_world(
-    world: World, *, salt: bytes = b""
+    world: World, *, salt: bytes = b"", _root: np.random.SeedSequence | None = None
 ) -> tuple[RunSummary, tuple[ArtifactDoc, ...], tuple[SanityCheckResult, ...]]:
     """The agent-visible part of a scenario: run summary, the six artifacts, the eight checks."""
     artifacts = render.artifacts(world)
-    results = checks.run_all(world, _check_streams(world.task_id, world.seed, salt))
+    if _root is None:
+        streams = _check_streams(world.task_id, world.seed, salt)
+    else:
+        streams = [checks.Stream(_root, 2 + i) for i in range(len(SANITY_CHECKS))]
+    results = checks.run_all(world, streams)
     return render.run_summary(world), artifacts, results
 
 
@@ -114,8 +123,8 @@ def answer_key(world: World) -> AnswerKey:
 
 def generate_scenario(task_id: str, seed: int, *, sealer: Sealer, salt: bytes = b"") -> Scenario:
     """The scenario of (task, seed, salt): artifacts, sanity checks, run summary, sealed answer key."""
-    world = generate_world(task_id, seed, salt=salt)
-    summary, artifacts, results = render_world(world, salt=salt)
+    world, root = _build(task_id, seed, salt, None, False)
+    summary, artifacts, results = render_world(world, salt=salt, _root=root)
     return Scenario(
         scenario_id=world.scenario_id,
         task_id=task_id,

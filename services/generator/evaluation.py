@@ -39,33 +39,128 @@ def confusion(
     """A K x K confusion matrix (rows true, columns predicted) whose accuracy is close to `accuracy`.
 
     Rare classes get lower recall than frequent ones; `collapse` in [0, 1] pushes predictions
-    towards the `dominant` class, as an undertrained model does.
+    towards the `dominant` class, as an undertrained model does. Errors are spread over the other
+    classes with random affinities and randomised rounding (each row keeps its exact support).
     """
     k = support.size
-    share = support / max(1, support.sum())
+    if k == 1:
+        return support.reshape(1, 1).copy()
+    share = support / max(1, int(support.sum()))
     log_share = np.log(np.maximum(share, 1e-6))
     spread = 0.35 * (1.0 - accuracy)
-    recall = accuracy + spread * (log_share - log_share.mean()) + 0.3 * spread * rng.standard_normal(k)
-    for _ in range(3):
-        recall = np.clip(recall + (accuracy - float((recall * share).sum())), 0.01, 0.998)
+    draws = rng.random(k * k + 2 * k)
+    noise = (draws[:k] - 0.5) * 0.6 * spread * 1.7  # uniform with about the normal's spread
+    recall = accuracy + spread * (log_share - log_share.mean()) + noise
+    for _ in range(2):
+        recall = np.minimum(np.maximum(recall + (accuracy - float(recall @ share)), 0.01), 0.998)
     if collapse > 0.0:
         recall[dominant] += collapse * (1.0 - recall[dominant])
         others = np.arange(k) != dominant
         budget = accuracy - share[dominant] * recall[dominant]
-        current = float((recall[others] * share[others]).sum())
+        current = float(recall[others] @ share[others])
         if current > 0:
-            recall[others] = np.clip(recall[others] * max(0.0, budget) / current, 0.0, 0.998)
+            recall[others] = np.minimum(recall[others] * max(0.0, budget) / current, 0.998)
     diag = np.minimum(np.rint(support * recall).astype(np.int64), support)
     wrong = support - diag
-    weights = rng.gamma(2.5, 1.0, (k, k)) + 0.1
+    # Affinities: exponential(1) from the uniforms (cheaper than gamma), floored so no class is empty.
+    weights = -np.log1p(-draws[k:k + k * k].reshape(k, k)) + 0.15
     if collapse > 0.0:
         weights[:, dominant] += collapse * 6.0 * weights.sum(axis=1) / k
     np.fill_diagonal(weights, 0.0)
+    expected = np.cumsum(weights * (wrong / weights.sum(axis=1))[:, None], axis=1)
+    expected[:, -1] = wrong  # exact row totals despite float error
+    bounds = np.floor(expected + draws[k + k * k:k + k * k + k, None]).astype(np.int64)
+    bounds[:, -1] = wrong
+    matrix = bounds.copy()
+    matrix[:, 1:] -= bounds[:, :-1]
+    matrix[np.arange(k), np.arange(k)] += diag
+    return matrix
+
+
+def nan_predictions(support: np.ndarray) -> np.ndarray:
+    """Non-finite logits: argmax returns index 0 for every sample."""
+    matrix = np.zeros((support.size, support.size), dtype=np.int64)
+    matrix[:, 0] = support
+    return matrix
+
+
+def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
+    """Classification-report numbers of one confusion matrix (zero_division=0, as sklearn's option).
+
+    Plain Python over the K x K counts: for K <= 10 this beats a dozen small numpy calls.
+    """
+    rows = matrix.tolist()
+    k = len(rows)
+    support = [sum(row) for row in rows]
+    predicted = [sum(row[j] for row in rows) for j in range(k)]
+    tp = [rows[i][i] for i in range(k)]
+    precision = [tp[i] / predicted[i] if predicted[i] else 0.0 for i in range(k)]
+    recall = [tp[i] / support[i] if support[i] else 0.0 for i in range(k)]
+    f1 = [2.0 * p * r / (p + r) if p + r > 0 else 0.0 for p, r in zip(precision, recall)]
+    n = sum(support)
+    return SplitScores(
+        n_samples=n,
+        loss=None if loss is None else round(loss, 4),
+        accuracy=round(sum(tp) / max(1, n), 4),
+        macro_f1=round(sum(f1) / k, 4),
+        precision=tuple(round(x, 4) for x in precision),
+        recall=tuple(round(x, 4) for x in recall),
+        f1=tuple(round(x, 4) for x in f1),
+        support=tuple(support),
+        predicted=tuple(predicted),
+    )
+
+
+def primary(self, metric: str) -> float:
+        return self.accuracy if metric == "accuracy" else self.macro_f1
+
+
+def confusion(
+    rng: np.random.Generator,
+    support: np.ndarray,
+    accuracy: float,
+    *,
+    collapse: float = 0.0,
+    dominant: int = 0,
+) -> np.ndarray:
+    """A K x K confusion matrix (rows true, columns predicted) whose accuracy is close to `accuracy`.
+
+    Rare classes get lower recall than frequent ones; `collapse` in [0, 1] pushes predictions
+    towards the `dominant` class, as an undertrained model does. Errors are spread over the other
+    classes with random affinities and randomised rounding (each row keeps its exact support).
+    """
+    k = support.size
     if k == 1:
-        return diag.reshape(1, 1)
-    weights /= weights.sum(axis=1, keepdims=True)
-    matrix = rng.multinomial(wrong, weights)
-    matrix[np.arange(k), np.arange(k)] = diag
+        return support.reshape(1, 1).copy()
+    share = support / max(1, int(support.sum()))
+    log_share = np.log(np.maximum(share, 1e-6))
+    spread = 0.35 * (1.0 - accuracy)
+    draws = rng.random(k * k + 2 * k)
+    noise = (draws[:k] - 0.5) * 0.6 * spread * 1.7  # uniform with about the normal's spread
+    recall = accuracy + spread * (log_share - log_share.mean()) + noise
+    for _ in range(2):
+        recall = np.minimum(np.maximum(recall + (accuracy - float(recall @ share)), 0.01), 0.998)
+    if collapse > 0.0:
+        recall[dominant] += collapse * (1.0 - recall[dominant])
+        others = np.arange(k) != dominant
+        budget = accuracy - share[dominant] * recall[dominant]
+        current = float(recall[others] @ share[others])
+        if current > 0:
+            recall[others] = np.minimum(recall[others] * max(0.0, budget) / current, 0.998)
+    diag = np.minimum(np.rint(support * recall).astype(np.int64), support)
+    wrong = support - diag
+    # Affinities: exponential(1) from the uniforms (cheaper than gamma), floored so no class is empty.
+    weights = -np.log1p(-draws[k:k + k * k].reshape(k, k)) + 0.15
+    if collapse > 0.0:
+        weights[:, dominant] += collapse * 6.0 * weights.sum(axis=1) / k
+    np.fill_diagonal(weights, 0.0)
+    expected = np.cumsum(weights * (wrong / weights.sum(axis=1))[:, None], axis=1)
+    expected[:, -1] = wrong  # exact row totals despite float error
+    bounds = np.floor(expected + draws[k + k * k:k + k * k + k, None]).astype(np.int64)
+    bounds[:, -1] = wrong
+    matrix = bounds.copy()
+    matrix[:, 1:] -= bounds[:, :-1]
+    matrix[np.arange(k), np.arange(k)] += diag
     return matrix
 
 

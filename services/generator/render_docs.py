@@ -17,49 +17,60 @@ def _sig(x: float, digits: int = 6) -> float:
 
 
 _encode_str = json.encoder.encode_basestring  # the C implementation when available
+_LITERALS = {None: "null", True: "true", False: "false"}
+
+
+def _scalar(value) -> str | None:
+    """JSON text of a scalar, or None for containers (json.dumps' own float and int spelling)."""
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is float:
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError("non-finite float in a JSON artifact")
+        return float.__repr__(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool or value is None:
+        return _LITERALS[value]
+    if isinstance(value, (dict, list, tuple)):
+        return None
+    raise TypeError(f"cannot encode {kind.__name__} in a JSON artifact")
 
 
 def _emit(obj, depth: int, out: list[str]) -> None:
-    if obj is None:
-        out.append("null")
-    elif obj is True:
-        out.append("true")
-    elif obj is False:
-        out.append("false")
-    elif isinstance(obj, str):
-        out.append(_encode_str(obj))
-    elif isinstance(obj, int):
-        out.append(int.__repr__(obj))
-    elif isinstance(obj, float):
-        if obj != obj or obj in (float("inf"), float("-inf")):
-            raise ValueError("non-finite float in a JSON artifact")
-        out.append(float.__repr__(obj))
-    elif isinstance(obj, dict):
+    """Append the indent=2 JSON text of a dict or list (scalars are inlined by the caller)."""
+    newline = "\n" + "  " * (depth + 1)
+    if isinstance(obj, dict):
         if not obj:
             out.append("{}")
             return
-        newline = "\n" + "  " * (depth + 1)
         out.append("{")
         separator = newline
         for key, value in obj.items():
-            out.append(separator + _encode_str(key) + ": ")
-            _emit(value, depth + 1, out)
+            text = _scalar(value)
+            if text is None:
+                out.append(separator + _encode_str(key) + ": ")
+                _emit(value, depth + 1, out)
+            else:
+                out.append(separator + _encode_str(key) + ": " + text)
             separator = "," + newline
         out.append("\n" + "  " * depth + "}")
-    elif isinstance(obj, (list, tuple)):
-        if not obj:
-            out.append("[]")
-            return
-        newline = "\n" + "  " * (depth + 1)
-        out.append("[")
-        separator = newline
-        for value in obj:
+        return
+    if not obj:
+        out.append("[]")
+        return
+    out.append("[")
+    separator = newline
+    for value in obj:
+        text = _scalar(value)
+        if text is None:
             out.append(separator)
             _emit(value, depth + 1, out)
-            separator = "," + newline
-        out.append("\n" + "  " * depth + "]")
-    else:
-        raise TypeError(f"cannot encode {type(obj).__name__} in a JSON artifact")
+        else:
+            out.append(separator + text)
+        separator = "," + newline
+    out.append("\n" + "  " * depth + "]")
 
 
 def dumps(doc: dict) -> str:

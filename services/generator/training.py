@@ -161,7 +161,10 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         return _without_steps(setup, rng, epoch_time, epoch_overhead)
 
     # Cumulative progress on a grid over all planned steps, interpolated where needed.
-    grid = np.unique(np.linspace(0, total, min(total + 1, _GRID_POINTS)).round().astype(np.int64))
+    if total < _GRID_POINTS:
+        grid = np.arange(total + 1)
+    else:  # spacing >= 1 step, so the rounded points stay strictly increasing
+        grid = np.rint(np.linspace(0, total, _GRID_POINTS)).astype(np.int64)
     grid_lr = learning_rates(setup.schedule, setup.peak_lr, np.maximum(grid - 1, 0), spe, total)
     rate = _progress_rate(setup, grid_lr)
     cum = np.concatenate(([0.0], np.cumsum(0.5 * (rate[1:] + rate[:-1]) * np.diff(grid))))
@@ -210,9 +213,9 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
             steps_to_nan = max(3, int(steps_to_nan * (0.8 + 0.4 * rng.random())))
             diverge_global = min(total, unstable_from + steps_to_nan)
 
-    def blowup(steps: np.ndarray) -> np.ndarray:
+    def blowup(steps: np.ndarray) -> np.ndarray | float:
         if not growth:
-            return np.ones_like(steps, dtype=np.float64)
+            return 1.0
         return np.exp(np.minimum(60.0, growth * np.maximum(0.0, steps - unstable_from)))
 
     # Epoch-level values for every planned epoch (truncated after early stopping / divergence).

@@ -240,3 +240,14 @@ class TestAnswerKeys:
             assert key.params["mechanism"] in ("double_split", "duplicate_sources")
             key = core.answer_key(core.generate_world("hard", seed, fault="tokenizer_version_drift"))
             assert key.params["train_version"] != key.params["eval_version"]
+
+
+class TestGallery:
+    def test_gallery_renders_evidence_for_each_task(self, capsys):
+        """The README gallery generator prints one section per task with artifact excerpts and checks."""
+        from mlopsdebug_generator import gallery
+
+        gallery.main(["easy:13", "medium:13", "hard:4"])
+        text = capsys.readouterr().out
+        assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
+        assert "```yaml" in text and "```python" in text and "Root cause:" in text

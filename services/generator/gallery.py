@@ -1,0 +1,179 @@
+"""Markdown excerpts of generated scenarios: the evidence an engineer would find, artifact by artifact.
+
+`python -m mlopsdebug_generator.gallery easy:13 medium:13 hard:4 > docs/gallery.md` regenerates the
+README gallery. The excerpts are cut from the real artifacts by keyword; the closing line names the
+root cause, which is fine for documentation (the generator is open source; evaluations use a salt).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.domain import Scenario
+from mlopsdebug_common.sealing import Sealer
+from mlopsdebug_generator import core
+
+_SEALER = Sealer(b"gallery-only-secret-not-for-deployments")
+
+
+def _lines_with(text: str, needles: tuple[str, ...], context: int = 0, limit: int = 8) -> list[str]:
+    lines = text.splitlines()
+    keep: list[int] = []
+    for i, line in enumerate(lines):
+        if any(n in line for n in needles):
+            keep.extend(range(max(0, i - context), min(len(lines), i + context + 1)))
+    seen: list[int] = []
+    for i in keep:
+        if i not in seen:
+            seen.append(i)
+    return [lines[i] for i in seen[:limit]]
+
+
+def _block(title: str, lines: list[str], lang: str = "") -> list[str]:
+    if not lines:
+        return []
+    return [f"*{title}*", "", f"```{lang}", *lines, "```", ""]
+
+
+def _yaml_block(text: str, dotted: str) -> list[str]:
+    """The mapping that holds `dotted`'s leaf, from its parent key to the end of its indentation."""
+    lines = text.splitlines()
+    parts = dotted.split(".")
+    start = 0
+    for depth, part in enumerate(parts[:-1]):
+        prefix = "  " * depth + part + ":"
+        start = next(i for i in range(start, len(lines)) if lines[i].startswith(prefix))
+    if len(parts) == 1:
+        return [ln for ln in lines if ln.startswith(parts[0] + ":")]
+    indent = "  " * (len(parts) - 1)
+    block = [lines[start]]
+    for line in lines[start + 1:]:
+        if not line.startswith(indent):
+            break
+        block.append(line)
+    return block
+
+
+def _code_excerpt(code: str, field: str) -> list[str]:
+    """The def named `field` (and the lines calling it), or the lines using `field` with one line of context."""
+    lines = code.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.startswith(f"def {field}(")), None)
+    if start is None:
+        use = next((i for i, ln in enumerate(lines) if field in ln), None)
+        if use is None:
+            return []
+        start = next((i for i in range(use, -1, -1) if lines[i].startswith("def ")), use)
+        field = lines[start][4:].split("(")[0] if lines[start].startswith("def ") else field
+    body = [lines[start]]
+    for line in lines[start + 1:]:
+        if line and not line.startswith((" ", "\t")):
+            break
+        body.append(line)
+    while body and not body[-1].strip():
+        body.pop()
+    calls = [ln for ln in lines if f"{field}(" in ln and not ln.startswith("def ")]
+    return body + (["..."] + calls if calls else [])
+
+
+def _log_excerpt(log: str, key: AnswerKey) -> list[str]:
+    lines = log.splitlines()
+    header = [ln for ln in lines if any(t in ln for t in ("optim: ", "trainer: ", "data: dataset"))]
+    if key.fault_id in ("exploding_lr", "wrong_optimizer"):
+        steps = [ln for ln in lines if "train: epoch" in ln and " step " in ln or "loss is nan" in ln or "loss scale" in ln][:7]
+    elif key.fault_id == "batch_size_overflow":
+        steps = [ln for ln in lines if "DataLoader" in ln or "done train_loss" in ln][:4]
+    else:
+        steps = [ln for ln in lines if "done train_loss" in ln][:3]
+    shortened = [ln if len(ln) < 200 else ln[:197] + "..." for ln in header + steps]
+    return shortened
+
+
+def _json_excerpt(text: str, keys: tuple[str, ...]) -> list[str]:
+    doc = json.loads(text)
+    out = {}
+    for dotted in keys:
+        node = doc
+        for part in dotted.split("."):
+            node = node[part]
+        out[dotted] = node
+    return [f"{k}: {json.dumps(v)}" for k, v in out.items()]
+
+
+_CONCLUSION = {
+    "exploding_lr": "the learning rate is orders of magnitude above the stable range for {opt}; lower it.",
+    "wrong_optimizer": "SGD momentum this close to 1 multiplies the effective step size; the loss swings instead of converging.",
+    "batch_size_overflow": "the batch size exceeds the training split and drop_last discards the only batch: zero optimizer steps.",
+    "data_leakage_scaler": "the scaler is fitted before the split, so validation rows shape the training features.",
+    "data_leakage_overlap": "train and validation share items: {mechanism}; validation scores are optimistic.",
+    "wrong_split_ratio": "test_size holds out the large part; the model trains on the small one.",
+    "label_encoder_mismatch": "evaluation encodes labels with a different class order than training.",
+    "silent_metric_swap": "validation and test metrics are written under each other's keys.",
+    "tokenizer_version_drift": "evaluation loads an older tokenizer release than training used.",
+}
+_MECHANISMS = {
+    "double_split": "the validation split comes from a second, independently seeded split of the same pool",
+    "duplicate_sources": "a row-level split puts samples of one {group} on both sides",
+    "": "",
+}
+
+
+def scenario_markdown(scenario: Scenario) -> list[str]:
+    key = _SEALER.open(scenario.answer_key)
+    s = scenario.run_summary
+    arts = {a.name: a.content for a in scenario.artifacts}
+    out = [
+        f"### {scenario.task_id}, seed {scenario.seed}: {s.model} on {s.dataset}",
+        "",
+        f"Run `{s.run_id}`: {s.training_status}, {s.epochs_completed}/{s.epochs_planned} epochs; "
+        f"val {s.primary_metric} {s.val_metric:.4f}, test {s.test_metric:.4f}.",
+        "",
+    ]
+    if key.file == "config.yaml":
+        out += _block("config.yaml", _yaml_block(arts["config.yaml"], key.field), "yaml")
+    out += _block("train.log", _log_excerpt(arts["train.log"], key), "text")
+    if key.fault_id in ("data_leakage_scaler",):
+        out += _block("dataset_stats.json", _json_excerpt(arts["dataset_stats.json"], ("splits.train.n_samples", "preprocessing.scaler.n_samples_seen")))
+    if key.fault_id in ("data_leakage_overlap", "wrong_split_ratio", "batch_size_overflow"):
+        keys = ["splits.train.n_samples", "splits.val.n_samples", "n_unique_ids"]
+        if '"group_key"' in arts["dataset_stats.json"]:
+            keys += ["group_key", "splits.train.n_groups", "splits.val.n_groups", "n_unique_groups"]
+        out += _block("dataset_stats.json", _json_excerpt(arts["dataset_stats.json"], tuple(keys)))
+    if key.fault_id in ("label_encoder_mismatch", "silent_metric_swap", "tokenizer_version_drift"):
+        res_keys = ["class_names", "metrics.val.n_samples", "metrics.val.accuracy", "metrics.test.n_samples", "metrics.test.accuracy"]
+        if key.fault_id == "tokenizer_version_drift":
+            res_keys = ["inputs.tokenizer_version", "inputs.vocab_size", "metrics.val.accuracy"]
+        out += _block("eval_results.json", _json_excerpt(arts["eval_results.json"], tuple(res_keys)))
+        card_keys = ("tokenizer.version", "tokenizer.vocab_size") if key.fault_id == "tokenizer_version_drift" else ("id2label",)
+        out += _block("model_card.json", _json_excerpt(arts["model_card.json"], card_keys))
+    if key.file == "preprocessing.py":
+        out += _block("preprocessing.py", _code_excerpt(arts["preprocessing.py"], key.field), "python")
+    flagged = [c for c in scenario.sanity_checks if c.status in ("fail", "warn")]
+    out += ["*Sanity checks*", ""]
+    out += [f"- `{c.check}` **{c.status}**: {c.summary}" for c in flagged]
+    mechanism = _MECHANISMS[str(key.params.get("mechanism", ""))].format(group=key.params.get("group_key", ""))
+    conclusion = _CONCLUSION[key.fault_id].format(opt=s.model, mechanism=mechanism)
+    out += ["", f"Root cause: `{key.field}` in `{key.file}`: {conclusion}", ""]
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    pairs = argv if argv is not None else sys.argv[1:]
+    pairs = pairs or ["easy:13", "medium:13", "hard:4"]
+    out = [
+        "## Gallery",
+        "",
+        f"One scenario per task, generated by `generate_scenario(task, seed)` (generator {core.GENERATOR_VERSION},",
+        "no salt). Excerpts are cut from the six artifacts and the eight sanity checks; healthy runs carry the",
+        "same kinds of warnings and `warn` verdicts, so none of this is findable by grepping for alarm words.",
+        "",
+    ]
+    for pair in pairs:
+        task_id, seed = pair.split(":")
+        out += scenario_markdown(core.generate_scenario(task_id, int(seed), sealer=_SEALER))
+    print("\n".join(out).rstrip() + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -214,6 +214,32 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(log.model is not None and num(log.model.group(3)) == card["parameters"], "parameter count")
     expect(log.model.group(1) == card["architecture"] == summary.model, "architecture")
 
+    # --- settings that several artifacts repeat ---------------------------------------------------------
+    snapshot = stats["snapshot"]
+    expect(snapshot == card["dataset"]["snapshot"] == log.data.group(2) and snapshot in arts["config.yaml"].content, "snapshot")
+    expect(optim_cfg.get("name", optim_cfg.get("type")).lower() == log.optim.group(1).lower() == card["training"]["optimizer"].lower(), "optimizer")
+    expect(card["training"]["precision"] == results["eval_config"]["precision"] and f"precision={card['training']['precision']}" in trainer.group(0), "precision")
+    schedule_cfg = dig(config, SCHEDULE_PATH[layout])
+    schedule_name = schedule_cfg.get("name") or schedule_cfg.get("type")
+    expect(card["training"]["scheduler"] == schedule_name == log.sched.group(1), "scheduler")
+    expect((log.model.group(2) == "True") == bool(dig(config, "model.pretrained")) == bool(card["pretrained"]), "pretrained")
+    eval_batch = config["eval"]["batch_size"] if "eval" in config else config["data"]["eval_batch_size"]
+    expect(results["eval_config"]["batch_size"] == eval_batch, "eval batch size")
+    seed_cfg = {"sections": "experiment.seed", "lightning": "seed_everything", "nested": "run.seed"}[layout]
+    seed_cfg = dig(config, seed_cfg)
+    expect(f" seed={seed_cfg}" in arts["train.log"].content and f"SEED = {seed_cfg}" in code, "seed")
+    if summary.modality == "text":
+        max_length = dig(config, "data.max_length" if layout != "nested" else "dataset.max_length")
+        expect(max_length == stats["preprocessing"]["max_length"] == card["tokenizer"]["max_length"] == results["inputs"]["max_length"], "max_length")
+        expect(f"MAX_LENGTH = {max_length}" in code, "max_length in code")
+    if summary.modality == "vision":
+        size = dig(config, "data.image_size" if layout != "nested" else "dataset.image_size")
+        expect(stats["features"]["image_size"] == [size, size] and f"IMAGE_SIZE = {size}" in code, "image size")
+    if "group_key" in stats:
+        groups = [stats["splits"][name]["n_groups"] for name in ("train", "val", "test")]
+        shared = checks["data_leakage"].metrics["shared_groups_train_val"]
+        expect(sum(groups) - shared == stats["n_unique_groups"], "unique groups")
+
     # --- split sizes: stats <-> log header <-> model card <-> steps per epoch ----------------------------
     splits = stats["splits"]
     sizes = [splits[s]["n_samples"] for s in ("train", "val", "test")]

@@ -413,8 +413,9 @@ def _tabular_location(c: _Ctx) -> CodeLocation | None:
             pre = n["preprocessor"]
             return CodeLocation(pre, (f"{pre}.fit", "StandardScaler", "ColumnTransformer", n["builder"]))
         sc = n["scaler"]
-        call = "fit" if c.scaler_scope == "pool_and_test" else "fit_transform"
-        return CodeLocation(sc, (f"{sc}.{call}", call, "StandardScaler", n["builder"]))
+        if c.scaler_scope == "pool_and_test":  # a bare "fit" would also name healthy encoder fits
+            return CodeLocation(sc, (f"{sc}.fit", "StandardScaler", n["builder"]))
+        return CodeLocation(sc, (f"{sc}.fit_transform", "fit_transform", "StandardScaler", n["builder"]))
     if c.fault == "data_leakage_overlap":
         return _split_location(c, "GroupShuffleSplit" if c.group_split else "train_test_split")
     if c.fault == "wrong_split_ratio":

@@ -112,6 +112,21 @@ class TestFaultLocation:
             assert on_line or key.field in _enclosing_functions(code, changed), (seed, key.field, changed)
 
 
+    @pytest.mark.parametrize("fault", CODE_FAULTS)
+    def test_aliases_never_name_a_healthy_identifier(self, fault):
+        """Aliases avoid generic or training-side names (fit, SEED, TOKENIZER_VERSION, the train label map...)."""
+        healthy_names = {
+            "fit", "transform", "split", "seed", "SEED", "labels", "LABELS", "CLASSES", "CLASS_INDEX", "CLASS_ORDER",
+            "TOKENIZER_VERSION", "tokenizer", "fit_labels", "encode_targets", "load_table", "read_manifest", "tokenize",
+        }
+        for seed in range(40):
+            planted, _ = planted_and_twin(fault, seed)
+            key = core.answer_key(planted)
+            names = {key.field, *key.field_aliases}
+            assert not names & healthy_names, names & healthy_names
+            assert planted.names["tok_loader"] not in names
+
+
 class TestMechanisms:
     def test_exploding_lr_diverges_to_nan_and_halts(self):
         """Loss turns NaN at a plausible step, training stops, and the log says where."""

@@ -142,9 +142,10 @@ def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
     return _result("data_leakage", "pass", summary, metrics, details)
 
 
-def step_variability(values: np.ndarray) -> float:
+def step_variability(values: np.ndarray | list[float]) -> float:
     """Median |diff ln x| between consecutive logged values: ~noise level for a smooth curve."""
-    finite = [math.log(v) for v in values.tolist() if v > 0 and math.isfinite(v)]
+    values = values.tolist() if isinstance(values, np.ndarray) else values
+    finite = [math.log(v) for v in values if v > 0 and math.isfinite(v)]
     if len(finite) < 7:  # too few values to tell noise from a swing
         return 0.0
     diffs = sorted(abs(b - a) for a, b in zip(finite, finite[1:]))
@@ -152,44 +153,52 @@ def step_variability(values: np.ndarray) -> float:
     return diffs[mid] if len(diffs) % 2 else 0.5 * (diffs[mid - 1] + diffs[mid])
 
 
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
+
+
 def gradient_norms(w: World, stream: Stream) -> SanityCheckResult:
     traj = w.trajectory
-    logged = traj.log_grad
     if traj.steps_per_epoch == 0:
         metrics = {"logged_steps": 0, "optimizer_steps": 0}
         summary = f"no gradient norms recorded: 0 optimizer steps in {traj.epochs_completed} epochs"
         return _result("gradient_norms", "warn", summary, metrics)
+    logged = traj.log_grad.tolist()
+    steps = traj.log_global.tolist()
+    epoch_means = traj.grad_mean.tolist()
     # Per-step norms when enough steps were logged, else the per-epoch means of the summary lines.
-    norms = logged if logged.size >= 8 else traj.grad_mean
-    nonfinite = int(np.count_nonzero(~np.isfinite(logged))) + int(np.count_nonzero(~np.isfinite(traj.grad_mean)))
-    finite = norms[np.isfinite(norms)]
-    median = float(np.median(finite)) if finite.size else 0.0
-    peak = float(finite.max()) if finite.size else 0.0
+    norms = logged if len(logged) >= 8 else epoch_means
+    nonfinite = sum(1 for x in logged + epoch_means if not math.isfinite(x))
+    finite = [x for x in norms if math.isfinite(x)]
+    median = _median(finite) if finite else 0.0
+    peak = max(finite) if finite else 0.0
     ratio = peak / median if median > 0 else 0.0
-    variability = step_variability(norms[norms.size // 2:] if norms.size >= 16 else norms)
+    variability = step_variability(norms[len(norms) // 2:] if len(norms) >= 16 else norms)
     metrics = {
-        "logged_steps": int(logged.size),
+        "logged_steps": len(logged),
         "median": median,
         "max": peak,
         "max_over_median": ratio,
         "nonfinite": nonfinite,
         "step_variability": variability,
     }
-    if w.grad_clip is not None and finite.size:
-        metrics["fraction_above_clip"] = float(np.mean(finite > w.grad_clip))
+    if w.grad_clip is not None and finite:
+        metrics["fraction_above_clip"] = sum(1 for x in finite if x > w.grad_clip) / len(finite)
     details = []
-    if logged.size:
-        order = np.argsort(-np.nan_to_num(logged, nan=np.inf))[:5]
-        details = [f"global_step={int(traj.log_global[i])}: {logged[i]:.4g}" for i in sorted(order)]
+    if logged:
+        largest = sorted(range(len(logged)), key=lambda i: -logged[i] if math.isfinite(logged[i]) else -math.inf)[:5]
+        details = [f"global_step={steps[i]}: {logged[i]:.4g}" for i in sorted(largest)]
     if nonfinite:
-        bad = np.nonzero(~np.isfinite(logged))[0]
-        where = f" at global step {int(traj.log_global[bad[0]]):,}" if bad.size else ""
-        before = f"; largest finite value {peak:.4g} (median {median:.4g})" if finite.size else ""
+        bad = [i for i, x in enumerate(logged) if not math.isfinite(x)]
+        where = f" at global step {steps[bad[0]]:,}" if bad else ""
+        before = f"; largest finite value {peak:.4g} (median {median:.4g})" if finite else ""
         summary = f"gradient norm is non-finite{where}{before}"
         return _result("gradient_norms", "fail", summary, metrics, details)
     body = (
         f"median {median:.3g}, max {peak:.3g} ({ratio:.1f}x median), step-to-step variability {variability:.2f} "
-        f"over {norms.size} values"
+        f"over {len(norms)} values"
     )
     if ratio > 50 or variability > 0.30:
         return _result("gradient_norms", "fail", body, metrics, details)

@@ -8,6 +8,7 @@ classification report does.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -41,40 +42,52 @@ def confusion(
     Rare classes get lower recall than frequent ones; `collapse` in [0, 1] pushes predictions
     towards the `dominant` class, as an undertrained model does. Errors are spread over the other
     classes with random affinities and randomised rounding (each row keeps its exact support).
+    Plain Python: for K <= 10 it is faster than numpy's per-call overhead.
     """
-    k = support.size
+    counts = [int(x) for x in support.tolist()]
+    k = len(counts)
     if k == 1:
-        return support.reshape(1, 1).copy()
-    share = support / max(1, int(support.sum()))
-    log_share = np.log(np.maximum(share, 1e-6))
+        return np.array([[counts[0]]], dtype=np.int64)
+    total = max(1, sum(counts))
+    share = [c / total for c in counts]
+    logs = [math.log(max(x, 1e-6)) for x in share]
+    mean_log = sum(logs) / k
     spread = 0.35 * (1.0 - accuracy)
-    draws = rng.random(k * k + 2 * k)
-    noise = (draws[:k] - 0.5) * 0.6 * spread * 1.7  # uniform with about the normal's spread
-    recall = accuracy + spread * (log_share - log_share.mean()) + noise
+    draws = rng.random(k * k + 2 * k).tolist()
+    recall = [accuracy + spread * (logs[i] - mean_log) + (draws[i] - 0.5) * 1.02 * spread for i in range(k)]
     for _ in range(2):
-        recall = np.minimum(np.maximum(recall + (accuracy - float(recall @ share)), 0.01), 0.998)
+        shift = accuracy - sum(r * p for r, p in zip(recall, share))
+        recall = [min(max(r + shift, 0.01), 0.998) for r in recall]
     if collapse > 0.0:
         recall[dominant] += collapse * (1.0 - recall[dominant])
-        others = np.arange(k) != dominant
         budget = accuracy - share[dominant] * recall[dominant]
-        current = float(recall[others] @ share[others])
+        current = sum(recall[i] * share[i] for i in range(k) if i != dominant)
         if current > 0:
-            recall[others] = np.minimum(recall[others] * max(0.0, budget) / current, 0.998)
-    diag = np.minimum(np.rint(support * recall).astype(np.int64), support)
-    wrong = support - diag
-    # Affinities: exponential(1) from the uniforms (cheaper than gamma), floored so no class is empty.
-    weights = -np.log1p(-draws[k:k + k * k].reshape(k, k)) + 0.15
-    if collapse > 0.0:
-        weights[:, dominant] += collapse * 6.0 * weights.sum(axis=1) / k
-    np.fill_diagonal(weights, 0.0)
-    expected = np.cumsum(weights * (wrong / weights.sum(axis=1))[:, None], axis=1)
-    expected[:, -1] = wrong  # exact row totals despite float error
-    bounds = np.floor(expected + draws[k + k * k:k + k * k + k, None]).astype(np.int64)
-    bounds[:, -1] = wrong
-    matrix = bounds.copy()
-    matrix[:, 1:] -= bounds[:, :-1]
-    matrix[np.arange(k), np.arange(k)] += diag
-    return matrix
+            scale = max(0.0, budget) / current
+            recall = [r if i == dominant else min(r * scale, 0.998) for i, r in enumerate(recall)]
+    rows: list[list[int]] = []
+    for i in range(k):
+        diag = min(int(round(counts[i] * recall[i])), counts[i])
+        wrong = counts[i] - diag
+        base = k + i * k
+        # Affinities: exponential(1) from uniforms, floored so no class is left out.
+        weights = [0.0 if j == i else 0.15 - math.log1p(-draws[base + j]) for j in range(k)]
+        if collapse > 0.0 and dominant != i:
+            weights[dominant] += collapse * 6.0 * sum(weights) / k
+        norm = wrong / sum(weights)
+        # Randomised rounding of the cumulative expected counts keeps the row total exact.
+        offset = draws[k + k * k + i]
+        row = [0] * k
+        cumulative = 0.0
+        previous = 0
+        for j in range(k):
+            cumulative += weights[j] * norm
+            bound = wrong if j == k - 1 else min(wrong, int(math.floor(cumulative + offset)))
+            row[j] = bound - previous
+            previous = bound
+        row[i] += diag
+        rows.append(row)
+    return np.array(rows, dtype=np.int64)
 
 
 def nan_predictions(support: np.ndarray) -> np.ndarray:
@@ -92,7 +105,7 @@ def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
     rows = matrix.tolist()
     k = len(rows)
     support = [sum(row) for row in rows]
-    predicted = [sum(row[j] for row in rows) for j in range(k)]
+    predicted = [sum(column) for column in zip(*rows)]
     tp = [rows[i][i] for i in range(k)]
     precision = [tp[i] / predicted[i] if predicted[i] else 0.0 for i in range(k)]
     recall = [tp[i] / support[i] if support[i] else 0.0 for i in range(k)]

@@ -1,8 +1,8 @@
 """Markdown excerpts of generated scenarios: the evidence an engineer would find, artifact by artifact.
 
-`python -m mlopsdebug_generator.gallery easy:13 medium:13 hard:4 > docs/gallery.md` regenerates the
-README gallery. The excerpts are cut from the real artifacts by keyword; the closing line names the
-root cause, which is fine for documentation (the generator is open source; evaluations use a salt).
+`python -m mlopsdebug_generator.gallery easy:13 medium:13 hard:4` prints the README gallery (the
+section between the gallery markers; a test fails if the README's copy is stale). The excerpts are
+cut from the real artifacts by keyword; the closing line names the root cause, which is fine for documentation (the generator is open source; evaluations use a salt).
 """
 
 from __future__ import annotations

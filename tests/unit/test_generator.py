@@ -251,3 +251,19 @@ class TestGallery:
         text = capsys.readouterr().out
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text
+
+
+class TestReadmeGallery:
+    def test_the_readme_gallery_is_current(self, capsys):
+        """The README's gallery section is exactly what the generator prints today."""
+        import pathlib
+        import re
+
+        from mlopsdebug_generator import gallery
+
+        gallery.main(["easy:13", "medium:13", "hard:4"])
+        printed = capsys.readouterr().out.rstrip("\n")
+        readme = (pathlib.Path(__file__).resolve().parents[2] / "README.md").read_text()
+        match = re.search(r"<!-- gallery:start[^>]*-->\n(.*)\n<!-- gallery:end -->", readme, re.DOTALL)
+        assert match is not None, "README lacks the gallery markers"
+        assert match.group(1) == printed, "regenerate the README gallery (see services/generator/gallery.py)"

@@ -14,6 +14,17 @@ from typing import Final
 from mlopsdebug_common.faults import ARTIFACT_FILES, CATEGORIES
 from mlopsdebug_common.sealing import SealedKey
 
+# The eight actions of the seed, in its order.
+ACTION_TYPES: Final[tuple[str, ...]] = (
+    "read_config",
+    "read_logs",
+    "check_dataset_stats",
+    "inspect_preprocessing",
+    "read_eval_results",
+    "run_sanity_check",
+    "query_artifact",
+    "submit_diagnosis",
+)
 SANITY_CHECKS: Final[tuple[str, ...]] = (
     "label_consistency",
     "data_leakage",
@@ -36,6 +47,7 @@ STRUCTURED_ARTIFACTS: Final[tuple[str, ...]] = (
 GRADE_WEIGHTS: Final[dict[str, float]] = {"category": 0.15, "file": 0.25, "field": 0.30, "fix": 0.30}
 
 __all__ = [
+    "ACTION_TYPES",
     "ARTIFACT_FILES",
     "CATEGORIES",
     "CHECK_STATUSES",

@@ -9,7 +9,14 @@ import dataclasses
 import re
 from typing import Final
 
-from mlopsdebug_common.domain import ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS, Diagnosis
+from mlopsdebug_common.domain import (
+    ACTION_TYPES,
+    ARTIFACT_FILES,
+    CATEGORIES,
+    SANITY_CHECKS,
+    STRUCTURED_ARTIFACTS,
+    Diagnosis,
+)
 from mlopsdebug_common.errors import FieldViolation, InvalidArgument
 from mlopsdebug_common.validation import (
     FIELD_MAX_CHARS,
@@ -19,16 +26,6 @@ from mlopsdebug_common.validation import (
     TEXT_MAX_CHARS,
 )
 
-ACTION_TYPES: Final[tuple[str, ...]] = (
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-    "submit_diagnosis",
-)
 # Which artifact each whole-file read returns.
 READ_TARGETS: Final[dict[str, str]] = {
     "read_config": "config.yaml",

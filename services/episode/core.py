@@ -30,13 +30,13 @@ from mlopsdebug_common.errors import (
 )
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import MAX_SEED, TASKS, TaskSpec
-from mlopsdebug_common.validation import validate_seed, validate_task_id
+from mlopsdebug_common.validation import EPISODE_ID_PATTERN, validate_seed, validate_task_id
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
 
 REWARD_NEW_ARTIFACT: Final = 0.02
 REWARD_REPEATED_READ: Final = -0.02
 REWARD_NEW_SANITY_CHECK: Final = 0.01
-_EPISODE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_EPISODE_ID = re.compile(EPISODE_ID_PATTERN)
 # Log lines that open an epoch ("Epoch 3/20", "epoch=3", "[epoch 3]") move the epoch filter's cursor.
 _EPOCH_MARK = re.compile(r"\bepoch\b\D{0,3}(\d+)", re.IGNORECASE)
 

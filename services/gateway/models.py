@@ -14,9 +14,10 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails
 
-from mlopsdebug_common.domain import ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
+from mlopsdebug_common.domain import ACTION_TYPES, ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
 from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER
 from mlopsdebug_common.validation import (
+    EPISODE_ID_PATTERN,
     FIELD_MAX_CHARS,
     FIELD_PATH_MAX_CHARS,
     FILE_MAX_CHARS,
@@ -24,23 +25,12 @@ from mlopsdebug_common.validation import (
     TEXT_MAX_CHARS,
 )
 
-ACTION_TYPES: Final[tuple[str, ...]] = (
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-    "submit_diagnosis",
-)
 # Fields each action type needs beyond action_type; other fields are ignored, as in the seed.
 REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "run_sanity_check": ("sanity_check_type",),
     "query_artifact": ("artifact_name", "field_path"),
     "submit_diagnosis": ("failure_category", "root_cause_file", "root_cause_field", "proposed_fix"),
 }
-EPISODE_ID_PATTERN: Final[str] = r"^[A-Za-z0-9._:-]{1,128}$"
 RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id")
 
 ActionType = Literal[ACTION_TYPES]  # type: ignore[valid-type]

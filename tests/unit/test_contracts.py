@@ -116,3 +116,14 @@ class TestDocumentation:
                 for m in s.method:
                     seen += [m.input_type, m.output_type]
         assert len(seen) == len(set(seen))
+
+
+class TestNamesAgree:
+    def test_action_names_match_the_contract_everywhere(self):
+        """The services' and the client's action names are exactly the Action oneof's fields, in order."""
+        from mlopsdebug.common.v1 import common_pb2
+        from mlopsdebug_client.actions import ACTION_TYPES as CLIENT_ACTIONS
+        from mlopsdebug_common.domain import ACTION_TYPES
+
+        oneof = [f.name for f in common_pb2.Action.DESCRIPTOR.oneofs_by_name["kind"].fields]
+        assert list(ACTION_TYPES) == oneof == list(CLIENT_ACTIONS)

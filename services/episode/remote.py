@@ -12,13 +12,16 @@ import collections
 
 import grpc
 
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
 from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
 from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
 from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
 from mlopsdebug_common.convert import diagnosis_to_pb, grade_from_pb, scenario_from_pb, sealed_key_to_pb
 from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
-from mlopsdebug_common.errors import DomainError, InvalidArgument, Unavailable
+from mlopsdebug_common.errors import InvalidArgument, Unavailable
 from mlopsdebug_common.rpc import CHANNEL_OPTIONS
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import TaskSpec
@@ -26,11 +29,26 @@ from mlopsdebug_common.tasks import TaskSpec
 _TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
 
-def _peer_error(peer: str, err: grpc.aio.AioRpcError) -> DomainError:
+# Reasons with which the grader refuses a diagnosis (the caller's fault, not ours).
+_DIAGNOSIS_REASONS = frozenset({"DIAGNOSIS_TOO_LONG", "INVALID_DIAGNOSIS", "DIAGNOSIS_MISSING"})
+
+
+def _error_reason(err: grpc.aio.AioRpcError) -> str:
+    status = rpc_status.from_call(err)
+    for detail in status.details if status is not None else ():
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info):
+            return info.reason
+    return ""
+
+
+def _peer_error(peer: str, err: grpc.aio.AioRpcError) -> Exception:
+    """UNAVAILABLE for outages (the caller may retry); anything else from a peer is our bug: INTERNAL."""
     if err.code() in _TRANSIENT:
-        return Unavailable(f"the {peer} service is unreachable; nothing was changed, retry", reason=f"{peer.upper()}_UNAVAILABLE")
-    # Anything else from a peer is a bug on our side, not the caller's.
-    raise RuntimeError(f"{peer} failed with {err.code().name}: {err.details()}") from err
+        return Unavailable(
+            f"the {peer} service is unreachable; nothing was changed, retry", reason=f"{peer.upper()}_UNAVAILABLE"
+        )
+    return RuntimeError(f"{peer} failed with {err.code().name}: {err.details()}")
 
 
 class RemoteScenarioSource:
@@ -107,8 +125,8 @@ class RemoteGrader:
         try:
             response = await self._stub.Grade(request, timeout=self._timeout_s, wait_for_ready=True)
         except grpc.aio.AioRpcError as err:
-            if err.code() == grpc.StatusCode.INVALID_ARGUMENT and "diagnosis" in (err.details() or ""):
-                raise InvalidArgument(err.details() or "invalid diagnosis", reason="INVALID_DIAGNOSIS") from err
+            if err.code() == grpc.StatusCode.INVALID_ARGUMENT and _error_reason(err) in _DIAGNOSIS_REASONS:
+                raise InvalidArgument(err.details() or "invalid diagnosis", reason=_error_reason(err)) from err
             raise _peer_error("grader", err) from err
         return grade_from_pb(response.grade)
 

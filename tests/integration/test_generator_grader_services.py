@@ -133,3 +133,28 @@ class TestGrader:
         """A request without a key is INVALID_ARGUMENT."""
         with pytest.raises(InvalidArgumentError):
             grader.grade(pb.SealedAnswerKey(), build_diagnosis("config_error", "config.yaml", "lr", "", "x"))
+
+
+class TestEpisodeSideOfGrading:
+    def test_grader_refusals_keep_their_reason_across_the_hop(self, cluster):
+        """The episode service's grader adapter reports a refused diagnosis as INVALID_ARGUMENT with its reason."""
+        from mlopsdebug_common.convert import sealed_key_from_pb
+        from mlopsdebug_common.domain import Diagnosis
+        from mlopsdebug_common.errors import InvalidArgument
+        from mlopsdebug_common.tasks import TASKS
+        from mlopsdebug_episode.remote import RemoteGrader
+
+        with GeneratorClient(cluster.address("generator")) as generator:
+            sealed = sealed_key_from_pb(generator.generate_scenario("easy", 3).scenario.answer_key)
+        too_long = Diagnosis("config_error", "config.yaml", "lr", "", "x" * 5000)
+
+        async def attempt():
+            grader = RemoteGrader(cluster.address("grader"), timeout_s=5)
+            try:
+                await grader.grade(sealed, too_long, task=TASKS["easy"], reveal_answer=False)
+            finally:
+                await grader.close()
+
+        with pytest.raises(InvalidArgument) as info:
+            asyncio.run(attempt())
+        assert info.value.reason == "DIAGNOSIS_TOO_LONG"

@@ -11,6 +11,8 @@ FILE_MAX_CHARS = 200
 TEXT_MAX_CHARS = 4000
 LOG_FILTER_MAX_CHARS = 200
 FIELD_PATH_MAX_CHARS = 200
+# Most steps one StepBatch may carry (the proto documents the same bound).
+STEP_BATCH_MAX_STEPS = 1024
 # A caller-chosen episode id: what fits in URLs, log lines and metric labels without escaping.
 EPISODE_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 

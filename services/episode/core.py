@@ -15,7 +15,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, Protocol
 
 import yaml
@@ -30,7 +30,12 @@ from mlopsdebug_common.errors import (
 )
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import MAX_SEED, TASKS, TaskSpec
-from mlopsdebug_common.validation import EPISODE_ID_PATTERN, validate_seed, validate_task_id
+from mlopsdebug_common.validation import (
+    EPISODE_ID_PATTERN,
+    STEP_BATCH_MAX_STEPS,
+    validate_seed,
+    validate_task_id,
+)
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
 
 REWARD_NEW_ARTIFACT: Final = 0.02
@@ -232,6 +237,45 @@ class EpisodeManager:
                 return self._apply(episode, action, grade, grade.score)
             outcome, reward = self._observe(episode, action)
             return self._apply(episode, action, outcome, reward)
+
+    async def step_batch(self, items: Sequence[tuple[str, Action | None]]) -> list[StepResult | Exception]:
+        """One step on each of several distinct episodes: a vector environment's step.
+
+        Each item succeeds or fails alone, exactly as `step` would (its error is returned in its
+        place, its episode untouched). Only a malformed batch raises, before any item runs.
+        Submissions wait on the grader, so they run concurrently after the other items.
+        """
+        if not 1 <= len(items) <= STEP_BATCH_MAX_STEPS:
+            raise InvalidArgument.for_field(
+                "steps", f"{len(items)} steps; a batch holds 1 to {STEP_BATCH_MAX_STEPS}", reason="BATCH_SIZE"
+            )
+        if len({episode_id for episode_id, _ in items}) != len(items):
+            raise InvalidArgument.for_field(
+                "steps",
+                "two steps name the same episode; a batch takes one step per episode",
+                reason="BATCH_DUPLICATE",
+            )
+        results: list[StepResult | Exception | None] = []
+        submissions: list[int] = []
+        for index, (episode_id, action) in enumerate(items):
+            if action is not None and action.kind == "submit_diagnosis":
+                submissions.append(index)
+                results.append(None)  # filled in once graded
+            else:
+                results.append(await self._step_or_error(episode_id, action))
+        if submissions:
+            graded = await asyncio.gather(*(self._step_or_error(*items[i]) for i in submissions))
+            for index, outcome in zip(submissions, graded, strict=True):
+                results[index] = outcome
+        return [outcome for outcome in results if outcome is not None]
+
+    async def _step_or_error(self, episode_id: str, action: Action | None) -> StepResult | Exception:
+        try:
+            if action is None:
+                raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
+            return await self.step(episode_id, action)
+        except Exception as exc:  # noqa: BLE001 - one item's failure is that item's answer
+            return exc
 
     def _observe(self, episode: Episode, action: Action) -> tuple[ActionOutcome, float]:
         """Computes the result and reward of a non-submitting action without mutating the episode."""

@@ -87,6 +87,29 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         convert.fill_observation(template, result.episode, result, into=response.observation)
         return response
 
+    async def _step_batch(
+        self, request: ep_pb.StepBatchRequest, response: ep_pb.StepBatchResponse, default_episode_id: str = ""
+    ) -> ep_pb.StepBatchResponse:
+        """Fills `response` in place; an empty episode id means `default_episode_id` (Session's current)."""
+        items = [
+            (
+                step.episode_id or default_episode_id,
+                convert.action_from_pb(step.action) if step.HasField("action") else None,
+            )
+            for step in request.steps
+        ]
+        outcomes = await self._manager.step_batch(items)
+        for (episode_id, _), outcome in zip(items, outcomes, strict=True):
+            result = response.results.add()
+            if isinstance(outcome, StepResult):
+                template = self._templates.get(episode_id)
+                if template is None:  # the episode was closed while the step ran
+                    template = convert.observation_template(outcome.episode)
+                convert.fill_observation(template, outcome.episode, outcome, into=result.step.observation)
+            else:
+                result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
+        return response
+
     def _get_state(self, episode_id: str) -> ep_pb.GetStateResponse:
         return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id)))
 
@@ -122,6 +145,10 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         return await self._step(request, ep_pb.StepResponse())
 
     @rpc.guard(DOMAIN)
+    async def StepBatch(self, request, context):  # noqa: N802
+        return await self._step_batch(request, ep_pb.StepBatchResponse())
+
+    @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
         return self._get_state(request.episode_id)
 
@@ -150,12 +177,16 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                         if not request.step.episode_id:
                             request.step.episode_id = current
                         await self._step(request.step, response.step)
+                    elif kind == "step_batch":
+                        await self._step_batch(request.step_batch, response.step_batch, current)
                     elif kind == "get_state":
                         response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current))
                     elif kind == "close":
                         response.close.CopyFrom(self._close(request.close.episode_id or current))
                     else:
-                        raise InvalidArgument.for_field("request", "exactly one of reset, step, get_state, close")
+                        raise InvalidArgument.for_field(
+                            "request", "exactly one of reset, step, step_batch, get_state, close"
+                        )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - in-band errors keep the stream open

@@ -95,7 +95,10 @@ class TestDocumentation:
                 assert zero.number == 0 and zero.name.endswith("_UNSPECIFIED"), e.name
 
     def test_fixed_service_and_rpc_names(self, descriptor_set):
-        """The package, service and RPC names that clients depend on are as design.md fixes them."""
+        """The package, service and RPC names that clients depend on are as design.md fixes them.
+
+        StepBatch is the one addition beyond design.md's list (additive: no fixed name changed).
+        """
         services = {
             f"{fd.package}.{s.name}": sorted(m.name for m in s.method)
             for fd in descriptor_set.file
@@ -104,7 +107,9 @@ class TestDocumentation:
         }
         assert services == {
             "mlopsdebug.generator.v1.GeneratorService": ["GenerateScenario", "ListTasks"],
-            "mlopsdebug.episode.v1.EpisodeService": sorted(["ListTasks", "Reset", "Step", "GetState", "CloseEpisode", "Session"]),
+            "mlopsdebug.episode.v1.EpisodeService": sorted(
+                ["ListTasks", "Reset", "Step", "GetState", "CloseEpisode", "Session", "StepBatch"]
+            ),
             "mlopsdebug.grader.v1.GraderService": ["Grade"],
         }
 

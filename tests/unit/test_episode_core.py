@@ -393,3 +393,122 @@ class TestIdle:
 
         a, b, expired = run(go())
         assert expired == [a.episode_id] and m.has(b.episode_id)
+
+
+class TestStepBatch:
+    def test_a_batch_equals_the_same_steps_taken_one_by_one(self):
+        """Each item's result, reward and episode state match a plain step of the same action."""
+        plan = [
+            Action("read_config"),
+            Action("run_sanity_check", check="data_leakage"),
+            Action("read_logs", log_filter="warning"),
+        ]
+
+        async def one_by_one():
+            m, _, _ = manager()
+            eps = [await m.reset("easy", s) for s in (1, 2, 3)]
+            return [await m.step(ep.episode_id, a) for ep, a in zip(eps, plan, strict=True)]
+
+        async def batched():
+            m, _, _ = manager()
+            eps = [await m.reset("easy", s) for s in (1, 2, 3)]
+            return await m.step_batch([(ep.episode_id, a) for ep, a in zip(eps, plan, strict=True)])
+
+        for single, batch in zip(run(one_by_one()), run(batched()), strict=True):
+            assert (batch.outcome, batch.reward, batch.messages) == (single.outcome, single.reward, single.messages)
+            assert (batch.episode.step_count, batch.episode.artifacts_read) == (
+                single.episode.step_count,
+                single.episode.artifacts_read,
+            )
+
+    def test_item_errors_stay_in_their_place_and_change_nothing(self):
+        """A bad action, an unknown episode, a missing action and an ended episode fail alone."""
+        m, _, _ = manager()
+
+        async def go():
+            eps = [await m.reset("easy", s) for s in range(5)]
+            await m.step(eps[4].episode_id, Action("submit_diagnosis", diagnosis=DIAG))
+            results = await m.step_batch(
+                [
+                    (eps[0].episode_id, Action("read_config")),
+                    (eps[1].episode_id, Action("run_sanity_check")),
+                    ("ep-missing", Action("read_config")),
+                    (eps[2].episode_id, None),
+                    (eps[4].episode_id, Action("read_config")),
+                    (eps[3].episode_id, Action("read_eval_results")),
+                ]
+            )
+            return eps, results
+
+        eps, results = run(go())
+        assert [type(r).__name__ for r in results] == [
+            "StepResult",
+            "InvalidArgument",
+            "NotFound",
+            "InvalidArgument",
+            "FailedPrecondition",
+            "StepResult",
+        ]
+        assert results[3].violations[0].field == "action" and results[3].reason == "ACTION_MISSING"
+        assert [ep.step_count for ep in eps] == [1, 0, 0, 1, 1]
+        assert eps[1].artifacts_read == [] and eps[2].artifacts_read == []
+
+    @pytest.mark.parametrize("size", [0, 1025])
+    def test_batch_size_is_bounded(self, size):
+        """An empty batch or one over 1024 steps is refused whole."""
+        m, _, _ = manager()
+        with pytest.raises(InvalidArgument) as info:
+            run(m.step_batch([(f"ep-{i}", Action("read_config")) for i in range(size)]))
+        assert info.value.reason == "BATCH_SIZE"
+
+    def test_two_steps_on_one_episode_refuse_the_whole_batch(self):
+        """One step per episode per batch; a duplicate refuses the batch before any item runs."""
+        m, _, _ = manager()
+
+        async def go():
+            ep = await m.reset("easy", 1)
+            other = await m.reset("easy", 2)
+            with pytest.raises(InvalidArgument) as info:
+                await m.step_batch(
+                    [(other.episode_id, Action("read_config")), (ep.episode_id, Action("read_config")),
+                     (ep.episode_id, Action("read_logs"))]
+                )  # fmt: skip
+            return ep, other, info.value
+
+        ep, other, err = run(go())
+        assert err.reason == "BATCH_DUPLICATE" and err.violations[0].field == "steps"
+        assert ep.step_count == 0 and other.step_count == 0
+
+    def test_submissions_are_graded_concurrently_and_a_grader_outage_fails_only_them(self):
+        """Submissions of one batch wait on the grader together; an outage leaves their episodes open."""
+        m, _, grader = manager()
+        in_flight = {"now": 0, "peak": 0}
+        grade = grader.grade
+
+        async def slow_grade(*args, **kwargs):
+            in_flight["now"] += 1
+            in_flight["peak"] = max(in_flight["peak"], in_flight["now"])
+            await asyncio.sleep(0.01)
+            in_flight["now"] -= 1
+            return await grade(*args, **kwargs)
+
+        grader.grade = slow_grade
+
+        async def go():
+            eps = [await m.reset("hard", s) for s in range(4)]
+            submit = Action("submit_diagnosis", diagnosis=DIAG)
+            graded = await m.step_batch(
+                [(ep.episode_id, submit) for ep in eps[:3]] + [(eps[3].episode_id, Action("read_config"))]
+            )
+            grader.fail = True
+            more = [await m.reset("hard", s) for s in range(4, 6)]
+            failed = await m.step_batch(
+                [(more[0].episode_id, submit), (more[1].episode_id, Action("read_config"))]
+            )
+            return eps, graded, more, failed
+
+        eps, graded, more, failed = run(go())
+        assert in_flight["peak"] == 3
+        assert all(r.episode.terminated for r in graded[:3]) and graded[3].reward == 0.02
+        assert isinstance(failed[0], Unavailable) and not more[0].done and more[0].step_count == 0
+        assert failed[1].episode.step_count == 1

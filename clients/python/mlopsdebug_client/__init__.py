@@ -19,7 +19,14 @@ from .actions import (
 )
 from .config import EPISODE_TARGET, GENERATOR_TARGET, GRADER_TARGET, ClientConfig
 from .convert import action_result_to_dict, grade_to_dict, message_to_dict, observation_to_dict
-from .episode import AsyncEpisodeClient, AsyncEpisodeSession, EpisodeClient, EpisodeSession
+from .episode import (
+    AsyncBatchingSession,
+    AsyncEpisodeClient,
+    AsyncEpisodeSession,
+    EpisodeClient,
+    EpisodeSession,
+    StepOutcome,
+)
 from .errors import (
     AlreadyExistsError,
     FailedPreconditionError,
@@ -42,6 +49,7 @@ __all__ = [
     "GRADER_TARGET",
     "ActionLike",
     "AlreadyExistsError",
+    "AsyncBatchingSession",
     "AsyncEpisodeClient",
     "AsyncEpisodeSession",
     "AsyncGeneratorClient",
@@ -61,6 +69,7 @@ __all__ = [
     "PreconditionViolation",
     "ResourceExhaustedError",
     "StatusCode",
+    "StepOutcome",
     "UnavailableError",
     "action_result_to_dict",
     "build_diagnosis",

@@ -6,6 +6,12 @@ Two ways to play an episode:
   one response each, in order. It is the lowest-latency path, sticks to one server behind a load
   balancer, and the server closes the episodes started on it when it ends.
 
+Many episodes at once: `step_batch` (unary and on a session) applies one action to each of several
+episodes in one message, as a vector environment steps; each step succeeds or fails on its own.
+`AsyncEpisodeClient.batching_session()` does that batching for you: concurrent tasks each play their
+own episode with plain `step` calls, and the steps that are waiting when the stream is free leave
+together as one batch. That is the highest-throughput path.
+
 Only ListTasks and GetState are retried on UNAVAILABLE; Reset, Step and CloseEpisode never are,
 because a lost response may already have changed the episode.
 """
@@ -13,14 +19,17 @@ because a lost response may already have changed the episode.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import queue
 import threading
 from types import TracebackType
+from collections.abc import Sequence
 from typing import Any, Final
 
 import grpc
 
+from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as pb_grpc
 
@@ -36,10 +45,22 @@ from .errors import (
     make_error,
 )
 
-__all__ = ["AsyncEpisodeClient", "AsyncEpisodeSession", "EpisodeClient", "EpisodeSession"]
+__all__ = [
+    "AsyncBatchingSession",
+    "AsyncEpisodeClient",
+    "AsyncEpisodeSession",
+    "EpisodeClient",
+    "EpisodeSession",
+    "StepOutcome",
+]
+
+# One step of a batch: what Step would have returned, or the error it would have raised.
+StepOutcome = pb.StepResponse | MLOpsDebugError
 
 # Errors raised by the client itself (not by a server) carry this ErrorInfo domain.
 CLIENT_DOMAIN: Final[str] = "client.mlopsdebug"
+# Most steps one StepBatch may carry (the service refuses more).
+BATCH_MAX_STEPS: Final[int] = 1024
 # How long close() waits for the server to finish a Session stream before cancelling it.
 _SESSION_DRAIN_S: Final[float] = 5.0
 
@@ -49,6 +70,19 @@ def _reset_request(task_id: str, seed: int | None, episode_id: str) -> pb.ResetR
     if seed is not None:
         request.seed = seed
     return request
+
+
+def _batch_request(steps: Sequence[tuple[str, ActionLike]]) -> pb.StepBatchRequest:
+    return pb.StepBatchRequest(
+        steps=[pb.StepRequest(episode_id=episode_id, action=as_action(action)) for episode_id, action in steps]
+    )
+
+
+def _batch_outcomes(response: pb.StepBatchResponse) -> list[StepOutcome]:
+    return [
+        error_from_status(result.error) if result.WhichOneof("result") == "error" else result.step
+        for result in response.results
+    ]
 
 
 def _client_error(code: StatusCode, message: str, reason: str) -> MLOpsDebugError:
@@ -183,6 +217,14 @@ class EpisodeSession(_SessionBase):
         response: pb.StepResponse = self._request("step", step=request)
         return response
 
+    def step_batch(self, steps: Sequence[tuple[str, ActionLike]]) -> list[StepOutcome]:
+        """One action on each of several distinct episodes (episode id, action); outcomes in order.
+
+        A step's error is returned in its place; only a malformed batch raises.
+        """
+        response: pb.StepBatchResponse = self._request("step_batch", step_batch=_batch_request(steps))
+        return _batch_outcomes(response)
+
     def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
         response: pb.GetStateResponse = self._request(
@@ -217,48 +259,101 @@ class EpisodeSession(_SessionBase):
 
 
 class AsyncEpisodeSession(_SessionBase):
-    """A grpc.aio Session stream: each coroutine sends one request and awaits its response.
+    """A grpc.aio Session stream, pipelined: each request is written as soon as it is made and the
+    responses, which come in request order, are handed to their requests by one reader task.
 
-    Safe to share between tasks (requests are serialised). Semantics as for `EpisodeSession`. Use
-    as an async context manager, or await `close()`.
+    Safe to share between tasks, which then never wait for each other's round trips. An in-band
+    error raises in the task that made the request and leaves the session usable; a failed stream, a
+    protocol fault or a response later than the config's `timeout_s` makes it unusable and fails
+    every request still waiting. Use as an async context manager, or await `close()`.
     """
 
     def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
         super().__init__(config)
-        self._lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
         self._call = stub.Session(wait_for_ready=config.wait_for_ready)
+        # Requests written and not yet answered, oldest first: (request id, expected kind, answer).
+        self._awaiting: collections.deque[tuple[str, str, asyncio.Future[Any]]] = collections.deque()
+        self._reader: asyncio.Task[None] | None = None
 
     def _fail(self, error: MLOpsDebugError) -> MLOpsDebugError:
-        self._broken = error
-        self._call.cancel()
+        """Marks the stream unusable, cancels it and answers every waiting request with `error`."""
+        if self._broken is None:
+            self._broken = error
+            self._call.cancel()
+        while self._awaiting:
+            _, _, answer = self._awaiting.popleft()
+            if not answer.done():
+                answer.set_result(self._broken)
         return error
 
     async def _request(self, expected: str, **request: Any) -> Any:
-        async with self._lock:
+        self._check_usable()
+        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        async with self._write_lock:  # the write order is the order of `_awaiting`
             self._check_usable()
             request_id = self._next_id()
+            self._awaiting.append((request_id, expected, answer))
             try:
                 await self._call.write(pb.SessionRequest(request_id=request_id, **request))
-                item = await asyncio.wait_for(self._call.read(), self.config.timeout_s)
             except grpc.RpcError as err:
                 raise self._fail(error_from_rpc_error(err)) from err
-            except TimeoutError:
-                raise self._fail(
-                    _client_error(
-                        StatusCode.DEADLINE_EXCEEDED,
-                        f"no session response within {self.config.timeout_s} s",
-                        "SESSION_TIMEOUT",
-                    )
-                ) from None
-            except asyncio.InvalidStateError:  # the server already finished the stream
+            except (asyncio.InvalidStateError, grpc.aio.UsageError):  # the server already finished
                 raise self._fail(await self._ended_error()) from None
-            if item is grpc.aio.EOF:
-                raise self._fail(await self._ended_error())
-            try:
-                return _unpack(item, request_id, expected)
-            except MLOpsDebugError as error:
-                if error.domain == CLIENT_DOMAIN:
-                    self._fail(error)
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read_responses(), name="mlopsdebug-session-reader")
+        try:
+            result = await asyncio.wait_for(answer, self.config.timeout_s)
+        except TimeoutError:
+            raise self._fail(
+                _client_error(
+                    StatusCode.DEADLINE_EXCEEDED,
+                    f"no session response within {self.config.timeout_s} s",
+                    "SESSION_TIMEOUT",
+                )
+            ) from None
+        if isinstance(result, MLOpsDebugError):
+            raise result
+        return result
+
+    async def _read_responses(self) -> None:
+        """Answers waiting requests in order until the stream ends or breaks."""
+        try:
+            while True:
+                item = await self._call.read()
+                if item is grpc.aio.EOF:
+                    if self._awaiting or not self._closed:
+                        self._fail(await self._ended_error())
+                    return
+                if not self._awaiting:
+                    self._fail(
+                        _client_error(
+                            StatusCode.INTERNAL,
+                            "session sent a response nobody asked for",
+                            "SESSION_OUT_OF_ORDER",
+                        )
+                    )
+                    return
+                request_id, expected, answer = self._awaiting.popleft()
+                try:
+                    result = _unpack(item, request_id, expected)
+                except MLOpsDebugError as error:
+                    result = error
+                    if error.domain == CLIENT_DOMAIN:  # a protocol fault: later answers cannot be trusted
+                        self._fail(error)
+                if not answer.done():  # its caller may have timed out or been cancelled
+                    answer.set_result(result)
+                if self._broken is not None:
+                    return
+        except grpc.RpcError as err:
+            self._fail(error_from_rpc_error(err))
+        except (asyncio.InvalidStateError, grpc.aio.UsageError):
+            self._fail(await self._ended_error())
+        except asyncio.CancelledError:
+            # The call was cancelled under the read (a timeout broke the session), or this task was.
+            self._fail(self._broken or _closed_session_error())
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
                 raise
 
     async def _ended_error(self) -> MLOpsDebugError:
@@ -283,6 +378,14 @@ class AsyncEpisodeSession(_SessionBase):
         response: pb.StepResponse = await self._request("step", step=request)
         return response
 
+    async def step_batch(self, steps: Sequence[tuple[str, ActionLike]]) -> list[StepOutcome]:
+        """One action on each of several distinct episodes (episode id, action); outcomes in order.
+
+        A step's error is returned in its place; only a malformed batch raises.
+        """
+        response: pb.StepBatchResponse = await self._request("step_batch", step_batch=_batch_request(steps))
+        return _batch_outcomes(response)
+
     async def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
         request = pb.GetStateRequest(episode_id=episode_id)
@@ -296,23 +399,158 @@ class AsyncEpisodeSession(_SessionBase):
         return response
 
     async def close(self) -> None:
-        """Ends the stream; the server closes the episodes started on it. Idempotent."""
+        """Ends the stream once waiting requests are answered; the server closes the stream's episodes.
+
+        Idempotent.
+        """
         if self._closed:
             return
         self._closed = True
         if self._broken is not None or self._call.done():
+            if self._reader is not None:
+                self._reader.cancel()
             return
         try:
-            await self._call.done_writing()
-            await asyncio.wait_for(self._drain(), _SESSION_DRAIN_S)
-        except (TimeoutError, grpc.RpcError, asyncio.InvalidStateError):
-            self._call.cancel()
-
-    async def _drain(self) -> None:
-        while await self._call.read() is not grpc.aio.EOF:
-            pass
+            async with self._write_lock:
+                await self._call.done_writing()
+            if self._reader is None:
+                self._reader = asyncio.create_task(self._read_responses())
+            await asyncio.wait_for(asyncio.shield(self._reader), _SESSION_DRAIN_S)
+        except (TimeoutError, grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
+            self._fail(_closed_session_error())
+            if self._reader is not None:
+                self._reader.cancel()
 
     async def __aenter__(self) -> AsyncEpisodeSession:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+class AsyncBatchingSession:
+    """One Session stream shared by many concurrent tasks, each playing its own episode.
+
+    Each task calls `reset`, `step(action, episode_id)`, `get_state` and `close_episode` as on a
+    session, always naming its episode. Steps that wait together leave together as one StepBatch (at
+    most `max_batch`, one per episode), so N agents cost a few messages per round instead of N. Two
+    batches may be in flight at once: while the service works on one, this side reads the answers to
+    the other and its agents choose their next actions. No timer is involved; a lone step leaves on
+    the next turn of the event loop. A step's error raises only in the task that made it. Closing
+    ends the stream, and the service closes the episodes started on it.
+    """
+
+    _IN_FLIGHT: Final[int] = 2
+
+    def __init__(self, session: AsyncEpisodeSession, *, max_batch: int = BATCH_MAX_STEPS) -> None:
+        if not 1 <= max_batch <= BATCH_MAX_STEPS:
+            raise ValueError(f"max_batch must be in [1, {BATCH_MAX_STEPS}], got {max_batch}")
+        self._session = session
+        self._max_batch = max_batch
+        self._waiting: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
+        self._batches: set[asyncio.Task[None]] = set()
+        self._pump_scheduled = False
+        self.batches_sent = 0
+        """StepBatch messages sent so far; `steps_sent / batches_sent` is the mean batch size."""
+        self.steps_sent = 0
+        """Steps sent so far, in all batches."""
+
+    @property
+    def closed(self) -> bool:
+        """Whether the stream can no longer send requests (closed, or failed)."""
+        return self._session.closed
+
+    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
+        """Starts an episode bound to this stream; use the returned id in later calls."""
+        return await self._session.reset(task_id, seed, episode_id)
+
+    async def step(self, action: ActionLike, episode_id: str) -> pb.StepResponse:
+        """Applies one action to the episode, batched with other tasks' waiting steps."""
+        if not episode_id:
+            raise _client_error(
+                StatusCode.INVALID_ARGUMENT,
+                "episode_id is required: a batching session carries many episodes",
+                "EPISODE_ID_MISSING",
+            )
+        self._session._check_usable()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[StepOutcome] = loop.create_future()
+        self._waiting.append((episode_id, as_action(action), future))
+        if not self._pump_scheduled:  # after the tasks woken with this one have queued their steps
+            self._pump_scheduled = True
+            loop.call_soon(self._pump)
+        outcome = await future
+        if isinstance(outcome, MLOpsDebugError):
+            raise outcome
+        return outcome
+
+    def _pump(self) -> None:
+        """Sends waiting steps while fewer than two batches are in flight.
+
+        With none in flight, half of what waits leaves now and the rest right behind it, so that the
+        two halves settle into alternating between the service and this side.
+        """
+        self._pump_scheduled = False
+        while self._waiting and len(self._batches) < self._IN_FLIGHT:
+            eligible = len(self._waiting) if self._batches else (len(self._waiting) + 1) // 2
+            batch: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
+            later: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
+            episodes: set[str] = set()
+            for item in self._waiting:
+                episode_id, _, future = item
+                if future.done():  # its caller was cancelled before it left: never sent
+                    continue
+                if len(batch) < min(eligible, self._max_batch) and episode_id not in episodes:
+                    episodes.add(episode_id)
+                    batch.append(item)
+                else:
+                    later.append(item)  # includes a second step on one episode, after the first
+            self._waiting = later
+            if not batch:
+                continue
+            self.batches_sent += 1
+            self.steps_sent += len(batch)
+            task = asyncio.get_running_loop().create_task(self._send(batch))
+            self._batches.add(task)
+
+    async def _send(self, batch: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]]) -> None:
+        try:
+            try:
+                outcomes: list[StepOutcome] = await self._session.step_batch([item[:2] for item in batch])
+            except MLOpsDebugError as error:
+                outcomes = [error] * len(batch)
+            for (_, _, future), outcome in zip(batch, outcomes, strict=True):
+                if not future.done():  # its caller may have been cancelled
+                    future.set_result(outcome)
+        except BaseException as error:  # cancelled, or a bug: no caller may wait forever
+            failure = error if isinstance(error, Exception) else _closed_session_error()
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(failure)
+            raise
+        finally:
+            self._batches.discard(asyncio.current_task())  # type: ignore[arg-type]
+            if self._waiting and not self._pump_scheduled:
+                self._pump_scheduled = True
+                asyncio.get_running_loop().call_soon(self._pump)
+
+    async def get_state(self, episode_id: str) -> pb.GetStateResponse:
+        """The episode's state."""
+        return await self._session.get_state(episode_id)
+
+    async def close_episode(self, episode_id: str) -> pb.CloseEpisodeResponse:
+        """Closes the episode and frees its slot; the stream stays open."""
+        return await self._session.close_episode(episode_id)
+
+    async def close(self) -> None:
+        """Ends the stream once steps in flight are answered; the server closes the stream's episodes."""
+        while self._batches:
+            await asyncio.gather(*self._batches, return_exceptions=True)
+        await self._session.close()
+
+    async def __aenter__(self) -> AsyncBatchingSession:
         return self
 
     async def __aexit__(
@@ -367,6 +605,18 @@ class EpisodeClient:
             self.config, self._stub.Step, request, idempotent=False, timeout_s=timeout_s
         )
         return response
+
+    def step_batch(
+        self, steps: Sequence[tuple[str, ActionLike]], *, timeout_s: float | None = None
+    ) -> list[StepOutcome]:
+        """One action on each of several distinct episodes; outcomes in order. Never retried.
+
+        A step's error is returned in its place; only a malformed batch raises.
+        """
+        response: pb.StepBatchResponse = call_unary(
+            self.config, self._stub.StepBatch, _batch_request(steps), idempotent=False, timeout_s=timeout_s
+        )
+        return _batch_outcomes(response)
 
     def get_state(self, episode_id: str, *, timeout_s: float | None = None) -> pb.GetStateResponse:
         """The episode's state (never the answer while it runs)."""
@@ -453,6 +703,18 @@ class AsyncEpisodeClient:
         )
         return response
 
+    async def step_batch(
+        self, steps: Sequence[tuple[str, ActionLike]], *, timeout_s: float | None = None
+    ) -> list[StepOutcome]:
+        """One action on each of several distinct episodes; outcomes in order. Never retried.
+
+        A step's error is returned in its place; only a malformed batch raises.
+        """
+        response: pb.StepBatchResponse = await acall_unary(
+            self.config, self._stub.StepBatch, _batch_request(steps), idempotent=False, timeout_s=timeout_s
+        )
+        return _batch_outcomes(response)
+
     async def get_state(self, episode_id: str, *, timeout_s: float | None = None) -> pb.GetStateResponse:
         """The episode's state (never the answer while it runs)."""
         response: pb.GetStateResponse = await acall_unary(
@@ -480,6 +742,10 @@ class AsyncEpisodeClient:
     def session(self) -> AsyncEpisodeSession:
         """Opens a Session stream on this client's channel (call from inside the event loop)."""
         return AsyncEpisodeSession(self._stub, self.config)
+
+    def batching_session(self, *, max_batch: int = BATCH_MAX_STEPS) -> AsyncBatchingSession:
+        """Opens a Session stream that many tasks share, each stepping its own episode; see the class."""
+        return AsyncBatchingSession(AsyncEpisodeSession(self._stub, self.config), max_batch=max_batch)
 
     async def close(self) -> None:
         """Closes the channel if the client opened it (open sessions end with it)."""

@@ -52,6 +52,26 @@ class StepResponse(_message.Message):
     observation: _common_pb2.Observation
     def __init__(self, observation: _Optional[_Union[_common_pb2.Observation, _Mapping]] = ...) -> None: ...
 
+class StepBatchRequest(_message.Message):
+    __slots__ = ("steps",)
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    steps: _containers.RepeatedCompositeFieldContainer[StepRequest]
+    def __init__(self, steps: _Optional[_Iterable[_Union[StepRequest, _Mapping]]] = ...) -> None: ...
+
+class StepBatchResponse(_message.Message):
+    __slots__ = ("results",)
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[StepBatchResult]
+    def __init__(self, results: _Optional[_Iterable[_Union[StepBatchResult, _Mapping]]] = ...) -> None: ...
+
+class StepBatchResult(_message.Message):
+    __slots__ = ("step", "error")
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    step: StepResponse
+    error: _status_pb2.Status
+    def __init__(self, step: _Optional[_Union[StepResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+
 class GetStateRequest(_message.Message):
     __slots__ = ("episode_id",)
     EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
@@ -107,31 +127,35 @@ class EpisodeStateInfo(_message.Message):
     def __init__(self, episode_id: _Optional[str] = ..., task_id: _Optional[str] = ..., seed: _Optional[int] = ..., state: _Optional[_Union[_common_pb2.EpisodeState, str]] = ..., step_count: _Optional[int] = ..., max_steps: _Optional[int] = ..., artifacts_read: _Optional[_Iterable[str]] = ..., sanity_checks_run: _Optional[_Iterable[_Union[_common_pb2.SanityCheckType, str]]] = ..., duplicate_reads: _Optional[int] = ..., cumulative_reward: _Optional[float] = ..., grade: _Optional[_Union[_common_pb2.Grade, _Mapping]] = ..., scenario_id: _Optional[str] = ..., created_at: _Optional[str] = ...) -> None: ...
 
 class SessionRequest(_message.Message):
-    __slots__ = ("request_id", "reset", "step", "get_state", "close")
+    __slots__ = ("request_id", "reset", "step", "get_state", "close", "step_batch")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESET_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     GET_STATE_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
+    STEP_BATCH_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     reset: ResetRequest
     step: StepRequest
     get_state: GetStateRequest
     close: CloseEpisodeRequest
-    def __init__(self, request_id: _Optional[str] = ..., reset: _Optional[_Union[ResetRequest, _Mapping]] = ..., step: _Optional[_Union[StepRequest, _Mapping]] = ..., get_state: _Optional[_Union[GetStateRequest, _Mapping]] = ..., close: _Optional[_Union[CloseEpisodeRequest, _Mapping]] = ...) -> None: ...
+    step_batch: StepBatchRequest
+    def __init__(self, request_id: _Optional[str] = ..., reset: _Optional[_Union[ResetRequest, _Mapping]] = ..., step: _Optional[_Union[StepRequest, _Mapping]] = ..., get_state: _Optional[_Union[GetStateRequest, _Mapping]] = ..., close: _Optional[_Union[CloseEpisodeRequest, _Mapping]] = ..., step_batch: _Optional[_Union[StepBatchRequest, _Mapping]] = ...) -> None: ...
 
 class SessionResponse(_message.Message):
-    __slots__ = ("request_id", "reset", "step", "get_state", "close", "error")
+    __slots__ = ("request_id", "reset", "step", "get_state", "close", "error", "step_batch")
     REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
     RESET_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
     GET_STATE_FIELD_NUMBER: _ClassVar[int]
     CLOSE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
+    STEP_BATCH_FIELD_NUMBER: _ClassVar[int]
     request_id: str
     reset: ResetResponse
     step: StepResponse
     get_state: GetStateResponse
     close: CloseEpisodeResponse
     error: _status_pb2.Status
-    def __init__(self, request_id: _Optional[str] = ..., reset: _Optional[_Union[ResetResponse, _Mapping]] = ..., step: _Optional[_Union[StepResponse, _Mapping]] = ..., get_state: _Optional[_Union[GetStateResponse, _Mapping]] = ..., close: _Optional[_Union[CloseEpisodeResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ...) -> None: ...
+    step_batch: StepBatchResponse
+    def __init__(self, request_id: _Optional[str] = ..., reset: _Optional[_Union[ResetResponse, _Mapping]] = ..., step: _Optional[_Union[StepResponse, _Mapping]] = ..., get_state: _Optional[_Union[GetStateResponse, _Mapping]] = ..., close: _Optional[_Union[CloseEpisodeResponse, _Mapping]] = ..., error: _Optional[_Union[_status_pb2.Status, _Mapping]] = ..., step_batch: _Optional[_Union[StepBatchResponse, _Mapping]] = ...) -> None: ...

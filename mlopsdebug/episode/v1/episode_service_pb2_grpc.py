@@ -58,6 +58,11 @@ class EpisodeServiceStub:
                 request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepRequest.SerializeToString,
                 response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepResponse.FromString,
                 _registered_method=True)
+        self.StepBatch = channel.unary_unary(
+                '/mlopsdebug.episode.v1.EpisodeService/StepBatch',
+                request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchRequest.SerializeToString,
+                response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchResponse.FromString,
+                _registered_method=True)
         self.GetState = channel.unary_unary(
                 '/mlopsdebug.episode.v1.EpisodeService/GetState',
                 request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetStateRequest.SerializeToString,
@@ -112,6 +117,18 @@ class EpisodeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StepBatch(self, request, context):
+        """Applies one action to each of several episodes in one call: a vectorized
+        step, as a vector environment takes it. Each item succeeds or fails on its
+        own, exactly as a Step with the same request would, and results come back
+        in request order. Errors of the whole call, which then applies no item:
+        INVALID_ARGUMENT (no items, more than 1024, or two items naming the same
+        episode).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetState(self, request, context):
         """Returns the episode's state; never the answer while it runs. Errors: NOT_FOUND.
         """
@@ -127,10 +144,10 @@ class EpisodeServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Session(self, request_iterator, context):
-        """A bidirectional stream carrying reset/step/state/close for the lifetime of
-        a connection; responses come one per request, in order. Errors inside the
-        stream come back as `error` responses and leave the stream open. Episodes
-        started on the stream are closed when it ends.
+        """A bidirectional stream carrying reset/step/step_batch/state/close for the
+        lifetime of a connection; responses come one per request, in order.
+        Errors inside the stream come back as `error` responses and leave the
+        stream open. Episodes started on the stream are closed when it ends.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -153,6 +170,11 @@ def add_EpisodeServiceServicer_to_server(servicer, server):
                     servicer.Step,
                     request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepRequest.FromString,
                     response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepResponse.SerializeToString,
+            ),
+            'StepBatch': grpc.unary_unary_rpc_method_handler(
+                    servicer.StepBatch,
+                    request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchRequest.FromString,
+                    response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchResponse.SerializeToString,
             ),
             'GetState': grpc.unary_unary_rpc_method_handler(
                     servicer.GetState,
@@ -260,6 +282,33 @@ class EpisodeService:
             '/mlopsdebug.episode.v1.EpisodeService/Step',
             mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepRequest.SerializeToString,
             mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StepBatch(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlopsdebug.episode.v1.EpisodeService/StepBatch',
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchRequest.SerializeToString,
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.StepBatchResponse.FromString,
             options,
             channel_credentials,
             insecure,

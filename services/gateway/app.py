@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Literal
 
+import orjson
 from fastapi import Body, FastAPI, Query, Request, WebSocket
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -284,7 +285,8 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    await websocket.send_text(json.dumps(reply, allow_nan=False))
+                    # orjson: several times faster than json.dumps on observations, the bulk of a reply.
+                    await websocket.send_text(orjson.dumps(reply).decode())
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return
@@ -316,8 +318,8 @@ async def _mcp_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tup
 async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | None, bool]:
     """Answers one OpenEnv frame: (reply, keep the connection open)."""
     try:
-        message = json.loads(raw)
-    except ValueError as exc:
+        message = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
         return _error_frame("INVALID_JSON", f"Invalid JSON: {exc}"), True
     if not isinstance(message, dict):
         return _error_frame("VALIDATION_ERROR", "Invalid message", errors=[

@@ -369,3 +369,66 @@ class TestMcpOverWebSocket:
             assert reply["type"] == "mcp"
             assert reply["data"]["result"]["structuredContent"]["observation"]["episode_id"] == "ws-mcp-shared"
             assert exchange(ws, {"type": "state"})["data"]["step_count"] == 1
+
+
+class TestStepBatching:
+    def test_concurrent_connections_see_what_they_would_see_alone(self, gateway, cluster, seeds):
+        """Steps of many WebSockets travel in shared batches; each connection's replies are exactly the
+        replies of the same episode played alone."""
+        plan = [(FAULTS[fault].task_id, seeds[fault][0], fault) for fault in sorted(FAULTS)]
+        submissions = {fault: gold_submission(cluster, task_id, seed) for task_id, seed, fault in plan}
+
+        async def play(task_id: str, seed: int, fault: str, tag: str) -> list[dict]:
+            async with async_connect(ws_url(gateway), open_timeout=30) as ws:
+
+                async def ask(frame: dict) -> dict:
+                    await ws.send(json.dumps(frame))
+                    return json.loads(await asyncio.wait_for(ws.recv(), 60))
+
+                reset = {"task_id": task_id, "seed": seed, "episode_id": f"{tag}-{fault}"}
+                await ask({"type": "reset", "data": reset})
+                replies = []
+                for action in [*investigation(task_id), submissions[fault]]:
+                    reply = await ask({"type": "step", "data": action})
+                    reply["data"]["observation"].pop("episode_id")
+                    replies.append(reply)
+                return replies
+
+        async def together() -> list[list[dict]]:
+            return await asyncio.gather(*(play(*p, "together") for p in plan))
+
+        async def alone() -> list[list[dict]]:
+            return [await play(*p, "alone") for p in plan]
+
+        assert asyncio.run(together()) == asyncio.run(alone())
+
+    def test_the_batcher_puts_simultaneous_steps_in_one_message(self, cluster):
+        """Twelve steps made at the same moment leave in fewer messages, each answered on its own."""
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: PLC0415
+        from mlopsdebug_client import EpisodeClient as ServiceClient  # noqa: PLC0415
+        from mlopsdebug_client import actions  # noqa: PLC0415
+        from mlopsdebug_gateway.errors import UpstreamError  # noqa: PLC0415
+        from mlopsdebug_gateway.upstream import EpisodeClient as Upstream  # noqa: PLC0415
+
+        with ServiceClient(cluster.episode_addr) as service:
+            episode_ids = [service.reset("easy", 60 + i).episode_id for i in range(12)]
+
+        async def go() -> tuple[list, tuple[int, int]]:
+            upstream = Upstream(cluster.episode_addr, rpc_timeout_s=10, health_timeout_s=2)
+            try:
+                requests = [ep_pb.StepRequest(episode_id=e, action=actions.read_config()) for e in episode_ids]
+                requests.append(ep_pb.StepRequest(episode_id="ep-not-there", action=actions.read_config()))
+                results = await asyncio.gather(
+                    *(upstream.steps.step(r) for r in requests), return_exceptions=True
+                )
+                return results, upstream.steps.counts
+            finally:
+                await upstream.close()
+
+        results, (steps, batches) = asyncio.run(go())
+        assert [r.observation.step_count for r in results[:12]] == [1] * 12
+        assert isinstance(results[12], UpstreamError) and results[12].code == "NOT_FOUND"
+        assert steps == 13 and batches <= 3
+        with ServiceClient(cluster.episode_addr) as service:
+            for episode_id in episode_ids:
+                service.close_episode(episode_id)

@@ -435,20 +435,24 @@ class AsyncBatchingSession:
 
     Each task calls `reset`, `step(action, episode_id)`, `get_state` and `close_episode` as on a
     session, always naming its episode. Steps that wait together leave together as one StepBatch (at
-    most `max_batch`, one per episode), so N agents cost a few messages per round instead of N. Two
-    batches may be in flight at once: while the service works on one, this side reads the answers to
-    the other and its agents choose their next actions. No timer is involved; a lone step leaves on
-    the next turn of the event loop. A step's error raises only in the task that made it. Closing
+    most `max_batch`, one per episode), so N agents cost a few messages per round instead of N. Up to
+    `max_in_flight` batches (default 2) are in flight at once: while the service works on one, this
+    side reads the answers to the other and its agents choose their next actions. With 1, every step
+    made during a round trip joins the next batch (larger batches, longer waits). No timer is
+    involved; a lone step leaves on the next turn of the event loop. A step's error raises only in the task that made it. Closing
     ends the stream, and the service closes the episodes started on it.
     """
 
-    _IN_FLIGHT: Final[int] = 2
-
-    def __init__(self, session: AsyncEpisodeSession, *, max_batch: int = BATCH_MAX_STEPS) -> None:
+    def __init__(
+        self, session: AsyncEpisodeSession, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2
+    ) -> None:
         if not 1 <= max_batch <= BATCH_MAX_STEPS:
             raise ValueError(f"max_batch must be in [1, {BATCH_MAX_STEPS}], got {max_batch}")
+        if max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
         self._session = session
         self._max_batch = max_batch
+        self._max_in_flight = max_in_flight
         self._waiting: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
         self._batches: set[asyncio.Task[None]] = set()
         self._pump_scheduled = False
@@ -487,14 +491,16 @@ class AsyncBatchingSession:
         return outcome
 
     def _pump(self) -> None:
-        """Sends waiting steps while fewer than two batches are in flight.
+        """Sends waiting steps while fewer than `max_in_flight` batches are in flight.
 
-        With none in flight, half of what waits leaves now and the rest right behind it, so that the
-        two halves settle into alternating between the service and this side.
+        With none in flight (and room for more than one), half of what waits leaves now and the rest
+        right behind it, so that the two halves settle into alternating between the service and this
+        side.
         """
         self._pump_scheduled = False
-        while self._waiting and len(self._batches) < self._IN_FLIGHT:
-            eligible = len(self._waiting) if self._batches else (len(self._waiting) + 1) // 2
+        while self._waiting and len(self._batches) < self._max_in_flight:
+            halve = not self._batches and self._max_in_flight > 1
+            eligible = (len(self._waiting) + 1) // 2 if halve else len(self._waiting)
             batch: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
             later: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
             episodes: set[str] = set()
@@ -743,9 +749,13 @@ class AsyncEpisodeClient:
         """Opens a Session stream on this client's channel (call from inside the event loop)."""
         return AsyncEpisodeSession(self._stub, self.config)
 
-    def batching_session(self, *, max_batch: int = BATCH_MAX_STEPS) -> AsyncBatchingSession:
+    def batching_session(
+        self, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2
+    ) -> AsyncBatchingSession:
         """Opens a Session stream that many tasks share, each stepping its own episode; see the class."""
-        return AsyncBatchingSession(AsyncEpisodeSession(self._stub, self.config), max_batch=max_batch)
+        return AsyncBatchingSession(
+            AsyncEpisodeSession(self._stub, self.config), max_batch=max_batch, max_in_flight=max_in_flight
+        )
 
     async def close(self) -> None:
         """Closes the channel if the client opened it (open sessions end with it)."""

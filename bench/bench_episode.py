@@ -6,8 +6,11 @@
 
 What it measures (all on this machine; client and servers share its cores):
 - Steps: steps/s and p50/p99 step latency for (a) the pure episode core in this process, (b) unary
-  Step, (c) the Session stream, (d) the gateway's OpenEnv WebSocket, each with 1 and 32 episodes
-  played concurrently (the WebSocket also with 8). Every episode is the hard task (40 steps): a
+  Step, (c) the Session stream, one stream and one message per step per episode, (c') the batching
+  session: all episodes on one Session stream, steps that wait together sent as one StepBatch,
+  (d) the gateway's OpenEnv WebSocket, each with 1 and 32 episodes played concurrently (the
+  WebSocket also with 8). Each row also shows the CPU time the serving processes (episode service,
+  plus the gateway on WebSocket rows) spent per step, from /proc, over the whole row. Every episode is the hard task (40 steps): a
   fixed mix of 39 reads, queries and sanity checks, then a submission that the grader scores. A
   worker that finishes an episode resets a new one on a small pool of seeds (scenarios cached), so
   the time includes one warm reset per 40 steps. Latency is per step call, as the client sees it.
@@ -83,6 +86,8 @@ class StepStats:
     elapsed_s: float = 0.0
     latencies_ms: list[float] = dataclasses.field(default_factory=list)
     skipped: str | None = None
+    all_steps: int = 0  # warmup included, the denominator of the CPU column
+    server_cpu_s: float | None = None  # CPU of the serving processes over the whole row
 
     @property
     def steps_per_s(self) -> float:
@@ -236,6 +241,40 @@ class SessionDriver(Driver):
         return Worker()
 
 
+class BatchingSessionDriver(Driver):
+    """Every worker on one shared batching session: concurrent steps leave as one StepBatch."""
+
+    name = "Session, batching (gRPC)"
+
+    def __init__(self, address: str) -> None:
+        self.client = AsyncEpisodeClient(address, config=ClientConfig(timeout_s=None))
+        self.actions = [as_action(a) for a in WORKLOAD]
+        self.session: Any = None
+
+    async def worker(self) -> Any:
+        driver = self
+        if self.session is None:
+            self.session = self.client.batching_session()
+        session = self.session
+
+        class Worker:
+            episode_id = ""
+
+            async def reset(self, seed: int) -> None:
+                if self.episode_id:
+                    await session.close_episode(self.episode_id)
+                self.episode_id = (await session.reset(TASK, seed)).episode_id
+
+            async def step(self, i: int) -> None:
+                await session.step(driver.actions[i], self.episode_id)
+
+            async def close(self) -> None:
+                if not session.closed:
+                    await session.close()
+
+        return Worker()
+
+
 # -- (d) the gateway's OpenEnv WebSocket --
 
 
@@ -359,6 +398,7 @@ async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup
                     return
                 await worker.step(i)
                 t1 = time.perf_counter()
+                stats.all_steps += 1
                 if t0 >= measure_from:
                     stats.latencies_ms.append((t1 - t0) * 1000)
 
@@ -393,6 +433,22 @@ async def measure_resets(
         out.append((time.perf_counter() - t0) * 1000)
         await close(episode_id)
     return ResetStats(label, out)
+
+
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (/proc/<pid>/stat)."""
+    fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _serving_pids(driver: Driver, cluster: LocalCluster) -> list[int]:
+    """The processes that serve a driver's steps: none for the core or the echo server's own rows."""
+    if isinstance(driver, (CoreDriver, EchoDriver)):
+        return []
+    pids = [cluster.processes["episode"].pid]
+    if isinstance(driver, WebSocketDriver):
+        pids.append(cluster.processes["gateway"].pid)
+    return pids
 
 
 def vm_rss_kib(pid: int) -> int:
@@ -431,12 +487,14 @@ def _ratio(value: float, base: float, *, fraction: bool) -> str:
 def step_table(rows: list[StepStats]) -> Table:
     core = {r.episodes: r for r in rows if r.path == CoreDriver.name}
     table = Table(title=f"Steps: {TASK} task, 40-step episodes (39 reads/checks + a graded submission)", title_justify="left")
-    for name in ("path", "episodes", "steps/s", "p50 ms", "p99 ms", "steps/s vs core", "p50 vs core"):
+    columns = ("path", "episodes", "steps/s", "p50 ms", "p99 ms", "steps/s vs core", "p50 vs core", "server CPU µs/step")
+    for name in columns:
         table.add_column(name, justify="left" if name == "path" else "right")
     for r in rows:
         if r.skipped:
-            table.add_row(r.path, str(r.episodes), "skipped", "", "", "", r.skipped[:60])
+            table.add_row(r.path, str(r.episodes), "skipped", "", "", "", r.skipped[:60], "")
             continue
+        cpu = f"{r.server_cpu_s / r.all_steps * 1e6:,.0f}" if r.server_cpu_s is not None and r.all_steps else "-"
         base = core.get(r.episodes) or core.get(min(core, key=lambda n: abs(n - r.episodes))) if core else None
         table.add_row(
             r.path,
@@ -446,6 +504,7 @@ def step_table(rows: list[StepStats]) -> Table:
             f"{r.pct(99):.3f}",
             _ratio(r.steps_per_s, base.steps_per_s, fraction=True) if base else "-",
             _ratio(r.pct(50), base.pct(50), fraction=False) if base else "-",
+            cpu,
         )
     return table
 
@@ -517,6 +576,8 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             plan.append((lambda: UnaryDriver(address), n, None))
         for n in concurrencies:
             plan.append((lambda: SessionDriver(address), n, None))
+        for n in concurrencies:
+            plan.append((lambda: BatchingSessionDriver(address), n, None))
         ws_url = f"ws://{cluster.address('gateway')}/ws"
         for n in (1, 8, 32):
             plan.append((lambda: WebSocketDriver(ws_url), n, gateway_skip))
@@ -535,8 +596,13 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
                 continue
             console.print(f"steps: {driver.name} x {n} ...")
             gc.collect()  # start each row without the previous row's garbage
+            servers = _serving_pids(driver, cluster)
+            cpu_before = sum(process_cpu_s(pid) for pid in servers)
             try:
-                rows.append(await measure_steps(driver, n, duration, warmup))
+                row = await measure_steps(driver, n, duration, warmup)
+                if servers:
+                    row.server_cpu_s = sum(process_cpu_s(pid) for pid in servers) - cpu_before
+                rows.append(row)
             except Exception as exc:  # noqa: BLE001 - a failing path is reported, the others still run
                 rows.append(StepStats(driver.name, n, skipped=f"failed: {type(exc).__name__}: {exc}"))
             client = getattr(driver, "client", None) or getattr(driver, "channel", None)

@@ -33,7 +33,7 @@ from rich.table import Table
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
-from mlopsdebug_client import AsyncEpisodeClient, ClientConfig, MLOpsDebugError
+from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 
 __all__ = [
     "TASK_ORDER",
@@ -381,11 +381,13 @@ async def run_eval(
     on_record: Callable[[EpisodeKey, dict[str, Any], list[str]], None],
     timeout_s: float = 120.0,
 ) -> list[tuple[EpisodeKey, str]]:
-    """Plays `keys` with up to `concurrency` episodes at once, each worker on its own Session stream.
+    """Plays `keys` with up to `concurrency` episodes at once, all on one batching Session stream.
 
-    Calls `on_record` with each finished episode's JSON record and its [START]/[STEP]/[END] lines;
-    returns the episodes that failed (service unreachable, agent raised), which have no record and
-    are retried by a later run.
+    The workers' steps that wait at the same moment go out as one StepBatch (see
+    `AsyncEpisodeClient.batching_session`); observations are exactly those of one-by-one play. Calls
+    `on_record` with each finished episode's JSON record and its [START]/[STEP]/[END] lines; returns
+    the episodes that failed (service unreachable, agent raised), which have no record and are
+    retried by a later run.
     """
     failures: list[tuple[EpisodeKey, str]] = []
     queue: asyncio.Queue[EpisodeKey] = asyncio.Queue()
@@ -393,32 +395,36 @@ async def run_eval(
         queue.put_nowait(key)
     config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True)
     async with AsyncEpisodeClient(address, config=config) as client:
+        sessions = [client.batching_session()]
+
+        def shared_session() -> AsyncBatchingSession:
+            """The shared stream, replaced once if it broke (its episodes went with it)."""
+            if sessions[-1].closed:
+                sessions.append(client.batching_session())
+            return sessions[-1]
 
         async def worker() -> None:
-            session = client.session()
-            try:
-                while not queue.empty():
-                    key = queue.get_nowait()
-                    if session.closed:
-                        await session.close()
-                        session = client.session()
-                    lines: list[str] = []
-                    try:
-                        agent = factories[key.agent](seed=key.seed)
-                        record = await run_episode(
-                            session, agent, key.task, key.seed, agent_name=key.agent, emit=lines.append
-                        )
-                    except MLOpsDebugError as exc:
-                        failures.append((key, f"{exc.code.name}: {exc.message}"))
-                        continue
-                    except Exception as exc:  # noqa: BLE001 - an agent's bug fails its episode, not the run
-                        failures.append((key, f"agent raised {type(exc).__name__}: {exc}"))
-                        continue
-                    on_record(key, record.to_json(), lines)
-            finally:
-                await session.close()
+            while not queue.empty():
+                key = queue.get_nowait()
+                lines: list[str] = []
+                try:
+                    agent = factories[key.agent](seed=key.seed)
+                    record = await run_episode(
+                        shared_session(), agent, key.task, key.seed, agent_name=key.agent, emit=lines.append
+                    )
+                except MLOpsDebugError as exc:
+                    failures.append((key, f"{exc.code.name}: {exc.message}"))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - an agent's bug fails its episode, not the run
+                    failures.append((key, f"agent raised {type(exc).__name__}: {exc}"))
+                    continue
+                on_record(key, record.to_json(), lines)
 
-        await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(keys))))))
+        try:
+            await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(keys))))))
+        finally:
+            for session in sessions:
+                await session.close()
     return failures
 
 

@@ -1,4 +1,4 @@
-"""The README's Python quick start runs as written against a real cluster."""
+"""The README's Python examples run as written against a real cluster."""
 
 from __future__ import annotations
 
@@ -16,3 +16,12 @@ def test_quick_start_runs(cluster, capsys):
     printed = capsys.readouterr().out.splitlines()
     score, components = printed[-1].split(" ", 1)
     assert 0.0 <= float(score) <= 1.0 and components.count("(") == 4
+
+
+def test_many_episodes_example_runs(cluster, capsys):
+    """The batching-session example plays 32 episodes on one stream, several steps per message."""
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"### Many episodes at once\n.*?```python\n(.*?)```", readme, re.DOTALL).group(1)
+    exec(code.replace("localhost:50052", cluster.episode_addr), {})  # noqa: S102 - our own README
+    episodes, _, steps_per_message, *_ = capsys.readouterr().out.split()
+    assert episodes == "32" and float(steps_per_message) > 1.5

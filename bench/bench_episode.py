@@ -220,9 +220,12 @@ class SessionDriver(Driver):
         self.client = AsyncEpisodeClient(address, config=ClientConfig(timeout_s=None))
         self.actions = [as_action(a) for a in WORKLOAD]
 
+    def open_session(self) -> Any:
+        return self.client.session()
+
     async def worker(self) -> Any:
         driver = self
-        session = self.client.session()
+        session = self.open_session()
 
         class Worker:
             episode_id = ""
@@ -241,38 +244,19 @@ class SessionDriver(Driver):
         return Worker()
 
 
-class BatchingSessionDriver(Driver):
+class BatchingSessionDriver(SessionDriver):
     """Every worker on one shared batching session: concurrent steps leave as one StepBatch."""
 
     name = "Session, batching (gRPC)"
 
     def __init__(self, address: str) -> None:
-        self.client = AsyncEpisodeClient(address, config=ClientConfig(timeout_s=None))
-        self.actions = [as_action(a) for a in WORKLOAD]
-        self.session: Any = None
+        super().__init__(address)
+        self.shared: Any = None
 
-    async def worker(self) -> Any:
-        driver = self
-        if self.session is None:
-            self.session = self.client.batching_session()
-        session = self.session
-
-        class Worker:
-            episode_id = ""
-
-            async def reset(self, seed: int) -> None:
-                if self.episode_id:
-                    await session.close_episode(self.episode_id)
-                self.episode_id = (await session.reset(TASK, seed)).episode_id
-
-            async def step(self, i: int) -> None:
-                await session.step(driver.actions[i], self.episode_id)
-
-            async def close(self) -> None:
-                if not session.closed:
-                    await session.close()
-
-        return Worker()
+    def open_session(self) -> Any:
+        if self.shared is None:
+            self.shared = self.client.batching_session()
+        return self.shared
 
 
 # -- (d) the gateway's OpenEnv WebSocket --

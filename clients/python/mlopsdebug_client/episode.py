@@ -355,6 +355,8 @@ class AsyncEpisodeSession(_SessionBase):
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
+        except Exception as exc:  # noqa: BLE001 - a bug here must not leave requests waiting forever
+            self._fail(_client_error(StatusCode.INTERNAL, f"session reader failed: {exc!r}", "SESSION_READER"))
 
     async def _ended_error(self) -> MLOpsDebugError:
         """Why the stream can take no more requests: the server's status if it failed, else UNAVAILABLE."""

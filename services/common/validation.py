@@ -11,8 +11,10 @@ FILE_MAX_CHARS = 200
 TEXT_MAX_CHARS = 4000
 LOG_FILTER_MAX_CHARS = 200
 FIELD_PATH_MAX_CHARS = 200
-# Most steps one StepBatch may carry (the proto documents the same bound).
-STEP_BATCH_MAX_STEPS = 1024
+# Most steps one StepBatch may carry (the proto documents the same bound). The answer must fit in one
+# 4 MiB message: the steps are applied before it is sent, so an answer too big to send would lose them.
+# The largest observation (a whole train.log) is under 40 KiB, so 64 leave ample headroom.
+STEP_BATCH_MAX_STEPS = 64
 # A caller-chosen episode id: what fits in URLs, log lines and metric labels without escaping.
 EPISODE_ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
 

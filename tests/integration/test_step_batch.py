@@ -21,7 +21,9 @@ from mlopsdebug_client import (
     StatusCode,
     actions,
 )
+from mlopsdebug_client.episode import BATCH_MAX_STEPS
 from mlopsdebug_common.faults import FAULTS
+from mlopsdebug_common.rpc import MAX_MESSAGE_BYTES
 
 READS = [
     actions.read_config(),
@@ -116,12 +118,12 @@ class TestUnaryStepBatch:
 
     @pytest.mark.parametrize("shape", ["empty", "too_many", "duplicate"])
     def test_malformed_batches_are_refused_whole(self, client, shape):
-        """No steps, more than 1024, or one episode twice: INVALID_ARGUMENT and nothing applied."""
+        """No steps, more than 64, or one episode twice: INVALID_ARGUMENT and nothing applied."""
         episode_id = client.reset("easy", 21).episode_id
         steps = {
             "empty": [],
             "too_many": [(episode_id, actions.read_config())]
-            + [(f"ep-{i}", actions.read_config()) for i in range(1024)],
+            + [(f"ep-{i}", actions.read_config()) for i in range(64)],
             "duplicate": [(episode_id, actions.read_config()), (episode_id, actions.read_logs())],
         }[shape]
         with pytest.raises(InvalidArgumentError) as info:
@@ -130,6 +132,28 @@ class TestUnaryStepBatch:
         assert info.value.field_violations[0].field == "steps"
         assert client.get_state(episode_id).state.step_count == 0
         client.close_episode(episode_id)
+
+
+    def test_the_largest_batch_of_the_largest_observations_fits_one_message(self, cluster, client):
+        """64 whole-log reads of the biggest train.log answer in one message with room to spare.
+
+        A batch's steps are applied before its answer is sent, so an answer too big to send would
+        lose them; this fails if observations outgrow the batch cap.
+        """
+        with GeneratorClient(cluster.address("generator")) as generator:
+            sizes = {
+                (task_id, seed): max(len(a.content) for a in response.scenario.artifacts)
+                for task_id in ("easy", "medium", "hard")
+                for seed in range(40)
+                for response in [generator.generate_scenario(task_id, seed)]
+            }
+        task_id, seed = max(sizes, key=sizes.get)
+        episode_ids = [client.reset(task_id, seed).episode_id for _ in range(BATCH_MAX_STEPS)]
+        outcomes = client.step_batch([(e, actions.read_logs()) for e in episode_ids])
+        assert all(o.observation.last_action_result.logs.content for o in outcomes)
+        assert sum(o.ByteSize() for o in outcomes) < MAX_MESSAGE_BYTES // 2
+        for episode_id in episode_ids:
+            client.close_episode(episode_id)
 
 
 class TestSessionStepBatch:
@@ -168,6 +192,15 @@ class TestBatchingSession:
                 assert runs == expected
                 assert session.steps_sent == len(plan) * (len(READS) + 1)
                 assert session.steps_sent / session.batches_sent >= 3
+
+    async def test_more_agents_than_a_batch_holds_are_split_over_several(self, cluster):
+        """80 agents stepping at once exceed one batch; every step is still answered."""
+        async with AsyncEpisodeClient(cluster.episode_addr, config=ClientConfig(timeout_s=20)) as aclient:
+            async with aclient.batching_session() as session:
+                episode_ids = [(await session.reset("easy", 70 + i)).episode_id for i in range(80)]
+                results = await asyncio.gather(*(session.step(actions.read_config(), e) for e in episode_ids))
+                assert [r.observation.step_count for r in results] == [1] * 80
+                assert session.batches_sent >= 2 and session.steps_sent == 80
 
     async def test_a_failing_step_raises_only_in_its_own_task(self, cluster):
         """Errors are per step: one agent's unknown episode or bad action does not disturb the others."""

@@ -60,7 +60,7 @@ StepOutcome = pb.StepResponse | MLOpsDebugError
 # Errors raised by the client itself (not by a server) carry this ErrorInfo domain.
 CLIENT_DOMAIN: Final[str] = "client.mlopsdebug"
 # Most steps one StepBatch may carry (the service refuses more).
-BATCH_MAX_STEPS: Final[int] = 1024
+BATCH_MAX_STEPS: Final[int] = 64
 # How long close() waits for the server to finish a Session stream before cancelling it.
 _SESSION_DRAIN_S: Final[float] = 5.0
 

@@ -122,7 +122,7 @@ class EpisodeServiceServicer:
         step, as a vector environment takes it. Each item succeeds or fails on its
         own, exactly as a Step with the same request would, and results come back
         in request order. Errors of the whole call, which then applies no item:
-        INVALID_ARGUMENT (no items, more than 1024, or two items naming the same
+        INVALID_ARGUMENT (no items, more than 64, or two items naming the same
         episode).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

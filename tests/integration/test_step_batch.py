@@ -163,7 +163,11 @@ class TestSessionStepBatch:
             first = session.reset("medium", 3).episode_id
             latest = session.reset("medium", 4).episode_id
             outcomes = session.step_batch(
-                [(first, actions.read_logs()), ("", actions.read_config()), ("ep-gone", actions.read_config())]
+                [
+                    (first, actions.read_logs()),
+                    ("", actions.read_config()),
+                    ("ep-gone", actions.read_config()),
+                ]
             )
             assert outcomes[0].observation.step_count == 1
             assert outcomes[1].observation.artifacts_read == ["config.yaml"]

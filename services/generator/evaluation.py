@@ -8,7 +8,6 @@ classification report does.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 
@@ -26,105 +25,6 @@ class SplitScores:
     predicted: tuple[int, ...]
 
     def primary(self, metric: str) -> float:
-        return self.accuracy if metric == "accuracy" else self.macro_f1
-
-
-def confusion(
-    rng: np.random.Generator,
-    support: np.ndarray,
-    accuracy: float,
-    *,
-    collapse: float = 0.0,
-    dominant: int = 0,
-) -> np.ndarray:
-    """A K x K confusion matrix (rows true, columns predicted) whose accuracy is close to `accuracy`.
-
-    Rare classes get lower recall than frequent ones; `collapse` in [0, 1] pushes predictions
-    towards the `dominant` class, as an undertrained model does. Errors are spread over the other
-    classes with random affinities and randomised rounding (each row keeps its exact support).
-    Plain Python: for K <= 10 it is faster than numpy's per-call overhead.
-    """
-    counts = [int(x) for x in support.tolist()]
-    k = len(counts)
-    if k == 1:
-        return np.array([[counts[0]]], dtype=np.int64)
-    total = max(1, sum(counts))
-    share = [c / total for c in counts]
-    logs = [math.log(max(x, 1e-6)) for x in share]
-    mean_log = sum(logs) / k
-    spread = 0.35 * (1.0 - accuracy)
-    draws = rng.random(k * k + 2 * k).tolist()
-    recall = [accuracy + spread * (logs[i] - mean_log) + (draws[i] - 0.5) * 1.02 * spread for i in range(k)]
-    for _ in range(2):
-        shift = accuracy - sum(r * p for r, p in zip(recall, share))
-        recall = [min(max(r + shift, 0.01), 0.998) for r in recall]
-    if collapse > 0.0:
-        recall[dominant] += collapse * (1.0 - recall[dominant])
-        budget = accuracy - share[dominant] * recall[dominant]
-        current = sum(recall[i] * share[i] for i in range(k) if i != dominant)
-        if current > 0:
-            scale = max(0.0, budget) / current
-            recall = [r if i == dominant else min(r * scale, 0.998) for i, r in enumerate(recall)]
-    rows: list[list[int]] = []
-    for i in range(k):
-        diag = min(int(round(counts[i] * recall[i])), counts[i])
-        wrong = counts[i] - diag
-        base = k + i * k
-        # Affinities: exponential(1) from uniforms, floored so no class is left out.
-        weights = [0.0 if j == i else 0.15 - math.log1p(-draws[base + j]) for j in range(k)]
-        if collapse > 0.0 and dominant != i:
-            weights[dominant] += collapse * 6.0 * sum(weights) / k
-        norm = wrong / sum(weights)
-        # Randomised rounding of the cumulative expected counts keeps the row total exact.
-        offset = draws[k + k * k + i]
-        row = [0] * k
-        cumulative = 0.0
-        previous = 0
-        for j in range(k):
-            cumulative += weights[j] * norm
-            bound = wrong if j == k - 1 else min(wrong, int(math.floor(cumulative + offset)))
-            row[j] = bound - previous
-            previous = bound
-        row[i] += diag
-        rows.append(row)
-    return np.array(rows, dtype=np.int64)
-
-
-def nan_predictions(support: np.ndarray) -> np.ndarray:
-    """Non-finite logits: argmax returns index 0 for every sample."""
-    matrix = np.zeros((support.size, support.size), dtype=np.int64)
-    matrix[:, 0] = support
-    return matrix
-
-
-def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
-    """Classification-report numbers of one confusion matrix (zero_division=0, as sklearn's option).
-
-    Plain Python over the K x K counts: for K <= 10 this beats a dozen small numpy calls.
-    """
-    rows = matrix.tolist()
-    k = len(rows)
-    support = [sum(row) for row in rows]
-    predicted = [sum(column) for column in zip(*rows)]
-    tp = [rows[i][i] for i in range(k)]
-    precision = [tp[i] / predicted[i] if predicted[i] else 0.0 for i in range(k)]
-    recall = [tp[i] / support[i] if support[i] else 0.0 for i in range(k)]
-    f1 = [2.0 * p * r / (p + r) if p + r > 0 else 0.0 for p, r in zip(precision, recall)]
-    n = sum(support)
-    return SplitScores(
-        n_samples=n,
-        loss=None if loss is None else round(loss, 4),
-        accuracy=round(sum(tp) / max(1, n), 4),
-        macro_f1=round(sum(f1) / k, 4),
-        precision=tuple(round(x, 4) for x in precision),
-        recall=tuple(round(x, 4) for x in recall),
-        f1=tuple(round(x, 4) for x in f1),
-        support=tuple(support),
-        predicted=tuple(predicted),
-    )
-
-
-def primary(self, metric: str) -> float:
         return self.accuracy if metric == "accuracy" else self.macro_f1
 
 

@@ -244,8 +244,7 @@ def _sklearn_eval_lines(c: _Ctx) -> list[str]:
 
 
 def _render_sklearn_functions(c: _Ctx) -> tuple[str, CodeLocation | None]:
-    n, w = c.n, c.world
-    f = n["frame"]
+    n = c.n
     imports = ["from sklearn.metrics import classification_report, log_loss"]
     ms = ["GroupShuffleSplit"] if c.group_split else ["train_test_split"]
     imports.append(f"from sklearn.model_selection import {', '.join(ms)}")

@@ -274,8 +274,10 @@ def create_app(config: GatewayConfig) -> FastAPI:
         try:
             while True:
                 try:
-                    message = await asyncio.wait_for(websocket.receive(), idle)
-                except asyncio.TimeoutError:
+                    # A deadline on this task: asyncio.wait_for would wrap every receive in a new task.
+                    async with asyncio.timeout(idle):
+                        message = await websocket.receive()
+                except TimeoutError:
                     await websocket.close(CLOSE_NORMAL, reason="idle timeout")
                     return
                 if message["type"] == "websocket.disconnect":

@@ -294,6 +294,16 @@ class TestErrorFrames:
             exchange(ws, {"type": "reset"})
             assert_closed_normally(ws)
 
+    def test_each_message_restarts_the_idle_timeout(self, cluster):
+        """The timeout counts silence, not connection age: a connection that keeps talking stays open."""
+        with running_gateway(cluster.episode_addr, session_idle_timeout_s=0.5) as gw, connect(ws_url(gw)) as ws:
+            exchange(ws, {"type": "reset"})
+            talk_until = time.monotonic() + 1.5
+            while time.monotonic() < talk_until:
+                time.sleep(0.15)
+                assert exchange(ws, {"type": "step", "data": {"action_type": "read_config"}})["type"] == "observation"
+            assert_closed_normally(ws)
+
     def test_close_frame_closes_with_1000(self, gateway):
         """{"type": "close"} gets no reply and a normal close."""
         with connect(ws_url(gateway)) as ws:

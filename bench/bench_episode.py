@@ -49,6 +49,7 @@ from rich.table import Table
 from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
 from mlopsdebug_client import AsyncEpisodeClient, ClientConfig
 from mlopsdebug_client.actions import as_action
+from mlopsdebug_common import eventloop
 
 TASK = "hard"
 WORKLOAD_SEEDS = tuple(range(8))
@@ -666,13 +667,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.echo_server:
-        asyncio.run(_serve_echo())
+        eventloop.run(_serve_echo())
         return 0
     console = Console()
     if not console.is_terminal:
         console = Console(width=140)  # redirected: keep each row on one line
     load = os.getloadavg()
-    tables = asyncio.run(run(args, console))
+    tables = eventloop.run(run(args, console))
     machine = machine_line(load)
     console.print(machine)
     for table in tables:

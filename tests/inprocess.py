@@ -13,6 +13,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
+from mlopsdebug_common import eventloop
 from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
 from mlopsdebug_generator.server import GeneratorConfig
@@ -29,7 +30,7 @@ class InProcessCluster:
     reap_interval_s: float | None = None
 
     def __post_init__(self) -> None:
-        self._loop = asyncio.new_event_loop()
+        self._loop = eventloop.new_loop()  # the loop the services run on in production
         self._thread = threading.Thread(target=self._loop.run_forever, name="inprocess-cluster", daemon=True)
         self._servers: dict[str, Any] = {}
         self.ports: dict[str, int] = {}

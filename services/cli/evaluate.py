@@ -34,6 +34,7 @@ from rich.table import Table
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
+from mlopsdebug_common import eventloop
 
 __all__ = [
     "TASK_ORDER",
@@ -508,7 +509,7 @@ def evaluate(args: argparse.Namespace) -> int:
                     total += float(record["score"])
                     progress.update(bar, advance=1, mean=f"{total / outcome.written:.3f}")
 
-                outcome.failures = asyncio.run(
+                outcome.failures = eventloop.run(
                     run_eval(address, pending, factories, concurrency=args.concurrency, on_record=on_record)
                 )
     except _TaskError as exc:

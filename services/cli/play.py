@@ -7,13 +7,13 @@ it starts a local cluster (generator, grader, episode) itself and stops it after
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import sys
 from collections.abc import Sequence
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_client import AsyncEpisodeClient, ClientConfig, MLOpsDebugError
+from mlopsdebug_common import eventloop
 
 __all__ = ["play", "play_episodes"]
 
@@ -51,7 +51,7 @@ def play(args: argparse.Namespace) -> int:
 
                 options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"))
                 address = stack.enter_context(LocalCluster(options)).address("episode")
-            asyncio.run(play_episodes(address, factory, agent_name, tasks, args.seed))
+            eventloop.run(play_episodes(address, factory, agent_name, tasks, args.seed))
     except MLOpsDebugError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -7,11 +7,9 @@ import contextlib
 import dataclasses
 import logging
 
-import grpc
-
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
-from mlopsdebug_common import rpc
+from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
@@ -249,4 +247,4 @@ async def serve(config: EpisodeServerConfig) -> None:
 
 def main() -> None:
     rpc.configure_logging("episode")
-    asyncio.run(serve(EpisodeServerConfig.from_env()))
+    eventloop.run(serve(EpisodeServerConfig.from_env()))

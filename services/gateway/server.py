@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from mlopsdebug_common import eventloop
 from mlopsdebug_gateway.app import create_app
 from mlopsdebug_gateway.config import GatewayConfig, from_env
 
@@ -82,7 +83,7 @@ def main() -> None:
     logging.basicConfig(
         level=config.log_level.upper(), format="%(asctime)s gateway %(levelname)s %(name)s: %(message)s"
     )
-    asyncio.run(serve(config))
+    eventloop.run(serve(config))
 
 
 @dataclasses.dataclass

@@ -9,7 +9,7 @@ import grpc
 
 from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
 from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
-from mlopsdebug_common import rpc
+from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.convert import scenario_to_pb, task_to_pb
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.validation import validate_seed, validate_task_id
@@ -78,4 +78,4 @@ async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) 
 
 def main() -> None:
     rpc.configure_logging("generator")
-    asyncio.run(serve(GeneratorConfig.from_env()))
+    eventloop.run(serve(GeneratorConfig.from_env()))

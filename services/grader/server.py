@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 
 import grpc
 
 from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
-from mlopsdebug_common import rpc
+from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.answer_key import AnswerKeyError
 from mlopsdebug_common.convert import diagnosis_from_pb, grade_to_pb, sealed_key_from_pb
 from mlopsdebug_common.errors import InvalidArgument
@@ -89,4 +88,4 @@ async def serve(config: GraderConfig) -> None:
 
 def main() -> None:
     rpc.configure_logging("grader")
-    asyncio.run(serve(GraderConfig.from_env()))
+    eventloop.run(serve(GraderConfig.from_env()))

@@ -22,10 +22,14 @@ CASES = [(task, seed) for task in ("easy", "medium", "hard") for seed in (0, 1, 
 
 @pytest.fixture(scope="module")
 def two_clusters():
+    """Two clusters with one secret: `a` on the default loop (uvloop), `b` on asyncio's own loop, so that
+    every comparison below also shows the event loop makes no difference to what an agent sees."""
     secret = os.urandom(32).hex()
     services = ("generator", "grader", "episode")
     a = LocalCluster(ClusterOptions.ephemeral(secret=secret, services=services)).start()
-    b = LocalCluster(ClusterOptions.ephemeral(secret=secret, services=services)).start()
+    b = LocalCluster(
+        ClusterOptions.ephemeral(secret=secret, services=services, extra_env={"MLOPSDEBUG_EVENT_LOOP": "asyncio"})
+    ).start()
     yield a, b
     a.stop()
     b.stop()
@@ -79,6 +83,20 @@ class TestDeterminism:
             assert differing == len(CASES)
         finally:
             salted.stop()
+
+
+class TestStartupSettings:
+    @pytest.mark.parametrize("service", ["generator", "grader", "episode", "gateway"])
+    def test_unknown_event_loop_stops_the_service_with_its_name(self, service):
+        """A bad MLOPSDEBUG_EVENT_LOOP ends `mlopsdebug serve` at once with a message, not a traceback."""
+        env = {**os.environ, "MLOPSDEBUG_EVENT_LOOP": "trio", "MLOPSDEBUG_ANSWER_KEY_SECRET": os.urandom(16).hex()}
+        done = subprocess.run(
+            [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert done.returncode == 1
+        assert "MLOPSDEBUG_EVENT_LOOP must be one of uvloop, asyncio, not 'trio'" in done.stderr
+        assert "Traceback" not in done.stderr
 
 
 class TestUpCommand:

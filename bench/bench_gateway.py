@@ -34,6 +34,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 from mlopsdebug.common.v1 import common_pb2 as pb  # noqa: E402
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: E402
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc  # noqa: E402
+from mlopsdebug_common import eventloop  # noqa: E402
 from mlopsdebug_gateway.config import GatewayConfig  # noqa: E402
 from mlopsdebug_gateway.server import start_in_thread  # noqa: E402
 
@@ -156,15 +157,15 @@ def main() -> None:
     gateway = start_in_thread(GatewayConfig(host="127.0.0.1", port=0, episode_addr=cluster.episode_addr,
                                             log_level="warning"))
     try:
-        asyncio.run(websocket(gateway.url, 1, 40))  # warm the scenario cache and both servers
+        eventloop.run(websocket(gateway.url, 1, 40))  # warm the scenario cache and both servers
         print(f"gateway {gateway.url} -> episode {cluster.episode_addr}")
-        row("Session stream (direct), 1", *asyncio.run(session_stream(cluster.episode_addr, 1, steps)))
-        row("gateway WebSocket /ws, 1", *asyncio.run(websocket(gateway.url, 1, steps)))
-        row("Session stream (direct), 32", *asyncio.run(session_stream(cluster.episode_addr, 32, steps // 8)))
-        row("gateway WebSocket /ws, 32", *asyncio.run(websocket(gateway.url, 32, steps // 8)))
-        row("gateway HTTP POST /step, 1", *asyncio.run(http_steps(gateway.url, steps // 2, mcp=False)))
-        row("gateway MCP tools/call (HTTP), 1", *asyncio.run(http_steps(gateway.url, steps // 2, mcp=True)))
-        print(f"{'100 WebSocket sessions + reset':<34} {asyncio.run(open_sessions(gateway.url, 100)):.2f} s")
+        row("Session stream (direct), 1", *eventloop.run(session_stream(cluster.episode_addr, 1, steps)))
+        row("gateway WebSocket /ws, 1", *eventloop.run(websocket(gateway.url, 1, steps)))
+        row("Session stream (direct), 32", *eventloop.run(session_stream(cluster.episode_addr, 32, steps // 8)))
+        row("gateway WebSocket /ws, 32", *eventloop.run(websocket(gateway.url, 32, steps // 8)))
+        row("gateway HTTP POST /step, 1", *eventloop.run(http_steps(gateway.url, steps // 2, mcp=False)))
+        row("gateway MCP tools/call (HTTP), 1", *eventloop.run(http_steps(gateway.url, steps // 2, mcp=True)))
+        print(f"{'100 WebSocket sessions + reset':<34} {eventloop.run(open_sessions(gateway.url, 100)):.2f} s")
     finally:
         gateway.stop()
         cluster.stop()

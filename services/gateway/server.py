@@ -35,6 +35,7 @@ def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
         timeout_graceful_shutdown=config.grace_s,
         lifespan="on",
         access_log=False,
+        loop=eventloop.chosen_loop(),  # what start_in_thread runs on; main() runs its own via eventloop.run
     )
 
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import logging
 
 import grpc
-
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -25,6 +26,8 @@ from mlopsdebug_common.errors import InvalidArgument, Unavailable
 from mlopsdebug_common.rpc import CHANNEL_OPTIONS
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import TaskSpec
+
+log = logging.getLogger("mlopsdebug.episode")
 
 _TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED}
 
@@ -52,7 +55,16 @@ def _peer_error(peer: str, err: grpc.aio.AioRpcError) -> Exception:
 
 
 class RemoteScenarioSource:
-    """Fetches scenarios from the generator; an LRU cache plus in-flight sharing of identical requests."""
+    """Fetches scenarios from the generator; an LRU cache plus in-flight sharing of identical requests.
+
+    A scenario is a pure function of (task, seed) only for one generator version and salt, and a
+    generator restarted with either changed would otherwise be masked by the cache for as long as the
+    episode service runs. So whenever the connection to the generator drops, the next lookup first
+    regenerates its most recently used scenario and compares the scenario id (which covers version and
+    salt); if it differs, the whole cache is dropped. Open episodes keep the scenario they started with.
+    """
+
+    REVALIDATE_TIMEOUT_S = 2.0  # short: while the generator is down, cached scenarios are still served
 
     def __init__(self, target: str, *, cache_size: int = 2048, timeout_s: float = 10.0) -> None:
         self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
@@ -61,10 +73,50 @@ class RemoteScenarioSource:
         self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
         self._cache_size = cache_size
         self._timeout_s = timeout_s
+        self._watcher: asyncio.Task[None] | None = None
+        self._revalidate_pending = False
+        self._revalidate_lock = asyncio.Lock()
         self.hits = 0
         self.misses = 0
+        self.invalidations = 0  # times the cache was dropped for a changed generator
+
+    async def _watch_connection(self) -> None:
+        """Flags a revalidation whenever the channel leaves READY (the generator may come back different)."""
+        state = self._channel.get_state(try_to_connect=False)
+        while True:
+            await self._channel.wait_for_state_change(state)
+            previous, state = state, self._channel.get_state(try_to_connect=False)
+            if previous == grpc.ChannelConnectivity.READY:
+                self._revalidate_pending = True
+
+    async def _revalidate(self) -> None:
+        """Drops the cache if the generator now answers its latest scenario differently; quiet if it is down."""
+        self._revalidate_pending = False
+        key, cached = next(reversed(self._cache.items()))
+        try:
+            response = await self._stub.GenerateScenario(
+                gen_pb.GenerateScenarioRequest(task_id=key[0], seed=key[1]), timeout=self.REVALIDATE_TIMEOUT_S
+            )
+        except grpc.aio.AioRpcError:
+            self._revalidate_pending = True  # still unreachable: try again on the next lookup
+            return
+        fresh = scenario_from_pb(response.scenario)
+        if fresh.scenario_id != cached.scenario_id:
+            log.warning(
+                "the generator changed (version %s -> %s, or its salt): dropping %d cached scenarios",
+                cached.generator_version, fresh.generator_version, len(self._cache),
+            )
+            self._cache.clear()
+            self.invalidations += 1
+            self._cache[key] = fresh
 
     async def get(self, task_id: str, seed: int) -> Scenario:
+        if self._watcher is None:
+            self._watcher = asyncio.get_running_loop().create_task(self._watch_connection())
+        if self._revalidate_pending and self._cache:
+            async with self._revalidate_lock:
+                if self._revalidate_pending and self._cache:
+                    await self._revalidate()
         key = (task_id, seed)
         cached = self._cache.get(key)
         if cached is not None:
@@ -109,6 +161,10 @@ class RemoteScenarioSource:
             raise _peer_error("generator", err) from err
 
     async def close(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
         await self._channel.close()
 
 

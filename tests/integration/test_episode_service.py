@@ -286,6 +286,33 @@ class TestOutagesAndLimits:
             c.start_service("generator")
             assert client.reset("easy", 99).observation.step_count == 0
 
+    def test_generator_outage_serves_cached_scenarios(self, make_cluster):
+        """Generator down: a reset of a scenario already cached still starts, with the same scenario."""
+        c = make_cluster()
+        with EpisodeClient(c.episode_addr, config=ClientConfig(timeout_s=15)) as client:
+            first = client.reset("easy", 4)
+            scenario_id = client.get_state(first.episode_id).state.scenario_id
+            c.stop_service("generator")
+            again = client.reset("easy", 4)
+            assert client.get_state(again.episode_id).state.scenario_id == scenario_id
+            c.start_service("generator")
+
+    def test_a_changed_generator_replaces_cached_scenarios(self, make_cluster):
+        """A generator restarted with another salt (or version) is noticed: the cache does not mask it."""
+        c = make_cluster()
+        with EpisodeClient(c.episode_addr, config=ClientConfig(timeout_s=15)) as client, \
+                GeneratorClient(c.address("generator")) as generator:
+            before = {seed: client.get_state(client.reset("medium", seed).episode_id).state.scenario_id
+                      for seed in (3, 8)}
+            c.stop_service("generator")
+            c.salt = b"another deployment"
+            c.start_service("generator")
+            expected = {seed: generator.generate_scenario("medium", seed).scenario.scenario_id for seed in (3, 8)}
+            after = {seed: client.get_state(client.reset("medium", seed).episode_id).state.scenario_id
+                     for seed in (3, 8)}
+            assert after == expected
+            assert all(after[seed] != before[seed] for seed in (3, 8))
+
     def test_capacity_limit(self, make_cluster):
         """Past max_episodes, Reset is RESOURCE_EXHAUSTED; closing one frees a slot."""
         c = make_cluster(max_episodes=3)

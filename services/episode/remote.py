@@ -113,8 +113,8 @@ class RemoteScenarioSource:
     async def get(self, task_id: str, seed: int) -> Scenario:
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_connection())
-        if self._revalidate_pending and self._cache:
-            async with self._revalidate_lock:
+        if (self._revalidate_pending or self._revalidate_lock.locked()) and self._cache:
+            async with self._revalidate_lock:  # lookups during a revalidation wait for its verdict
                 if self._revalidate_pending and self._cache:
                     await self._revalidate()
         key = (task_id, seed)

@@ -66,14 +66,14 @@ class InProcessCluster:
         elif service == "grader":
             server, bound, _ = await build_grader(GraderConfig(secret=self.secret, host="127.0.0.1", port=port))
         elif service == "episode":
-            config = EpisodeServerConfig(
-                generator_addr=self.address("generator"),
-                grader_addr=self.address("grader"),
-                host="127.0.0.1",
-                port=port,
-                peer_timeout_s=3.0,
-                **self.episode_overrides,
-            )
+            settings = {
+                "generator_addr": self.address("generator"),
+                "grader_addr": self.address("grader"),
+                "host": "127.0.0.1",
+                "port": port,
+                "peer_timeout_s": 3.0,
+            }
+            config = EpisodeServerConfig(**{**settings, **self.episode_overrides})  # overrides may redirect peers
             server, bound, _, self.episode_servicer, self._episode_stop = await build_episode(
                 config, reap_interval_s=self.reap_interval_s
             )

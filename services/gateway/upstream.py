@@ -5,7 +5,9 @@ Two transports carry reset, get_state and close:
   the episode service closes the stream's episodes when it ends);
 - `UnaryTransport`: plain unary calls with explicit episode ids, for HTTP routes and HTTP MCP sessions.
 Steps from both go through one `StepBatcher`, which carries the steps of every connection that are
-waiting at the same moment as one StepBatch message. All raise `UpstreamError` and never leak a
+waiting at the same moment as one StepBatch message. Submissions bypass it: grading takes a round trip
+to the grader, and a batch answers only when its slowest step is done, so a submission riding in a
+batch would hold up every other connection's step in it. All raise `UpstreamError` and never leak a
 `grpc.RpcError` or a client error to the routes.
 """
 
@@ -109,6 +111,11 @@ class StepBatcher:
                 await asyncio.wait_for(session.close(), 2.0)
 
 
+def is_submission(request: ep_pb.StepRequest) -> bool:
+    """Whether the step is graded (slow: a grader round trip), so it should not share a batch."""
+    return request.action.WhichOneof("kind") == "submit_diagnosis"
+
+
 class Transport(Protocol):
     """Carries reset/step/get_state/close to the episode service."""
 
@@ -152,6 +159,8 @@ class UnaryTransport:
         return await self._call(self._client.stub.Reset, request)
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
+        if is_submission(request):
+            return await self._call(self._client.stub.Step, request, timeout_s)
         return await self._client.steps.step(request, timeout_s=timeout_s)
 
     async def get_state(self, request: ep_pb.GetStateRequest) -> ep_pb.GetStateResponse:
@@ -217,6 +226,8 @@ class StreamTransport:
         return (await self._exchange(ep_pb.SessionRequest(reset=request))).reset
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
+        if is_submission(request):  # on this connection's own stream, which is idle while it steps
+            return (await self._exchange(ep_pb.SessionRequest(step=request), timeout_s)).step
         return await self._client.steps.step(request, timeout_s=timeout_s)
 
     async def get_state(self, request: ep_pb.GetStateRequest) -> ep_pb.GetStateResponse:

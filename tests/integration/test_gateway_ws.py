@@ -442,3 +442,87 @@ class TestStepBatching:
         with ServiceClient(cluster.episode_addr) as service:
             for episode_id in episode_ids:
                 service.close_episode(episode_id)
+
+    def test_a_submission_waiting_on_the_grader_holds_up_no_other_connection(self, make_cluster):
+        """A graded step does not ride in a shared batch: while the grader holds one connection's
+        submission, another connection's steps are answered (in a batch they would wait for it)."""
+        cluster = make_cluster()
+        gate = cluster.run(GatedGrader.start(cluster.address("grader")))
+        # Grading waits for the gate, not for a timeout: the episode service's own deadline is far away.
+        cluster.episode_overrides.update(grader_addr=gate.address, peer_timeout_s=120.0)
+        cluster.stop_service("episode")
+        cluster.start_service("episode")
+        submission = {
+            "action_type": "submit_diagnosis",
+            "failure_category": "config_error",
+            "root_cause_file": "config.yaml",
+            "root_cause_field": "optimizer.lr",
+            "diagnosis": "the learning rate is too high",
+            "proposed_fix": "lower the learning rate",
+        }
+
+        async def go(url: str) -> tuple[list[dict], dict]:
+            async with async_connect(url) as submitter, async_connect(url) as other:
+
+                async def ask(ws, frame: dict, timeout: float = 30) -> dict:
+                    await ws.send(json.dumps(frame))
+                    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+                for ws, seed in ((submitter, 1), (other, 2)):
+                    await ask(ws, {"type": "reset", "data": {"task_id": "easy", "seed": seed}})
+                await submitter.send(json.dumps({"type": "step", "data": submission}))
+                await asyncio.wait_for(asyncio.wrap_future(gate.arrived_future()), 30)  # the grader holds it now
+                read = {"type": "step", "data": {"action_type": "read_config"}}
+                others = [await ask(other, read, 20) for _ in range(3)]  # in the submission's batch: a timeout
+                gate.release()
+                graded = json.loads(await asyncio.wait_for(submitter.recv(), 30))
+                return others, graded
+
+        with running_gateway(cluster.episode_addr) as its_gateway:
+            try:
+                others, graded = asyncio.run(go(ws_url(its_gateway)))
+            finally:
+                gate.release()
+        assert [reply["type"] for reply in others] == ["observation"] * 3
+        assert [reply["data"]["observation"]["step_count"] for reply in others] == [1, 2, 3]
+        assert graded["type"] == "observation", graded
+        assert graded["data"]["done"] is True
+
+
+class GatedGrader:
+    """A GraderService in front of the real one that holds every Grade call until released."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, address: str, server) -> None:  # noqa: ANN001
+        self.loop = loop
+        self.address = address
+        self.server = server
+        self.arrived = asyncio.Event()
+        self.released = asyncio.Event()
+
+    @classmethod
+    async def start(cls, upstream: str) -> GatedGrader:
+        import grpc  # noqa: PLC0415
+
+        service = "mlopsdebug.grader.v1.GraderService"
+        channel = grpc.aio.insecure_channel(upstream)
+        forward = channel.unary_unary(f"/{service}/Grade")
+        server = grpc.aio.server()
+        port = server.add_insecure_port("127.0.0.1:0")
+        gate = cls(asyncio.get_running_loop(), f"127.0.0.1:{port}", server)
+
+        async def grade(request: bytes, context) -> bytes:  # noqa: ANN001
+            gate.arrived.set()
+            await gate.released.wait()
+            return await forward(request)
+
+        handler = grpc.unary_unary_rpc_method_handler(grade)
+        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Grade": handler}),))
+        await server.start()
+        return gate
+
+    def arrived_future(self):  # noqa: ANN201
+        """A concurrent future that completes once a Grade call is being held."""
+        return asyncio.run_coroutine_threadsafe(self.arrived.wait(), self.loop)
+
+    def release(self) -> None:
+        self.loop.call_soon_threadsafe(self.released.set)

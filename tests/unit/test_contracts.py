@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import filecmp
 import importlib.util
+import os
 import pathlib
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -31,14 +34,12 @@ class TestStubs:
 
 @pytest.fixture(scope="module")
 def descriptor_set(tmp_path_factory) -> descriptor_pb2.FileDescriptorSet:
-    from grpc_tools import protoc
-
     out = tmp_path_factory.mktemp("desc") / "set.pb"
-    protos = sorted(str(p.relative_to(gen_protos.PROTO_ROOT)) for p in gen_protos.PROTO_ROOT.rglob("*.proto"))
-    args = ["protoc", *[f"-I{d}" for d in gen_protos._include_dirs()], "--include_source_info", f"--descriptor_set_out={out}"]
-    assert protoc.main(args + protos) == 0
+    gen_protos.build_image(out)
+    image = descriptor_pb2.FileDescriptorSet()
+    image.ParseFromString(out.read_bytes())
     result = descriptor_pb2.FileDescriptorSet()
-    result.ParseFromString(out.read_bytes())
+    result.file.extend(f for f in image.file if f.name.startswith("mlopsdebug/"))  # not the imported google ones
     return result
 
 
@@ -132,3 +133,67 @@ class TestNamesAgree:
 
         oneof = [f.name for f in common_pb2.Action.DESCRIPTOR.oneofs_by_name["kind"].fields]
         assert list(ACTION_TYPES) == oneof == list(CLIENT_ACTIONS)
+
+
+BUF = ROOT / "tools" / "node_modules" / ".bin" / "buf"
+BUF_CONFIG = gen_protos.PROTO_ROOT / "buf.yaml"
+
+
+@pytest.fixture(scope="module")
+def buf() -> pathlib.Path:
+    """buf from tools/ (`./dev setup` installs it with npm). CI must have it; elsewhere it may be absent."""
+    if not BUF.exists():
+        if os.environ.get("CI"):
+            pytest.fail("buf is not installed: ./dev setup installs it from tools/package.json with npm")
+        pytest.skip("buf is not installed (needs Node.js and npm; ./dev setup installs it)")
+    return BUF
+
+
+def _buf(buf: pathlib.Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(buf), *args, "--config", str(BUF_CONFIG)], capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory) -> pathlib.Path:
+    """The contracts as they are now, as an image for buf."""
+    out = tmp_path_factory.mktemp("buf") / "image.binpb"
+    gen_protos.build_image(out)
+    return out
+
+
+class TestBuf:
+    """buf's standard lint rules and breaking-change detection against the released v1 contracts."""
+
+    def test_lint_passes_the_standard_rules(self, buf, image):
+        result = _buf(buf, "lint", str(image), "--path", "mlopsdebug")
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    def test_no_breaking_change_since_the_baseline(self, buf, image):
+        result = _buf(buf, "breaking", str(image), "--against", str(gen_protos.BASELINE), "--path", "mlopsdebug")
+        assert result.returncode == 0, f"a breaking change to a released contract:\n{result.stdout}{result.stderr}"
+
+    def test_the_breaking_check_catches_a_renumbered_field(self, buf, tmp_path):
+        """The check above can fail: a copy of the contracts with one field renumbered is caught."""
+        protos = tmp_path / "protos"
+        shutil.copytree(gen_protos.PROTO_ROOT / "mlopsdebug", protos / "mlopsdebug")
+        common = protos / "mlopsdebug" / "common" / "v1" / "common.proto"
+        text = common.read_text()
+        assert "ReadConfig read_config = 1;" in text
+        common.write_text(text.replace("ReadConfig read_config = 1;", "ReadConfig read_config = 99;"))
+        image = tmp_path / "image.binpb"
+        gen_protos.build_image(image, proto_root=protos)
+        result = _buf(buf, "breaking", str(image), "--against", str(gen_protos.BASELINE), "--path", "mlopsdebug")
+        assert result.returncode != 0
+        assert "read_config" in result.stdout + result.stderr
+
+    def test_the_lint_catches_an_unversioned_package(self, buf, tmp_path):
+        """The lint can fail too: a contract whose package has no version suffix is refused."""
+        protos = tmp_path / "protos"
+        shutil.copytree(gen_protos.PROTO_ROOT / "mlopsdebug", protos / "mlopsdebug")
+        grader = protos / "mlopsdebug" / "grader" / "v1" / "grader_service.proto"
+        grader.write_text(grader.read_text().replace("package mlopsdebug.grader.v1;", "package mlopsdebug.grader;"))
+        image = tmp_path / "image.binpb"
+        gen_protos.build_image(image, proto_root=protos)
+        result = _buf(buf, "lint", str(image), "--path", "mlopsdebug")
+        assert result.returncode != 0
+        assert "mlopsdebug.grader" in result.stdout + result.stderr

@@ -1,0 +1,13 @@
+// Original file: ../../protos/mlopsdebug/common/v1/common.proto
+
+import type { ArtifactName as _mlopsdebug_common_v1_ArtifactName, ArtifactName__Output as _mlopsdebug_common_v1_ArtifactName__Output } from '../../../mlopsdebug/common/v1/ArtifactName';
+
+export interface ArtifactContent {
+  'name'?: (_mlopsdebug_common_v1_ArtifactName);
+  'content'?: (string);
+}
+
+export interface ArtifactContent__Output {
+  'name': (_mlopsdebug_common_v1_ArtifactName__Output);
+  'content': (string);
+}

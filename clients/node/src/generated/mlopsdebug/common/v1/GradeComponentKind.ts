@@ -1,0 +1,23 @@
+// Original file: ../../protos/mlopsdebug/common/v1/common.proto
+
+export const GradeComponentKind = {
+  GRADE_COMPONENT_KIND_UNSPECIFIED: 'GRADE_COMPONENT_KIND_UNSPECIFIED',
+  GRADE_COMPONENT_KIND_CATEGORY: 'GRADE_COMPONENT_KIND_CATEGORY',
+  GRADE_COMPONENT_KIND_FILE: 'GRADE_COMPONENT_KIND_FILE',
+  GRADE_COMPONENT_KIND_FIELD: 'GRADE_COMPONENT_KIND_FIELD',
+  GRADE_COMPONENT_KIND_FIX: 'GRADE_COMPONENT_KIND_FIX',
+} as const;
+
+export type GradeComponentKind =
+  | 'GRADE_COMPONENT_KIND_UNSPECIFIED'
+  | 0
+  | 'GRADE_COMPONENT_KIND_CATEGORY'
+  | 1
+  | 'GRADE_COMPONENT_KIND_FILE'
+  | 2
+  | 'GRADE_COMPONENT_KIND_FIELD'
+  | 3
+  | 'GRADE_COMPONENT_KIND_FIX'
+  | 4
+
+export type GradeComponentKind__Output = typeof GradeComponentKind[keyof typeof GradeComponentKind]

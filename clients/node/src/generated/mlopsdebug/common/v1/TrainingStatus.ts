@@ -1,0 +1,23 @@
+// Original file: ../../protos/mlopsdebug/common/v1/common.proto
+
+export const TrainingStatus = {
+  TRAINING_STATUS_UNSPECIFIED: 'TRAINING_STATUS_UNSPECIFIED',
+  TRAINING_STATUS_COMPLETED: 'TRAINING_STATUS_COMPLETED',
+  TRAINING_STATUS_EARLY_STOPPED: 'TRAINING_STATUS_EARLY_STOPPED',
+  TRAINING_STATUS_DIVERGED: 'TRAINING_STATUS_DIVERGED',
+  TRAINING_STATUS_FAILED: 'TRAINING_STATUS_FAILED',
+} as const;
+
+export type TrainingStatus =
+  | 'TRAINING_STATUS_UNSPECIFIED'
+  | 0
+  | 'TRAINING_STATUS_COMPLETED'
+  | 1
+  | 'TRAINING_STATUS_EARLY_STOPPED'
+  | 2
+  | 'TRAINING_STATUS_DIVERGED'
+  | 3
+  | 'TRAINING_STATUS_FAILED'
+  | 4
+
+export type TrainingStatus__Output = typeof TrainingStatus[keyof typeof TrainingStatus]

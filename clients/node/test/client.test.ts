@@ -1,0 +1,175 @@
+/**
+ * The Node client against a real episode service (real gRPC, real sockets). The address comes from
+ * MLOPSDEBUG_EPISODE_ADDR; tests/integration/test_node_client.py starts a cluster and runs this file.
+ */
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+
+import { actions, EpisodeClient, MLOpsDebugError } from "../src/index";
+
+const address = process.env.MLOPSDEBUG_EPISODE_ADDR;
+if (!address) {
+  throw new Error("set MLOPSDEBUG_EPISODE_ADDR to a running episode service");
+}
+
+const SUBMISSION = actions.submitDiagnosis({
+  failureCategory: "config_error",
+  rootCauseFile: "config.yaml",
+  rootCauseField: "optimizer.lr",
+  diagnosis: "the learning rate is far too high, so the loss diverges",
+  proposedFix: "lower optimizer.lr to 3e-4",
+});
+
+async function rejection(promise: Promise<unknown>): Promise<MLOpsDebugError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof MLOpsDebugError, `not an MLOpsDebugError: ${String(error)}`);
+    return error;
+  }
+  assert.fail("the call succeeded");
+}
+
+describe("EpisodeClient (unary calls)", () => {
+  let client: EpisodeClient;
+  before(() => {
+    client = new EpisodeClient(address, { timeoutMs: 30_000 });
+  });
+  after(() => client.close());
+
+  test("lists the three tasks, easy to hard", async () => {
+    const tasks = await client.listTasks();
+    assert.deepEqual(
+      tasks.map((t) => [t.taskId, t.maxSteps]),
+      [["easy", 20], ["medium", 30], ["hard", 40]],
+    );
+  });
+
+  test("plays an episode: reset, every kind of read, a graded submission, the final state", async () => {
+    const id = `node-unary-${process.pid}`;
+    const reset = await client.reset("easy", { seed: 7, episodeId: id });
+    assert.equal(reset.episodeId, id);
+    assert.equal(reset.seed, 7);
+    const observation = reset.observation!;
+    assert.equal(observation.stepCount, 0);
+    assert.equal(observation.availableArtifacts.length, 6);
+
+    const config = (await client.step(id, actions.readConfig())).observation!;
+    assert.equal(config.stepCount, 1);
+    assert.equal(config.reward, 0.02);
+    assert.match(config.lastActionResult!.artifact!.content, /optimizer/);
+    assert.deepEqual(config.artifactsRead, ["config.yaml"]);
+
+    const again = (await client.step(id, actions.readConfig())).observation!;
+    assert.equal(again.reward, -0.02, "an identical repeated read costs");
+
+    const check = (await client.step(id, actions.runSanityCheck("loss_trajectory"))).observation!;
+    assert.equal(check.reward, 0.01);
+    assert.equal(check.lastActionResult!.result, "sanityCheck");
+
+    const query = (await client.step(id, actions.queryArtifact("config.yaml", "training.epochs"))).observation!;
+    assert.equal(query.lastActionResult!.result, "field");
+
+    for (const action of [actions.readLogs("epoch:1-2"), actions.checkDatasetStats(), actions.inspectPreprocessing(), actions.readEvalResults()]) {
+      assert.equal((await client.step(id, action)).observation!.done, false);
+    }
+
+    const graded = (await client.step(id, SUBMISSION)).observation!;
+    assert.equal(graded.done, true);
+    assert.equal(graded.terminated, true);
+    const grade = graded.lastActionResult!.grade!;
+    assert.ok(grade.score >= 0 && grade.score <= 1);
+    assert.equal(graded.reward, grade.score);
+    assert.deepEqual(grade.components.map((c) => c.kind).sort(), [
+      "GRADE_COMPONENT_KIND_CATEGORY", "GRADE_COMPONENT_KIND_FIELD", "GRADE_COMPONENT_KIND_FILE", "GRADE_COMPONENT_KIND_FIX",
+    ]);
+
+    const state = await client.getState(id);
+    assert.equal(state.state, "EPISODE_STATE_TERMINATED");
+    assert.equal(state.stepCount, 9);
+    const closed = await client.closeEpisode(id);
+    assert.equal(closed.stepCount, 9);
+  });
+
+  test("errors carry the canonical code, the reason and field violations", async () => {
+    const missing = await rejection(client.step("ep-never-made", actions.readConfig()));
+    assert.equal(missing.code, "NOT_FOUND");
+    assert.equal(missing.reason, "EPISODE_NOT_FOUND");
+    assert.equal(missing.domain, "episode.mlopsdebug");
+    assert.equal(missing.retryable, false);
+
+    const badTask = await rejection(client.reset("impossible"));
+    assert.equal(badTask.code, "INVALID_ARGUMENT");
+    assert.deepEqual(badTask.fieldViolations.map((v) => v.field), ["task_id"]);
+
+    const badSeed = await rejection(client.reset("easy", { seed: -1 }));
+    assert.equal(badSeed.code, "INVALID_ARGUMENT");
+    assert.equal(badSeed.reason, "INVALID_SEED");
+
+    const id = (await client.reset("easy", { seed: 3 })).episodeId;
+    await client.step(id, SUBMISSION);
+    const ended = await rejection(client.step(id, actions.readConfig()));
+    assert.equal(ended.code, "FAILED_PRECONDITION");
+    assert.equal((await client.getState(id)).stepCount, 1, "the refused step changed nothing");
+    await client.closeEpisode(id);
+  });
+
+  test("bad enum names are refused before anything is sent", () => {
+    assert.throws(() => actions.runSanityCheck("vibes" as never), /unknown sanity check "vibes"; one of label_consistency/);
+  });
+
+  test("stepBatch answers each item on its own", async () => {
+    const a = (await client.reset("medium", { seed: 11 })).episodeId;
+    const b = (await client.reset("hard", { seed: 12 })).episodeId;
+    const outcomes = await client.stepBatch([
+      { episodeId: a, action: actions.readConfig() },
+      { episodeId: "ep-not-there", action: actions.readConfig() },
+      { episodeId: b, action: actions.checkDatasetStats() },
+    ]);
+    assert.equal(outcomes.length, 3);
+    assert.ok(!(outcomes[0] instanceof MLOpsDebugError) && outcomes[0].observation!.stepCount === 1);
+    assert.ok(outcomes[1] instanceof MLOpsDebugError && outcomes[1].code === "NOT_FOUND");
+    assert.ok(!(outcomes[2] instanceof MLOpsDebugError) && outcomes[2].observation!.taskId === "hard");
+    await client.closeEpisode(a);
+    await client.closeEpisode(b);
+  });
+});
+
+describe("EpisodeSession (the bidirectional stream)", () => {
+  test("acts on the current episode, answers errors in-band, and closes its episodes when it ends", async () => {
+    const client = new EpisodeClient(address);
+    try {
+      const session = client.session();
+      const reset = await session.reset("hard", { seed: 5 });
+      const read = await session.step(actions.readEvalResults());
+      assert.equal(read.observation!.stepCount, 1);
+      assert.equal(read.observation!.lastActionResult!.artifact!.name, "ARTIFACT_NAME_EVAL_RESULTS_JSON");
+
+      const refused = await rejection(session.step(actions.readConfig(), "ep-not-there"));
+      assert.equal(refused.code, "NOT_FOUND");
+      assert.equal((await session.getState()).stepCount, 1, "the stream is still open after an error");
+
+      const [first, second] = await Promise.all([session.step(actions.readConfig()), session.step(actions.readLogs())]);
+      assert.deepEqual([first.observation!.stepCount, second.observation!.stepCount], [2, 3], "answered in order");
+
+      await session.end();
+      const gone = await rejection(client.getState(reset.episodeId));
+      assert.equal(gone.code, "NOT_FOUND");
+      await rejection(session.step(actions.readConfig()));
+    } finally {
+      client.close();
+    }
+  });
+
+  test("an unreachable service is UNAVAILABLE and retryable", async () => {
+    const client = new EpisodeClient("127.0.0.1:1", { timeoutMs: 2_000 });
+    try {
+      const error = await rejection(client.listTasks());
+      assert.ok(["UNAVAILABLE", "DEADLINE_EXCEEDED"].includes(error.code), error.message);
+      assert.equal(error.retryable, true);
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -1,0 +1,132 @@
+"""The Node.js client (clients/node) against a real in-process cluster: its own node:test suite, and
+the same scripted episodes played from Node and from Python, observation for observation.
+
+`./dev setup` installs and builds the client when Node.js and npm are there. Without them these tests
+skip, except under CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import math
+import os
+import pathlib
+import shutil
+import subprocess
+
+import pytest
+from google.protobuf import json_format
+
+from compat.gateway_support import gold_submission
+from mlopsdebug_client import EpisodeClient, actions
+
+NODE_CLIENT = pathlib.Path(__file__).resolve().parents[2] / "clients" / "node"
+BUILT = NODE_CLIENT / "dist" / "examples" / "replay.js"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    path = shutil.which("node")
+    if path is None or not BUILT.exists():
+        if os.environ.get("CI"):
+            pytest.fail("the Node client is not built: ./dev setup builds it (needs Node.js and npm)")
+        pytest.skip("the Node client is not built (needs Node.js and npm; ./dev setup builds it)")
+    return path
+
+
+def _run(args: list[str], *, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        args, cwd=NODE_CLIENT, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+    )
+
+
+def test_the_node_test_suite_passes_against_a_live_service(node, cluster):
+    result = _run([node, "--test", "dist/test/"], env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr})
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
+
+
+SCRIPT = [
+    ["read_config"],
+    ["read_logs", "epoch:1-2"],
+    ["check_dataset_stats"],
+    ["inspect_preprocessing"],
+    ["read_eval_results"],
+    ["run_sanity_check", "metric_gap_analysis"],
+    ["run_sanity_check", "data_leakage"],
+    ["query_artifact", "config.yaml", "optimizer"],
+    ["query_artifact", "eval_results.json", "no.such.key"],
+    ["read_config"],
+]
+
+
+def _python_action(item: list) -> object:
+    kind, *args = item
+    if kind == "submit_diagnosis":
+        return actions.from_dict({"action_type": kind, **args[0]})
+    builder = getattr(actions, kind)
+    return builder(*args)
+
+
+def _normalized(value):  # noqa: ANN001, ANN202 - JSON in, JSON out
+    """One JSON shape for both languages: no nulls (unset messages; NaN, which JSON.stringify writes as
+    null), int64 as numbers, and no `result` (proto-loader's name of the set oneof member)."""
+    if isinstance(value, dict):
+        items = ((k, _normalized(v)) for k, v in value.items() if k != "result")
+        return {k: v for k, v in items if v is not None}
+    if isinstance(value, list):
+        return [_normalized(v) for v in value]
+    if isinstance(value, float) and math.isnan(value) or value == "NaN":
+        return None
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+@pytest.mark.parametrize(("task_id", "seed"), [("easy", 4), ("medium", 5), ("hard", 6)])
+def test_node_and_python_see_the_same_episode(node, cluster, task_id, seed):
+    """Every observation of a scripted episode, ending in the correct diagnosis, is the same whichever
+    language plays it: artifacts, check results, rewards, the grade and its explanations."""
+    submission = gold_submission(cluster, task_id, seed)
+    spec = {k: v for k, v in submission.items() if k != "action_type"}
+    camel = {
+        "failureCategory": spec["failure_category"],
+        "rootCauseFile": spec["root_cause_file"],
+        "rootCauseField": spec["root_cause_field"],
+        "diagnosis": spec["diagnosis"],
+        "proposedFix": spec["proposed_fix"],
+    }
+    script = [*SCRIPT, ["submit_diagnosis", camel]]
+    result = _run([node, str(BUILT), cluster.episode_addr, task_id, str(seed), json.dumps(script)], timeout=60)
+    assert result.returncode == 0, result.stderr
+    from_node = [_normalized(json.loads(line)) for line in result.stdout.splitlines()]
+
+    with EpisodeClient(cluster.episode_addr) as client, client.session() as session:
+        observations = [session.reset(task_id, seed).observation]
+        python_script = [*SCRIPT, ["submit_diagnosis", spec]]
+        observations += [session.step(_python_action(item)).observation for item in python_script]
+    from_python = [
+        _normalized(json_format.MessageToDict(o, always_print_fields_with_no_presence=True)) for o in observations
+    ]
+
+    assert len(from_node) == len(from_python) == len(script) + 1
+    for index, (js, py) in enumerate(zip(from_node, from_python, strict=True)):
+        if js != py:
+            diff = {k: (js.get(k), py.get(k)) for k in set(js) | set(py) if js.get(k) != py.get(k)}
+            pytest.fail(f"observation {index} differs: {str(diff)[:3000]}")
+    assert from_node[-1]["done"] is True and from_node[-1]["reward"] == 1.0
+
+
+def test_the_committed_typescript_types_are_current(node, tmp_path):
+    """Regenerating the client's TypeScript types from protos/ changes nothing (like the Python stubs)."""
+    script = json.loads((NODE_CLIENT / "package.json").read_text())["scripts"]["gen-types"]
+    committed = NODE_CLIENT / "src" / "generated"
+    args = script.replace("--outDir src/generated", f"--outDir {tmp_path}").split()
+    args[0] = str(NODE_CLIENT / "node_modules" / ".bin" / args[0])
+    result = _run(args)
+    assert result.returncode == 0, result.stderr
+    fresh = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*.ts"))
+    assert fresh == sorted(p.relative_to(committed) for p in committed.rglob("*.ts")), "run npm run gen-types"
+    stale = [str(p) for p in fresh if not filecmp.cmp(tmp_path / p, committed / p, shallow=False)]
+    assert not stale, f"stale TypeScript types (cd clients/node && npm run gen-types): {stale}"

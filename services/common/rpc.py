@@ -32,6 +32,10 @@ SERVER_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.http2.max_pings_without_data", 0),
     ("grpc.keepalive_permit_without_calls", 1),
+    # Peers ping idle connections every 30 s (CHANNEL_OPTIONS). A server by default counts pings less
+    # than 5 min apart as abuse and, after two, closes the connection with GOAWAY "too_many_pings":
+    # every idle internal channel would drop once a minute. Accept one every 10 s instead.
+    ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
     ("grpc.so_reuseport", 0),
 )
 CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (

@@ -83,3 +83,14 @@ class TestStatusMapping:
         """Unexpected exceptions become INTERNAL with a generic message, never their text."""
         status = status_from_exception(RuntimeError("secret detail"), "d")
         assert status == internal_status("d") and "secret" not in status.message
+
+
+class TestChannelSettings:
+    def test_servers_accept_the_keepalive_pings_our_channels_send(self):
+        """Our channels ping idle connections; a server that found the pings too frequent would close
+        every idle internal connection with GOAWAY "too_many_pings" (as gRPC's 5-minute default did)."""
+        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, SERVER_OPTIONS  # noqa: PLC0415
+
+        channel, server = dict(CHANNEL_OPTIONS), dict(SERVER_OPTIONS)
+        assert channel["grpc.keepalive_permit_without_calls"] == 1
+        assert server["grpc.http2.min_ping_interval_without_data_ms"] < channel["grpc.keepalive_time_ms"]

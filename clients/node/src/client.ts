@@ -28,7 +28,7 @@ export const STEP_BATCH_MAX_STEPS = 64;
 const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface ClientOptions {
-  /** Deadline of each unary call, and of a whole Session stream; default 30 s. */
+  /** Deadline of each unary call, and of each request on a Session stream; default 30 s. */
   timeoutMs?: number;
   /** Where the contracts' .proto files are; default the repository's protos/. */
   protoRoot?: string;
@@ -113,7 +113,7 @@ export class EpisodeClient {
 
   /** Opens a Session stream: the lowest-latency way to play; its episodes end when it does. */
   session(): EpisodeSession {
-    return new EpisodeSession(this.stub.Session({ deadline: Date.now() + this.timeoutMs }));
+    return new EpisodeSession(this.stub.Session(), this.timeoutMs);
   }
 
   /** Closes the channel; calls in flight fail with CANCELLED. */
@@ -122,12 +122,18 @@ export class EpisodeClient {
   }
 }
 
-type Pending = { requestId: string; resolve: (response: SessionResponse__Output) => void; reject: (error: MLOpsDebugError) => void };
+type Pending = {
+  requestId: string;
+  resolve: (response: SessionResponse__Output) => void;
+  reject: (error: MLOpsDebugError) => void;
+  timer: NodeJS.Timeout;
+};
 
 /**
  * One bidirectional `Session` stream. Requests are answered in order; an error answers only its own
  * request and leaves the stream open. Calls that omit the episode id act on the stream's most
- * recent episode.
+ * recent episode. The stream itself has no deadline (an agent may think for minutes between steps);
+ * a request unanswered within the timeout ends it, since later answers could no longer be paired.
  */
 export class EpisodeSession {
   private readonly pending: Pending[] = [];
@@ -135,9 +141,15 @@ export class EpisodeSession {
   private nextId = 0;
   private readonly ended: Promise<void>;
 
-  constructor(private readonly stream: grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>) {
+  constructor(
+    private readonly stream: grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
+    private readonly timeoutMs: number,
+  ) {
     stream.on("data", (response: SessionResponse__Output) => {
       const waiter = this.pending.shift();
+      if (waiter !== undefined) {
+        clearTimeout(waiter.timer);
+      }
       if (waiter === undefined) {
         this.fail(new MLOpsDebugError(13, "the service answered a request that was never made"));
       } else if (response.requestId !== waiter.requestId) {
@@ -161,6 +173,7 @@ export class EpisodeSession {
   private fail(error: MLOpsDebugError): void {
     this.failure ??= error;
     for (const waiter of this.pending.splice(0)) {
+      clearTimeout(waiter.timer);
       waiter.reject(error);
     }
   }
@@ -171,7 +184,11 @@ export class EpisodeSession {
     }
     const requestId = String(++this.nextId);
     return new Promise((resolve, reject) => {
-      this.pending.push({ requestId, resolve, reject });
+      const timer = setTimeout(() => {
+        this.fail(new MLOpsDebugError(4, `no session response within ${this.timeoutMs} ms`, { reason: "SESSION_TIMEOUT" }));
+        this.stream.cancel();
+      }, this.timeoutMs);
+      this.pending.push({ requestId, resolve, reject, timer });
       this.stream.write({ ...request, requestId });
     }).then((response) => {
       const answer = response as SessionResponse__Output;

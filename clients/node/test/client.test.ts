@@ -6,7 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
+import * as grpc from "@grpc/grpc-js";
+
 import { actions, EpisodeClient, MLOpsDebugError } from "../src/index";
+import { loadEpisodeProtos } from "../src/protos";
 
 const address = process.env.MLOPSDEBUG_EPISODE_ADDR;
 if (!address) {
@@ -170,6 +173,31 @@ describe("EpisodeSession (the bidirectional stream)", () => {
       assert.equal(error.retryable, true);
     } finally {
       client.close();
+    }
+  });
+});
+
+describe("EpisodeSession against a peer that never answers", () => {
+  test("a request unanswered within the timeout fails with DEADLINE_EXCEEDED and ends the stream", async () => {
+    // A real gRPC server whose Session reads requests and never replies.
+    const server = new grpc.Server();
+    server.addService(loadEpisodeProtos().mlopsdebug.episode.v1.EpisodeService.service, {
+      Session: (call: grpc.ServerDuplexStream<unknown, unknown>) => call.on("data", () => undefined),
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const client = new EpisodeClient(`127.0.0.1:${port}`, { timeoutMs: 300 });
+    try {
+      const session = client.session();
+      const error = await rejection(session.reset("easy", { seed: 1 }));
+      assert.equal(error.code, "DEADLINE_EXCEEDED");
+      assert.equal(error.reason, "SESSION_TIMEOUT");
+      assert.equal((await rejection(session.step(actions.readConfig()))).code, "DEADLINE_EXCEEDED", "the stream stays failed");
+      await session.end();
+    } finally {
+      client.close();
+      server.forceShutdown();
     }
   });
 });

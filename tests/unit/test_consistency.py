@@ -18,11 +18,16 @@ import yaml
 
 from mlopsdebug_common.domain import SANITY_CHECKS, Scenario
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
+from mlopsdebug_common.rpc import MAX_MESSAGE_BYTES
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
+from mlopsdebug_common.validation import STEP_BATCH_MAX_STEPS
 from mlopsdebug_generator import core
 
 SEEDS_PER_TASK = 1000
+# A StepBatch is applied before its response is sent, so the response must always fit in a message:
+# the largest batch of full-artifact reads, with room for the rest of each observation.
+ARTIFACT_MAX_BYTES = MAX_MESSAGE_BYTES // STEP_BATCH_MAX_STEPS - 16 * 1024
 SEALER = Sealer(b"consistency-test-secret-0123456789")
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -162,6 +167,9 @@ def check_scenario(scenario: Scenario) -> list[str]:
     arts = {a.name: a for a in scenario.artifacts}
     expect(tuple(arts) == ARTIFACT_FILES, "artifacts out of order")
     expect(tuple(c.check for c in scenario.sanity_checks) == SANITY_CHECKS, "checks out of order")
+    for name, doc in arts.items():
+        size = len(doc.content.encode())
+        expect(size <= ARTIFACT_MAX_BYTES, f"{name} is {size:,} bytes: a full StepBatch of reads could overflow")
     checks = {c.check: c for c in scenario.sanity_checks}
     for c in scenario.sanity_checks:
         expect(c.status in ("pass", "warn", "fail", "not_applicable"), f"{c.check}: bad status {c.status}")

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, ClassVar, Self, TypeVar
 
 import grpc
 
-from .config import ClientConfig
+from .config import ClientConfig, resolve_config
 from .errors import MLOpsDebugError, StatusCode, error_from_rpc_error
 
 R = TypeVar("R")
@@ -84,3 +85,60 @@ def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
     """A grpc.aio insecure channel to `config.target` with the config's options."""
     assert config.target is not None  # resolved by the client
     return grpc.aio.insecure_channel(config.target, options=list(config.options))
+
+
+class ChannelClient:
+    """What every sync client shares: its resolved config, a channel it opens or is given, the stub,
+    and closing. Pass `channel` to share one you manage (the client then never closes it)."""
+
+    _default_target: ClassVar[str]
+    _stub_type: ClassVar[Any]
+
+    def __init__(
+        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.Channel | None = None
+    ) -> None:
+        self.config = resolve_config(target, config, self._default_target)
+        self._owns_channel = channel is None
+        self._channel = channel if channel is not None else open_channel(self.config)
+        self._stub = self._stub_type(self._channel)
+
+    def close(self) -> None:
+        """Closes the channel if the client opened it (sessions opened on it end with it)."""
+        if self._owns_channel:
+            self._channel.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+class AsyncChannelClient:
+    """`ChannelClient` for grpc.aio; create it inside the event loop that uses it."""
+
+    _default_target: ClassVar[str]
+    _stub_type: ClassVar[Any]
+
+    def __init__(
+        self, target: str | None = None, *, config: ClientConfig | None = None, channel: grpc.aio.Channel | None = None
+    ) -> None:
+        self.config = resolve_config(target, config, self._default_target)
+        self._owns_channel = channel is None
+        self._channel = channel if channel is not None else open_aio_channel(self.config)
+        self._stub = self._stub_type(self._channel)
+
+    async def close(self) -> None:
+        """Closes the channel if the client opened it (sessions opened on it end with it)."""
+        if self._owns_channel:
+            await self._channel.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()

@@ -33,9 +33,9 @@ from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as pb_grpc
 
-from ._transport import acall_unary, call_unary, open_aio_channel, open_channel
+from ._transport import AsyncChannelClient, ChannelClient, acall_unary, call_unary
 from .actions import ActionLike, as_action
-from .config import EPISODE_TARGET, ClientConfig, resolve_config
+from .config import EPISODE_TARGET, ClientConfig
 from .errors import (
     MLOpsDebugError,
     StatusCode,
@@ -567,24 +567,16 @@ class AsyncBatchingSession:
         await self.close()
 
 
-class EpisodeClient:
+class EpisodeClient(ChannelClient):
     """Sync client of the episode service.
 
     Pass `channel` to share one you manage (the client will not close it); otherwise the client
     opens an insecure channel to `target` (default localhost:50052) and `close()` closes it.
     """
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        config: ClientConfig | None = None,
-        channel: grpc.Channel | None = None,
-    ) -> None:
-        self.config = resolve_config(target, config, EPISODE_TARGET)
-        self._owns_channel = channel is None
-        self._channel = channel if channel is not None else open_channel(self.config)
-        self._stub = pb_grpc.EpisodeServiceStub(self._channel)
+    _default_target = EPISODE_TARGET
+    _stub_type = pb_grpc.EpisodeServiceStub
+    _stub: pb_grpc.EpisodeServiceStub
 
     def list_tasks(self, *, timeout_s: float | None = None) -> pb.ListTasksResponse:
         """The tasks, ordered easy, medium, hard."""
@@ -652,34 +644,13 @@ class EpisodeClient:
         """Opens a Session stream on this client's channel."""
         return EpisodeSession(self._stub, self.config)
 
-    def close(self) -> None:
-        """Closes the channel if the client opened it (open sessions end with it)."""
-        if self._owns_channel:
-            self._channel.close()
 
-    def __enter__(self) -> EpisodeClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncEpisodeClient:
+class AsyncEpisodeClient(AsyncChannelClient):
     """grpc.aio client of the episode service; create it inside the event loop that uses it."""
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        config: ClientConfig | None = None,
-        channel: grpc.aio.Channel | None = None,
-    ) -> None:
-        self.config = resolve_config(target, config, EPISODE_TARGET)
-        self._owns_channel = channel is None
-        self._channel = channel if channel is not None else open_aio_channel(self.config)
-        self._stub = pb_grpc.EpisodeServiceStub(self._channel)
+    _default_target = EPISODE_TARGET
+    _stub_type = pb_grpc.EpisodeServiceStub
+    _stub: pb_grpc.EpisodeServiceStub
 
     async def list_tasks(self, *, timeout_s: float | None = None) -> pb.ListTasksResponse:
         """The tasks, ordered easy, medium, hard."""
@@ -758,16 +729,3 @@ class AsyncEpisodeClient:
         return AsyncBatchingSession(
             AsyncEpisodeSession(self._stub, self.config), max_batch=max_batch, max_in_flight=max_in_flight
         )
-
-    async def close(self) -> None:
-        """Closes the channel if the client opened it (open sessions end with it)."""
-        if self._owns_channel:
-            await self._channel.close()
-
-    async def __aenter__(self) -> AsyncEpisodeClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

@@ -6,16 +6,14 @@ Build the diagnosis with `mlopsdebug_client.actions.build_diagnosis`.
 
 from __future__ import annotations
 
-from types import TracebackType
 
-import grpc
 
 from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.grader.v1 import grader_service_pb2 as pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as pb_grpc
 
-from ._transport import acall_unary, call_unary, open_aio_channel, open_channel
-from .config import GRADER_TARGET, ClientConfig, resolve_config
+from ._transport import AsyncChannelClient, ChannelClient, acall_unary, call_unary
+from .config import GRADER_TARGET
 
 __all__ = ["AsyncGraderClient", "GraderClient"]
 
@@ -26,24 +24,16 @@ def _grade_request(
     return pb.GradeRequest(answer_key=answer_key, diagnosis=diagnosis, reveal_answer=reveal_answer)
 
 
-class GraderClient:
+class GraderClient(ChannelClient):
     """Sync client of the grader. Grading is deterministic and stateless, so it retries on UNAVAILABLE.
 
     Pass `channel` to share one you manage (the client will not close it); otherwise the client
     opens an insecure channel to `target` (default localhost:50053) and `close()` closes it.
     """
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        config: ClientConfig | None = None,
-        channel: grpc.Channel | None = None,
-    ) -> None:
-        self.config = resolve_config(target, config, GRADER_TARGET)
-        self._owns_channel = channel is None
-        self._channel = channel if channel is not None else open_channel(self.config)
-        self._stub = pb_grpc.GraderServiceStub(self._channel)
+    _default_target = GRADER_TARGET
+    _stub_type = pb_grpc.GraderServiceStub
+    _stub: pb_grpc.GraderServiceStub
 
     def grade(
         self,
@@ -63,34 +53,13 @@ class GraderClient:
         )
         return response
 
-    def close(self) -> None:
-        """Closes the channel if the client opened it."""
-        if self._owns_channel:
-            self._channel.close()
 
-    def __enter__(self) -> GraderClient:
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.close()
-
-
-class AsyncGraderClient:
+class AsyncGraderClient(AsyncChannelClient):
     """grpc.aio client of the grader; create it inside the event loop that uses it."""
 
-    def __init__(
-        self,
-        target: str | None = None,
-        *,
-        config: ClientConfig | None = None,
-        channel: grpc.aio.Channel | None = None,
-    ) -> None:
-        self.config = resolve_config(target, config, GRADER_TARGET)
-        self._owns_channel = channel is None
-        self._channel = channel if channel is not None else open_aio_channel(self.config)
-        self._stub = pb_grpc.GraderServiceStub(self._channel)
+    _default_target = GRADER_TARGET
+    _stub_type = pb_grpc.GraderServiceStub
+    _stub: pb_grpc.GraderServiceStub
 
     async def grade(
         self,
@@ -109,16 +78,3 @@ class AsyncGraderClient:
             timeout_s=timeout_s,
         )
         return response
-
-    async def close(self) -> None:
-        """Closes the channel if the client opened it."""
-        if self._owns_channel:
-            await self._channel.close()
-
-    async def __aenter__(self) -> AsyncGraderClient:
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()

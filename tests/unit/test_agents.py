@@ -6,6 +6,7 @@ server that plays an OpenAI-compatible endpoint returning scripted tool calls.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import http.server
 import json
@@ -16,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
 from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
@@ -322,8 +324,8 @@ def llm_factory() -> Iterator[Any]:
         return LLMAgentFactory(settings, http=made[-1])
 
     yield make
-    for http in made:
-        http.close()
+    for client in made:
+        client.close()
 
 
 def assistant(*calls: dict[str, Any], content: str = "") -> dict[str, Any]:
@@ -442,3 +444,46 @@ class TestIsolation:
                     names.append(node.module)
                 offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] in forbidden]
         assert offenders == []
+
+
+class TestHeuristicReading:
+    """The heuristic's own readers must agree with the library functions they replace for speed."""
+
+    SOURCES = (
+        "x = 1\r\ndef f(a):\n    return {'é→': a + 2}  # ünïcode\rclass K:\n  y = [i for i in range(3)]\n",
+        "\fdef g():\n\treturn 'a\\fb'\n",  # a form feed: a line end to str.splitlines, not to Python
+    )
+
+    @staticmethod
+    def generated(artifact: str, seeds: int) -> list[str]:
+        """The artifact as the generator writes it, for the first `seeds` seeds of each task."""
+        from mlopsdebug_common.sealing import Sealer
+        from mlopsdebug_generator import core
+
+        sealer = Sealer(b"k" * 32)
+        return [
+            core.generate_scenario(task, seed, sealer=sealer).artifact(artifact).content
+            for task in ("easy", "medium", "hard")
+            for seed in range(seeds)
+        ]
+
+    def test_source_segments_match_ast(self):
+        from mlopsdebug_agents.heuristic import _Code
+
+        checked = 0
+        for source in (*self.SOURCES, *self.generated("preprocessing.py", 4)):
+            code = _Code(source)
+            nodes = [n for n in ast.walk(ast.parse(source)) if getattr(n, "end_col_offset", None) is not None]
+            # Every node of the small samples; a spread of each generated file's (the reference is quadratic).
+            for node in nodes if len(nodes) < 100 else nodes[::5]:
+                assert code.segment(node) == ast.get_source_segment(source, node)
+                checked += 1
+        assert checked > 1_000
+
+    def test_config_loader_reads_as_the_safe_loader(self):
+        from mlopsdebug_agents.heuristic import _YAML_LOADER
+
+        assert yaml.__with_libyaml__, "PyYAML without libyaml: the heuristic falls back to the slow loader"
+        assert _YAML_LOADER is yaml.CSafeLoader
+        for text in self.generated("config.yaml", 30):
+            assert yaml.load(text, Loader=_YAML_LOADER) == yaml.safe_load(text)  # noqa: S506

@@ -61,8 +61,16 @@ class StepRecord:
     error: str | None
     observation: dict[str, Any] | None
 
+    def fields(self) -> dict[str, Any]:
+        """The fields by name, values shared (not copied: dataclasses.asdict's deep copy cost more
+        than the rest of a record)."""
+        return {field.name: getattr(self, field.name) for field in _STEP_FIELDS}
+
     def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return json_safe(self.fields())  # json_safe copies every dict and list
+
+
+_STEP_FIELDS: Final = dataclasses.fields(StepRecord)
 
 
 @dataclasses.dataclass(slots=True)
@@ -108,7 +116,7 @@ class EpisodeRecord:
                 "score": self.score,
                 "success": self.success,
                 "n_steps": self.n_steps,
-                "steps": [s.to_json() for s in self.steps],
+                "steps": [s.fields() for s in self.steps],
                 "grade": self.grade,
                 "timing": self.timing,
             }

@@ -14,6 +14,8 @@ from google.protobuf.descriptor import EnumDescriptor
 from mlopsdebug.common.v1 import common_pb2
 
 _ARTIFACT_ENUM = common_pb2.ArtifactName.DESCRIPTOR
+# Short names by (enum full name, number), memoised: converting an observation names several.
+_SHORT_NAMES: dict[tuple[str, int], str] = {}
 
 
 def _prefix(enum: EnumDescriptor) -> str:
@@ -28,13 +30,18 @@ def short_name(enum: EnumDescriptor, number: int) -> str | None:
     """
     if number == 0:
         return None
+    key = (enum.full_name, number)
+    short = _SHORT_NAMES.get(key)
+    if short is not None:
+        return short
     value = enum.values_by_number.get(number)
     if value is None:
-        return str(number)
+        return str(number)  # not memoised: unknown numbers are unbounded
     short = value.name.removeprefix(_prefix(enum)).lower()
     if enum.full_name == _ARTIFACT_ENUM.full_name:
         stem, _, extension = short.rpartition("_")
-        return f"{stem}.{extension}"
+        short = f"{stem}.{extension}"
+    _SHORT_NAMES[key] = short
     return short
 
 

@@ -31,6 +31,9 @@ __all__ = [
 # Descriptors are typed as a union of the pure-Python and upb classes; both behave the same here.
 _Field = Any
 
+# How message_to_dict reads a field.
+_SCALAR, _ENUM, _MESSAGE, _REPEATED, _MAP, _PRESENCE, _ONEOF = range(7)
+
 
 def _is_synthetic_optional(field: _Field) -> bool:
     oneof = field.containing_oneof
@@ -45,32 +48,59 @@ def _value(field: _Field, value: Any) -> Any:
     return value
 
 
+def _plan(descriptor: Any) -> list[tuple[str, int, _Field, str]]:
+    """(name, how to read it, the field or a map's value field, its oneof) for each field, in order."""
+    plan = []
+    for field in descriptor.fields:
+        oneof = field.containing_oneof
+        if oneof is not None and not _is_synthetic_optional(field):
+            plan.append((field.name, _ONEOF, field, oneof.name))
+        elif field.is_repeated:
+            if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
+                plan.append((field.name, _MAP, field.message_type.fields_by_name["value"], ""))
+            else:
+                plan.append((field.name, _REPEATED, field, ""))
+        elif field.has_presence:
+            plan.append((field.name, _PRESENCE, field, ""))
+        elif field.type == FieldDescriptor.TYPE_ENUM:
+            plan.append((field.name, _ENUM, field, ""))
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            plan.append((field.name, _MESSAGE, field, ""))
+        else:
+            plan.append((field.name, _SCALAR, field, ""))
+    return plan
+
+
+# Plans by message full name: reflecting on every field of every observation was most of the cost.
+_PLANS: dict[str, list[tuple[str, int, _Field, str]]] = {}
+
+
 def message_to_dict(message: Message) -> dict[str, Any]:
     """Every field of `message` by its proto name, recursively, with seed-style enum names.
 
     A real oneof contributes only its set member; unset singular sub-messages and unset proto3
     `optional` scalars are None.
     """
+    descriptor = message.DESCRIPTOR
+    plan = _PLANS.get(descriptor.full_name)
+    if plan is None:
+        plan = _PLANS[descriptor.full_name] = _plan(descriptor)
     out: dict[str, Any] = {}
-    field: _Field
-    for field in message.DESCRIPTOR.fields:
-        value = getattr(message, field.name)
-        oneof = field.containing_oneof
-        if oneof is not None and not _is_synthetic_optional(field):
-            if message.WhichOneof(oneof.name) == field.name:
-                out[field.name] = _value(field, value)
-            continue
-        if field.is_repeated:
-            if field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry:
-                value_field = field.message_type.fields_by_name["value"]
-                out[field.name] = {k: _value(value_field, v) for k, v in value.items()}
-            else:
-                out[field.name] = [_value(field, v) for v in value]
-            continue
-        if field.has_presence and not message.HasField(field.name):
-            out[field.name] = None
-            continue
-        out[field.name] = _value(field, value)
+    for name, how, field, oneof in plan:
+        if how == _SCALAR:
+            out[name] = getattr(message, name)
+        elif how == _ENUM:
+            out[name] = _enums.short_name(field.enum_type, getattr(message, name))
+        elif how == _MESSAGE:
+            out[name] = message_to_dict(getattr(message, name))
+        elif how == _REPEATED:
+            out[name] = [_value(field, v) for v in getattr(message, name)]
+        elif how == _MAP:
+            out[name] = {k: _value(field, v) for k, v in getattr(message, name).items()}
+        elif how == _PRESENCE:
+            out[name] = _value(field, getattr(message, name)) if message.HasField(name) else None
+        elif message.WhichOneof(oneof) == name:  # _ONEOF: only the set member appears
+            out[name] = _value(field, getattr(message, name))
     return out
 
 

@@ -3,14 +3,18 @@
     .venv/bin/python bench/bench_episode.py            # full run, about 2-3 minutes on 2 cores
     .venv/bin/python bench/bench_episode.py --quick    # shorter windows, fewer samples
     .venv/bin/python bench/bench_episode.py --markdown bench-results.md
+    .venv/bin/python bench/bench_episode.py --repeat 3 # every step row three times: median and range
 
 What it measures (all on this machine; client and servers share its cores):
 - Steps: steps/s and p50/p99 step latency for (a) the pure episode core in this process, (b) unary
   Step, (c) the Session stream, one stream and one message per step per episode, (c') the batching
   session: all episodes on one Session stream, steps that wait together sent as one StepBatch,
   (d) the gateway's OpenEnv WebSocket, each with 1 and 32 episodes played concurrently (the
-  WebSocket also with 8). Each row also shows the CPU time the serving processes (episode service,
-  plus the gateway on WebSocket rows) spent per step, from /proc, over the whole row. Every episode is the hard task (40 steps): a
+  WebSocket also with 8). Each row also shows the CPU time per step of the client (this process,
+  all its threads) and of the serving processes (episode service, plus the gateway on WebSocket
+  rows; the echo server on its rows), from /proc, over the whole row; and the CPU ceiling, the
+  steps/s at which those together would keep every core busy, which no amount of concurrency or
+  pipelining of the same work can pass. Every episode is the hard task (40 steps): a
   fixed mix of 39 reads, queries and sanity checks, then a submission that the grader scores. A
   worker that finishes an episode resets a new one on a small pool of seeds (scenarios cached), so
   the time includes one warm reset per 40 steps. Latency is per step call, as the client sees it.
@@ -87,12 +91,24 @@ class StepStats:
     elapsed_s: float = 0.0
     latencies_ms: list[float] = dataclasses.field(default_factory=list)
     skipped: str | None = None
-    all_steps: int = 0  # warmup included, the denominator of the CPU column
+    all_steps: int = 0  # warmup included, the denominator of the CPU columns
     server_cpu_s: float | None = None  # CPU of the serving processes over the whole row
+    client_cpu_s: float | None = None  # CPU of this process (the client, all its threads) over the row
+    runs: list[StepStats] = dataclasses.field(default_factory=list)  # every repeat; this one is their median
 
     @property
     def steps_per_s(self) -> float:
         return self.steps / self.elapsed_s if self.elapsed_s else 0.0
+
+    def cpu_us_per_step(self, cpu_s: float | None) -> float | None:
+        return cpu_s / self.all_steps * 1e6 if cpu_s is not None and self.all_steps else None
+
+    @property
+    def ceiling(self) -> float | None:
+        """Steps/s at which client and servers together would keep every core busy: no pipelining
+        or batching of the same work can pass it (one event loop cannot even use more than a core)."""
+        total = sum(c for c in (self.cpu_us_per_step(self.client_cpu_s), self.cpu_us_per_step(self.server_cpu_s)) if c)
+        return (os.cpu_count() or 1) * 1e6 / total if total else None
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else float("nan")
@@ -395,6 +411,34 @@ async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup
     return stats
 
 
+async def measure_row(
+    driver: Driver, episodes: int, duration_s: float, warmup_s: float, servers: list[int]
+) -> StepStats:
+    """One run of a row, with the CPU this process and the serving processes spent on it; a failing
+    path is reported in its row, and the others still run."""
+    gc.collect()  # start each row without the previous row's garbage
+    cpu_before = sum(process_cpu_s(pid) for pid in servers)
+    client_before = time.process_time()
+    try:
+        row = await measure_steps(driver, episodes, duration_s, warmup_s)
+    except Exception as exc:  # noqa: BLE001
+        return StepStats(driver.name, episodes, skipped=f"failed: {type(exc).__name__}: {exc}")
+    row.client_cpu_s = time.process_time() - client_before
+    if servers:
+        row.server_cpu_s = sum(process_cpu_s(pid) for pid in servers) - cpu_before
+    return row
+
+
+def median_run(runs: list[StepStats]) -> StepStats:
+    """The run with the median steps/s (the lower of the middle two for an even count), keeping all runs."""
+    measured = sorted((r for r in runs if not r.skipped), key=lambda r: r.steps_per_s)
+    if not measured:
+        return runs[0]
+    median = measured[(len(measured) - 1) // 2]
+    median.runs = measured
+    return median
+
+
 # -- resets and memory --
 
 
@@ -426,10 +470,12 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _serving_pids(driver: Driver, cluster: LocalCluster) -> list[int]:
-    """The processes that serve a driver's steps: none for the core or the echo server's own rows."""
-    if isinstance(driver, (CoreDriver, EchoDriver)):
+def _serving_pids(driver: Driver, cluster: LocalCluster, echo_pid: int) -> list[int]:
+    """The processes that serve a driver's steps: none for the core, which runs in this process."""
+    if isinstance(driver, CoreDriver):
         return []
+    if isinstance(driver, EchoDriver):
+        return [echo_pid]
     pids = [cluster.processes["episode"].pid]
     if isinstance(driver, WebSocketDriver):
         pids.append(cluster.processes["gateway"].pid)
@@ -472,26 +518,47 @@ def _ratio(value: float, base: float, *, fraction: bool) -> str:
 def step_table(rows: list[StepStats]) -> Table:
     core = {r.episodes: r for r in rows if r.path == CoreDriver.name}
     table = Table(title=f"Steps: {TASK} task, 40-step episodes (39 reads/checks + a graded submission)", title_justify="left")
-    columns = ("path", "episodes", "steps/s", "p50 ms", "p99 ms", "steps/s vs core", "p50 vs core", "server CPU µs/step")
+    repeated = any(len(r.runs) > 1 for r in rows)
+    columns = (
+        "path",
+        "episodes",
+        "steps/s",
+        *(("range",) if repeated else ()),
+        "p50 ms",
+        "p99 ms",
+        "steps/s vs core",
+        "p50 vs core",
+        "client CPU µs/step",
+        "server CPU µs/step",
+        "CPU ceiling",
+    )
     for name in columns:
         table.add_column(name, justify="left" if name == "path" else "right")
     for r in rows:
         if r.skipped:
-            table.add_row(r.path, str(r.episodes), "skipped", "", "", "", r.skipped[:60], "")
+            cells = [r.path, str(r.episodes), "skipped", *([""] if repeated else []), "", "", ""]
+            table.add_row(*cells, r.skipped[:60], "", "", "")
             continue
-        cpu = f"{r.server_cpu_s / r.all_steps * 1e6:,.0f}" if r.server_cpu_s is not None and r.all_steps else "-"
         base = core.get(r.episodes) or core.get(min(core, key=lambda n: abs(n - r.episodes))) if core else None
+        spread = sorted(run.steps_per_s for run in r.runs or [r])
         table.add_row(
             r.path,
             str(r.episodes),
             f"{r.steps_per_s:,.0f}",
+            *((f"{spread[0]:,.0f}-{spread[-1]:,.0f}",) if repeated else ()),
             f"{r.pct(50):.3f}",
             f"{r.pct(99):.3f}",
             _ratio(r.steps_per_s, base.steps_per_s, fraction=True) if base else "-",
             _ratio(r.pct(50), base.pct(50), fraction=False) if base else "-",
-            cpu,
+            _us(r.cpu_us_per_step(r.client_cpu_s)),
+            _us(r.cpu_us_per_step(r.server_cpu_s)),
+            f"{r.ceiling:,.0f}" if r.ceiling and r.server_cpu_s is not None else "-",
         )
     return table
+
+
+def _us(value: float | None) -> str:
+    return f"{value:,.0f}" if value is not None else "-"
 
 
 def reset_table(rows: list[tuple[ResetStats, ResetStats | None]]) -> Table:
@@ -553,7 +620,6 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             for seed in WORKLOAD_SEEDS:
                 await client.close_episode((await client.reset(TASK, seed)).episode_id)
 
-        rows: list[StepStats] = []
         plan: list[tuple[Callable[[], Driver] | None, int, str | None]] = []
         for n in concurrencies:
             plan.append((lambda: core, n, None))
@@ -574,27 +640,27 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         for stream in (False, True):
             for n in concurrencies:
                 plan.append((lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None))
-        for make, n, skip in plan:
-            driver = make()
-            if skip:
-                rows.append(StepStats(driver.name, n, skipped=skip))
-                continue
-            console.print(f"steps: {driver.name} x {n} ...")
-            gc.collect()  # start each row without the previous row's garbage
-            servers = _serving_pids(driver, cluster)
-            cpu_before = sum(process_cpu_s(pid) for pid in servers)
-            try:
-                row = await measure_steps(driver, n, duration, warmup)
-                if servers:
-                    row.server_cpu_s = sum(process_cpu_s(pid) for pid in servers) - cpu_before
-                rows.append(row)
-            except Exception as exc:  # noqa: BLE001 - a failing path is reported, the others still run
-                rows.append(StepStats(driver.name, n, skipped=f"failed: {type(exc).__name__}: {exc}"))
-            client = getattr(driver, "client", None) or getattr(driver, "channel", None)
-            if client is not None:
-                await client.close()
-        echo.terminate()
-        await echo.wait()
+        try:
+            # Repeats are interleaved (every row once, then again), so that a slow minute of a noisy
+            # machine touches every row a little rather than one row a lot.
+            runs: list[list[StepStats]] = [[] for _ in plan]
+            for repeat in range(args.repeat):
+                for index, (make, n, skip) in enumerate(plan):
+                    driver = make()
+                    if skip:
+                        runs[index].append(StepStats(driver.name, n, skipped=skip))
+                        continue
+                    counter = f" (run {repeat + 1} of {args.repeat})" if args.repeat > 1 else ""
+                    console.print(f"steps: {driver.name} x {n}{counter} ...")
+                    servers = _serving_pids(driver, cluster, echo.pid)
+                    runs[index].append(await measure_row(driver, n, duration, warmup, servers))
+                    client = getattr(driver, "client", None) or getattr(driver, "channel", None)
+                    if client is not None:
+                        await client.close()
+            rows = [median_run(row_runs) for row_runs in runs]
+        finally:
+            echo.terminate()
+            await echo.wait()
         tables.append(step_table(rows))
 
         # Resets: cold seeds never seen by either cache, then the same seeds warm.
@@ -663,15 +729,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--episodes-for-memory", type=int, default=10_000, help="episodes to open for the memory row (0 skips it)"
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs of every step row, interleaved; the table shows the median run and the range",
+    )
     parser.add_argument("--markdown", default=None, help="also write the tables as Markdown to this path")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if args.echo_server:
         eventloop.run(_serve_echo())
         return 0
     console = Console()
     if not console.is_terminal:
-        console = Console(width=140)  # redirected: keep each row on one line
+        console = Console(width=200)  # redirected: keep each row on one line
     load = os.getloadavg()
     tables = eventloop.run(run(args, console))
     machine = machine_line(load)

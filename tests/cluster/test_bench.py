@@ -1,0 +1,32 @@
+"""The episode benchmark runs end to end against a real local cluster (numbers unchecked: speed is
+reported by the benchmark, never asserted in tests)."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.cluster
+
+BENCH = pathlib.Path(__file__).resolve().parents[2] / "bench" / "bench_episode.py"
+
+
+def test_every_row_is_measured_and_reported(tmp_path: pathlib.Path):
+    report = tmp_path / "bench.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH), "--duration-s", "0.3", "--repeat", "2", "--episodes-for-memory", "300",
+         "--markdown", str(report)],
+        capture_output=True, text=True, timeout=240,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    text = report.read_text()
+    assert "skipped" not in text and "failed" not in text, text
+    step_rows = text.splitlines()
+    for path in ("in-process core", "unary Step (gRPC)", "Session stream (gRPC)", "Session, batching (gRPC)",
+                 "gateway WebSocket", "ref: empty gRPC echo (unary)", "ref: empty gRPC echo (stream)"):  # fmt: skip
+        assert sum(row.startswith(f"| {path} |") for row in step_rows) >= 2, path
+    assert "| range |" in text and "CPU ceiling" in text
+    assert "unary Reset (gRPC) | cold" in text and "| 300 |" in text  # resets, and the memory row

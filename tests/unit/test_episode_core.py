@@ -512,3 +512,53 @@ class TestStepBatch:
         assert all(r.episode.terminated for r in graded[:3]) and graded[3].reward == 0.02
         assert isinstance(failed[0], Unavailable) and not more[0].done and more[0].step_count == 0
         assert failed[1].episode.step_count == 1
+
+
+class TestObservationTemplates:
+    """The servicer's conversion layer (no server): the static part of observations is built once per
+    scenario, shared by its episodes, bounded, and never changes what an observation says."""
+
+    @staticmethod
+    def servicer():
+        from mlopsdebug_episode.server import EpisodeServicer
+
+        m, scenarios, _ = manager()
+        return EpisodeServicer(m, scenarios)
+
+    @staticmethod
+    async def reset(servicer, task_id: str, seed: int):
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+
+        _, response = await servicer._reset(ep_pb.ResetRequest(task_id=task_id, seed=seed))
+        return response
+
+    def test_episodes_on_one_scenario_share_its_template_and_observe_alike(self):
+        servicer = self.servicer()
+
+        async def scenario():
+            first = await self.reset(servicer, "easy", 1)
+            second = await self.reset(servicer, "easy", 1)
+            other = await self.reset(servicer, "medium", 1)
+            return first, second, other
+
+        first, second, other = run(scenario())
+        assert len(servicer._templates) == 2
+        assert first.observation == second.observation
+        assert other.observation.task_id == "medium" and first.observation.task_id == "easy"
+        assert [a.size_hint for a in first.observation.available_artifacts][0] == "6 lines"
+
+    def test_the_cache_is_bounded_and_a_dropped_template_is_rebuilt_identically(self, monkeypatch):
+        from mlopsdebug_episode import server
+
+        monkeypatch.setattr(server, "TEMPLATE_CACHE_SIZE", 2)
+        servicer = self.servicer()
+
+        async def scenario():
+            first = await self.reset(servicer, "easy", 1)
+            for seed in (2, 3, 4):
+                await self.reset(servicer, "easy", seed)
+            assert len(servicer._templates) == 2 and "sc-easy-1" not in servicer._templates
+            return first, await self.reset(servicer, "easy", 1)
+
+        first, again = run(scenario())
+        assert first.observation == again.observation

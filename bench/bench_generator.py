@@ -24,7 +24,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", type=int, default=1000, help="scenarios per task (one seed each)")
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 50 scenarios per task")
     args = parser.parse_args()
+    if args.quick:
+        args.scenarios = 50
     sealer = Sealer(b"benchmark-secret-benchmark-secret")
     for task_id in TASK_ORDER:  # warm-up: imports, first-call caches
         core.generate_scenario(task_id, 0, sealer=sealer)

@@ -357,7 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=300, help="seeds per task (0..N-1)")
     parser.add_argument("--verbose", action="store_true", help="print every paraphrase's mean")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.seeds = 30
     console = Console()
     started = time.perf_counter()
     data = load_keys(args.seeds)

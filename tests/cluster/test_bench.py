@@ -30,3 +30,13 @@ def test_every_row_is_measured_and_reported(tmp_path: pathlib.Path):
         assert sum(row.startswith(f"| {path} |") for row in step_rows) >= 2, path
     assert "| range |" in text and "CPU ceiling" in text
     assert "unary Reset (gRPC) | cold" in text and "| 300 |" in text  # resets, and the memory row
+
+
+def test_eval_throughput_benchmark_plays_every_row():
+    command = [sys.executable, str(BENCH.with_name("bench_eval.py")), "--quick"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = [line for line in proc.stdout.splitlines() if line.startswith("│ ")]
+    agents = [row.split("│")[1].strip() for row in rows]
+    assert agents == ["random", "random", "heuristic", "heuristic"], proc.stdout
+    assert all(row.split("│")[3].strip() == "15" for row in rows)  # 5 seeds x 3 tasks, none failed

@@ -20,8 +20,11 @@ from compat.gateway_support import (
     investigation,
     running_gateway,
 )
+from gates import GatedProxy
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
+
+GRADE = "/mlopsdebug.grader.v1.GraderService/Grade"
 
 
 @pytest.fixture(scope="module")
@@ -447,7 +450,7 @@ class TestStepBatching:
         """A graded step does not ride in a shared batch: while the grader holds one connection's
         submission, another connection's steps are answered (in a batch they would wait for it)."""
         cluster = make_cluster()
-        gate = cluster.run(GatedGrader.start(cluster.address("grader")))
+        gate = cluster.run(GatedProxy.start(cluster.address("grader"), GRADE))
         # Grading waits for the gate, not for a timeout: the episode service's own deadline is far away.
         cluster.episode_overrides.update(grader_addr=gate.address, peer_timeout_s=120.0)
         cluster.stop_service("episode")
@@ -483,46 +486,9 @@ class TestStepBatching:
                 others, graded = asyncio.run(go(ws_url(its_gateway)))
             finally:
                 gate.release()
+                cluster.run(gate.stop())
         assert [reply["type"] for reply in others] == ["observation"] * 3
         assert [reply["data"]["observation"]["step_count"] for reply in others] == [1, 2, 3]
         assert graded["type"] == "observation", graded
         assert graded["data"]["done"] is True
 
-
-class GatedGrader:
-    """A GraderService in front of the real one that holds every Grade call until released."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop, address: str, server) -> None:  # noqa: ANN001
-        self.loop = loop
-        self.address = address
-        self.server = server
-        self.arrived = asyncio.Event()
-        self.released = asyncio.Event()
-
-    @classmethod
-    async def start(cls, upstream: str) -> GatedGrader:
-        import grpc  # noqa: PLC0415
-
-        service = "mlopsdebug.grader.v1.GraderService"
-        channel = grpc.aio.insecure_channel(upstream)
-        forward = channel.unary_unary(f"/{service}/Grade")
-        server = grpc.aio.server()
-        port = server.add_insecure_port("127.0.0.1:0")
-        gate = cls(asyncio.get_running_loop(), f"127.0.0.1:{port}", server)
-
-        async def grade(request: bytes, context) -> bytes:  # noqa: ANN001
-            gate.arrived.set()
-            await gate.released.wait()
-            return await forward(request)
-
-        handler = grpc.unary_unary_rpc_method_handler(grade)
-        server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, {"Grade": handler}),))
-        await server.start()
-        return gate
-
-    def arrived_future(self):  # noqa: ANN201
-        """A concurrent future that completes once a Grade call is being held."""
-        return asyncio.run_coroutine_threadsafe(self.arrived.wait(), self.loop)
-
-    def release(self) -> None:
-        self.loop.call_soon_threadsafe(self.released.set)

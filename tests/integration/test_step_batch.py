@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from answers import gold_diagnosis, open_key, seeds_by_fault
+from gates import GatedProxy
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_client import (
     AsyncEpisodeClient,
@@ -36,6 +37,9 @@ READS = [
     actions.query_artifact("config.yaml", "optimizer"),
     actions.read_config(),  # a repeated read: a negative reward
 ]
+
+
+GRADE = "/mlopsdebug.grader.v1.GraderService/Grade"
 
 
 def submit(diagnosis: pb.Diagnosis) -> pb.Action:
@@ -194,7 +198,7 @@ class TestBatchingSession:
 
                 runs = await asyncio.gather(*(agent(*p) for p in plan))
                 assert runs == expected
-                assert session.steps_sent == len(plan) * (len(READS) + 1)
+                assert session.steps_sent == len(plan) * len(READS)  # submissions go alone, on side streams
                 assert session.steps_sent / session.batches_sent >= 3
 
     async def test_more_agents_than_a_batch_holds_are_split_over_several(self, cluster):
@@ -250,6 +254,57 @@ class TestBatchingSession:
                     await abandoned
                 after = await session.step(actions.read_logs(), episode_id)
                 assert after.observation.step_count in (1, 2) and not session.closed
+
+
+    async def test_a_slow_reset_or_grading_holds_up_no_other_episodes_steps(self, make_cluster):
+        """A stream answers in order, so a reset waiting on the generator or a submission waiting on
+        the grader would hold up every step behind it; on side streams they hold up nothing."""
+        cluster = make_cluster()
+        generate = "/mlopsdebug.generator.v1.GeneratorService/GenerateScenario"
+        generator = cluster.run(GatedProxy.start(cluster.address("generator"), generate, armed=False))
+        grader = cluster.run(GatedProxy.start(cluster.address("grader"), GRADE, armed=False))
+        cluster.episode_overrides.update(
+            generator_addr=generator.address, grader_addr=grader.address, peer_timeout_s=120.0
+        )
+        cluster.stop_service("episode")
+        cluster.start_service("episode")
+        until_held = 30.0
+        try:
+            async with AsyncEpisodeClient(cluster.episode_addr, config=ClientConfig(timeout_s=60)) as aclient:
+                async with aclient.batching_session() as session:
+                    first = (await session.reset("easy", 1)).episode_id
+
+                    generator.arm()
+                    held_reset = asyncio.ensure_future(session.reset("easy", 2))  # a scenario not yet made
+                    await asyncio.wait_for(asyncio.wrap_future(generator.arrived_future()), until_held)
+                    reads = [await asyncio.wait_for(session.step(actions.read_config(), first), 5) for _ in range(3)]
+                    generator.release()
+                    second = (await asyncio.wait_for(held_reset, until_held)).episode_id
+
+                    grader.arm()
+                    verdict = actions.submit_diagnosis("config_error", "config.yaml", "optimizer.lr", "too high", "lower it")
+                    held_submission = asyncio.ensure_future(session.step(verdict, first))
+                    await asyncio.wait_for(asyncio.wrap_future(grader.arrived_future()), until_held)
+                    logs = [await asyncio.wait_for(session.step(actions.read_logs(), second), 5) for _ in range(3)]
+                    grader.release()
+                    graded = await asyncio.wait_for(held_submission, until_held)
+        finally:
+            for gate in (generator, grader):
+                gate.release()
+                cluster.run(gate.stop())
+        assert [r.observation.step_count for r in reads] == [1, 2, 3]
+        assert [r.observation.step_count for r in logs] == [1, 2, 3]
+        assert graded.observation.done and graded.observation.last_action_result.HasField("grade")
+
+    async def test_without_side_streams_everything_shares_the_one_stream(self, cluster):
+        async with AsyncEpisodeClient(cluster.episode_addr, config=ClientConfig(timeout_s=20)) as aclient:
+            async with aclient.batching_session(side_streams=0) as session:
+                episode_id = (await session.reset("easy", 3)).episode_id
+                verdict = actions.submit_diagnosis("config_error", "config.yaml", "optimizer.lr", "too high", "lower it")
+                graded = await session.step(verdict, episode_id)
+                assert graded.observation.done and session.steps_sent == 1 and not session._side
+            with pytest.raises(ValueError, match="side_streams"):
+                aclient.batching_session(side_streams=-1)
 
 
 class TestPipelinedSession:

@@ -10,7 +10,8 @@ Many episodes at once: `step_batch` (unary and on a session) applies one action 
 episodes in one message, as a vector environment steps; each step succeeds or fails on its own.
 `AsyncEpisodeClient.batching_session()` does that batching for you: concurrent tasks each play their
 own episode with plain `step` calls, and the steps that are waiting when the stream is free leave
-together as one batch. That is the highest-throughput path.
+together as one batch (resets and submissions, the slow requests, go over side streams). That is
+the highest-throughput path.
 
 Only ListTasks and GetState are retried on UNAVAILABLE; Reset, Step and CloseEpisode never are,
 because a lost response may already have changed the episode.
@@ -24,8 +25,8 @@ import itertools
 import queue
 import threading
 from types import TracebackType
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, Final, TypeVar
 
 import grpc
 
@@ -56,6 +57,7 @@ __all__ = [
 
 # One step of a batch: what Step would have returned, or the error it would have raised.
 StepOutcome = pb.StepResponse | MLOpsDebugError
+T = TypeVar("T")
 
 # Errors raised by the client itself (not by a server) carry this ErrorInfo domain.
 CLIENT_DOMAIN: Final[str] = "client.mlopsdebug"
@@ -441,20 +443,39 @@ class AsyncBatchingSession:
     `max_in_flight` batches (default 2) are in flight at once: while the service works on one, this
     side reads the answers to the other and its agents choose their next actions. With 1, every step
     made during a round trip joins the next batch (larger batches, longer waits). No timer is
-    involved; a lone step leaves on the next turn of the event loop. A step's error raises only in the task that made it. Closing
-    ends the stream, and the service closes the episodes started on it.
+    involved; a lone step leaves on the next turn of the event loop. A step's error raises only in
+    the task that made it.
+
+    A stream answers in order, so one slow request holds up every answer behind it. The two slow
+    requests, a reset (which may generate its scenario) and a submission (a grader round trip), go
+    instead over up to `side_streams` further Session streams opened on demand, so that they hold up
+    no other task's steps. Episodes belong to the stream they were reset on, as on any session.
+    Closing ends every stream, and the service closes the episodes started on them. The streams share
+    one channel; behind a load balancer that spreads calls over several episode servers, pass
+    `side_streams=0` so that everything rides the one stream (and so the one server).
     """
 
     def __init__(
-        self, session: AsyncEpisodeSession, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2
+        self,
+        session: AsyncEpisodeSession,
+        *,
+        max_batch: int = BATCH_MAX_STEPS,
+        max_in_flight: int = 2,
+        open_side_stream: Callable[[], AsyncEpisodeSession] | None = None,
+        side_streams: int = 4,
     ) -> None:
         if not 1 <= max_batch <= BATCH_MAX_STEPS:
             raise ValueError(f"max_batch must be in [1, {BATCH_MAX_STEPS}], got {max_batch}")
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
+        if side_streams < 0:
+            raise ValueError(f"side_streams must be at least 0, got {side_streams}")
         self._session = session
         self._max_batch = max_batch
         self._max_in_flight = max_in_flight
+        self._open_side_stream = open_side_stream if side_streams else None
+        self._max_side_streams = side_streams
+        self._side: dict[AsyncEpisodeSession, int] = {}  # side stream -> its requests in flight
         self._waiting: list[tuple[str, common_pb2.Action, asyncio.Future[StepOutcome]]] = []
         self._batches: set[asyncio.Task[None]] = set()
         self._pump_scheduled = False
@@ -469,11 +490,16 @@ class AsyncBatchingSession:
         return self._session.closed
 
     async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
-        """Starts an episode bound to this stream; use the returned id in later calls."""
-        return await self._session.reset(task_id, seed, episode_id)
+        """Starts an episode bound to this session's streams; use the returned id in later calls."""
+        self._session._check_usable()
+        side = self._side_stream()
+        if side is None:
+            return await self._session.reset(task_id, seed, episode_id)
+        return await self._on_side(side, side.reset(task_id, seed, episode_id))
 
     async def step(self, action: ActionLike, episode_id: str) -> pb.StepResponse:
-        """Applies one action to the episode, batched with other tasks' waiting steps."""
+        """Applies one action to the episode, batched with other tasks' waiting steps (a submission
+        goes alone, on a side stream)."""
         if not episode_id:
             raise _client_error(
                 StatusCode.INVALID_ARGUMENT,
@@ -481,9 +507,14 @@ class AsyncBatchingSession:
                 "EPISODE_ID_MISSING",
             )
         self._session._check_usable()
+        message = as_action(action)
+        if message.WhichOneof("kind") == "submit_diagnosis":
+            side = self._side_stream()
+            if side is not None:
+                return await self._on_side(side, side.step(message, episode_id))
         loop = asyncio.get_running_loop()
         future: asyncio.Future[StepOutcome] = loop.create_future()
-        self._waiting.append((episode_id, as_action(action), future))
+        self._waiting.append((episode_id, message, future))
         if not self._pump_scheduled:  # after the tasks woken with this one have queued their steps
             self._pump_scheduled = True
             loop.call_soon(self._pump)
@@ -544,19 +575,44 @@ class AsyncBatchingSession:
                 self._pump_scheduled = True
                 asyncio.get_running_loop().call_soon(self._pump)
 
+    def _side_stream(self) -> AsyncEpisodeSession | None:
+        """The side stream for the next slow request: an idle one, else a new one while fewer than
+        `side_streams` are open, else the least busy; None when side streams are off."""
+        if self._open_side_stream is None:
+            return None
+        for stream in [s for s in self._side if s.closed]:  # broken: its episodes went with it
+            del self._side[stream]
+        idle = next((s for s, busy in self._side.items() if not busy), None)
+        if idle is not None:
+            return idle
+        if len(self._side) < self._max_side_streams:
+            stream = self._open_side_stream()
+            self._side[stream] = 0
+            return stream
+        return min(self._side, key=self._side.__getitem__)
+
+    async def _on_side(self, stream: AsyncEpisodeSession, request: Awaitable[T]) -> T:
+        self._side[stream] = self._side.get(stream, 0) + 1
+        try:
+            return await request
+        finally:
+            if stream in self._side:
+                self._side[stream] -= 1
+
     async def get_state(self, episode_id: str) -> pb.GetStateResponse:
         """The episode's state."""
         return await self._session.get_state(episode_id)
 
     async def close_episode(self, episode_id: str) -> pb.CloseEpisodeResponse:
-        """Closes the episode and frees its slot; the stream stays open."""
+        """Closes the episode and frees its slot; the streams stay open."""
         return await self._session.close_episode(episode_id)
 
     async def close(self) -> None:
-        """Ends the stream once steps in flight are answered; the server closes the stream's episodes."""
+        """Ends the streams once steps in flight are answered; the server closes their episodes."""
         while self._batches:
             await asyncio.gather(*self._batches, return_exceptions=True)
-        await self._session.close()
+        side, self._side = list(self._side), {}
+        await asyncio.gather(self._session.close(), *(stream.close() for stream in side))
 
     async def __aenter__(self) -> AsyncBatchingSession:
         return self
@@ -723,9 +779,13 @@ class AsyncEpisodeClient(AsyncChannelClient):
         return AsyncEpisodeSession(self._stub, self.config)
 
     def batching_session(
-        self, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2
+        self, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2, side_streams: int = 4
     ) -> AsyncBatchingSession:
         """Opens a Session stream that many tasks share, each stepping its own episode; see the class."""
         return AsyncBatchingSession(
-            AsyncEpisodeSession(self._stub, self.config), max_batch=max_batch, max_in_flight=max_in_flight
+            AsyncEpisodeSession(self._stub, self.config),
+            max_batch=max_batch,
+            max_in_flight=max_in_flight,
+            open_side_stream=lambda: AsyncEpisodeSession(self._stub, self.config),
+            side_streams=side_streams,
         )

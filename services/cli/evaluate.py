@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import dataclasses
 import json
@@ -411,7 +412,13 @@ async def run_eval(
                 try:
                     agent = factories[key.agent](seed=key.seed)
                     record = await run_episode(
-                        shared_session(), agent, key.task, key.seed, agent_name=key.agent, emit=lines.append
+                        shared_session(),
+                        agent,
+                        key.task,
+                        key.seed,
+                        agent_name=key.agent,
+                        emit=lines.append,
+                        executor=agent_threads,
                     )
                 except MLOpsDebugError as exc:
                     failures.append((key, f"{exc.code.name}: {exc.message}"))
@@ -421,9 +428,14 @@ async def run_eval(
                     continue
                 on_record(key, record.to_json(), lines)
 
+        workers = max(1, min(concurrency, len(keys)))
+        # One thread per concurrent episode for blocking agents (a model endpoint): the loop's default
+        # executor has min(32, CPUs + 4) threads, which would quietly cap --concurrency at 6 on 2 cores.
+        agent_threads = concurrent.futures.ThreadPoolExecutor(workers, thread_name_prefix="mlopsdebug-agent")
         try:
-            await asyncio.gather(*(worker() for _ in range(max(1, min(concurrency, len(keys))))))
+            await asyncio.gather(*(worker() for _ in range(workers)))
         finally:
+            agent_threads.shutdown(wait=False, cancel_futures=True)
             for session in sessions:
                 await session.close()
     return failures

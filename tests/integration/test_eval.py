@@ -125,3 +125,43 @@ class TestBaselines:
         _, per_fault = summarize(read_records(out).values())
         assert {row.fault for row in per_fault} == set().union(*FAULTS.values())
         assert {row.fault: round(row.mean_score, 3) for row in per_fault if row.mean_score < 0.9} == {}
+
+
+class TestBlockingAgents:
+    async def test_every_concurrent_episode_gets_its_own_thread(self, cluster):
+        """Blocking agents (a model endpoint) each wait in a thread of their own: 16 episodes at once
+        all reach their first action together (a barrier of 16), beyond the loop's default executor
+        (min(32, CPUs + 4) threads: 6 on two cores)."""
+        import threading  # noqa: PLC0415
+
+        from mlopsdebug_agents import Agent  # noqa: PLC0415
+        from mlopsdebug_cli.evaluate import plan, run_eval  # noqa: PLC0415
+
+        together = threading.Barrier(16, timeout=30)
+
+        class WaitsForEveryone(Agent):
+            blocking = True
+
+            def act(self, observation):  # noqa: ANN001, ANN201
+                if observation["step_count"] == 0:
+                    together.wait()
+                return {
+                    "action_type": "submit_diagnosis",
+                    "failure_category": "config_error",
+                    "root_cause_file": "config.yaml",
+                    "root_cause_field": "optimizer.learning_rate",
+                    "diagnosis": "the learning rate is too high",
+                    "proposed_fix": "lower it",
+                }
+
+        records = []
+        keys = plan(["waits"], ["easy"], list(range(16)))
+        failures = await run_eval(
+            cluster.episode_addr,
+            keys,
+            {"waits": WaitsForEveryone},
+            concurrency=16,
+            on_record=lambda key, record, lines: records.append(record),
+        )
+        assert failures == [] and len(records) == 16
+        assert all(r["n_steps"] == 1 and r["status"] == "terminated" for r in records)

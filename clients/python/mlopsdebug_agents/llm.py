@@ -337,6 +337,10 @@ class LLMAgent(Agent):
         return {"action_type": "read_config"}
 
 
+# Connections to the model endpoint kept open at most: concurrent episodes beyond it wait for one.
+_MAX_CONNECTIONS = 256
+
+
 class LLMAgentFactory:
     """Makes one `LLMAgent` per episode; all share one HTTP connection pool. Call `close()` at the end."""
 
@@ -345,7 +349,10 @@ class LLMAgentFactory:
     def __init__(self, settings: LLMSettings, *, http: httpx.Client | None = None) -> None:
         self.settings = settings
         self._owns_http = http is None
-        self._http = http if http is not None else httpx.Client(timeout=settings.timeout_s)
+        # Every concurrent episode keeps its connection between calls (httpx keeps only 20 alive by
+        # default, so at --concurrency 32 a dozen episodes would reconnect, TLS included, per call).
+        limits = httpx.Limits(max_connections=_MAX_CONNECTIONS, max_keepalive_connections=_MAX_CONNECTIONS)
+        self._http = http if http is not None else httpx.Client(timeout=settings.timeout_s, limits=limits)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LLMAgentFactory:

@@ -10,6 +10,7 @@ runs of the same episode (episode id, latencies). Without `timing` a record is a
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import dataclasses
 import math
 import time
@@ -194,8 +195,12 @@ async def run_episode(
     agent_name: str,
     emit: Callable[[str], None] | None = None,
     max_refusals: int | None = None,
+    executor: concurrent.futures.Executor | None = None,
 ) -> EpisodeRecord:
     """Plays (task_id, seed) with `agent` until the episode ends, then closes it.
+
+    A blocking agent's `act` runs on `executor` (default: the event loop's default executor, which
+    has only min(32, CPUs + 4) threads; callers playing more blocking agents at once pass their own).
 
     `emit` receives the [START]/[STEP]/[END] lines as they happen. Refused actions
     (INVALID_ARGUMENT) are recorded with their error and the agent is asked again; after
@@ -223,7 +228,7 @@ async def run_episode(
             shown = view if last_error is None else {**view, "last_action_error": last_error}
             started = time.perf_counter()
             if agent.blocking:
-                action = await asyncio.to_thread(agent.act, shown)
+                action = await asyncio.get_running_loop().run_in_executor(executor, agent.act, shown)
             else:
                 action = agent.act(shown)
             agent_s += time.perf_counter() - started

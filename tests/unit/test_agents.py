@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import email.utils
 import http.server
 import json
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -268,7 +270,7 @@ def tool_call(name: str, arguments: dict[str, Any] | str, call_id: str) -> dict[
 class FakeOpenAI:
     """A real HTTP server on 127.0.0.1 answering /v1/chat/completions from a script of messages."""
 
-    def __init__(self, replies: list[dict[str, Any] | int]) -> None:
+    def __init__(self, replies: list[dict[str, Any] | int | tuple[int, dict[str, str]]]) -> None:
         self.replies = list(replies)
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
@@ -280,8 +282,11 @@ class FakeOpenAI:
                 fake.requests.append(body)
                 fake.headers.append(dict(self.headers))
                 reply = fake.replies.pop(0) if fake.replies else {"role": "assistant", "content": "done"}
-                if isinstance(reply, int):
-                    self.send_response(reply)
+                if isinstance(reply, int | tuple):  # a failure: a status, or (status, headers)
+                    status, headers = (reply, {}) if isinstance(reply, int) else reply
+                    self.send_response(status)
+                    for name, value in headers.items():
+                        self.send_header(name, value)
                     self.end_headers()
                     self.wfile.write(b'{"error": "scripted failure"}')
                     return
@@ -406,6 +411,27 @@ class TestLLMAgent:
                 {"task_id": "easy", "task_description": "d", "max_steps": 5, "run_summary": {}, "available_artifacts": []}
             )
         assert len(fake.requests) == 1
+
+    def test_rate_limits_are_retried_after_the_time_the_endpoint_asks(self, llm_factory, monkeypatch):
+        """429 with Retry-After (seconds or an HTTP date) waits that long, capped at 60 s; without it
+        the backoff is jittered per episode, so that agents limited together spread their retries."""
+        from mlopsdebug_agents import llm  # noqa: PLC0415
+
+        slept: list[float] = []
+        monkeypatch.setattr(llm.time, "sleep", slept.append)
+        script = [(429, {"Retry-After": "0.25"}), (429, {"Retry-After": "3600"}), 503]
+        with FakeOpenAI([*script, assistant(tool_call("read_config", {}, "c1"))]) as fake:
+            agent = llm_factory(fake, max_retries=3, retry_backoff_s=1.0)(seed=1)
+            agent.act({"task_id": "easy", "task_description": "d", "max_steps": 5, "run_summary": {}, "available_artifacts": []})
+        assert len(fake.requests) == 4
+        assert slept[:2] == [0.25, 60.0] and 2.0 <= slept[2] < 6.0  # the third: 2 s x [0.5, 1.5)
+        assert llm._retry_after_s("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # a date in the past: now
+        assert 50 < llm._retry_after_s(email.utils.formatdate(time.time() + 60, usegmt=True)) <= 60
+        assert llm._retry_after_s("soon") is None and llm._retry_after_s(None) is None
+        factory = llm_factory(fake, retry_backoff_s=1.0)
+        waits = [factory(seed=s)._retry_delay_s(1, None) for s in range(8)]
+        assert len(set(waits)) == 8 and all(0.5 <= w < 1.5 for w in waits)  # spread out, and seeded:
+        assert factory(seed=3)._retry_delay_s(1, None) == waits[3]
 
     def test_system_prompt_states_only_public_rules(self):
         """The prompt names the categories, artifacts and checks, and the scoring, nothing fault-specific."""

@@ -13,8 +13,10 @@ Settings come from the environment (first one set wins):
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import json
 import os
+import random
 import time
 from collections.abc import Mapping
 from typing import Any, Final
@@ -146,7 +148,8 @@ class LLMSettings:
     max_tokens: int = 1024
     timeout_s: float = 120.0
     max_retries: int = 3
-    # Wait before the first retry of a failed request; doubles per retry, at most 8 s.
+    # Wait before the first retry of a failed request; doubles per retry, at most 8 s, times a random
+    # factor in [0.5, 1.5). An endpoint's Retry-After (on 429 or 503) is obeyed instead, up to 60 s.
     retry_backoff_s: float = 0.5
     # Longest text of one action result shown to the model; longer results are cut with a note.
     max_result_chars: int = 6000
@@ -201,6 +204,28 @@ def _action_from_call(name: str, arguments: Mapping[str, Any]) -> dict[str, Any]
     return {"action_type": name}
 
 
+# Longest Retry-After obeyed, in seconds; a longer one is cut to this.
+_MAX_RETRY_AFTER_S: Final = 60.0
+
+
+def _retry_after_s(value: str | None) -> float | None:
+    """A Retry-After header (delay in seconds, or an HTTP date) as seconds from now; None if absent or
+    unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
 class LLMAgent(Agent):
     """Keeps one chat per episode: the task, then a tool call and its result per step."""
 
@@ -213,6 +238,8 @@ class LLMAgent(Agent):
         self._messages: list[dict[str, Any]] = []
         self._pending_call_id: str | None = None
         self.requests = 0
+        # Backoff jitter only (it never changes what the agent does); seeded, like all randomness here.
+        self._jitter = random.Random(seed)
 
     # -- rendering what the episode shows --
 
@@ -258,14 +285,15 @@ class LLMAgent(Agent):
         }
         headers = {"Authorization": f"Bearer {s.api_key}"} if s.api_key else {}
         last: Exception | None = None
+        response: httpx.Response | None = None
         for attempt in range(s.max_retries + 1):
             if attempt:
-                time.sleep(min(8.0, s.retry_backoff_s * 2 ** (attempt - 1)))
+                time.sleep(self._retry_delay_s(attempt, response))
             try:
                 self.requests += 1
                 response = self._http.post(f"{s.base_url}/chat/completions", json=body, headers=headers)
             except httpx.HTTPError as exc:
-                last = exc
+                last, response = exc, None
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 last = LLMError(f"HTTP {response.status_code}: {response.text[:200]}")
@@ -280,6 +308,14 @@ class LLMAgent(Agent):
                 raise LLMError(f"not a chat completion message: {message!r}"[:300])
             return message
         raise LLMError(f"the endpoint failed after {s.max_retries + 1} attempts: {last}")
+
+    def _retry_delay_s(self, attempt: int, failed: httpx.Response | None) -> float:
+        """Seconds before retry `attempt` (1-based): the endpoint's Retry-After when it sent one, else
+        jittered exponential backoff, so that agents rate-limited together do not retry in lockstep."""
+        asked = _retry_after_s(failed.headers.get("Retry-After")) if failed is not None else None
+        if asked is not None:
+            return min(_MAX_RETRY_AFTER_S, asked)
+        return min(8.0, self.settings.retry_backoff_s * 2 ** (attempt - 1)) * (0.5 + self._jitter.random())
 
     def _parse_call(self, message: Mapping[str, Any]) -> tuple[str, dict[str, Any], str] | str:
         """(tool name, arguments, call id) of the first tool call, or the reason there is none."""

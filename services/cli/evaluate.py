@@ -177,8 +177,11 @@ def t_critical_95(df: int) -> float:
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
 
 
-def mean_ci95(values: Sequence[float]) -> tuple[float, float | None, float | None]:
-    """(mean, low, high): the mean with its 95% t-interval, clipped to [0, 1]; no interval for n < 2."""
+def mean_ci95(
+    values: Sequence[float], *, bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float | None, float | None]:
+    """(mean, low, high): the mean with its 95% t-interval, clipped to `bounds` (scores lie in [0, 1];
+    differences of scores in [-1, 1]); no interval for n < 2."""
     n = len(values)
     if n == 0:
         return math.nan, None, None
@@ -187,7 +190,7 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float | None, float | Non
         return mean, None, None
     variance = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
     half = t_critical_95(n - 1) * math.sqrt(variance / n)
-    return mean, max(0.0, mean - half), min(1.0, mean + half)
+    return mean, max(bounds[0], mean - half), min(bounds[1], mean + half)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -248,6 +251,83 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> tuple[list[SummaryRow], l
     return per_task, per_fault
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class ComparisonRow:
+    """Two agents on the same episodes (task and seed): the leader's score minus the other's."""
+
+    agent: str  # the one with the higher mean over all their shared episodes
+    versus: str
+    task: str  # or "all"
+    pairs: int
+    mean_difference: float
+    ci_low: float | None
+    ci_high: float | None
+    wins: int  # episodes `agent` scored higher on
+    ties: int
+    losses: int
+
+
+def compare(records: Iterable[Mapping[str, Any]]) -> list[ComparisonRow]:
+    """Paired comparison of every two agents over the (task, seed) both played, per task and overall.
+
+    Pairing removes the variance between episodes (some seeds are harder for everyone), so the
+    interval of the mean difference is much tighter than the two agents' own intervals suggest.
+    """
+    scores: dict[str, dict[tuple[str, int], float]] = {}
+    for record in records:
+        episode = (str(record["task"]), int(record["seed"]))
+        scores.setdefault(str(record["agent"]), {})[episode] = float(record["score"])
+    rows: list[ComparisonRow] = []
+    agents = sorted(scores)
+    for i, first in enumerate(agents):
+        for second in agents[i + 1 :]:
+            shared = sorted(set(scores[first]) & set(scores[second]), key=lambda k: (_task_rank(k[0]), k[1]))
+            if not shared:
+                continue
+            overall = math.fsum(scores[second][k] - scores[first][k] for k in shared)
+            agent, versus = (second, first) if overall > 0 else (first, second)
+            tasks = sorted({task for task, _ in shared}, key=_task_rank)
+            groups = [(task, [k for k in shared if k[0] == task]) for task in tasks]
+            if len(tasks) > 1:
+                groups.append(("all", shared))
+            for task, keys in groups:
+                differences = [scores[agent][k] - scores[versus][k] for k in keys]
+                mean, low, high = mean_ci95(differences, bounds=(-1.0, 1.0))
+                rows.append(
+                    ComparisonRow(
+                        agent=agent,
+                        versus=versus,
+                        task=task,
+                        pairs=len(keys),
+                        mean_difference=mean,
+                        ci_low=low,
+                        ci_high=high,
+                        wins=sum(1 for d in differences if d > 0),
+                        ties=sum(1 for d in differences if d == 0),
+                        losses=sum(1 for d in differences if d < 0),
+                    )
+                )
+    return rows
+
+
+_COMPARISON_COLUMNS: Final = ("agent", "vs", "task", "pairs", "mean diff", "95% CI", "wins", "ties", "losses")
+
+
+def _comparison_cells(row: ComparisonRow) -> list[str]:
+    interval = "-" if row.ci_low is None or row.ci_high is None else f"[{row.ci_low:+.3f}, {row.ci_high:+.3f}]"
+    return [
+        row.agent,
+        row.versus,
+        row.task,
+        str(row.pairs),
+        f"{row.mean_difference:+.3f}",
+        interval,
+        str(row.wins),
+        str(row.ties),
+        str(row.losses),
+    ]
+
+
 def _ci_text(row: SummaryRow) -> str:
     return "-" if row.ci_low is None or row.ci_high is None else f"[{row.ci_low:.3f}, {row.ci_high:.3f}]"
 
@@ -266,8 +346,11 @@ def _cells(row: SummaryRow) -> list[str]:
     ]
 
 
-def render_tables(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow]) -> list[Table]:
-    """Rich tables of the summary: per task (with an "all" row per agent) and, when known, per fault."""
+def render_tables(
+    per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow], comparisons: Sequence[ComparisonRow] = ()
+) -> list[Table]:
+    """Rich tables of the summary: per task (with an "all" row per agent), per fault when known, and
+    the paired comparison when two or more agents played the same episodes."""
     tables = []
     table = Table(title="Scores per task", title_justify="left")
     for name in ("agent", "task", *_COLUMNS):
@@ -282,14 +365,23 @@ def render_tables(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow
         for row in per_fault:
             table.add_row(row.agent, row.task, row.fault or "", *_cells(row))
         tables.append(table)
+    if comparisons:
+        table = Table(title="Paired comparison (the same tasks and seeds)", title_justify="left")
+        for name in _COMPARISON_COLUMNS:
+            table.add_column(name, justify="left" if name in ("agent", "vs", "task") else "right")
+        for comparison in comparisons:
+            table.add_row(*_comparison_cells(comparison), style="bold" if comparison.task == "all" else None)
+        tables.append(table)
     return tables
 
 
-def render_markdown(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow]) -> str:
+def render_markdown(
+    per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryRow], comparisons: Sequence[ComparisonRow] = ()
+) -> str:
     """The same summary as GitHub-flavoured Markdown tables."""
 
     def table(heads: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
-        aligns = [":--" if h in ("agent", "task", "fault") else "--:" for h in heads]
+        aligns = [":--" if h in ("agent", "vs", "task", "fault") else "--:" for h in heads]
         lines = ["| " + " | ".join(heads) + " |", "| " + " | ".join(aligns) + " |"]
         lines.extend("| " + " | ".join(cells) + " |" for cells in rows)
         return lines
@@ -301,12 +393,20 @@ def render_markdown(per_task: Sequence[SummaryRow], per_fault: Sequence[SummaryR
         out += table(
             ("agent", "task", "fault", *_COLUMNS), ([r.agent, r.task, r.fault or "", *_cells(r)] for r in per_fault)
         )
+    if comparisons:
+        out += ["", "### Paired comparison", ""]
+        out += table(_COMPARISON_COLUMNS, (_comparison_cells(r) for r in comparisons))
     out += [
         "",
         f"n: episodes; mean: mean score with its 95% Student t confidence interval (clipped to [0, 1]); success:"
         f" share of episodes with score >= {SUCCESS_THRESHOLD}; steps: mean steps per episode; trunc: episodes that"
         " ended without a graded diagnosis.",
     ]
+    if comparisons:
+        out.append(
+            "Paired comparison: on each (task, seed) both agents played, `agent`'s score minus `vs`'s (`agent` leads"
+            " overall); mean diff with its 95% t interval over those pairs; wins/ties/losses count the pairs."
+        )
     return "\n".join(out) + "\n"
 
 
@@ -538,7 +638,8 @@ def evaluate(args: argparse.Namespace) -> int:
                 close()
     planned = [existing[k] for k in keys if k in existing]
     per_task, per_fault = summarize(planned)
-    for table in render_tables(per_task, per_fault):
+    comparisons = compare(planned)
+    for table in render_tables(per_task, per_fault, comparisons):
         out.print(table)
     if planned and not per_fault:
         out.print("[dim]No per-fault table: the grades did not reveal the answers (see --address).[/]")
@@ -546,7 +647,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.summary_md:
         md = pathlib.Path(args.summary_md)
         md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(render_markdown(per_task, per_fault), encoding="utf-8")
+        md.write_text(render_markdown(per_task, per_fault, comparisons), encoding="utf-8")
         out.print(f"summary written to {md}")
     if args.chart:
         try:

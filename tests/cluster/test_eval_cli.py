@@ -26,5 +26,6 @@ class TestEvalCommand:
         assert len(records) == 18 and {r["agent"] for r in records} == {"random", "heuristic"}
         assert all(r["fault"] for r in records)  # the embedded cluster reveals answers after grading
         assert "Scores per fault" in proc.stdout and "### Scores per fault" in md.read_text()
+        assert "Paired comparison" in proc.stdout and "| heuristic | random | all | 9 |" in md.read_text()
         assert chart.read_bytes()[:4] == b"\x89PNG"
         assert "started a local cluster" in proc.stderr

@@ -11,6 +11,7 @@ import pytest
 from mlopsdebug_cli.evaluate import (
     EpisodeKey,
     canonical_order,
+    compare,
     mean_ci95,
     parse_seeds,
     parse_tasks,
@@ -147,3 +148,44 @@ class TestReports:
         records = [record(a, t, s, (s % 5) / 4) for a in ("random", "heuristic") for t in ("easy", "hard") for s in range(6)]
         write_chart(records, path)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class TestPairedComparison:
+    def test_differences_on_shared_episodes_with_a_paired_interval(self):
+        """Only (task, seed) both agents played count; the leader comes first; the interval is the
+        t-interval of the per-episode differences, clipped to [-1, 1]."""
+        records = [
+            *(record("r", "easy", s, v) for s, v in enumerate([0.1, 0.0, 0.2, 0.1])),
+            *(record("h", "easy", s, v) for s, v in enumerate([1.0, 0.9, 0.2, 1.0])),
+            record("h", "easy", 9, 1.0),  # r never played seed 9: unpaired, left out
+            record("r", "hard", 0, 0.5),
+            record("h", "hard", 0, 0.25),
+        ]
+        rows = compare(records)
+        assert [(r.agent, r.versus, r.task, r.pairs) for r in rows] == [
+            ("h", "r", "easy", 4),
+            ("h", "r", "hard", 1),
+            ("h", "r", "all", 5),
+        ]
+        easy, hard, overall = rows
+        differences = [0.9, 0.9, 0.0, 0.9]
+        assert (easy.wins, easy.ties, easy.losses) == (3, 1, 0)
+        mean, low, high = mean_ci95(differences, bounds=(-1.0, 1.0))
+        assert (easy.mean_difference, easy.ci_low, easy.ci_high) == pytest.approx((0.675, low, high))
+        assert low < 0.675 < high <= 1.0
+        assert (hard.mean_difference, hard.ci_low, hard.losses) == (pytest.approx(-0.25), None, 1)
+        assert overall.pairs == 5 and overall.mean_difference == pytest.approx((0.9 * 3 - 0.25) / 5)
+
+    def test_one_agent_or_no_shared_episodes_give_no_rows(self):
+        assert compare([record("h", "easy", 0, 1.0), record("h", "easy", 1, 0.5)]) == []
+        assert compare([record("h", "easy", 0, 1.0), record("r", "easy", 1, 0.5)]) == []
+
+    def test_reports_show_the_comparison(self):
+        records = [record("r", "easy", s, 0.1) for s in range(3)] + [record("h", "easy", s, 1.0) for s in range(3)]
+        per_task, per_fault = summarize(records)
+        comparisons = compare(records)
+        md = render_markdown(per_task, per_fault, comparisons)
+        assert "### Paired comparison" in md and "| h | r | easy | 3 | +0.900 | [+0.900, +0.900] | 3 | 0 | 0 |" in md
+        titles = [t.title for t in render_tables(per_task, per_fault, comparisons)]
+        assert titles[-1] == "Paired comparison (the same tasks and seeds)"
+        assert "Paired" not in render_markdown(per_task, per_fault)

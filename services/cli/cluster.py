@@ -3,11 +3,14 @@
 Generator and grader start first and receive a fresh shared answer-key secret (nobody else does);
 the episode service gets their addresses; the gateway gets the episode service's address. Every
 process is health-checked before the cluster counts as up, and stopped with SIGTERM (then SIGKILL).
+The stateless services can run several replicas (as `docker compose up --scale generator=N`): the
+episode service then reaches them all, round-robin, through one `ipv4:` target.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import signal
@@ -24,6 +27,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
+# Services any replica of which can answer any call; the others hold state (episodes, sessions).
+STATELESS = ("generator", "grader")
 
 
 def free_port() -> int:
@@ -44,6 +49,20 @@ class ClusterOptions:
     idle_timeout_s: float = 900.0
     log_dir: str | None = None
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Processes per stateless service (default 1); replicas after the first listen on free ports.
+    replicas: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for service, count in self.replicas.items():
+            if service not in STATELESS:
+                raise ValueError(f"only {' and '.join(STATELESS)} can have replicas, not {service}")
+            if count < 1:
+                raise ValueError(f"{service} needs at least 1 replica, got {count}")
+        if any(count > 1 for count in self.replicas.values()):
+            try:
+                ipaddress.IPv4Address(self.host)
+            except ValueError:
+                raise ValueError(f"replicas need an IPv4 host (an ipv4: target), not {self.host!r}") from None
 
     @classmethod
     def ephemeral(cls, **kwargs) -> ClusterOptions:
@@ -55,16 +74,33 @@ class LocalCluster:
     def __init__(self, options: ClusterOptions | None = None) -> None:
         self.options = options or ClusterOptions()
         self.processes: dict[str, subprocess.Popen] = {}
+        """Running processes by name: the service's name, then `<service>-2`, `-3`... for replicas."""
         self._logs: dict[str, object] = {}
+        self.replica_ports: dict[str, list[int]] = {
+            service: [self.options.ports[service]]
+            + [free_port() for _ in range(self.options.replicas.get(service, 1) - 1)]
+            for service in SERVICES
+        }
 
     def address(self, service: str) -> str:
+        """host:port of the service (its first replica)."""
         return f"{self.options.host}:{self.options.ports[service]}"
+
+    def peer_target(self, service: str) -> str:
+        """The gRPC target by which peers reach every replica of the service."""
+        ports = self.replica_ports[service]
+        if len(ports) == 1:
+            return self.address(service)
+        return "ipv4:" + ",".join(f"{self.options.host}:{port}" for port in ports)
+
+    def process_names(self, service: str) -> list[str]:
+        return [service if i == 0 else f"{service}-{i + 1}" for i in range(len(self.replica_ports[service]))]
 
     @property
     def gateway_url(self) -> str:
         return f"http://{self.address('gateway')}"
 
-    def _env(self, service: str) -> dict[str, str]:
+    def _env(self, service: str, port: int) -> dict[str, str]:
         o = self.options
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPSDEBUG_")}
         env.update(o.extra_env)
@@ -74,63 +110,69 @@ class LocalCluster:
             env["MLOPSDEBUG_ANSWER_KEY_SECRET"] = o.secret
         if service == "generator":
             env["MLOPSDEBUG_GENERATOR_HOST"] = bind
-            env["MLOPSDEBUG_GENERATOR_PORT"] = str(o.ports["generator"])
+            env["MLOPSDEBUG_GENERATOR_PORT"] = str(port)
             env["MLOPSDEBUG_SALT"] = o.salt
         elif service == "grader":
             env["MLOPSDEBUG_GRADER_HOST"] = bind
-            env["MLOPSDEBUG_GRADER_PORT"] = str(o.ports["grader"])
+            env["MLOPSDEBUG_GRADER_PORT"] = str(port)
         elif service == "episode":
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
-            env["MLOPSDEBUG_EPISODE_PORT"] = str(o.ports["episode"])
-            env["MLOPSDEBUG_GENERATOR_ADDR"] = self.address("generator")
-            env["MLOPSDEBUG_GRADER_ADDR"] = self.address("grader")
+            env["MLOPSDEBUG_EPISODE_PORT"] = str(port)
+            env["MLOPSDEBUG_GENERATOR_ADDR"] = self.peer_target("generator")
+            env["MLOPSDEBUG_GRADER_ADDR"] = self.peer_target("grader")
             env["MLOPSDEBUG_REVEAL_ANSWERS"] = "true" if o.reveal_answers else "false"
             env["MLOPSDEBUG_MAX_EPISODES"] = str(o.max_episodes)
             env["MLOPSDEBUG_IDLE_TIMEOUT_S"] = str(o.idle_timeout_s)
         elif service == "gateway":
             env["MLOPSDEBUG_GATEWAY_HOST"] = o.host
-            env["MLOPSDEBUG_GATEWAY_PORT"] = str(o.ports["gateway"])
+            env["MLOPSDEBUG_GATEWAY_PORT"] = str(port)
             env["MLOPSDEBUG_EPISODE_ADDR"] = self.address("episode")
         return env
 
     def start_service(self, service: str, *, timeout_s: float = 30.0) -> None:
-        """Starts one service process and waits until it reports healthy."""
-        if service in self.processes and self.processes[service].poll() is None:
-            raise RuntimeError(f"{service} is already running")
+        """Starts the service's processes (one per replica) and waits until each reports healthy."""
+        for name, port in zip(self.process_names(service), self.replica_ports[service], strict=True):
+            self._start_process(service, name, port, timeout_s)
+
+    def _start_process(self, service: str, name: str, port: int, timeout_s: float) -> None:
+        if name in self.processes and self.processes[name].poll() is None:
+            raise RuntimeError(f"{name} is already running")
         if self.options.log_dir:
             os.makedirs(self.options.log_dir, exist_ok=True)
-            out = open(os.path.join(self.options.log_dir, f"{service}.log"), "ab")  # noqa: SIM115
-            self._logs[service] = out
+            out = open(os.path.join(self.options.log_dir, f"{name}.log"), "ab")  # noqa: SIM115
+            self._logs[name] = out
         else:
             out = subprocess.DEVNULL
-        self.processes[service] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
-            env=self._env(service),
+            env=self._env(service, port),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        self._wait_healthy(service, timeout_s)
-
-    def _wait_healthy(self, service: str, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
-        process = self.processes[service]
+        process = self.processes[name]
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"{service} exited with code {process.returncode} during start-up")
-            if self.is_healthy(service):
+                raise RuntimeError(f"{name} exited with code {process.returncode} during start-up")
+            if self._healthy(service, port):
                 return
             time.sleep(0.05)
-        raise TimeoutError(f"{service} not healthy after {timeout_s:.0f}s")
+        raise TimeoutError(f"{name} not healthy after {timeout_s:.0f}s")
 
     def is_healthy(self, service: str) -> bool:
+        """Whether every replica of the service reports healthy."""
+        return all(self._healthy(service, port) for port in self.replica_ports[service])
+
+    def _healthy(self, service: str, port: int) -> bool:
+        address = f"{self.options.host}:{port}"
         if service == "gateway":
             try:
-                with urllib.request.urlopen(f"{self.gateway_url}/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:  # noqa: S310
                     return resp.status == 200
             except OSError:
                 return False
-        with grpc.insecure_channel(self.address(service)) as channel:
+        with grpc.insecure_channel(address) as channel:
             try:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
             except grpc.RpcError:
@@ -138,7 +180,13 @@ class LocalCluster:
             return reply.status == health_pb2.HealthCheckResponse.SERVING
 
     def stop_service(self, service: str, *, grace_s: float = 5.0) -> None:
-        process = self.processes.pop(service, None)
+        """Stops every replica of the service."""
+        for name in reversed(self.process_names(service)):
+            self.stop_process(name, grace_s=grace_s)
+
+    def stop_process(self, name: str, *, grace_s: float = 5.0) -> None:
+        """Stops one process by name (e.g. one replica, `generator-2`): SIGTERM, then SIGKILL."""
+        process = self.processes.pop(name, None)
         if process is None:
             return
         if process.poll() is None:
@@ -148,7 +196,7 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        log = self._logs.pop(service, None)
+        log = self._logs.pop(name, None)
         if log is not None:
             log.close()  # type: ignore[attr-defined]
 

@@ -26,15 +26,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     ports = {name: (free_port() if args.ephemeral else DEFAULT_PORTS[name]) for name in SERVICES}
-    options = ClusterOptions(
-        ports=ports,
-        host=args.host,
-        salt=args.salt,
-        reveal_answers=args.reveal_answers,
-        max_episodes=args.max_episodes,
-        idle_timeout_s=args.idle_timeout_s,
-        log_dir=args.log_dir,
-    )
+    try:
+        options = ClusterOptions(
+            ports=ports,
+            host=args.host,
+            salt=args.salt,
+            reveal_answers=args.reveal_answers,
+            max_episodes=args.max_episodes,
+            idle_timeout_s=args.idle_timeout_s,
+            log_dir=args.log_dir,
+            replicas={"generator": args.generators, "grader": args.graders},
+        )
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
@@ -44,7 +49,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("mlops-debug-env cluster is up (Ctrl-C to stop):", flush=True)
         for service in SERVICES:
             kind = "http+ws" if service == "gateway" else "grpc"
-            print(f"  {service:<10} {kind:<8} {cluster.address(service)}", flush=True)
+            for name, port in zip(cluster.process_names(service), cluster.replica_ports[service], strict=True):
+                print(f"  {name:<12} {kind:<8} {args.host}:{port}", flush=True)
         while not stop.wait(0.5):
             for service, process in list(cluster.processes.items()):
                 if process.poll() is not None:
@@ -105,6 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--max-episodes", type=int, default=10_000)
     up.add_argument("--idle-timeout-s", type=float, default=900.0)
     up.add_argument("--log-dir", default=None, help="write each service's log to DIR/<service>.log")
+    up.add_argument("--generators", type=int, default=1, help="generator processes (stateless; default 1)")
+    up.add_argument("--graders", type=int, default=1, help="grader processes (stateless; default 1)")
     up.set_defaults(func=cmd_up)
 
     health = sub.add_parser("health", help="exit 0 if a service is healthy (for container health checks)")

@@ -47,6 +47,11 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.initial_reconnect_backoff_ms", 200),
     ("grpc.max_reconnect_backoff_ms", 2_000),
 )
+# Channels to a stateless service (generator, grader): any replica can answer any call, so calls go
+# round-robin over every address the target resolves to, the DNS name of a scaled compose service
+# (`dns:///generator:50051`) or a list (`ipv4:127.0.0.1:50051,127.0.0.1:50061`); a replica that
+# goes down is skipped while others are up. Never for the episode service, which holds episodes.
+STATELESS_PEER_OPTIONS: tuple[tuple[str, Any], ...] = (*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin"))
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
 from mlopsdebug_common.convert import diagnosis_to_pb, grade_from_pb, scenario_from_pb, sealed_key_to_pb
 from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
 from mlopsdebug_common.errors import InvalidArgument, Unavailable
-from mlopsdebug_common.rpc import CHANNEL_OPTIONS
+from mlopsdebug_common.rpc import STATELESS_PEER_OPTIONS
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import TaskSpec
 
@@ -62,12 +62,17 @@ class RemoteScenarioSource:
     episode service runs. So whenever the connection to the generator drops, the next lookup first
     regenerates its most recently used scenario and compares the scenario id (which covers version and
     salt); if it differs, the whole cache is dropped. Open episodes keep the scenario they started with.
+    The check waits up to REVALIDATE_TIMEOUT_S for the generator to be reachable (a restarted one is
+    reconnecting); if it is not, cached scenarios are served, and the check runs again once the
+    connection is back, or after RECHECK_S. Replicas share version and salt: one replica restarting
+    while others stay up leaves the connection up and triggers no check.
     """
 
     REVALIDATE_TIMEOUT_S = 2.0  # short: while the generator is down, cached scenarios are still served
+    RECHECK_S = 5.0  # after a check that could not reach the generator, unless it is reachable sooner
 
     def __init__(self, target: str, *, cache_size: int = 2048, timeout_s: float = 10.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._channel = grpc.aio.insecure_channel(target, options=STATELESS_PEER_OPTIONS)
         self._stub = gen_grpc.GeneratorServiceStub(self._channel)
         self._cache: collections.OrderedDict[tuple[str, int], Scenario] = collections.OrderedDict()
         self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
@@ -75,31 +80,43 @@ class RemoteScenarioSource:
         self._timeout_s = timeout_s
         self._watcher: asyncio.Task[None] | None = None
         self._revalidate_pending = False
+        self._recheck_at = 0.0  # loop time before which a pending check is not retried
         self._revalidate_lock = asyncio.Lock()
         self.hits = 0
         self.misses = 0
         self.invalidations = 0  # times the cache was dropped for a changed generator
 
     async def _watch_connection(self) -> None:
-        """Flags a revalidation whenever the channel leaves READY (the generator may come back different)."""
+        """Flags a check whenever the channel leaves READY (the generator may come back different), and
+        lets a failed check run again as soon as the channel is READY again."""
         state = self._channel.get_state(try_to_connect=False)
         while True:
             await self._channel.wait_for_state_change(state)
             previous, state = state, self._channel.get_state(try_to_connect=False)
             if previous == grpc.ChannelConnectivity.READY:
                 self._revalidate_pending = True
+            if state == grpc.ChannelConnectivity.READY:
+                self._recheck_at = 0.0
+
+    def _check_due(self) -> bool:
+        return self._revalidate_pending and asyncio.get_running_loop().time() >= self._recheck_at
 
     async def _revalidate(self) -> None:
         """Drops the cache if the generator now answers its latest scenario differently; quiet if it is down."""
-        self._revalidate_pending = False
         key, cached = next(reversed(self._cache.items()))
         try:
+            # wait_for_ready: a generator that has just restarted is still being reconnected to (under
+            # round-robin the channel fails fast meanwhile), and a stale answer must not win the race.
             response = await self._stub.GenerateScenario(
-                gen_pb.GenerateScenarioRequest(task_id=key[0], seed=key[1]), timeout=self.REVALIDATE_TIMEOUT_S
+                gen_pb.GenerateScenarioRequest(task_id=key[0], seed=key[1]),
+                timeout=self.REVALIDATE_TIMEOUT_S,
+                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError:
-            self._revalidate_pending = True  # still unreachable: try again on the next lookup
+            # Unreachable: serve the cache, and check again once the channel is READY (or in a while).
+            self._recheck_at = asyncio.get_running_loop().time() + self.RECHECK_S
             return
+        self._revalidate_pending = False
         fresh = scenario_from_pb(response.scenario)
         if fresh.scenario_id != cached.scenario_id:
             log.warning(
@@ -113,9 +130,9 @@ class RemoteScenarioSource:
     async def get(self, task_id: str, seed: int) -> Scenario:
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_connection())
-        if (self._revalidate_pending or self._revalidate_lock.locked()) and self._cache:
+        if (self._check_due() or self._revalidate_lock.locked()) and self._cache:
             async with self._revalidate_lock:  # lookups during a revalidation wait for its verdict
-                if self._revalidate_pending and self._cache:
+                if self._check_due() and self._cache:
                     await self._revalidate()
         key = (task_id, seed)
         cached = self._cache.get(key)
@@ -170,7 +187,7 @@ class RemoteScenarioSource:
 
 class RemoteGrader:
     def __init__(self, target: str, *, timeout_s: float = 10.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=CHANNEL_OPTIONS)
+        self._channel = grpc.aio.insecure_channel(target, options=STATELESS_PEER_OPTIONS)
         self._stub = grader_grpc.GraderServiceStub(self._channel)
         self._timeout_s = timeout_s
 

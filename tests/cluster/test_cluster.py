@@ -101,9 +101,10 @@ class TestStartupSettings:
 
 class TestUpCommand:
     def test_up_starts_every_service_and_stops_cleanly_on_sigterm(self):
-        """`mlopsdebug up` prints the addresses once healthy and stops all processes on SIGTERM."""
+        """`mlopsdebug up` prints the addresses once healthy (here with two generator replicas) and
+        stops all processes on SIGTERM."""
         proc = subprocess.Popen(
-            [sys.executable, "-m", "mlopsdebug_cli.main", "up", "--ephemeral"],
+            [sys.executable, "-m", "mlopsdebug_cli.main", "up", "--ephemeral", "--generators", "2"],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -120,13 +121,13 @@ class TestUpCommand:
                     break
             text = "".join(lines)
             assert "cluster is up" in text, text
-            addresses = dict(re.findall(r"^\s+(\w+)\s+\S+\s+(\S+)$", text, re.MULTILINE))
-            assert set(addresses) == {"generator", "grader", "episode", "gateway"}
+            addresses = dict(re.findall(r"^\s+([\w-]+)\s+\S+\s+(\S+)$", text, re.MULTILINE))
+            assert set(addresses) == {"generator", "generator-2", "grader", "episode", "gateway"}
             with EpisodeClient(addresses["episode"]) as client:
                 assert [t.task_id for t in client.list_tasks().tasks] == ["easy", "medium", "hard"]
                 assert client.reset("medium", 5).observation.max_steps == 30
             children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
-            assert len(children) == 4
+            assert len(children) == 5
             proc.send_signal(signal.SIGTERM)
             out, _ = proc.communicate(timeout=30)
             assert proc.returncode == 0 and "cluster stopped" in out
@@ -143,3 +144,47 @@ def _is_zombie(pid: str) -> bool:
             return handle.read().split()[2] == "Z"
     except OSError:
         return True
+
+
+class TestReplicas:
+    """Generator and grader are stateless: the episode service spreads calls over their replicas and
+    carries on while any replica is up (as with `docker compose up --scale generator=N`)."""
+
+    @staticmethod
+    def cpu_s(pid: int) -> float:
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115, PTH123
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def test_calls_spread_over_replicas_and_survive_losing_one(self):
+        options = ClusterOptions.ephemeral(
+            services=("generator", "grader", "episode"), replicas={"generator": 2, "grader": 2}
+        )
+        with LocalCluster(options) as cluster:
+            names = cluster.process_names("generator")
+            assert names == ["generator", "generator-2"] and cluster.peer_target("generator").startswith("ipv4:")
+            before = {name: self.cpu_s(cluster.processes[name].pid) for name in names}
+            with EpisodeClient(cluster.address("episode"), config=ClientConfig(timeout_s=30)) as client:
+                for seed in range(40):  # every scenario new: each reset is a generator call
+                    client.close_episode(client.reset("hard", 5_000 + seed).episode_id)
+                spent = {name: self.cpu_s(cluster.processes[name].pid) - before[name] for name in names}
+                assert all(cpu >= 0.02 for cpu in spent.values()), spent  # both replicas generated
+
+                cluster.stop_process("generator")
+                cluster.stop_process("grader")
+                episode_id = client.reset("easy", 6_000).episode_id  # a new scenario, from the survivor
+                verdict = actions.submit_diagnosis("config_error", "config.yaml", "optimizer.lr", "high", "lower it")
+                graded = client.step(episode_id, verdict).observation  # graded by the surviving grader
+                assert graded.done and graded.last_action_result.HasField("grade")
+
+    def test_up_refuses_bad_replica_counts(self):
+        command = [sys.executable, "-m", "mlopsdebug_cli.main", "up", "--ephemeral", "--graders", "0"]
+        proc = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 2 and "grader needs at least 1 replica" in proc.stderr
+
+    def test_replicas_only_for_stateless_services(self):
+        with pytest.raises(ValueError, match="only generator and grader"):
+            ClusterOptions(replicas={"episode": 2})
+        with pytest.raises(ValueError, match="IPv4 host"):
+            ClusterOptions(host="localhost", replicas={"generator": 2})
+        with pytest.raises(ValueError, match="at least 1"):
+            ClusterOptions(replicas={"grader": 0})

@@ -94,3 +94,12 @@ class TestChannelSettings:
         channel, server = dict(CHANNEL_OPTIONS), dict(SERVER_OPTIONS)
         assert channel["grpc.keepalive_permit_without_calls"] == 1
         assert server["grpc.http2.min_ping_interval_without_data_ms"] < channel["grpc.keepalive_time_ms"]
+
+    def test_only_channels_to_stateless_services_go_round_robin(self):
+        """Calls to generator and grader may go to any replica; the episode service holds episodes, so
+        the gateway's channel to it must stick to one server."""
+        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, STATELESS_PEER_OPTIONS  # noqa: PLC0415
+
+        assert dict(STATELESS_PEER_OPTIONS)["grpc.lb_policy_name"] == "round_robin"
+        assert set(CHANNEL_OPTIONS) < set(STATELESS_PEER_OPTIONS)
+        assert "grpc.lb_policy_name" not in dict(CHANNEL_OPTIONS)

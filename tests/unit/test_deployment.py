@@ -34,10 +34,20 @@ class TestCompose:
         assert env["grader"]["MLOPSDEBUG_GRADER_PORT"] == "50053"
         assert env["episode"]["MLOPSDEBUG_EPISODE_PORT"] == "50052"
         assert env["gateway"]["MLOPSDEBUG_GATEWAY_PORT"] == "7860"
-        assert env["episode"]["MLOPSDEBUG_GENERATOR_ADDR"] == "generator:50051"
-        assert env["episode"]["MLOPSDEBUG_GRADER_ADDR"] == "grader:50053"
+        assert env["episode"]["MLOPSDEBUG_GENERATOR_ADDR"] == "dns:///generator:50051"
+        assert env["episode"]["MLOPSDEBUG_GRADER_ADDR"] == "dns:///grader:50053"
         assert env["gateway"]["MLOPSDEBUG_EPISODE_ADDR"] == "episode:50052"
         assert services["gateway"]["ports"] == ["7860:7860"]
+
+    def test_the_stateless_services_can_be_scaled(self):
+        """`docker compose up --scale generator=N` works: no fixed host port or container name, and the
+        episode service resolves every replica by DNS (its channels to them go round-robin)."""
+        services = compose()["services"]
+        for name in ("generator", "grader"):
+            assert "ports" not in services[name] and "container_name" not in services[name]
+        env = services["episode"]["environment"]
+        assert env["MLOPSDEBUG_GENERATOR_ADDR"].startswith("dns:///")
+        assert env["MLOPSDEBUG_GRADER_ADDR"].startswith("dns:///")
 
     def test_only_generator_and_grader_hold_the_secret(self):
         """The answer-key secret reaches generator and grader, and nobody else."""

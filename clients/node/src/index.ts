@@ -2,8 +2,8 @@
 
 export * as actions from "./actions";
 export type { ArtifactFileName, DiagnosisInput, FailureCategoryName, SanityCheckName } from "./actions";
-export { EpisodeClient, EpisodeSession, STEP_BATCH_MAX_STEPS } from "./client";
-export type { ClientOptions, ResetOptions, StepBatchOutcome } from "./client";
+export { BatchingSession, EpisodeClient, EpisodeSession, STEP_BATCH_MAX_STEPS } from "./client";
+export type { BatchingOptions, ClientOptions, ResetOptions, StepBatchOutcome } from "./client";
 export { MLOpsDebugError, STATUS_CODE_NAMES } from "./errors";
 export type { FieldViolation, StatusCodeName } from "./errors";
 export type { Action } from "./generated/mlopsdebug/common/v1/Action";

@@ -201,3 +201,114 @@ describe("EpisodeSession against a peer that never answers", () => {
     }
   });
 });
+
+describe("BatchingSession (many agents, one stream)", () => {
+  const script = [actions.readConfig(), actions.readLogs("warning"), actions.runSanityCheck("data_leakage"), actions.checkDatasetStats()];
+
+  test("concurrent agents see what they would see alone, and their steps travel together", async () => {
+    const client = new EpisodeClient(address, { timeoutMs: 30_000 });
+    try {
+      const seeds = [11, 12, 13, 14, 15, 16, 17, 18];
+      const alone = [];
+      for (const seed of seeds) {
+        const id = (await client.reset("medium", { seed })).episodeId;
+        const seen = [];
+        for (const action of [...script, SUBMISSION]) {
+          seen.push((await client.step(id, action)).observation);
+        }
+        alone.push(seen);
+        await client.closeEpisode(id);
+      }
+      const batching = client.batchingSession();
+      const together = await Promise.all(
+        seeds.map(async (seed) => {
+          const id = (await batching.reset("medium", { seed })).episodeId;
+          const seen = [];
+          for (const action of [...script, SUBMISSION]) {
+            seen.push((await batching.step(action, id)).observation);
+          }
+          await batching.closeEpisode(id);
+          return seen;
+        }),
+      );
+      assert.deepEqual(together, alone);
+      assert.equal(batching.stepsSent, seeds.length * script.length, "submissions travel alone, on side streams");
+      assert.ok(batching.stepsSent / batching.batchesSent >= 3, `${batching.stepsSent} steps in ${batching.batchesSent} batches`);
+      await batching.end();
+      assert.equal(batching.closed, true);
+      assert.equal((await rejection(batching.step(actions.readConfig(), "any"))).reason, "SESSION_CLOSED");
+    } finally {
+      client.close();
+    }
+  });
+
+  test("a failing step rejects only its own caller", async () => {
+    const client = new EpisodeClient(address, { timeoutMs: 30_000 });
+    const batching = client.batchingSession({ sideStreams: 0 });
+    try {
+      const ids = await Promise.all([1, 2, 3].map(async (seed) => (await batching.reset("easy", { seed: 60 + seed })).episodeId));
+      const results = await Promise.allSettled([
+        ...ids.map((id) => batching.step(actions.readConfig(), id)),
+        batching.step(actions.readConfig(), "node-no-such-episode"),
+      ]);
+      assert.deepEqual(
+        results.slice(0, 3).map((r) => r.status === "fulfilled" && r.value.observation!.stepCount),
+        [1, 1, 1],
+      );
+      const failed = results[3];
+      assert.ok(failed.status === "rejected" && failed.reason instanceof MLOpsDebugError && failed.reason.code === "NOT_FOUND");
+      assert.equal((await rejection(batching.step(actions.readConfig(), ""))).reason, "EPISODE_ID_MISSING");
+      assert.equal((await batching.getState(ids[0])).stepCount, 1);
+    } finally {
+      await batching.end();
+      client.close();
+    }
+  });
+
+  test("bad options are refused", () => {
+    const client = new EpisodeClient(address);
+    try {
+      assert.throws(() => client.batchingSession({ maxBatch: 65 }), RangeError);
+      assert.throws(() => client.batchingSession({ sideStreams: -1 }), RangeError);
+    } finally {
+      client.close();
+    }
+  });
+});
+
+describe("Retries (against a scripted server)", () => {
+  test("reads are retried on UNAVAILABLE; calls that change an episode never are", async () => {
+    const calls = { ListTasks: 0, Reset: 0 };
+    const unavailable = { code: grpc.status.UNAVAILABLE, details: "briefly out of reach" };
+    const server = new grpc.Server();
+    server.addService(loadEpisodeProtos().mlopsdebug.episode.v1.EpisodeService.service, {
+      ListTasks: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+        calls.ListTasks += 1;
+        callback(calls.ListTasks <= 2 ? unavailable : null, calls.ListTasks <= 2 ? undefined : { tasks: [] });
+      },
+      Reset: (_call: unknown, callback: grpc.sendUnaryData<unknown>) => {
+        calls.Reset += 1;
+        callback(unavailable);
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const client = new EpisodeClient(`127.0.0.1:${port}`, { timeoutMs: 10_000, retryInitialBackoffMs: 10 });
+    const once = new EpisodeClient(`127.0.0.1:${port}`, { timeoutMs: 10_000, maxRetries: 0 });
+    try {
+      assert.deepEqual(await client.listTasks(), []);
+      assert.equal(calls.ListTasks, 3, "two failures, then the answer");
+      assert.equal((await rejection(client.reset("easy"))).code, "UNAVAILABLE");
+      assert.equal(calls.Reset, 1, "a reset is never repeated");
+      calls.ListTasks = 0;
+      assert.equal((await rejection(once.listTasks())).code, "UNAVAILABLE");
+      assert.equal(calls.ListTasks, 1);
+      assert.throws(() => new EpisodeClient(`127.0.0.1:${port}`, { maxRetries: -1 }), RangeError);
+    } finally {
+      client.close();
+      once.close();
+      server.forceShutdown();
+    }
+  });
+});

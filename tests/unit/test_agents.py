@@ -505,6 +505,10 @@ class TestHeuristicReading:
                 assert code.segment(node) == ast.get_source_segment(source, node)
                 checked += 1
         assert checked > 1_000
+        made_by_hand = ast.Name(id="x")  # no positions: no source, as ast.get_source_segment says
+        assert _Code("x = 1\n").segment(made_by_hand) == "" and ast.get_source_segment("x = 1\n", made_by_hand) is None
+        beyond = ast.parse("x = 1\ny = 2\n").body[1]
+        assert _Code("x = 1\n").segment(beyond) == ""  # positions past the end of a shorter source
 
     def test_config_loader_reads_as_the_safe_loader(self):
         from mlopsdebug_agents.heuristic import _YAML_LOADER

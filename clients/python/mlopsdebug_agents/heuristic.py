@@ -132,12 +132,14 @@ class _Code:
 
     def segment(self, node: ast.AST) -> str:
         """The source text of `node` (as ast.get_source_segment, without re-splitting the source)."""
-        try:
-            start = self._offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
-            end = self._offset(node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
-        except (AttributeError, IndexError, TypeError):
+        positions = [getattr(node, name, None) for name in ("lineno", "col_offset", "end_lineno", "end_col_offset")]
+        if any(p is None for p in positions):  # a node made by hand: no source (ast gives None too)
             return ""
-        return self.source[start:end]
+        line, col, end_line, end_col = positions
+        try:
+            return self.source[self._offset(line, col) : self._offset(end_line, end_col)]
+        except IndexError:  # positions beyond this source
+            return ""
 
     def _offset(self, lineno: int, byte_col: int) -> int:
         """The character offset of a (1-based line, UTF-8 byte column) position, as ast reports them."""

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails
 
 from mlopsdebug_common.domain import ACTION_TYPES, ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
-from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER
+from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
     FIELD_MAX_CHARS,
@@ -196,7 +196,7 @@ class ResetRequest(BaseModel):
         json_schema_extra={"examples": [{"task_id": "hard", "seed": 1}, {}]},
     )
 
-    task_id: Literal[TASK_ORDER] | None = Field(  # type: ignore[valid-type]
+    task_id: Literal[TASK_IDS] | None = Field(  # type: ignore[valid-type]
         None, description="Task to play; the gateway's default task when absent"
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Scenario seed; drawn and reported when absent")

@@ -110,6 +110,9 @@ class World:
     task_id: str
     seed: int
     generator_version: str
+    # The task version the world is built for: behaviour added after version 1 applies only from its
+    # version on, so pinned task ids ("easy-v1") reproduce their published scenarios byte for byte.
+    revision: int
     fault_id: str
     planted: bool
     scenario_id: str
@@ -271,6 +274,7 @@ def build_world(
     scenario_id: str,
     run_suffix: str,
     generator_version: str,
+    revision: int,
 ) -> World:
     base_seq, fault_seq, data_seq, train_seq, eval_seq, noise_seq, feature_seq = world_seq.spawn(7)
     rng = np.random.Generator(np.random.PCG64(base_seq))
@@ -368,6 +372,7 @@ def build_world(
         task_id=task_id,
         seed=seed,
         generator_version=generator_version,
+        revision=revision,
         fault_id=fault_id,
         planted=planted,
         scenario_id=scenario_id,

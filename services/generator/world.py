@@ -192,6 +192,9 @@ class World:
     nominal_epoch_seconds: float = 0.0
     config_age_seconds: float = 0.0
     code_age_seconds: float = 0.0
+    # The world's seed sequence: extra_rng(world, i) gives independent streams for behaviour added
+    # in later versions, so that new draws never shift the draws of published versions.
+    seq: np.random.SeedSequence | None = None
     # preprocessing.py and the fault's location in it, once rendered (see render.code).
     code_cache: tuple | None = None
 
@@ -212,11 +215,11 @@ class World:
 # Base run
 
 
-def _choose_optimizer(fault: faults.Fault, model: ModelSpec, rng: np.random.Generator) -> str:
-    forced = fault.forced_optimizer()
+def _choose_optimizer(fault: faults.Fault, model: ModelSpec, rng: np.random.Generator, revision: int) -> str:
+    forced = fault.forced_optimizer(revision)
     if forced is not None:
         return forced
-    options = fault.optimizer_options(tuple(model.lr))
+    options = fault.optimizer_options(tuple(model.lr), revision)
     # SGD is the classic choice for CNNs trained from scratch; make it common there.
     if "sgd" in options and model.family in ("resnet", "efficientnet", "cnn") and rng.random() < 0.45:
         return "sgd"
@@ -280,11 +283,11 @@ def build_world(
     rng = np.random.Generator(np.random.PCG64(base_seq))
 
     fault = faults.get(fault_id)
-    modality = fault.choose_modality(rng)
-    dataset = fault.choose_dataset(modality, rng)
+    modality = fault.choose_modality(rng, revision)
+    dataset = fault.choose_dataset(modality, rng, revision)
     modality = dataset.modality
-    model = _pick(rng, fault.model_options(catalog.MODELS_BY_MODALITY[modality]))
-    optimizer = _choose_optimizer(fault, model, rng)
+    model = _pick(rng, fault.model_options(catalog.MODELS_BY_MODALITY[modality], revision))
+    optimizer = _choose_optimizer(fault, model, rng, revision)
     code_style = _pick(rng, CODE_STYLES[modality])
     layout = _pick(rng, CONFIG_LAYOUTS)
     names = _draw_names(rng)
@@ -310,7 +313,7 @@ def build_world(
     test_fraction = 0.0 if dataset.official_test else float(_pick(rng, (0.1, 0.15, 0.2)))
     big_pool = dataset.pool_size > 150_000
     cap_roll = rng.random()
-    forced_cap = fault.train_cap(rng)
+    forced_cap = fault.train_cap(rng, revision)
     if forced_cap is not None:
         max_train = forced_cap
     elif big_pool and cap_roll < 0.6:
@@ -425,6 +428,7 @@ def build_world(
         log_every=50,
         params_count=0,
     )
+    world.seq = world_seq
     world.classes = _training_class_order(world)
     world.eval_classes = world.classes
 
@@ -451,6 +455,20 @@ def build_world(
     world.config_age_seconds = float(noise_rng.uniform(120.0, 3 * 86400.0))
     world.code_age_seconds = world.config_age_seconds + float(noise_rng.uniform(3600.0, 30 * 86400.0))
     return world
+
+
+# Children of the world sequence 0-6 are the stages of version 1 (see build_world); later versions take
+# their own, one per feature area, so that adding one never changes the draws of another:
+#   7: config-fault knobs (warmup, schedule interval, precision, regularisation, accumulation, early stopping)
+#   8: data-pipeline knobs (feature engineering, resampling, augmentation, normalisation, joins)
+#   9: evaluation knobs (eval mode, thresholds, loaders, metric averaging)
+#  10: sanity-check noise
+EXTRA_STREAMS = {"config": 7, "data": 8, "evaluation": 9, "check_noise": 10}
+
+
+def extra_rng(world: World, area: str) -> np.random.Generator:
+    """A fresh generator on the world's stream for `area` (same draws every time it is asked for)."""
+    return np.random.Generator(np.random.PCG64(ids.child_sequence(world.seq, EXTRA_STREAMS[area])))
 
 
 def _training_class_order(world: World) -> tuple[str, ...]:

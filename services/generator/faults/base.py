@@ -130,23 +130,23 @@ class Fault:
         return FAULTS[self.fault_id]
 
     # -- base run ------------------------------------------------------------------------------------
-    def choose_modality(self, rng: np.random.Generator) -> str:
+    def choose_modality(self, rng: np.random.Generator, revision: int) -> str:
         return pick(rng, catalog.MODALITIES)
 
-    def choose_dataset(self, modality: str, rng: np.random.Generator) -> DatasetSpec:
+    def choose_dataset(self, modality: str, rng: np.random.Generator, revision: int) -> DatasetSpec:
         return pick(rng, catalog.DATASETS_BY_MODALITY[modality])
 
-    def model_options(self, options: tuple[ModelSpec, ...]) -> tuple[ModelSpec, ...]:
+    def model_options(self, options: tuple[ModelSpec, ...], revision: int) -> tuple[ModelSpec, ...]:
         return options
 
-    def forced_optimizer(self) -> str | None:
+    def forced_optimizer(self, revision: int) -> str | None:
         """An optimizer the fault needs (its mechanism exists only there), or None."""
         return None
 
-    def optimizer_options(self, options: tuple[str, ...]) -> tuple[str, ...]:
+    def optimizer_options(self, options: tuple[str, ...], revision: int) -> tuple[str, ...]:
         return options
 
-    def train_cap(self, rng: np.random.Generator) -> int | None:
+    def train_cap(self, rng: np.random.Generator, revision: int) -> int | None:
         """A max_train_samples the fault needs, or None for the run's own choice."""
         return None
 

@@ -27,7 +27,7 @@ class BatchSizeOverflow(ConfigFault):
         stats_keys=("splits.train.n_samples", "splits.val.n_samples", "n_unique_ids"),
     )
 
-    def train_cap(self, rng):
+    def train_cap(self, rng, revision):
         # A quick experiment on a capped train split (the batch size comes from a large-scale config).
         return int(pick(rng, (2_000, 2_500, 3_000, 4_000, 5_000)))
 

@@ -30,7 +30,7 @@ class TrainValOverlap(Fault):
         stats_keys=("splits.train.n_samples", "splits.val.n_samples", "n_unique_ids"),
     )
 
-    def choose_dataset(self, modality, rng):
+    def choose_dataset(self, modality, rng, revision):
         if rng.random() < 0.5:
             return pick(rng, tuple(d for d in catalog.DATASETS if d.group_key))
         return pick(rng, catalog.DATASETS_BY_MODALITY[modality])

@@ -24,7 +24,7 @@ class ScalerFitBeforeSplit(Fault):
         stats_keys=("splits.train.n_samples", "preprocessing.scaler.n_samples_seen"),
     )
 
-    def choose_modality(self, rng):
+    def choose_modality(self, rng, revision):
         return "tabular"
 
     def draw(self, world, rng):

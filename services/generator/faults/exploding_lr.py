@@ -30,10 +30,10 @@ class ExplodingLr(ConfigFault):
         "the learning rate is orders of magnitude above the stable range for {opt}; lower it.", log_lines="steps"
     )
 
-    def model_options(self, options):
+    def model_options(self, options, revision):
         return tuple(m for m in options if any(o in m.lr for o in ADAPTIVE_OPTIMIZERS))
 
-    def optimizer_options(self, options):
+    def optimizer_options(self, options, revision):
         return tuple(o for o in options if o in ADAPTIVE_OPTIMIZERS)
 
     def draw(self, world, rng):

@@ -29,7 +29,7 @@ class TokenizerVersionDrift(Fault):
         card_keys=("tokenizer.version", "tokenizer.vocab_size"),
     )
 
-    def choose_modality(self, rng):
+    def choose_modality(self, rng, revision):
         return "text"
 
     def draw(self, world, rng):

@@ -29,10 +29,10 @@ class WrongOptimizer(ConfigFault):
         log_lines="steps",
     )
 
-    def model_options(self, options):
+    def model_options(self, options, revision):
         return tuple(m for m in options if "sgd" in m.lr)
 
-    def forced_optimizer(self):
+    def forced_optimizer(self, revision):
         return "sgd"
 
     def draw(self, world, rng):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
-from mlopsdebug_common.faults import FAULT_POOLS
+from mlopsdebug_common.faults import FAULT_POOLS, FAULTS
 
 # Seeds must survive JSON and JavaScript numbers unchanged.
 MAX_SEED: Final[int] = 2**53 - 1
@@ -34,6 +34,18 @@ class TaskSpec:
     @property
     def family(self) -> str:
         return self.difficulty
+
+    @property
+    def heldout_faults(self) -> tuple[str, ...]:
+        """The pool's held-out faults; version 1 (the seed's pools) predates splits and holds out none."""
+        if self.version == 1:
+            return ()
+        return tuple(f for f in self.fault_pool if FAULTS[f].heldout)
+
+    @property
+    def has_heldout_split(self) -> bool:
+        """Whether some faults of the pool are held out (so train and heldout splits exist)."""
+        return bool(self.heldout_faults)
 
 
 _COMMON_INSTRUCTIONS = (
@@ -96,5 +108,10 @@ TASKS: Final[dict[str, TaskSpec]] = {spec.task_id: spec for family in _FAMILIES 
 # The task families, in difficulty order (their plain names are the newest versions).
 TASK_ORDER: Final[tuple[str, ...]] = ("easy", "medium", "hard")
 
+# Which of a task's faults a reset draws from: all of them, those not held out, or the held-out ones.
+SPLITS: Final[tuple[str, ...]] = ("all", "train", "heldout")
+
 # Every task id a reset accepts: the plain names, then each pinned version.
-TASK_IDS: Final[tuple[str, ...]] = TASK_ORDER + tuple(t for t in TASKS if t not in TASK_ORDER)
+TASK_IDS: Final[tuple[str, ...]] = TASK_ORDER + tuple(
+    sorted((t for t in TASKS if t not in TASK_ORDER), key=lambda t: (TASKS[t].version, TASK_ORDER.index(TASKS[t].family)))
+)

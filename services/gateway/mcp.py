@@ -67,6 +67,7 @@ TOOLS: Final[tuple[dict[str, Any], ...]] = (
             "task_id": {"type": "string", "enum": list(TASK_IDS), "description": "Difficulty (easy, medium, hard: the newest version; easy-v1 etc. pin one); default easy"},
             "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "description": "Scenario seed"},
             "episode_id": {"type": "string", "pattern": EPISODE_ID_PATTERN, "description": "Id to give the episode"},
+            "split": {"type": "string", "enum": ["all", "train", "heldout"], "description": "Fault split; default all"},
         },
     ),
     _action_tool("read_config", "Reads config.yaml: hyperparameters, model, optimizer, data settings. " + _NO_ARGS),

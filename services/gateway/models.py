@@ -31,7 +31,7 @@ REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "query_artifact": ("artifact_name", "field_path"),
     "submit_diagnosis": ("failure_category", "root_cause_file", "root_cause_field", "proposed_fix"),
 }
-RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id")
+RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id", "split")
 
 ActionType = Literal[ACTION_TYPES]  # type: ignore[valid-type]
 SanityCheckType = Literal[SANITY_CHECKS]  # type: ignore[valid-type]
@@ -202,6 +202,9 @@ class ResetRequest(BaseModel):
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Scenario seed; drawn and reported when absent")
     episode_id: str | None = Field(
         None, pattern=EPISODE_ID_PATTERN, description="Caller-chosen episode id; assigned when absent"
+    )
+    split: Literal["all", "train", "heldout"] | None = Field(
+        None, description="Which of the task's faults to draw from: all (default), train, or heldout"
     )
 
     def ignored_keys(self) -> list[str]:

@@ -51,9 +51,7 @@ class InvalidSeedError(ValueError):
 
 def list_tasks() -> tuple[TaskSpec, ...]:
     """Every task id: the plain family names (newest versions) first, then each pinned version."""
-    return tuple(TASKS[task_id] for task_id in TASK_ORDER) + tuple(
-        spec for task_id, spec in TASKS.items() if task_id not in TASK_ORDER
-    )
+    return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
 
 def _validate(task_id: str, seed: int) -> TaskSpec:
@@ -72,11 +70,10 @@ def split_pool(spec: TaskSpec, split: str) -> tuple[str, ...]:
         raise InvalidSplitError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     if split == "all":
         return spec.fault_pool
-    heldout = split == "heldout"
-    pool = tuple(f for f in spec.fault_pool if FAULTS[f].heldout == heldout)
-    if not pool:
-        raise InvalidSplitError(f"task {spec.task_id!r} has no {split} faults")
-    return pool
+    if not spec.has_heldout_split:
+        raise InvalidSplitError(f"task {spec.task_id!r} holds out no faults, so it has no {split} split")
+    heldout = set(spec.heldout_faults)
+    return tuple(f for f in spec.fault_pool if (f in heldout) == (split == "heldout"))
 
 
 def _scenario_name(spec: TaskSpec, split: str) -> str:

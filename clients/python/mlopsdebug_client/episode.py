@@ -13,8 +13,12 @@ own episode with plain `step` calls, and the steps that are waiting when the str
 together as one batch (resets and submissions, the slow requests, go over side streams). That is
 the highest-throughput path.
 
-Only ListTasks and GetState are retried on UNAVAILABLE; Reset, Step and CloseEpisode never are,
-because a lost response may already have changed the episode.
+Sealed evaluations (held-out test sets): the operator calls `create_evaluation` and
+`close_evaluation` (the full report); the agent passes the evaluation id to `reset(...,
+evaluation_id=...)` and sees only its scores.
+
+Only ListTasks, GetState, GetEvaluation and CloseEvaluation are retried on UNAVAILABLE; Reset, Step,
+CloseEpisode and CreateEvaluation never are, because a lost response may already have changed state.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import itertools
 import queue
 import threading
 from types import TracebackType
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -67,11 +71,21 @@ BATCH_MAX_STEPS: Final[int] = 64
 _SESSION_DRAIN_S: Final[float] = 5.0
 
 
-def _reset_request(task_id: str, seed: int | None, episode_id: str) -> pb.ResetRequest:
-    request = pb.ResetRequest(task_id=task_id, episode_id=episode_id)
+def _reset_request(task_id: str, seed: int | None, episode_id: str, evaluation_id: str = "") -> pb.ResetRequest:
+    request = pb.ResetRequest(task_id=task_id, episode_id=episode_id, evaluation_id=evaluation_id)
     if seed is not None:
         request.seed = seed
     return request
+
+
+def _create_evaluation_request(
+    tasks: Mapping[str, int] | Sequence[tuple[str, int]], scenario_stream_key: bytes
+) -> pb.CreateEvaluationRequest:
+    pairs = tasks.items() if isinstance(tasks, Mapping) else tasks
+    return pb.CreateEvaluationRequest(
+        tasks=[pb.EvaluationTask(task_id=task_id, episodes=episodes) for task_id, episodes in pairs],
+        scenario_stream_key=scenario_stream_key,
+    )
 
 
 def _batch_request(steps: Sequence[tuple[str, ActionLike]]) -> pb.StepBatchRequest:
@@ -207,9 +221,13 @@ class EpisodeSession(_SessionBase):
                     self._fail(error)
                 raise
 
-    def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
-        """Starts an episode bound to this stream; later calls default to it."""
-        response: pb.ResetResponse = self._request("reset", reset=_reset_request(task_id, seed, episode_id))
+    def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, evaluation_id: str = ""
+    ) -> pb.ResetResponse:
+        """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
+        request = _reset_request(task_id, seed, episode_id, evaluation_id)
+        response: pb.ResetResponse = self._request("reset", reset=request)
         self._episode_id = response.episode_id
         return response
 
@@ -368,10 +386,13 @@ class AsyncEpisodeSession(_SessionBase):
             return error_from_call_status(code, details, await self._call.trailing_metadata())
         return _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
-        """Starts an episode bound to this stream; later calls default to it."""
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, evaluation_id: str = ""
+    ) -> pb.ResetResponse:
+        """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
         response: pb.ResetResponse = await self._request(
-            "reset", reset=_reset_request(task_id, seed, episode_id)
+            "reset", reset=_reset_request(task_id, seed, episode_id, evaluation_id)
         )
         self._episode_id = response.episode_id
         return response
@@ -489,13 +510,16 @@ class AsyncBatchingSession:
         """Whether the stream can no longer send requests (closed, or failed)."""
         return self._session.closed
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
-        """Starts an episode bound to this session's streams; use the returned id in later calls."""
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, evaluation_id: str = ""
+    ) -> pb.ResetResponse:
+        """Starts an episode bound to this session's streams; use the returned id in later calls.
+        With `evaluation_id`, the sealed evaluation's next scenario; no seed."""
         self._session._check_usable()
         side = self._side_stream()
         if side is None:
-            return await self._session.reset(task_id, seed, episode_id)
-        return await self._on_side(side, side.reset(task_id, seed, episode_id))
+            return await self._session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id)
+        return await self._on_side(side, side.reset(task_id, seed, episode_id, evaluation_id=evaluation_id))
 
     async def step(self, action: ActionLike, episode_id: str) -> pb.StepResponse:
         """Applies one action to the episode, batched with other tasks' waiting steps (a submission
@@ -642,13 +666,23 @@ class EpisodeClient(ChannelClient):
         return response
 
     def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, timeout_s: float | None = None
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        evaluation_id: str = "",
+        timeout_s: float | None = None,
     ) -> pb.ResetResponse:
-        """Starts an episode; without a seed the service draws one and reports it. Never retried."""
+        """Starts an episode; without a seed the service draws one and reports it. Never retried.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
+        of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        """
         response: pb.ResetResponse = call_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id),
+            _reset_request(task_id, seed, episode_id, evaluation_id),
             idempotent=False,
             timeout_s=timeout_s,
         )
@@ -696,6 +730,52 @@ class EpisodeClient(ChannelClient):
         )
         return response
 
+    def create_evaluation(
+        self,
+        tasks: Mapping[str, int] | Sequence[tuple[str, int]],
+        *,
+        scenario_stream_key: bytes = b"",
+        timeout_s: float | None = None,
+    ) -> pb.CreateEvaluationResponse:
+        """Creates a sealed evaluation (the operator's call): `tasks` maps task ids to episode counts.
+
+        Give the response's `evaluation_id` to the agent and keep its `operator_token` for
+        `close_evaluation`. Never retried (a lost response would leave an evaluation nobody can close).
+        """
+        response: pb.CreateEvaluationResponse = call_unary(
+            self.config,
+            self._stub.CreateEvaluation,
+            _create_evaluation_request(tasks, scenario_stream_key),
+            idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    def get_evaluation(self, evaluation_id: str, *, timeout_s: float | None = None) -> pb.GetEvaluationResponse:
+        """The evaluation's progress: episodes started and ended per task (no scores)."""
+        response: pb.GetEvaluationResponse = call_unary(
+            self.config,
+            self._stub.GetEvaluation,
+            pb.GetEvaluationRequest(evaluation_id=evaluation_id),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    def close_evaluation(
+        self, evaluation_id: str, operator_token: str, *, timeout_s: float | None = None
+    ) -> pb.CloseEvaluationResponse:
+        """Closes the evaluation and returns its full report (the operator's call). Retried on
+        UNAVAILABLE: closing again returns the same report."""
+        response: pb.CloseEvaluationResponse = call_unary(
+            self.config,
+            self._stub.CloseEvaluation,
+            pb.CloseEvaluationRequest(evaluation_id=evaluation_id, operator_token=operator_token),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
     def session(self) -> EpisodeSession:
         """Opens a Session stream on this client's channel."""
         return EpisodeSession(self._stub, self.config)
@@ -716,13 +796,23 @@ class AsyncEpisodeClient(AsyncChannelClient):
         return response
 
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, timeout_s: float | None = None
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        evaluation_id: str = "",
+        timeout_s: float | None = None,
     ) -> pb.ResetResponse:
-        """Starts an episode; without a seed the service draws one and reports it. Never retried."""
+        """Starts an episode; without a seed the service draws one and reports it. Never retried.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
+        of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        """
         response: pb.ResetResponse = await acall_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id),
+            _reset_request(task_id, seed, episode_id, evaluation_id),
             idempotent=False,
             timeout_s=timeout_s,
         )
@@ -770,6 +860,52 @@ class AsyncEpisodeClient(AsyncChannelClient):
             self._stub.CloseEpisode,
             pb.CloseEpisodeRequest(episode_id=episode_id),
             idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def create_evaluation(
+        self,
+        tasks: Mapping[str, int] | Sequence[tuple[str, int]],
+        *,
+        scenario_stream_key: bytes = b"",
+        timeout_s: float | None = None,
+    ) -> pb.CreateEvaluationResponse:
+        """Creates a sealed evaluation (the operator's call): `tasks` maps task ids to episode counts.
+
+        Give the response's `evaluation_id` to the agent and keep its `operator_token` for
+        `close_evaluation`. Never retried (a lost response would leave an evaluation nobody can close).
+        """
+        response: pb.CreateEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.CreateEvaluation,
+            _create_evaluation_request(tasks, scenario_stream_key),
+            idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def get_evaluation(self, evaluation_id: str, *, timeout_s: float | None = None) -> pb.GetEvaluationResponse:
+        """The evaluation's progress: episodes started and ended per task (no scores)."""
+        response: pb.GetEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.GetEvaluation,
+            pb.GetEvaluationRequest(evaluation_id=evaluation_id),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def close_evaluation(
+        self, evaluation_id: str, operator_token: str, *, timeout_s: float | None = None
+    ) -> pb.CloseEvaluationResponse:
+        """Closes the evaluation and returns its full report (the operator's call). Retried on
+        UNAVAILABLE: closing again returns the same report."""
+        response: pb.CloseEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.CloseEvaluation,
+            pb.CloseEvaluationRequest(evaluation_id=evaluation_id, operator_token=operator_token),
+            idempotent=True,
             timeout_s=timeout_s,
         )
         return response

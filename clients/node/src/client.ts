@@ -51,6 +51,12 @@ export interface ResetOptions {
   seed?: number;
   /** Your own id for the episode (letters, digits, "-", "_", "."; at most 64); omitted, the service makes one. */
   episodeId?: string;
+  /**
+   * A sealed evaluation's id (from its operator): the service draws the episode's scenario from the
+   * evaluation (taskId may then be "" for its next task), the response's seed is 0 and `sealed` true,
+   * and grades carry only the score. Give no seed.
+   */
+  evaluationId?: string;
 }
 
 /** One item of `stepBatch`: the result of the step, or the error it alone failed with. */
@@ -144,7 +150,7 @@ export class EpisodeClient {
 
   /** Starts an episode of `taskId` ("easy", "medium" or "hard"); it lives until closed or idle too long. */
   reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const request = { taskId, seed: options.seed, episodeId: options.episodeId ?? "" };
+    const request = { taskId, seed: options.seed, episodeId: options.episodeId ?? "", evaluationId: options.evaluationId ?? "" };
     return this.call<ResetResponse__Output>((o, cb) => this.stub.Reset(request, o, cb));
   }
 
@@ -283,7 +289,8 @@ export class EpisodeSession {
 
   /** Starts an episode bound to this stream; it becomes the stream's current episode. */
   async reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const response = await this.exchange({ reset: { taskId, seed: options.seed, episodeId: options.episodeId ?? "" } });
+    const reset = { taskId, seed: options.seed, episodeId: options.episodeId ?? "", evaluationId: options.evaluationId ?? "" };
+    const response = await this.exchange({ reset });
     return response.reset as ResetResponse__Output;
   }
 

@@ -6,6 +6,7 @@ export interface ResetRequest {
   'taskId'?: (string);
   'seed'?: (number | string | Long);
   'episodeId'?: (string);
+  'evaluationId'?: (string);
   '_seed'?: "seed";
 }
 
@@ -13,5 +14,6 @@ export interface ResetRequest__Output {
   'taskId': (string);
   'seed'?: (number);
   'episodeId': (string);
+  'evaluationId': (string);
   '_seed'?: "seed";
 }

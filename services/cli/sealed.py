@@ -60,7 +60,9 @@ class _EvaluationSession:
 
     async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
         async with self._reset_lock:  # FIFO: the k-th waiting worker draws the k-th scenario
-            return await self._session.reset(task_id, episode_id=episode_id, evaluation_id=self._evaluation_id)
+            return await self._session.reset(
+                task_id, episode_id=episode_id, evaluation_id=self._evaluation_id
+            )
 
     async def step(self, action: Any, episode_id: str = "") -> ep_pb.StepResponse:
         return await self._session.step(action, episode_id)
@@ -106,7 +108,9 @@ async def run_sealed(
             while not work.empty():
                 item = work.get_nowait()
                 lines: list[str] = []
-                sealed = _EvaluationSession(session, created[item.agent].evaluation_id, locks[(item.agent, item.task)])
+                sealed = _EvaluationSession(
+                    session, created[item.agent].evaluation_id, locks[(item.agent, item.task)]
+                )
                 try:
                     record = await run_episode(
                         sealed,
@@ -190,7 +194,9 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
         return 2
     output = pathlib.Path(args.output)
     if output.exists() and output.stat().st_size and not args.fresh:
-        console.print(f"[red]error:[/] {output} exists; a sealed run cannot resume: pass --fresh or another --output")
+        console.print(
+            f"[red]error:[/] {output} exists; a sealed run cannot resume: pass --fresh or another --output"
+        )
         return 2
     records: dict[ev.EpisodeKey, dict[str, Any]] = {}
     try:
@@ -212,7 +218,15 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
                 progress.update(bar, advance=1, mean=f"{total / done:.3f}")
 
             reports, failures, played = eventloop.run(
-                run_sealed(address, agents, tasks, episodes, factories, concurrency=args.concurrency, on_record=on_record)
+                run_sealed(
+                    address,
+                    agents,
+                    tasks,
+                    episodes,
+                    factories,
+                    concurrency=args.concurrency,
+                    on_record=on_record,
+                )
             )
             records = records_from_reports(reports, played)
     except ev._TaskError as exc:
@@ -233,7 +247,9 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
     for table in ev.render_tables(per_task, per_fault, comparisons):
         out.print(table)
     for agent, report in sorted(reports.items()):
-        out.print(f"sealed evaluation {report.evaluation_id} ({agent}): closed, {len(report.episodes)} episodes")
+        out.print(
+            f"sealed evaluation {report.evaluation_id} ({agent}): closed, {len(report.episodes)} episodes"
+        )
     out.print(f"{len(planned)} episodes in {output} (seeds and grades from the operator's reports)")
     if args.summary_md:
         md = pathlib.Path(args.summary_md)

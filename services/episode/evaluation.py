@@ -34,8 +34,9 @@ from mlopsdebug_common.errors import (
 from mlopsdebug_common.tasks import MAX_SEED
 from mlopsdebug_common.validation import validate_task_id
 
-# Most episodes of one task in one evaluation.
-MAX_EPISODES_PER_TASK: Final = 10_000
+# Most episodes of one evaluation, all tasks together: its report (about 0.7 KB per episode with the
+# full grade and the answer) must fit one 4 MiB message.
+MAX_EPISODES: Final = 2_000
 STREAM_KEY_MIN_BYTES: Final = 16
 STREAM_KEY_MAX_BYTES: Final = 64
 _STREAM_DOMAIN: Final = b"mlopsdebug/episode/evaluation-stream/v1"
@@ -168,7 +169,9 @@ class Report:
 class Evaluation:
     """One evaluation: its planned slots per task (seeds drawn at creation), and whether it is closed."""
 
-    def __init__(self, evaluation_id: str, token_digest: bytes, stream_key: bytes, plan: Sequence[tuple[str, int]]):
+    def __init__(
+        self, evaluation_id: str, token_digest: bytes, stream_key: bytes, plan: Sequence[tuple[str, int]]
+    ):
         self.evaluation_id = evaluation_id
         self.token_digest = token_digest
         self.stream_key = stream_key
@@ -296,12 +299,22 @@ class EvaluationBook:
             field = f"tasks[{position}]"
             validate_task_id(task_id, field=f"{field}.task_id")
             if task_id in seen:
-                raise InvalidArgument.for_field(f"{field}.task_id", f"task {task_id!r} listed twice", reason="EVALUATION_TASKS")
-            seen.add(task_id)
-            if not 1 <= episodes <= MAX_EPISODES_PER_TASK:
                 raise InvalidArgument.for_field(
-                    f"{field}.episodes", f"{episodes} outside [1, {MAX_EPISODES_PER_TASK}]", reason="EVALUATION_EPISODES"
+                    f"{field}.task_id", f"task {task_id!r} listed twice", reason="EVALUATION_TASKS"
                 )
+            seen.add(task_id)
+            if not 1 <= episodes <= MAX_EPISODES:
+                raise InvalidArgument.for_field(
+                    f"{field}.episodes",
+                    f"{episodes} outside [1, {MAX_EPISODES}]",
+                    reason="EVALUATION_EPISODES",
+                )
+        if sum(episodes for _, episodes in plan) > MAX_EPISODES:
+            raise InvalidArgument.for_field(
+                "tasks",
+                f"more than {MAX_EPISODES} episodes in all; split them over several evaluations",
+                reason="EVALUATION_EPISODES",
+            )
         if stream_key and not STREAM_KEY_MIN_BYTES <= len(stream_key) <= STREAM_KEY_MAX_BYTES:
             raise InvalidArgument.for_field(
                 "scenario_stream_key",
@@ -318,7 +331,9 @@ class EvaluationBook:
                 )
             del self._evaluations[oldest_closed]
         token = self._new_token()
-        evaluation = Evaluation(self._new_id(), _token_digest(token), stream_key or self._new_stream_key(), plan)
+        evaluation = Evaluation(
+            self._new_id(), _token_digest(token), stream_key or self._new_stream_key(), plan
+        )
         self._evaluations[evaluation.evaluation_id] = evaluation
         return evaluation, token
 
@@ -344,19 +359,25 @@ class EvaluationBook:
         evaluation = self.get(evaluation_id)
         if seed is not None:
             raise InvalidArgument.for_field(
-                "seed", "must be absent in an evaluation: the service draws the scenario", reason="SEED_IN_EVALUATION"
+                "seed",
+                "must be absent in an evaluation: the service draws the scenario",
+                reason="SEED_IN_EVALUATION",
             )
         evaluation.check_open()
         if not task_id:
             for planned, _ in evaluation.plan:
                 if evaluation.remaining(planned):
                     return planned
-            raise FailedPrecondition("every scenario of this evaluation has been started", reason="EVALUATION_EXHAUSTED")
+            raise FailedPrecondition(
+                "every scenario of this evaluation has been started", reason="EVALUATION_EXHAUSTED"
+            )
         if task_id not in evaluation.slots:
             shown = task_id if len(task_id) <= 40 else task_id[:40] + "..."
             held = ", ".join(t for t, _ in evaluation.plan)
             raise InvalidArgument.for_field(
-                "task_id", f"task {shown!r} is not part of this evaluation (it holds {held})", reason="TASK_NOT_IN_EVALUATION"
+                "task_id",
+                f"task {shown!r} is not part of this evaluation (it holds {held})",
+                reason="TASK_NOT_IN_EVALUATION",
             )
         if not evaluation.remaining(task_id):
             raise FailedPrecondition(
@@ -378,10 +399,11 @@ class EvaluationBook:
     def close(self, evaluation_id: str, operator_token: str) -> Report:
         """Closes the evaluation (idempotent for its operator) and returns its report."""
         evaluation = self.get(evaluation_id)
-        if not operator_token or not hmac.compare_digest(_token_digest(operator_token), evaluation.token_digest):
+        if not operator_token or not hmac.compare_digest(
+            _token_digest(operator_token), evaluation.token_digest
+        ):
             raise PermissionDenied("wrong operator token for this evaluation", reason="OPERATOR_TOKEN")
         if evaluation.report is None:
             evaluation.closed = True
             evaluation.report = evaluation.build_report()
         return evaluation.report
-

@@ -27,8 +27,13 @@ def test_a_sealed_run_scores_from_the_operators_reports(tmp_path: pathlib.Path):
         assert record["score"] == record["grade"]["score"]
         seen = [s["observation"]["result"] for s in record["steps"] if s["observation"]]
         assert seen[-1] == {"type": "grade", "score": record["score"]}  # the agent saw the score alone
-    seeds = {agent: sorted((r["task"], r["seed"]) for r in records if r["agent"] == agent) for agent in ("random", "heuristic")}
-    assert seeds["random"] == seeds["heuristic"] and len(set(seeds["random"])) == 4  # the same secret scenarios
+    seeds = {
+        agent: sorted((r["task"], r["seed"]) for r in records if r["agent"] == agent)
+        for agent in ("random", "heuristic")
+    }
+    assert (
+        seeds["random"] == seeds["heuristic"] and len(set(seeds["random"])) == 4
+    )  # the same secret scenarios
     assert len({r["evaluation"]["evaluation_id"] for r in records}) == 2  # one evaluation per agent
     assert "| heuristic | random | all | 4 |" in md.read_text()
     assert proc.stdout.count("sealed evaluation ev-") == 2

@@ -167,7 +167,12 @@ class TestSealedEpisodes:
         assert first.sealed and first.seed == 0
         assert observation.terminated and observation.reward == grade.score
         assert not grade.components and not grade.HasField("answer") and grade.raw_score == 0
-        assert state.sealed and state.seed == 0 and state.scenario_id == "" and state.evaluation_id == evaluation_id
+        assert (
+            state.sealed
+            and state.seed == 0
+            and state.scenario_id == ""
+            and state.evaluation_id == evaluation_id
+        )
         assert not state.grade.components and state.grade.score == grade.score
         second = client.reset("", evaluation_id=evaluation_id)
         for _ in range(20):

@@ -53,7 +53,20 @@ def make_scenario(task_id: str, seed: int) -> Scenario:
         seed=seed,
         generator_version="test",
         run_summary=RunSummary(
-            "run-1", "mlp", "iris", "tabular", "completed", 3, 3, 1.4, 1.5, "accuracy", 0.9, 0.88, 30.0, "2026-03-01T10:00:00Z"
+            "run-1",
+            "mlp",
+            "iris",
+            "tabular",
+            "completed",
+            3,
+            3,
+            1.4,
+            1.5,
+            "accuracy",
+            0.9,
+            0.88,
+            30.0,
+            "2026-03-01T10:00:00Z",
         ),
         artifacts=tuple(ArtifactDoc(n, "{}", f"the {n}", "2026-03-01T10:00:30Z") for n in ARTIFACT_FILES),
         sanity_checks=tuple(SanityCheckResult(c, "pass", f"{c} ok", {"value": 1.0}) for c in SANITY_CHECKS),
@@ -118,7 +131,8 @@ class TestCreate:
             ([("nope", 1)], b"", "tasks[0].task_id"),
             ([("easy", 1), ("easy", 2)], b"", "tasks[1].task_id"),
             ([("easy", 0)], b"", "tasks[0].episodes"),
-            ([("easy", 10_001)], b"", "tasks[0].episodes"),
+            ([("easy", 2_001)], b"", "tasks[0].episodes"),
+            ([("easy", 1_000), ("hard", 1_001)], b"", "tasks"),
             ([("easy", 1)], b"short", "scenario_stream_key"),
             ([("easy", 1)], b"x" * 65, "scenario_stream_key"),
         ],
@@ -176,7 +190,9 @@ class TestReset:
         assert scenarios.requested == planned
         assert [e.task.task_id for e in episodes] == ["easy", "easy", "medium"]
         for episode in episodes:
-            reset = convert.reset_to_pb(episode, convert.fill_observation(convert.observation_template(episode), episode))
+            reset = convert.reset_to_pb(
+                episode, convert.fill_observation(convert.observation_template(episode), episode)
+            )
             state = convert.state_to_pb(episode)
             assert reset.sealed and reset.seed == 0
             assert state.sealed and state.seed == 0 and state.scenario_id == ""

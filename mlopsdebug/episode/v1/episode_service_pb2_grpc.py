@@ -193,7 +193,8 @@ class EpisodeServiceServicer:
 
     def GetEvaluation(self, request, context):
         """Returns an evaluation's progress: counts only, never a score or a seed.
-        Errors: NOT_FOUND (unknown evaluation).
+        Errors: INVALID_ARGUMENT (no evaluation id), NOT_FOUND (unknown
+        evaluation).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -202,7 +203,8 @@ class EpisodeServiceServicer:
     def CloseEvaluation(self, request, context):
         """Closes an evaluation and returns its full report. Afterwards no episode
         can start in it, and its running episodes refuse every action. Closing
-        again returns the same report. Errors: NOT_FOUND (unknown evaluation),
+        again returns the same report. Errors: INVALID_ARGUMENT (no evaluation
+        id), NOT_FOUND (unknown evaluation, or closed long ago and evicted),
         PERMISSION_DENIED (wrong operator token).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

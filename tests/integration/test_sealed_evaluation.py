@@ -303,3 +303,20 @@ class TestStatusCodes:
             assert err.value.reason == "EVALUATION_REQUIRED"
             created = client.create_evaluation({"easy": 1})
             assert client.reset("easy", evaluation_id=created.evaluation_id).sealed
+
+
+def test_the_gym_wrapper_plays_a_sealed_evaluation(cluster, candidates):
+    """`reset(evaluation_id=...)` on the Gymnasium-style wrapper: no seed in info, a bare score."""
+    from mlopsdebug_client import MLOpsDebugGymEnv  # noqa: PLC0415
+
+    with EpisodeClient(cluster.episode_addr) as client:
+        created = client.create_evaluation({"medium": 1})
+        with MLOpsDebugGymEnv(cluster.episode_addr) as env:
+            _, info = env.reset("medium", evaluation_id=created.evaluation_id)
+            assert info["sealed"] and info["seed"] is None and env.seed is None
+            _, reward, terminated, _, info = env.step(
+                pb.Action(submit_diagnosis=pb.SubmitDiagnosis(diagnosis=candidates[0]))
+            )
+            assert terminated and info["grade"]["components"] == [] and info["grade"]["score"] == reward
+        report = client.close_evaluation(created.evaluation_id, created.operator_token).report
+        assert report.episodes[0].score == reward and len(report.episodes[0].grade.components) == 4

@@ -192,6 +192,9 @@ class TestSealedEpisodes:
             ("easy", 1, second.episode_id, ep_pb.EVALUATION_EPISODE_STATUS_TRUNCATED, 20),
             ("medium", 0, third.episode_id, ep_pb.EVALUATION_EPISODE_STATUS_UNFINISHED, 0),
         ]
+        seen = "".join(str(m) for m in (first, graded, state, second, last, third))  # all the agent got
+        for episode in report.episodes:
+            assert str(episode.seed) not in seen and episode.scenario_id not in seen
         full = report.episodes[0].grade
         assert len(full.components) == 4 and all(c.reason for c in full.components)
         assert full.score == grade.score == report.episodes[0].score

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import math
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -86,7 +87,9 @@ class Slot:
     full_grade: Grade | None = None
 
     def check_open(self) -> None:
+        """Refuses an action in a closed evaluation; an allowed one counts as activity (see expiry)."""
         self.evaluation.check_open()
+        self.evaluation.touch()
 
     def attach(self, episode_id: str, scenario_id: str) -> None:
         """Binds the started episode; refused if the evaluation closed while its scenario was fetched."""
@@ -170,8 +173,15 @@ class Evaluation:
     """One evaluation: its planned slots per task (seeds drawn at creation), and whether it is closed."""
 
     def __init__(
-        self, evaluation_id: str, token_digest: bytes, stream_key: bytes, plan: Sequence[tuple[str, int]]
+        self,
+        evaluation_id: str,
+        token_digest: bytes,
+        stream_key: bytes,
+        plan: Sequence[tuple[str, int]],
+        clock: Callable[[], float] = time.monotonic,
     ):
+        self._clock = clock
+        self.last_active = clock()
         self.evaluation_id = evaluation_id
         self.token_digest = token_digest
         self.stream_key = stream_key
@@ -192,12 +202,24 @@ class Evaluation:
         self._returned: dict[str, list[Slot]] = {task_id: [] for task_id, _ in self.plan}
         self._next: dict[str, int] = {task_id: 0 for task_id, _ in self.plan}
         self.closed = False
+        self.expired = False  # closed by the service after being idle, not by its operator
         self.report: Report | None = None
+
+    def touch(self) -> None:
+        self.last_active = self._clock()
+
+    def finish(self) -> Report:
+        """Closes the evaluation (once) and freezes its report."""
+        if self.report is None:
+            self.closed = True
+            self.report = self.build_report()
+        return self.report
 
     def check_open(self) -> None:
         if self.closed:
+            by = "after being idle too long" if self.expired else "by its operator"
             raise FailedPrecondition(
-                "this evaluation has been closed by its operator; its episodes accept no more actions",
+                f"this evaluation has been closed {by}; its episodes accept no more actions",
                 reason="EVALUATION_CLOSED",
             )
 
@@ -205,6 +227,7 @@ class Evaluation:
         return len(self.slots[task_id]) - self._next[task_id] + len(self._returned[task_id])
 
     def draw(self, task_id: str) -> Slot:
+        self.touch()
         returned = self._returned[task_id]
         if returned:
             slot = returned.pop(0)
@@ -269,6 +292,9 @@ class EvaluationBook:
     `require_evaluation` makes the deployment a held-out test server: every reset must name an
     evaluation, so no detailed grade is ever served. At most `max_evaluations` are held; creating one
     more evicts the oldest closed evaluation (its report is then gone) or, with all open, is refused.
+    An open evaluation in which nothing happened for `idle_timeout_s` is closed by the service when
+    room is needed (its report waits for the operator until evicted), so that evaluations nobody
+    closes cannot hold the capacity forever.
     """
 
     def __init__(
@@ -279,8 +305,12 @@ class EvaluationBook:
         new_token: Callable[[], str] = lambda: secrets.token_urlsafe(32),
         new_stream_key: Callable[[], bytes] = lambda: secrets.token_bytes(32),
         new_id: Callable[[], str] = lambda: "ev-" + secrets.token_hex(16),
+        idle_timeout_s: float = 86_400.0,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.max_evaluations = max_evaluations
+        self.idle_timeout_s = idle_timeout_s
+        self._clock = clock
         self.require_evaluation = require_evaluation
         self._new_token = new_token
         self._new_stream_key = new_stream_key
@@ -322,7 +352,12 @@ class EvaluationBook:
                 reason="STREAM_KEY_LENGTH",
             )
         if len(self._evaluations) >= self.max_evaluations:
-            oldest_closed = next((eid for eid, ev in self._evaluations.items() if ev.closed), None)
+            self.expire_idle()
+            # Reports their operators fetched go first; then those of evaluations closed for idling.
+            oldest_closed = next(
+                (eid for eid, ev in self._evaluations.items() if ev.closed and not ev.expired),
+                next((eid for eid, ev in self._evaluations.items() if ev.closed), None),
+            )
             if oldest_closed is None:
                 raise ResourceExhausted(
                     f"{self.max_evaluations} evaluations are open; close one first",
@@ -332,7 +367,7 @@ class EvaluationBook:
             del self._evaluations[oldest_closed]
         token = self._new_token()
         evaluation = Evaluation(
-            self._new_id(), _token_digest(token), stream_key or self._new_stream_key(), plan
+            self._new_id(), _token_digest(token), stream_key or self._new_stream_key(), plan, self._clock
         )
         self._evaluations[evaluation.evaluation_id] = evaluation
         return evaluation, token
@@ -403,7 +438,13 @@ class EvaluationBook:
             _token_digest(operator_token), evaluation.token_digest
         ):
             raise PermissionDenied("wrong operator token for this evaluation", reason="OPERATOR_TOKEN")
-        if evaluation.report is None:
-            evaluation.closed = True
-            evaluation.report = evaluation.build_report()
-        return evaluation.report
+        return evaluation.finish()
+
+    def expire_idle(self) -> list[str]:
+        """Closes the open evaluations idle longer than the timeout; returns their ids."""
+        cutoff = self._clock() - self.idle_timeout_s
+        expired = [ev for ev in self._evaluations.values() if not ev.closed and ev.last_active < cutoff]
+        for evaluation in expired:
+            evaluation.expired = True
+            evaluation.finish()
+        return [evaluation.evaluation_id for evaluation in expired]

@@ -37,9 +37,11 @@ class EpisodeServerConfig:
     scenario_cache_size: int = 2048
     peer_timeout_s: float = 10.0
     grace_s: float = 5.0
-    # Sealed evaluations held at once (closed ones are evicted first), and whether every reset must
-    # name one (a held-out test server: no detailed grade is ever served).
+    # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
+    # unused before the service closes it when room is needed, and whether every reset must name one
+    # (a held-out test server: no detailed grade is ever served).
     max_evaluations: int = 64
+    evaluation_idle_s: float = 86_400.0
     require_evaluation: bool = False
 
     @classmethod
@@ -56,6 +58,7 @@ class EpisodeServerConfig:
             peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
             max_evaluations=rpc.env_int("MLOPSDEBUG_MAX_EVALUATIONS", 64),
+            evaluation_idle_s=rpc.env_float("MLOPSDEBUG_EVALUATION_IDLE_S", 86_400.0),
             require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
         )
 
@@ -238,7 +241,11 @@ async def build_server(
         config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s
     )
     remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s)
-    evaluations = EvaluationBook(max_evaluations=config.max_evaluations, require_evaluation=config.require_evaluation)
+    evaluations = EvaluationBook(
+        max_evaluations=config.max_evaluations,
+        idle_timeout_s=config.evaluation_idle_s,
+        require_evaluation=config.require_evaluation,
+    )
     manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
     servicer = EpisodeServicer(manager, remote_scenarios)
     server, port, health = await rpc.start_server(

@@ -176,6 +176,34 @@ class TestCreate:
             book.get(first.evaluation_id)
 
 
+    def test_evaluations_idle_too_long_are_closed_when_room_is_needed(self):
+        """An evaluation nobody uses cannot hold the capacity forever: when room is needed the service
+        closes it (its episodes then refuse actions) and evicts it after the reports already closed."""
+        now = [0.0]
+        m, _, _ = make(max_evaluations=3, idle_timeout_s=100.0, clock=lambda: now[0])
+        idle, idle_token = m.evaluations.create([("easy", 2)], KEY)
+        busy, _ = m.evaluations.create([("easy", 2)], KEY)
+        done, done_token = m.evaluations.create([("easy", 1)], KEY)
+        m.evaluations.close(done.evaluation_id, done_token)
+        episode = run(m.reset("easy", evaluation_id=idle.evaluation_id))
+        now[0] = 90.0
+        run(m.reset("easy", evaluation_id=busy.evaluation_id))
+        now[0] = 150.0  # idle was last active at 0, busy at 90: only idle is past the timeout
+        m.evaluations.create([("easy", 1)])
+        assert idle.closed and idle.expired and not busy.closed
+        with pytest.raises(NotFound):
+            m.evaluations.get(done.evaluation_id)  # the report its operator already has went first
+        with pytest.raises(FailedPrecondition) as err:
+            run(m.step(episode.episode_id, READ))
+        assert err.value.reason == "EVALUATION_CLOSED" and "idle" in err.value.message
+        report = m.evaluations.close(idle.evaluation_id, idle_token)
+        assert [e.status for e in report.episodes] == [UNFINISHED, NOT_STARTED]
+        m.evaluations.create([("easy", 1)])
+        with pytest.raises(NotFound):
+            m.evaluations.get(idle.evaluation_id)
+        assert not busy.closed
+
+
 class TestReset:
     def test_resets_take_the_planned_scenarios_in_order_and_withhold_them(self):
         """The service picks each scenario; the agent-facing messages carry neither seed nor scenario id."""

@@ -185,7 +185,9 @@ class EpisodeServiceServicer:
 
         Creates a sealed evaluation. Errors: INVALID_ARGUMENT (no tasks, unknown
         or repeated task, episodes out of range, bad stream key),
-        RESOURCE_EXHAUSTED (too many evaluations held).
+        RESOURCE_EXHAUSTED (the service holds its maximum of evaluations, all
+        open and in use; closed ones, and open ones unused for a long time, which
+        the service then closes, make room).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -175,7 +175,6 @@ class TestCreate:
         with pytest.raises(NotFound):
             book.get(first.evaluation_id)
 
-
     def test_evaluations_idle_too_long_are_closed_when_room_is_needed(self):
         """An evaluation nobody uses cannot hold the capacity forever: when room is needed the service
         closes it (its episodes then refuse actions) and evicts it after the reports already closed."""

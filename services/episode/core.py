@@ -38,6 +38,7 @@ from mlopsdebug_common.validation import (
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
+from mlopsdebug_episode.evaluation import EvaluationBook, Slot
 
 REWARD_NEW_ARTIFACT: Final = 0.02
 REWARD_REPEATED_READ: Final = -0.02
@@ -106,6 +107,13 @@ class Episode:
     seen_reads: set[tuple[str, ...]] = dataclasses.field(default_factory=set)
     grade: Grade | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    # The sealed evaluation's slot this episode plays; None in training mode.
+    evaluation: Slot | None = None
+
+    @property
+    def sealed(self) -> bool:
+        """In a sealed evaluation: the seed is withheld and grades carry only the score."""
+        return self.evaluation is not None
 
     @property
     def done(self) -> bool:
@@ -139,8 +147,10 @@ class EpisodeManager:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+        evaluations: EvaluationBook | None = None,
     ) -> None:
         self._scenarios = scenarios
+        self.evaluations = evaluations if evaluations is not None else EvaluationBook()
         self._grader = grader
         self.config = config
         self._clock = clock
@@ -155,8 +165,17 @@ class EpisodeManager:
         return len(self._episodes)
 
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", split: str = "all"
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        split: str = "all",
+        *,
+        evaluation_id: str = "",
     ) -> Episode:
+        """Starts an episode; with `evaluation_id`, on that sealed evaluation's next scenario of the task."""
+        if evaluation_id or self.evaluations.require_evaluation:
+            task_id = self.evaluations.resolve_task(evaluation_id, task_id, seed)
         task = TASKS[validate_task_id(task_id)]
         validate_split(task.task_id, split)
         if seed is None:
@@ -179,15 +198,24 @@ class EpisodeManager:
                     reason="EPISODE_CAPACITY",
                     metadata={"max_episodes": str(self.config.max_episodes)},
                 )
+        slot = self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
+        if slot is not None:
+            seed = slot.seed
         self._pending += 1
         self._pending_ids.add(episode_id)
         try:
             scenario = await self._scenarios.get(task.task_id, seed, split)
+        except BaseException:
+            if slot is not None:  # nobody saw the scenario: the next reset takes it
+                self.evaluations.put_back(slot)
+            raise
         finally:
             self._pending -= 1
             self._pending_ids.discard(episode_id)
+        if slot is not None:
+            slot.attach(episode_id, scenario.scenario_id)
         now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        episode = Episode(episode_id, task, seed, scenario, now, self._clock())
+        episode = Episode(episode_id, task, seed, scenario, now, self._clock(), evaluation=slot)
         self._episodes[episode_id] = episode
         return episode
 
@@ -230,6 +258,8 @@ class EpisodeManager:
                     f"episode {episode_id!r} has ended ({episode.state}); reset to start a new one",
                     reason="EPISODE_ENDED",
                 )
+            if episode.evaluation is not None:
+                episode.evaluation.check_open()
             if action.kind == "submit_diagnosis":
                 # The remote call happens before any mutation: if it fails, the episode is untouched.
                 grade = await self._grader.grade(
@@ -238,9 +268,17 @@ class EpisodeManager:
                     task=episode.task,
                     reveal_answer=self.config.reveal_answers,
                 )
-                return self._apply(episode, action, grade, grade.score)
+                if episode.evaluation is not None:  # the full grade goes to the operator's report only
+                    grade = episode.evaluation.seal(grade)
+                return self._applied(episode, action, grade, grade.score)
             outcome, reward = self._observe(episode, action)
-            return self._apply(episode, action, outcome, reward)
+            return self._applied(episode, action, outcome, reward)
+
+    def _applied(self, episode: Episode, action: Action, outcome: ActionOutcome, reward: float) -> StepResult:
+        result = self._apply(episode, action, outcome, reward)
+        if episode.evaluation is not None:
+            episode.evaluation.observe(episode.step_count, episode.truncated)
+        return result
 
     async def step_batch(self, items: Sequence[tuple[str, Action | None]]) -> list[StepResult | Exception]:
         """One step on each of several distinct episodes: a vector environment's step.

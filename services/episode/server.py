@@ -15,6 +15,7 @@ from mlopsdebug_common.convert import split_from_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
+from mlopsdebug_episode.evaluation import EvaluationBook
 from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 
 DOMAIN = "episode.mlopsdebug"
@@ -37,6 +38,12 @@ class EpisodeServerConfig:
     scenario_cache_size: int = 2048
     peer_timeout_s: float = 10.0
     grace_s: float = 5.0
+    # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
+    # unused before the service closes it when room is needed, and whether every reset must name one
+    # (a held-out test server: no detailed grade is ever served).
+    max_evaluations: int = 64
+    evaluation_idle_s: float = 86_400.0
+    require_evaluation: bool = False
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -51,6 +58,9 @@ class EpisodeServerConfig:
             scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
             peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+            max_evaluations=rpc.env_int("MLOPSDEBUG_MAX_EVALUATIONS", 64),
+            evaluation_idle_s=rpc.env_float("MLOPSDEBUG_EVALUATION_IDLE_S", 86_400.0),
+            require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
         )
 
     def episode_config(self) -> EpisodeConfig:
@@ -80,13 +90,15 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     # -- shared implementations (used by unary RPCs and the Session stream) --
 
     async def _reset(self, request: ep_pb.ResetRequest) -> tuple[Episode, ep_pb.ResetResponse]:
-        if not request.task_id:
+        if not request.task_id and not request.evaluation_id:  # an evaluation picks the task when none is named
             raise InvalidArgument.for_field("task_id", "required; one of easy, medium, hard", reason="UNKNOWN_TASK")
         seed = request.seed if request.HasField("seed") else None
         split = split_from_pb(request.split)
-        episode = await self._manager.reset(request.task_id, seed, request.episode_id, split)
+        episode = await self._manager.reset(
+            request.task_id, seed, request.episode_id, split, evaluation_id=request.evaluation_id
+        )
         observation = convert.fill_observation(self._template(episode), episode)
-        return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
+        return episode, convert.reset_to_pb(episode, observation)
 
     async def _step(self, request: ep_pb.StepRequest, response: ep_pb.StepResponse) -> ep_pb.StepResponse:
         """Fills `response` in place (the Session stream passes its own, saving a copy per step)."""
@@ -155,6 +167,28 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     async def CloseEpisode(self, request, context):  # noqa: N802
         return self._close(request.episode_id)
 
+    # -- sealed evaluations (the operator's calls, and progress) --
+
+    @rpc.guard(DOMAIN)
+    async def CreateEvaluation(self, request, context):  # noqa: N802
+        plan = [(task.task_id, task.episodes) for task in request.tasks]
+        evaluation, token = self._manager.evaluations.create(plan, request.scenario_stream_key)
+        return ep_pb.CreateEvaluationResponse(
+            evaluation_id=evaluation.evaluation_id,
+            operator_token=token,
+            progress=convert.progress_to_pb(evaluation.progress()),
+        )
+
+    @rpc.guard(DOMAIN)
+    async def GetEvaluation(self, request, context):  # noqa: N802
+        progress = self._manager.evaluations.progress(request.evaluation_id)
+        return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
+
+    @rpc.guard(DOMAIN)
+    async def CloseEvaluation(self, request, context):  # noqa: N802
+        report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
+        return ep_pb.CloseEvaluationResponse(report=convert.report_to_pb(report))
+
     # -- the bidirectional stream --
 
     async def Session(self, request_iterator, context):  # noqa: N802
@@ -209,7 +243,12 @@ async def build_server(
         config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s
     )
     remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s)
-    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config())
+    evaluations = EvaluationBook(
+        max_evaluations=config.max_evaluations,
+        idle_timeout_s=config.evaluation_idle_s,
+        require_evaluation=config.require_evaluation,
+    )
+    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
     servicer = EpisodeServicer(manager, remote_scenarios)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),

@@ -51,6 +51,12 @@ export interface ResetOptions {
   seed?: number;
   /** Your own id for the episode (letters, digits, "-", "_", "."; at most 64); omitted, the service makes one. */
   episodeId?: string;
+  /**
+   * A sealed evaluation's id (from its operator): the service draws the episode's scenario from the
+   * evaluation (taskId may then be "" for its next task), the response's seed is 0 and `sealed` true,
+   * and grades carry only the score. Give no seed.
+   */
+  evaluationId?: string;
   /** Which of the task's faults to draw from: "all" (default), "train", or "heldout" (see ListTasks' hasHeldoutSplit). */
   split?: "all" | "train" | "heldout";
 }
@@ -58,7 +64,13 @@ export interface ResetOptions {
 const FAULT_SPLITS = { all: "FAULT_SPLIT_ALL", train: "FAULT_SPLIT_TRAIN", heldout: "FAULT_SPLIT_HELDOUT" } as const;
 
 function resetRequest(taskId: string, options: ResetOptions) {
-  return { taskId, seed: options.seed, episodeId: options.episodeId ?? "", split: FAULT_SPLITS[options.split ?? "all"] };
+  return {
+    taskId,
+    seed: options.seed,
+    episodeId: options.episodeId ?? "",
+    evaluationId: options.evaluationId ?? "",
+    split: FAULT_SPLITS[options.split ?? "all"],
+  };
 }
 
 /** One item of `stepBatch`: the result of the step, or the error it alone failed with. */

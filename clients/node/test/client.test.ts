@@ -322,3 +322,41 @@ describe("Retries (against a scripted server)", () => {
     }
   });
 });
+
+describe("sealed evaluations", () => {
+  test("an episode reset with evaluationId gets a withheld seed and a score-only grade", async () => {
+    // The operator's call, over a raw stub: the Node client itself only plays.
+    const protos = loadEpisodeProtos();
+    const operator = new protos.mlopsdebug.episode.v1.EpisodeService(address, grpc.credentials.createInsecure());
+    const created = await new Promise<{ evaluationId: string }>((resolve, reject) =>
+      operator.CreateEvaluation({ tasks: [{ taskId: "easy", episodes: 2 }] }, (error, response) =>
+        error || !response ? reject(error) : resolve(response as { evaluationId: string }),
+      ),
+    );
+    const client = new EpisodeClient(address, { timeoutMs: 30_000 });
+    try {
+      const reset = await client.reset("easy", { evaluationId: created.evaluationId });
+      assert.equal(reset.sealed, true);
+      assert.equal(reset.seed, 0);
+      const graded = await client.step(reset.episodeId, SUBMISSION);
+      const grade = graded.observation!.lastActionResult!.grade!;
+      assert.ok(grade.score >= 0 && grade.score <= 1);
+      assert.deepEqual(grade.components, []);
+      assert.equal(grade.answer, null);
+      const session = client.session();
+      try {
+        const second = await session.reset("", { evaluationId: created.evaluationId });
+        assert.equal(second.sealed, true);
+        assert.notEqual(second.observation!.runId, reset.observation!.runId, "a new scenario");
+        const exhausted = await rejection(session.reset("easy", { evaluationId: created.evaluationId }));
+        assert.equal(exhausted.code, "FAILED_PRECONDITION");
+        assert.equal(exhausted.reason, "EVALUATION_EXHAUSTED");
+      } finally {
+        await session.end();
+      }
+    } finally {
+      client.close();
+      operator.close();
+    }
+  });
+});

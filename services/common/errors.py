@@ -69,3 +69,8 @@ class ResourceExhausted(DomainError):
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
     default_reason = "UNAVAILABLE"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    default_reason = "UNAUTHENTICATED"

@@ -8,9 +8,11 @@ import contextlib
 import dataclasses
 import logging
 
+import grpc
+
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
-from mlopsdebug_common import eventloop, rpc
+from mlopsdebug_common import eventloop, principals, rpc
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
@@ -36,6 +38,10 @@ class EpisodeServerConfig:
     scenario_cache_size: int = 2048
     peer_timeout_s: float = 10.0
     grace_s: float = 5.0
+    # Running episodes per principal (or anonymous client/connection); see README "Security model".
+    max_episodes_per_principal: int = 256
+    # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
+    api_keys: principals.ApiKeys | None = None
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -50,18 +56,36 @@ class EpisodeServerConfig:
             scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
             peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+            max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
+            api_keys=principals.keys_from_env(),
         )
 
     def episode_config(self) -> EpisodeConfig:
-        return EpisodeConfig(self.max_episodes, self.idle_timeout_s, self.reveal_answers)
+        return EpisodeConfig(
+            self.max_episodes,
+            self.idle_timeout_s,
+            self.reveal_answers,
+            max_episodes_per_owner=self.max_episodes_per_principal,
+        )
 
 
 class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
-    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard."""
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard.
 
-    def __init__(self, manager: EpisodeManager, scenarios: RemoteScenarioSource | ScenarioSource) -> None:
+    Each call's owner (principal, client token or connection) comes from its metadata and scopes
+    every episode it creates or names; a call with keys on but no valid key gets UNAUTHENTICATED.
+    """
+
+    def __init__(
+        self,
+        manager: EpisodeManager,
+        scenarios: RemoteScenarioSource | ScenarioSource,
+        *,
+        api_keys: principals.ApiKeys | None = None,
+    ) -> None:
         self._manager = manager
         self._scenarios = scenarios
+        self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
 
@@ -76,26 +100,36 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             self._templates.move_to_end(key)
         return template
 
+    def _owner(self, context: grpc.aio.ServicerContext) -> str:
+        return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
+
     # -- shared implementations (used by unary RPCs and the Session stream) --
 
-    async def _reset(self, request: ep_pb.ResetRequest) -> tuple[Episode, ep_pb.ResetResponse]:
+    async def _reset(self, request: ep_pb.ResetRequest, owner: str) -> tuple[Episode, ep_pb.ResetResponse]:
         if not request.task_id:
             raise InvalidArgument.for_field("task_id", "required; one of easy, medium, hard", reason="UNKNOWN_TASK")
         seed = request.seed if request.HasField("seed") else None
-        episode = await self._manager.reset(request.task_id, seed, request.episode_id)
+        episode = await self._manager.reset(request.task_id, seed, request.episode_id, owner=owner)
         observation = convert.fill_observation(self._template(episode), episode)
         return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
 
-    async def _step(self, request: ep_pb.StepRequest, response: ep_pb.StepResponse) -> ep_pb.StepResponse:
+    async def _step(
+        self, request: ep_pb.StepRequest, response: ep_pb.StepResponse, owner: str
+    ) -> ep_pb.StepResponse:
         """Fills `response` in place (the Session stream passes its own, saving a copy per step)."""
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
-        result: StepResult = await self._manager.step(request.episode_id, convert.action_from_pb(request.action))
+        action = convert.action_from_pb(request.action)
+        result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
         convert.fill_observation(self._template(result.episode), result.episode, result, into=response.observation)
         return response
 
     async def _step_batch(
-        self, request: ep_pb.StepBatchRequest, response: ep_pb.StepBatchResponse, default_episode_id: str = ""
+        self,
+        request: ep_pb.StepBatchRequest,
+        response: ep_pb.StepBatchResponse,
+        owner: str,
+        default_episode_id: str = "",
     ) -> ep_pb.StepBatchResponse:
         """Fills `response` in place; an empty episode id means `default_episode_id` (Session's current)."""
         items = [
@@ -105,7 +139,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             )
             for step in request.steps
         ]
-        outcomes = await self._manager.step_batch(items)
+        outcomes = await self._manager.step_batch(items, owner=owner)
         for outcome in outcomes:
             result = response.results.add()
             if isinstance(outcome, StepResult):
@@ -115,11 +149,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                 result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
         return response
 
-    def _get_state(self, episode_id: str) -> ep_pb.GetStateResponse:
-        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id)))
+    def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
+        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id, owner=owner)))
 
-    def _close(self, episode_id: str) -> ep_pb.CloseEpisodeResponse:
-        episode = self._manager.close(episode_id)
+    def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
+        episode = self._manager.close(episode_id, owner=owner)
         return ep_pb.CloseEpisodeResponse(state=convert.state_to_pb(episode))
 
     def reap_idle(self) -> int:
@@ -129,33 +163,39 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     @rpc.guard(DOMAIN)
     async def ListTasks(self, request, context):  # noqa: N802
+        self._owner(context)  # with keys on, even the task list needs one
         response = await self._scenarios.list_tasks()
         return ep_pb.ListTasksResponse(tasks=response.tasks)
 
     @rpc.guard(DOMAIN)
     async def Reset(self, request, context):  # noqa: N802
-        _, response = await self._reset(request)
+        _, response = await self._reset(request, self._owner(context))
         return response
 
     @rpc.guard(DOMAIN)
     async def Step(self, request, context):  # noqa: N802
-        return await self._step(request, ep_pb.StepResponse())
+        return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def StepBatch(self, request, context):  # noqa: N802
-        return await self._step_batch(request, ep_pb.StepBatchResponse())
+        return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
-        return self._get_state(request.episode_id)
+        return self._get_state(request.episode_id, self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def CloseEpisode(self, request, context):  # noqa: N802
-        return self._close(request.episode_id)
+        return self._close(request.episode_id, self._owner(context))
 
     # -- the bidirectional stream --
 
     async def Session(self, request_iterator, context):  # noqa: N802
+        try:
+            owner = self._owner(context)
+        except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
+            await rpc.abort(context, exc, DOMAIN)
+            return
         owned: list[str] = []
         current = ""
         try:
@@ -166,20 +206,20 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     if len(request.request_id) > REQUEST_ID_MAX_CHARS:
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
                     if kind == "reset":
-                        episode, reset = await self._reset(request.reset)
+                        episode, reset = await self._reset(request.reset, owner)
                         owned.append(episode.episode_id)
                         current = episode.episode_id
                         response.reset.CopyFrom(reset)
                     elif kind == "step":
                         if not request.step.episode_id:
                             request.step.episode_id = current
-                        await self._step(request.step, response.step)
+                        await self._step(request.step, response.step, owner)
                     elif kind == "step_batch":
-                        await self._step_batch(request.step_batch, response.step_batch, current)
+                        await self._step_batch(request.step_batch, response.step_batch, owner, current)
                     elif kind == "get_state":
-                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current))
+                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current, owner))
                     elif kind == "close":
-                        response.close.CopyFrom(self._close(request.close.episode_id or current))
+                        response.close.CopyFrom(self._close(request.close.episode_id or current, owner))
                     else:
                         raise InvalidArgument.for_field(
                             "request", "exactly one of reset, step, step_batch, get_state, close"
@@ -192,7 +232,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):
-                    self._close(episode_id)
+                    self._close(episode_id, owner)
 
 
 async def build_server(
@@ -208,7 +248,7 @@ async def build_server(
     )
     remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s)
     manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config())
-    servicer = EpisodeServicer(manager, remote_scenarios)
+    servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],

@@ -1,6 +1,6 @@
 """Errors of the episode service as the gateway reports them: one mapping, used by HTTP, WebSocket and MCP.
 
-gRPC status -> HTTP: INVALID_ARGUMENT 422, NOT_FOUND 404, FAILED_PRECONDITION 409, ALREADY_EXISTS 409,
+gRPC status -> HTTP: INVALID_ARGUMENT 422, UNAUTHENTICATED 401, NOT_FOUND 404, FAILED_PRECONDITION 409, ALREADY_EXISTS 409,
 RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, anything else 502 (the gateway itself
 did not fail, its upstream did). On a WebSocket, RESOURCE_EXHAUSTED is CAPACITY_REACHED, an invalid
 action is VALIDATION_ERROR, and everything else is EXECUTION_ERROR with the connection left open.
@@ -22,6 +22,8 @@ HTTP_STATUS: Final[dict[str, int]] = {
     "INVALID_ARGUMENT": 422,
     "OUT_OF_RANGE": 422,
     "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
     "FAILED_PRECONDITION": 409,
     "ALREADY_EXISTS": 409,
     "ABORTED": 409,
@@ -125,6 +127,8 @@ def ws_code(error: UpstreamError, *, stepping: bool) -> str:
     """The OpenEnv WebSocket error code for an upstream failure."""
     if error.code == "RESOURCE_EXHAUSTED":
         return "CAPACITY_REACHED"
+    if error.code == "UNAUTHENTICATED":
+        return "UNAUTHENTICATED"
     if stepping and error.code == "INVALID_ARGUMENT":
         return "VALIDATION_ERROR"
     return "EXECUTION_ERROR"

@@ -2,7 +2,8 @@
 
 Routes: GET /health, /metadata, /schema, /state; POST /reset, /step, /close, /mcp; WebSocket /ws and /mcp.
 HTTP episodes are addressed by the episode id that POST /reset returns, so any number of HTTP clients
-play at once. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
+play at once; every call carries its caller's credentials upstream (auth.py), so each caller reaches
+only its own episodes. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
 stream. Invalid input is 422 with pydantic-style detail, an unknown episode 404; a gateway route never
 answers 500 for anything a caller sent.
 """

@@ -14,7 +14,6 @@ from typing import Any, Final
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from mlopsdebug_client import MLOpsDebugError
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -110,17 +109,6 @@ def from_rpc_error(error: grpc.RpcError) -> UpstreamError:
     if code == "DEADLINE_EXCEEDED":
         return UpstreamError(code, "the episode service did not answer in time")
     return UpstreamError(code, details or code.lower())
-
-
-def from_client_error(error: MLOpsDebugError) -> UpstreamError:
-    """A failure the Python client raised (a step's in-band error, or its shared stream breaking)."""
-    code = error.code.name
-    if code == "UNAVAILABLE":
-        return UpstreamError(code, "the episode service is unavailable; retry shortly", error.reason)
-    if code == "DEADLINE_EXCEEDED":
-        return UpstreamError(code, "the episode service did not answer in time", error.reason)
-    violations = tuple((v.field, v.description) for v in error.field_violations)
-    return UpstreamError(code, error.message or code.lower(), error.reason, violations)
 
 
 def ws_code(error: UpstreamError, *, stepping: bool) -> str:

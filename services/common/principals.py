@@ -143,8 +143,13 @@ def owner_of_call(metadata: Iterable[tuple[str, str | bytes]], peer: str, keys: 
             )
         return "key:" + principal
     if token is not None:
-        return "token:" + digest(validate_client_token(token)).hex()[:32]
+        return token_owner(token)
     return "peer:" + peer
+
+
+def token_owner(token: str) -> str:
+    """The owner scope of a client token (hashed, so that scopes never show the secret)."""
+    return "token:" + digest(validate_client_token(token)).hex()[:32]
 
 
 def new_key() -> str:

@@ -320,19 +320,25 @@ class EpisodeManager:
             return self._apply(episode, action, outcome, reward)
 
     async def step_batch(
-        self, items: Sequence[tuple[str, Action | None]], *, owner: str = ""
+        self,
+        items: Sequence[tuple[str, Action | None]],
+        *,
+        owner: str = "",
+        owners: Sequence[str] | None = None,
     ) -> list[StepResult | Exception]:
         """One step on each of several distinct episodes: a vector environment's step.
 
         Each item succeeds or fails alone, exactly as `step` would (its error is returned in its
         place, its episode untouched). Only a malformed batch raises, before any item runs.
         Submissions wait on the grader, so they run concurrently after the other items.
+        `owners`, when given, names each item's owner (a gateway's batch carries many clients' steps).
         """
+        item_owners = list(owners) if owners is not None else [owner] * len(items)
         if not 1 <= len(items) <= STEP_BATCH_MAX_STEPS:
             raise InvalidArgument.for_field(
                 "steps", f"{len(items)} steps; a batch holds 1 to {STEP_BATCH_MAX_STEPS}", reason="BATCH_SIZE"
             )
-        if len({episode_id for episode_id, _ in items}) != len(items):
+        if len({(o, episode_id) for o, (episode_id, _) in zip(item_owners, items, strict=True)}) != len(items):
             raise InvalidArgument.for_field(
                 "steps",
                 "two steps name the same episode; a batch takes one step per episode",
@@ -345,9 +351,9 @@ class EpisodeManager:
                 submissions.append(index)
                 results.append(None)  # filled in once graded
             else:
-                results.append(await self._step_or_error(episode_id, action, owner))
+                results.append(await self._step_or_error(episode_id, action, item_owners[index]))
         if submissions:
-            graded = await asyncio.gather(*(self._step_or_error(*items[i], owner) for i in submissions))
+            graded = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in submissions))
             for index, outcome in zip(submissions, graded, strict=True):
                 results[index] = outcome
         return [outcome for outcome in results if outcome is not None]

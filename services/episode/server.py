@@ -103,6 +103,12 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     def _owner(self, context: grpc.aio.ServicerContext) -> str:
         return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
 
+    def _step_owner(self, step: ep_pb.StepRequest, call_owner: str) -> str:
+        """A step's own client token (keys off only) stands in for the call's: see StepRequest.client_token."""
+        if step.client_token and self._keys is None:
+            return principals.token_owner(step.client_token)
+        return call_owner
+
     # -- shared implementations (used by unary RPCs and the Session stream) --
 
     async def _reset(self, request: ep_pb.ResetRequest, owner: str) -> tuple[Episode, ep_pb.ResetResponse]:
@@ -120,6 +126,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
         action = convert.action_from_pb(request.action)
+        owner = self._step_owner(request, owner)
         result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
         convert.fill_observation(self._template(result.episode), result.episode, result, into=response.observation)
         return response
@@ -139,7 +146,8 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             )
             for step in request.steps
         ]
-        outcomes = await self._manager.step_batch(items, owner=owner)
+        owners = [self._step_owner(step, owner) for step in request.steps]
+        outcomes = await self._manager.step_batch(items, owners=owners)
         for outcome in outcomes:
             result = response.results.add()
             if isinstance(outcome, StepResult):

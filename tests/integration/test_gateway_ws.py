@@ -423,6 +423,47 @@ class TestStepBatching:
 
         assert asyncio.run(together()) == asyncio.run(alone())
 
+    def test_the_batcher_puts_simultaneous_steps_in_one_message(self, cluster):
+        """Twelve steps of two callers made at the same moment leave in fewer messages, each answered
+        on its own and acting for its own caller (its client token)."""
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: PLC0415
+        from mlopsdebug_client import ClientConfig  # noqa: PLC0415
+        from mlopsdebug_client import EpisodeClient as ServiceClient  # noqa: PLC0415
+        from mlopsdebug_client import actions  # noqa: PLC0415
+        from mlopsdebug_gateway.errors import UpstreamError  # noqa: PLC0415
+        from mlopsdebug_gateway.upstream import EpisodeClient as Upstream  # noqa: PLC0415
+
+        tokens = ("batch-caller-a", "batch-caller-b")
+        owned = []
+        for i in range(12):
+            token = tokens[i % 2]
+            with ServiceClient(cluster.episode_addr, config=ClientConfig(client_token=token)) as service:
+                owned.append((token, service.reset("easy", 60 + i).episode_id))
+
+        async def go() -> tuple[list, tuple[int, int]]:
+            upstream = Upstream(cluster.episode_addr, rpc_timeout_s=10, health_timeout_s=2)
+            try:
+                requests = [
+                    ep_pb.StepRequest(episode_id=e, action=actions.read_config(), client_token=t) for t, e in owned
+                ]
+                requests.append(  # a's episode, stepped with b's token: not b's to step
+                    ep_pb.StepRequest(episode_id=owned[0][1], action=actions.read_config(), client_token=tokens[1])
+                )
+                results = await asyncio.gather(
+                    *(upstream.steps.step(r) for r in requests), return_exceptions=True
+                )
+                return results, upstream.steps.counts
+            finally:
+                await upstream.close()
+
+        results, (steps, batches) = asyncio.run(go())
+        assert [r.observation.step_count for r in results[:12]] == [1] * 12
+        assert isinstance(results[12], UpstreamError) and results[12].code == "NOT_FOUND"
+        assert steps == 13 and batches <= 3
+        for token, episode_id in owned:
+            with ServiceClient(cluster.episode_addr, config=ClientConfig(client_token=token)) as service:
+                assert service.close_episode(episode_id).state.step_count == 1
+
     def test_a_submission_waiting_on_the_grader_holds_up_no_other_connection(self, make_cluster):
         """A graded step does not ride in a shared batch: while the grader holds one connection's
         submission, another connection's steps are answered (in a batch they would wait for it)."""

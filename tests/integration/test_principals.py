@@ -127,6 +127,50 @@ class TestOwnershipOverGrpc:
             a.CloseEpisode(ep_pb.CloseEpisodeRequest(episode_id=episode_id), timeout=20)
 
 
+class TestPerStepTokens:
+    """StepRequest.client_token: one stream (the gateway's) carrying many anonymous clients' steps."""
+
+    def test_each_step_acts_for_its_own_token(self, cluster):
+        with client(cluster.episode_addr, client_token="step-token-a") as a, \
+                client(cluster.episode_addr, client_token="step-token-b") as b, \
+                grpc.insecure_channel(cluster.episode_addr) as channel:
+            mine, theirs = a.reset("easy", 1).episode_id, b.reset("easy", 2).episode_id
+            stub = ep_grpc.EpisodeServiceStub(channel)
+            read = actions.read_config()
+            batch = ep_pb.StepBatchRequest(steps=[
+                ep_pb.StepRequest(episode_id=mine, action=read, client_token="step-token-a"),
+                ep_pb.StepRequest(episode_id=theirs, action=read, client_token="step-token-b"),
+                ep_pb.StepRequest(episode_id=theirs, action=read, client_token="step-token-a"),
+                ep_pb.StepRequest(episode_id=mine, action=read),  # no token: the caller's own (its connection)
+            ])
+            results = stub.StepBatch(batch, timeout=20).results
+            assert [r.WhichOneof("result") for r in results] == ["step", "step", "error", "error"]
+            assert results[2].error.code == results[3].error.code == grpc.StatusCode.NOT_FOUND.value[0]
+            single = ep_pb.StepRequest(episode_id=mine, action=read, client_token="step-token-b")
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.Step(single, timeout=20)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+            assert (a.get_state(mine).state.step_count, b.get_state(theirs).state.step_count) == (1, 1)
+
+    def test_with_keys_on_a_step_token_is_ignored(self, keyed_cluster):
+        with client(keyed_cluster.episode_addr, api_key=ALICE_KEY) as alice, \
+                client(keyed_cluster.episode_addr, api_key=BOB_KEY) as bob:
+            episode_id = alice.reset("easy", 1).episode_id
+            batch = [(episode_id, actions.read_config())]
+            # bob cannot borrow alice's client token (the key names the owner)
+            request = ep_pb.StepBatchRequest(steps=[
+                ep_pb.StepRequest(episode_id=episode_id, action=actions.read_config(),
+                                  client_token=alice.config.client_token),
+            ])
+            with grpc.insecure_channel(keyed_cluster.episode_addr) as channel:
+                results = ep_grpc.EpisodeServiceStub(channel).StepBatch(
+                    request, timeout=20, metadata=bob.config.call_metadata
+                ).results
+            assert results[0].error.code == grpc.StatusCode.NOT_FOUND.value[0]
+            assert isinstance(alice.step_batch(batch)[0], ep_pb.StepResponse)
+            alice.close_episode(episode_id)
+
+
 class TestQuotas:
     def test_the_per_principal_quota_holds_and_names_itself(self, make_cluster):
         c = make_cluster(max_episodes_per_principal=2)

@@ -184,3 +184,43 @@ class TestCoreOwnership:
         scenarios.fail = False
         run(m.reset("easy", 1, owner="a"))
         assert m.open_count_of("a") == 1
+
+
+class TestConfiguration:
+    def test_services_read_keys_quota_and_limits_from_the_environment(self, tmp_path, monkeypatch):
+        from mlopsdebug_episode.server import EpisodeServerConfig  # noqa: PLC0415
+        from mlopsdebug_gateway.config import GatewayConfig, from_env  # noqa: PLC0415
+
+        path = tmp_path / "keys"
+        path.write_text(f"{KEY} alice\n")
+        monkeypatch.setenv("MLOPSDEBUG_API_KEYS_FILE", str(path))
+        monkeypatch.setenv("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", "7")
+        episode = EpisodeServerConfig.from_env()
+        assert episode.api_keys.principal(KEY) == "alice" and episode.episode_config().max_episodes_per_owner == 7
+        gateway = from_env({
+            "MLOPSDEBUG_API_KEYS_FILE": str(path),
+            "MLOPSDEBUG_GATEWAY_MAX_MCP_SESSIONS_PER_PRINCIPAL": "3",
+            "MLOPSDEBUG_GATEWAY_SCOPE_SECRET": "shared",
+        })
+        assert (gateway.max_mcp_sessions_per_principal, gateway.scope_secret) == (3, b"shared")
+        assert gateway.api_keys.principal(KEY) == "alice" and KEY not in repr(gateway)
+        assert from_env({}).api_keys is None and GatewayConfig().max_mcp_sessions_per_principal == 32
+        assert from_env({}).scope_secret != from_env({}).scope_secret  # random unless shared
+        with pytest.raises(ValueError):
+            EpisodeConfig(max_episodes_per_owner=0)
+
+    def test_the_python_client_config_carries_its_credentials(self):
+        from mlopsdebug_client import ClientConfig  # noqa: PLC0415
+
+        default = ClientConfig()
+        assert dict(default.call_metadata)["x-mlopsdebug-client-token"] == default.client_token
+        assert ClientConfig().client_token != default.client_token  # random per config
+        keyed = ClientConfig(api_key=KEY, client_token="t")
+        assert keyed.call_metadata == (("authorization", f"Bearer {KEY}"), ("x-mlopsdebug-client-token", "t"))
+        assert KEY not in repr(keyed)
+        import dataclasses  # noqa: PLC0415
+
+        assert dataclasses.replace(keyed, timeout_s=5).call_metadata == keyed.call_metadata
+        for bad in ({"api_key": ""}, {"api_key": "a b"}, {"client_token": ""}, {"client_token": "x" * 257}):
+            with pytest.raises(ValueError):
+                ClientConfig(**bad)

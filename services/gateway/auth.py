@@ -96,12 +96,19 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value if value else None
 
 
-def http_caller(headers: Mapping[str, str], client_host: str, keys: ApiKeys | None, scope_secret: bytes) -> Caller:
-    """The caller of one HTTP request (headers: a case-insensitive mapping, as Starlette's)."""
+def _bearer_key(headers: Mapping[str, str], keys: ApiKeys | None) -> str | None:
+    """The key of an `Authorization: Bearer` header. Another scheme (a proxy's Basic credentials) is
+    not ours: ignored when the gateway has no keys, refused when it requires them."""
     authorization = _header(headers, "authorization")
     key = bearer_token(authorization) if authorization else None
-    if authorization and key is None:
+    if authorization and key is None and keys is not None:
         raise AuthError("Authorization must be 'Bearer <key>'", reason="API_KEY_INVALID")
+    return key
+
+
+def http_caller(headers: Mapping[str, str], client_host: str, keys: ApiKeys | None, scope_secret: bytes) -> Caller:
+    """The caller of one HTTP request (headers: a case-insensitive mapping, as Starlette's)."""
+    key = _bearer_key(headers, keys)
     principal = _authenticate(key, keys)
     if key is not None:
         return _keyed(key, principal)
@@ -118,10 +125,7 @@ def http_caller(headers: Mapping[str, str], client_host: str, keys: ApiKeys | No
 
 def ws_caller(headers: Mapping[str, str], subprotocols: Iterable[str], keys: ApiKeys | None) -> Caller:
     """The caller of one WebSocket connection: its key (header or subprotocol), else a fresh token."""
-    authorization = _header(headers, "authorization")
-    key = bearer_token(authorization) if authorization else None
-    if authorization and key is None:
-        raise AuthError("Authorization must be 'Bearer <key>'", reason="API_KEY_INVALID")
+    key = _bearer_key(headers, keys)
     subprotocol = None
     if key is None:
         for offered in subprotocols:

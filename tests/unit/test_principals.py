@@ -77,6 +77,10 @@ class TestGatewayCallers:
         with pytest.raises(AuthError) as refused:
             http_caller({}, "1.2.3.4", KEYS, secret)
         assert refused.value.status == 401
+        with pytest.raises(AuthError):
+            http_caller({"authorization": "Basic YTpi"}, "1.2.3.4", KEYS, secret)
+        proxied = http_caller({"authorization": "Basic YTpi"}, "1.2.3.4", None, secret)  # not ours: ignored
+        assert proxied.limit_key == "ip:1.2.3.4" and "authorization" not in dict(proxied.metadata)
         token = http_caller({"x-mlopsdebug-client-token": "mine"}, "1.2.3.4", None, secret)
         assert token.metadata == (("x-mlopsdebug-client-token", "mine"),)
         here, there = (http_caller({}, host, None, secret) for host in ("1.2.3.4", "5.6.7.8"))

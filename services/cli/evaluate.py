@@ -495,7 +495,7 @@ async def run_eval(
     queue: asyncio.Queue[EpisodeKey] = asyncio.Queue()
     for key in keys:
         queue.put_nowait(key)
-    config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True)
+    config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True, api_key=os.environ.get("MLOPSDEBUG_API_KEY") or None)
     async with AsyncEpisodeClient(address, config=config) as client:
         sessions = [client.batching_session()]
 
@@ -675,7 +675,8 @@ def _check_tasks(address: str, tasks: Sequence[str]) -> None:
     """Fails early, with the known task ids, when a requested task does not exist on the service."""
     from mlopsdebug_client import EpisodeClient  # noqa: PLC0415
 
-    with EpisodeClient(address, config=ClientConfig(timeout_s=30.0, wait_for_ready=True)) as client:
+    config = ClientConfig(timeout_s=30.0, wait_for_ready=True, api_key=os.environ.get("MLOPSDEBUG_API_KEY") or None)
+    with EpisodeClient(address, config=config) as client:
         known = [t.task_id for t in client.list_tasks().tasks]
     unknown = [t for t in tasks if t not in known]
     if unknown:

@@ -413,3 +413,19 @@ class TestGatewayApiKeys:
         with connect(ws_url(keyed_gateway), subprotocols=[f"mlopsdebug.bearer.{BOB_KEY}"]) as ws:
             assert ws.subprotocol == f"mlopsdebug.bearer.{BOB_KEY}"
             assert exchange(ws, {"type": "reset", "data": {"task_id": "easy", "seed": 1}})["type"] == "observation"
+
+
+class TestCli:
+    def test_eval_sends_the_key_in_mlopsdebug_api_key(self, keyed_cluster, tmp_path, monkeypatch):
+        from mlopsdebug_cli.main import main  # noqa: PLC0415
+
+        def run(output: str) -> int:
+            args = ["eval", "--address", keyed_cluster.episode_addr, "--output", str(tmp_path / output), "--no-progress",
+                    "--agent", "random", "--seeds", "0-1", "--tasks", "easy"]
+            return main(args)
+
+        monkeypatch.delenv("MLOPSDEBUG_API_KEY", raising=False)
+        assert run("anonymous.jsonl") != 0
+        monkeypatch.setenv("MLOPSDEBUG_API_KEY", ALICE_KEY)
+        assert run("keyed.jsonl") == 0
+        assert len((tmp_path / "keyed.jsonl").read_text().splitlines()) == 2

@@ -546,7 +546,12 @@ def embedded_cluster(console: Console) -> Iterator[str]:
     """A local cluster (generator, grader, episode) on free ports, answers revealed; yields the episode address."""
     from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster  # noqa: PLC0415
 
-    options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True)
+    # The evaluator is this cluster's only client: its quota is the whole capacity, whatever --concurrency.
+    options = ClusterOptions.ephemeral(
+        services=("generator", "grader", "episode"),
+        reveal_answers=True,
+        extra_env={"MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": "10000"},
+    )
     started = time.perf_counter()
     with LocalCluster(options) as cluster:
         address = cluster.address("episode")

@@ -76,3 +76,8 @@ class PermissionDenied(DomainError):
 
     code = "PERMISSION_DENIED"
     default_reason = "PERMISSION_DENIED"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    default_reason = "UNAUTHENTICATED"

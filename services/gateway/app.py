@@ -2,7 +2,8 @@
 
 Routes: GET /health, /metadata, /schema, /state; POST /reset, /step, /close, /mcp; WebSocket /ws and /mcp.
 HTTP episodes are addressed by the episode id that POST /reset returns, so any number of HTTP clients
-play at once. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
+play at once; every call carries its caller's credentials upstream (auth.py), so each caller reaches
+only its own episodes. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
 stream. Invalid input is 422 with pydantic-style detail, an unknown episode 404; a gateway route never
 answers 500 for anything a caller sent.
 """
@@ -23,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from mlopsdebug_gateway import mcp
+from mlopsdebug_gateway.auth import AuthError, Caller, http_caller, ws_caller
 from mlopsdebug_gateway.config import GatewayConfig
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
 from mlopsdebug_gateway.metadata import metadata, package_version
@@ -90,20 +92,29 @@ class Gateway:
         self.client = client
         self.active_ws = 0
         self.mcp_sessions = mcp.McpSessions(
-            self.unary_session,
             max_sessions=config.max_mcp_sessions,
+            max_per_owner=config.max_mcp_sessions_per_principal,
             idle_timeout_s=config.session_idle_timeout_s,
         )
-        self.mcp_scope = mcp.HttpScope(self.mcp_sessions, self.unary_session)
         self.version = package_version()
 
-    def unary_session(self, episode_id: str | None = None) -> EpisodeSession:
+    def http_caller(self, request: Request) -> Caller:
+        """The caller of an HTTP request; raises AuthError (401) when keys are on and its key is not valid."""
+        host = request.client.host if request.client is not None else "unknown"
+        return http_caller(request.headers, host, self.config.api_keys, self.config.scope_secret)
+
+    def unary_session(self, caller: Caller, episode_id: str | None = None) -> EpisodeSession:
         return EpisodeSession(
-            UnaryTransport(self.client), default_task_id=self.config.default_task_id, episode_id=episode_id
+            UnaryTransport(self.client, caller.metadata),
+            default_task_id=self.config.default_task_id,
+            episode_id=episode_id,
         )
 
-    def stream_session(self) -> EpisodeSession:
-        return EpisodeSession(StreamTransport(self.client), default_task_id=self.config.default_task_id)
+    def stream_session(self, caller: Caller) -> EpisodeSession:
+        return EpisodeSession(StreamTransport(self.client, caller.metadata), default_task_id=self.config.default_task_id)
+
+    def mcp_scope(self, caller: Caller) -> mcp.HttpScope:
+        return mcp.HttpScope(self.mcp_sessions, lambda eid: self.unary_session(caller, eid), caller.limit_key)
 
     def try_acquire_ws(self) -> bool:
         if self.active_ws >= self.config.max_ws_sessions:
@@ -116,7 +127,13 @@ class Gateway:
 
 
 def _upstream_response(exc: UpstreamError) -> JSONResponse:
-    return JSONResponse(exc.http_body(), status_code=exc.http_status)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(exc.http_body(), status_code=exc.http_status, headers=headers)
+
+
+def _auth_response(exc: AuthError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.http_body(), status_code=exc.status, headers=headers)
 
 
 def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
@@ -182,10 +199,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
     @app.post("/reset", response_model=StepResponse, response_model_exclude_unset=True, tags=["Environment Control"])
     async def reset(request: Request, body: ResetRequest | None = Body(default=None)) -> Any:
         """Starts an episode; the returned episode_id addresses it in /step, /state and /close."""
-        session = gateway_of(request).unary_session()
         data = body.model_dump(exclude_none=True) if body is not None else {}
         try:
-            payload = await session.reset(data)
+            gateway = gateway_of(request)
+            payload = await gateway.unary_session(gateway.http_caller(request)).reset(data)
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
         return _with_episode_id(payload)
@@ -200,10 +219,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
     async def step(request: Request, body: StepRequest) -> Any:
         """Applies one action to the episode; an invalid action is 422 with loc relative to the action."""
         gateway = gateway_of(request)
-        session = gateway.unary_session(body.episode_id)
         timeout = min(body.timeout_s, gateway.config.rpc_timeout_s) if body.timeout_s else None
         try:
+            session = gateway.unary_session(gateway.http_caller(request), body.episode_id)
             payload = await session.step(body.action, timeout_s=timeout)
+        except AuthError as exc:
+            return _auth_response(exc)
         except ValidationError as exc:
             return _invalid(validation_errors(exc))
         except UpstreamError as exc:
@@ -216,18 +237,22 @@ def create_app(config: GatewayConfig) -> FastAPI:
         episode_id: str = Query(min_length=1, max_length=128, description="Id returned by POST /reset"),
     ) -> Any:
         """The episode's state; it never holds the answer while the episode runs."""
-        session = gateway_of(request).unary_session(episode_id)
         try:
-            return await session.state()
+            gateway = gateway_of(request)
+            return await gateway.unary_session(gateway.http_caller(request), episode_id).state()
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
 
     @app.post("/close", response_model=MLOpsState, response_model_exclude_unset=True, tags=["Environment Control"])
     async def close(request: Request, body: CloseRequest) -> Any:
         """Ends the episode and frees its slot; returns its final state."""
-        session = gateway_of(request).unary_session(body.episode_id)
         try:
-            return await session.close_episode()
+            gateway = gateway_of(request)
+            return await gateway.unary_session(gateway.http_caller(request), body.episode_id).close_episode()
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
 
@@ -238,10 +263,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         """JSON-RPC 2.0: tools/list, tools/call, openenv/session/create|close. Always HTTP 200."""
         gateway = gateway_of(request)
         try:
+            caller = gateway.http_caller(request)
+        except AuthError as exc:
+            return _auth_response(exc)
+        try:
             raw = json.loads(await request.body())
         except ValueError:
             return JSONResponse(mcp.error(None, mcp.PARSE_ERROR, "Parse error"))
-        return JSONResponse(await mcp.handle(raw, gateway.mcp_scope, server_version=gateway.version))
+        return JSONResponse(await mcp.handle(raw, gateway.mcp_scope(caller), server_version=gateway.version))
 
     @app.websocket("/mcp")
     async def mcp_ws(websocket: WebSocket) -> None:
@@ -255,7 +284,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
 
     async def _serve_socket(websocket: WebSocket, on_frame: Callable[..., Any]) -> None:
         gateway = gateway_of(websocket)
-        await websocket.accept()
+        try:
+            caller = ws_caller(websocket.headers, websocket.scope.get("subprotocols") or (), gateway.config.api_keys)
+        except AuthError as exc:
+            await _refuse_handshake(websocket, exc)
+            return
+        await websocket.accept(subprotocol=caller.subprotocol)
         if not gateway.try_acquire_ws():
             limit = gateway.config.max_ws_sessions
             with contextlib.suppress(Exception):
@@ -269,7 +303,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                 )
                 await websocket.close(CLOSE_NORMAL)
             return
-        session = gateway.stream_session()
+        session = gateway.stream_session(caller)
         idle = gateway.config.session_idle_timeout_s or None
         try:
             while True:
@@ -303,6 +337,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     await websocket.close(CLOSE_NORMAL)
 
     return app
+
+
+async def _refuse_handshake(websocket: WebSocket, exc: AuthError) -> None:
+    """Answers the upgrade request with HTTP 401 (or 403 where the server cannot send a denial body)."""
+    try:
+        await websocket.send_denial_response(_auth_response(exc))
+    except RuntimeError:
+        await websocket.close(code=1008, reason=exc.reason)
 
 
 async def _mcp_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | None, bool]:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from collections.abc import Mapping
+
+from mlopsdebug_common.principals import ApiKeys, keys_from_env
 
 DEFAULT_PORT = 7860
 DEFAULT_EPISODE_ADDR = "localhost:50052"
@@ -24,6 +27,13 @@ class GatewayConfig:
     max_ws_sessions: int = 1024
     # Concurrent HTTP MCP sessions (openenv/session/create); idle ones are dropped after the idle timeout.
     max_mcp_sessions: int = 1024
+    # ... of which one principal (or anonymous client token, or IP address) may hold this many.
+    max_mcp_sessions_per_principal: int = 32
+    # API keys (MLOPSDEBUG_API_KEYS_FILE): None lets the episode service alone decide (see auth.py).
+    api_keys: ApiKeys | None = dataclasses.field(default=None, repr=False)
+    # Keys the scope of anonymous HTTP callers per IP address; set the same one on every gateway replica
+    # (MLOPSDEBUG_GATEWAY_SCOPE_SECRET) so that their episodes are reachable through any of them.
+    scope_secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32), repr=False)
     # A WebSocket or MCP session silent this long is closed; 0 disables the limit.
     session_idle_timeout_s: float = 1800.0
     # Deadline of one call to the episode service (a submission includes grading).
@@ -41,7 +51,7 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} outside [0, 65535]")
-        for name in ("max_ws_sessions", "max_mcp_sessions", "max_message_bytes"):
+        for name in ("max_ws_sessions", "max_mcp_sessions", "max_mcp_sessions_per_principal", "max_message_bytes"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in ("rpc_timeout_s", "health_timeout_s"):
@@ -57,6 +67,7 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "MLOPSDEBUG_EPISODE_ADDR": ("episode_addr", str),
     "MLOPSDEBUG_GATEWAY_MAX_SESSIONS": ("max_ws_sessions", int),
     "MLOPSDEBUG_GATEWAY_MAX_MCP_SESSIONS": ("max_mcp_sessions", int),
+    "MLOPSDEBUG_GATEWAY_MAX_MCP_SESSIONS_PER_PRINCIPAL": ("max_mcp_sessions_per_principal", int),
     "MLOPSDEBUG_GATEWAY_IDLE_TIMEOUT_S": ("session_idle_timeout_s", float),
     "MLOPSDEBUG_GATEWAY_RPC_TIMEOUT_S": ("rpc_timeout_s", float),
     "MLOPSDEBUG_GATEWAY_HEALTH_TIMEOUT_S": ("health_timeout_s", float),
@@ -81,6 +92,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> GatewayConfig:
             raise SystemExit(f"{variable} must be {kind.__name__}, got {raw!r}") from exc
     if "log_level" in values:
         values["log_level"] = str(values["log_level"]).lower()
+    values["api_keys"] = keys_from_env(env)
+    scope_secret = env.get("MLOPSDEBUG_GATEWAY_SCOPE_SECRET", "").strip()
+    if scope_secret:
+        values["scope_secret"] = scope_secret.encode()
     try:
         return GatewayConfig(**values)  # type: ignore[arg-type]
     except ValueError as exc:

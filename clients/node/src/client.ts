@@ -3,6 +3,8 @@
  * response message (camelCase fields, enum values as names) or rejects with an `MLOpsDebugError`.
  */
 
+import { randomBytes } from "node:crypto";
+
 import * as grpc from "@grpc/grpc-js";
 
 import { errorFromServiceError, errorFromStatus, MLOpsDebugError } from "./errors";
@@ -44,6 +46,30 @@ export interface ClientOptions {
   protoRoot?: string;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * The key a service with API keys requires, sent as `authorization: Bearer <key>` on every call and
+   * stream; episodes then belong to the key's principal. Default: none.
+   */
+  apiKey?: string;
+  /**
+   * Sent as `x-mlopsdebug-client-token`. Without API keys, episodes belong to the token that created
+   * them, so a client keeps reaching its episodes after a reconnect. Default: a random one per client.
+   * Keep it secret: it is what owns the episodes.
+   */
+  clientToken?: string;
+}
+
+/** An interceptor that adds the credentials to every call and stream of a client. */
+function credentialsInterceptor(pairs: [string, string][]): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        for (const [key, value] of pairs) {
+          metadata.set(key, value);
+        }
+        next(metadata, listener);
+      },
+    });
 }
 
 export interface ResetOptions {
@@ -91,6 +117,8 @@ export class EpisodeClient {
   private readonly maxRetries: number;
   private readonly retryInitialBackoffMs: number;
   private readonly retryMaxBackoffMs: number;
+  /** The token sent with every call (see ClientOptions.clientToken). */
+  readonly clientToken: string;
 
   constructor(address: string, options: ClientOptions = {}) {
     const protos = loadEpisodeProtos(options.protoRoot ?? DEFAULT_PROTO_ROOT);
@@ -101,12 +129,24 @@ export class EpisodeClient {
     if (!(this.timeoutMs > 0) || !(this.maxRetries >= 0) || !(this.retryInitialBackoffMs >= 0) || !(this.retryMaxBackoffMs >= 0)) {
       throw new RangeError("timeoutMs must be positive; maxRetries and the retry backoffs at least 0");
     }
+    if (options.apiKey !== undefined && (options.apiKey === "" || /\s/.test(options.apiKey))) {
+      throw new RangeError("apiKey must be non-empty and contain no whitespace");
+    }
+    this.clientToken = options.clientToken ?? randomBytes(24).toString("base64url");
+    if (this.clientToken.length < 1 || this.clientToken.length > 256) {
+      throw new RangeError("clientToken must be 1 to 256 characters");
+    }
+    const credentials: [string, string][] = [["x-mlopsdebug-client-token", this.clientToken]];
+    if (options.apiKey !== undefined) {
+      credentials.push(["authorization", `Bearer ${options.apiKey}`]);
+    }
     this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, grpc.credentials.createInsecure(), {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 2_000,
       ...options.channelOptions,
+      interceptors: [credentialsInterceptor(credentials)],
     });
   }
 

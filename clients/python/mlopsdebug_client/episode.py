@@ -188,7 +188,9 @@ class EpisodeSession(_SessionBase):
         self._lock = threading.Lock()
         self._requests: queue.Queue[pb.SessionRequest | None] = queue.Queue()
         self._responses: queue.Queue[Any] = queue.Queue()
-        self._call = stub.Session(iter(self._requests.get, None), wait_for_ready=config.wait_for_ready)
+        self._call = stub.Session(
+            iter(self._requests.get, None), wait_for_ready=config.wait_for_ready, metadata=config.call_metadata
+        )
         self._reader = threading.Thread(target=self._read, name="mlopsdebug-session-reader", daemon=True)
         self._reader.start()
 
@@ -311,7 +313,7 @@ class AsyncEpisodeSession(_SessionBase):
     def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
         super().__init__(config)
         self._write_lock = asyncio.Lock()
-        self._call = stub.Session(wait_for_ready=config.wait_for_ready)
+        self._call = stub.Session(wait_for_ready=config.wait_for_ready, metadata=config.call_metadata)
         # Requests written and not yet answered, oldest first: (request id, expected kind, answer).
         self._awaiting: collections.deque[tuple[str, str, asyncio.Future[Any]]] = collections.deque()
         self._reader: asyncio.Task[None] | None = None

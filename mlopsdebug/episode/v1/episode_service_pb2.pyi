@@ -68,12 +68,14 @@ class ResetResponse(_message.Message):
     def __init__(self, episode_id: _Optional[str] = ..., seed: _Optional[int] = ..., observation: _Optional[_Union[_common_pb2.Observation, _Mapping]] = ..., sealed: _Optional[bool] = ...) -> None: ...
 
 class StepRequest(_message.Message):
-    __slots__ = ("episode_id", "action")
+    __slots__ = ("episode_id", "action", "client_token")
     EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    CLIENT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     episode_id: str
     action: _common_pb2.Action
-    def __init__(self, episode_id: _Optional[str] = ..., action: _Optional[_Union[_common_pb2.Action, _Mapping]] = ...) -> None: ...
+    client_token: str
+    def __init__(self, episode_id: _Optional[str] = ..., action: _Optional[_Union[_common_pb2.Action, _Mapping]] = ..., client_token: _Optional[str] = ...) -> None: ...
 
 class StepResponse(_message.Message):
     __slots__ = ("observation",)

@@ -25,6 +25,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from mlopsdebug_gateway import mcp
 from mlopsdebug_gateway.config import GatewayConfig
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
+from mlopsdebug_gateway.limits import BodyLimit
 from mlopsdebug_gateway.metadata import metadata, package_version
 from mlopsdebug_gateway.models import (
     CloseRequest,
@@ -149,6 +150,9 @@ def create_app(config: GatewayConfig) -> FastAPI:
         version=OPENAPI_VERSION,
         lifespan=lifespan,
     )
+
+    # Outermost of the app's own middleware: bodies are capped before any route or parser reads them.
+    app.add_middleware(BodyLimit, max_body_bytes=config.max_body_bytes, body_timeout_s=config.body_timeout_s)
 
     def gateway_of(request: Request | WebSocket) -> Gateway:
         return request.app.state.gateway

@@ -49,11 +49,11 @@ OPENAPI_VERSION = "1.0.0"  # openenv validate maps 1.x to the openenv-http/1.x p
 CLOSE_NORMAL = 1000
 
 
-# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR) --
+# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR), with strict types --
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WSReset(_Envelope):

@@ -1,6 +1,7 @@
 """The gateway's wire models: the seed's action, observation and state, and the HTTP request bodies.
 
-Pure pydantic (no grpc, no protobuf). The action keeps the seed's MLOpsAction shape and forbids unknown
+Pure pydantic (no grpc, no protobuf). Request models are strict: JSON types are taken as sent, so a seed
+of `true` or `"12"` is a validation error naming the field, never silently 1 or 12. The action keeps the seed's MLOpsAction shape and forbids unknown
 fields, as an OpenEnv server does. `parse_action` adds the per-action requirements (a sanity check
 needs its type, a query its artifact and path, a submission its diagnosis) as field-level errors, so
 a bad action is answered with pydantic-style errors whose `loc` names the action's field.
@@ -53,7 +54,7 @@ def _conditional_requirements(schema: dict[str, Any]) -> None:
 class MLOpsAction(BaseModel):
     """One action of the agent per step; `action_type` decides which other fields are used."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_conditional_requirements)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_conditional_requirements)
 
     action_type: ActionType = Field(description="Which action to perform")
     log_filter: str | None = Field(
@@ -193,6 +194,7 @@ class ResetRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={"examples": [{"task_id": "hard", "seed": 1}, {}]},
     )
 
@@ -213,6 +215,7 @@ class StepRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={
             "examples": [{"episode_id": "ep-1", "action": {"action_type": "read_config"}}],
         },
@@ -227,7 +230,7 @@ class StepRequest(BaseModel):
 class CloseRequest(BaseModel):
     """Body of POST /close: the episode to end and free."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     episode_id: str = Field(min_length=1, max_length=128)
 

@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Body, FastAPI, Query, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -38,6 +39,8 @@ from mlopsdebug_gateway.models import (
     SchemaResponse,
     StepRequest,
     StepResponse,
+    plain_errors,
+    plain_json,
     validation_errors,
 )
 from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
@@ -124,6 +127,16 @@ def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _encode(reply: dict[str, Any]) -> str:
+    """A WebSocket reply as JSON text. orjson is several times faster than json.dumps on observations, the
+    bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a JSON-RPC id, a refused
+    seed): those replies take the slow path."""
+    try:
+        return orjson.dumps(reply).decode()
+    except TypeError:
+        return json.dumps(plain_json(reply))
+
+
 def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "episode_id": payload["observation"]["episode_id"]}
 
@@ -153,6 +166,11 @@ def create_app(config: GatewayConfig) -> FastAPI:
 
     # Outermost of the app's own middleware: bodies are capped before any route or parser reads them.
     app.add_middleware(BodyLimit, max_body_bytes=config.max_body_bytes, body_timeout_s=config.body_timeout_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 as FastAPI answers it, but JSON-safe: FastAPI's own handler answers a body holding 1e999 with 500."""
+        return _invalid(plain_errors(exc.errors()))
 
     def gateway_of(request: Request | WebSocket) -> Gateway:
         return request.app.state.gateway
@@ -291,8 +309,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    # orjson: several times faster than json.dumps on observations, the bulk of a reply.
-                    await websocket.send_text(orjson.dumps(reply).decode())
+                    await websocket.send_text(_encode(reply))
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return

@@ -149,3 +149,32 @@ class TestMcp:
     def test_request_id_true_is_not_1(self, http):
         reply = self.rpc(http, {"jsonrpc": "2.0", "id": True, "method": "ping"})
         assert reply["error"]["code"] == -32600 and reply["id"] is None
+
+
+class TestJsonEdgeValues:
+    """Found by the fuzz tier (tests/fuzz): valid JSON that the gateway could not answer."""
+
+    @pytest.mark.parametrize("path", ["/reset", "/step", "/close"])
+    def test_infinite_number_is_422_not_500(self, http, path):
+        """1e999 decodes to infinity; FastAPI's own 422 handler then failed to encode it and answered 500."""
+        response = http.post(path, content=b'{"seed": 1e999, "episode_id": 1e999}',
+                             headers={"content-type": "application/json"})
+        assert response.status_code == 422 and response.json()["detail"]
+
+    def test_huge_jsonrpc_id_on_the_mcp_socket_is_answered(self, gateway):
+        """An id beyond 64 bits is echoed in the reply; orjson refused to encode it and the socket died."""
+        with websockets.sync.client.connect(gateway.url.replace("http://", "ws://") + "/mcp") as ws:
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": 2**70, "method": "ping"}))
+            assert json.loads(ws.recv(timeout=30)) == {"jsonrpc": "2.0", "id": 2**70, "result": {}}
+            ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "ping"}))
+            assert json.loads(ws.recv(timeout=30))["id"] == 1
+
+    def test_huge_seed_on_the_openenv_socket_is_an_error_frame(self, gateway):
+        with websockets.sync.client.connect(gateway.url.replace("http://", "ws://") + "/ws") as ws:
+            ws.send(json.dumps({"type": "mcp", "data": {"jsonrpc": "2.0", "id": 2**70, "method": "ping"}}))
+            assert json.loads(ws.recv(timeout=30))["type"] in ("mcp", "error")
+            ws.send(json.dumps({"type": "reset", "data": {"seed": 2**70}}))
+            reply = json.loads(ws.recv(timeout=30))
+            assert reply["type"] == "error" and reply["data"]["code"] in ("VALIDATION_ERROR", "INVALID_JSON")
+            ws.send(json.dumps({"type": "state"}))
+            assert json.loads(ws.recv(timeout=30))["type"] == "state"

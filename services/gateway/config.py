@@ -36,7 +36,7 @@ class GatewayConfig:
     max_message_bytes: int = 1 << 20
     # Largest accepted HTTP request body, bytes; a larger one is refused (413) before it is read.
     max_body_bytes: int = 1 << 20
-    # Largest request line plus headers, bytes (h11's limit); a larger head is refused (400).
+    # Most bytes of a still-incomplete request line plus headers that h11 buffers; past it, 400.
     max_header_bytes: int = 16 << 10
     # A request's line and headers must arrive within this many seconds of the connection opening or of
     # the previous response (slow-header clients are cut off); 0 disables the limit.

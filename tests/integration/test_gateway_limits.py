@@ -25,6 +25,8 @@ import websockets.sync.client
 
 from compat.gateway_support import running_gateway
 from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.limits import HeaderTimeoutH11Protocol
+from mlopsdebug_gateway.server import uvicorn_config
 
 MIB = 1 << 20
 
@@ -182,8 +184,8 @@ class TestDeadlines:
             assert raw_request(gw.port, b"").reply == b""
 
     def test_kept_alive_connection_is_closed_when_idle(self, cluster):
-        """After a response, an idle kept-alive connection is closed after the keep-alive timeout."""
-        with running_gateway(cluster.episode_addr, keep_alive_timeout_s=0.5) as gw:
+        """After a response, an idle kept-alive connection is closed (by the keep-alive timeout alone here)."""
+        with running_gateway(cluster.episode_addr, keep_alive_timeout_s=0.5, header_timeout_s=0) as gw:
             exchange = raw_request(gw.port, b"GET /health HTTP/1.1\r\nHost: gateway\r\n\r\n")
         assert exchange.status == 200 and exchange.reply.endswith(b'{"status":"healthy"}')
 
@@ -192,6 +194,13 @@ class TestDeadlines:
         with httpx.Client(base_url=gateway.url, timeout=10) as client:
             for _ in range(3):
                 assert client.get("/health").status_code == 200
+
+
+    def test_oversize_headers_are_400(self, gateway):
+        """A request head still incomplete past 16 KiB is refused (h11 buffers no more of it)."""
+        exchange = raw_request(gateway.port, b"GET /health HTTP/1.1\r\nHost: gateway\r\nX-Big: "
+                               + b"b" * (32 << 10))
+        assert exchange.status == 400
 
 
 class TestWebSocketCap:
@@ -207,6 +216,16 @@ class TestWebSocketCap:
         with websockets.sync.client.connect(url) as ws:  # and the next connection is served
             ws.send(json.dumps({"type": "state"} if path == "/ws" else {"jsonrpc": "2.0", "id": 1, "method": "ping"}))
             assert json.loads(ws.recv(timeout=30))
+
+
+def test_limits_reach_uvicorn():
+    """Each limit is handed to uvicorn (the timeouts are not timed in tests, so this checks the wiring)."""
+    config = uvicorn_config(GatewayConfig(keep_alive_timeout_s=7, header_timeout_s=3, max_header_bytes=4096,
+                                          max_connections=99, max_message_bytes=12345))
+    assert (config.timeout_keep_alive, config.h11_max_incomplete_event_size, config.limit_concurrency,
+            config.ws_max_size) == (7, 4096, 99, 12345)
+    assert issubclass(config.http, HeaderTimeoutH11Protocol) and config.http.header_timeout_s == 3
+    assert uvicorn_config(GatewayConfig(max_connections=0)).limit_concurrency is None
 
 
 def test_config_from_env_reads_the_limits():

@@ -134,7 +134,8 @@ def test_mcp_http(http, witness):
     @examples(100)
     @given(
         method=st.one_of(st.sampled_from(MCP_METHODS), st.text(max_size=20)),
-        rid=st.one_of(st.integers(), st.text(max_size=10), st.none(), st.booleans(), st.floats(allow_nan=False)),
+        rid=st.one_of(st.integers(), st.text(max_size=10), st.none(), st.booleans(),
+                    st.floats(allow_nan=False, allow_infinity=False)),
         name=st.one_of(st.sampled_from(sorted(TOOL_NAMES)), st.text(max_size=12), JSON_SCALARS),
         arguments=st.one_of(seed_actions(), JSON),
         session_id=st.one_of(st.none(), st.text(max_size=40), JSON_SCALARS),

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Body, FastAPI, Query, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
@@ -27,6 +28,7 @@ from mlopsdebug_gateway import mcp
 from mlopsdebug_gateway.auth import AuthError, Caller, http_caller, ws_caller
 from mlopsdebug_gateway.config import GatewayConfig
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
+from mlopsdebug_gateway.limits import BodyLimit
 from mlopsdebug_gateway.metadata import metadata, package_version
 from mlopsdebug_gateway.models import (
     CloseRequest,
@@ -39,6 +41,8 @@ from mlopsdebug_gateway.models import (
     SchemaResponse,
     StepRequest,
     StepResponse,
+    plain_errors,
+    plain_json,
     validation_errors,
 )
 from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
@@ -50,11 +54,11 @@ OPENAPI_VERSION = "1.0.0"  # openenv validate maps 1.x to the openenv-http/1.x p
 CLOSE_NORMAL = 1000
 
 
-# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR) --
+# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR), with strict types --
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WSReset(_Envelope):
@@ -140,6 +144,16 @@ def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _encode(reply: dict[str, Any]) -> str:
+    """A WebSocket reply as JSON text. orjson is several times faster than json.dumps on observations, the
+    bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a JSON-RPC id, a refused
+    seed): those replies take the slow path."""
+    try:
+        return orjson.dumps(reply).decode()
+    except TypeError:
+        return json.dumps(plain_json(reply))
+
+
 def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
     return {**payload, "episode_id": payload["observation"]["episode_id"]}
 
@@ -166,6 +180,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         version=OPENAPI_VERSION,
         lifespan=lifespan,
     )
+
+    # Outermost of the app's own middleware: bodies are capped before any route or parser reads them.
+    app.add_middleware(BodyLimit, max_body_bytes=config.max_body_bytes, body_timeout_s=config.body_timeout_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 as FastAPI answers it, but JSON-safe: FastAPI's own handler answers a body holding 1e999 with 500."""
+        return _invalid(plain_errors(exc.errors()))
 
     def gateway_of(request: Request | WebSocket) -> Gateway:
         return request.app.state.gateway
@@ -321,8 +343,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    # orjson: several times faster than json.dumps on observations, the bulk of a reply.
-                    await websocket.send_text(orjson.dumps(reply).decode())
+                    await websocket.send_text(_encode(reply))
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return

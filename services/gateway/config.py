@@ -44,6 +44,19 @@ class GatewayConfig:
     default_task_id: str = "easy"
     # Largest accepted WebSocket frame, bytes; observations are tens of KiB.
     max_message_bytes: int = 1 << 20
+    # Largest accepted HTTP request body, bytes; a larger one is refused (413) before it is read.
+    max_body_bytes: int = 1 << 20
+    # Most bytes of a still-incomplete request line plus headers that h11 buffers; past it, 400.
+    max_header_bytes: int = 16 << 10
+    # A request's line and headers must arrive within this many seconds of the connection opening or of
+    # the previous response (slow-header clients are cut off); 0 disables the limit.
+    header_timeout_s: float = 10.0
+    # A request body must arrive within this many seconds of its headers (408 otherwise); 0 disables it.
+    body_timeout_s: float = 30.0
+    # An idle kept-alive HTTP connection is closed after this many seconds (uvicorn's timeout_keep_alive).
+    keep_alive_timeout_s: float = 5.0
+    # Open HTTP connections plus requests in progress beyond which requests get 503; 0 means no limit.
+    max_connections: int = 4096
     # Seconds uvicorn waits for open connections when asked to stop.
     grace_s: float = 5.0
     log_level: str = "info"
@@ -51,14 +64,20 @@ class GatewayConfig:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ValueError(f"port {self.port} outside [0, 65535]")
-        for name in ("max_ws_sessions", "max_mcp_sessions", "max_mcp_sessions_per_principal", "max_message_bytes"):
+        for name in (
+            "max_ws_sessions", "max_mcp_sessions", "max_mcp_sessions_per_principal", "max_message_bytes",
+            "max_body_bytes", "max_header_bytes",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")
         for name in ("rpc_timeout_s", "health_timeout_s"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive")
-        if self.session_idle_timeout_s < 0 or self.grace_s < 0:
-            raise ValueError("timeouts must not be negative")
+        for name in ("session_idle_timeout_s", "grace_s", "header_timeout_s", "body_timeout_s", "max_connections"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.keep_alive_timeout_s <= 0:
+            raise ValueError("keep_alive_timeout_s must be positive")
 
 
 _ENV_FIELDS: dict[str, tuple[str, type]] = {
@@ -74,6 +93,12 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "MLOPSDEBUG_GATEWAY_DEFAULT_TASK": ("default_task_id", str),
     "MLOPSDEBUG_GATEWAY_MAX_MESSAGE_BYTES": ("max_message_bytes", int),
     "MLOPSDEBUG_GATEWAY_GRACE_S": ("grace_s", float),
+    "MLOPSDEBUG_GATEWAY_MAX_BODY_BYTES": ("max_body_bytes", int),
+    "MLOPSDEBUG_GATEWAY_MAX_HEADER_BYTES": ("max_header_bytes", int),
+    "MLOPSDEBUG_GATEWAY_HEADER_TIMEOUT_S": ("header_timeout_s", float),
+    "MLOPSDEBUG_GATEWAY_BODY_TIMEOUT_S": ("body_timeout_s", float),
+    "MLOPSDEBUG_GATEWAY_KEEP_ALIVE_S": ("keep_alive_timeout_s", float),
+    "MLOPSDEBUG_GATEWAY_MAX_CONNECTIONS": ("max_connections", int),
     "MLOPSDEBUG_LOG_LEVEL": ("log_level", str),
 }
 

@@ -111,9 +111,9 @@ TOOL_NAMES: Final[frozenset[str]] = frozenset(tool["name"] for tool in TOOLS)
 
 
 class JsonRpcRequest(BaseModel):
-    """A JSON-RPC 2.0 request or notification."""
+    """A JSON-RPC 2.0 request or notification; strict, so an id of `true` is refused rather than read as 1."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     jsonrpc: Literal["2.0"]
     method: str
@@ -168,7 +168,8 @@ def parse_request(raw: Any) -> JsonRpcRequest | dict[str, Any]:
     try:
         return JsonRpcRequest.model_validate(raw)
     except ValidationError as exc:
-        request_id = raw.get("id") if isinstance(raw.get("id"), (str, int)) else None
+        raw_id = raw.get("id")
+        request_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
         return error(request_id, INVALID_REQUEST, "Invalid request", validation_errors(exc))
 
 

@@ -35,6 +35,7 @@ from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
 from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
 from mlopsdebug_common.rpc import MAX_MESSAGE_BYTES
+from mlopsdebug_common.tasks import TASK_IDS
 
 DOMAIN_CODES = frozenset({
     grpc.StatusCode.INVALID_ARGUMENT,
@@ -136,7 +137,7 @@ def test_generate_scenario(channels, request):
 
 def test_generator_list_tasks(channels):
     code, response = call(gen_grpc.GeneratorServiceStub(channels["generator"]).ListTasks, gen_pb.ListTasksRequest())
-    assert code == grpc.StatusCode.OK and [t.task_id for t in response.tasks] == ["easy", "medium", "hard"]
+    assert code == grpc.StatusCode.OK and [t.task_id for t in response.tasks] == list(TASK_IDS)
 
 
 # -- grader --
@@ -175,7 +176,7 @@ def test_reset(episode, request):
 
 def test_episode_list_tasks(episode):
     code, response = call(episode.ListTasks, ep_pb.ListTasksRequest())
-    assert code == grpc.StatusCode.OK and len(response.tasks) == 3
+    assert code == grpc.StatusCode.OK and len(response.tasks) == len(TASK_IDS)
 
 
 def test_step_get_state_close(episode, witnesses):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import grpc
 
@@ -73,6 +73,16 @@ async def acall_unary(
                 raise error from err
         await asyncio.sleep(wait)
         attempt += 1
+
+
+# Session call metadata: the service then leaves the stream's episodes open when the stream ends
+# (the session closes them itself), so that a session can resume them on a new stream after a break.
+RESUMABLE_SESSION: Final[tuple[str, str]] = ("mlopsdebug-session-resumable", "1")
+
+
+def session_call_options(config: ClientConfig) -> dict[str, Any]:
+    """Keyword arguments of every Session call a session opens (the one place for per-call options)."""
+    return {"wait_for_ready": config.wait_for_ready, "metadata": (RESUMABLE_SESSION,)}
 
 
 def open_channel(config: ClientConfig) -> grpc.Channel:

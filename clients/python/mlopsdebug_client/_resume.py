@@ -41,11 +41,15 @@ def new_episode_id() -> str:
 
 
 def is_retryable_break(error: MLOpsDebugError) -> bool:
-    """Whether a stream that failed with `error` may be reopened (the service is restarting, a
-    connection dropped, or the stream ended or timed out); other failures end the session."""
+    """Whether a stream that failed with `error` may be reopened: the service is unreachable or
+    restarting (UNAVAILABLE; or CANCELLED or INTERNAL without details, which is how gRPC reports a
+    stream reset by a server that stops), or the stream ended or timed out. Other failures (a status
+    the service chose, a protocol fault) end the session."""
     if error.domain == CLIENT_DOMAIN:
         return error.reason in _RETRYABLE_REASONS
-    return error.code == StatusCode.UNAVAILABLE
+    if error.code == StatusCode.UNAVAILABLE:
+        return True
+    return error.code in (StatusCode.CANCELLED, StatusCode.INTERNAL) and not error.domain
 
 
 @dataclasses.dataclass(slots=True)

@@ -67,6 +67,7 @@ __all__ = [
     "AsyncBatchingSession",
     "AsyncEpisodeClient",
     "AsyncEpisodeSession",
+    "EpisodeBook",
     "EpisodeClient",
     "EpisodeSession",
     "StepOutcome",
@@ -749,10 +750,17 @@ class AsyncBatchingSession:
     A stream answers in order, so one slow request holds up every answer behind it. The two slow
     requests, a reset (which may generate its scenario) and a submission (a grader round trip), go
     instead over up to `side_streams` further Session streams opened on demand, so that they hold up
-    no other task's steps. Episodes belong to the stream they were reset on, as on any session.
-    Closing ends every stream, and the service closes the episodes started on them. The streams share
-    one channel; behind a load balancer that spreads calls over several episode servers, pass
-    `side_streams=0` so that everything rides the one stream (and so the one server).
+    no other task's steps. Closing closes the episodes reset on the session and still open, and ends
+    every stream. Each stream reopens itself after a break and its episodes resume (see
+    `AsyncEpisodeSession`); the streams share what they know of the episodes, so a step on the main
+    stream is judged correctly after a break even when its episode was reset on a side stream. The
+    streams share one channel; behind a load balancer that spreads calls over several episode
+    servers, pass `side_streams=0` so that everything rides the one stream (and so the one server),
+    unless the servers share their episodes.
+
+    Build it with `AsyncEpisodeClient.batching_session()`; sessions passed in by hand should share
+    one `episode.EpisodeBook` (`book=`), else a step caught by a break on an episode reset on another
+    stream raises ResponseLostError instead of being re-sent.
     """
 
     def __init__(
@@ -786,7 +794,7 @@ class AsyncBatchingSession:
 
     @property
     def closed(self) -> bool:
-        """Whether the stream can no longer send requests (closed, or failed)."""
+        """Whether the session can no longer send requests (closed, or failed beyond reopening)."""
         return self._session.closed
 
     async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
@@ -880,7 +888,7 @@ class AsyncBatchingSession:
         `side_streams` are open, else the least busy; None when side streams are off."""
         if self._open_side_stream is None:
             return None
-        for stream in [s for s in self._side if s.closed]:  # broken: its episodes went with it
+        for stream in [s for s in self._side if s.closed]:  # failed beyond reopening
             del self._side[stream]
         idle = next((s for s, busy in self._side.items() if not busy), None)
         if idle is not None:

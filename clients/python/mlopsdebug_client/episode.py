@@ -26,6 +26,7 @@ import asyncio
 import collections
 import contextlib
 import dataclasses
+import functools
 import itertools
 import queue
 import threading
@@ -425,9 +426,10 @@ class EpisodeSession(_SessionBase):
                 raise self._break(stream, error) from None
             return error
 
-    def _run(self, operation: _Operation[T], timeout_s: float | None = None) -> T:
-        """Carries out an operation's instructions, one request at a time."""
+    def _run(self, operate: Callable[[Patience], _Operation[T]], timeout_s: float | None = None) -> T:
+        """Carries out an operation's instructions, one request at a time, within one deadline."""
         patience = Patience(self.config, timeout_s)
+        operation = operate(patience)
         with self._lock:
             self._check_usable()
             answer: _Answer | None = None
@@ -447,13 +449,13 @@ class EpisodeSession(_SessionBase):
 
         Without `episode_id` the client draws one (so that a reset whose answer a broken stream lost
         is never applied twice)."""
-        response: pb.ResetResponse = self._run(self._reset_op(task_id, seed, episode_id, Patience(self.config)))
+        response: pb.ResetResponse = self._run(lambda p: self._reset_op(task_id, seed, episode_id, p))
         return response
 
     def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
         """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
         response: pb.StepResponse = self._run(
-            self._step_op(episode_id or self._episode_id, as_action(action), Patience(self.config))
+            functools.partial(self._step_op, episode_id or self._episode_id, as_action(action))
         )
         return response
 
@@ -463,19 +465,19 @@ class EpisodeSession(_SessionBase):
         A step's error is returned in its place; only a malformed batch raises.
         """
         items = [(episode_id or self._episode_id, as_action(action)) for episode_id, action in steps]
-        return self._run(self._step_batch_op(items, Patience(self.config)))
+        return self._run(functools.partial(self._step_batch_op, items))
 
     def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
         response: pb.GetStateResponse = self._run(
-            self._state_op(episode_id or self._episode_id, Patience(self.config))
+            functools.partial(self._state_op, episode_id or self._episode_id)
         )
         return response
 
     def close_episode(self, episode_id: str = "") -> pb.CloseEpisodeResponse:
         """Closes the episode (by default the latest) and frees its slot; the stream stays open."""
         response: pb.CloseEpisodeResponse = self._run(
-            self._close_op(episode_id or self._episode_id, Patience(self.config))
+            functools.partial(self._close_op, episode_id or self._episode_id)
         )
         return response
 
@@ -488,7 +490,7 @@ class EpisodeSession(_SessionBase):
             return
         for episode_id in self._book.owned_by(self) if self._broken is None else ():
             with contextlib.suppress(MLOpsDebugError):  # best effort: the idle reaper collects what remains
-                self._run(self._close_op(episode_id, Patience(self.config, _SESSION_DRAIN_S)), _SESSION_DRAIN_S)
+                self._run(functools.partial(self._close_op, episode_id), _SESSION_DRAIN_S)
         self._closed = True
         stream = self._stream
         stream.requests.put(None)  # half-close: the request iterator ends
@@ -574,7 +576,8 @@ class AsyncEpisodeSession(_SessionBase):
                 await stream.call.write(pb.SessionRequest(request_id=request_id, **send.fields))
             except (grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError):  # the call already ended
                 error = await _call_end_error(stream.call)
-                stream.awaiting.remove((request_id, send.expected, answer))
+                with contextlib.suppress(ValueError):  # unless the reader already answered it
+                    stream.awaiting.remove((request_id, send.expected, answer))
                 self._break(stream, error)
                 self._check_usable()
                 return Broken(error, sent=False)
@@ -630,9 +633,11 @@ class AsyncEpisodeSession(_SessionBase):
                 stream, _client_error(StatusCode.INTERNAL, f"session reader failed: {exc!r}", "SESSION_READER")
             )
 
-    async def _run(self, operation: _Operation[T], timeout_s: float | None = None) -> T:
-        """Carries out an operation's instructions; other tasks' requests share the stream meanwhile."""
+    async def _run(self, operate: Callable[[Patience], _Operation[T]], timeout_s: float | None = None) -> T:
+        """Carries out an operation's instructions within one deadline; other tasks' requests share
+        the stream meanwhile."""
         patience = Patience(self.config, timeout_s)
+        operation = operate(patience)
         self._check_usable()
         answer: _Answer | None = None
         while True:
@@ -652,14 +657,14 @@ class AsyncEpisodeSession(_SessionBase):
         Without `episode_id` the client draws one (so that a reset whose answer a broken stream lost
         is never applied twice)."""
         response: pb.ResetResponse = await self._run(
-            self._reset_op(task_id, seed, episode_id, Patience(self.config))
+            lambda p: self._reset_op(task_id, seed, episode_id, p)
         )
         return response
 
     async def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
         """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
         response: pb.StepResponse = await self._run(
-            self._step_op(episode_id or self._episode_id, as_action(action), Patience(self.config))
+            functools.partial(self._step_op, episode_id or self._episode_id, as_action(action))
         )
         return response
 
@@ -669,19 +674,19 @@ class AsyncEpisodeSession(_SessionBase):
         A step's error is returned in its place; only a malformed batch raises.
         """
         items = [(episode_id or self._episode_id, as_action(action)) for episode_id, action in steps]
-        return await self._run(self._step_batch_op(items, Patience(self.config)))
+        return await self._run(functools.partial(self._step_batch_op, items))
 
     async def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
         response: pb.GetStateResponse = await self._run(
-            self._state_op(episode_id or self._episode_id, Patience(self.config))
+            functools.partial(self._state_op, episode_id or self._episode_id)
         )
         return response
 
     async def close_episode(self, episode_id: str = "") -> pb.CloseEpisodeResponse:
         """Closes the episode (by default the latest) and frees its slot; the stream stays open."""
         response: pb.CloseEpisodeResponse = await self._run(
-            self._close_op(episode_id or self._episode_id, Patience(self.config))
+            functools.partial(self._close_op, episode_id or self._episode_id)
         )
         return response
 
@@ -692,8 +697,7 @@ class AsyncEpisodeSession(_SessionBase):
             return
         owned = self._book.owned_by(self) if self._broken is None else []
         if owned:
-            patience = Patience(self.config, _SESSION_DRAIN_S)
-            closes = [self._run(self._close_op(e, patience), _SESSION_DRAIN_S) for e in owned]
+            closes = [self._run(functools.partial(self._close_op, e), _SESSION_DRAIN_S) for e in owned]
             with contextlib.suppress(TimeoutError):  # best effort: the idle reaper collects what remains
                 await asyncio.wait_for(asyncio.gather(*closes, return_exceptions=True), _SESSION_DRAIN_S)
         self._closed = True

@@ -488,9 +488,13 @@ class EpisodeSession(_SessionBase):
         ends; what this cannot close, the service's idle reaper does.)"""
         if self._closed:
             return
+        deadline = time.monotonic() + _SESSION_DRAIN_S  # for them all: a dead service must not hold us long
         for episode_id in self._book.owned_by(self) if self._broken is None else ():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
             with contextlib.suppress(MLOpsDebugError):  # best effort: the idle reaper collects what remains
-                self._run(functools.partial(self._close_op, episode_id), _SESSION_DRAIN_S)
+                self._run(functools.partial(self._close_op, episode_id), left)
         self._closed = True
         stream = self._stream
         stream.requests.put(None)  # half-close: the request iterator ends

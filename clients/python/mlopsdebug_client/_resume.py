@@ -1,7 +1,8 @@
 """What a Session needs to reopen a broken stream and resume its episodes without applying a request twice.
 
 The policy (shared by the sync and async sessions):
-- A stream that fails with UNAVAILABLE, or ends or times out unasked, is reopened by the next
+- A stream that breaks (`is_retryable_break`: the service unreachable or restarting, a stream reset
+  by a stopping server, or a stream that ended or timed out unasked) is reopened by the next
   request, and a request caught by the break reopens it itself, with backoff and jitter, within its
   own deadline and `ClientConfig.reconnect_s`. Any other failure ends the session for good.
 - A request that never left is simply sent on the new stream. One that left has an unknown outcome:

@@ -9,10 +9,10 @@ after each episode, on seeds disjoint from the evaluated ones. Two rounds of epi
    category, file and field on up to `blind.PROBE_SEEDS` training seeds of its fault, and keep the
    credits the grade gives it.
 `mlopsdebug_agents.blind.learn_table` turns both into the table. The table is cached as JSON under
-`--train-cache` (default `$XDG_CACHE_HOME/mlopsdebug/blind`, else `~/.cache/mlopsdebug/blind`), in a file
-named by a fingerprint of the learner, the tasks, the training seeds and the scenario id of each task's
-first training seed; a scenario id is a keyed hash of (task, seed, generator version, salt), so a new
-generator version or another salt means another file, and the salt itself is never written down.
+`--train-cache` (default `$XDG_CACHE_HOME/mlopsdebug/blind`, else `~/.cache/mlopsdebug/blind`), one file
+per task, named by a fingerprint of the learner, the task, the training seeds and the scenario id of the
+task's first training seed; a scenario id is a keyed hash of (task, seed, generator version, salt), so a
+new generator version or another salt means another file, and the salt itself is never written down.
 """
 
 from __future__ import annotations
@@ -166,18 +166,27 @@ async def collect(
     return known, probes
 
 
-def fingerprint(address: str, tasks: Sequence[str], seeds: Sequence[int]) -> dict[str, Any]:
-    """What the table depends on: the learner, the tasks, the seeds, and the deployment's generator version and
-    salt (through the scenario id of each task's first training seed, a keyed hash of both)."""
-    scenario_ids = {}
+def fingerprint(address: str, task: str, seeds: Sequence[int]) -> dict[str, Any]:
+    """What a task's table depends on: the learner, the task, the seeds, and the deployment's generator version
+    and salt (through the scenario id of the first training seed, a keyed hash of both)."""
     with EpisodeClient(address, config=ClientConfig(timeout_s=60.0, wait_for_ready=True)) as client:
-        for task in tasks:
-            episode_id = client.reset(task, seeds[0]).episode_id
-            try:
-                scenario_ids[task] = client.get_state(episode_id).state.scenario_id
-            finally:
-                client.close_episode(episode_id)
-    return {"learner": LEARNER_VERSION, "tasks": list(tasks), "train_seeds": seeds_text(seeds), "scenario_ids": scenario_ids}
+        episode_id = client.reset(task, seeds[0]).episode_id
+        try:
+            scenario_id = client.get_state(episode_id).state.scenario_id
+        finally:
+            client.close_episode(episode_id)
+    return {"learner": LEARNER_VERSION, "task": task, "train_seeds": seeds_text(seeds), "scenario_id": scenario_id}
+
+
+def _cached(path: pathlib.Path, key: Mapping[str, Any], console: Console) -> BlindTable | None:
+    if not path.exists():
+        return None
+    try:
+        table = BlindTable.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, KeyError, TypeError) as exc:
+        console.print(f"[yellow]ignoring an unreadable blind table {path}: {exc}[/]")
+        return None
+    return table if table.meta.get("fingerprint") == key and key["task"] in table.tasks else None
 
 
 def train(
@@ -188,30 +197,39 @@ def train(
     concurrency: int,
     cache_dir: pathlib.Path,
     console: Console,
-) -> tuple[BlindTable, pathlib.Path]:
-    """The table learned on `seeds` at `address`, from the cache when a run with the same fingerprint made it."""
-    key = fingerprint(address, tasks, seeds)
-    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]
-    path = cache_dir / f"table-{digest}.json"
-    if path.exists():
-        try:
-            table = BlindTable.from_json(json.loads(path.read_text(encoding="utf-8")))
-        except (ValueError, KeyError, TypeError) as exc:
-            console.print(f"[yellow]ignoring an unreadable blind table {path}: {exc}[/]")
-        else:
-            if table.meta.get("fingerprint") == key:
-                console.print(f"[dim]blind agents: reusing the table learned on seeds {key['train_seeds']} ({path})[/]")
-                return table, path
-    console.print(f"blind agents: training on seeds {key['train_seeds']} ({len(tasks) * len(seeds)} survey episodes + probes)")
-    started = time.perf_counter()
-    examples, probes = eventloop.run(collect(address, tasks, seeds, concurrency=concurrency))
-    table = learn_table(examples, probes, meta={"fingerprint": key, "examples": len(examples), "probes": len(probes)})
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(table.dumps(), encoding="utf-8")
-    os.replace(tmp, path)
-    console.print(
-        f"[dim]blind agents: learned from {len(examples)} episodes and {len(probes)} probes in"
-        f" {time.perf_counter() - started:.1f}s; cached in {path}[/]"
+) -> tuple[BlindTable, list[pathlib.Path]]:
+    """The table learned on `seeds` at `address`: one cache file per task, reused when its fingerprint matches."""
+    keys = {task: fingerprint(address, task, seeds) for task in tasks}
+    paths = {
+        task: cache_dir / f"{task}-{hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:20]}.json"
+        for task, key in keys.items()
+    }
+    tables = {task: _cached(paths[task], keys[task], console) for task in tasks}
+    reused = [task for task, table in tables.items() if table is not None]
+    if reused:
+        console.print(f"[dim]blind agents: reusing the tables learned on seeds {seeds_text(seeds)} for"
+                      f" {', '.join(reused)} ({cache_dir})[/]")  # fmt: skip
+    missing = [task for task, table in tables.items() if table is None]
+    if missing:
+        console.print(f"blind agents: training on seeds {seeds_text(seeds)} for {', '.join(missing)}"
+                      f" ({len(missing) * len(seeds)} survey episodes, then probes)")  # fmt: skip
+        started = time.perf_counter()
+        examples, probes = eventloop.run(collect(address, missing, seeds, concurrency=concurrency))
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for task in missing:
+            own = [e for e in examples if e.task == task]
+            own_probes = [p for p in probes if p.task == task]
+            meta = {"fingerprint": keys[task], "examples": len(own), "probes": len(own_probes)}
+            tables[task] = table = learn_table(own, own_probes, meta=meta)
+            tmp = paths[task].with_name(paths[task].name + ".tmp")
+            tmp.write_text(table.dumps(), encoding="utf-8")
+            os.replace(tmp, paths[task])
+        console.print(
+            f"[dim]blind agents: learned from {len(examples)} episodes and {len(probes)} probes in"
+            f" {time.perf_counter() - started:.1f}s; cached in {cache_dir}[/]"
+        )
+    merged = BlindTable(
+        {task: table.tasks[task] for task, table in tables.items() if table is not None},
+        {"train_seeds": seeds_text(seeds), "files": {task: str(path) for task, path in paths.items()}},
     )
-    return table, path
+    return merged, [paths[task] for task in tasks]

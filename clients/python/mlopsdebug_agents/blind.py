@@ -203,7 +203,7 @@ class Probe:
 
 def fix_candidates(examples: Iterable[Example], per_fault: int = FIXES_PER_FAULT) -> dict[tuple[str, str], list[str]]:
     """Candidate fix texts per (task, fault): each revealed rule sentence as it is and without its
-    parentheses (which hold one scenario's values), the most frequent first."""
+    parentheses (which hold one scenario's values), the most frequent first, then the shortest."""
     counts: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
     for e in examples:
         rule = e.answer.fix_rule.strip()
@@ -212,7 +212,7 @@ def fix_candidates(examples: Iterable[Example], per_fault: int = FIXES_PER_FAULT
         for text in dict.fromkeys((_PARENTHETICAL.sub("", rule).strip(), rule)):
             counts[(e.task, e.answer.fault_id)][text] += 1
     return {
-        key: [text for text, _ in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:per_fault]]
+        key: [text for text, _ in sorted(counter.items(), key=lambda kv: (-kv[1], len(kv[0]), kv[0]))[:per_fault]]
         for key, counter in sorted(counts.items())
     }
 
@@ -417,12 +417,12 @@ def learn_table(
             out = {}
             for key, members in sorted(groups.items()):
                 answer, score = _best(options, np.array(members))  # noqa: B023
-                out[key] = Entry(answer, len(members), score)
+                out[key] = Entry(answer, len(members), round(score, 6))
             return out
 
         prior, score = _best(options, np.arange(len(own)))
         tables[task] = TaskTable(
-            prior=Entry(prior, len(own), score),
+            prior=Entry(prior, len(own), round(score, 6)),
             patterns=entries(lambda e: e.pattern),
             fail_sets=entries(lambda e: fail_set(e.pattern)),
         )

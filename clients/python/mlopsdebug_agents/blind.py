@@ -451,7 +451,7 @@ class FaultClassifier:
             tasks[e.task][e.answer.fault_id] += 1
 
         def top(counter: Counter[str]) -> str:
-            return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+            return min(counter.items(), key=lambda kv: (-kv[1], kv[0]))[0]
 
         return cls({k: top(v) for k, v in patterns.items()}, {k: top(v) for k, v in fails.items()},
                    {k: top(v) for k, v in tasks.items()})  # fmt: skip

@@ -252,7 +252,12 @@ class _Options:
     asymmetric: bool
 
 
-def _options(examples: Sequence[Example], probes: Iterable[Probe], candidates: Mapping[tuple[str, str], Sequence[str]]) -> _Options:
+def _options(
+    examples: Sequence[Example], probes: Iterable[Probe], candidates: Mapping[tuple[str, str], Sequence[str]]
+) -> _Options:
+    """The credit matrices of one task's examples. On a fault's own episodes a fix earns what the probes measured
+    (their mean where an episode was not probed); on other faults' episodes it is modelled as aiming at its own
+    fault: no fix credit, no field credit, and category credit only for its fault's category."""
     task = examples[0].task
     categories = sorted({e.answer.category for e in examples})
     files = sorted({e.answer.file for e in examples})

@@ -4,7 +4,8 @@ The agents learn as any agent in training mode could: on a deployment whose grad
 after each episode, on seeds disjoint from the evaluated ones. Two rounds of episodes, played with
 `mlopsdebug eval`'s own runner:
 1. survey: on every training seed, run the eight sanity checks, submit a neutral diagnosis, and keep the
-   verdicts and the revealed answer;
+   verdicts and the revealed answer (held-out faults keep theirs sealed in training mode unless the operator
+   reveals them, so the table does not know them: evaluating on `--split heldout` measures that);
 2. probes: submit each candidate fix (derived from the revealed rule sentences) with the episode's own
    category, file and field on up to `blind.PROBE_SEEDS` training seeds of its fault, and keep the
    credits the grade gives it.
@@ -139,14 +140,15 @@ async def collect(
         return sorted(records, key=lambda r: (str(r["agent"]), str(r["task"]), int(r["seed"])))
 
     survey = await play([EpisodeKey(_SURVEY, t, s) for t in tasks for s in seeds], {_SURVEY: _SurveyAgent})
-    examples = [Example.from_record(r) for r in survey]
-    if not examples or any(e is None for e in examples):
+    # Held-out faults keep their answers sealed in training mode (unless the operator reveals them): a
+    # training-mode agent cannot learn them, so neither does the table.
+    known = [e for e in (Example.from_record(r) for r in survey) if e is not None]
+    if not known:
         raise TrainingError(
             f"the episode service at {address} does not reveal answers after grading, and blind agents learn from"
             " revealed answers: train on a cluster that reveals them (omit --address, or pass --train-address of"
             " one started with `mlopsdebug up --reveal-answers`)"
         )
-    known = [e for e in examples if e is not None]
     plan = probe_plan(known, fix_candidates(known))
     answers: dict[str, dict[tuple[str, int], Answer]] = {}
     keys: list[EpisodeKey] = []
@@ -219,14 +221,17 @@ def train(
         for task in missing:
             own = [e for e in examples if e.task == task]
             own_probes = [p for p in probes if p.task == task]
-            meta = {"fingerprint": keys[task], "examples": len(own), "probes": len(own_probes)}
+            meta = {"fingerprint": keys[task], "examples": len(own), "sealed": len(seeds) - len(own),
+                    "probes": len(own_probes)}  # fmt: skip
             tables[task] = table = learn_table(own, own_probes, meta=meta)
             tmp = paths[task].with_name(paths[task].name + ".tmp")
             tmp.write_text(table.dumps(), encoding="utf-8")
             os.replace(tmp, paths[task])
+        sealed = len(missing) * len(seeds) - len(examples)
         console.print(
             f"[dim]blind agents: learned from {len(examples)} episodes and {len(probes)} probes in"
             f" {time.perf_counter() - started:.1f}s; cached in {cache_dir}[/]"
+            + (f" ({sealed} training episodes kept their answer sealed: held-out faults)" if sealed else "")
         )
     merged = BlindTable(
         {task: table.tasks[task] for task, table in tables.items() if table is not None},

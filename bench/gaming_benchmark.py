@@ -179,6 +179,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Don't weight per-class F1 by class frequency when reporting macro F1.",
         lambda k: "Report the unweighted average of per-class F1 as macro_f1 and keep the weighted one under its own name.",
     ],
+    "eval_in_train_mode": [
+        lambda k: "Put the model in eval mode before scoring it.",
+        lambda k: "model.eval() is missing in the scorer; add it so dropout is turned off during evaluation.",
+        lambda k: "Evaluate with dropout disabled: call model.eval() first.",
+        lambda k: "Never evaluate in train mode - switch to inference mode for the metrics.",
+        lambda k: "Ensure the network runs in evaluation mode when the val and test scores are computed.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

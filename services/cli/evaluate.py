@@ -10,7 +10,8 @@ differs between runs.
 The harness talks to the episode service through `mlopsdebug_client` only. Without an address it
 starts a local cluster (generator, grader, episode) as real processes, with answers revealed after
 grading so that results can be reported per fault; the agent never sees that answer, which arrives
-with the final step's grade.
+with the final step's grade. That cluster's salt is fresh and private until the run is complete
+(mlopsdebug_cli.eval_salt).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from rich.table import Table
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
+from mlopsdebug_cli import eval_salt
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
 
@@ -542,11 +544,13 @@ async def run_eval(
 
 
 @contextlib.contextmanager
-def embedded_cluster(console: Console) -> Iterator[str]:
-    """A local cluster (generator, grader, episode) on free ports, answers revealed; yields the episode address."""
+def embedded_cluster(console: Console, run_salt: eval_salt.RunSalt | None = None) -> Iterator[str]:
+    """A local cluster (generator, grader, episode) on free ports, answers revealed, salted with the
+    run's salt (a fresh one without); yields the episode address."""
     from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster  # noqa: PLC0415
 
-    options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True)
+    salt = {"salt": run_salt.salt or None, "public": run_salt.public} if run_salt else {}
+    options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True, **salt)
     started = time.perf_counter()
     with LocalCluster(options) as cluster:
         address = cluster.address("episode")
@@ -593,6 +597,19 @@ def evaluate(args: argparse.Namespace) -> int:
     existing = read_records(output)
     keys = plan(agents, tasks, seeds)
     pending = [k for k in keys if k not in existing]
+    try:
+        run_salt = eval_salt.prepare(
+            output,
+            address=args.address,
+            salt=getattr(args, "salt", None),
+            public=getattr(args, "public", False),
+            has_records=bool(existing),
+            pending=bool(pending),
+            fresh=args.fresh,
+        )
+    except eval_salt.SaltError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     outcome = EvalOutcome(skipped=len(keys) - len(pending))
     # Rewrite first: drops a line cut off by an interrupted run, so appends start on a fresh line.
     write_canonical(output, existing)
@@ -601,7 +618,7 @@ def evaluate(args: argparse.Namespace) -> int:
     try:
         if pending:
             with contextlib.ExitStack() as stack:
-                address = args.address or stack.enter_context(embedded_cluster(console))
+                address = args.address or stack.enter_context(embedded_cluster(console, run_salt))
                 _check_tasks(address, tasks)
                 handle = stack.enter_context(output.open("a", encoding="utf-8"))
                 lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
@@ -644,6 +661,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if planned and not per_fault:
         out.print("[dim]No per-fault table: the grades did not reveal the answers (see --address).[/]")
     out.print(f"{len(planned)} episodes in {output} ({outcome.written} new, {outcome.skipped} resumed)")
+    out.print(eval_salt.finish(run_salt, complete=len(planned) == len(keys), address=args.address), soft_wrap=True)
     if args.summary_md:
         md = pathlib.Path(args.summary_md)
         md.parent.mkdir(parents=True, exist_ok=True)

@@ -26,11 +26,14 @@ class GraderConfig:
     host: str = "[::]"
     port: int = 50053
     grace_s: float = 5.0
+    # Reveal the answers of held-out faults too (off: training on them would defeat the held-out split).
+    reveal_heldout: bool = False
 
     @classmethod
     def from_env(cls) -> GraderConfig:
         return cls(
             secret=rpc.secret_from_env(),
+            reveal_heldout=rpc.env_bool("MLOPSDEBUG_REVEAL_HELDOUT", False),
             host=rpc.env_str("MLOPSDEBUG_GRADER_HOST", "[::]"),
             port=rpc.env_int("MLOPSDEBUG_GRADER_PORT", 50053),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
@@ -40,6 +43,7 @@ class GraderConfig:
 class GraderServicer(grader_grpc.GraderServiceServicer):
     def __init__(self, config: GraderConfig) -> None:
         self._sealer = Sealer(config.secret)
+        self._reveal_heldout = config.reveal_heldout
 
     @rpc.guard(DOMAIN)
     async def Grade(self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext):  # noqa: N802
@@ -65,6 +69,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
             diagnosis,
             asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty,
             reveal_answer=request.reveal_answer,
+            reveal_heldout=self._reveal_heldout,
         )
         return grader_pb.GradeResponse(grade=grade_to_pb(grade))
 

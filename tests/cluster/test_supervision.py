@@ -219,16 +219,21 @@ class TestLocalClusterSupervision:
             assert len(exits) == 3 and exits[-1].endswith("giving up (limit 2)"), messages
             assert sum("did not come back" in m for m in messages) == 2
 
-    def test_a_process_stopped_on_purpose_is_not_restarted(self):
+    def test_a_replica_restarts_on_its_port_and_a_process_stopped_on_purpose_does_not(self):
         messages: list[str] = []
-        options = ClusterOptions.ephemeral(services=("generator", "grader"))
+        options = ClusterOptions.ephemeral(services=("generator", "grader"), replicas={"generator": 2})
         with LocalCluster(options, report=messages.append) as cluster:
+            supervisor = cluster.supervisor
+            assert supervisor is not None
             cluster.stop_process("grader")
             assert cluster.exited_processes() == {}
-            cluster.processes["generator"].kill()
-            cluster.processes["generator"].wait()
+            old = cluster.processes["generator-2"]
+            old.kill()
+            old.wait()
             deadline = time.monotonic() + PATIENCE_S
-            while cluster.supervisor.restarts("generator") == 0 and time.monotonic() < deadline:  # type: ignore[union-attr]
+            while supervisor.restarts("generator-2") == 0 and time.monotonic() < deadline:
                 time.sleep(0.1)
-            assert cluster.is_healthy("generator") and "grader" not in cluster.processes
+            assert cluster.processes["generator-2"].pid != old.pid
+            assert cluster.is_healthy("generator")  # both replicas, on their ports
+            assert "grader" not in cluster.processes
             assert not any(m.startswith("grader") for m in messages), messages

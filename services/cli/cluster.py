@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import grpc
@@ -96,7 +96,10 @@ class ClusterOptions:
 
 
 class LocalCluster:
-    def __init__(self, options: ClusterOptions | None = None, *, report=report_to_stderr) -> None:
+    def __init__(
+        self, options: ClusterOptions | None = None, *, report: Callable[[str], None] = report_to_stderr
+    ) -> None:
+        """`report` receives the supervisor's lines (exits, restarts, giving up); stderr by default."""
         self.options = options or ClusterOptions()
         self.processes: dict[str, subprocess.Popen] = {}
         """Running processes by name: the service's name, then `<service>-2`, `-3`... for replicas."""

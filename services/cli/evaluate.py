@@ -570,7 +570,8 @@ def embedded_cluster(console: Console, run_salt: eval_salt.RunSalt | None = None
     salt = {"salt": run_salt.salt or None, "public": run_salt.public} if run_salt else {}
     options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True, **salt)
     started = time.perf_counter()
-    with LocalCluster(options) as cluster:
+    # The supervisor's lines (a crashed service restarted) go through the console, above the progress bar.
+    with LocalCluster(options, report=lambda line: console.print(line, markup=False, style="yellow")) as cluster:
         address = cluster.address("episode")
         console.print(
             f"[dim]started a local cluster (episode service at {address}) in {time.perf_counter() - started:.1f}s[/]"

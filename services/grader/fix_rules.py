@@ -200,7 +200,7 @@ class ExplodingLearningRate(_NumericRule):
     mention = LEARNING_RATE
     summary = (
         "names the learning rate (learning rate / lr / step size or the field) and sets it to a value"
-        " > 0 and <= `safe_max` (1e-2); a factor (\"divide by 1000\", \"3 orders of magnitude lower\") is applied"
+        " > 0 and <= `safe_max` (1e-2; 0.2 for SGD from v2); a factor (\"divide by 1000\", \"3 orders of magnitude lower\") is applied"
         " to the bad value"
     )
 

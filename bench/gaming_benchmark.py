@@ -133,11 +133,19 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Make sure training and evaluation use an identical tokenizer version.",
         lambda k: "Point the evaluation config at the tokenizer version used during training.",
     ],
+    "weight_decay_too_high": [
+        lambda k: f"A weight decay of {_num(_p(k, 'bad_value'))} drags the weights to zero; set it to 1e-4.",
+        lambda k: "Decrease weight_decay to 0.01 and retrain.",
+        lambda k: f"Cut the weight decay by 1000x (it is {_num(_p(k, 'bad_value'))}).",
+        lambda k: "Remove the weight decay entirely; the model is underfitting, not overfitting.",
+        lambda k: f"Use wd = {_num(_p(k, 'safe_max') / 5)}, inside the usual range.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"
     " normalise train only split once deduplicate source group test_size hold out label encoder mapping"
     " label2id tokenizer version metric key val test swap"
+    " weight decay wd dropout warmup warmup_steps scheduler interval epoch grad scaler loss scaling fp16 bf16"
 )
 
 

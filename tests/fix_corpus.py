@@ -27,6 +27,8 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "silent_metric_swap": ("eval_results.json", "metrics", ("write_metrics",), {}),
         "tokenizer_version_drift": ("config.yaml", "eval.tokenizer_version", ("tokenizer_version",),
                                     {"train_version": "v3.2", "eval_version": "v3.1"}),
+        "weight_decay_too_high": ("config.yaml", "optimizer.weight_decay", ("weight_decay", "wd"),
+                                  {"bad_value": 5.0, "safe_max": 0.1}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -100,6 +102,14 @@ PARAPHRASES: dict[str, list[str]] = {
         "Evaluation must use the training tokenizer, not v3.1.",
         "Make the eval pipeline load the tokenizer version training used, v3.2, and re-run evaluation.",
         "Use one tokenizer version (v3.2) for both training and eval.",
+    ],
+    "weight_decay_too_high": [
+        "Lower the weight decay to 0.01.",
+        "weight_decay: 5.0 shrinks the weights to nothing; set it to 0.05.",
+        "Reduce wd by two orders of magnitude (5 -> 0.05).",
+        "Use a standard AdamW weight decay of 1e-2 instead of 5.",
+        "Turn off weight decay for now and retrain.",
+        "Set optimizer.weight_decay = 0.001 so the model can actually fit the data.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

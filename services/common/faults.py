@@ -62,6 +62,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("silent_metric_swap", "hard", "evaluation_bug", ()),
         # Evaluation loads an older tokenizer than training (text models only).
         FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
+        # Weight decay orders of magnitude too high; the model underfits and the loss plateaus near chance.
+        FaultSpec("weight_decay_too_high", "easy", "config_error", ("bad_value", "safe_max")),
     )
 }
 

@@ -169,6 +169,9 @@ _OLD_OPTIMIZER_BEFORE = re.compile(
     r"(?:\bfrom|\breplac\w*|\bswap\w* out|\binstead of|\brather than|\bremov\w*|\bdrop\w*|\baway from"
     r"|\bditch\w*)\s+(?:the\s+)?(?:\w+\s+)?$"
 )
+_OPTIMIZER_SETTING_AFTER = re.compile(
+    r"^(?:'s)?\s*(?:-style\s+|style\s+|default\s+|decoupled\s+)?(?:weight[\s_-]*decay|wd|betas?|eps(?:ilon)?)\b"
+)
 _MOMENTUM_OFF = re.compile(
     r"\b(?:disabl\w*|remov\w*|turn\w* off|drop\w*|without|no|zero(?: out)?)\s+(?:the\s+)?(?:sgd\s+)?momentum\b"
     r"|\bmomentum\s*(?:=|:|to)?\s*(?:off|none|disabled|false)\b"
@@ -235,6 +238,8 @@ class SgdMomentumTooHigh(_NumericRule):
     def _switches(self, doc: FixDoc) -> bool:
         for span in doc.spans(ADAPTIVE_OPTIMIZER):
             before = span.sentence[max(0, span.start - 40) : span.start]
+            if _OPTIMIZER_SETTING_AFTER.match(span.sentence[span.end : span.end + 40]):
+                continue  # "AdamW's weight decay" names a setting of the optimizer in use, not a switch
             if not is_negated(span) and not _OLD_OPTIMIZER_BEFORE.search(before):
                 return True
         return False
@@ -908,6 +913,57 @@ class TokenizerVersionDrift(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Regularisation, warmup, scheduler and precision configuration faults
+
+WEIGHT_DECAY = re.compile(r"(?<![a-z])(?:weight[\s_-]*decay|wd|l2[\s_-]*(?:penalty|regulari[sz]ation|decay))\b")
+_WEIGHT_DECAY_OFF = re.compile(
+    r"\b(?:disabl\w*|remov\w*|turn\w* off|drop\w*|without|no|zero(?: out)?)\s+(?:the\s+)?(?:weight[\s_-]*decay|wd|l2)\b"
+    r"|\b(?:weight[\s_-]*decay|wd)\s*(?:=|:|to)?\s*(?:off|none|disabled)\b"
+)
+class _RangeRule(_NumericRule):
+    """A numeric parameter that must land in [0, safe_max]; "disable it" counts as 0."""
+
+    off: re.Pattern[str] = _WEIGHT_DECAY_OFF
+    convert = staticmethod(lambda number: number.value)
+
+    def _reading(self, doc: FixDoc, key: AnswerKey | None) -> ParameterReading:
+        pattern = self.mention if key is None else _with_key_names(self.mention, key)
+        bad = None if key is None else float(key.params["bad_value"])
+        return read_parameter(doc.sentences, pattern, bad_value=bad, convert=self.convert)
+
+    def _values(self, doc: FixDoc, reading: ParameterReading) -> list[float]:
+        return list(reading.values) + [0.0 for span in doc.spans(self.off) if not _negated_before(span)]
+
+    def proposes(self, doc: FixDoc) -> bool:
+        return self._reading(doc, None).changed or bool(doc.spans(self.off))
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        reading = self._reading(doc, key)
+        safe_max = float(key.params["safe_max"])
+        return _numeric_verdict(self._values(doc, reading), lambda v: 0 <= v <= safe_max, mentioned=reading.changed)
+
+
+class WeightDecayTooHigh(_RangeRule):
+    fault_id = "weight_decay_too_high"
+    mention = WEIGHT_DECAY
+    off = _WEIGHT_DECAY_OFF
+    summary = (
+        "names the weight decay (weight decay / wd / L2 penalty or the field) and sets it to a value in"
+        " [0, `safe_max`] (0.1 for AdamW's decoupled decay, 5e-2 for L2 decay), or removes it; a factor is"
+        " applied to the bad value"
+    )
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return f"Lower the weight decay to {_fmt(float(key.params['safe_max']) / 10)}."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Set the weight decay to a value in [0, {_fmt(float(key.params['safe_max']))}]"
+            f" (it was {_fmt(key.params['bad_value'])})."
+        )
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -921,6 +977,7 @@ RULES: Final[dict[str, FixRule]] = {
         LabelMappingMismatch(),
         SwappedMetricKeys(),
         TokenizerVersionDrift(),
+        WeightDecayTooHigh(),
     )
 }
 

@@ -26,6 +26,7 @@ TRIPPED = {
     "label_encoder_mismatch": ("label_consistency", "metric_gap_analysis"),
     "silent_metric_swap": ("metric_gap_analysis",),
     "tokenizer_version_drift": ("encoder_version_match", "metric_gap_analysis"),
+    "weight_decay_too_high": ("loss_trajectory",),
 }
 TWIN_SEEDS = 150
 CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
@@ -65,7 +66,8 @@ class TestHealthyTwin:
             problems += [(seed, "twin fails", c.check, c.summary) for c in healthy.values() if c.status == "fail"]
         assert not problems, problems[:5]
 
-    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
+                                       "weight_decay_too_high"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -244,6 +246,47 @@ class TestMechanisms:
             assert planted.eval.val.accuracy < twin.eval.val.accuracy
 
 
+def _epoch_lines(log: str) -> list[dict[str, float]]:
+    """The numbers of train.log's epoch summary lines."""
+    pattern = re.compile(r"done train_loss=(\S+) train_acc=\S+ val_loss=(\S+) val_acc=\S+.* lr=(\S+) grad_norm=(\S+)")
+    return [
+        {"train_loss": float(m.group(1)), "val_loss": float(m.group(2)), "lr": float(m.group(3)), "grad": float(m.group(4))}
+        for m in pattern.finditer(log)
+    ]
+
+
+class TestConfigFaultMechanisms:
+    """The version-2 config faults: each changes the run through its own mechanism, visible in train.log."""
+
+    def test_weight_decay_too_high_keeps_the_loss_near_chance(self):
+        for seed in range(40):
+            planted, twin = planted_and_twin("weight_decay_too_high", seed)
+            key = core.answer_key(planted)
+            assert key.params["safe_max"] == (0.1 if planted.optimizer == "adamw" else 0.05)
+            assert planted.weight_decay == key.params["bad_value"] >= 10 * key.params["safe_max"]
+            assert twin.weight_decay <= key.params["safe_max"]
+            traj, healthy = planted.trajectory, twin.trajectory
+            assert traj.val_loss.min() > 0.9 * traj.init_val_loss
+            assert healthy.val_loss.min() < traj.val_loss.min()
+
+    def test_healthy_v2_runs_carry_the_new_settings_with_natural_values(self):
+        """grad_scaler, warmup and the scheduler interval appear in healthy v2 configs with varied, valid values;
+        version-1 configs never list grad_scaler."""
+        scalers = collections.Counter()
+        for seed in range(60):
+            world = core.generate_world("easy", seed, healthy=True)
+            config = yaml.safe_load(render_config.render(world))
+            flat = json.dumps(config)
+            assert '"grad_scaler"' in flat and '"interval"' in flat
+            scalers[(world.precision, world.grad_scaler)] += 1
+            if world.precision == "16-mixed":
+                assert world.grad_scaler
+            assert not world.schedule.per_batch
+            v1 = core.generate_world("easy-v1", seed, healthy=True)
+            assert "grad_scaler:" not in render_config.render(v1) and "grad_scaler=" not in render.artifacts(v1)[1].content
+        assert {scaler for (precision, scaler) in scalers if precision != "16-mixed"} == {True, False}
+
+
 class TestVariety:
     def test_models_datasets_styles_layouts_optimizers_schedulers(self):
         """Across 300 scenarios: >= 8 model families and datasets, 4 code styles, 3 layouts, >= 4 optimizers."""
@@ -274,7 +317,8 @@ class TestVariety:
         line, n = counts.most_common(1)[0]
         assert n <= 30, f"{line!r} in {n} of 60"
 
-    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
+                                       "weight_decay_too_high"])
     def test_bad_config_values_vary(self, fault):
         """The faulty config line takes several values and paths across seeds."""
         lines = collections.Counter()

@@ -13,7 +13,9 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a validation split larger than the training split -> the split fraction in preprocessing.py;
 - train/eval label maps that disagree -> the evaluation label map in preprocessing.py;
 - train/eval tokenizer versions that differ -> the evaluation tokenizer in preprocessing.py;
-- a val/test gap explained by swapped keys -> the function that writes eval_results.json.
+- a val/test gap explained by swapped keys -> the function that writes eval_results.json;
+- a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
+Several of these flatten or destabilise the loss alike: the configured values tell them apart.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -269,6 +271,7 @@ class HeuristicAgent(Agent):
     def _diagnose(self) -> dict[str, Any]:
         code = _Code(self.artifacts.get("preprocessing.py", ""))
         for rule in (
+            self._training_config,
             self._exploding_lr,
             self._split_ratio,
             self._batch_size_overflow,
@@ -303,6 +306,57 @@ class HeuristicAgent(Agent):
             if path[-1] in names and number is not None and not re.match(exclude, path[0]):
                 out.append((".".join(path), number))
         return out
+
+    def _config_values(self, *names: str) -> list[tuple[str, Any]]:
+        """Config entries (any type) whose last key is one of `names`, outside evaluation sections."""
+        return [
+            (".".join(path), value)
+            for path, value in _walk(self._config())
+            if path[-1] in names
+            and not isinstance(value, Mapping)
+            and not re.match(r"^(eval|test|evaluation)\b", path[0])
+        ]
+
+    def _loss_flat(self) -> bool:
+        """The validation loss barely moved from its value before training (train.log first, then the check)."""
+        log = self._log()
+        before = re.search(r"epoch 0/\d+ val_loss=([0-9.]+)", log)
+        losses = [float(x) for x in re.findall(r"done train_loss=\S+ train_acc=\S+ val_loss=([0-9.]+)", log)]
+        if before and losses and float(before.group(1)) > 0:
+            return (float(before.group(1)) - min(losses)) / float(before.group(1)) < 0.2
+        if "loss_trajectory" in self.checks:
+            return self._metric("loss_trajectory", "val_loss_improvement") < 0.2
+        return False
+
+    def _log(self) -> str:
+        return self.artifacts.get("train.log", "")
+
+    def _training_config(self, code: _Code) -> dict[str, Any] | None:
+        """Faults whose configured value is itself out of range (checked against the symptom it causes)."""
+        for rule in (
+            self._weight_decay,
+        ):
+            answer = rule()
+            if answer is not None:
+                return answer
+        return None
+
+    def _weight_decay(self) -> dict[str, Any] | None:
+        """Weight decay orders of magnitude above the usual range, with a loss that never left chance level."""
+        decays = self._config_paths("weight_decay", "wd")
+        if not decays:
+            return None
+        path, value = max(decays, key=lambda item: item[1])
+        if value < 0.2 or not self._loss_flat():
+            return None
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"{path} = {_fmt(value)} is orders of magnitude above the usual range: the decay pulls every weight "
+            "towards zero faster than the gradients move it, so the model underfits and the loss stays near chance.",
+            f"Lower {path} from {_fmt(value)} to 0.01.",
+        )
 
     def _exploding_lr(self, code: _Code) -> dict[str, Any] | None:
         diverged = self.summary.get("training_status") == "diverged"

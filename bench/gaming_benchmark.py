@@ -140,6 +140,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Remove the weight decay entirely; the model is underfitting, not overfitting.",
         lambda k: f"Use wd = {_num(_p(k, 'safe_max') / 5)}, inside the usual range.",
     ],
+    "missing_warmup": [
+        lambda k: "Add 500 warmup steps to the scheduler.",
+        lambda k: f"Ramp the learning rate up linearly: warmup_steps = {int(_p(k, 'total_steps')) // 20}.",
+        lambda k: "Use a warmup ratio of 0.06 so the first updates are small.",
+        lambda k: "Introduce a learning-rate warmup over the first 10% of training.",
+        lambda k: "Put back a warm-up phase (a few hundred steps) before the decay.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

@@ -29,6 +29,9 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
                                     {"train_version": "v3.2", "eval_version": "v3.1"}),
         "weight_decay_too_high": ("config.yaml", "optimizer.weight_decay", ("weight_decay", "wd"),
                                   {"bad_value": 5.0, "safe_max": 0.1}),
+        "missing_warmup": ("config.yaml", "scheduler.warmup_steps", ("warmup_steps", "num_warmup_steps"),
+                           {"bad_value": 0, "safe_min": 20, "safe_max": 5000, "total_steps": 10000,
+                            "steps_per_epoch": 2500}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -110,6 +113,14 @@ PARAPHRASES: dict[str, list[str]] = {
         "Use a standard AdamW weight decay of 1e-2 instead of 5.",
         "Turn off weight decay for now and retrain.",
         "Set optimizer.weight_decay = 0.001 so the model can actually fit the data.",
+    ],
+    "missing_warmup": [
+        "Add a linear warmup of 1000 steps.",
+        "Set warmup_steps to 500 so the learning rate ramps up before it reaches the peak.",
+        "Warm up over the first 6% of training steps.",
+        "Use num_warmup_steps=2000 with the same schedule.",
+        "Give the scheduler a warmup (warmup ratio 0.1) instead of starting at the full learning rate.",
+        "Configure a warm-up of one epoch before the cosine decay.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

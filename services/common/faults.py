@@ -64,6 +64,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
         # Weight decay orders of magnitude too high; the model underfits and the loss plateaus near chance.
         FaultSpec("weight_decay_too_high", "easy", "config_error", ("bad_value", "safe_max")),
+        # No learning-rate warmup for a transformer at a high peak rate; the loss blows up in the first steps.
+        FaultSpec("missing_warmup", "easy", "config_error", ("bad_value", "safe_min", "safe_max", "total_steps")),
     )
 }
 

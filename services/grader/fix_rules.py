@@ -24,6 +24,8 @@ from typing import Any, Final
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
+    clause_bounds,
+    KEEP_BEFORE,
     MAX_MENTIONS,
     NumberToken,
     ParameterReading,
@@ -963,6 +965,96 @@ class WeightDecayTooHigh(_RangeRule):
         )
 
 
+WARMUP = re.compile(r"(?<![a-z])(?:(?:num_)?warm[\s_-]*up\w*|(?:linear|lr|learning[\s-]rate)\s+ramp[\s-]*up)\b")
+_WARMUP_ADD = re.compile(
+    r"\b(?:add\w*|us(?:e|ing)|enabl\w*|introduc\w*|includ\w*|restor\w*|put back|bring back|re-?add\w*|need\w*"
+    r"|configur\w*|set\w*|give|with)\b"
+)
+_STEPS_AFTER = re.compile(
+    r"^\s*-?\s*(?:optimi[sz]er\s+|training\s+|update\s+|gradient\s+)?(?:steps?|iterations?|iters?|updates?|batches)\b"
+)
+_EPOCHS_AFTER = re.compile(r"^\s*-?\s*epochs?\b")
+_RATIO_BEFORE = re.compile(r"(?:ratio|fraction|proportion|share|pct|percent\w*)\W*(?:of|to|=|:|at)?\s*$")
+_WARMUP_NUMBER = re.compile(
+    r"(?<![\w.])(?P<mantissa>\d+(?:\.\d+)?|\.\d+)(?:e(?P<exp>[-+]?\d+))?\s*(?P<percent>%|percent\b)?"
+)
+_WARMUP_OLD = re.compile(
+    r"(?:\bfrom|\bwas|\bis|\bcurrently|\bcurrent|\binstead of|\brather than|\bnot|\bof the bad)\s*(?:value\s*)?"
+    r"(?:of\s*|at\s*|=\s*|:\s*)?$"
+)
+
+
+class MissingWarmup(FixRule):
+    fault_id = "missing_warmup"
+    # A warmup is naturally described in terms of the learning rate it ramps up to.
+    tolerated = frozenset({"exploding_lr"})
+    summary = (
+        "adds a learning-rate warmup: a number of steps in [`safe_min`, `safe_max`] (a share of the"
+        " `total_steps` such as 6% or warmup_ratio 0.1, or epochs, count too), or a warmup without a length;"
+        " a length outside the range earns half, keeping warmup at 0 earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, list[float]]:
+        """(adds a warmup, the lengths in optimizer steps it proposes)."""
+        pattern = WARMUP if key is None else _with_key_names(WARMUP, key)
+        total = float(key.params["total_steps"]) if key is not None else 0.0
+        per_epoch = float(key.params.get("steps_per_epoch", 0) or 0) if key is not None else 0.0
+        adds = False
+        lengths: list[float] = []
+        for span in doc.spans(pattern):
+            if is_negated(span) or KEEP_BEFORE.search(span.sentence[max(0, span.start - 40) : span.start]):
+                continue
+            sentence = span.sentence
+            left = max(0, span.start - 60)
+            right = min(len(sentence), span.end + 80)
+            found = []
+            for m in _WARMUP_NUMBER.finditer(sentence, left, right):
+                value = float(m.group("mantissa")) * 10.0 ** int(m.group("exp") or 0)
+                before, after = sentence[max(0, m.start() - 30) : m.start()], sentence[m.end() : m.end() + 30]
+                if _WARMUP_OLD.search(before) or value == 0:
+                    continue
+                if m.group("percent"):
+                    found.append(value / 100.0 * total)
+                elif _EPOCHS_AFTER.match(after):
+                    found.append(value * per_epoch if per_epoch else total)
+                elif value < 1 and (_RATIO_BEFORE.search(before) or "ratio" in sentence[span.start : span.end]):
+                    found.append(value * total)
+                elif value < 1:
+                    continue
+                elif _STEPS_AFTER.match(after) or m.start() >= span.end or after.lstrip().startswith(("-step", "step")):
+                    found.append(value)
+            lengths += found
+            # A change verb in the warmup's own clause ("and consider a warmup" after a learning-rate change
+            # only muses about one).
+            clause_left, clause_right = clause_bounds(sentence, span.start, span.end)
+            clause = sentence[clause_left:clause_right]
+            if found or _WARMUP_ADD.search(clause) or CHANGE_WORDS.search(sentence[clause_left : span.start]):
+                adds = True
+        return adds, lengths
+
+    def proposes(self, doc: FixDoc) -> bool:
+        return self._evidence(doc, None)[0]
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        adds, lengths = self._evidence(doc, key)
+        if not adds:
+            return FixVerdict(NONE, R_NOT_NAMED)
+        if not lengths:
+            return FixVerdict(FULL, R_MECHANISM)
+        low, high = float(key.params["safe_min"]), float(key.params["safe_max"])
+        return _numeric_verdict(lengths, lambda v: low <= v <= high, mentioned=True)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        steps = max(int(key.params["safe_min"]), int(0.06 * float(key.params["total_steps"])))
+        return f"Add a linear learning-rate warmup of {steps} steps."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Warm the learning rate up over {key.params['safe_min']} to {key.params['safe_max']} optimizer steps"
+            " instead of starting at the peak rate (warmup 0)."
+        )
+
+
 # ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
@@ -978,6 +1070,7 @@ RULES: Final[dict[str, FixRule]] = {
         SwappedMetricKeys(),
         TokenizerVersionDrift(),
         WeightDecayTooHigh(),
+        MissingWarmup(),
     )
 }
 

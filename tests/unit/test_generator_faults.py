@@ -27,6 +27,7 @@ TRIPPED = {
     "silent_metric_swap": ("metric_gap_analysis",),
     "tokenizer_version_drift": ("encoder_version_match", "metric_gap_analysis"),
     "weight_decay_too_high": ("loss_trajectory",),
+    "missing_warmup": ("loss_trajectory", "gradient_norms"),
 }
 TWIN_SEEDS = 150
 CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
@@ -67,7 +68,7 @@ class TestHealthyTwin:
         assert not problems, problems[:5]
 
     @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
-                                       "weight_decay_too_high"])
+                                       "weight_decay_too_high", "missing_warmup"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -268,6 +269,21 @@ class TestConfigFaultMechanisms:
             traj, healthy = planted.trajectory, twin.trajectory
             assert traj.val_loss.min() > 0.9 * traj.init_val_loss
             assert healthy.val_loss.min() < traj.val_loss.min()
+
+    def test_missing_warmup_diverges_early_where_the_twin_warms_up(self):
+        families = set()
+        for seed in range(40):
+            planted, twin = planted_and_twin("missing_warmup", seed)
+            families.add(planted.model.family)
+            assert planted.optimizer in catalog.ADAPTIVE_OPTIMIZERS and planted.lr < 1e-2
+            assert planted.lr == twin.lr and planted.lr >= 2.9 * planted.lr_opt
+            assert planted.schedule.warmup_steps == 0 < twin.schedule.warmup_steps
+            traj = planted.trajectory
+            assert traj.status == "diverged" and traj.diverge_global <= 500  # within the first few hundred steps
+            assert twin.trajectory.status != "diverged"
+            config = render_config.render(planted)
+            assert "warmup_steps: 0" in config
+        assert len(families) >= 3
 
     def test_healthy_v2_runs_carry_the_new_settings_with_natural_values(self):
         """grad_scaler, warmup and the scheduler interval appear in healthy v2 configs with varied, valid values;

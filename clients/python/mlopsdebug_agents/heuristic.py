@@ -14,6 +14,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - train/eval label maps that disagree -> the evaluation label map in preprocessing.py;
 - train/eval tokenizer versions that differ -> the evaluation tokenizer in preprocessing.py;
 - a val/test gap explained by swapped keys -> the function that writes eval_results.json;
+- a transformer that diverged within its first steps at an ordinary peak learning rate with warmup 0
+  -> the warmup steps in config.yaml;
 - a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
 Several of these flatten or destabilise the loss alike: the configured values tell them apart.
 
@@ -334,12 +336,40 @@ class HeuristicAgent(Agent):
     def _training_config(self, code: _Code) -> dict[str, Any] | None:
         """Faults whose configured value is itself out of range (checked against the symptom it causes)."""
         for rule in (
+            self._missing_warmup,
             self._weight_decay,
         ):
             answer = rule()
             if answer is not None:
                 return answer
         return None
+
+    def _missing_warmup(self) -> dict[str, Any] | None:
+        """A run that diverged in its first steps at an ordinary (adaptive-optimizer) peak rate, with no warmup."""
+        if self.summary.get("training_status") != "diverged":
+            return None
+        warmups = self._config_paths("warmup_steps", "num_warmup_steps")
+        rates = self._config_paths("lr", "learning_rate")
+        if not warmups or not rates or any(v > 0 for _, v in warmups):
+            return None
+        peak = max(v for _, v in rates)
+        if peak >= 1e-2:  # far above any adaptive optimizer's range: the rate itself is the problem
+            return None
+        total = re.search(r"total_steps=([0-9,]+)", self._log())
+        steps = int(total.group(1).replace(",", "")) if total else 0
+        nan = re.search(r"loss is nan at .* global_step=([0-9,]+)", self._log())
+        when = f" at global step {nan.group(1)}" if nan else ""
+        length = max(100, int(0.06 * steps) // 10 * 10) if steps else 500
+        path = warmups[0][0]
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"With {path} = 0 the optimizer starts at the full peak learning rate ({_fmt(peak)}) while Adam's "
+            f"moment estimates are still unsettled; the loss blew up to NaN{when}, within the first steps of training.",
+            f"Set {path} to {length}: a linear warmup over the first {length} optimizer steps, then the schedule as "
+            "configured.",
+        )
 
     def _weight_decay(self) -> dict[str, Any] | None:
         """Weight decay orders of magnitude above the usual range, with a loss that never left chance level."""

@@ -147,6 +147,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Introduce a learning-rate warmup over the first 10% of training.",
         lambda k: "Put back a warm-up phase (a few hundred steps) before the decay.",
     ],
+    "scheduler_interval_mismatch": [
+        lambda k: f"The {_p(k, 'schedule')} scheduler should step once per epoch: set its interval to epoch.",
+        lambda k: "Update the scheduler at the end of every epoch, not after each batch.",
+        lambda k: "interval = 'epoch' in the lr_scheduler config.",
+        lambda k: f"Use interval epoch instead of {_p(k, 'bad_value')} for the learning-rate scheduler.",
+        lambda k: "Don't step the scheduler every batch; its decay is defined per epoch.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

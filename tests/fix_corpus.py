@@ -32,6 +32,8 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "missing_warmup": ("config.yaml", "scheduler.warmup_steps", ("warmup_steps", "num_warmup_steps"),
                            {"bad_value": 0, "safe_min": 20, "safe_max": 5000, "total_steps": 10000,
                             "steps_per_epoch": 2500}),
+        "scheduler_interval_mismatch": ("config.yaml", "scheduler.interval", ("lr_scheduler.interval", "interval"),
+                                        {"bad_value": "step", "schedule": "step"}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -121,6 +123,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "Use num_warmup_steps=2000 with the same schedule.",
         "Give the scheduler a warmup (warmup ratio 0.1) instead of starting at the full learning rate.",
         "Configure a warm-up of one epoch before the cosine decay.",
+    ],
+    "scheduler_interval_mismatch": [
+        "Set the scheduler interval to epoch.",
+        "Step the StepLR scheduler once per epoch, not after every batch.",
+        "lr_scheduler.interval: epoch - the decay is defined in epochs.",
+        "Call scheduler.step() at the end of each epoch instead of every optimizer step.",
+        "Change interval from step to epoch so the learning rate does not collapse in the first epoch.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

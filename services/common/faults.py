@@ -66,6 +66,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("weight_decay_too_high", "easy", "config_error", ("bad_value", "safe_max")),
         # No learning-rate warmup for a transformer at a high peak rate; the loss blows up in the first steps.
         FaultSpec("missing_warmup", "easy", "config_error", ("bad_value", "safe_min", "safe_max", "total_steps")),
+        # An epoch-based scheduler stepped per batch; the learning rate decays to ~0 in the first epoch.
+        FaultSpec("scheduler_interval_mismatch", "easy", "config_error", ("bad_value", "schedule")),
     )
 }
 

@@ -1055,6 +1055,70 @@ class MissingWarmup(FixRule):
         )
 
 
+SCHEDULER = re.compile(
+    r"\b(?:(?:lr[\s_-]*)?schedul\w*|steplr|exponentiallr|lr_scheduler|interval|learning[\s-]rate decay)\b"
+)
+_INTERVAL_EPOCH = _patterns(
+    r"(?<![a-z])interval\W{0,3}(?:to|=|:|be|is)?\W{0,3}(?:set\s+to\s+)?\W?epoch\b",
+    r"(?<![a-z])interval\b.{0,30}?\bto\W{0,3}epoch\b",
+    r"\b(?:step\w*|call\w*|updat\w*|advanc\w*|decay\w*|appl\w*|run\w*|invok\w*|trigger\w*)\b(?:\s+[\w.()']+){0,5}?\s+"
+    r"(?:once\s+)?(?:per|every|each|at the end of (?:each|every|the)|after (?:each|every|the)|on (?:each|every))\s+"
+    r"(?:training\s+)?epoch\b",
+    r"\b(?:per|once an?|every|each)[\s-]+epoch\s+(?:scheduler\s+)?(?:stepping|steps?|interval|updates?|decay)\b",
+    r"\bepoch[\s-]+(?:level|wise|based)\s+(?:scheduler\s+)?(?:stepping|steps?|interval|updates?|decay|schedul\w*)\b",
+)
+_INTERVAL_STEP = _patterns(
+    r"(?<![a-z])interval\W{0,3}(?:to|=|:|be|is)?\W{0,3}(?:set\s+to\s+)?\W?step\b",
+    r"\b(?:step\w*|call\w*|updat\w*|advanc\w*|decay\w*|appl\w*)\b(?:\s+[\w.()']+){0,5}?\s+(?:once\s+)?(?:per|every|each"
+    r"|after (?:each|every))\s+(?:training\s+)?(?:batch|step|iteration|optimi[sz]er step)\b",
+)
+_FROM_BEFORE = re.compile(r"(?:\bfrom|\binstead of|\brather than|\bnot|\bwas|\bcurrently)\s*\W*$")
+
+
+class SchedulerIntervalMismatch(FixRule):
+    fault_id = "scheduler_interval_mismatch"
+    summary = (
+        "steps the epoch-based scheduler once per epoch (interval: epoch, scheduler.step() at the end of each"
+        " epoch, \"don't step it every batch\"); asserting a per-batch interval earns nothing"
+    )
+
+    @staticmethod
+    def _asserted(doc: FixDoc, pattern: re.Pattern[str]) -> tuple[bool, bool]:
+        """(stated, stated negated or as the old value)."""
+        stated = negated = False
+        for span in doc.spans(pattern):
+            before = span.sentence[max(0, span.start - 20) : span.start]
+            if is_negated(span) or _FROM_BEFORE.search(before):
+                negated = True
+            else:
+                stated = True
+        return stated, negated
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        epoch_stated, epoch_negated = self._asserted(doc, _INTERVAL_EPOCH)
+        step_stated, step_negated = self._asserted(doc, _INTERVAL_STEP)
+        right = epoch_stated or step_negated
+        wrong = step_stated or epoch_negated
+        return bool(doc.spans(SCHEDULER)) or right or wrong, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        _, right, wrong = self._evidence(doc)
+        return right or wrong
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Step the learning-rate scheduler once per epoch (interval: epoch)."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Step the {key.params['schedule']} scheduler once per epoch (interval epoch) instead of after every batch"
+            f" (interval {key.params['bad_value']})."
+        )
+
+
 # ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
@@ -1071,6 +1135,7 @@ RULES: Final[dict[str, FixRule]] = {
         TokenizerVersionDrift(),
         WeightDecayTooHigh(),
         MissingWarmup(),
+        SchedulerIntervalMismatch(),
     )
 }
 

@@ -28,6 +28,7 @@ TRIPPED = {
     "tokenizer_version_drift": ("encoder_version_match", "metric_gap_analysis"),
     "weight_decay_too_high": ("loss_trajectory",),
     "missing_warmup": ("loss_trajectory", "gradient_norms"),
+    "scheduler_interval_mismatch": ("loss_trajectory",),
 }
 TWIN_SEEDS = 150
 CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
@@ -68,7 +69,7 @@ class TestHealthyTwin:
         assert not problems, problems[:5]
 
     @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
-                                       "weight_decay_too_high", "missing_warmup"])
+                                       "weight_decay_too_high", "missing_warmup", "scheduler_interval_mismatch"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -284,6 +285,24 @@ class TestConfigFaultMechanisms:
             config = render_config.render(planted)
             assert "warmup_steps: 0" in config
         assert len(families) >= 3
+
+    def test_scheduler_interval_step_collapses_the_lr_in_epoch_one(self):
+        """StepLR/ExponentialLR stepped per batch: the lr after epoch 1 is ~0; per epoch it is still the peak's order."""
+        kinds = set()
+        for seed in range(40):
+            planted, twin = planted_and_twin("scheduler_interval_mismatch", seed)
+            kinds.add(planted.schedule.kind)
+            assert planted.schedule.kind in ("step", "exponential") and planted.schedule.per_batch
+            assert not twin.schedule.per_batch
+            first = _epoch_lines(render.artifacts(planted)[1].content)[0]
+            healthy_first = _epoch_lines(render.artifacts(twin)[1].content)[0]
+            assert first["lr"] < 1e-3 * planted.lr
+            assert healthy_first["lr"] >= 0.05 * twin.lr
+            interval = yaml.safe_load(render_config.render(planted))
+            assert "interval: step" in render_config.render(planted)
+            assert "interval: epoch" in render_config.render(twin)
+            assert interval
+        assert kinds == {"step", "exponential"}
 
     def test_healthy_v2_runs_carry_the_new_settings_with_natural_values(self):
         """grad_scaler, warmup and the scheduler interval appear in healthy v2 configs with varied, valid values;

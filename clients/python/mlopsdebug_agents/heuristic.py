@@ -16,6 +16,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a val/test gap explained by swapped keys -> the function that writes eval_results.json;
 - a transformer that diverged within its first steps at an ordinary peak learning rate with warmup 0
   -> the warmup steps in config.yaml;
+- a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
+  exponential) stepped every batch -> the scheduler interval in config.yaml;
 - a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
 Several of these flatten or destabilise the loss alike: the configured values tell them apart.
 
@@ -336,12 +338,43 @@ class HeuristicAgent(Agent):
     def _training_config(self, code: _Code) -> dict[str, Any] | None:
         """Faults whose configured value is itself out of range (checked against the symptom it causes)."""
         for rule in (
+            self._scheduler_interval,
             self._missing_warmup,
             self._weight_decay,
         ):
             answer = rule()
             if answer is not None:
                 return answer
+        return None
+
+    def _scheduler_interval(self) -> dict[str, Any] | None:
+        """An epoch-based decay (StepLR, ExponentialLR) stepped after every batch: the log's lr collapses."""
+        config = self._config()
+        for path, value in self._config_values("interval"):
+            parent = path.rsplit(".", 1)[0]
+            node: Any = config
+            for part in parent.split("."):
+                node = node.get(part, {}) if isinstance(node, Mapping) else {}
+            kind = str(node.get("name") or node.get("type") or "") if isinstance(node, Mapping) else ""
+            if str(value).lower() != "step" or kind not in ("step", "exponential"):
+                continue
+            step_lr = r"epoch 1/\d+ step \S+ global_step=\S+ loss=\S+ lr=([0-9.e+-]+)"
+            rates = [float(x) for x in re.findall(step_lr, self._log())]
+            rates += [float(x) for x in re.findall(r"epoch 1/\d+ done .* lr=([0-9.e+-]+)", self._log())]
+            peak = max((n for _, n in self._config_paths("lr", "learning_rate")), default=0.0)
+            collapsed = bool(rates) and peak > 0 and min(rates) < 1e-3 * peak
+            if not collapsed and not self._loss_flat():
+                continue
+            seen = f"; the log's lr falls to {_fmt(min(rates))} within epoch 1" if rates else ""
+            return self._submit(
+                "config_error",
+                "config.yaml",
+                path,
+                f"{path} = step makes Lightning call the {kind} scheduler after every batch, but its decay is "
+                f"defined per epoch: the learning rate decays an epoch's worth per batch and is ~0 within the first "
+                f"epoch{seen}, so the loss plateaus early.",
+                f"Set {path} to epoch so the {kind} scheduler is stepped once per epoch, not after every batch.",
+            )
         return None
 
     def _missing_warmup(self) -> dict[str, Any] | None:

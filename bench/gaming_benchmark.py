@@ -154,6 +154,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: f"Use interval epoch instead of {_p(k, 'bad_value')} for the learning-rate scheduler.",
         lambda k: "Don't step the scheduler every batch; its decay is defined per epoch.",
     ],
+    "dropout_too_high": [
+        lambda k: f"A dropout of {_num(_p(k, 'bad_value'))} leaves almost nothing; lower it to 0.1.",
+        lambda k: "Set the dropout probability to 0.2.",
+        lambda k: "Use dropout 0.3 instead.",
+        lambda k: "Reduce dropout to 5%.",
+        lambda k: "Turn off dropout to verify the model can fit, then tune it between 0.1 and 0.3.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

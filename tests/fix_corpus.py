@@ -34,6 +34,7 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
                             "steps_per_epoch": 2500}),
         "scheduler_interval_mismatch": ("config.yaml", "scheduler.interval", ("lr_scheduler.interval", "interval"),
                                         {"bad_value": "step", "schedule": "step"}),
+        "dropout_too_high": ("config.yaml", "model.dropout", ("dropout",), {"bad_value": 0.9, "safe_max": 0.5}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -130,6 +131,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "lr_scheduler.interval: epoch - the decay is defined in epochs.",
         "Call scheduler.step() at the end of each epoch instead of every optimizer step.",
         "Change interval from step to epoch so the learning rate does not collapse in the first epoch.",
+    ],
+    "dropout_too_high": [
+        "Lower the dropout to 0.1.",
+        "dropout: 0.9 drops almost every activation; use 0.2.",
+        "Set model.dropout = 0.3.",
+        "Use a dropout rate of 10% instead of 90%.",
+        "Disable dropout and retrain to check that the model can fit.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -68,6 +68,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("missing_warmup", "easy", "config_error", ("bad_value", "safe_min", "safe_max", "total_steps")),
         # An epoch-based scheduler stepped per batch; the learning rate decays to ~0 in the first epoch.
         FaultSpec("scheduler_interval_mismatch", "easy", "config_error", ("bad_value", "schedule")),
+        # Dropout close to 1; the model cannot fit.
+        FaultSpec("dropout_too_high", "easy", "config_error", ("bad_value", "safe_max"), heldout=True),
     )
 }
 

@@ -922,6 +922,18 @@ _WEIGHT_DECAY_OFF = re.compile(
     r"\b(?:disabl\w*|remov\w*|turn\w* off|drop\w*|without|no|zero(?: out)?)\s+(?:the\s+)?(?:weight[\s_-]*decay|wd|l2)\b"
     r"|\b(?:weight[\s_-]*decay|wd)\s*(?:=|:|to)?\s*(?:off|none|disabled)\b"
 )
+DROPOUT = re.compile(
+    r"(?<![a-z])(?:\w+_)?(?:dropout(?:[\s_-]*(?:rate|prob\w*|probability|p))?|drop[\s_-]*(?:rate|prob\w*))\b"
+)
+_DROPOUT_OFF = re.compile(
+    r"\b(?:disabl\w*|remov\w*|turn\w* off|without|no)\s+(?:the\s+)?dropout\b|\bdropout\s*(?:=|:|to)?\s*(?:off|none|disabled)\b"
+)
+
+
+def _percent_as_fraction(number: NumberToken) -> float | None:
+    return number.value / 100.0 if number.percent else number.value
+
+
 class _RangeRule(_NumericRule):
     """A numeric parameter that must land in [0, safe_max]; "disable it" counts as 0."""
 
@@ -961,6 +973,26 @@ class WeightDecayTooHigh(_RangeRule):
     def rule_sentence(self, key: AnswerKey) -> str:
         return (
             f"Set the weight decay to a value in [0, {_fmt(float(key.params['safe_max']))}]"
+            f" (it was {_fmt(key.params['bad_value'])})."
+        )
+
+
+class DropoutTooHigh(_RangeRule):
+    fault_id = "dropout_too_high"
+    mention = DROPOUT
+    off = _DROPOUT_OFF
+    convert = staticmethod(_percent_as_fraction)
+    summary = (
+        "names the dropout (dropout / drop rate or the field) and sets its probability to a value in"
+        " [0, `safe_max`] (0.5; \"10%\" reads as 0.1), or removes it"
+    )
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Set the dropout probability to 0.1."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Set the dropout probability to a value in [0, {_fmt(float(key.params['safe_max']))}]"
             f" (it was {_fmt(key.params['bad_value'])})."
         )
 
@@ -1136,6 +1168,7 @@ RULES: Final[dict[str, FixRule]] = {
         WeightDecayTooHigh(),
         MissingWarmup(),
         SchedulerIntervalMismatch(),
+        DropoutTooHigh(),
     )
 }
 

@@ -29,6 +29,7 @@ TRIPPED = {
     "weight_decay_too_high": ("loss_trajectory",),
     "missing_warmup": ("loss_trajectory", "gradient_norms"),
     "scheduler_interval_mismatch": ("loss_trajectory",),
+    "dropout_too_high": ("loss_trajectory",),
 }
 TWIN_SEEDS = 150
 CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
@@ -69,7 +70,8 @@ class TestHealthyTwin:
         assert not problems, problems[:5]
 
     @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
-                                       "weight_decay_too_high", "missing_warmup", "scheduler_interval_mismatch"])
+                                       "weight_decay_too_high", "missing_warmup", "scheduler_interval_mismatch",
+                                       "dropout_too_high"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -271,6 +273,15 @@ class TestConfigFaultMechanisms:
             assert traj.val_loss.min() > 0.9 * traj.init_val_loss
             assert healthy.val_loss.min() < traj.val_loss.min()
 
+    def test_dropout_too_high_trains_above_its_validation_loss(self):
+        """Dropout acts only in training mode: the epoch train loss sits above the validation loss."""
+        for seed in range(40):
+            planted, twin = planted_and_twin("dropout_too_high", seed)
+            assert planted.dropout >= 0.9 and twin.dropout <= 0.3
+            epochs = _epoch_lines(render.artifacts(planted)[1].content)
+            assert epochs and all(e["train_loss"] > e["val_loss"] for e in epochs)
+            assert planted.trajectory.val_loss.min() > 0.9 * planted.trajectory.init_val_loss
+
     def test_missing_warmup_diverges_early_where_the_twin_warms_up(self):
         families = set()
         for seed in range(40):
@@ -353,7 +364,7 @@ class TestVariety:
         assert n <= 30, f"{line!r} in {n} of 60"
 
     @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
-                                       "weight_decay_too_high"])
+                                       "weight_decay_too_high", "dropout_too_high"])
     def test_bad_config_values_vary(self, fault):
         """The faulty config line takes several values and paths across seeds."""
         lines = collections.Counter()

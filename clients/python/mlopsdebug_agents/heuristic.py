@@ -19,6 +19,7 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
   exponential) stepped every batch -> the scheduler interval in config.yaml;
 - a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
+- the same with a dropout close to 1 (training loss above validation loss) -> the dropout.
 Several of these flatten or destabilise the loss alike: the configured values tell them apart.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
@@ -341,6 +342,7 @@ class HeuristicAgent(Agent):
             self._scheduler_interval,
             self._missing_warmup,
             self._weight_decay,
+            self._dropout,
         ):
             answer = rule()
             if answer is not None:
@@ -419,6 +421,23 @@ class HeuristicAgent(Agent):
             f"{path} = {_fmt(value)} is orders of magnitude above the usual range: the decay pulls every weight "
             "towards zero faster than the gradients move it, so the model underfits and the loss stays near chance.",
             f"Lower {path} from {_fmt(value)} to 0.01.",
+        )
+
+    def _dropout(self) -> dict[str, Any] | None:
+        """A dropout probability close to 1: training zeroes almost every activation and the model cannot fit."""
+        rates = [(p, v) for p, v in self._config_paths("dropout", "dropout_rate", "hidden_dropout_prob") if v <= 1]
+        if not rates:
+            return None
+        path, value = max(rates, key=lambda item: item[1])
+        if value < 0.6 or not self._loss_flat():
+            return None
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"{path} = {_fmt(value)} drops almost every activation while training: the model cannot fit, the loss "
+            "stays near chance and the training loss sits above the validation loss (dropout is off in evaluation).",
+            f"Set {path} to 0.1.",
         )
 
     def _exploding_lr(self, code: _Code) -> dict[str, Any] | None:

@@ -161,6 +161,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Reduce dropout to 5%.",
         lambda k: "Turn off dropout to verify the model can fit, then tune it between 0.1 and 0.3.",
     ],
+    "fp16_no_loss_scaling": [
+        lambda k: "Re-enable the gradient scaler.",
+        lambda k: "Use bf16-mixed precision instead of fp16.",
+        lambda k: "Set grad_scaler to true so fp16 gradients do not underflow.",
+        lambda k: "Turn loss scaling back on for mixed precision.",
+        lambda k: "Switch to full precision (fp32) training.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

@@ -35,6 +35,8 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "scheduler_interval_mismatch": ("config.yaml", "scheduler.interval", ("lr_scheduler.interval", "interval"),
                                         {"bad_value": "step", "schedule": "step"}),
         "dropout_too_high": ("config.yaml", "model.dropout", ("dropout",), {"bad_value": 0.9, "safe_max": 0.5}),
+        "fp16_no_loss_scaling": ("config.yaml", "training.grad_scaler", ("grad_scaler", "loss_scaling"),
+                                 {"bad_value": False, "precision": "16-mixed"}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -138,6 +140,14 @@ PARAPHRASES: dict[str, list[str]] = {
         "Set model.dropout = 0.3.",
         "Use a dropout rate of 10% instead of 90%.",
         "Disable dropout and retrain to check that the model can fit.",
+    ],
+    "fp16_no_loss_scaling": [
+        "Enable the GradScaler for fp16 training.",
+        "Set grad_scaler: true so the loss is scaled before backward.",
+        "Switch precision to bf16-mixed, which does not need loss scaling.",
+        "Turn on dynamic loss scaling to stop the gradients underflowing in half precision.",
+        "Train in fp32 (precision 32-true) instead of fp16 without a scaler.",
+        "Use torch.amp.GradScaler so small gradients stay representable in float16.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -70,6 +70,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("scheduler_interval_mismatch", "easy", "config_error", ("bad_value", "schedule")),
         # Dropout close to 1; the model cannot fit.
         FaultSpec("dropout_too_high", "easy", "config_error", ("bad_value", "safe_max"), heldout=True),
+        # fp16 mixed precision without loss scaling; gradients underflow and the loss stalls.
+        FaultSpec("fp16_no_loss_scaling", "easy", "config_error", ("bad_value", "precision"), heldout=True),
     )
 }
 

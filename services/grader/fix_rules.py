@@ -1151,6 +1151,60 @@ class SchedulerIntervalMismatch(FixRule):
         )
 
 
+_SCALER_NAME = (
+    r"(?:(?:dynamic\s+|automatic\s+|amp\s+)?loss[\s_-]*scal\w*|(?:torch\.)?(?:cuda\.)?(?:amp\.)?grad(?:ient)?[\s_-]*scal\w*)"
+)
+_LOSS_SCALING_ON = _patterns(
+    rf"\b(?:enabl\w*|turn\w* on|switch\w* on|re-?enabl\w*|add\w*|us(?:e|ing)|restor\w*|put back|bring back|wrap\w*"
+    rf"|activat\w*|with)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
+    rf"{_SCALER_NAME}\s*(?:back\s+)?(?:=|:|to)?\s*(?:true|on|enabled|dynamic)\b",
+    r"\bscal\w*\s+(?:up\s+)?the\s+loss\b",
+)
+_LOSS_SCALING_OFF = _patterns(
+    rf"\b(?:disabl\w*|turn\w* off|switch\w* off|remov\w*|drop\w*|without)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
+    rf"{_SCALER_NAME}\s*(?:=|:|to)?\s*(?:false|off|disabled|none)\b",
+)
+_WIDER_PRECISION = _patterns(
+    r"\b(?:switch\w*|chang\w*|mov\w*|us(?:e|ing)|train\w*|set\w*|go|run\w*|fall\w* back)\b(?:\s+[\w.()'-]+){0,4}?\s+"
+    r"(?:to\s+|in\s+|with\s+)?(?:bf16(?:-mixed)?|bfloat16|fp32|float32|32-true|32-bit|full[\s-]precision|single[\s-]precision)\b",
+    r"\bprecision\s*(?:=|:|to)\s*[\"']?(?:bf16(?:-mixed)?|bfloat16|32(?:-true)?|fp32)\b",
+)
+PRECISION = re.compile(r"\b(?:fp16|float16|16-mixed|half[\s-]precision|mixed[\s-]precision|amp|precision)\b")
+
+
+class Fp16WithoutLossScaling(FixRule):
+    fault_id = "fp16_no_loss_scaling"
+    summary = (
+        "enables loss scaling for fp16 (a GradScaler, grad_scaler: true, dynamic loss scaling) or trains in a"
+        " precision that does not underflow (bf16-mixed, fp32); asserting that the scaler stays off earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        on = [s for s in doc.spans(_LOSS_SCALING_ON)]
+        off = [s for s in doc.spans(_LOSS_SCALING_OFF)]
+        wider = [s for s in doc.spans(_WIDER_PRECISION)]
+        right = any(not is_negated(s) for s in on) or any(not is_negated(s) for s in wider) or any(
+            _negated_before(s) for s in off
+        )
+        wrong = any(not _negated_before(s) for s in off) or any(is_negated(s) for s in on)
+        named = bool(doc.spans(PRECISION)) or bool(on or off)
+        return named or right or wrong, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        _, right, wrong = self._evidence(doc)
+        return right or wrong
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Enable loss scaling (a GradScaler) for fp16 training, or train in bf16-mixed."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"With precision {key.params['precision']}, enable the gradient scaler (or use bf16/fp32 precision)."
+
+
 # ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
@@ -1169,6 +1223,7 @@ RULES: Final[dict[str, FixRule]] = {
         MissingWarmup(),
         SchedulerIntervalMismatch(),
         DropoutTooHigh(),
+        Fp16WithoutLossScaling(),
     )
 }
 

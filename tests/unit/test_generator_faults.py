@@ -30,6 +30,7 @@ TRIPPED = {
     "missing_warmup": ("loss_trajectory", "gradient_norms"),
     "scheduler_interval_mismatch": ("loss_trajectory",),
     "dropout_too_high": ("loss_trajectory",),
+    "fp16_no_loss_scaling": ("loss_trajectory",),
 }
 TWIN_SEEDS = 150
 CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
@@ -71,7 +72,7 @@ class TestHealthyTwin:
 
     @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
                                        "weight_decay_too_high", "missing_warmup", "scheduler_interval_mismatch",
-                                       "dropout_too_high"])
+                                       "dropout_too_high", "fp16_no_loss_scaling"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -314,6 +315,20 @@ class TestConfigFaultMechanisms:
             assert "interval: epoch" in render_config.render(twin)
             assert interval
         assert kinds == {"step", "exponential"}
+
+    def test_fp16_without_loss_scaling_stalls_with_tiny_gradients(self):
+        for seed in range(40):
+            planted, twin = planted_and_twin("fp16_no_loss_scaling", seed)
+            assert planted.precision == twin.precision == "16-mixed"
+            assert twin.grad_scaler and not planted.grad_scaler
+            log, healthy_log = render.artifacts(planted)[1].content, render.artifacts(twin)[1].content
+            # No scaler: no loss-scale adjustments, and no GradScaler deprecation warning either.
+            assert "loss scale reduced" not in log and "GradScaler(args...)" not in log
+            assert "loss scale reduced" in healthy_log
+            assert "grad_scaler=False" in log and "grad_scaler=True" in healthy_log
+            # Healthy gradient norms stay above 0.1 (the simulation's smallest scale); underflowed ones fall below.
+            assert max(e["grad"] for e in _epoch_lines(log)) < 0.1 <= min(e["grad"] for e in _epoch_lines(healthy_log))
+            assert planted.trajectory.val_loss.min() > 0.9 * planted.trajectory.init_val_loss
 
     def test_healthy_v2_runs_carry_the_new_settings_with_natural_values(self):
         """grad_scaler, warmup and the scheduler interval appear in healthy v2 configs with varied, valid values;

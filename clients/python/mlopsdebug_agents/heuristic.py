@@ -18,6 +18,7 @@ the answer key. Each rule needs evidence in what the agent saw:
   -> the warmup steps in config.yaml;
 - a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
   exponential) stepped every batch -> the scheduler interval in config.yaml;
+- a stalled loss and tiny gradient norms with fp16 and no gradient scaler -> the grad scaler;
 - a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
 - the same with a dropout close to 1 (training loss above validation loss) -> the dropout.
 Several of these flatten or destabilise the loss alike: the configured values tell them apart.
@@ -340,6 +341,7 @@ class HeuristicAgent(Agent):
         """Faults whose configured value is itself out of range (checked against the symptom it causes)."""
         for rule in (
             self._scheduler_interval,
+            self._loss_scaling,
             self._missing_warmup,
             self._weight_decay,
             self._dropout,
@@ -376,6 +378,29 @@ class HeuristicAgent(Agent):
                 f"defined per epoch: the learning rate decays an epoch's worth per batch and is ~0 within the first "
                 f"epoch{seen}, so the loss plateaus early.",
                 f"Set {path} to epoch so the {kind} scheduler is stepped once per epoch, not after every batch.",
+            )
+        return None
+
+    def _loss_scaling(self) -> dict[str, Any] | None:
+        """fp16 mixed precision with the gradient scaler off: gradients underflow and training stalls."""
+        precisions = [str(v) for _, v in self._config_values("precision")]
+        if not any(p.startswith("16") or p in ("fp16", "half") for p in precisions):
+            return None
+        for path, value in self._config_values("grad_scaler", "loss_scaling", "use_grad_scaler"):
+            if value is not False and str(value).lower() not in ("false", "off", "none", "0"):
+                continue
+            if not self._loss_flat():
+                continue
+            norms = [float(x) for x in re.findall(r"grad_norm=([0-9.e+-]+)", self._log())]
+            tiny = f"; gradient norms are tiny (median {_fmt(sorted(norms)[len(norms) // 2])})" if norms else ""
+            return self._submit(
+                "config_error",
+                "config.yaml",
+                path,
+                f"Training runs in fp16 ({precisions[0]}) with {path} = false: without loss scaling, small "
+                f"gradients underflow to zero in float16, so the optimizer barely moves and the loss stalls{tiny}.",
+                f"Set {path} to true so the loss is scaled before backward (a GradScaler), or switch the precision "
+                "to bf16-mixed.",
             )
         return None
 

@@ -1009,7 +1009,7 @@ def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[tuple[str,
         pool.append(("setup", "py.warnings",
                      f"{site}/torch/amp/grad_scaler.py:132: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
                      "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead."))
-    if world.precision == "16-mixed":
+        # (A GradScaler that skips the first optimizer step on inf gradients makes the scheduler step first.)
         pool.append(("train", "py.warnings",
                      f"{site}/torch/optim/lr_scheduler.py:224: UserWarning: Detected call of `lr_scheduler.step()` before "
                      "`optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: "

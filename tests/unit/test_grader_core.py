@@ -231,6 +231,12 @@ class TestDeterminism:
             "label_encoder_mismatch": {},
             "silent_metric_swap": {},
             "tokenizer_version_drift": {"train_version": "2024.03", "eval_version": "2023.11"},
+            "weight_decay_too_high": {"bad_value": 5.0, "safe_max": 0.1},
+            "missing_warmup": {"bad_value": 0, "safe_min": 20, "safe_max": 6000, "total_steps": 12000,
+                               "steps_per_epoch": 3000},
+            "scheduler_interval_mismatch": {"bad_value": "step", "schedule": "exponential"},
+            "dropout_too_high": {"bad_value": 0.95, "safe_max": 0.5},
+            "fp16_no_loss_scaling": {"bad_value": False, "precision": "16-mixed"},
         }
         for fault_id, spec in FAULTS.items():
             key = AnswerKey(fault_id, spec.category, "preprocessing.py", "some.field", (), params[fault_id],

@@ -1037,8 +1037,10 @@ class MissingWarmup(FixRule):
             if is_negated(span) or KEEP_BEFORE.search(span.sentence[max(0, span.start - 40) : span.start]):
                 continue
             sentence = span.sentence
-            left = max(0, span.start - 60)
-            right = min(len(sentence), span.end + 80)
+            # Lengths in the warmup's own clause ("num_warmup_steps=500, num_training_steps=10000": 500 only).
+            clause_left, clause_right = clause_bounds(sentence, span.start, span.end)
+            left = max(clause_left, span.start - 60)
+            right = min(clause_right, span.end + 80)
             found = []
             for m in _WARMUP_NUMBER.finditer(sentence, left, right):
                 value = float(m.group("mantissa")) * 10.0 ** int(m.group("exp") or 0)
@@ -1058,7 +1060,6 @@ class MissingWarmup(FixRule):
             lengths += found
             # A change verb in the warmup's own clause ("and consider a warmup" after a learning-rate change
             # only muses about one).
-            clause_left, clause_right = clause_bounds(sentence, span.start, span.end)
             clause = sentence[clause_left:clause_right]
             if found or _WARMUP_ADD.search(clause) or CHANGE_WORDS.search(sentence[clause_left : span.start]):
                 adds = True
@@ -1159,10 +1160,12 @@ _LOSS_SCALING_ON = _patterns(
     rf"|activat\w*|with)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
     rf"{_SCALER_NAME}\s*(?:back\s+)?(?:=|:|to)?\s*(?:true|on|enabled|dynamic)\b",
     r"\bscal\w*\s+(?:up\s+)?the\s+loss\b",
+    rf"{_SCALER_NAME}\s*\((?![^)]*enabled\s*=\s*false)",  # constructing one: GradScaler("cuda")
 )
 _LOSS_SCALING_OFF = _patterns(
     rf"\b(?:disabl\w*|turn\w* off|switch\w* off|remov\w*|drop\w*|without)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
     rf"{_SCALER_NAME}\s*(?:=|:|to)?\s*(?:false|off|disabled|none)\b",
+    rf"{_SCALER_NAME}\s*\([^)]*enabled\s*=\s*false",
 )
 _WIDER_PRECISION = _patterns(
     r"\b(?:switch\w*|chang\w*|mov\w*|us(?:e|ing)|train\w*|set\w*|go|run\w*|fall\w* back)\b(?:\s+[\w.()'-]+){0,4}?\s+"

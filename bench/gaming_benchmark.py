@@ -186,11 +186,47 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Never evaluate in train mode - switch to inference mode for the metrics.",
         lambda k: "Ensure the network runs in evaluation mode when the val and test scores are computed.",
     ],
+    "weight_decay_too_high": [
+        lambda k: f"A weight decay of {_num(_p(k, 'bad_value'))} drags the weights to zero; set it to 1e-4.",
+        lambda k: "Decrease weight_decay to 0.01 and retrain.",
+        lambda k: f"Cut the weight decay by 1000x (it is {_num(_p(k, 'bad_value'))}).",
+        lambda k: "Remove the weight decay entirely; the model is underfitting, not overfitting.",
+        lambda k: f"Use wd = {_num(_p(k, 'safe_max') / 5)}, inside the usual range.",
+    ],
+    "missing_warmup": [
+        lambda k: "Add 500 warmup steps to the scheduler.",
+        lambda k: f"Ramp the learning rate up linearly: warmup_steps = {int(_p(k, 'total_steps')) // 20}.",
+        lambda k: "Use a warmup ratio of 0.06 so the first updates are small.",
+        lambda k: "Introduce a learning-rate warmup over the first 10% of training.",
+        lambda k: "Put back a warm-up phase (a few hundred steps) before the decay.",
+    ],
+    "scheduler_interval_mismatch": [
+        lambda k: f"The {_p(k, 'schedule')} scheduler should step once per epoch: set its interval to epoch.",
+        lambda k: "Update the scheduler at the end of every epoch, not after each batch.",
+        lambda k: "interval = 'epoch' in the lr_scheduler config.",
+        lambda k: f"Use interval epoch instead of {_p(k, 'bad_value')} for the learning-rate scheduler.",
+        lambda k: "Don't step the scheduler every batch; its decay is defined per epoch.",
+    ],
+    "dropout_too_high": [
+        lambda k: f"A dropout of {_num(_p(k, 'bad_value'))} leaves almost nothing; lower it to 0.1.",
+        lambda k: "Set the dropout probability to 0.2.",
+        lambda k: "Use dropout 0.3 instead.",
+        lambda k: "Reduce dropout to 5%.",
+        lambda k: "Turn off dropout to verify the model can fit, then tune it between 0.1 and 0.3.",
+    ],
+    "fp16_no_loss_scaling": [
+        lambda k: "Re-enable the gradient scaler.",
+        lambda k: "Use bf16-mixed precision instead of fp16.",
+        lambda k: "Set grad_scaler to true so fp16 gradients do not underflow.",
+        lambda k: "Turn loss scaling back on for mixed precision.",
+        lambda k: "Switch to full precision (fp32) training.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"
     " normalise train only split once deduplicate source group test_size hold out label encoder mapping"
     " label2id tokenizer version metric key val test swap"
+    " weight decay wd dropout warmup warmup_steps scheduler interval epoch grad scaler loss scaling fp16 bf16"
 )
 
 

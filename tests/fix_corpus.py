@@ -31,6 +31,16 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "eval_drop_last": ("preprocessing.py", "run_evaluation", ("drop_last",), {}),
         "weighted_f1_as_macro": ("preprocessing.py", "compute_metrics", ("macro_f1",), {}),
         "eval_in_train_mode": ("preprocessing.py", "score_split", ("model.eval",), {}),
+        "weight_decay_too_high": ("config.yaml", "optimizer.weight_decay", ("weight_decay", "wd"),
+                                  {"bad_value": 5.0, "safe_max": 0.1}),
+        "missing_warmup": ("config.yaml", "scheduler.warmup_steps", ("warmup_steps", "num_warmup_steps"),
+                           {"bad_value": 0, "safe_min": 20, "safe_max": 5000, "total_steps": 10000,
+                            "steps_per_epoch": 2500}),
+        "scheduler_interval_mismatch": ("config.yaml", "scheduler.interval", ("lr_scheduler.interval", "interval"),
+                                        {"bad_value": "step", "schedule": "step"}),
+        "dropout_too_high": ("config.yaml", "model.dropout", ("dropout",), {"bad_value": 0.9, "safe_max": 0.5}),
+        "fp16_no_loss_scaling": ("config.yaml", "training.grad_scaler", ("grad_scaler", "loss_scaling"),
+                                 {"bad_value": False, "precision": "16-mixed"}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -132,6 +142,44 @@ PARAPHRASES: dict[str, list[str]] = {
         "Switch the model to eval mode before computing validation and test metrics.",
         "Don't score the model in training mode; dropout and batch-norm batch statistics distort the numbers.",
         "Add model.eval() before the evaluation loop (it was left in train mode after training).",
+    ],
+    "weight_decay_too_high": [
+        "Lower the weight decay to 0.01.",
+        "weight_decay: 5.0 shrinks the weights to nothing; set it to 0.05.",
+        "Reduce wd by two orders of magnitude (5 -> 0.05).",
+        "Use a standard AdamW weight decay of 1e-2 instead of 5.",
+        "Turn off weight decay for now and retrain.",
+        "Set optimizer.weight_decay = 0.001 so the model can actually fit the data.",
+    ],
+    "missing_warmup": [
+        "Add a linear warmup of 1000 steps.",
+        "Set warmup_steps to 500 so the learning rate ramps up before it reaches the peak.",
+        "Warm up over the first 6% of training steps.",
+        "Use num_warmup_steps=2000 with the same schedule.",
+        "Give the scheduler a warmup (warmup ratio 0.1) instead of starting at the full learning rate.",
+        "Configure a warm-up of one epoch before the cosine decay.",
+    ],
+    "scheduler_interval_mismatch": [
+        "Set the scheduler interval to epoch.",
+        "Step the StepLR scheduler once per epoch, not after every batch.",
+        "lr_scheduler.interval: epoch - the decay is defined in epochs.",
+        "Call scheduler.step() at the end of each epoch instead of every optimizer step.",
+        "Change interval from step to epoch so the learning rate does not collapse in the first epoch.",
+    ],
+    "dropout_too_high": [
+        "Lower the dropout to 0.1.",
+        "dropout: 0.9 drops almost every activation; use 0.2.",
+        "Set model.dropout = 0.3.",
+        "Use a dropout rate of 10% instead of 90%.",
+        "Disable dropout and retrain to check that the model can fit.",
+    ],
+    "fp16_no_loss_scaling": [
+        "Enable the GradScaler for fp16 training.",
+        "Set grad_scaler: true so the loss is scaled before backward.",
+        "Switch precision to bf16-mixed, which does not need loss scaling.",
+        "Turn on dynamic loss scaling to stop the gradients underflowing in half precision.",
+        "Train in fp32 (precision 32-true) instead of fp16 without a scaler.",
+        "Use torch.amp.GradScaler so small gradients stay representable in float16.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

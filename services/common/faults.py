@@ -70,6 +70,16 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("weighted_f1_as_macro", "hard", "evaluation_bug", ()),
         # The model is scored in training mode (dropout active, batch-norm batch statistics).
         FaultSpec("eval_in_train_mode", "hard", "evaluation_bug", ()),
+        # Weight decay orders of magnitude too high; the model underfits and the loss plateaus near chance.
+        FaultSpec("weight_decay_too_high", "easy", "config_error", ("bad_value", "safe_max")),
+        # No learning-rate warmup for a transformer at a high peak rate; the loss blows up in the first steps.
+        FaultSpec("missing_warmup", "easy", "config_error", ("bad_value", "safe_min", "safe_max", "total_steps")),
+        # An epoch-based scheduler stepped per batch; the learning rate decays to ~0 in the first epoch.
+        FaultSpec("scheduler_interval_mismatch", "easy", "config_error", ("bad_value", "schedule")),
+        # Dropout close to 1; the model cannot fit.
+        FaultSpec("dropout_too_high", "easy", "config_error", ("bad_value", "safe_max"), heldout=True),
+        # fp16 mixed precision without loss scaling; gradients underflow and the loss stalls.
+        FaultSpec("fp16_no_loss_scaling", "easy", "config_error", ("bad_value", "precision"), heldout=True),
     )
 }
 

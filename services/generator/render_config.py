@@ -17,6 +17,19 @@ FIELD_PATHS: dict[str, dict[str, str]] = {
     "learning_rate": {"sections": "optimizer.learning_rate", "lightning": "model.optimizer.lr", "nested": "train.optim.lr"},
     "momentum": {"sections": "optimizer.momentum", "lightning": "model.optimizer.momentum", "nested": "train.optim.momentum"},
     "batch_size": {"sections": "data.batch_size", "lightning": "data.batch_size", "nested": "train.batch_size"},
+    "weight_decay": {
+        "sections": "optimizer.weight_decay", "lightning": "model.optimizer.weight_decay",
+        "nested": "train.optim.weight_decay",
+    },
+    "dropout": {"sections": "model.dropout", "lightning": "model.dropout", "nested": "model.dropout"},
+    "warmup_steps": {
+        "sections": "scheduler.warmup_steps", "lightning": "model.lr_scheduler.warmup_steps",
+        "nested": "train.schedule.warmup_steps",
+    },
+    "scheduler_interval": {
+        "sections": "scheduler.interval", "lightning": "model.lr_scheduler.interval", "nested": "train.schedule.interval",
+    },
+    "grad_scaler": {"sections": "training.grad_scaler", "lightning": "trainer.grad_scaler", "nested": "train.grad_scaler"},
 }
 FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "learning_rate": (
@@ -30,6 +43,23 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     "batch_size": (
         "data.batch_size", "train.batch_size", "training.batch_size", "dataloader.batch_size", "batch_size",
         "train_batch_size",
+    ),
+    "weight_decay": (
+        "optimizer.weight_decay", "model.optimizer.weight_decay", "train.optim.weight_decay", "optim.weight_decay",
+        "weight_decay", "wd",
+    ),
+    "dropout": ("model.dropout", "dropout", "model.dropout_rate", "dropout_rate", "hidden_dropout_prob"),
+    "warmup_steps": (
+        "scheduler.warmup_steps", "model.lr_scheduler.warmup_steps", "train.schedule.warmup_steps",
+        "lr_scheduler.warmup_steps", "schedule.warmup_steps", "warmup_steps", "num_warmup_steps", "warmup",
+    ),
+    "scheduler_interval": (
+        "scheduler.interval", "model.lr_scheduler.interval", "train.schedule.interval", "lr_scheduler.interval",
+        "schedule.interval", "interval",
+    ),
+    "grad_scaler": (
+        "training.grad_scaler", "trainer.grad_scaler", "train.grad_scaler", "grad_scaler", "loss_scaling",
+        "amp.grad_scaler", "scaler",
     ),
 }
 
@@ -120,6 +150,8 @@ def _schedule_block(w: World, name_key: str, min_key: str) -> dict:
         block["div_factor"] = s.div_factor
         block["final_div_factor"] = s.final_div_factor
     block["interval"] = "epoch" if s.kind in ("step", "exponential") else "step"
+    if s.per_batch:
+        block["interval"] = "step"
     return block
 
 
@@ -129,6 +161,11 @@ def _data_extras(w: World) -> dict:
     if w.modality == "text":
         return {"max_length": w.text.max_length}
     return {}
+
+
+def _amp_fields(w: World) -> dict:
+    """Version 2 lists whether fp16 training scales the loss (a GradScaler), next to the precision."""
+    return {"grad_scaler": w.grad_scaler} if w.revision >= 2 else {}
 
 
 def _early_stopping(w: World, metric_key: str) -> dict | None:
@@ -159,7 +196,7 @@ def config_document(w: World) -> dict:
             "scheduler": _schedule_block(w, "name", "min_lr"),
             "training": {
                 "epochs": w.epochs,
-                "precision": w.precision,
+                "precision": w.precision, **_amp_fields(w),
                 "gradient_clip_norm": w.grad_clip,
                 "log_every_n_steps": w.log_every,
                 "early_stopping": _early_stopping(w, "monitor"),
@@ -180,7 +217,7 @@ def config_document(w: World) -> dict:
                 "accelerator": "gpu",
                 "devices": 1,
                 "max_epochs": w.epochs,
-                "precision": w.precision,
+                "precision": w.precision, **_amp_fields(w),
                 "gradient_clip_val": w.grad_clip,
                 "log_every_n_steps": w.log_every,
                 "default_root_dir": f"runs/{w.experiment}",
@@ -216,7 +253,7 @@ def config_document(w: World) -> dict:
             "drop_last": w.drop_last,
             "num_workers": w.num_workers,
             "max_samples": w.max_train_samples,
-            "precision": w.precision,
+            "precision": w.precision, **_amp_fields(w),
             "clip_grad_norm": w.grad_clip,
             "log_interval": w.log_every,
             "optim": _optimizer_block(w, "lr", "type"),

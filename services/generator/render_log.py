@@ -64,7 +64,14 @@ def _schedule_text(w: World, total_steps: int) -> str:
         detail = f"max_lr={w.lr!r} pct_start={s.pct_start!r} div_factor={s.div_factor!r}"
     else:
         detail = f"warmup_steps={s.warmup_steps}"
+    if w.revision >= 2:
+        detail += f" interval={'step' if s.per_batch or s.kind not in ('step', 'exponential') else 'epoch'}"
     return f"{s.kind} schedule {detail} total_steps={total_steps:,}"
+
+
+def _scaler_text(w: World) -> str:
+    """Version 2: whether the loss is scaled (what a GradScaler does; it acts in fp16 only)."""
+    return f" grad_scaler={w.grad_scaler}" if w.revision >= 2 else ""
 
 
 def _optimizer_text(w: World) -> str:
@@ -119,7 +126,7 @@ def render(w: World) -> str:
         "INFO",
         "trainer",
         f"epochs={epochs} batch_size={w.batch_size} drop_last={w.drop_last} steps_per_epoch={spe:,} "
-        f"precision={w.precision} grad_clip={clip} early_stopping={es} log_every_n_steps={w.log_every}",
+        f"precision={w.precision}{_scaler_text(w)} grad_clip={clip} early_stopping={es} log_every_n_steps={w.log_every}",
     )
     if spe == 0:
         emit(t + 0.05, "WARNING", "lightning", "Total length of `DataLoader` across ranks is zero. Please make sure this was your intention.")

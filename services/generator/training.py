@@ -33,6 +33,9 @@ class Schedule:
     pct_start: float = 0.3  # "onecycle"
     div_factor: float = 25.0  # "onecycle"
     final_div_factor: float = 1e4  # "onecycle"
+    # The scheduler is stepped after every optimizer step although its decay counts epochs ("step" and
+    # "exponential" schedules with Lightning's interval "step"): each batch then applies an epoch's decay.
+    per_batch: bool = False
 
 
 def learning_rates(schedule: Schedule, peak_lr: float, steps: np.ndarray, steps_per_epoch: int, total_steps: int) -> np.ndarray:
@@ -62,6 +65,8 @@ def learning_rates(schedule: Schedule, peak_lr: float, steps: np.ndarray, steps_
         decayed = peak_lr * np.clip((total_steps - s) / span, 0.0, 1.0)
         return np.where(s < warm, peak_lr * factor, decayed)
     epoch_index = np.floor(s / max(1, steps_per_epoch))
+    if schedule.per_batch:
+        epoch_index = s
     if kind == "step":
         return peak_lr * factor * schedule.gamma ** np.floor(epoch_index / max(1, schedule.step_size))
     if kind == "exponential":
@@ -108,6 +113,15 @@ class TrainingSetup:
     # logged step's gradient norm (0 = none) and where it falls, as a fraction of the logged steps.
     benign_spike: float = 0.0
     benign_spike_at: float = 0.5
+    # Share of each update that survives (fp16 gradients that underflow to zero without loss scaling carry
+    # none), and what the logged gradient norm is multiplied by (the norm of mostly-zero gradients).
+    update_scale: float = 1.0
+    grad_norm_factor: float = 1.0
+    # How much higher the loss measured in training mode is than in eval mode (heavy dropout is active
+    # only while training).
+    train_loss_factor: float = 1.0
+    # A GradScaler adjusts the loss scale in fp16 (the log's "loss scale reduced" lines); without one, none.
+    loss_scaling: bool = True
 
 
 @dataclasses.dataclass(slots=True)
@@ -151,7 +165,10 @@ def _progress_rate(setup: TrainingSetup, lr: np.ndarray) -> np.ndarray:
     batch_gain = math.sqrt(min(effective_batch / setup.tuned_batch, _CRITICAL_BATCH_MULTIPLE))
     ratio = np.minimum(lr / setup.lr_opt, _MAX_USEFUL_LR_RATIO)
     n_eff = setup.n_full**0.3 * setup.n_train**0.7
-    return ratio * batch_gain * setup.tuned_batch / n_eff / setup.oscillation_slowdown
+    rate = ratio * batch_gain * setup.tuned_batch / n_eff / setup.oscillation_slowdown
+    if setup.update_scale != 1.0:
+        rate = rate * setup.update_scale
+    return rate
 
 
 def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, epoch_overhead: float) -> Trajectory:
@@ -237,6 +254,8 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         val_clean = val_clean * np.exp(setup.oscillation * (0.3 + 3.5 * swing[0]))
         tr_loss = tr_loss * np.exp(setup.oscillation * (0.3 + 3.5 * swing[1]))
     tr_loss = tr_loss * blowup(mid_steps)
+    if setup.train_loss_factor != 1.0:
+        tr_loss = tr_loss * setup.train_loss_factor
     val_clean = val_clean * blowup(end_steps) ** 0.85
     clean_acc = acc_from(val_clean, setup.loss_floor_val, setup.acc_cap) + 0.002 * jitter[2]
     tr_acc = acc_from(tr_loss, setup.loss_floor_train, train_cap) + 0.002 * jitter[3]
@@ -287,10 +306,14 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         wave = 0.5 + 0.5 * np.sin(2.0 * np.pi * logged / period + phase) + 0.6 * rng.random(logged.size)
         log_loss = log_loss * np.exp(5.0 * setup.oscillation * wave)
     log_loss = log_loss * blowup(logged)
+    if setup.train_loss_factor != 1.0:
+        log_loss = log_loss * setup.train_loss_factor
     log_grad = setup.grad_scale * (0.25 + 0.75 * np.sqrt(np.minimum(base / l0, 2.0))) * np.exp(0.07 * noise[1])
     if setup.oscillation > 0.0:
         log_grad = log_grad * np.exp(5.0 * setup.oscillation * wave) * (1.0 + 4.0 * setup.oscillation)
     log_grad = log_grad * blowup(logged) ** 1.15
+    if setup.grad_norm_factor != 1.0:
+        log_grad = log_grad * setup.grad_norm_factor
     if setup.spike and logged.size > 8:
         at = int(rng.integers(1, max(2, logged.size // 4)))
         log_grad[at] *= 4.0 + 4.0 * rng.random()
@@ -311,6 +334,8 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
     if setup.oscillation > 0.0:
         grad_mean = grad_mean * np.exp(4.0 * setup.oscillation * 1.6 * rng.random(completed)) * (1.0 + 4.0 * setup.oscillation)
     grad_mean = grad_mean * blowup(mean_steps) ** 1.15
+    if setup.grad_norm_factor != 1.0:
+        grad_mean = grad_mean * setup.grad_norm_factor
     lr_end = learning_rates(setup.schedule, setup.peak_lr, end_steps[:completed] - 1, spe, total)
     seconds = epoch_time * (1.0 + 0.025 * rng.standard_normal(completed)) + epoch_overhead
     if completed:
@@ -330,6 +355,8 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         for at_step in sorted(set(int(x) for x in steps)):
             scale /= 2.0
             amp_events.append((at_step, scale))
+    if not setup.loss_scaling:
+        amp_events = []  # drawn all the same, so that the run's later draws stay where they were
 
     return Trajectory(
         steps_per_epoch=spe,

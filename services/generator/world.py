@@ -186,6 +186,9 @@ class World:
     benign_spike: float = 0.0  # a recovered gradient spike (bad batch): factor on one logged norm
     benign_spike_at: float = 0.5
     tabular_duplicates: int = 0  # val rows duplicating train rows under other ids (re-exports)
+    # fp16 training scales the loss (torch.amp.GradScaler) so small gradients do not underflow; rendered
+    # from version 2 on, where healthy bf16/fp32 runs list it either way (it only acts in fp16).
+    grad_scaler: bool = True
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -440,6 +443,7 @@ def build_world(
     world.seq = world_seq
     if revision >= 2:
         _draw_check_noise(world)
+        _draw_config_extras(world)
     world.classes = _training_class_order(world)
     world.eval_classes = world.classes
 
@@ -498,6 +502,12 @@ def _draw_check_noise(world: World) -> None:
         world.benign_spike_at = float(rng.uniform(0.25, 0.9))
     if rng.random() < 0.3:
         world.tabular_duplicates = int(rng.integers(1, 9))
+def _draw_config_extras(world: World) -> None:
+    """Healthy values of the config knobs that version 2 renders (before the fault's details)."""
+    rng = extra_rng(world, "config")
+    # A GradScaler is a no-op outside fp16, so bf16 and fp32 configs carry either setting.
+    scaler_roll = rng.random()
+    world.grad_scaler = True if world.precision == "16-mixed" else bool(scaler_roll < 0.5)
 
 
 def _training_class_order(world: World) -> tuple[str, ...]:
@@ -895,7 +905,13 @@ def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -
         spike=bool(rng.random() < 0.3),
         benign_spike=world.benign_spike,
         benign_spike_at=world.benign_spike_at,
+        update_scale=effects.update_scale,
+        grad_norm_factor=effects.grad_norm_factor,
+        train_loss_factor=effects.train_loss_factor,
+        loss_scaling=world.grad_scaler,
     )
+    if effects.overfit_scale != 1.0:
+        setup = dataclasses.replace(setup, overfit_rate=setup.overfit_rate * effects.overfit_scale)
     thr = _throughput(world)
     epoch_time = n_train / thr + n_val / (2.5 * thr)
     overhead = rng.uniform(1.0, 6.0)
@@ -1021,10 +1037,11 @@ def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[tuple[str,
          f"{site}/lightning/pytorch/callbacks/model_checkpoint.py:654: Checkpoint directory "
          f"runs/{world.experiment}/checkpoints exists and is not empty."),
     ]
-    if world.precision == "16-mixed":
+    if world.precision == "16-mixed" and world.grad_scaler:
         pool.append(("setup", "py.warnings",
                      f"{site}/torch/amp/grad_scaler.py:132: FutureWarning: `torch.cuda.amp.GradScaler(args...)` is "
                      "deprecated. Please use `torch.amp.GradScaler('cuda', args...)` instead."))
+        # (A GradScaler that skips the first optimizer step on inf gradients makes the scheduler step first.)
         pool.append(("train", "py.warnings",
                      f"{site}/torch/optim/lr_scheduler.py:224: UserWarning: Detected call of `lr_scheduler.step()` before "
                      "`optimizer.step()`. In PyTorch 1.1.0 and later, you should call them in the opposite order: "

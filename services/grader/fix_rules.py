@@ -26,6 +26,8 @@ from mlopsdebug_common.faults import FAULT_POOLS
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
+    clause_bounds,
+    KEEP_BEFORE,
     MAX_MENTIONS,
     NumberToken,
     ParameterReading,
@@ -171,6 +173,9 @@ _OLD_OPTIMIZER_BEFORE = re.compile(
     r"(?:\bfrom|\breplac\w*|\bswap\w* out|\binstead of|\brather than|\bremov\w*|\bdrop\w*|\baway from"
     r"|\bditch\w*)\s+(?:the\s+)?(?:\w+\s+)?$"
 )
+_OPTIMIZER_SETTING_AFTER = re.compile(
+    r"^(?:'s)?\s*(?:-style\s+|style\s+|default\s+|decoupled\s+)?(?:weight[\s_-]*decay|wd|betas?|eps(?:ilon)?)\b"
+)
 _MOMENTUM_OFF = re.compile(
     r"\b(?:disabl\w*|remov\w*|turn\w* off|drop\w*|without|no|zero(?: out)?)\s+(?:the\s+)?(?:sgd\s+)?momentum\b"
     r"|\bmomentum\s*(?:=|:|to)?\s*(?:off|none|disabled|false)\b"
@@ -202,7 +207,7 @@ class ExplodingLearningRate(_NumericRule):
     mention = LEARNING_RATE
     summary = (
         "names the learning rate (learning rate / lr / step size or the field) and sets it to a value"
-        " > 0 and <= `safe_max` (1e-2); a factor (\"divide by 1000\", \"3 orders of magnitude lower\") is applied"
+        " > 0 and <= `safe_max` (1e-2; 0.2 for SGD from v2); a factor (\"divide by 1000\", \"3 orders of magnitude lower\") is applied"
         " to the bad value"
     )
 
@@ -237,6 +242,8 @@ class SgdMomentumTooHigh(_NumericRule):
     def _switches(self, doc: FixDoc) -> bool:
         for span in doc.spans(ADAPTIVE_OPTIMIZER):
             before = span.sentence[max(0, span.start - 40) : span.start]
+            if _OPTIMIZER_SETTING_AFTER.match(span.sentence[span.end : span.end + 40]):
+                continue  # "AdamW's weight decay" names a setting of the optimizer in use, not a switch
             if not is_negated(span) and not _OLD_OPTIMIZER_BEFORE.search(before):
                 return True
         return False
@@ -1091,7 +1098,8 @@ _EVAL_MODE_ON = re.compile(
     r"\bmodel\.eval\(\)|\bmodel\.train\(\s*(?:false|mode\s*=\s*false)\s*\)"
     r"|\b(?:put|set|switch\w*|turn\w*|call\w*|us(?:e|ing)|run\w*|chang\w*|mov\w*|ensur\w*|make)\b.{0,40}"
     r"\b(?:eval(?:uation)?|inference)[- ]mode\b"
-    r"|\b(?:disabl\w*|turn\w* off|deactivat\w*|switch\w* off)\b.{0,20}\bdropout\b"
+    r"|\b(?:disabl\w*|turn\w* off|deactivat\w*|switch\w* off)\b.{0,20}\bdropout\b.{0,30}"
+    r"\b(?:at|during|for|when|while|in)\b.{0,15}\b(?:eval\w*|inference|scor\w*|test\w*)"
     r"|\b(?:eval(?:uation)?|inference)[- ]mode\b.{0,40}\b(?:before|when|while|during|for)\b.{0,20}\b(?:scor\w*|evaluat\w*|testing|inference)"
 )
 _EVAL_MODE_OFF = re.compile(
@@ -1101,8 +1109,9 @@ _EVAL_MODE_OFF = re.compile(
 
 class ModelScoredInTrainMode(FixRule):
     fault_id = "eval_in_train_mode"
-    # "Batch-norm batch statistics" names batches without resizing them.
-    tolerated = frozenset({"batch_size_overflow"})
+    # "Batch-norm batch statistics" names batches without resizing them, and "dropout off at evaluation" is
+    # what eval mode does, not the regularisation change of a dropout fault.
+    tolerated = frozenset({"batch_size_overflow", "dropout_too_high"})
     summary = (
         "switches the model to evaluation mode before scoring (model.eval(), \"put the model in eval mode\","
         " \"disable dropout at evaluation\"); keeping it in train mode earns nothing"
@@ -1132,6 +1141,300 @@ class ModelScoredInTrainMode(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Regularisation, warmup, scheduler and precision configuration faults
+
+WEIGHT_DECAY = re.compile(r"(?<![a-z])(?:weight[\s_-]*decay|wd|l2[\s_-]*(?:penalty|regulari[sz]ation|decay))\b")
+_WEIGHT_DECAY_OFF = re.compile(
+    r"\b(?:disabl\w*|remov\w*|turn\w* off|drop\w*|without|no|zero(?: out)?)\s+(?:the\s+)?(?:weight[\s_-]*decay|wd|l2)\b"
+    r"|\b(?:weight[\s_-]*decay|wd)\s*(?:=|:|to)?\s*(?:off|none|disabled)\b"
+)
+DROPOUT = re.compile(
+    r"(?<![a-z])(?:\w+_)?(?:dropout(?:[\s_-]*(?:rate|prob\w*|probability|p))?|drop[\s_-]*(?:rate|prob\w*))\b"
+)
+_DROPOUT_OFF = re.compile(
+    r"\b(?:disabl\w*|remov\w*|turn\w* off|without|no)\s+(?:the\s+)?dropout\b|\bdropout\s*(?:=|:|to)?\s*(?:off|none|disabled)\b"
+)
+
+
+def _percent_as_fraction(number: NumberToken) -> float | None:
+    return number.value / 100.0 if number.percent else number.value
+
+
+class _RangeRule(_NumericRule):
+    """A numeric parameter that must land in [0, safe_max]; "disable it" counts as 0."""
+
+    off: re.Pattern[str] = _WEIGHT_DECAY_OFF
+    convert = staticmethod(lambda number: number.value)
+
+    def _reading(self, doc: FixDoc, key: AnswerKey | None) -> ParameterReading:
+        pattern = self.mention if key is None else _with_key_names(self.mention, key)
+        bad = None if key is None else float(key.params["bad_value"])
+        return read_parameter(doc.sentences, pattern, bad_value=bad, convert=self.convert)
+
+    def _values(self, doc: FixDoc, reading: ParameterReading) -> list[float]:
+        return list(reading.values) + [0.0 for span in doc.spans(self.off) if not _negated_before(span)]
+
+    def proposes(self, doc: FixDoc) -> bool:
+        return self._reading(doc, None).changed or bool(doc.spans(self.off))
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        reading = self._reading(doc, key)
+        safe_max = float(key.params["safe_max"])
+        return _numeric_verdict(self._values(doc, reading), lambda v: 0 <= v <= safe_max, mentioned=reading.changed)
+
+
+class WeightDecayTooHigh(_RangeRule):
+    fault_id = "weight_decay_too_high"
+    mention = WEIGHT_DECAY
+    off = _WEIGHT_DECAY_OFF
+    summary = (
+        "names the weight decay (weight decay / wd / L2 penalty or the field) and sets it to a value in"
+        " [0, `safe_max`] (0.1 for AdamW's decoupled decay, 5e-2 for L2 decay), or removes it; a factor is"
+        " applied to the bad value"
+    )
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return f"Lower the weight decay to {_fmt(float(key.params['safe_max']) / 10)}."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Set the weight decay to a value in [0, {_fmt(float(key.params['safe_max']))}]"
+            f" (it was {_fmt(key.params['bad_value'])})."
+        )
+
+
+class DropoutTooHigh(_RangeRule):
+    fault_id = "dropout_too_high"
+    mention = DROPOUT
+    off = _DROPOUT_OFF
+    convert = staticmethod(_percent_as_fraction)
+    summary = (
+        "names the dropout (dropout / drop rate or the field) and sets its probability to a value in"
+        " [0, `safe_max`] (0.5; \"10%\" reads as 0.1), or removes it"
+    )
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Set the dropout probability to 0.1."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Set the dropout probability to a value in [0, {_fmt(float(key.params['safe_max']))}]"
+            f" (it was {_fmt(key.params['bad_value'])})."
+        )
+
+
+WARMUP = re.compile(r"(?<![a-z])(?:(?:num_)?warm[\s_-]*up\w*|(?:linear|lr|learning[\s-]rate)\s+ramp[\s-]*up)\b")
+_WARMUP_ADD = re.compile(
+    r"\b(?:add\w*|us(?:e|ing)|enabl\w*|introduc\w*|includ\w*|restor\w*|put back|bring back|re-?add\w*|need\w*"
+    r"|configur\w*|set\w*|give|with)\b"
+)
+_STEPS_AFTER = re.compile(
+    r"^\s*-?\s*(?:optimi[sz]er\s+|training\s+|update\s+|gradient\s+)?(?:steps?|iterations?|iters?|updates?|batches)\b"
+)
+_EPOCHS_AFTER = re.compile(r"^\s*-?\s*epochs?\b")
+_RATIO_BEFORE = re.compile(r"(?:ratio|fraction|proportion|share|pct|percent\w*)\W*(?:of|to|=|:|at)?\s*$")
+_WARMUP_NUMBER = re.compile(
+    r"(?<![\w.])(?P<mantissa>\d+(?:\.\d+)?|\.\d+)(?:e(?P<exp>[-+]?\d+))?\s*(?P<percent>%|percent\b)?"
+)
+_WARMUP_OLD = re.compile(
+    r"(?:\bfrom|\bwas|\bis|\bcurrently|\bcurrent|\binstead of|\brather than|\bnot|\bof the bad)\s*(?:value\s*)?"
+    r"(?:of\s*|at\s*|=\s*|:\s*)?$"
+)
+
+
+class MissingWarmup(FixRule):
+    fault_id = "missing_warmup"
+    # A warmup is naturally described in terms of the learning rate it ramps up to.
+    tolerated = frozenset({"exploding_lr"})
+    summary = (
+        "adds a learning-rate warmup: a number of steps in [`safe_min`, `safe_max`] (a share of the"
+        " `total_steps` such as 6% or warmup_ratio 0.1, or epochs, count too), or a warmup without a length;"
+        " a length outside the range earns half, keeping warmup at 0 earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, list[float]]:
+        """(adds a warmup, the lengths in optimizer steps it proposes)."""
+        pattern = WARMUP if key is None else _with_key_names(WARMUP, key)
+        total = float(key.params["total_steps"]) if key is not None else 0.0
+        per_epoch = float(key.params.get("steps_per_epoch", 0) or 0) if key is not None else 0.0
+        adds = False
+        lengths: list[float] = []
+        for span in doc.spans(pattern):
+            if is_negated(span) or KEEP_BEFORE.search(span.sentence[max(0, span.start - 40) : span.start]):
+                continue
+            sentence = span.sentence
+            # Lengths in the warmup's own clause ("num_warmup_steps=500, num_training_steps=10000": 500 only).
+            clause_left, clause_right = clause_bounds(sentence, span.start, span.end)
+            left = max(clause_left, span.start - 60)
+            right = min(clause_right, span.end + 80)
+            found = []
+            for m in _WARMUP_NUMBER.finditer(sentence, left, right):
+                value = float(m.group("mantissa")) * 10.0 ** int(m.group("exp") or 0)
+                before, after = sentence[max(0, m.start() - 30) : m.start()], sentence[m.end() : m.end() + 30]
+                if _WARMUP_OLD.search(before) or value == 0:
+                    continue
+                if m.group("percent"):
+                    found.append(value / 100.0 * total)
+                elif _EPOCHS_AFTER.match(after):
+                    found.append(value * per_epoch if per_epoch else total)
+                elif value < 1 and (_RATIO_BEFORE.search(before) or "ratio" in sentence[span.start : span.end]):
+                    found.append(value * total)
+                elif value < 1:
+                    continue
+                elif _STEPS_AFTER.match(after) or m.start() >= span.end or after.lstrip().startswith(("-step", "step")):
+                    found.append(value)
+            lengths += found
+            # A change verb in the warmup's own clause ("and consider a warmup" after a learning-rate change
+            # only muses about one).
+            clause = sentence[clause_left:clause_right]
+            if found or _WARMUP_ADD.search(clause) or CHANGE_WORDS.search(sentence[clause_left : span.start]):
+                adds = True
+        return adds, lengths
+
+    def proposes(self, doc: FixDoc) -> bool:
+        return self._evidence(doc, None)[0]
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        adds, lengths = self._evidence(doc, key)
+        if not adds:
+            return FixVerdict(NONE, R_NOT_NAMED)
+        if not lengths:
+            return FixVerdict(FULL, R_MECHANISM)
+        low, high = float(key.params["safe_min"]), float(key.params["safe_max"])
+        return _numeric_verdict(lengths, lambda v: low <= v <= high, mentioned=True)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        steps = max(int(key.params["safe_min"]), int(0.06 * float(key.params["total_steps"])))
+        return f"Add a linear learning-rate warmup of {steps} steps."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Warm the learning rate up over {key.params['safe_min']} to {key.params['safe_max']} optimizer steps"
+            " instead of starting at the peak rate (warmup 0)."
+        )
+
+
+SCHEDULER = re.compile(
+    r"\b(?:(?:lr[\s_-]*)?schedul\w*|steplr|exponentiallr|lr_scheduler|interval|learning[\s-]rate decay)\b"
+)
+_INTERVAL_EPOCH = _patterns(
+    r"(?<![a-z])interval\W{0,3}(?:to|=|:|be|is)?\W{0,3}(?:set\s+to\s+)?\W?epoch\b",
+    r"(?<![a-z])interval\b.{0,30}?\bto\W{0,3}epoch\b",
+    r"\b(?:step\w*|call\w*|updat\w*|advanc\w*|decay\w*|appl\w*|run\w*|invok\w*|trigger\w*)\b(?:\s+[\w.()']+){0,5}?\s+"
+    r"(?:once\s+)?(?:per|every|each|at the end of (?:each|every|the)|after (?:each|every|the)|on (?:each|every))\s+"
+    r"(?:training\s+)?epoch\b",
+    r"\b(?:per|once an?|every|each)[\s-]+epoch\s+(?:scheduler\s+)?(?:stepping|steps?|interval|updates?|decay)\b",
+    r"\bepoch[\s-]+(?:level|wise|based)\s+(?:scheduler\s+)?(?:stepping|steps?|interval|updates?|decay|schedul\w*)\b",
+)
+_INTERVAL_STEP = _patterns(
+    r"(?<![a-z])interval\W{0,3}(?:to|=|:|be|is)?\W{0,3}(?:set\s+to\s+)?\W?step\b",
+    r"\b(?:step\w*|call\w*|updat\w*|advanc\w*|decay\w*|appl\w*)\b(?:\s+[\w.()']+){0,5}?\s+(?:once\s+)?(?:per|every|each"
+    r"|after (?:each|every))\s+(?:training\s+)?(?:batch|step|iteration|optimi[sz]er step)\b",
+)
+_FROM_BEFORE = re.compile(r"(?:\bfrom|\binstead of|\brather than|\bnot|\bwas|\bcurrently)\s*\W*$")
+
+
+class SchedulerIntervalMismatch(FixRule):
+    fault_id = "scheduler_interval_mismatch"
+    summary = (
+        "steps the epoch-based scheduler once per epoch (interval: epoch, scheduler.step() at the end of each"
+        " epoch, \"don't step it every batch\"); asserting a per-batch interval earns nothing"
+    )
+
+    @staticmethod
+    def _asserted(doc: FixDoc, pattern: re.Pattern[str]) -> tuple[bool, bool]:
+        """(stated, stated negated or as the old value)."""
+        stated = negated = False
+        for span in doc.spans(pattern):
+            before = span.sentence[max(0, span.start - 20) : span.start]
+            if is_negated(span) or _FROM_BEFORE.search(before):
+                negated = True
+            else:
+                stated = True
+        return stated, negated
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        epoch_stated, epoch_negated = self._asserted(doc, _INTERVAL_EPOCH)
+        step_stated, step_negated = self._asserted(doc, _INTERVAL_STEP)
+        right = epoch_stated or step_negated
+        wrong = step_stated or epoch_negated
+        return bool(doc.spans(SCHEDULER)) or right or wrong, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        _, right, wrong = self._evidence(doc)
+        return right or wrong
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Step the learning-rate scheduler once per epoch (interval: epoch)."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return (
+            f"Step the {key.params['schedule']} scheduler once per epoch (interval epoch) instead of after every batch"
+            f" (interval {key.params['bad_value']})."
+        )
+
+
+_SCALER_NAME = (
+    r"(?:(?:dynamic\s+|automatic\s+|amp\s+)?loss[\s_-]*scal\w*|(?:torch\.)?(?:cuda\.)?(?:amp\.)?grad(?:ient)?[\s_-]*scal\w*)"
+)
+_LOSS_SCALING_ON = _patterns(
+    rf"\b(?:enabl\w*|turn\w* on|switch\w* on|re-?enabl\w*|add\w*|us(?:e|ing)|restor\w*|put back|bring back|wrap\w*"
+    rf"|activat\w*|with)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
+    rf"{_SCALER_NAME}\s*(?:back\s+)?(?:=|:|to)?\s*(?:true|on|enabled|dynamic)\b",
+    r"\bscal\w*\s+(?:up\s+)?the\s+loss\b",
+    rf"{_SCALER_NAME}\s*\((?![^)]*enabled\s*=\s*false)",  # constructing one: GradScaler("cuda")
+)
+_LOSS_SCALING_OFF = _patterns(
+    rf"\b(?:disabl\w*|turn\w* off|switch\w* off|remov\w*|drop\w*|without)\b(?:\s+[\w.()'-]+){{0,3}}?\s+{_SCALER_NAME}",
+    rf"{_SCALER_NAME}\s*(?:=|:|to)?\s*(?:false|off|disabled|none)\b",
+    rf"{_SCALER_NAME}\s*\([^)]*enabled\s*=\s*false",
+)
+_WIDER_PRECISION = _patterns(
+    r"\b(?:switch\w*|chang\w*|mov\w*|us(?:e|ing)|train\w*|set\w*|go|run\w*|fall\w* back)\b(?:\s+[\w.()'-]+){0,4}?\s+"
+    r"(?:to\s+|in\s+|with\s+)?(?:bf16(?:-mixed)?|bfloat16|fp32|float32|32-true|32-bit|full[\s-]precision|single[\s-]precision)\b",
+    r"\bprecision\s*(?:=|:|to)\s*[\"']?(?:bf16(?:-mixed)?|bfloat16|32(?:-true)?|fp32)\b",
+)
+PRECISION = re.compile(r"\b(?:fp16|float16|16-mixed|half[\s-]precision|mixed[\s-]precision|amp|precision)\b")
+
+
+class Fp16WithoutLossScaling(FixRule):
+    fault_id = "fp16_no_loss_scaling"
+    summary = (
+        "enables loss scaling for fp16 (a GradScaler, grad_scaler: true, dynamic loss scaling) or trains in a"
+        " precision that does not underflow (bf16-mixed, fp32); asserting that the scaler stays off earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        on = [s for s in doc.spans(_LOSS_SCALING_ON)]
+        off = [s for s in doc.spans(_LOSS_SCALING_OFF)]
+        wider = [s for s in doc.spans(_WIDER_PRECISION)]
+        right = any(not is_negated(s) for s in on) or any(not is_negated(s) for s in wider) or any(
+            _negated_before(s) for s in off
+        )
+        wrong = any(not _negated_before(s) for s in off) or any(is_negated(s) for s in on)
+        named = bool(doc.spans(PRECISION)) or bool(on or off)
+        return named or right or wrong, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        _, right, wrong = self._evidence(doc)
+        return right or wrong
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Enable loss scaling (a GradScaler) for fp16 training, or train in bf16-mixed."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"With precision {key.params['precision']}, enable the gradient scaler (or use bf16/fp32 precision)."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -1149,6 +1452,11 @@ RULES: Final[dict[str, FixRule]] = {
         EvalLoaderDropsLastBatch(),
         WeightedF1ReportedAsMacro(),
         ModelScoredInTrainMode(),
+        WeightDecayTooHigh(),
+        MissingWarmup(),
+        SchedulerIntervalMismatch(),
+        DropoutTooHigh(),
+        Fp16WithoutLossScaling(),
     )
 }
 

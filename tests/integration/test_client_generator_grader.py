@@ -60,7 +60,7 @@ class TestGeneratorClient:
 class TestGraderClient:
     def test_revealed_answer_earns_full_location_credit(self, generator, grader) -> None:
         """Naming the revealed category, file and field earns those three components in full."""
-        scenario = generator.generate_scenario("easy", 12).scenario
+        scenario = generator.generate_scenario("easy-v1", 12).scenario
         key = scenario.answer_key
         blank = actions.build_diagnosis("architecture_bug", "model_card.json", "none", "", "nothing")
         answer = grader.grade(key, blank, reveal_answer=True).grade.answer

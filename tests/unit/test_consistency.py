@@ -124,6 +124,8 @@ def reference_lr(schedule: dict, peak: float, step: int, steps_per_epoch: int, t
             return peak * factor
         return peak * min(1.0, max(0.0, (total - step) / max(1.0, total - warm)))
     epoch = step // max(1, steps_per_epoch)
+    if schedule.get("interval") == "step":  # Lightning steps the scheduler after every optimizer step
+        epoch = step
     if kind == "step":
         return peak * factor * schedule["gamma"] ** (epoch // schedule["step_size"])
     if kind == "exponential":
@@ -193,7 +195,11 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(key.field not in key.field_aliases and len(set(key.field_aliases)) == len(key.field_aliases), "aliases")
     expect(all(isinstance(v, (str, int, float, bool)) for v in key.params.values()), "params are JSON scalars")
     if key.file == "config.yaml":
-        expect(close(float(dig(config, key.field)), float(key.params["bad_value"])), "config field != bad_value")
+        value, bad = dig(config, key.field), key.params["bad_value"]
+        if isinstance(bad, str):  # a setting such as a scheduler interval
+            expect(value == bad, "config field != bad_value")
+        else:
+            expect(close(float(value), float(bad)), "config field != bad_value")
     else:
         expect(key.file == "preprocessing.py", "file")
         expect(re.search(rf"(?<![\w.]){re.escape(key.field)}(?!\w)", code) is not None, f"field {key.field} not in code")

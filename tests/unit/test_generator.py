@@ -261,8 +261,12 @@ class TestAnswerKeys:
     def test_fix_params_are_in_their_ranges(self):
         """Bad values are really bad and safe bounds are the agreed ones."""
         for seed in range(60):
-            key = core.answer_key(core.generate_world("easy", seed, fault="exploding_lr"))
+            key = core.answer_key(core.generate_world("easy-v1", seed, fault="exploding_lr"))
             assert key.params["safe_max"] == 1e-2 and key.params["bad_value"] > key.params["safe_max"]
+            world = core.generate_world("easy", seed, fault="exploding_lr")
+            key = core.answer_key(world)
+            assert key.params["safe_max"] == (0.2 if world.optimizer == "sgd" else 1e-2)
+            assert key.params["bad_value"] >= 5 * key.params["safe_max"]
             key = core.answer_key(core.generate_world("easy", seed, fault="wrong_optimizer"))
             assert key.params["safe_max"] == 0.95 and 0.95 < key.params["bad_value"] < 1.0
             key = core.answer_key(core.generate_world("easy", seed, fault="batch_size_overflow"))

@@ -1,9 +1,10 @@
-"""The seed's nine faults through their real mechanisms: evidence in the checks, a healthy twin that
-passes them, answer-key fields where the fault lives, and variety across seeds.
+"""Faults through their real mechanisms: evidence in the checks, a healthy twin that passes them,
+answer-key fields where the fault lives, and variety across seeds.
 
-These run on the pinned version-1 tasks, whose checks have no benign noise, so the strict form holds:
-every planted run fails its checks and no healthy twin fails any. From version 2 on, checks trip for
-benign reasons too; the fault contract (test_fault_contract.py) states the rates every fault meets.
+The seed's nine faults run on the pinned version-1 tasks, whose checks have no benign noise, so the
+strict form holds: every planted run fails its checks and no healthy twin fails any. From version 2
+on, checks trip for benign reasons too; the fault contract (test_fault_contract.py) states the rates
+every fault meets, and the version-2 config faults' mechanisms are tested here on their own task.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from mlopsdebug_generator import catalog, core, render, render_config
 
 # The seed's faults and the pinned task that draws each.
 V1_TASK = {fault: f"{family}-v1" for (family, version), pool in FAULT_POOLS.items() if version == 1 for fault in pool}
-FAULTS = {fault: FAULTS_BY_ID[fault] for fault in V1_TASK}
+FAULTS = FAULTS_BY_ID
 
 # The checks each fault is meant to trip (status "fail"); the healthy twin must not fail them.
 TRIPPED = {
@@ -36,9 +37,14 @@ TRIPPED = {
     "label_encoder_mismatch": ("label_consistency", "metric_gap_analysis"),
     "silent_metric_swap": ("metric_gap_analysis",),
     "tokenizer_version_drift": ("encoder_version_match", "metric_gap_analysis"),
+    "weight_decay_too_high": ("loss_trajectory",),
+    "missing_warmup": ("loss_trajectory", "gradient_norms"),
+    "scheduler_interval_mismatch": ("loss_trajectory",),
+    "dropout_too_high": ("loss_trajectory",),
+    "fp16_no_loss_scaling": ("loss_trajectory",),
 }
 TWIN_SEEDS = 150
-CODE_FAULTS = [f for f in FAULTS if FAULTS[f].task_id != "easy"]
+CODE_FAULTS = [f for f in V1_TASK if FAULTS[f].task_id != "easy"]
 
 
 def checks_of(world) -> dict:
@@ -47,7 +53,7 @@ def checks_of(world) -> dict:
 
 
 def planted_and_twin(fault: str, seed: int):
-    task = V1_TASK[fault]
+    task = V1_TASK.get(fault) or FAULTS[fault].task_id
     return core.generate_world(task, seed, fault=fault), core.generate_world(task, seed, fault=fault, healthy=True)
 
 
@@ -59,7 +65,7 @@ def planted_lines(fault: str, seed: int) -> list[str]:
 
 
 class TestHealthyTwin:
-    @pytest.mark.parametrize("fault", list(FAULTS))
+    @pytest.mark.parametrize("fault", list(V1_TASK))
     def test_fault_trips_its_checks_and_the_twin_passes_them(self, fault):
         """Over 150 seeds the planted run fails its checks; the same run without the fault fails none."""
         problems = []
@@ -75,7 +81,9 @@ class TestHealthyTwin:
             problems += [(seed, "twin fails", c.check, c.summary) for c in healthy.values() if c.status == "fail"]
         assert not problems, problems[:5]
 
-    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
+                                       "weight_decay_too_high", "missing_warmup", "scheduler_interval_mismatch",
+                                       "dropout_too_high", "fp16_no_loss_scaling"])
     def test_config_twin_differs_in_exactly_the_faulty_value(self, fault):
         """The twin's config.yaml differs from the planted one on one line: the field of the answer key."""
         for seed in range(30):
@@ -139,15 +147,22 @@ class TestFaultLocation:
 
 class TestMechanisms:
     def test_exploding_lr_diverges_to_nan_and_halts(self):
-        """Loss turns NaN at a plausible step, training stops, and the log says where."""
+        """Loss turns NaN at a plausible step, training stops, and the log says where (v1: adaptive optimizers
+        only; from v2 on SGD explodes too, at its own far-too-high rates)."""
+        optimizers = collections.Counter()
         for seed in range(60):
-            world = core.generate_world("easy-v1", seed, fault="exploding_lr")
+            world = core.generate_world("easy-v1" if seed % 2 else "easy", seed, fault="exploding_lr")
             traj = world.trajectory
-            assert world.optimizer in ("adam", "adamw", "rmsprop")
+            optimizers[(world.revision, world.optimizer)] += 1
+            if world.revision == 1:
+                assert world.optimizer in ("adam", "adamw", "rmsprop")
+            elif world.optimizer == "sgd":
+                assert world.lr >= 20 * world.lr_opt and world.lr >= 1.0
             assert traj.status == "diverged" and traj.diverge_global >= 3
             assert traj.epochs_completed < world.epochs and math.isnan(traj.log_loss[-1])
             log = render.artifacts(world)[1].content
             assert f"global_step={traj.diverge_global:,}; stopping run" in log
+        assert any(rev == 2 and opt == "sgd" for rev, opt in optimizers), optimizers
 
     def test_wrong_optimizer_is_sgd_with_momentum_near_one(self):
         """SGD momentum above the safe bound makes the loss swing between logged steps."""
@@ -247,6 +262,103 @@ class TestMechanisms:
             assert planted.eval.val.accuracy < twin.eval.val.accuracy
 
 
+def _epoch_lines(log: str) -> list[dict[str, float]]:
+    """The numbers of train.log's epoch summary lines."""
+    pattern = re.compile(r"done train_loss=(\S+) train_acc=\S+ val_loss=(\S+) val_acc=\S+.* lr=(\S+) grad_norm=(\S+)")
+    return [
+        {"train_loss": float(m.group(1)), "val_loss": float(m.group(2)), "lr": float(m.group(3)), "grad": float(m.group(4))}
+        for m in pattern.finditer(log)
+    ]
+
+
+class TestConfigFaultMechanisms:
+    """The version-2 config faults: each changes the run through its own mechanism, visible in train.log."""
+
+    def test_weight_decay_too_high_keeps_the_loss_near_chance(self):
+        for seed in range(40):
+            planted, twin = planted_and_twin("weight_decay_too_high", seed)
+            key = core.answer_key(planted)
+            assert key.params["safe_max"] == (0.1 if planted.optimizer == "adamw" else 0.05)
+            assert planted.weight_decay == key.params["bad_value"] >= 10 * key.params["safe_max"]
+            assert twin.weight_decay <= key.params["safe_max"]
+            traj, healthy = planted.trajectory, twin.trajectory
+            assert traj.val_loss.min() > 0.9 * traj.init_val_loss
+            assert healthy.val_loss.min() < traj.val_loss.min()
+
+    def test_dropout_too_high_trains_above_its_validation_loss(self):
+        """Dropout acts only in training mode: the epoch train loss sits above the validation loss."""
+        for seed in range(40):
+            planted, twin = planted_and_twin("dropout_too_high", seed)
+            assert planted.dropout >= 0.9 and twin.dropout <= 0.3
+            epochs = _epoch_lines(render.artifacts(planted)[1].content)
+            assert epochs and all(e["train_loss"] > e["val_loss"] for e in epochs)
+            assert planted.trajectory.val_loss.min() > 0.9 * planted.trajectory.init_val_loss
+
+    def test_missing_warmup_diverges_early_where_the_twin_warms_up(self):
+        families = set()
+        for seed in range(40):
+            planted, twin = planted_and_twin("missing_warmup", seed)
+            families.add(planted.model.family)
+            assert planted.optimizer in catalog.ADAPTIVE_OPTIMIZERS and planted.lr < 1e-2
+            assert planted.lr == twin.lr and planted.lr >= 2.9 * planted.lr_opt
+            assert planted.schedule.warmup_steps == 0 < twin.schedule.warmup_steps
+            traj = planted.trajectory
+            assert traj.status == "diverged" and traj.diverge_global <= 500  # within the first few hundred steps
+            assert twin.trajectory.status != "diverged"
+            config = render_config.render(planted)
+            assert "warmup_steps: 0" in config
+        assert len(families) >= 3
+
+    def test_scheduler_interval_step_collapses_the_lr_in_epoch_one(self):
+        """StepLR/ExponentialLR stepped per batch: the lr after epoch 1 is ~0; per epoch it is still the peak's order."""
+        kinds = set()
+        for seed in range(40):
+            planted, twin = planted_and_twin("scheduler_interval_mismatch", seed)
+            kinds.add(planted.schedule.kind)
+            assert planted.schedule.kind in ("step", "exponential") and planted.schedule.per_batch
+            assert not twin.schedule.per_batch
+            first = _epoch_lines(render.artifacts(planted)[1].content)[0]
+            healthy_first = _epoch_lines(render.artifacts(twin)[1].content)[0]
+            assert first["lr"] < 1e-3 * planted.lr
+            assert healthy_first["lr"] >= 0.05 * twin.lr
+            interval = yaml.safe_load(render_config.render(planted))
+            assert "interval: step" in render_config.render(planted)
+            assert "interval: epoch" in render_config.render(twin)
+            assert interval
+        assert kinds == {"step", "exponential"}
+
+    def test_fp16_without_loss_scaling_stalls_with_tiny_gradients(self):
+        for seed in range(40):
+            planted, twin = planted_and_twin("fp16_no_loss_scaling", seed)
+            assert planted.precision == twin.precision == "16-mixed"
+            assert twin.grad_scaler and not planted.grad_scaler
+            log, healthy_log = render.artifacts(planted)[1].content, render.artifacts(twin)[1].content
+            # No scaler: no loss-scale adjustments, and no GradScaler deprecation warning either.
+            assert "loss scale reduced" not in log and "GradScaler(args...)" not in log
+            assert "loss scale reduced" in healthy_log
+            assert "grad_scaler=False" in log and "grad_scaler=True" in healthy_log
+            # Healthy gradient norms stay above 0.1 (the simulation's smallest scale); underflowed ones fall below.
+            assert max(e["grad"] for e in _epoch_lines(log)) < 0.1 <= min(e["grad"] for e in _epoch_lines(healthy_log))
+            assert planted.trajectory.val_loss.min() > 0.9 * planted.trajectory.init_val_loss
+
+    def test_healthy_v2_runs_carry_the_new_settings_with_natural_values(self):
+        """grad_scaler, warmup and the scheduler interval appear in healthy v2 configs with varied, valid values;
+        version-1 configs never list grad_scaler."""
+        scalers = collections.Counter()
+        for seed in range(60):
+            world = core.generate_world("easy", seed, healthy=True)
+            config = yaml.safe_load(render_config.render(world))
+            flat = json.dumps(config)
+            assert '"grad_scaler"' in flat and '"interval"' in flat
+            scalers[(world.precision, world.grad_scaler)] += 1
+            if world.precision == "16-mixed":
+                assert world.grad_scaler
+            assert not world.schedule.per_batch
+            v1 = core.generate_world("easy-v1", seed, healthy=True)
+            assert "grad_scaler:" not in render_config.render(v1) and "grad_scaler=" not in render.artifacts(v1)[1].content
+        assert {scaler for (precision, scaler) in scalers if precision != "16-mixed"} == {True, False}
+
+
 class TestVariety:
     def test_models_datasets_styles_layouts_optimizers_schedulers(self):
         """Across 300 scenarios: >= 8 model families and datasets, 4 code styles, 3 layouts, >= 4 optimizers."""
@@ -277,7 +389,8 @@ class TestVariety:
         line, n = counts.most_common(1)[0]
         assert n <= 30, f"{line!r} in {n} of 60"
 
-    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow"])
+    @pytest.mark.parametrize("fault", ["exploding_lr", "wrong_optimizer", "batch_size_overflow",
+                                       "weight_decay_too_high", "dropout_too_high"])
     def test_bad_config_values_vary(self, fault):
         """The faulty config line takes several values and paths across seeds."""
         lines = collections.Counter()

@@ -589,3 +589,56 @@ class TestMoreParaphrases:
         verdict = judge_fix(make_key(fault_id), text)
         assert verdict.credit == 1.0, verdict.reason
         assert proposed_faults(text) - {fault_id} <= RULES[fault_id].tolerated
+
+
+# The training-configuration faults of easy-v2: what each rule reads (fault, fix, credit).
+TRAINING_CONFIG_CASES = [
+    ("weight_decay_too_high", "weight_decay: 0.01", 1.0),
+    ("weight_decay_too_high", "--optimizer.weight_decay 1e-4", 1.0),
+    ("weight_decay_too_high", "Raise the weight decay to 10.", 0.5),
+    ("weight_decay_too_high", "Set weight_decay to 0.5.", 0.5),
+    ("weight_decay_too_high", "Keep weight decay at 5.0 and add dropout 0.1", 0.0),
+    ("weight_decay_too_high", "weight decay", 0.0),
+    ("dropout_too_high", "nn.Dropout(p=0.1)", 1.0),
+    ("dropout_too_high", "--model.dropout 0.2", 1.0),
+    ("dropout_too_high", "Lower dropout to 0.6", 0.5),
+    ("dropout_too_high", "Keep dropout unchanged.", 0.0),
+    ("missing_warmup", "get_linear_schedule_with_warmup(optimizer, num_warmup_steps=500, num_training_steps=10000)", 1.0),
+    ("missing_warmup", "Add a 1000-step warmup.", 1.0),
+    ("missing_warmup", "Add warmup of 5 steps.", 0.5),
+    ("missing_warmup", "Set warmup_steps to 9000.", 0.5),
+    ("missing_warmup", "Keep warmup_steps at 0.", 0.0),
+    ("missing_warmup", "Use no warmup.", 0.0),
+    ("missing_warmup", "Lower the learning rate to 1e-5.", 0.0),
+    ("scheduler_interval_mismatch", "{'scheduler': scheduler, 'interval': 'epoch'}", 1.0),
+    ("scheduler_interval_mismatch", "Don't step the scheduler after every batch.", 1.0),
+    ("scheduler_interval_mismatch", "Set the scheduler interval to step.", 0.0),
+    ("scheduler_interval_mismatch", "Step the scheduler every batch.", 0.0),
+    ("scheduler_interval_mismatch", "Use a cosine scheduler.", 0.0),
+    ("fp16_no_loss_scaling", "scaler = torch.amp.GradScaler('cuda')", 1.0),
+    ("fp16_no_loss_scaling", "precision: bf16-mixed", 1.0),
+    ("fp16_no_loss_scaling", "scaler = GradScaler(enabled=False)", 0.0),
+    ("fp16_no_loss_scaling", "Keep fp16 without loss scaling.", 0.0),
+    ("fp16_no_loss_scaling", "Set grad_scaler: false", 0.0),
+    ("fp16_no_loss_scaling", "Use precision 16-mixed.", 0.0),
+]
+
+
+class TestTrainingConfigRules:
+    @pytest.mark.parametrize(("fault_id", "text", "expected"), TRAINING_CONFIG_CASES, ids=lambda x: str(x)[:40])
+    def test_rule_reads_the_change(self, fault_id, text, expected):
+        """Safe values and remedies earn full credit, unsafe values half, the faulty setting nothing."""
+        assert credit(fault_id, text) == expected
+
+    def test_warmup_lengths_as_shares_and_epochs_use_the_run_length(self):
+        """'6% of training' and 'one epoch' are converted with the key's total steps and steps per epoch."""
+        assert credit("missing_warmup", "Warm up over the first 6% of training steps.", total_steps=10000) == 1.0
+        assert credit("missing_warmup", "Warm up over the first 60% of training steps.", total_steps=10000) == 0.5
+        assert credit("missing_warmup", "Use a warm-up of 1 epoch.", steps_per_epoch=2500) == 1.0
+        assert credit("missing_warmup", "Use a warm-up of 3 epochs.", steps_per_epoch=2500) == 0.5
+        assert credit("missing_warmup", "Use a warmup ratio of 0.1.", total_steps=10000) == 1.0
+
+    def test_adamw_weight_decay_is_not_an_optimizer_switch(self):
+        """Naming AdamW's weight decay does not propose the momentum fault's remedy (a switch to Adam)."""
+        assert proposed_faults("Use a standard AdamW weight decay of 1e-2 instead of 5.") == {"weight_decay_too_high"}
+        assert "wrong_optimizer" in proposed_faults("Switch the optimizer to AdamW.")

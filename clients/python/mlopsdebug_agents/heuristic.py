@@ -18,6 +18,14 @@ the answer key. Each rule needs evidence in what the agent saw:
 - eval blocks a partial batch short of their splits, with drop_last on the eval loaders -> the runner;
 - a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it;
 - eval numbers below the log's for the same checkpoint, and a scorer without model.eval() -> that scorer.
+- a transformer that diverged within its first steps at an ordinary peak learning rate with warmup 0
+  -> the warmup steps in config.yaml;
+- a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
+  exponential) stepped every batch -> the scheduler interval in config.yaml;
+- a stalled loss and tiny gradient norms with fp16 and no gradient scaler -> the grad scaler;
+- a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
+- the same with a dropout close to 1 (training loss above validation loss) -> the dropout.
+Several of these flatten or destabilise the loss alike: the configured values tell them apart.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -273,6 +281,7 @@ class HeuristicAgent(Agent):
     def _diagnose(self) -> dict[str, Any]:
         code = _Code(self.artifacts.get("preprocessing.py", ""))
         for rule in (
+            self._training_config,
             self._exploding_lr,
             self._split_ratio,
             self._batch_size_overflow,
@@ -311,6 +320,158 @@ class HeuristicAgent(Agent):
             if path[-1] in names and number is not None and not re.match(exclude, path[0]):
                 out.append((".".join(path), number))
         return out
+
+    def _config_values(self, *names: str) -> list[tuple[str, Any]]:
+        """Config entries (any type) whose last key is one of `names`, outside evaluation sections."""
+        return [
+            (".".join(path), value)
+            for path, value in _walk(self._config())
+            if path[-1] in names
+            and not isinstance(value, Mapping)
+            and not re.match(r"^(eval|test|evaluation)\b", path[0])
+        ]
+
+    def _loss_flat(self) -> bool:
+        """The validation loss barely moved from its value before training (train.log first, then the check)."""
+        log = self._log()
+        before = re.search(r"epoch 0/\d+ val_loss=([0-9.]+)", log)
+        losses = [float(x) for x in re.findall(r"done train_loss=\S+ train_acc=\S+ val_loss=([0-9.]+)", log)]
+        if before and losses and float(before.group(1)) > 0:
+            return (float(before.group(1)) - min(losses)) / float(before.group(1)) < 0.2
+        if "loss_trajectory" in self.checks:
+            return self._metric("loss_trajectory", "val_loss_improvement") < 0.2
+        return False
+
+    def _log(self) -> str:
+        return self.artifacts.get("train.log", "")
+
+    def _training_config(self, code: _Code) -> dict[str, Any] | None:
+        """Faults whose configured value is itself out of range (checked against the symptom it causes)."""
+        for rule in (
+            self._scheduler_interval,
+            self._loss_scaling,
+            self._missing_warmup,
+            self._weight_decay,
+            self._dropout,
+        ):
+            answer = rule()
+            if answer is not None:
+                return answer
+        return None
+
+    def _scheduler_interval(self) -> dict[str, Any] | None:
+        """An epoch-based decay (StepLR, ExponentialLR) stepped after every batch: the log's lr collapses."""
+        config = self._config()
+        for path, value in self._config_values("interval"):
+            parent = path.rsplit(".", 1)[0]
+            node: Any = config
+            for part in parent.split("."):
+                node = node.get(part, {}) if isinstance(node, Mapping) else {}
+            kind = str(node.get("name") or node.get("type") or "") if isinstance(node, Mapping) else ""
+            if str(value).lower() != "step" or kind not in ("step", "exponential"):
+                continue
+            step_lr = r"epoch 1/\d+ step \S+ global_step=\S+ loss=\S+ lr=([0-9.e+-]+)"
+            rates = [float(x) for x in re.findall(step_lr, self._log())]
+            rates += [float(x) for x in re.findall(r"epoch 1/\d+ done .* lr=([0-9.e+-]+)", self._log())]
+            peak = max((n for _, n in self._config_paths("lr", "learning_rate")), default=0.0)
+            collapsed = bool(rates) and peak > 0 and min(rates) < 1e-3 * peak
+            if not collapsed and not self._loss_flat():
+                continue
+            seen = f"; the log's lr falls to {_fmt(min(rates))} within epoch 1" if rates else ""
+            return self._submit(
+                "config_error",
+                "config.yaml",
+                path,
+                f"{path} = step makes Lightning call the {kind} scheduler after every batch, but its decay is "
+                f"defined per epoch: the learning rate decays an epoch's worth per batch and is ~0 within the first "
+                f"epoch{seen}, so the loss plateaus early.",
+                f"Set {path} to epoch so the {kind} scheduler is stepped once per epoch, not after every batch.",
+            )
+        return None
+
+    def _loss_scaling(self) -> dict[str, Any] | None:
+        """fp16 mixed precision with the gradient scaler off: gradients underflow and training stalls."""
+        precisions = [str(v) for _, v in self._config_values("precision")]
+        if not any(p.startswith("16") or p in ("fp16", "half") for p in precisions):
+            return None
+        for path, value in self._config_values("grad_scaler", "loss_scaling", "use_grad_scaler"):
+            if value is not False and str(value).lower() not in ("false", "off", "none", "0"):
+                continue
+            if not self._loss_flat():
+                continue
+            norms = [float(x) for x in re.findall(r"grad_norm=([0-9.e+-]+)", self._log())]
+            tiny = f"; gradient norms are tiny (median {_fmt(sorted(norms)[len(norms) // 2])})" if norms else ""
+            return self._submit(
+                "config_error",
+                "config.yaml",
+                path,
+                f"Training runs in fp16 ({precisions[0]}) with {path} = false: without loss scaling, small "
+                f"gradients underflow to zero in float16, so the optimizer barely moves and the loss stalls{tiny}.",
+                f"Set {path} to true so the loss is scaled before backward (a GradScaler), or switch the precision "
+                "to bf16-mixed.",
+            )
+        return None
+
+    def _missing_warmup(self) -> dict[str, Any] | None:
+        """A run that diverged in its first steps at an ordinary (adaptive-optimizer) peak rate, with no warmup."""
+        if self.summary.get("training_status") != "diverged":
+            return None
+        warmups = self._config_paths("warmup_steps", "num_warmup_steps")
+        rates = self._config_paths("lr", "learning_rate")
+        if not warmups or not rates or any(v > 0 for _, v in warmups):
+            return None
+        peak = max(v for _, v in rates)
+        if peak >= 1e-2:  # far above any adaptive optimizer's range: the rate itself is the problem
+            return None
+        total = re.search(r"total_steps=([0-9,]+)", self._log())
+        steps = int(total.group(1).replace(",", "")) if total else 0
+        nan = re.search(r"loss is nan at .* global_step=([0-9,]+)", self._log())
+        when = f" at global step {nan.group(1)}" if nan else ""
+        length = max(100, int(0.06 * steps) // 10 * 10) if steps else 500
+        path = warmups[0][0]
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"With {path} = 0 the optimizer starts at the full peak learning rate ({_fmt(peak)}) while Adam's "
+            f"moment estimates are still unsettled; the loss blew up to NaN{when}, within the first steps of training.",
+            f"Set {path} to {length}: a linear warmup over the first {length} optimizer steps, then the schedule as "
+            "configured.",
+        )
+
+    def _weight_decay(self) -> dict[str, Any] | None:
+        """Weight decay orders of magnitude above the usual range, with a loss that never left chance level."""
+        decays = self._config_paths("weight_decay", "wd")
+        if not decays:
+            return None
+        path, value = max(decays, key=lambda item: item[1])
+        if value < 0.2 or not self._loss_flat():
+            return None
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"{path} = {_fmt(value)} is orders of magnitude above the usual range: the decay pulls every weight "
+            "towards zero faster than the gradients move it, so the model underfits and the loss stays near chance.",
+            f"Lower {path} from {_fmt(value)} to 0.01.",
+        )
+
+    def _dropout(self) -> dict[str, Any] | None:
+        """A dropout probability close to 1: training zeroes almost every activation and the model cannot fit."""
+        rates = [(p, v) for p, v in self._config_paths("dropout", "dropout_rate", "hidden_dropout_prob") if v <= 1]
+        if not rates:
+            return None
+        path, value = max(rates, key=lambda item: item[1])
+        if value < 0.6 or not self._loss_flat():
+            return None
+        return self._submit(
+            "config_error",
+            "config.yaml",
+            path,
+            f"{path} = {_fmt(value)} drops almost every activation while training: the model cannot fit, the loss "
+            "stays near chance and the training loss sits above the validation loss (dropout is off in evaluation).",
+            f"Set {path} to 0.1.",
+        )
 
     def _exploding_lr(self, code: _Code) -> dict[str, Any] | None:
         diverged = self.summary.get("training_status") == "diverged"

@@ -73,6 +73,11 @@ class TrainingEffects:
     oscillation_slowdown: float = 1.0
     floor_lift: float = 0.0
     val_seen_fraction: float = 0.0
+    update_scale: float = 1.0
+    grad_norm_factor: float = 1.0
+    train_loss_factor: float = 1.0
+    # Multiplies the run's overfitting rate (a model held back from fitting its training data cannot overfit it).
+    overfit_scale: float = 1.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

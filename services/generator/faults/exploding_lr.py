@@ -9,8 +9,10 @@ from mlopsdebug_generator.draws import pick
 from mlopsdebug_generator.faults.base import ConfigFault, FaultParams, GalleryLine, TrainingEffects
 from mlopsdebug_generator.faults.registry import register
 
-
-
+# From version 2 on, SGD runs explode too: its learning rates are 10-100x Adam's, so "far above the stable
+# range" means several units (with the safe maximum of SGD's usual range).
+SGD_BAD_VALUES = (1.0, 2.0, 3.0, 5.0, 10.0)
+SGD_SAFE_MAX_LR = 0.2
 
 
 
@@ -32,12 +34,19 @@ class ExplodingLr(ConfigFault):
     )
 
     def model_options(self, options, revision):
+        if revision >= 2:
+            return options
         return tuple(m for m in options if any(o in m.lr for o in ADAPTIVE_OPTIMIZERS))
 
     def optimizer_options(self, options, revision):
+        if revision >= 2:
+            return options
         return tuple(o for o in options if o in ADAPTIVE_OPTIMIZERS)
 
     def draw(self, world, rng):
+        if world.revision >= 2 and world.optimizer == "sgd":
+            options = tuple(x for x in SGD_BAD_VALUES if x >= 20.0 * world.lr_opt)
+            return Params(bad_value=float(pick(rng, options)), safe_max=SGD_SAFE_MAX_LR, healthy_value=world.healthy_lr)
         # Far outside the stable range for this optimizer: at least 30x its tuned learning rate.
         options = tuple(x for x in (0.05, 0.08, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0) if x >= 30.0 * world.lr_opt)
         return Params(bad_value=float(pick(rng, options)), safe_max=SAFE_MAX_LR, healthy_value=world.healthy_lr)

@@ -133,6 +133,20 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Make sure training and evaluation use an identical tokenizer version.",
         lambda k: "Point the evaluation config at the tokenizer version used during training.",
     ],
+    "target_derived_feature": [
+        lambda k: f"The column {_p(k, 'column')} leaks the label; delete it from the feature set and retrain.",
+        lambda k: f"Remove {_p(k, 'column')} from the inputs: it is only recorded after the outcome.",
+        lambda k: f"Do not merge outcome-dependent columns into the features; drop {_p(k, 'column')}.",
+        lambda k: f"Restrict the features to information available at prediction time, excluding {_p(k, 'column')}.",
+        lambda k: f"Take out the leaky joined feature {_p(k, 'column')} so validation reflects what the model sees on test.",
+    ],
+    "eval_random_augmentation": [
+        lambda k: "Preprocess the held-out images with a fixed Resize + CenterCrop.",
+        lambda k: "Stop reusing the training augmentations at evaluation time.",
+        lambda k: "Evaluation images should not be randomly cropped or flipped; remove those ops from eval_transform.",
+        lambda k: "Make eval_transform deterministic.",
+        lambda k: "Random augmentation belongs in training only; evaluate with a center crop.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

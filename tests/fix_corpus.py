@@ -27,6 +27,9 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "silent_metric_swap": ("eval_results.json", "metrics", ("write_metrics",), {}),
         "tokenizer_version_drift": ("config.yaml", "eval.tokenizer_version", ("tokenizer_version",),
                                     {"train_version": "v3.2", "eval_version": "v3.1"}),
+        "target_derived_feature": ("preprocessing.py", "JOINED", ("activity_score", "crm_export", "merge", "build_datasets"),
+                                   {"column": "activity_score"}),
+        "eval_random_augmentation": ("preprocessing.py", "eval_transform", ("train_transform",), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -100,6 +103,22 @@ PARAPHRASES: dict[str, list[str]] = {
         "Evaluation must use the training tokenizer, not v3.1.",
         "Make the eval pipeline load the tokenizer version training used, v3.2, and re-run evaluation.",
         "Use one tokenizer version (v3.2) for both training and eval.",
+    ],
+    "target_derived_feature": [
+        "Drop activity_score from the model inputs: it is computed from the label, so it is not available at prediction time.",
+        "Remove the joined column from JOINED; only use features that exist before the outcome is known.",
+        "Stop merging the crm_export table into the training data, because its column encodes the target.",
+        "Exclude the label-derived feature and retrain on the remaining columns.",
+        "Don't feed features derived from the target to the model; take activity_score out of the feature list.",
+        "Only join columns that are known at prediction time, and delete the outcome-derived column from the features.",
+    ],
+    "eval_random_augmentation": [
+        "Use a deterministic eval transform: Resize and CenterCrop, no random crops or flips.",
+        "eval_transform must not call train_transform(); build a separate resize + center-crop pipeline for validation and test.",
+        "Apply augmentation only to the training set and remove RandomResizedCrop/RandomHorizontalFlip from the evaluation transforms.",
+        "Don't augment the validation and test images.",
+        "Evaluate on center-cropped images without random augmentation, so each pass over val gives the same score.",
+        "Keep random crops and flips in train_transform only.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

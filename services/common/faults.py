@@ -62,6 +62,10 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("silent_metric_swap", "hard", "evaluation_bug", ()),
         # Evaluation loads an older tokenizer than training (text models only).
         FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
+        # A column joined onto the pool encodes the label (recorded after the outcome); the test rows lack it.
+        FaultSpec("target_derived_feature", "medium", "data_leakage", ("column",)),
+        # Evaluation transforms crop and flip at random (the training augmentations), so every pass differs.
+        FaultSpec("eval_random_augmentation", "medium", "preprocessing_bug", (), heldout=True),
     )
 }
 

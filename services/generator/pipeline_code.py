@@ -56,6 +56,9 @@ class _Ctx:
         self.tok_site = world.tokenizer_site
         self.tok_fault = world.eval_tokenizer_drift
         self.scaler_scope = world.scaler_scope or None
+        self.join_table = world.join_table or None
+        self.joined_const = world.joined_const
+        self.eval_augment = world.eval_augment or None
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -80,6 +83,40 @@ class _Ctx:
         if self.form == "train_constant":
             return self.n["train_frac_const"]
         return None
+
+
+def _join_lines(c: _Ctx) -> list[str]:
+    """Version 2: merge a lookup table's columns onto the pool and the test rows, by id."""
+    if not c.join_table:
+        return []
+    return [
+        f'    lookup = load_table("{c.join_table}")[[ID_COLUMN, *{c.joined_const}]]',
+        '    __pool__ = __pool__.merge(lookup, on=ID_COLUMN, how="left")',
+        '    test = test.merge(lookup, on=ID_COLUMN, how="left")',
+    ]
+
+
+def _eval_transform_lines(c: _Ctx) -> list[str]:
+    """The evaluation transform: resize and centre-crop (version 1 on one line), or random ops when planted."""
+    w = c.world
+    head = "def eval_transform() -> transforms.Compose:"
+    if c.eval_augment == "reuse":
+        return [head, "    return train_transform()"]
+    if c.eval_augment == "crop":
+        first = w.vision.augmentations[0]
+        crop = ("transforms.RandomResizedCrop(IMAGE_SIZE, scale=(0.6, 1.0))," if first.startswith("RandomResizedCrop")
+                else "transforms.RandomCrop(IMAGE_SIZE, padding=4),")
+        ops = [crop, "transforms.RandomHorizontalFlip(),"]
+    elif w.eval_resize:
+        resize = "IMAGE_SIZE" if w.eval_resize == w.vision.image_size else str(w.eval_resize)
+        ops = [f"transforms.Resize({resize}),", "transforms.CenterCrop(IMAGE_SIZE),"]
+    else:
+        return [
+            head,
+            "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])",
+        ]
+    ops += ["transforms.ToTensor(),", "transforms.Normalize(MEAN, STD),"]
+    return [head, "    return transforms.Compose(", "        ["] + [f"            {op}" for op in ops] + ["        ]", "    )"]
 
 
 def _split_calls(c: _Ctx, pool: str, param: str, seed_kw: str = "seed") -> list[str]:
@@ -135,6 +172,8 @@ def _tabular_header(c: _Ctx, doc: str, imports: list[str]) -> list[str]:
         lines.append(f'GROUP_COLUMN = "{c.group}"')
     lines += _py_list("NUMERIC", [f.name for f in ds.numeric])
     lines += _py_list("CATEGORICAL", [name for name, _ in ds.categorical])
+    if c.join_table:
+        lines += _py_list(c.joined_const, [w.joined_column])
     lines.append(f"SEED = {w.seed_cfg}")
     lines += c.fraction_constants()
     return lines
@@ -272,6 +311,7 @@ def _render_sklearn_functions(c: _Ctx) -> str:
         '    __pool__ = load_table("train")',
         '    test = load_table("test")',
     ]
+    lines += _join_lines(c)
     if c.scaler_scope == "pool":
         lines += [f"    {n['scaler']} = StandardScaler()", f"    __pool__[NUMERIC] = {n['scaler']}.fit_transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
@@ -287,12 +327,13 @@ def _render_sklearn_functions(c: _Ctx) -> str:
     ]
     if healthy_scaler:
         lines.append(f"    {n['scaler']} = {n['scale_fn']}({tv}, {vv}, test)")
+    joined = f"part[{c.joined_const}].fillna(0).to_numpy(), " if c.join_table else ""
     lines += [
         f"    encoder = fit_labels({tv})",
         f"    categories = one_hot({tv})",
         f'    splits = {{"train": {tv}, "val": {vv}, "test": test}}',
         "    features = {",
-        "        name: np.hstack([part[NUMERIC].to_numpy(), categories.transform(part[CATEGORICAL])])",
+        f"        name: np.hstack([part[NUMERIC].to_numpy(), {joined}categories.transform(part[CATEGORICAL])])",
         "        for name, part in splits.items()",
         "    }",
         '    targets = {name: encoder.transform(part[TARGET]) for name, part in splits.items()}',
@@ -323,6 +364,7 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
     lines = _tabular_header(c, f"Feature pipeline for the {c.ds.name} model: a ColumnTransformer plus splits and evaluation.", imports)
     lines += _py_list("CLASS_ORDER", c.ds.classes)
     lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""]
+    joined_step = [f'            ("joined", SimpleImputer(strategy="median"), {c.joined_const}),'] if c.join_table else []
     lines += [
         f"def {n['pre_builder']}() -> ColumnTransformer:",
         '    """Median-impute and scale the numeric columns, one-hot encode the categorical ones."""',
@@ -330,6 +372,7 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
         "    return ColumnTransformer(",
         "        [",
         '            ("numeric", numeric, NUMERIC),',
+        *joined_step,
         '            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),',
         "        ]",
         "    )",
@@ -344,6 +387,9 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
         '    """Splits, the fitted feature pipeline and the feature matrices for train.py."""',
         '    __pool__ = load_table("train")',
         '    test = load_table("test")',
+    ]
+    lines += _join_lines(c)
+    lines += [
         f"    {pre} = {n['pre_builder']}()",
     ]
     if c.scaler_scope == "pool":
@@ -447,8 +493,9 @@ def _render_torch_vision(c: _Ctx) -> str:
         "    )",
         "",
         "",
-        "def eval_transform() -> transforms.Compose:",
-        "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])",
+    ]
+    lines += _eval_transform_lines(c)
+    lines += [
         "",
         "",
         f"def {n['split_fn']}(records: list[dict[str, str]], {param}: float, seed: int | None = None):",

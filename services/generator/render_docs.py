@@ -144,6 +144,8 @@ def dataset_stats(w: World, generated_at: str) -> str:
             for j, (name, size) in enumerate(ds.categorical)
         }
         doc["features"] = {"numeric": numeric, "standardized": standardized, "categorical": categorical}
+        if w.feature_association is not None:
+            doc["features"].update(_association_stats(w, names))
         doc["preprocessing"] = {
             "scaler": {
                 "type": "StandardScaler",
@@ -186,7 +188,37 @@ def dataset_stats(w: World, generated_at: str) -> str:
             "normalize": {"mean": list(vis.normalize_mean), "std": list(vis.normalize_std)},
             "train_augmentations": list(vis.augmentations),
         }
+        if w.eval_resize:
+            doc["preprocessing"]["eval_transforms"] = _eval_transforms(w)
     return _dumps(doc)
+
+
+def _association_stats(w: World, names: list[str]) -> dict:
+    """Version 2: how strongly each input tracks the target per split, and the joined columns' match rate."""
+    association = {
+        feat: {split: float(w.feature_association[j, i]) for i, split in enumerate(_SPLITS)}
+        for j, feat in enumerate(names)
+    }
+    out: dict = {"target_association": association}
+    if w.join_table:
+        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association))
+        out["joined_columns"] = {
+            w.joined_column: {
+                "source": f"{w.join_table}.parquet",
+                "missing_fraction": dict(zip(_SPLITS, w.joined_missing)),
+            }
+        }
+    return out
+
+
+def _eval_transforms(w: World) -> list[str]:
+    """The evaluation transform's ops as the pipeline reports them."""
+    vis = w.vision
+    if w.eval_augment == "reuse":
+        return list(vis.augmentations)
+    if w.eval_augment == "crop":
+        return [vis.augmentations[0], "RandomHorizontalFlip"]
+    return [f"Resize({w.eval_resize})", f"CenterCrop({vis.image_size})"]
 
 
 def _split_block(scores: evaluation.SplitScores, class_names: tuple[str, ...]) -> dict:

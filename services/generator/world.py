@@ -182,6 +182,20 @@ class World:
     benign_spike: float = 0.0  # a recovered gradient spike (bad batch): factor on one logged norm
     benign_spike_at: float = 0.5
     tabular_duplicates: int = 0  # val rows duplicating train rows under other ids (re-exports)
+    # Data-pipeline variation of version 2 (see _draw_data_noise) and the knobs data faults turn.
+    join_table: str = ""  # tabular: a lookup table merged on the id column before the split ("" = none)
+    joined_column: str = ""  # the column the join adds to the model's inputs
+    joined_const: str = "JOINED"  # the module constant listing the joined columns
+    joined_missing: tuple[float, float, float] = (0.0, 0.0, 0.0)  # share of rows without a match, per split
+    # |correlation| with the target per split: numeric features (F, 3), then the joined column (3,).
+    feature_association: np.ndarray | None = None
+    joined_association: tuple[float | None, float | None, float | None] = (0.0, 0.0, 0.0)
+    target_leak_acc: float = 0.0  # the joined column encodes the label: the accuracy it lets val reach
+    target_leak_drop: float = 0.0  # test accuracy lost when the frozen test rows lack the column
+    leak_lift: float = 0.0  # filled by the simulation: accuracy the encoded label added on val
+    eval_resize: int = 0  # vision: Resize() before the centre crop of eval_transform (0 = version 1 code)
+    eval_augment: str = ""  # "" | "reuse" (eval_transform returns train_transform()) | "crop" (random crop + flip)
+    eval_augment_drop: float = 0.0  # accuracy lost to randomly cropped evaluation inputs
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -436,6 +450,7 @@ def build_world(
     world.seq = world_seq
     if revision >= 2:
         _draw_check_noise(world)
+        _draw_data_noise(world)
     world.classes = _training_class_order(world)
     world.eval_classes = world.classes
 
@@ -494,6 +509,45 @@ def _draw_check_noise(world: World) -> None:
         world.benign_spike_at = float(rng.uniform(0.25, 0.9))
     if rng.random() < 0.3:
         world.tabular_duplicates = int(rng.integers(1, 9))
+
+
+_JOIN_TABLES = ("crm_export", "account_snapshot", "enrichment", "customer_360", "ops_extract")
+_JOIN_COLUMNS = (
+    "account_status_code", "activity_score", "days_since_update", "review_flag_count", "risk_band",
+    "segment_score", "contact_count_90d", "case_priority",
+)
+_JOIN_CONSTS = ("JOINED", "EXTRA_COLUMNS", "ENRICHMENT_COLUMNS", "LOOKUP_COLUMNS")
+
+
+def _draw_data_noise(world: World) -> None:
+    """Data-pipeline variation of version 2, drawn from its own stream in a fixed order.
+
+    Half the tabular runs merge a lookup table on the id column and feed one of its columns to the
+    model (a join that misses some rows, and in a fifth of runs most of the frozen test rows, which
+    predate the lookup snapshot); every tabular run reports how strongly each input tracks the target;
+    vision runs resize before the centre crop at evaluation, to the crop size or 8/7 of it.
+    """
+    rng = extra_rng(world, "data")
+    join_roll = rng.random()
+    table, column, const = _pick(rng, _JOIN_TABLES), _pick(rng, _JOIN_COLUMNS), _pick(rng, _JOIN_CONSTS)
+    missing = rng.uniform(0.0, 0.03, 3)
+    late_test = rng.random() < 0.2
+    late_missing = float(rng.uniform(0.3, 1.0))
+    joined_assoc = rng.uniform(0.02, 0.35) * (1.0 + 0.03 * rng.standard_normal(3))
+    wide_resize = rng.random() < 0.5
+    if world.modality == "tabular":
+        n_numeric = len(world.dataset.numeric)
+        base = rng.uniform(0.01, 0.42, n_numeric)
+        split_noise = 1.0 + 0.04 * rng.standard_normal((n_numeric, 3))
+        world.feature_association = np.round(np.clip(base[:, None] * split_noise, 0.0, 1.0), 3)
+        if join_roll < 0.5:
+            world.join_table, world.joined_column, world.joined_const = table, column, const
+        test_missing = late_missing if late_test else float(missing[2])
+        world.joined_missing = (round(float(missing[0]), 4), round(float(missing[1]), 4), round(test_missing, 4))
+        world.joined_association = tuple(round(float(x), 3) for x in joined_assoc)  # type: ignore[assignment]
+    elif world.modality == "vision":
+        size = max(world.dataset.image_size, world.model.min_image_size)
+        world.eval_resize = int(round(size * 8 / 7)) if wide_resize else size
 
 
 def _training_class_order(world: World) -> tuple[str, ...]:
@@ -685,7 +739,7 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
             scaled_mean=scaled_mean,
             scaled_std=scaled_std,
             unseen_categories=unseen,
-            input_dim=int(mu.size + cat_sizes.sum()),
+            input_dim=int(mu.size + cat_sizes.sum()) + (1 if world.joined_column else 0),
         )
     elif world.modality == "text":
         fam = world.model.family
@@ -851,6 +905,13 @@ def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -
     # Less data costs accuracy; a pretrained backbone loses much less of it.
     penalty = 0.12 if world.pretrained else 0.3
     acc_cap = chance + (ceiling - chance) * (1.0 - penalty * (1.0 - data_ratio**0.35))
+    if world.eval_augment:
+        # Randomly cropped and flipped evaluation inputs cost accuracy on every validation pass.
+        acc_cap -= world.eval_augment_drop
+    if world.target_leak_acc > acc_cap:
+        # A joined input that encodes the label lets training and validation approach perfect scores.
+        world.leak_lift = world.target_leak_acc - acc_cap
+        acc_cap = world.target_leak_acc
     floor_val = _loss_floor(acc_cap, k) * (1.0 + 0.05 * rng.standard_normal())
     floor_train = floor_val * (0.3 + 0.45 * data_ratio**0.3)
     overfit_rate = 0.012 * (1.0 / max(data_ratio, 0.02)) ** 0.6 * (1.0 + 0.3 * rng.random())
@@ -888,6 +949,7 @@ def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -
         floor_lift=effects.floor_lift,
         val_seen_fraction=effects.val_seen_fraction,
         val_seen_strength=world.splits.val_seen_strength,
+        val_noise=effects.val_noise,
         spike=bool(rng.random() < 0.3),
         benign_spike=world.benign_spike,
         benign_spike_at=world.benign_spike_at,
@@ -920,14 +982,20 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
         # How far training got relative to what this dataset allows; undertrained models lean on one class.
         quality = (clean - 1.0 / k) / max(1e-6, world.dataset.acc_range[0] - 1.0 / k)
         collapse = 0.9 * float(np.clip((0.3 - quality) / 0.3, 0.0, 1.0)) ** 1.5
+        logged_acc, logged_loss = val_acc, val_loss
+        if world.eval_augment:
+            # Random crops draw new inputs on every pass: evaluation's pass differs from the logged one.
+            redraw = float(rng.uniform(0.004, 0.015)) * (1.0 if rng.random() < 0.4 else -1.0)
+            val_acc = float(np.clip(val_acc + redraw, 0.0, 1.0))
+            val_loss = val_loss * (1.0 - 2.0 * redraw)
         val_matrix = evaluation.confusion(rng, counts[1], val_acc, collapse=collapse, dominant=dominant)
         # Test: the same model on held-out data; a small natural gap either way, never exactly zero.
         gap = rng.uniform(0.004, 0.02) * (-1.0 if rng.random() < 0.75 else 1.0)
         test_matrix = None
         for _ in range(6):
             test_matrix = evaluation.confusion(
-                rng, counts[2], float(np.clip(clean + gap - world.test_shift, 0.0, 1.0)), collapse=collapse,
-                dominant=dominant,
+                rng, counts[2], float(np.clip(clean + gap - world.test_shift - _leak_loss(world), 0.0, 1.0)),
+                collapse=collapse, dominant=dominant,
             )
             v = evaluation.primary(val_matrix, metric)
             t = evaluation.primary(test_matrix, metric)
@@ -936,7 +1004,10 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
             gap *= 1.6
         test_loss = clean_loss * (1.0 + rng.uniform(0.0, 0.06) if gap < 0 else 1.0 - rng.uniform(0.0, 0.03))
         test_loss *= 1.0 + 2.0 * world.test_shift
-        checkpoint = f"checkpoints/epoch={best:02d}-val_loss={round(val_loss, 4):.4f}.ckpt"
+        if world.target_leak_acc:
+            # Without the column that encoded the label the model is worse than one trained without it.
+            test_loss = max(test_loss, 1.5 * _loss_floor(float(np.clip(clean - _leak_loss(world), 0.05, 0.99)), k))
+        checkpoint = f"checkpoints/epoch={best:02d}-val_loss={round(logged_loss, 4):.4f}.ckpt"
         val_scores = evaluation.scores(val_matrix, val_loss)
         test_scores = evaluation.scores(test_matrix, test_loss)
     else:
@@ -948,8 +1019,13 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
         checkpoint = "checkpoints/last.ckpt"
     world.best_val = val_scores
 
+    if best and world.eval_augment:
+        # The training loop logged its own (differently cropped) pass over val.
+        logged_matrix = evaluation.confusion(rng, counts[1], logged_acc, collapse=collapse, dominant=dominant)
+        world.best_val = evaluation.scores(logged_matrix, logged_loss)
+        traj.val_acc[best - 1] = world.best_val.accuracy
     # The training loop's own record of the best epoch agrees with what evaluation recomputes.
-    if best:
+    elif best:
         traj.val_loss[best - 1] = val_scores.loss
         traj.val_acc[best - 1] = val_scores.accuracy
     if traj.steps_per_epoch == 0:
@@ -970,6 +1046,11 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
         class_names=eval_classes, val=reported_val, test=reported_test, checkpoint=checkpoint, seconds=seconds
     )
     world.wall_clock_seconds = round(timeline(world)[1], 1)
+
+
+def _leak_loss(world: World) -> float:
+    """Test accuracy a label-encoding input costs on test rows that lack it: its lift, and more."""
+    return world.leak_lift + world.target_leak_drop if world.target_leak_acc else 0.0
 
 
 def timeline(world: World) -> tuple[list[float], float]:

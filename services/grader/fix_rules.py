@@ -908,6 +908,141 @@ class TokenizerVersionDrift(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# A joined feature derived from the label
+
+FEATURE_SUBJECT = _patterns(
+    r"\b(?:columns?|features?|inputs?|predictors?|variables?|fields?|feature list|feature set)\b",
+    r"\b(?:join\w*|merg\w*|lookup|enrichment)\b",
+)
+REMOVE_FEATURE = _patterns(
+    r"\b(?:drop\w*|remov\w*|exclud\w*|delet\w*|strip\w*|eliminat\w*|omit\w*|discard\w*|get rid of|tak\w* (?:\S+ ){0,6}?out)\b",
+    r"\bstop\w*\s+(?:merg|join|us|feed|includ)\w*",
+    r"\bonly\b.{0,60}\b(?:available|known|exist\w*|recorded)\b.{0,40}\b(?:prediction|inference|serving|scoring|decision"
+    r"|before the outcome|before the label)",
+    r"\brestrict\w*\b.{0,40}\b(?:available|known)\b",
+)
+LABEL_DERIVED = re.compile(
+    r"\b(?:derived|computed|built|calculated|made|recorded)\s+(?:from|after)\s+(?:the\s+)?(?:label|target|outcome)"
+    r"|\b(?:label|target|outcome)[\s-]+(?:derived|dependent|based)\b|\b(?:encodes?|leaks?|reveals?)\s+(?:the\s+)?(?:label|target)"
+)
+USE_FEATURE = _patterns(
+    r"\b(?:use|feed|includ\w*|merg\w*|join\w*)\b.{0,60}" + LABEL_DERIVED.pattern.replace("|", "|.{0,60}"),
+)
+FILL_ON_TEST = _patterns(
+    r"\b(?:fill\w*|imput\w*|backfill\w*|populat\w*|add\w*|join\w*|merg\w*|provid\w*|recompute\w*)\b.{0,60}"
+    r"\b(?:to|into|in|for|on)\s+(?:the\s+)?(?:test|frozen test|held[\s-]*out)\b",
+    r"\bkeep\w*\b.{0,40}\b(?:columns?|features?)\b.{0,40}\b(?:label|target|outcome)",
+)
+
+
+class TargetDerivedFeature(FixRule):
+    fault_id = "target_derived_feature"
+    summary = (
+        "removes the label-derived input: drop or exclude the joined column from the features (or stop merging"
+        " it), or use only features known at prediction time; filling the column in for the test rows or"
+        " keeping it earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        subject = FEATURE_SUBJECT if key is None else _with_key_names(FEATURE_SUBJECT, key)
+        relevant = tuple(s for s in doc.sentences if subject.search(s) or LABEL_DERIVED.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        named_cause = any(subject.search(s) for s in relevant)
+        right = named_cause and (
+            _any(doc.spans(REMOVE_FEATURE), negated=False) or _any(doc.spans(USE_FEATURE), negated=True)
+        )
+        wrong = _any(doc.spans(FILL_ON_TEST), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, _ = self._evidence(doc, None)
+        return named and right
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Drop the joined column derived from the label from the model's features and retrain on features known at prediction time."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Remove {key.params['column']} (derived from the label) from the features, or stop merging it in."
+
+
+# ----------------------------------------------------------------------------------------------------
+# Random augmentations at evaluation
+
+AUGMENTATION = re.compile(
+    r"\b(?:augment\w*|random\w*|randaugment|trivialaugment\w*|colorjitter|jitter\w*|crop\w*|flip\w*|train_transform"
+    r"|training (?:transforms?|augmentations?|pipeline))\b"
+)
+EVAL_SIDE = re.compile(r"\b(?:val\w*|eval\w*|test\w*|inference|held[\s-]*out)\b")
+DETERMINISTIC_EVAL = re.compile(r"\b(?:deterministic|fixed|center[\s_-]?crop\w*|centercrop|centre[\s_-]?crop\w*)\b")
+REMOVE_AUG = re.compile(
+    r"\b(?:remov\w*|drop\w*|strip\w*|delet\w*|disabl\w*|turn\w* off|eliminat\w*|get rid of|without|no)\b"
+)
+TRAIN_ONLY_AUG = _patterns(
+    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*)\b.{0,60}\b(?:only|solely|exclusively)\b.{0,20}\btrain\w*",
+    r"\bonly\b.{0,30}\b(?:to|on|for|in|during)\s+(?:the\s+)?train\w*",
+    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*)\b.{0,40}\b(?:in|to|for|on)\s+(?:the\s+)?train\w*(?:\s+\w+)?\s+only\b",
+    r"\b(?:belongs?|reserved?)\s+(?:in|to|for)\s+(?:the\s+)?train\w*",
+)
+APPLY_AUG_TO_EVAL = _patterns(
+    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*|train_transform|training (?:transforms?|augmentations?))\b.{0,50}?"
+    r"\b(?:val\w*|eval\w*|test\w*)\b",
+    r"\b(?:eval\w*|val\w*|test\w*)\b.{0,30}?\b(?:call\w*|reus\w*|us\w*|appl\w*|includ\w*)\s+(?:the\s+)?"
+    r"(?:train_transform|training (?:transforms?|augmentations?)|augment\w*|random\w*)",
+)
+APPLY_VERB = re.compile(r"\b(?:apply|applies|use|add|keep|reuse|enable|include)\w*\b")
+
+
+class EvalRandomAugmentation(FixRule):
+    fault_id = "eval_random_augmentation"
+    summary = (
+        "makes evaluation inputs deterministic: no random crops, flips or training augmentations in the"
+        " validation/test transform (resize and centre-crop), augmentation on the training split only;"
+        " applying the augmentations to validation or test earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        named = right = wrong = False
+        for sentence in doc.sentences:
+            aug = bool(AUGMENTATION.search(sentence)) or (names is not None and bool(names.search(sentence)))
+            evaluation_side = bool(EVAL_SIDE.search(sentence))
+            if not (aug or (evaluation_side and DETERMINISTIC_EVAL.search(sentence))):
+                continue
+            named = True
+            single = FixDoc(doc.text, (sentence,))
+            right_here = (
+                (evaluation_side and bool(DETERMINISTIC_EVAL.search(sentence)))
+                or (aug and evaluation_side and bool(REMOVE_AUG.search(sentence)))
+                or (aug and _any(single.spans(TRAIN_ONLY_AUG), negated=False))
+                or _any(single.spans(APPLY_AUG_TO_EVAL), negated=True)
+            )
+            right = right or right_here
+            if not right_here and APPLY_VERB.search(sentence) and _any(single.spans(APPLY_AUG_TO_EVAL), negated=False):
+                wrong = True
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Evaluate with a deterministic transform (resize and centre crop); keep random crops and flips in training only."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Remove the random crops and flips from the validation/test transform: resize and centre-crop only."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -921,6 +1056,8 @@ RULES: Final[dict[str, FixRule]] = {
         LabelMappingMismatch(),
         SwappedMetricKeys(),
         TokenizerVersionDrift(),
+        TargetDerivedFeature(),
+        EvalRandomAugmentation(),
     )
 }
 

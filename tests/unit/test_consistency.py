@@ -349,7 +349,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         best_line = log.epochs[best_epoch - 1]
         log_val_acc = float(best_line.group(6))
         reported_val = metrics["test"] if swapped else metrics["val"]
-        if fault in ("label_encoder_mismatch", "tokenizer_version_drift"):
+        # Random evaluation transforms: evaluation's pass over val differs from the one the log recorded.
+        if fault in ("label_encoder_mismatch", "tokenizer_version_drift", "eval_random_augmentation"):
             expect(abs(metrics["val"]["accuracy"] - log_val_acc) > 0.002, "eval recomputation should differ")
         else:
             expect(reported_val["accuracy"] == log_val_acc, "eval val accuracy vs log best epoch")
@@ -381,6 +382,20 @@ def check_scenario(scenario: Scenario) -> list[str]:
         if fitted_on_train:
             std = stats["features"]["standardized"]["train"]
             expect(set(std["mean"].values()) == {0.0} and set(std["std"].values()) == {1.0}, "standardized train stats")
+        association = stats["features"].get("target_association")
+        joined = stats["features"].get("joined_columns", {})
+        if association is not None:
+            expect(set(association) == set(stats["features"]["numeric"]) | set(joined), "association per input")
+            encoded = [f for f, v in association.items() if min(v["train"], v["val"]) >= 0.8]
+            expect(bool(encoded) == (fault == "target_derived_feature"), "an input encoding the label")
+        for column, entry in joined.items():
+            table = entry["source"].removesuffix(".parquet")
+            expect(f'load_table("{table}")' in code and f'"{column}",' in code, "joined column in code")
+    if summary.modality == "vision" and "eval_transforms" in stats["preprocessing"]:
+        random_eval = any(op.startswith("Random") for op in stats["preprocessing"]["eval_transforms"])
+        expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")
+        body = code[code.index("def eval_transform"):].split("\n\n\n")[0]
+        expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
     cb = checks["class_balance"].metrics
     expect(cb["train_samples"] == sizes[0] and cb["val_samples"] == sizes[1], "class balance sizes")
     lc = checks["label_consistency"].metrics

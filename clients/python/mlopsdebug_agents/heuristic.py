@@ -13,7 +13,9 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a validation split larger than the training split -> the split fraction in preprocessing.py;
 - train/eval label maps that disagree -> the evaluation label map in preprocessing.py;
 - train/eval tokenizer versions that differ -> the evaluation tokenizer in preprocessing.py;
-- a val/test gap explained by swapped keys -> the function that writes eval_results.json.
+- a val/test gap explained by swapped keys -> the function that writes eval_results.json;
+- an input that tracks the target almost perfectly, with test far below val -> that joined column;
+- an evaluation transform that crops or flips at random -> the evaluation transform.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -277,6 +279,8 @@ class HeuristicAgent(Agent):
             self._label_mismatch,
             self._overlap,
             self._scaler,
+            self._target_derived_feature,
+            self._eval_augmentation,
             self._metric_swap,
         ):
             answer = rule(code)
@@ -496,6 +500,88 @@ class HeuristicAgent(Agent):
         for node in ast.walk(fn):
             if isinstance(node, ast.Assign) and node.value is call and isinstance(node.targets[0], ast.Name):
                 return node.targets[0].id
+        return None
+
+    def _eval_results(self) -> dict[str, Any]:
+        try:
+            doc = json.loads(self.artifacts.get("eval_results.json", "") or "{}")
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def _val_minus_test(self) -> float | None:
+        """Validation minus test accuracy as eval_results.json reports them."""
+        metrics = self._eval_results().get("metrics") or {}
+        if not isinstance(metrics, dict):
+            return None
+        val, test = (_number((metrics.get(s) or {}).get("accuracy")) for s in ("val", "test"))
+        return None if val is None or test is None else val - test
+
+    def _target_derived_feature(self, code: _Code) -> dict[str, Any] | None:
+        """An input whose association with the target is near 1 on train/val, and a test split far below val."""
+        features = self._stats().get("features") or {}
+        association = features.get("target_association") if isinstance(features, dict) else None
+        if not isinstance(association, dict):
+            return None
+        suspects = []
+        for feature, per_split in association.items():
+            if not isinstance(per_split, dict):
+                continue
+            seen = [v for v in (_number(per_split.get("train")), _number(per_split.get("val"))) if v is not None]
+            if seen and min(seen) >= 0.8:
+                suspects.append((min(seen), str(feature)))
+        gap = self._val_minus_test()
+        if not suspects or gap is None or gap <= 0.05:
+            return None
+        strength, column = max(suspects)
+        holder = next(
+            (name for name, value in code.constants.items() if isinstance(value, list) and column in value), None
+        )
+        joined = (features.get("joined_columns") or {}).get(column) if isinstance(features.get("joined_columns"), dict) else None
+        source = joined.get("source") if isinstance(joined, dict) else None
+        where = f"{holder} (joined from {source})" if holder and source else (holder or "the feature list")
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            holder or column,
+            f"The input {column} in {where} tracks the target almost perfectly (association {strength:.2f} on train "
+            f"and val, against under 0.5 for every other input): it is recorded from the outcome itself. Validation "
+            f"scores are near perfect while the test rows, which lack it, score {gap:.2f} lower.",
+            f"Remove {column} from {holder or 'the model inputs'}: drop this label-derived column from the features "
+            "and retrain on inputs available at prediction time.",
+        )
+
+    def _eval_augmentation(self, code: _Code) -> dict[str, Any] | None:
+        """An evaluation transform that crops or flips at random (directly or through the training transform)."""
+        if code.tree is None:
+            return None
+
+        def random_ops(fn: ast.FunctionDef) -> list[str]:
+            return [code.callee(c) for c in code.calls(fn) if code.callee(c).startswith("Random")]
+
+        for name, fn in code.functions.items():
+            lowered = name.lower()
+            if "transform" not in lowered or not re.search(r"eval|test|val|infer", lowered):
+                continue
+            ops = random_ops(fn)
+            via = None
+            for call in code.calls(fn):
+                callee = code.functions.get(code.callee(call))
+                if callee is not None and callee is not fn and random_ops(callee):
+                    via = callee.name
+                    ops += random_ops(callee)
+            if not ops:
+                continue
+            how = f"it returns {via}(), the training augmentations" if via else "it applies " + ", ".join(dict.fromkeys(ops))
+            return self._submit(
+                "preprocessing_bug",
+                "preprocessing.py",
+                name,
+                f"{name} is random: {how}. Validation and test images are cropped and flipped differently on every "
+                "pass, so evaluation scores are noisy and lower, and eval_results.json disagrees with the training log.",
+                f"Make {name} deterministic: resize and centre-crop only, and keep the random crops and flips in the "
+                "training transform.",
+            )
         return None
 
     def _split_ratio(self, code: _Code) -> dict[str, Any] | None:

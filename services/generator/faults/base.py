@@ -73,6 +73,7 @@ class TrainingEffects:
     oscillation_slowdown: float = 1.0
     floor_lift: float = 0.0
     val_seen_fraction: float = 0.0
+    val_noise: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

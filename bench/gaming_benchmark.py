@@ -147,6 +147,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Make eval_transform deterministic.",
         lambda k: "Random augmentation belongs in training only; evaluate with a center crop.",
     ],
+    "oversample_before_split": [
+        lambda k: "Perform the train/val split before any oversampling.",
+        lambda k: "Upsample the minority class in the training set only.",
+        lambda k: "Resample after splitting, not before.",
+        lambda k: f"Run {k.field} on the train part after the split instead of on the full pool.",
+        lambda k: "Apply RandomOverSampler to X_train/y_train only, leaving validation untouched.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

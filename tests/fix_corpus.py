@@ -30,6 +30,8 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "target_derived_feature": ("preprocessing.py", "JOINED", ("activity_score", "crm_export", "merge", "build_datasets"),
                                    {"column": "activity_score"}),
         "eval_random_augmentation": ("preprocessing.py", "eval_transform", ("train_transform",), {}),
+        "oversample_before_split": ("preprocessing.py", "oversample",
+                                    ("RandomOverSampler", "fit_resample", "build_datasets", "train_test_split"), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -119,6 +121,14 @@ PARAPHRASES: dict[str, list[str]] = {
         "Don't augment the validation and test images.",
         "Evaluate on center-cropped images without random augmentation, so each pass over val gives the same score.",
         "Keep random crops and flips in train_transform only.",
+    ],
+    "oversample_before_split": [
+        "Split the data first, then oversample only the training split.",
+        "Move the RandomOverSampler call after train_test_split and apply it to the training rows only.",
+        "Don't resample the whole pool before splitting; balance the classes on the train set alone.",
+        "Oversampling belongs after the split: call fit_resample on the training portion, never on validation.",
+        "Validation must keep the original class distribution: only upsample the minority classes in the training data, after splitting.",
+        "Use SMOTE or RandomOverSampler inside the training fold only, after the split.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -66,6 +66,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("target_derived_feature", "medium", "data_leakage", ("column",)),
         # Evaluation transforms crop and flip at random (the training augmentations), so every pass differs.
         FaultSpec("eval_random_augmentation", "medium", "preprocessing_bug", (), heldout=True),
+        # Minority classes are oversampled on the whole pool before the split: copies land in train and val.
+        FaultSpec("oversample_before_split", "medium", "data_leakage", ()),
     )
 }
 

@@ -213,7 +213,8 @@ def class_balance(w: World, stream: Stream) -> SanityCheckResult:
     sp = w.splits
     counts = sp.counts
     n_train, n_val, _ = sp.n
-    pool = sp.n_train_available + n_val
+    # The labelled pool: rows oversampled into the train split after the split do not count.
+    pool = sp.pool_rows if w.resample_scope == "train" else sp.n_train_available + n_val
     held_share = n_val / max(1, pool)
     train_counts = counts[0]
     imbalance = float(train_counts.max() / max(1, train_counts.min()))

@@ -59,6 +59,7 @@ class _Ctx:
         self.join_table = world.join_table or None
         self.joined_const = world.joined_const
         self.eval_augment = world.eval_augment or None
+        self.resample = world.resample_scope or None
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -83,6 +84,33 @@ class _Ctx:
         if self.form == "train_constant":
             return self.n["train_frac_const"]
         return None
+
+
+def _resample_imports(c: _Ctx) -> list[str]:
+    return ["from imblearn.over_sampling import RandomOverSampler"] if c.resample else []
+
+
+def _resample_fn(c: _Ctx) -> list[str]:
+    """Version 2: random oversampling of the smaller classes (imbalanced-learn)."""
+    if not c.resample:
+        return []
+    f = c.n["frame"]
+    return [
+        f"def {c.world.resample_fn}({f}: pd.DataFrame) -> pd.DataFrame:",
+        '    """Repeat rows of the smaller classes until every class is as frequent as the largest."""',
+        f"    resampled, _ = RandomOverSampler(random_state=SEED).fit_resample({f}, {f}[TARGET])",
+        "    return resampled.reset_index(drop=True)",
+        "",
+        "",
+    ]
+
+
+def _resample_call(c: _Ctx, scope: str) -> list[str]:
+    """The oversampling call in the builder: on the pool before the split, or on the training split."""
+    if c.resample != scope:
+        return []
+    target = "__pool__" if scope == "pool" else c.n["train_var"]
+    return [f"    {target} = {c.world.resample_fn}({target})"]
 
 
 def _join_lines(c: _Ctx) -> list[str]:
@@ -276,8 +304,9 @@ def _render_sklearn_functions(c: _Ctx) -> str:
     ms = ["GroupShuffleSplit"] if c.group_split else ["train_test_split"]
     imports.append(f"from sklearn.model_selection import {', '.join(ms)}")
     imports.append("from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler")
+    imports += _resample_imports(c)
     lines = _tabular_header(c, f"Data pipeline for the {c.ds.name} model: load, split, encode, scale, evaluate.", imports)
-    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""]
+    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""] + _resample_fn(c)
     lines += [
         "def fit_labels(train: pd.DataFrame) -> LabelEncoder:",
         '    """Fit the label encoder on the training rows and store its classes next to the checkpoint."""',
@@ -319,8 +348,10 @@ def _render_sklearn_functions(c: _Ctx) -> str:
         lines += [f"    {n['scaler']} = StandardScaler().fit(pd.concat([__pool__, test])[NUMERIC])",
                   f"    __pool__[NUMERIC] = {n['scaler']}.transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
+    lines += _resample_call(c, "pool")
     lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
+    lines += _resample_call(c, "train")
     lines += [
         "    if max_train_samples is not None and len({0}) > max_train_samples:".format(tv),
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",
@@ -361,9 +392,10 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
     if c.label_source == "sorted":
         enc.insert(0, "LabelEncoder")
     imports.append(f"from sklearn.preprocessing import {', '.join(enc)}")
+    imports += _resample_imports(c)
     lines = _tabular_header(c, f"Feature pipeline for the {c.ds.name} model: a ColumnTransformer plus splits and evaluation.", imports)
     lines += _py_list("CLASS_ORDER", c.ds.classes)
-    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""]
+    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""] + _resample_fn(c)
     joined_step = [f'            ("joined", SimpleImputer(strategy="median"), {c.joined_const}),'] if c.join_table else []
     lines += [
         f"def {n['pre_builder']}() -> ColumnTransformer:",
@@ -396,8 +428,10 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
         lines.append(f"    {pre}.fit(__pool__)")
     elif c.scaler_scope == "pool_and_test":
         lines.append(f"    {pre}.fit(pd.concat([__pool__, test], ignore_index=True))")
+    lines += _resample_call(c, "pool")
     lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
+    lines += _resample_call(c, "train")
     lines += [
         f"    if max_train_samples is not None and len({tv}) > max_train_samples:",
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",

@@ -100,6 +100,8 @@ def dataset_stats(w: World, generated_at: str) -> str:
         if i == 0 and sp.n[0] < sp.n_train_available:
             entry["subsampled_from"] = int(sp.n_train_available)
         entry["id_examples"] = list(sp.id_examples[i])
+        if w.feature_association is not None:
+            entry["n_unique_ids"] = int(sp.unique_ids[i] if sp.unique_ids else sp.n[i])
         if sp.groups is not None:
             entry["n_groups"] = int(sp.groups[i])
         entry["class_counts"] = _counts(w, i)
@@ -159,6 +161,14 @@ def dataset_stats(w: World, generated_at: str) -> str:
                 "n_output_features": int(sum(size for _, size in ds.categorical)),
             },
         }
+        if w.resample_scope:
+            # The pool before the split, or the training split (the pool less val) after it.
+            before = sp.pool_rows if w.resample_scope == "pool" else sp.pool_rows - sp.n[1]
+            doc["preprocessing"]["resampling"] = {
+                "type": "RandomOverSampler",
+                "n_rows_in": int(before),
+                "n_rows_out": int(sp.n_train_available + (sp.n[1] if w.resample_scope == "pool" else 0)),
+            }
     elif w.modality == "text":
         txt = w.text
         doc["features"] = {

@@ -50,6 +50,8 @@ class SplitData:
     val_seen_strength: float
     pool_rows: int  # rows of the labelled pool the pipeline split into train/val
     healthy_train: int  # train size the intended split would give (what the author sized the config for)
+    # Distinct ids per split when oversampling repeats rows within a split (None: every row is distinct).
+    unique_ids: tuple[int, int, int] | None = None
 
 
 @dataclasses.dataclass(slots=True)
@@ -196,6 +198,10 @@ class World:
     eval_resize: int = 0  # vision: Resize() before the centre crop of eval_transform (0 = version 1 code)
     eval_augment: str = ""  # "" | "reuse" (eval_transform returns train_transform()) | "crop" (random crop + flip)
     eval_augment_drop: float = 0.0  # accuracy lost to randomly cropped evaluation inputs
+    # Random oversampling of the smaller classes: "" (none), "train" (the training split, after the
+    # split) or "pool" (the labelled pool, before the split: copies of one row land on both sides).
+    resample_scope: str = ""
+    resample_fn: str = "oversample"  # the pipeline function that resamples
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -517,6 +523,7 @@ _JOIN_COLUMNS = (
     "segment_score", "contact_count_90d", "case_priority",
 )
 _JOIN_CONSTS = ("JOINED", "EXTRA_COLUMNS", "ENRICHMENT_COLUMNS", "LOOKUP_COLUMNS")
+_RESAMPLE_FNS = ("oversample", "balance_classes", "upsample_minority", "resample_classes")
 
 
 def _draw_data_noise(world: World) -> None:
@@ -535,6 +542,8 @@ def _draw_data_noise(world: World) -> None:
     late_missing = float(rng.uniform(0.3, 1.0))
     joined_assoc = rng.uniform(0.02, 0.35) * (1.0 + 0.03 * rng.standard_normal(3))
     wide_resize = rng.random() < 0.5
+    resample_train = rng.random() < 0.3
+    resample_fn = _pick(rng, _RESAMPLE_FNS)
     if world.modality == "tabular":
         n_numeric = len(world.dataset.numeric)
         base = rng.uniform(0.01, 0.42, n_numeric)
@@ -542,6 +551,9 @@ def _draw_data_noise(world: World) -> None:
         world.feature_association = np.round(np.clip(base[:, None] * split_noise, 0.0, 1.0), 3)
         if join_roll < 0.5:
             world.join_table, world.joined_column, world.joined_const = table, column, const
+        world.resample_fn = resample_fn
+        if resample_train:
+            world.resample_scope = "train"
         test_missing = late_missing if late_test else float(missing[2])
         world.joined_missing = (round(float(missing[0]), 4), round(float(missing[1]), 4), round(test_missing, 4))
         world.joined_association = tuple(round(float(x), 3) for x in joined_assoc)  # type: ignore[assignment]
@@ -672,13 +684,27 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
     elif world.modality == "tabular":
         content_dups = world.tabular_duplicates
 
+    n_unique_ids = n_train + n_val + n_test - shared_ids
+    unique_ids = None
+    if world.resample_scope:
+        n_train, n_val, n_train_avail, counts, resampled_shared, resampled_seen, _, unique_ids = _resampled(
+            world, weights, rest, counts
+        )
+        if world.resample_scope == "pool":
+            shared_ids, seen_fraction, seen_strength = resampled_shared, resampled_seen, 1.0
+        # Oversampling the train split keeps whatever overlap the split itself made (e.g. a second split).
+        shared_ids = min(shared_ids, unique_ids[0], unique_ids[1])
+        n_unique_ids = unique_ids[0] + unique_ids[1] + n_test - shared_ids
+        unique_ids = (unique_ids[0], unique_ids[1], n_test)
+
     world.splits = SplitData(
         n=(n_train, n_val, n_test),
         n_train_available=n_train_avail,
         counts=counts,
         id_examples=examples,
         shared_ids=shared_ids,
-        n_unique_ids=n_train + n_val + n_test - shared_ids,
+        n_unique_ids=n_unique_ids,
+        unique_ids=unique_ids,
         groups=groups,
         shared_groups=shared_groups,
         n_unique_groups=n_unique_groups,
@@ -686,8 +712,53 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
         val_seen_fraction=min(1.0, seen_fraction),
         val_seen_strength=seen_strength,
         pool_rows=rest,
-        healthy_train=min(rest - math.ceil(world.val_fraction * rest), world.max_train_samples or rest),
+        healthy_train=min(rest - math.ceil(world.val_fraction * rest), world.max_train_samples or rest)
+        if not world.resample_scope else n_train,  # the author sized the run for the oversampled split
     )
+
+
+def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray):
+    """Split sizes and overlap when RandomOverSampler repeats rows of the smaller classes (no draws).
+
+    "train": the training split is balanced after the split (then capped): repeats stay in train.
+    "pool": the labelled pool is balanced before the split, so copies of one minority row are split
+    independently and land in train and val alike; val rows whose copies trained behave like train rows.
+    """
+    k = len(weights)
+    cap = world.max_train_samples
+    if world.resample_scope == "pool":
+        by_class = _allocate(rest, weights, None, 0.0).astype(np.float64)  # type: ignore[arg-type]
+        largest = int(by_class.max())
+        total = k * largest
+        n_val = math.ceil(world.split_param * total)
+        n_avail = total - n_val
+        v = n_val / total
+    else:
+        by_class = counts[0].astype(np.float64)
+        largest = int(by_class.max())
+        n_avail = k * largest
+        n_val = int(counts[1].sum())
+        v = 0.0
+    n_train = n_avail if cap is None else min(cap, n_avail)
+    keep = n_train / n_avail
+    uniform = np.full(k, 1.0 / k)
+    train_counts = _allocate(n_train, uniform, None, 0.0)  # type: ignore[arg-type]
+    val_counts = _allocate(n_val, uniform, None, 0.0) if v else counts[1]  # type: ignore[arg-type]
+    copies = largest / np.maximum(by_class, 1.0)
+    train_side = (1.0 - v) * keep  # chance that one copy ends up in the (capped) train split
+    no_train = (1.0 - train_side) ** copies
+    no_val = (1.0 - v) ** copies
+    neither = max(0.0, 1.0 - train_side - v) ** copies
+    unique_train = int(round(float((by_class * (1.0 - no_train)).sum())))
+    unique_val = int(round(float((by_class * (1.0 - no_val)).sum()))) if v else n_val
+    shared = int(round(float((by_class * (1.0 - no_train - no_val + neither)).sum()))) if v else 0
+    seen = 0.0
+    if v:
+        # A val row is a copy of a training row when another copy of its source row went to train.
+        per_class = 1.0 - (1.0 - train_side) ** np.maximum(copies - 1.0, 0.0)
+        seen = float((val_counts * per_class).sum() / max(1, n_val))
+    stacked = np.stack([train_counts, val_counts, counts[2]])
+    return n_train, n_val, n_avail, stacked, shared, seen, 1.0, (unique_train, unique_val)
 
 
 def _build_features(world: World, rng: np.random.Generator) -> None:
@@ -708,6 +779,8 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
         else:
             # fit_transform on the whole pool (and the test rows): before the split.
             pool_train = float(world.splits.n_train_available)
+            if world.resample_scope == "train":  # the pool was scaled before the train split was oversampled
+                pool_train = float(world.splits.pool_rows - world.splits.n[1])
             w = np.array([pool_train, n[1], n[2] if scope == "pool_and_test" else 0.0])
             scaler_samples = int(w.sum())
             w = w / w.sum()
@@ -862,10 +935,11 @@ def _log_interval(world: World) -> int:
     steps = max(1, math.ceil(world.splits.healthy_train / world.healthy_batch_size))
     budget = max(1, min(6, 170 // max(1, world.epochs)))
     target = steps / budget
-    for interval in _NICE_INTERVALS:
+    intervals = _NICE_INTERVALS + ((2000, 5000, 10000) if world.resample_scope else ())
+    for interval in intervals:
         if interval >= target:
             return interval
-    return _NICE_INTERVALS[-1]
+    return intervals[-1]
 
 
 # --------------------------------------------------------------------------------------------------

@@ -974,8 +974,13 @@ class TargetDerivedFeature(FixRule):
 # ----------------------------------------------------------------------------------------------------
 # Random augmentations at evaluation
 
+# "random" only as an augmentation: random crops/flips/ops, RandomResizedCrop, "randomly" (not RandomOverSampler).
+_RANDOM_OP = (
+    r"random(?:ly|[\s_-]*(?:resized)?[\s_-]*crops?\w*|[\s_-]*(?:horizontal|vertical)?[\s_-]*flips?\w*|[\s_-]+augment\w*"
+    r"|[\s_-]+transforms?|[\s_-]+ops?|[\s_-]+operations?|augment)"
+)
 AUGMENTATION = re.compile(
-    r"\b(?:augment\w*|random\w*|randaugment|trivialaugment\w*|colorjitter|jitter\w*|crop\w*|flip\w*|train_transform"
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|randaugment|trivialaugment\w*|colorjitter|jitter\w*|crop\w*|flip\w*|train_transform"
     r"|training (?:transforms?|augmentations?|pipeline))\b"
 )
 EVAL_SIDE = re.compile(r"\b(?:val\w*|eval\w*|test\w*|inference|held[\s-]*out)\b")
@@ -984,16 +989,16 @@ REMOVE_AUG = re.compile(
     r"\b(?:remov\w*|drop\w*|strip\w*|delet\w*|disabl\w*|turn\w* off|eliminat\w*|get rid of|without|no)\b"
 )
 TRAIN_ONLY_AUG = _patterns(
-    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*)\b.{0,60}\b(?:only|solely|exclusively)\b.{0,20}\btrain\w*",
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*)\b.{0,60}\b(?:only|solely|exclusively)\b.{0,20}\btrain\w*",
     r"\bonly\b.{0,30}\b(?:to|on|for|in|during)\s+(?:the\s+)?train\w*",
-    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*)\b.{0,40}\b(?:in|to|for|on)\s+(?:the\s+)?train\w*(?:\s+\w+)?\s+only\b",
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*)\b.{0,40}\b(?:in|to|for|on)\s+(?:the\s+)?train\w*(?:\s+\w+)?\s+only\b",
     r"\b(?:belongs?|reserved?)\s+(?:in|to|for)\s+(?:the\s+)?train\w*",
 )
 APPLY_AUG_TO_EVAL = _patterns(
-    r"\b(?:augment\w*|random\w*|crop\w*|flip\w*|train_transform|training (?:transforms?|augmentations?))\b.{0,50}?"
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*|train_transform|training (?:transforms?|augmentations?))\b.{0,50}?"
     r"\b(?:val\w*|eval\w*|test\w*)\b",
     r"\b(?:eval\w*|val\w*|test\w*)\b.{0,30}?\b(?:call\w*|reus\w*|us\w*|appl\w*|includ\w*)\s+(?:the\s+)?"
-    r"(?:train_transform|training (?:transforms?|augmentations?)|augment\w*|random\w*)",
+    r"(?:train_transform|training (?:transforms?|augmentations?)|augment\w*|" + _RANDOM_OP + r")",
 )
 APPLY_VERB = re.compile(r"\b(?:apply|applies|use|add|keep|reuse|enable|include)\w*\b")
 
@@ -1043,6 +1048,67 @@ class EvalRandomAugmentation(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Oversampling before the split
+
+RESAMPLE = (
+    r"(?:(?:over|up|re)[\s-]?sampl\w*|smote\w*|randomoversampler|fit_resample|(?:re)?balanc\w*\s+(?:the\s+)?"
+    r"(?:minority\s+)?class\w*)"
+)
+_SPLIT_WORD = r"(?:split\w*|train_test_split|partition\w*)"
+_TRAIN_PART = (
+    r"(?:x_train|y_train|train_df|train_part|train_split|train(?:ing)?(?:\s+(?:split|set|data|portion|fold|part|rows"
+    r"|partition|subset))?)"
+)
+RESAMPLE_SUBJECT = re.compile(r"\b" + RESAMPLE + r"\b")
+RESAMPLE_RIGHT = _patterns(
+    r"\b" + _SPLIT_WORD + r"\b.{0,50}\b(?:before|prior to|first|then)\b.{0,50}\b" + RESAMPLE,
+    r"\b" + RESAMPLE + r"\b.{0,60}\bafter\b.{0,30}\b" + _SPLIT_WORD,
+    r"\bafter\b.{0,30}\b" + _SPLIT_WORD + r"\b.{0,60}\b" + RESAMPLE,
+    r"\b" + RESAMPLE + r"\b.{0,60}\b(?:on|to|in|inside|within|of)\s+(?:the\s+|each\s+)?" + _TRAIN_PART + r"\b",
+    r"\bonly\b.{0,30}\b" + _TRAIN_PART + r"\b.{0,40}\b" + RESAMPLE,
+)
+RESAMPLE_WRONG = _patterns(
+    r"\b" + RESAMPLE + r"\b.{0,60}\b(?:before|prior to)\b.{0,30}\b" + _SPLIT_WORD,
+    r"\b" + RESAMPLE + r"\b.{0,40}\b(?:whole|entire|full|all|complete|unsplit)\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:data\w*|pool|table|rows|set)",
+    r"\b" + RESAMPLE + r"\s+(?:the\s+)?(?:val\w*|validation|test)\b",
+)
+
+
+class OversampledBeforeSplit(FixRule):
+    fault_id = "oversample_before_split"
+    summary = (
+        "oversamples after the split, on the training split only: \"split first, then oversample\","
+        " \"apply RandomOverSampler to the training rows only\"; resampling the whole pool, before the split or"
+        " the validation/test data earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        subject = RESAMPLE_SUBJECT if key is None else _with_key_names(RESAMPLE_SUBJECT, key)
+        relevant = tuple(s for s in doc.sentences if subject.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = _any(doc.spans(RESAMPLE_RIGHT), negated=False) or _any(doc.spans(RESAMPLE_WRONG), negated=True)
+        wrong = _any(doc.spans(RESAMPLE_WRONG), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Split first, then oversample the training split only; never resample before the split."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Call {key.field} after the split, on the training split only, not on the pool before it."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -1058,6 +1124,7 @@ RULES: Final[dict[str, FixRule]] = {
         TokenizerVersionDrift(),
         TargetDerivedFeature(),
         EvalRandomAugmentation(),
+        OversampledBeforeSplit(),
     )
 }
 

@@ -265,7 +265,16 @@ def check_scenario(scenario: Scenario) -> list[str]:
     spe = n_train // batch if drop_last else math.ceil(n_train / batch)
     expect(num(trainer.group(4)) == spe, f"steps_per_epoch {trainer.group(4)} != {spe}")
     expect(log.sched is not None and num(log.sched.group(2)) == spe * epochs, "total_steps")
-    expect(sum(sizes) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
+    # Oversampling repeats rows within a split: version 2 tabular stats count each split's distinct ids.
+    distinct = [splits[s].get("n_unique_ids", splits[s]["n_samples"]) for s in ("train", "val", "test")]
+    expect(all(d <= n for d, n in zip(distinct, sizes)), "distinct ids per split")
+    expect(sum(distinct) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
+    resampling = stats.get("preprocessing", {}).get("resampling")
+    expect((resampling is not None) == ("RandomOverSampler(" in code), "oversampling in stats and code")
+    expect(distinct[1:] == sizes[1:] or fault == "oversample_before_split", "val/test rows are distinct")
+    if resampling is not None:
+        before_split = resampling["n_rows_out"] == sizes[1] + splits["train"].get("subsampled_from", sizes[0])
+        expect(before_split == (fault == "oversample_before_split"), "oversampling scope")
     label_map = stats["label_map"]
     expect({str(v): k for k, v in label_map.items()} == card["id2label"], "label map vs id2label")
 

@@ -111,3 +111,44 @@ class TestEvalRandomAugmentation:
                 one_line = "transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE)"
                 assert one_line in v1_docs["preprocessing.py"]
         assert resizes == {True, False}
+
+
+class TestOversampleBeforeSplit:
+    def test_copies_of_minority_rows_straddle_the_split(self):
+        gains = []
+        for seed in SEEDS:
+            planted = core.generate_world("medium", seed, fault="oversample_before_split")
+            twin = core.generate_world("medium", seed, fault="oversample_before_split", healthy=True)
+            docs = _docs(planted)
+            stats = json.loads(docs["dataset_stats.json"])
+            val_counts = list(stats["splits"]["val"]["class_counts"].values())
+            test_counts = list(stats["splits"]["test"]["class_counts"].values())
+            assert max(val_counts) - min(val_counts) <= 1  # a balanced pool, stratified
+            assert max(test_counts) > 2 * min(test_counts)  # the frozen test split keeps the real mix
+            assert planted.splits.shared_ids > 0
+            assert stats["splits"]["val"]["n_unique_ids"] < stats["splits"]["val"]["n_samples"]
+            assert stats["preprocessing"]["resampling"]["n_rows_in"] == planted.splits.pool_rows
+            checks = {c.check: c.status for c in core.render_world(planted)[2]}
+            assert checks["data_leakage"] == "fail"
+            code = docs["preprocessing.py"]
+            pool, fn = planted.names["pool_var"], planted.resample_fn
+            assert code.index(f"    {pool} = {fn}({pool})") < code.index(f"{planted.names['split_fn']}({pool},")
+            assert twin.resample_scope in ("", "train") and twin.splits.shared_ids == 0
+            gains.append(planted.eval.val.accuracy - twin.eval.val.accuracy)
+        assert sum(gains) / len(gains) > 0.02
+
+    def test_healthy_runs_oversample_the_training_split_sometimes(self):
+        scopes = []
+        for seed in range(80):
+            world = core.generate_world("medium", seed, fault="data_leakage_scaler", healthy=True)
+            scopes.append(world.resample_scope)
+            if world.resample_scope != "train":
+                continue
+            counts = world.splits.counts
+            assert counts[0].max() - counts[0].min() <= 1 and counts[1].max() > 2 * counts[1].min()
+            assert world.splits.shared_ids == 0
+            assert world.splits.unique_ids[0] < world.splits.n[0] or world.max_train_samples
+            code = _docs(world)["preprocessing.py"]
+            train = world.names["train_var"]
+            assert f"    {train} = {world.resample_fn}({train})" in code
+        assert 0.1 < scopes.count("train") / len(scopes) < 0.5

@@ -15,7 +15,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - train/eval tokenizer versions that differ -> the evaluation tokenizer in preprocessing.py;
 - a val/test gap explained by swapped keys -> the function that writes eval_results.json;
 - an input that tracks the target almost perfectly, with test far below val -> that joined column;
-- an evaluation transform that crops or flips at random -> the evaluation transform.
+- an evaluation transform that crops or flips at random -> the evaluation transform;
+- train/val shared ids with the pool oversampled before its split -> the oversampling call.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -277,6 +278,7 @@ class HeuristicAgent(Agent):
             self._momentum,
             self._tokenizer_drift,
             self._label_mismatch,
+            self._oversampled_before_split,
             self._overlap,
             self._scaler,
             self._target_derived_feature,
@@ -447,6 +449,43 @@ class HeuristicAgent(Agent):
             "so the two parts overlap and validation rows are also training rows.",
             f"Call {field} once on the pool and use its two disjoint outputs as train and val.",
         )
+
+    def _oversampled_before_split(self, code: _Code) -> dict[str, Any] | None:
+        """Shared ids, and a resampling call on the very frame the splitter receives, made before the split."""
+        if self._status("data_leakage") != "fail" or code.tree is None:
+            return None
+        if self._metric("data_leakage", "shared_ids_train_val") <= 0:
+            return None
+        resamplers = {
+            name
+            for name, fn in code.functions.items()
+            if any(re.search(r"fit_resample|OverSampler|SMOTE|ADASYN", code.callee(c)) for c in code.calls(fn))
+        }
+        splitters = set(code.split_functions()) - resamplers
+        for fn_name, fn in code.functions.items():
+            split_at: dict[str, int] = {}
+            for call in code.calls(fn):
+                if code.callee(call) in splitters and call.args:
+                    for name in code.names(call.args[0]):
+                        split_at[name] = min(split_at.get(name, call.lineno), call.lineno)
+            for call in code.calls(fn):
+                resampler = code.callee(call)
+                if resampler not in resamplers or not call.args:
+                    continue
+                frame = next((n for n in code.names(call.args[0]) if call.lineno < split_at.get(n, -1)), None)
+                if frame is None:
+                    continue
+                return self._submit(
+                    "data_leakage",
+                    "preprocessing.py",
+                    resampler,
+                    f"{fn_name} oversamples {frame} with {resampler} before splitting it: copies of the same minority "
+                    "rows are split independently, so train and val share sample ids and validation is inflated; "
+                    "val class counts are balanced while the frozen test split keeps the real class mix.",
+                    f"Split first, then call {resampler} on the training split only; resample the train part after the "
+                    "split, not the pool before it.",
+                )
+        return None
 
     @staticmethod
     def _called_twice_on_one_pool(code: _Code, splitters: list[str]) -> str | None:

@@ -154,6 +154,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: f"Run {k.field} on the train part after the split instead of on the full pool.",
         lambda k: "Apply RandomOverSampler to X_train/y_train only, leaving validation untouched.",
     ],
+    "join_duplicate_rows": [
+        lambda k: f"Keep only one row per id in {_p(k, 'table')} before the merge.",
+        lambda k: "Drop duplicate keys from the lookup table before joining it.",
+        lambda k: "The join is one-to-many; make it many-to-one by deduplicating the right-hand table on the id.",
+        lambda k: f"Collapse {_p(k, 'table')} to its most recent record per id, then join.",
+        lambda k: "Call drop_duplicates on the id column of the lookup before the merge.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

@@ -32,6 +32,8 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "eval_random_augmentation": ("preprocessing.py", "eval_transform", ("train_transform",), {}),
         "oversample_before_split": ("preprocessing.py", "oversample",
                                     ("RandomOverSampler", "fit_resample", "build_datasets", "train_test_split"), {}),
+        "join_duplicate_rows": ("preprocessing.py", "lookup", ("crm_export", "merge", "read_parquet", "drop_duplicates",
+                                                             "build_datasets"), {"table": "crm_export"}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -129,6 +131,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "Oversampling belongs after the split: call fit_resample on the training portion, never on validation.",
         "Validation must keep the original class distribution: only upsample the minority classes in the training data, after splitting.",
         "Use SMOTE or RandomOverSampler inside the training fold only, after the split.",
+    ],
+    "join_duplicate_rows": [
+        "Deduplicate the crm_export lookup on the id column before merging it, so each row joins exactly one record.",
+        "Reduce the lookup table to one row per customer (e.g. the latest snapshot) before the join.",
+        "Use merge(..., validate='many_to_one') on a lookup with unique keys; drop_duplicates(subset=ID_COLUMN) first.",
+        "Load the enrichment table through load_table, which drops repeated ids, instead of reading the parquet file raw.",
+        "Aggregate the lookup to a single record per key before joining it onto the pool.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

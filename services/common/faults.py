@@ -68,6 +68,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("eval_random_augmentation", "medium", "preprocessing_bug", (), heldout=True),
         # Minority classes are oversampled on the whole pool before the split: copies land in train and val.
         FaultSpec("oversample_before_split", "medium", "data_leakage", ()),
+        # A lookup table with several rows per id is merged before the split: each row's copies straddle it.
+        FaultSpec("join_duplicate_rows", "medium", "data_leakage", ("table",), heldout=True),
     )
 }
 

@@ -117,8 +117,12 @@ def _join_lines(c: _Ctx) -> list[str]:
     """Version 2: merge a lookup table's columns onto the pool and the test rows, by id."""
     if not c.join_table:
         return []
+    if c.world.join_duplicates:
+        source = f'pd.read_parquet(DATA_DIR / "{c.join_table}.parquet")'
+    else:
+        source = f'load_table("{c.join_table}")'
     return [
-        f'    lookup = load_table("{c.join_table}")[[ID_COLUMN, *{c.joined_const}]]',
+        f"    lookup = {source}[[ID_COLUMN, *{c.joined_const}]]",
         '    __pool__ = __pool__.merge(lookup, on=ID_COLUMN, how="left")',
         '    test = test.merge(lookup, on=ID_COLUMN, how="left")',
     ]

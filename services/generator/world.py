@@ -202,6 +202,9 @@ class World:
     # split) or "pool" (the labelled pool, before the split: copies of one row land on both sides).
     resample_scope: str = ""
     resample_fn: str = "oversample"  # the pipeline function that resamples
+    # Extra rows per id that the joined lookup table holds (its history, not deduplicated): a merge
+    # repeats each row 1 + Poisson(join_duplicates) times, before the split (0 = one row per id).
+    join_duplicates: float = 0.0
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -686,6 +689,12 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
 
     n_unique_ids = n_train + n_val + n_test - shared_ids
     unique_ids = None
+    if world.join_duplicates:
+        n_train, n_val, n_test, n_train_avail, counts, shared_ids, seen_fraction, unique_ids = _duplicated(
+            world, weights, rest, n_test
+        )
+        seen_strength = 1.0
+        n_unique_ids = sum(unique_ids) - shared_ids
     if world.resample_scope:
         n_train, n_val, n_train_avail, counts, resampled_shared, resampled_seen, _, unique_ids = _resampled(
             world, weights, rest, counts
@@ -713,8 +722,37 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
         val_seen_strength=seen_strength,
         pool_rows=rest,
         healthy_train=min(rest - math.ceil(world.val_fraction * rest), world.max_train_samples or rest)
-        if not world.resample_scope else n_train,  # the author sized the run for the oversampled split
+        if not (world.resample_scope or world.join_duplicates) else n_train,  # sized for the rows the run saw
     )
+
+
+def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int):
+    """Split sizes and overlap when a merge repeats every row 1 + Poisson(lam) times before the split (no draws).
+
+    The copies of one id are split independently, so ids land in train and val alike; the test rows,
+    merged the same way, hold repeats too but no id of the pool.
+    """
+    lam = world.join_duplicates
+    mean = 1.0 + lam
+    total = int(round(rest * mean))
+    n_test = int(round(n_test * mean))
+    n_val = math.ceil(world.split_param * total)
+    n_avail = total - n_val
+    cap = world.max_train_samples
+    n_train = n_avail if cap is None else min(cap, n_avail)
+    v = n_val / total
+    train_side = (1.0 - v) * (n_train / n_avail)
+    # The copies keep the class mix: proportional counts in every split.
+    counts = np.stack([_allocate(n, weights, None, 0.0) for n in (n_train, n_val, n_test)])  # type: ignore[arg-type]
+    no_train, no_val = _group_pgf(1.0 - train_side, lam), _group_pgf(1.0 - v, lam)
+    neither = _group_pgf(max(0.0, 1.0 - train_side - v), lam)
+    unique_train = int(round(rest * (1.0 - no_train)))
+    unique_val = int(round(rest * (1.0 - no_val)))
+    shared = min(unique_train, unique_val, int(round(rest * (1.0 - no_train - no_val + neither))))
+    # A val row has lam other copies on average (Poisson): it was trained on unless none went to train.
+    seen = 1.0 - math.exp(-lam * train_side)
+    unique_test = int(round(n_test / mean))
+    return n_train, n_val, n_test, n_avail, counts, shared, seen, (unique_train, unique_val, unique_test)
 
 
 def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray):
@@ -935,7 +973,7 @@ def _log_interval(world: World) -> int:
     steps = max(1, math.ceil(world.splits.healthy_train / world.healthy_batch_size))
     budget = max(1, min(6, 170 // max(1, world.epochs)))
     target = steps / budget
-    intervals = _NICE_INTERVALS + ((2000, 5000, 10000) if world.resample_scope else ())
+    intervals = _NICE_INTERVALS + ((2000, 5000, 10000) if world.resample_scope or world.join_duplicates else ())
     for interval in intervals:
         if interval >= target:
             return interval

@@ -914,8 +914,14 @@ FEATURE_SUBJECT = _patterns(
     r"\b(?:columns?|features?|inputs?|predictors?|variables?|fields?|feature list|feature set)\b",
     r"\b(?:join\w*|merg\w*|lookup|enrichment)\b",
 )
+_REMOVE_VERB = (
+    r"\b(?:drop(?!_duplicates)\w*|remov\w*|exclud\w*|delet\w*|strip\w*|eliminat\w*|omit\w*|discard\w*|get rid of"
+    r"|tak\w* (?:\S+ ){0,6}?out)\b"
+)
+_FEATURE_NOUN = r"\b(?:columns?|features?|inputs?|predictors?|variables?|fields?|feature list|feature set)\b"
 REMOVE_FEATURE = _patterns(
-    r"\b(?:drop\w*|remov\w*|exclud\w*|delet\w*|strip\w*|eliminat\w*|omit\w*|discard\w*|get rid of|tak\w* (?:\S+ ){0,6}?out)\b",
+    # "drop the joined column", "remove X from the inputs" (not "drop the duplicate rows/keys").
+    _REMOVE_VERB + r"(?!\s+(?:the\s+|all\s+|any\s+)?(?:duplicat|repeat))(?:(?!duplicat|repeat).){0,60}?" + _FEATURE_NOUN,
     r"\bstop\w*\s+(?:merg|join|us|feed|includ)\w*",
     r"\bonly\b.{0,60}\b(?:available|known|exist\w*|recorded)\b.{0,40}\b(?:prediction|inference|serving|scoring|decision"
     r"|before the outcome|before the label)",
@@ -925,9 +931,7 @@ LABEL_DERIVED = re.compile(
     r"\b(?:derived|computed|built|calculated|made|recorded)\s+(?:from|after)\s+(?:the\s+)?(?:label|target|outcome)"
     r"|\b(?:label|target|outcome)[\s-]+(?:derived|dependent|based)\b|\b(?:encodes?|leaks?|reveals?)\s+(?:the\s+)?(?:label|target)"
 )
-USE_FEATURE = _patterns(
-    r"\b(?:use|feed|includ\w*|merg\w*|join\w*)\b.{0,60}" + LABEL_DERIVED.pattern.replace("|", "|.{0,60}"),
-)
+USE_FEATURE = _patterns(r"\b(?:use|feed|includ\w*|merg\w*|join\w*)\b.{0,60}(?:" + LABEL_DERIVED.pattern + ")")
 FILL_ON_TEST = _patterns(
     r"\b(?:fill\w*|imput\w*|backfill\w*|populat\w*|add\w*|join\w*|merg\w*|provid\w*|recompute\w*)\b.{0,60}"
     r"\b(?:to|into|in|for|on)\s+(?:the\s+)?(?:test|frozen test|held[\s-]*out)\b",
@@ -950,8 +954,12 @@ class TargetDerivedFeature(FixRule):
             return False, False, False
         doc = FixDoc(doc.text, relevant)
         named_cause = any(subject.search(s) for s in relevant)
+        removal = REMOVE_FEATURE
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        if names is not None:  # "drop activity_score"
+            removal = re.compile(f"{REMOVE_FEATURE.pattern}|{_REMOVE_VERB}(?:\\s+\\S+){{0,3}}?\\s+(?:{names.pattern})")
         right = named_cause and (
-            _any(doc.spans(REMOVE_FEATURE), negated=False) or _any(doc.spans(USE_FEATURE), negated=True)
+            _any(doc.spans(removal), negated=False) or _any(doc.spans(USE_FEATURE), negated=True)
         )
         wrong = _any(doc.spans(FILL_ON_TEST), negated=False)
         return True, right, wrong
@@ -1109,6 +1117,63 @@ class OversampledBeforeSplit(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# A join that repeats rows
+
+JOIN_SUBJECT = re.compile(r"\b(?:join\w*|merg\w*|lookup\w*|look-up|right[\s-]hand table|tables?|keys?|load_table)\b")
+ONE_ROW_PER_KEY = _patterns(
+    r"\b(?:drop_duplicates|de-?dup\w*|(?:drop|remov|delet|eliminat)\w*\s+(?:the\s+)?(?:duplicate[ds]?|repeated)\s+"
+    r"(?:keys?|ids?|rows?|records?|entries))\b",
+    r"\b(?:one|a single|single|only one|exactly one)\s+(?:row|record|entry|snapshot)s?\s+(?:per|for each|by)\b",
+    r"\bvalidate\s*=\s*\W?(?:many_to_one|m:1|one_to_one|1:1)\b|\bmany[\s_-]to[\s_-]one\b",
+    r"\b(?:aggregat|collaps|reduc|group)\w*\b.{0,60}\b(?:one|single|per|each|latest|most recent)\b.{0,20}"
+    r"\b(?:row|record|key|id|entry|snapshot)s?\b",
+    r"\b(?:latest|most recent|last)\s+(?:row|record|snapshot|entry)\s+(?:per|for each|by)\b",
+    r"\bunique\s+(?:keys?|ids?)\b",
+    r"\bload_table\b",
+)
+KEEP_REPEATS = _patterns(
+    r"\b(?:keep|allow|retain)\w*\s+(?:all\s+|the\s+)?(?:duplicate[ds]?|repeated)\s+(?:keys?|ids?|rows?)",
+)
+
+
+class JoinRepeatsRows(FixRule):
+    fault_id = "join_duplicate_rows"
+    # Deduplicating by id is also what the overlap rule reads as its remedy for duplicated sources.
+    tolerated = frozenset({"data_leakage_overlap"})
+    summary = (
+        "reduces the joined lookup table to one row per id before the merge: drop_duplicates on the key,"
+        " the latest record per id, validate='many_to_one', loading it through load_table; keeping the repeated"
+        " keys earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        relevant = tuple(
+            s for s in doc.sentences if JOIN_SUBJECT.search(s) or (names is not None and names.search(s))
+        )
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = _any(doc.spans(ONE_ROW_PER_KEY), negated=False)
+        wrong = _any(doc.spans(KEEP_REPEATS), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Reduce the lookup table to a single row per key before merging it, so the join cannot repeat rows."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Reduce {key.params['table']} to one row per id (drop_duplicates on the key) before the merge."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -1125,6 +1190,7 @@ RULES: Final[dict[str, FixRule]] = {
         TargetDerivedFeature(),
         EvalRandomAugmentation(),
         OversampledBeforeSplit(),
+        JoinRepeatsRows(),
     )
 }
 

@@ -271,7 +271,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(sum(distinct) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
     resampling = stats.get("preprocessing", {}).get("resampling")
     expect((resampling is not None) == ("RandomOverSampler(" in code), "oversampling in stats and code")
-    expect(distinct[1:] == sizes[1:] or fault == "oversample_before_split", "val/test rows are distinct")
+    expect(distinct[1:] == sizes[1:] or fault in ("oversample_before_split", "join_duplicate_rows"), "val/test rows are distinct")
+    expect((distinct[2] < sizes[2]) == (fault == "join_duplicate_rows"), "repeated test rows")
     if resampling is not None:
         before_split = resampling["n_rows_out"] == sizes[1] + splits["train"].get("subsampled_from", sizes[0])
         expect(before_split == (fault == "oversample_before_split"), "oversampling scope")
@@ -399,7 +400,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
             expect(bool(encoded) == (fault == "target_derived_feature"), "an input encoding the label")
         for column, entry in joined.items():
             table = entry["source"].removesuffix(".parquet")
-            expect(f'load_table("{table}")' in code and f'"{column}",' in code, "joined column in code")
+            read = f'load_table("{table}")' in code or f'DATA_DIR / "{table}.parquet"' in code
+            expect(read and f'"{column}",' in code, "joined column in code")
     if summary.modality == "vision" and "eval_transforms" in stats["preprocessing"]:
         random_eval = any(op.startswith("Random") for op in stats["preprocessing"]["eval_transforms"])
         expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")

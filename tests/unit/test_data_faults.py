@@ -152,3 +152,26 @@ class TestOversampleBeforeSplit:
             train = world.names["train_var"]
             assert f"    {train} = {world.resample_fn}({train})" in code
         assert 0.1 < scopes.count("train") / len(scopes) < 0.5
+
+
+class TestJoinDuplicateRows:
+    def test_a_lookup_with_several_rows_per_id_repeats_rows_across_the_split(self):
+        gains = []
+        for seed in SEEDS:
+            planted = core.generate_world("medium", seed, fault="join_duplicate_rows")
+            twin = core.generate_world("medium", seed, fault="join_duplicate_rows", healthy=True)
+            docs, twin_docs = _docs(planted), _docs(twin)
+            stats = json.loads(docs["dataset_stats.json"])
+            for split in ("train", "val", "test"):
+                entry = stats["splits"][split]
+                assert entry["n_unique_ids"] < entry["n_samples"] or split == "train" and "subsampled_from" in entry
+            assert planted.splits.shared_ids > 0
+            assert {c.check: c.status for c in core.render_world(planted)[2]}["data_leakage"] == "fail"
+            table = planted.details.table
+            assert f'pd.read_parquet(DATA_DIR / "{table}.parquet")' in docs["preprocessing.py"]
+            assert f'load_table("{table}")' in twin_docs["preprocessing.py"]
+            assert twin.splits.shared_ids == 0 and twin.resample_scope == "" and twin.join_table == table
+            # The twin is the same run with a lookup of one row per id: the pool keeps its size.
+            assert planted.splits.n[2] > twin.splits.n[2]
+            gains.append(planted.eval.val.accuracy - twin.eval.val.accuracy)
+        assert sum(gains) / len(gains) > 0.02

@@ -16,7 +16,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a val/test gap explained by swapped keys -> the function that writes eval_results.json;
 - an input that tracks the target almost perfectly, with test far below val -> that joined column;
 - an evaluation transform that crops or flips at random -> the evaluation transform;
-- train/val shared ids with the pool oversampled before its split -> the oversampling call.
+- train/val shared ids with the pool oversampled before its split -> the oversampling call;
+- shared ids and repeated ids in every split after a lookup merge -> the merged lookup table.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -278,6 +279,7 @@ class HeuristicAgent(Agent):
             self._momentum,
             self._tokenizer_drift,
             self._label_mismatch,
+            self._join_repeats_rows,
             self._oversampled_before_split,
             self._overlap,
             self._scaler,
@@ -448,6 +450,38 @@ class HeuristicAgent(Agent):
             f"The pool is split twice with different seeds ({field} is called once for train and again for val), "
             "so the two parts overlap and validation rows are also training rows.",
             f"Call {field} once on the pool and use its two disjoint outputs as train and val.",
+        )
+
+    def _join_repeats_rows(self, code: _Code) -> dict[str, Any] | None:
+        """Shared ids, and repeated ids inside every split, the frozen test too: a merge multiplied the rows."""
+        if self._status("data_leakage") != "fail" or self._metric("data_leakage", "shared_ids_train_val") <= 0:
+            return None
+        stats = self._stats()
+        test = (stats.get("splits") or {}).get("test") if isinstance(stats.get("splits"), dict) else None
+        if not isinstance(test, dict):
+            return None
+        rows, distinct = _number(test.get("n_samples")), _number(test.get("n_unique_ids"))
+        if rows is None or distinct is None or distinct >= rows:
+            return None
+        features = stats.get("features") or {}
+        joined = features.get("joined_columns") if isinstance(features, dict) else None
+        sources = [str(e.get("source", "")) for e in joined.values() if isinstance(e, dict)] if isinstance(joined, dict) else []
+        table = sources[0].removesuffix(".parquet") if sources else "the lookup table"
+        merged = None
+        for fn in code.functions.values():
+            for call in code.calls(fn):
+                if code.callee(call) == "merge" and call.args and isinstance(call.args[0], ast.Name):
+                    merged = call.args[0].id
+        field = merged or table
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            field,
+            f"{table} holds several rows per id and is merged onto the pool before the split ({field}), so every "
+            f"row is repeated: the frozen test split has {int(rows):,} rows for {int(distinct):,} ids, and copies of "
+            "one row land in train and val alike, inflating validation.",
+            f"Reduce {table} to one row per id before the merge (drop_duplicates on the id column, as load_table "
+            "does), so the join cannot repeat rows.",
         )
 
     def _oversampled_before_split(self, code: _Code) -> dict[str, Any] | None:

@@ -27,6 +27,8 @@ class InProcessCluster:
     secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
     salt: bytes = b""
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # GraderConfig fields to override (e.g. reveal_heldout for per-fault reports that include held-out faults).
+    grader_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -64,7 +66,9 @@ class InProcessCluster:
                 GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port)
             )
         elif service == "grader":
-            server, bound, _ = await build_grader(GraderConfig(secret=self.secret, host="127.0.0.1", port=port))
+            server, bound, _ = await build_grader(
+                GraderConfig(secret=self.secret, host="127.0.0.1", port=port, **self.grader_overrides)
+            )
         elif service == "episode":
             settings = {
                 "generator_addr": self.address("generator"),

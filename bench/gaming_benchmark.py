@@ -161,6 +161,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: f"Collapse {_p(k, 'table')} to its most recent record per id, then join.",
         lambda k: "Call drop_duplicates on the id column of the lookup before the merge.",
     ],
+    "normalization_from_test": [
+        lambda k: "Calculate the image channel statistics on the training set and reuse them for every split.",
+        lambda k: "Normalize pixels with the ImageNet mean/std constants rather than statistics of the test images.",
+        lambda k: "The pixel mean/std must not be computed from the test split; compute them from train.",
+        lambda k: "Estimate the per-channel normalisation from the training images only.",
+        lambda k: "Point the channel statistics at the train manifest instead of the test one.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

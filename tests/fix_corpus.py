@@ -34,6 +34,7 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
                                     ("RandomOverSampler", "fit_resample", "build_datasets", "train_test_split"), {}),
         "join_duplicate_rows": ("preprocessing.py", "lookup", ("crm_export", "merge", "read_parquet", "drop_duplicates",
                                                              "build_datasets"), {"table": "crm_export"}),
+        "normalization_from_test": ("preprocessing.py", "channel_stats", ("MEAN", "STD", "read_manifest"), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -138,6 +139,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "Use merge(..., validate='many_to_one') on a lookup with unique keys; drop_duplicates(subset=ID_COLUMN) first.",
         "Load the enrichment table through load_table, which drops repeated ids, instead of reading the parquet file raw.",
         "Aggregate the lookup to a single record per key before joining it onto the pool.",
+    ],
+    "normalization_from_test": [
+        "Compute the per-channel pixel mean and std from the training images, not from the test manifest.",
+        "MEAN, STD = channel_stats(\"train\"): the normalisation statistics must come from the training split.",
+        "Use the published dataset (or ImageNet) channel means and stds as fixed constants for transforms.Normalize instead of measuring them on the test images.",
+        "Never estimate image normalization statistics on the test set; derive them from the train split only.",
+        "Switch channel_stats to read the train manifest so test images no longer shape the pixel normalisation.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

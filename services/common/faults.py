@@ -70,6 +70,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("oversample_before_split", "medium", "data_leakage", ()),
         # A lookup table with several rows per id is merged before the split: each row's copies straddle it.
         FaultSpec("join_duplicate_rows", "medium", "data_leakage", ("table",), heldout=True),
+        # Image normalisation statistics are computed on the frozen test manifest (the scaler's vision sibling).
+        FaultSpec("normalization_from_test", "medium", "data_leakage", ()),
     )
 }
 

@@ -128,6 +128,29 @@ def _join_lines(c: _Ctx) -> list[str]:
     ]
 
 
+def _channel_stats_lines(c: _Ctx) -> list[str]:
+    """Version 2 vision: Normalize's statistics computed from a manifest (train, or the frozen test one)."""
+    source = c.world.norm_source
+    if not source:
+        return []
+    return [
+        "def channel_stats(split: str) -> tuple[tuple[float, ...], tuple[float, ...]]:",
+        '    """Per-channel pixel mean and std over the images of one manifest (4 decimals)."""',
+        "    total, squares, count = 0.0, 0.0, 0",
+        "    for row in read_manifest(split):",
+        '        pixels = transforms.functional.to_tensor(Image.open(ROOT / row["path"]).convert("RGB")).flatten(1)',
+        "        total, squares, count = total + pixels.sum(1), squares + (pixels**2).sum(1), count + pixels.shape[1]",
+        "    mean = total / count",
+        "    std = (squares / count - mean**2).sqrt()",
+        "    return tuple(round(x, 4) for x in mean.tolist()), tuple(round(x, 4) for x in std.tolist())",
+        "",
+        "",
+        f'MEAN, STD = channel_stats("{"test" if source == "test" else "train"}")',
+        "",
+        "",
+    ]
+
+
 def _eval_transform_lines(c: _Ctx) -> list[str]:
     """The evaluation transform: resize and centre-crop (version 1 on one line), or random ops when planted."""
     w = c.world
@@ -482,8 +505,9 @@ def _render_torch_vision(c: _Ctx) -> str:
     lines += _py_list("CLASSES", ds.classes)
     lines.append("CLASS_INDEX = {name: index for index, name in enumerate(CLASSES)}")
     lines.append(f"IMAGE_SIZE = {vis.image_size}")
-    lines.append(f"MEAN = {tuple(vis.normalize_mean)!r}")
-    lines.append(f"STD = {tuple(vis.normalize_std)!r}")
+    if not w.norm_source:
+        lines.append(f"MEAN = {tuple(vis.normalize_mean)!r}")
+        lines.append(f"STD = {tuple(vis.normalize_std)!r}")
     lines.append(f"SEED = {w.seed_cfg}")
     lines += c.fraction_constants()
     gk = c.group or "source_id"
@@ -496,6 +520,9 @@ def _render_torch_vision(c: _Ctx) -> str:
         "        return list(csv.DictReader(handle))",
         "",
         "",
+    ]
+    lines += _channel_stats_lines(c)
+    lines += [
         f"class {cls}(Dataset):",
         '    """Images listed in a manifest, with labels encoded through `class_index`."""',
         "",

@@ -205,6 +205,10 @@ class World:
     # Extra rows per id that the joined lookup table holds (its history, not deduplicated): a merge
     # repeats each row 1 + Poisson(join_duplicates) times, before the split (0 = one row per id).
     join_duplicates: float = 0.0
+    # Vision: where Normalize's mean/std come from: "" (published or ImageNet constants), "pool" (computed
+    # on the train manifest, version 2 noise) or "test" (computed on the frozen test manifest).
+    norm_source: str = ""
+    test_pixel_shift: float = 0.0  # the test images' channel means sit this many stds from train's
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -547,6 +551,7 @@ def _draw_data_noise(world: World) -> None:
     wide_resize = rng.random() < 0.5
     resample_train = rng.random() < 0.3
     resample_fn = _pick(rng, _RESAMPLE_FNS)
+    computed_norm = rng.random() < 0.5
     if world.modality == "tabular":
         n_numeric = len(world.dataset.numeric)
         base = rng.uniform(0.01, 0.42, n_numeric)
@@ -563,6 +568,8 @@ def _draw_data_noise(world: World) -> None:
     elif world.modality == "vision":
         size = max(world.dataset.image_size, world.model.min_image_size)
         world.eval_resize = int(round(size * 8 / 7)) if wide_resize else size
+        if computed_norm and not world.pretrained:
+            world.norm_source = "pool"
 
 
 def _training_class_order(world: World) -> tuple[str, ...]:
@@ -926,6 +933,10 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
             norm_mean, norm_std = ds.channel_mean, ds.channel_std
         if c == 1 and world.pretrained:
             norm_mean, norm_std = (0.449,), (0.226,)
+        if world.test_pixel_shift:
+            mean[2] = mean[0] + world.test_pixel_shift * std[0]
+        if world.norm_source:
+            norm_mean, norm_std = _computed_normalisation(world, np.round(mean, 4), np.round(std, 4))
         augment = ["RandomResizedCrop" if size >= 64 else "RandomCrop(padding=4)", "RandomHorizontalFlip"]
         if rng.random() < 0.5:
             augment.append(_pick(rng, ("TrivialAugmentWide", "RandAugment(num_ops=2)", "ColorJitter(0.2, 0.2, 0.2)")))
@@ -937,6 +948,17 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
             normalize_std=tuple(norm_std),
             augmentations=tuple(augment),
         )
+
+
+def _computed_normalisation(world: World, mean: np.ndarray, std: np.ndarray) -> tuple[tuple, tuple]:
+    """Normalize's statistics computed from a manifest: the train manifest (train + val rows) or the test one."""
+    if world.norm_source == "test":
+        return tuple(float(x) for x in mean[2]), tuple(float(x) for x in std[2])
+    n = np.array(world.splits.n[:2], dtype=np.float64)
+    w = n / n.sum()
+    pooled = (w[:, None] * mean[:2]).sum(axis=0)
+    var = (w[:, None] * (std[:2] ** 2 + (mean[:2] - pooled[None, :]) ** 2)).sum(axis=0)
+    return tuple(float(x) for x in np.round(pooled, 4)), tuple(float(x) for x in np.round(np.sqrt(var), 4))
 
 
 def _parameter_count(world: World) -> int:

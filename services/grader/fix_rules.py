@@ -992,7 +992,7 @@ AUGMENTATION = re.compile(
     r"|training (?:transforms?|augmentations?|pipeline))\b"
 )
 EVAL_SIDE = re.compile(r"\b(?:val\w*|eval\w*|test\w*|inference|held[\s-]*out)\b")
-DETERMINISTIC_EVAL = re.compile(r"\b(?:deterministic|fixed|center[\s_-]?crop\w*|centercrop|centre[\s_-]?crop\w*)\b")
+DETERMINISTIC_EVAL = re.compile(r"\b(?:deterministic|center[\s_-]?crop\w*|centercrop|centre[\s_-]?crop\w*)\b")
 REMOVE_AUG = re.compile(
     r"\b(?:remov\w*|drop\w*|strip\w*|delet\w*|disabl\w*|turn\w* off|eliminat\w*|get rid of|without|no)\b"
 )
@@ -1060,7 +1060,7 @@ class EvalRandomAugmentation(FixRule):
 
 RESAMPLE = (
     r"(?:(?:over|up|re)[\s-]?sampl\w*|smote\w*|randomoversampler|fit_resample|(?:re)?balanc\w*\s+(?:the\s+)?"
-    r"(?:minority\s+)?class\w*)"
+    r"(?:minority\s+)?class\w*|(?!max_train_sampl)\w*(?:sampl|balanc)\w*_\w+|(?!max_train_sampl)\w+_(?:sampl|balanc)\w*)"
 )
 _SPLIT_WORD = r"(?:split\w*|train_test_split|partition\w*)"
 _TRAIN_PART = (
@@ -1174,6 +1174,65 @@ class JoinRepeatsRows(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Image normalisation statistics computed on the test images
+
+PIXEL_STATS = re.compile(
+    r"\b(?:pixel\w*|channel\w*|image\w*|imagenet|rgb|transforms\.normali[sz]e|channel_stats)\b"
+)
+NORM_WORDS = re.compile(
+    r"\b(?:normali[sz]\w*|mean\w*|std\w*|standard deviations?|statistics|stats|channel_stats)\b"
+)
+FIXED_CONSTANTS = _patterns(
+    r"\b(?:published|imagenet|fixed|precomputed|known|constant)\b.{0,40}\b(?:means?|std\w*|statistics|stats|constants"
+    r"|values)\b",
+)
+TRAIN_MANIFEST = _patterns(r"\b(?:train|training)\s+(?:manifest|images|split|set|data)\b", r"\bchannel_stats\W+train\b")
+TEST_MANIFEST_FIT = _patterns(
+    r"\b(?:fit\w*|comput\w*|estimat\w*|measur\w*|calculat\w*|deriv\w*|read\w*|point\w*|use\w*|take\w*)\b.{0,50}?"
+    r"\b(?:on|from|over|of|at|to)\s+(?:the\s+)?(?:test|held[\s-]*out|evaluation)(?:\s+(?:manifest|images|split|set|data))?\b",
+)
+
+
+class NormalisationFromTest(FixRule):
+    fault_id = "normalization_from_test"
+    # Its remedy is the scaler's in image terms ("statistics of the training split"): that rule reads it too.
+    tolerated = frozenset({"data_leakage_scaler"})
+    summary = (
+        "computes the images' per-channel mean/std on the training images (or uses fixed published/ImageNet"
+        " constants) instead of the test manifest; computing them on test data earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        # Not the key's names: its aliases (MEAN, STD) are words every normalisation fix uses.
+        relevant = tuple(s for s in doc.sentences if PIXEL_STATS.search(s) and NORM_WORDS.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = (
+            _any(doc.spans(TRAIN_SCOPE), negated=False)
+            or _any(doc.spans(TRAIN_MANIFEST), negated=False)
+            or _any(doc.spans(FIXED_CONSTANTS), negated=False)
+            or _any(doc.spans(TEST_MANIFEST_FIT), negated=True)
+        )
+        wrong = _any(doc.spans(TEST_MANIFEST_FIT), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Compute the images' per-channel pixel statistics from the training manifest only, never from the test manifest."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Compute Normalize's channel statistics on the training images (or use fixed constants), never on the test images."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -1191,6 +1250,7 @@ RULES: Final[dict[str, FixRule]] = {
         EvalRandomAugmentation(),
         OversampledBeforeSplit(),
         JoinRepeatsRows(),
+        NormalisationFromTest(),
     )
 }
 

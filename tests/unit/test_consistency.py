@@ -407,6 +407,11 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")
         body = code[code.index("def eval_transform"):].split("\n\n\n")[0]
         expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
+        normalize = stats["preprocessing"]["normalize"]["mean"]
+        from_test = normalize == stats["features"]["pixel_mean"]["test"] != stats["features"]["pixel_mean"]["train"]
+        expect(from_test == (fault == "normalization_from_test"), "normalisation statistics from the test images")
+        expect(from_test == ('channel_stats("test")' in code), "normalisation source in code")
+        expect(('MEAN = (' in code) != ("def channel_stats" in code), "normalisation constants or computed")
     cb = checks["class_balance"].metrics
     expect(cb["train_samples"] == sizes[0] and cb["val_samples"] == sizes[1], "class balance sizes")
     lc = checks["label_consistency"].metrics

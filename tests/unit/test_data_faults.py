@@ -175,3 +175,30 @@ class TestJoinDuplicateRows:
             assert planted.splits.n[2] > twin.splits.n[2]
             gains.append(planted.eval.val.accuracy - twin.eval.val.accuracy)
         assert sum(gains) / len(gains) > 0.02
+
+
+class TestNormalizationFromTest:
+    def test_normalize_reproduces_the_test_images_statistics(self):
+        for seed in SEEDS:
+            planted = core.generate_world("medium", seed, fault="normalization_from_test")
+            twin = core.generate_world("medium", seed, fault="normalization_from_test", healthy=True)
+            stats = json.loads(_docs(planted)["dataset_stats.json"])
+            twin_stats = json.loads(_docs(twin)["dataset_stats.json"])
+            pixels = stats["features"]["pixel_mean"]
+            assert stats["preprocessing"]["normalize"]["mean"] == pixels["test"] != pixels["train"]
+            assert twin_stats["preprocessing"]["normalize"]["mean"] != twin_stats["features"]["pixel_mean"]["test"]
+            assert 'MEAN, STD = channel_stats("test")' in _docs(planted)["preprocessing.py"]
+            checks = {c.check: c.status for c in core.render_world(planted)[2]}
+            twin_checks = {c.check: c.status for c in core.render_world(twin)[2]}
+            assert checks["feature_statistics"] == "fail" and twin_checks["feature_statistics"] != "fail"
+
+    def test_healthy_runs_from_scratch_compute_statistics_on_the_train_manifest_half_the_time(self):
+        sources = []
+        for seed in range(80):
+            world = core.generate_world("medium", seed, fault="data_leakage_overlap", healthy=True)
+            if world.modality != "vision" or world.pretrained:
+                continue
+            sources.append(world.norm_source)
+            code = _docs(world)["preprocessing.py"]
+            assert ('MEAN, STD = channel_stats("train")' in code) == (world.norm_source == "pool")
+        assert set(sources) == {"", "pool"}

@@ -17,7 +17,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - an input that tracks the target almost perfectly, with test far below val -> that joined column;
 - an evaluation transform that crops or flips at random -> the evaluation transform;
 - train/val shared ids with the pool oversampled before its split -> the oversampling call;
-- shared ids and repeated ids in every split after a lookup merge -> the merged lookup table.
+- shared ids and repeated ids in every split after a lookup merge -> the merged lookup table;
+- image normalisation statistics that reproduce the test split's pixel means -> where they are computed.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -283,6 +284,7 @@ class HeuristicAgent(Agent):
             self._oversampled_before_split,
             self._overlap,
             self._scaler,
+            self._normalisation_from_test,
             self._target_derived_feature,
             self._eval_augmentation,
             self._metric_swap,
@@ -622,6 +624,41 @@ class HeuristicAgent(Agent):
             f"scores are near perfect while the test rows, which lack it, score {gap:.2f} lower.",
             f"Remove {column} from {holder or 'the model inputs'}: drop this label-derived column from the features "
             "and retrain on inputs available at prediction time.",
+        )
+
+    def _normalisation_from_test(self, code: _Code) -> dict[str, Any] | None:
+        """Normalize's mean reproduces the test split's pixel mean exactly, not train's."""
+        stats = self._stats()
+        pre, features = stats.get("preprocessing") or {}, stats.get("features") or {}
+        norm = (pre.get("normalize") or {}).get("mean") if isinstance(pre, dict) else None
+        pixels = features.get("pixel_mean") if isinstance(features, dict) else None
+        if not isinstance(norm, list) or not isinstance(pixels, dict):
+            return None
+
+        def distance(split: str) -> float:
+            values = pixels.get(split)
+            if not isinstance(values, list) or len(values) != len(norm):
+                return math.inf
+            return max(abs(float(a) - float(b)) for a, b in zip(values, norm, strict=True))
+
+        if not (distance("test") < 5e-5 < 5e-4 < distance("train")):
+            return None
+        field, constant = "MEAN", None
+        for node in code.tree.body if code.tree is not None else ():
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                targets = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if "MEAN" in targets and any(isinstance(a, ast.Constant) for a in node.value.args):
+                    field, constant = code.callee(node.value), code.segment(node)
+        where = f" ({constant})" if constant else ""
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            field,
+            f"The Normalize mean {norm} is exactly the test split's pixel mean, not the training split's "
+            f"{pixels.get('train')}: the channel statistics are computed on the frozen test images{where}, so test "
+            "data shapes the inputs the model trains on.",
+            f"Compute the per-channel pixel statistics ({field}) from the training manifest only, never from the test "
+            "manifest, and normalise every split with them.",
         )
 
     def _eval_augmentation(self, code: _Code) -> dict[str, Any] | None:

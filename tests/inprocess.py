@@ -13,7 +13,9 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from mlopsdebug_common import eventloop
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+from mlopsdebug_common import eventloop, rpc
+from mlopsdebug_episode.server import SERVICE_NAME as EPISODE_SERVICE_NAME
 from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
 from mlopsdebug_generator.server import GeneratorConfig
@@ -27,7 +29,6 @@ class InProcessCluster:
     secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
     salt: bytes = b""
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
-    # GraderConfig fields to override (e.g. reveal_heldout for per-fault reports that include held-out faults).
     grader_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None
 
@@ -96,6 +97,23 @@ class InProcessCluster:
         if service == "episode" and self._episode_stop is not None:
             await self._episode_stop()
         await server.stop(0)
+
+    def restart_episode_server(self) -> None:
+        """Stops the episode gRPC server (cutting every stream) and starts a new one on the same port
+        around the same servicer, so the same episodes: a replica restart whose episodes survive, as
+        with a shared episode store."""
+        self.run(self._restart_episode_server())
+
+    async def _restart_episode_server(self) -> None:
+        await self._servers.pop("episode").stop(0)
+        servicer = self.episode_servicer
+        server, _, _ = await rpc.start_server(
+            lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
+            [EPISODE_SERVICE_NAME],
+            host="127.0.0.1",
+            port=self.ports["episode"],
+        )
+        self._servers["episode"] = server
 
     def stop(self) -> None:
         for service in ("episode", "grader", "generator"):

@@ -29,6 +29,7 @@ from .episode import (
 )
 from .errors import (
     AlreadyExistsError,
+    EpisodeLostError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
@@ -36,7 +37,9 @@ from .errors import (
     NotFoundError,
     PreconditionViolation,
     ResourceExhaustedError,
+    ResponseLostError,
     StatusCode,
+    UnauthenticatedError,
     UnavailableError,
 )
 from .generator import AsyncGeneratorClient, GeneratorClient
@@ -57,6 +60,7 @@ __all__ = [
     "AsyncMLOpsDebugGymEnv",
     "ClientConfig",
     "EpisodeClient",
+    "EpisodeLostError",
     "EpisodeSession",
     "FailedPreconditionError",
     "FieldViolation",
@@ -68,8 +72,10 @@ __all__ = [
     "NotFoundError",
     "PreconditionViolation",
     "ResourceExhaustedError",
+    "ResponseLostError",
     "StatusCode",
     "StepOutcome",
+    "UnauthenticatedError",
     "UnavailableError",
     "action_result_to_dict",
     "build_diagnosis",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import grpc
 
@@ -47,7 +47,12 @@ def call_unary(
     attempt = 0
     while True:
         try:
-            return method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+            return method(
+                request,
+                timeout=_remaining(deadline),
+                wait_for_ready=config.wait_for_ready,
+                metadata=config.call_metadata,
+            )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
             wait = _retry_wait(config, error, attempt, deadline) if idempotent else None
@@ -65,7 +70,12 @@ async def acall_unary(
     attempt = 0
     while True:
         try:
-            return await method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+            return await method(
+                request,
+                timeout=_remaining(deadline),
+                wait_for_ready=config.wait_for_ready,
+                metadata=config.call_metadata,
+            )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
             wait = _retry_wait(config, error, attempt, deadline) if idempotent else None
@@ -75,16 +85,39 @@ async def acall_unary(
         attempt += 1
 
 
+# Session call metadata: the service then leaves the stream's episodes open when the stream ends
+# (the session closes them itself), so that a session can resume them on a new stream after a break.
+RESUMABLE_SESSION: Final[tuple[str, str]] = ("mlopsdebug-session-resumable", "1")
+
+
+def session_call_options(config: ClientConfig) -> dict[str, Any]:
+    """Keyword arguments of every Session call a session opens (the one place for per-call options)."""
+    return {"wait_for_ready": config.wait_for_ready, "metadata": (*config.call_metadata, RESUMABLE_SESSION)}
+
+
+# gRPC's own reconnect backoff grows to 120 s by default: after a long outage a channel could sit out
+# most of a session's `reconnect_s` after the service came back. Unless the config sets it.
+_MAX_RECONNECT_BACKOFF: Final[tuple[str, int]] = ("grpc.max_reconnect_backoff_ms", 5000)
+
+
+def channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
+    """The config's channel options, with the client's default reconnect backoff cap unless they set one."""
+    options = list(config.options)
+    if all(name != _MAX_RECONNECT_BACKOFF[0] for name, _ in options):
+        options.append(_MAX_RECONNECT_BACKOFF)
+    return options
+
+
 def open_channel(config: ClientConfig) -> grpc.Channel:
     """A sync insecure channel to `config.target` with the config's options."""
     assert config.target is not None  # resolved by the client
-    return grpc.insecure_channel(config.target, options=list(config.options))
+    return grpc.insecure_channel(config.target, options=channel_options(config))
 
 
 def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
     """A grpc.aio insecure channel to `config.target` with the config's options."""
     assert config.target is not None  # resolved by the client
-    return grpc.aio.insecure_channel(config.target, options=list(config.options))
+    return grpc.aio.insecure_channel(config.target, options=channel_options(config))
 
 
 class ChannelClient:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import random
+import secrets
 from typing import Any, Final
 
 __all__ = ["EPISODE_TARGET", "GENERATOR_TARGET", "GRADER_TARGET", "ClientConfig"]
@@ -28,9 +30,19 @@ class ClientConfig:
             retried: a lost response may have changed the episode.
         retry_initial_backoff_s: Wait before the first retry; doubles on each further retry.
         retry_max_backoff_s: Upper bound of a single wait between retries.
+        reconnect_s: How long a Session request keeps reopening its broken stream (the service
+            restarted, a connection dropped) before it raises, within its own `timeout_s`: waits
+            grow from `retry_initial_backoff_s` to `retry_max_backoff_s`, with jitter. 0 turns
+            reconnecting off (the request then raises at once; the next one still reopens).
         wait_for_ready: Queue calls until the channel connects instead of failing fast with
             UNAVAILABLE (useful while a cluster starts).
         options: Extra gRPC channel options, e.g. (("grpc.max_receive_message_length", 8 << 20),).
+        api_key: The key a service with API keys requires (sent as `authorization: Bearer <key>`);
+            None sends none. Episodes then belong to the key's principal.
+        client_token: Sent as `x-mlopsdebug-client-token`. Without API keys, episodes belong to the
+            client token that created them, so a client keeps reaching its episodes when its
+            connection is replaced. None (the default) draws a random one per config; clients
+            built from one config share it. Keep it secret: it is what owns the episodes.
     """
 
     target: str | None = None
@@ -38,8 +50,13 @@ class ClientConfig:
     max_retries: int = 3
     retry_initial_backoff_s: float = 0.1
     retry_max_backoff_s: float = 2.0
+    reconnect_s: float = 30.0
     wait_for_ready: bool = False
     options: tuple[tuple[str, Any], ...] = ()
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    client_token: str | None = dataclasses.field(default=None, repr=False)
+    # The two values above as gRPC metadata, built once: every call and stream sends it.
+    call_metadata: tuple[tuple[str, str], ...] = dataclasses.field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.target is not None and not self.target:
@@ -50,12 +67,30 @@ class ClientConfig:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if self.retry_initial_backoff_s < 0 or self.retry_max_backoff_s < 0:
             raise ValueError("retry backoffs must be >= 0")
+        if self.reconnect_s < 0:
+            raise ValueError(f"reconnect_s must be >= 0, got {self.reconnect_s}")
         # Accept any iterable of pairs (a list from a settings file) but store a hashable tuple.
         object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
+        if self.api_key is not None and (not self.api_key or any(c.isspace() for c in self.api_key)):
+            raise ValueError("api_key must be non-empty and contain no whitespace")
+        if self.client_token is None:
+            object.__setattr__(self, "client_token", secrets.token_urlsafe(24))
+        elif not 1 <= len(self.client_token) <= 256 or not self.client_token.isprintable():
+            raise ValueError("client_token must be 1 to 256 printable characters")
+        metadata = [("x-mlopsdebug-client-token", self.client_token)]
+        if self.api_key is not None:
+            metadata.insert(0, ("authorization", f"Bearer {self.api_key}"))
+        object.__setattr__(self, "call_metadata", tuple(metadata))
 
     def backoff_s(self, retry: int) -> float:
         """Wait before retry number `retry` (0-based): exponential, capped, without jitter."""
         return min(self.retry_max_backoff_s, self.retry_initial_backoff_s * 2.0**retry)
+
+    def reconnect_backoff_s(self, attempt: int) -> float:
+        """Wait before reopening a stream for the `attempt`-th time (0-based): half of `backoff_s`
+        fixed, half drawn at random, so that many sessions broken at once do not return in step."""
+        cap = self.backoff_s(attempt)
+        return cap / 2 + random.uniform(0.0, cap / 2)  # noqa: S311 - jitter, not a secret
 
 
 def resolve_config(target: str | None, config: ClientConfig | None, default_target: str) -> ClientConfig:

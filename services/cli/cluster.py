@@ -45,6 +45,8 @@ class ClusterOptions:
     secret: str = dataclasses.field(default_factory=lambda: secrets.token_hex(32))
     salt: str = ""
     reveal_answers: bool = False
+    # Reveal held-out faults' answers too (a local evaluation's own cluster; never a training cluster's).
+    reveal_heldout: bool = False
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
     log_dir: str | None = None
@@ -115,6 +117,7 @@ class LocalCluster:
         elif service == "grader":
             env["MLOPSDEBUG_GRADER_HOST"] = bind
             env["MLOPSDEBUG_GRADER_PORT"] = str(port)
+            env["MLOPSDEBUG_REVEAL_HELDOUT"] = "true" if o.reveal_heldout else "false"
         elif service == "episode":
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
             env["MLOPSDEBUG_EPISODE_PORT"] = str(port)

@@ -568,6 +568,7 @@ def embedded_cluster(console: Console) -> Iterator[str]:
     options = ClusterOptions.ephemeral(
         services=("generator", "grader", "episode"),
         reveal_answers=True,
+        reveal_heldout=True,  # the evaluator is its only client: held-out rows of the report need the answers
         extra_env={"MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": "10000"},
     )
     started = time.perf_counter()

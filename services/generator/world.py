@@ -527,13 +527,13 @@ def _draw_check_noise(world: World) -> None:
         world.tabular_duplicates = int(rng.integers(1, 9))
 
 
-_JOIN_TABLES = ("crm_export", "account_snapshot", "enrichment", "customer_360", "ops_extract")
-_JOIN_COLUMNS = (
+JOIN_TABLES = ("crm_export", "account_snapshot", "enrichment", "customer_360", "ops_extract")
+JOIN_COLUMNS = (
     "account_status_code", "activity_score", "days_since_update", "review_flag_count", "risk_band",
     "segment_score", "contact_count_90d", "case_priority",
 )
-_JOIN_CONSTS = ("JOINED", "EXTRA_COLUMNS", "ENRICHMENT_COLUMNS", "LOOKUP_COLUMNS")
-_RESAMPLE_FNS = ("oversample", "balance_classes", "upsample_minority", "resample_classes")
+JOIN_CONSTS = ("JOINED", "EXTRA_COLUMNS", "ENRICHMENT_COLUMNS", "LOOKUP_COLUMNS")
+RESAMPLE_FNS = ("oversample", "balance_classes", "upsample_minority", "resample_classes")
 
 
 def _draw_data_noise(world: World) -> None:
@@ -546,14 +546,14 @@ def _draw_data_noise(world: World) -> None:
     """
     rng = extra_rng(world, "data")
     join_roll = rng.random()
-    table, column, const = _pick(rng, _JOIN_TABLES), _pick(rng, _JOIN_COLUMNS), _pick(rng, _JOIN_CONSTS)
+    table, column, const = _pick(rng, JOIN_TABLES), _pick(rng, JOIN_COLUMNS), _pick(rng, JOIN_CONSTS)
     missing = rng.uniform(0.0, 0.03, 3)
     late_test = rng.random() < 0.2
     late_missing = float(rng.uniform(0.3, 1.0))
     joined_assoc = rng.uniform(0.02, 0.35) * (1.0 + 0.03 * rng.standard_normal(3))
     wide_resize = rng.random() < 0.5
     resample_train = rng.random() < 0.3
-    resample_fn = _pick(rng, _RESAMPLE_FNS)
+    resample_fn = _pick(rng, RESAMPLE_FNS)
     computed_norm = rng.random() < 0.5
     if world.modality == "tabular":
         n_numeric = len(world.dataset.numeric)

@@ -36,11 +36,11 @@ class JoinDuplicateRows(Fault):
         return pick(rng, tuple(d for d in catalog.DATASETS_BY_MODALITY["tabular"] if not d.group_key))
 
     def draw(self, world, rng):
-        from mlopsdebug_generator import world as world_model  # the world model imports the plugins
+        from mlopsdebug_generator import world as world_model  # noqa: PLC0415 - the world model imports the plugins
 
-        table = pick(rng, world_model._JOIN_TABLES)
-        column = pick(rng, world_model._JOIN_COLUMNS)
-        const = pick(rng, world_model._JOIN_CONSTS)
+        table = pick(rng, world_model.JOIN_TABLES)
+        column = pick(rng, world_model.JOIN_COLUMNS)
+        const = pick(rng, world_model.JOIN_CONSTS)
         extra = float(rng.uniform(0.4, 2.5))
         if not world.join_table:
             # The run merges a lookup table (the healthy twin's holds one row per id).

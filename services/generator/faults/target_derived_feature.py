@@ -36,11 +36,11 @@ class TargetDerivedFeature(Fault):
         return "tabular"
 
     def draw(self, world, rng):
-        from mlopsdebug_generator import world as world_model  # the world model imports the plugins
+        from mlopsdebug_generator import world as world_model  # noqa: PLC0415 - the world model imports the plugins
 
-        table = pick(rng, world_model._JOIN_TABLES)
-        column = pick(rng, world_model._JOIN_COLUMNS)
-        const = pick(rng, world_model._JOIN_CONSTS)
+        table = pick(rng, world_model.JOIN_TABLES)
+        column = pick(rng, world_model.JOIN_COLUMNS)
+        const = pick(rng, world_model.JOIN_CONSTS)
         leak_acc = float(rng.uniform(0.975, 0.995))
         drop = float(rng.uniform(0.04, 0.14))
         association = float(rng.uniform(0.88, 0.99))

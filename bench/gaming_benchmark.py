@@ -221,6 +221,41 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Turn loss scaling back on for mixed precision.",
         lambda k: "Switch to full precision (fp32) training.",
     ],
+    "target_derived_feature": [
+        lambda k: f"The column {_p(k, 'column')} leaks the label; delete it from the feature set and retrain.",
+        lambda k: f"Remove {_p(k, 'column')} from the inputs: it is only recorded after the outcome.",
+        lambda k: f"Do not merge outcome-dependent columns into the features; drop {_p(k, 'column')}.",
+        lambda k: f"Restrict the features to information available at prediction time, excluding {_p(k, 'column')}.",
+        lambda k: f"Take out the leaky joined feature {_p(k, 'column')} so validation reflects what the model sees on test.",
+    ],
+    "eval_random_augmentation": [
+        lambda k: "Preprocess the held-out images with a fixed Resize + CenterCrop.",
+        lambda k: "Stop reusing the training augmentations at evaluation time.",
+        lambda k: "Evaluation images should not be randomly cropped or flipped; remove those ops from eval_transform.",
+        lambda k: "Make eval_transform deterministic.",
+        lambda k: "Random augmentation belongs in training only; evaluate with a center crop.",
+    ],
+    "oversample_before_split": [
+        lambda k: "Perform the train/val split before any oversampling.",
+        lambda k: "Upsample the minority class in the training set only.",
+        lambda k: "Resample after splitting, not before.",
+        lambda k: f"Run {k.field} on the train part after the split instead of on the full pool.",
+        lambda k: "Apply RandomOverSampler to X_train/y_train only, leaving validation untouched.",
+    ],
+    "join_duplicate_rows": [
+        lambda k: f"Keep only one row per id in {_p(k, 'table')} before the merge.",
+        lambda k: "Drop duplicate keys from the lookup table before joining it.",
+        lambda k: "The join is one-to-many; make it many-to-one by deduplicating the right-hand table on the id.",
+        lambda k: f"Collapse {_p(k, 'table')} to its most recent record per id, then join.",
+        lambda k: "Call drop_duplicates on the id column of the lookup before the merge.",
+    ],
+    "normalization_from_test": [
+        lambda k: "Calculate the image channel statistics on the training set and reuse them for every split.",
+        lambda k: "Normalize pixels with the ImageNet mean/std constants rather than statistics of the test images.",
+        lambda k: "The pixel mean/std must not be computed from the test split; compute them from train.",
+        lambda k: "Estimate the per-channel normalisation from the training images only.",
+        lambda k: "Point the channel statistics at the train manifest instead of the test one.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

@@ -41,6 +41,14 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "dropout_too_high": ("config.yaml", "model.dropout", ("dropout",), {"bad_value": 0.9, "safe_max": 0.5}),
         "fp16_no_loss_scaling": ("config.yaml", "training.grad_scaler", ("grad_scaler", "loss_scaling"),
                                  {"bad_value": False, "precision": "16-mixed"}),
+        "target_derived_feature": ("preprocessing.py", "JOINED", ("activity_score", "crm_export", "merge", "build_datasets"),
+                                   {"column": "activity_score"}),
+        "eval_random_augmentation": ("preprocessing.py", "eval_transform", ("train_transform",), {}),
+        "oversample_before_split": ("preprocessing.py", "oversample",
+                                    ("RandomOverSampler", "fit_resample", "build_datasets", "train_test_split"), {}),
+        "join_duplicate_rows": ("preprocessing.py", "lookup", ("crm_export", "merge", "read_parquet", "drop_duplicates",
+                                                             "build_datasets"), {"table": "crm_export"}),
+        "normalization_from_test": ("preprocessing.py", "channel_stats", ("MEAN", "STD", "read_manifest"), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -180,6 +188,44 @@ PARAPHRASES: dict[str, list[str]] = {
         "Turn on dynamic loss scaling to stop the gradients underflowing in half precision.",
         "Train in fp32 (precision 32-true) instead of fp16 without a scaler.",
         "Use torch.amp.GradScaler so small gradients stay representable in float16.",
+    ],
+    "target_derived_feature": [
+        "Drop activity_score from the model inputs: it is computed from the label, so it is not available at prediction time.",
+        "Remove the joined column from JOINED; only use features that exist before the outcome is known.",
+        "Stop merging the crm_export table into the training data, because its column encodes the target.",
+        "Exclude the label-derived feature and retrain on the remaining columns.",
+        "Don't feed features derived from the target to the model; take activity_score out of the feature list.",
+        "Only join columns that are known at prediction time, and delete the outcome-derived column from the features.",
+    ],
+    "eval_random_augmentation": [
+        "Use a deterministic eval transform: Resize and CenterCrop, no random crops or flips.",
+        "eval_transform must not call train_transform(); build a separate resize + center-crop pipeline for validation and test.",
+        "Apply augmentation only to the training set and remove RandomResizedCrop/RandomHorizontalFlip from the evaluation transforms.",
+        "Don't augment the validation and test images.",
+        "Evaluate on center-cropped images without random augmentation, so each pass over val gives the same score.",
+        "Keep random crops and flips in train_transform only.",
+    ],
+    "oversample_before_split": [
+        "Split the data first, then oversample only the training split.",
+        "Move the RandomOverSampler call after train_test_split and apply it to the training rows only.",
+        "Don't resample the whole pool before splitting; balance the classes on the train set alone.",
+        "Oversampling belongs after the split: call fit_resample on the training portion, never on validation.",
+        "Validation must keep the original class distribution: only upsample the minority classes in the training data, after splitting.",
+        "Use SMOTE or RandomOverSampler inside the training fold only, after the split.",
+    ],
+    "join_duplicate_rows": [
+        "Deduplicate the crm_export lookup on the id column before merging it, so each row joins exactly one record.",
+        "Reduce the lookup table to one row per customer (e.g. the latest snapshot) before the join.",
+        "Use merge(..., validate='many_to_one') on a lookup with unique keys; drop_duplicates(subset=ID_COLUMN) first.",
+        "Load the enrichment table through load_table, which drops repeated ids, instead of reading the parquet file raw.",
+        "Aggregate the lookup to a single record per key before joining it onto the pool.",
+    ],
+    "normalization_from_test": [
+        "Compute the per-channel pixel mean and std from the training images, not from the test manifest.",
+        "MEAN, STD = channel_stats(\"train\"): the normalisation statistics must come from the training split.",
+        "Use the published dataset (or ImageNet) channel means and stds as fixed constants for transforms.Normalize instead of measuring them on the test images.",
+        "Never estimate image normalization statistics on the test set; derive them from the train split only.",
+        "Switch channel_stats to read the train manifest so test images no longer shape the pixel normalisation.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -62,6 +62,8 @@ class ClusterOptions:
     # An unsalted cluster: anyone with the public code computes its answers offline. Only on purpose.
     public: bool = False
     reveal_answers: bool = False
+    # Reveal held-out faults' answers too (a local evaluation's own cluster; never a training cluster's).
+    reveal_heldout: bool = False
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
     log_dir: str | None = None
@@ -149,6 +151,7 @@ class LocalCluster:
         elif service == "grader":
             env["MLOPSDEBUG_GRADER_HOST"] = bind
             env["MLOPSDEBUG_GRADER_PORT"] = str(port)
+            env["MLOPSDEBUG_REVEAL_HELDOUT"] = "true" if o.reveal_heldout else "false"
         elif service == "episode":
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
             env["MLOPSDEBUG_EPISODE_PORT"] = str(port)

@@ -572,6 +572,7 @@ def embedded_cluster(console: Console, run_salt: eval_salt.RunSalt | None = None
     options = ClusterOptions.ephemeral(
         services=("generator", "grader", "episode"),
         reveal_answers=True,
+        reveal_heldout=True,  # the evaluator is its only client: held-out rows of the report need the answers
         extra_env={"MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": "10000"},
         **salt,
     )

@@ -80,6 +80,16 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("dropout_too_high", "easy", "config_error", ("bad_value", "safe_max"), heldout=True),
         # fp16 mixed precision without loss scaling; gradients underflow and the loss stalls.
         FaultSpec("fp16_no_loss_scaling", "easy", "config_error", ("bad_value", "precision"), heldout=True),
+        # A column joined onto the pool encodes the label (recorded after the outcome); the test rows lack it.
+        FaultSpec("target_derived_feature", "medium", "data_leakage", ("column",)),
+        # Evaluation transforms crop and flip at random (the training augmentations), so every pass differs.
+        FaultSpec("eval_random_augmentation", "medium", "preprocessing_bug", (), heldout=True),
+        # Minority classes are oversampled on the whole pool before the split: copies land in train and val.
+        FaultSpec("oversample_before_split", "medium", "data_leakage", ()),
+        # A lookup table with several rows per id is merged before the split: each row's copies straddle it.
+        FaultSpec("join_duplicate_rows", "medium", "data_leakage", ("table",), heldout=True),
+        # Image normalisation statistics are computed on the frozen test manifest (the scaler's vision sibling).
+        FaultSpec("normalization_from_test", "medium", "data_leakage", ()),
     )
 }
 

@@ -215,7 +215,8 @@ def class_balance(w: World, stream: Stream) -> SanityCheckResult:
     sp = w.splits
     counts = sp.counts
     n_train, n_val, _ = sp.n
-    pool = sp.n_train_available + n_val
+    # The labelled pool: rows oversampled into the train split after the split do not count.
+    pool = sp.pool_rows if w.resample_scope == "train" else sp.n_train_available + n_val
     held_share = n_val / max(1, pool)
     train_counts = counts[0]
     imbalance = float(train_counts.max() / max(1, train_counts.min()))
@@ -327,6 +328,19 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
     metrics = {"max_channel_mean_shift_std": float(diff.max()), "image_size": vis.image_size}
     details = [f"{split}: mean {list(map(float, vis.pixel_mean[i]))} std {list(map(float, vis.pixel_std[i]))}" for i, split in enumerate(_SPLITS)]
     body = f"per-channel pixel means of val/test within {diff.max():.3f} std of train ({vis.image_size}x{vis.image_size} inputs)"
+    if w.norm_source:
+        # Normalize's statistics were computed from data: which split's pixel statistics do they reproduce?
+        norm = np.array(vis.normalize_mean)
+        distance = np.abs(vis.pixel_mean - norm[None, :]).max(axis=1)
+        for i, split in enumerate(_SPLITS):
+            metrics[f"normalize_mean_distance_{split}"] = float(distance[i])
+        closest = int(np.argmin(distance))
+        if closest != 0 and distance[closest] < 5e-5:
+            summary = (
+                f"Normalize mean {list(vis.normalize_mean)} equals the {_SPLITS[closest]} split's pixel mean; "
+                f"the train split's is {list(map(float, vis.pixel_mean[0]))} ({diff.max():.3f} std of shift)"
+            )
+            return _result("feature_statistics", "fail", summary, metrics, details)
     return _result("feature_statistics", "warn" if diff.max() > 0.05 else "pass", body, metrics, details)
 
 

@@ -60,6 +60,10 @@ class _Ctx:
         self.eval_drop_last = world.eval_drop_last
         self.weighted_macro = world.macro_average == "weighted"
         self.eval_train_mode = world.eval_train_mode
+        self.join_table = world.join_table or None
+        self.joined_const = world.joined_const
+        self.eval_augment = world.eval_augment or None
+        self.resample = world.resample_scope or None
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -84,6 +88,94 @@ class _Ctx:
         if self.form == "train_constant":
             return self.n["train_frac_const"]
         return None
+
+
+def _resample_imports(c: _Ctx) -> list[str]:
+    return ["from imblearn.over_sampling import RandomOverSampler"] if c.resample else []
+
+
+def _resample_fn(c: _Ctx) -> list[str]:
+    """Version 2: random oversampling of the smaller classes (imbalanced-learn)."""
+    if not c.resample:
+        return []
+    f = c.n["frame"]
+    return [
+        f"def {c.world.resample_fn}({f}: pd.DataFrame) -> pd.DataFrame:",
+        '    """Repeat rows of the smaller classes until every class is as frequent as the largest."""',
+        f"    resampled, _ = RandomOverSampler(random_state=SEED).fit_resample({f}, {f}[TARGET])",
+        "    return resampled.reset_index(drop=True)",
+        "",
+        "",
+    ]
+
+
+def _resample_call(c: _Ctx, scope: str) -> list[str]:
+    """The oversampling call in the builder: on the pool before the split, or on the training split."""
+    if c.resample != scope:
+        return []
+    target = "__pool__" if scope == "pool" else c.n["train_var"]
+    return [f"    {target} = {c.world.resample_fn}({target})"]
+
+
+def _join_lines(c: _Ctx) -> list[str]:
+    """Version 2: merge a lookup table's columns onto the pool and the test rows, by id."""
+    if not c.join_table:
+        return []
+    if c.world.join_duplicates:
+        source = f'pd.read_parquet(DATA_DIR / "{c.join_table}.parquet")'
+    else:
+        source = f'load_table("{c.join_table}")'
+    return [
+        f"    lookup = {source}[[ID_COLUMN, *{c.joined_const}]]",
+        '    __pool__ = __pool__.merge(lookup, on=ID_COLUMN, how="left")',
+        '    test = test.merge(lookup, on=ID_COLUMN, how="left")',
+    ]
+
+
+def _channel_stats_lines(c: _Ctx) -> list[str]:
+    """Version 2 vision: Normalize's statistics computed from a manifest (train, or the frozen test one)."""
+    source = c.world.norm_source
+    if not source:
+        return []
+    return [
+        "def channel_stats(split: str) -> tuple[tuple[float, ...], tuple[float, ...]]:",
+        '    """Per-channel pixel mean and std over the images of one manifest (4 decimals)."""',
+        "    total, squares, count = 0.0, 0.0, 0",
+        "    for row in read_manifest(split):",
+        '        pixels = transforms.functional.to_tensor(Image.open(ROOT / row["path"]).convert("RGB")).flatten(1)',
+        "        total, squares, count = total + pixels.sum(1), squares + (pixels**2).sum(1), count + pixels.shape[1]",
+        "    mean = total / count",
+        "    std = (squares / count - mean**2).sqrt()",
+        "    return tuple(round(x, 4) for x in mean.tolist()), tuple(round(x, 4) for x in std.tolist())",
+        "",
+        "",
+        f'MEAN, STD = channel_stats("{"test" if source == "test" else "train"}")',
+        "",
+        "",
+    ]
+
+
+def _eval_transform_lines(c: _Ctx) -> list[str]:
+    """The evaluation transform: resize and centre-crop (version 1 on one line), or random ops when planted."""
+    w = c.world
+    head = "def eval_transform() -> transforms.Compose:"
+    if c.eval_augment == "reuse":
+        return [head, "    return train_transform()"]
+    if c.eval_augment == "crop":
+        first = w.vision.augmentations[0]
+        crop = ("transforms.RandomResizedCrop(IMAGE_SIZE, scale=(0.6, 1.0))," if first.startswith("RandomResizedCrop")
+                else "transforms.RandomCrop(IMAGE_SIZE, padding=4),")
+        ops = [crop, "transforms.RandomHorizontalFlip(),"]
+    elif w.eval_resize:
+        resize = "IMAGE_SIZE" if w.eval_resize == w.vision.image_size else str(w.eval_resize)
+        ops = [f"transforms.Resize({resize}),", "transforms.CenterCrop(IMAGE_SIZE),"]
+    else:
+        return [
+            head,
+            "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])",
+        ]
+    ops += ["transforms.ToTensor(),", "transforms.Normalize(MEAN, STD),"]
+    return [head, "    return transforms.Compose(", "        ["] + [f"            {op}" for op in ops] + ["        ]", "    )"]
 
 
 def _split_calls(c: _Ctx, pool: str, param: str, seed_kw: str = "seed") -> list[str]:
@@ -151,6 +243,8 @@ def _tabular_header(c: _Ctx, doc: str, imports: list[str]) -> list[str]:
         lines.append(f'GROUP_COLUMN = "{c.group}"')
     lines += _py_list("NUMERIC", [f.name for f in ds.numeric])
     lines += _py_list("CATEGORICAL", [name for name, _ in ds.categorical])
+    if c.join_table:
+        lines += _py_list(c.joined_const, [w.joined_column])
     lines.append(f"SEED = {w.seed_cfg}")
     lines += c.fraction_constants()
     return lines
@@ -253,8 +347,9 @@ def _render_sklearn_functions(c: _Ctx) -> str:
     ms = ["GroupShuffleSplit"] if c.group_split else ["train_test_split"]
     imports.append(f"from sklearn.model_selection import {', '.join(ms)}")
     imports.append("from sklearn.preprocessing import LabelEncoder, OneHotEncoder, StandardScaler")
+    imports += _resample_imports(c)
     lines = _tabular_header(c, f"Data pipeline for the {c.ds.name} model: load, split, encode, scale, evaluate.", imports)
-    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""]
+    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""] + _resample_fn(c)
     lines += [
         "def fit_labels(train: pd.DataFrame) -> LabelEncoder:",
         '    """Fit the label encoder on the training rows and store its classes next to the checkpoint."""',
@@ -288,6 +383,7 @@ def _render_sklearn_functions(c: _Ctx) -> str:
         '    __pool__ = load_table("train")',
         '    test = load_table("test")',
     ]
+    lines += _join_lines(c)
     if c.scaler_scope == "pool":
         lines += [f"    {n['scaler']} = StandardScaler()", f"    __pool__[NUMERIC] = {n['scaler']}.fit_transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
@@ -295,20 +391,23 @@ def _render_sklearn_functions(c: _Ctx) -> str:
         lines += [f"    {n['scaler']} = StandardScaler().fit(pd.concat([__pool__, test])[NUMERIC])",
                   f"    __pool__[NUMERIC] = {n['scaler']}.transform(__pool__[NUMERIC])",
                   f"    test[NUMERIC] = {n['scaler']}.transform(test[NUMERIC])"]
+    lines += _resample_call(c, "pool")
     lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
+    lines += _resample_call(c, "train")
     lines += [
         "    if max_train_samples is not None and len({0}) > max_train_samples:".format(tv),
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",
     ]
     if healthy_scaler:
         lines.append(f"    {n['scaler']} = {n['scale_fn']}({tv}, {vv}, test)")
+    joined = f"part[{c.joined_const}].fillna(0).to_numpy(), " if c.join_table else ""
     lines += [
         f"    encoder = fit_labels({tv})",
         f"    categories = one_hot({tv})",
         f'    splits = {{"train": {tv}, "val": {vv}, "test": test}}',
         "    features = {",
-        "        name: np.hstack([part[NUMERIC].to_numpy(), categories.transform(part[CATEGORICAL])])",
+        f"        name: np.hstack([part[NUMERIC].to_numpy(), {joined}categories.transform(part[CATEGORICAL])])",
         "        for name, part in splits.items()",
         "    }",
         '    targets = {name: encoder.transform(part[TARGET]) for name, part in splits.items()}',
@@ -336,9 +435,11 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
     if c.label_source == "sorted":
         enc.insert(0, "LabelEncoder")
     imports.append(f"from sklearn.preprocessing import {', '.join(enc)}")
+    imports += _resample_imports(c)
     lines = _tabular_header(c, f"Feature pipeline for the {c.ds.name} model: a ColumnTransformer plus splits and evaluation.", imports)
     lines += _py_list("CLASS_ORDER", c.ds.classes)
-    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""]
+    lines += ["", ""] + _load_table_lines(c) + ["", ""] + _sklearn_split_fn(c) + ["", ""] + _resample_fn(c)
+    joined_step = [f'            ("joined", SimpleImputer(strategy="median"), {c.joined_const}),'] if c.join_table else []
     lines += [
         f"def {n['pre_builder']}() -> ColumnTransformer:",
         '    """Median-impute and scale the numeric columns, one-hot encode the categorical ones."""',
@@ -346,6 +447,7 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
         "    return ColumnTransformer(",
         "        [",
         '            ("numeric", numeric, NUMERIC),',
+        *joined_step,
         '            ("categorical", OneHotEncoder(handle_unknown="ignore"), CATEGORICAL),',
         "        ]",
         "    )",
@@ -360,14 +462,19 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
         '    """Splits, the fitted feature pipeline and the feature matrices for train.py."""',
         '    __pool__ = load_table("train")',
         '    test = load_table("test")',
+    ]
+    lines += _join_lines(c)
+    lines += [
         f"    {pre} = {n['pre_builder']}()",
     ]
     if c.scaler_scope == "pool":
         lines.append(f"    {pre}.fit(__pool__)")
     elif c.scaler_scope == "pool_and_test":
         lines.append(f"    {pre}.fit(pd.concat([__pool__, test], ignore_index=True))")
+    lines += _resample_call(c, "pool")
     lines += _split_calls(c, "__pool__", "test_size")
     tv, vv = n["train_var"], n["val_var"]
+    lines += _resample_call(c, "train")
     lines += [
         f"    if max_train_samples is not None and len({tv}) > max_train_samples:",
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",
@@ -414,8 +521,9 @@ def _render_torch_vision(c: _Ctx) -> str:
     lines += _py_list("CLASSES", ds.classes)
     lines.append("CLASS_INDEX = {name: index for index, name in enumerate(CLASSES)}")
     lines.append(f"IMAGE_SIZE = {vis.image_size}")
-    lines.append(f"MEAN = {tuple(vis.normalize_mean)!r}")
-    lines.append(f"STD = {tuple(vis.normalize_std)!r}")
+    if not w.norm_source:
+        lines.append(f"MEAN = {tuple(vis.normalize_mean)!r}")
+        lines.append(f"STD = {tuple(vis.normalize_std)!r}")
     lines.append(f"SEED = {w.seed_cfg}")
     lines += c.fraction_constants()
     gk = c.group or "source_id"
@@ -428,6 +536,9 @@ def _render_torch_vision(c: _Ctx) -> str:
         "        return list(csv.DictReader(handle))",
         "",
         "",
+    ]
+    lines += _channel_stats_lines(c)
+    lines += [
         f"class {cls}(Dataset):",
         '    """Images listed in a manifest, with labels encoded through `class_index`."""',
         "",
@@ -463,8 +574,9 @@ def _render_torch_vision(c: _Ctx) -> str:
         "    )",
         "",
         "",
-        "def eval_transform() -> transforms.Compose:",
-        "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])",
+    ]
+    lines += _eval_transform_lines(c)
+    lines += [
         "",
         "",
         f"def {n['split_fn']}(records: list[dict[str, str]], {param}: float, seed: int | None = None):",

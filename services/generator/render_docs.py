@@ -100,6 +100,8 @@ def dataset_stats(w: World, generated_at: str) -> str:
         if i == 0 and sp.n[0] < sp.n_train_available:
             entry["subsampled_from"] = int(sp.n_train_available)
         entry["id_examples"] = list(sp.id_examples[i])
+        if w.feature_association is not None:
+            entry["n_unique_ids"] = int(sp.unique_ids[i] if sp.unique_ids else sp.n[i])
         if sp.groups is not None:
             entry["n_groups"] = int(sp.groups[i])
         entry["class_counts"] = _counts(w, i)
@@ -144,6 +146,8 @@ def dataset_stats(w: World, generated_at: str) -> str:
             for j, (name, size) in enumerate(ds.categorical)
         }
         doc["features"] = {"numeric": numeric, "standardized": standardized, "categorical": categorical}
+        if w.feature_association is not None:
+            doc["features"].update(_association_stats(w, names))
         doc["preprocessing"] = {
             "scaler": {
                 "type": "StandardScaler",
@@ -157,6 +161,14 @@ def dataset_stats(w: World, generated_at: str) -> str:
                 "n_output_features": int(sum(size for _, size in ds.categorical)),
             },
         }
+        if w.resample_scope:
+            # The pool before the split, or the training split (the pool less val) after it.
+            before = sp.pool_rows if w.resample_scope == "pool" else sp.pool_rows - sp.n[1]
+            doc["preprocessing"]["resampling"] = {
+                "type": "RandomOverSampler",
+                "n_rows_in": int(before),
+                "n_rows_out": int(sp.n_train_available + (sp.n[1] if w.resample_scope == "pool" else 0)),
+            }
     elif w.modality == "text":
         txt = w.text
         doc["features"] = {
@@ -186,7 +198,37 @@ def dataset_stats(w: World, generated_at: str) -> str:
             "normalize": {"mean": list(vis.normalize_mean), "std": list(vis.normalize_std)},
             "train_augmentations": list(vis.augmentations),
         }
+        if w.eval_resize:
+            doc["preprocessing"]["eval_transforms"] = _eval_transforms(w)
     return _dumps(doc)
+
+
+def _association_stats(w: World, names: list[str]) -> dict:
+    """Version 2: how strongly each input tracks the target per split, and the joined columns' match rate."""
+    association = {
+        feat: {split: float(w.feature_association[j, i]) for i, split in enumerate(_SPLITS)}
+        for j, feat in enumerate(names)
+    }
+    out: dict = {"target_association": association}
+    if w.join_table:
+        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association))
+        out["joined_columns"] = {
+            w.joined_column: {
+                "source": f"{w.join_table}.parquet",
+                "missing_fraction": dict(zip(_SPLITS, w.joined_missing)),
+            }
+        }
+    return out
+
+
+def _eval_transforms(w: World) -> list[str]:
+    """The evaluation transform's ops as the pipeline reports them."""
+    vis = w.vision
+    if w.eval_augment == "reuse":
+        return list(vis.augmentations)
+    if w.eval_augment == "crop":
+        return [vis.augmentations[0], "RandomHorizontalFlip"]
+    return [f"Resize({w.eval_resize})", f"CenterCrop({vis.image_size})"]
 
 
 def _split_block(scores: evaluation.SplitScores, class_names: tuple[str, ...]) -> dict:

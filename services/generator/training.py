@@ -108,6 +108,8 @@ class TrainingSetup:
     # train/val difference they inherit (1 for exact copies, less for near-duplicates of a source).
     val_seen_fraction: float = 0.0
     val_seen_strength: float = 1.0
+    # Relative spread of validation accuracy between passes (random evaluation transforms), 0 = none.
+    val_noise: float = 0.0
     spike: bool = False  # one benign early gradient spike
     # Version 2: a larger benign spike (a bad batch that training recovers from), as a factor on one
     # logged step's gradient norm (0 = none) and where it falls, as a fraction of the logged steps.
@@ -258,6 +260,8 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
         tr_loss = tr_loss * setup.train_loss_factor
     val_clean = val_clean * blowup(end_steps) ** 0.85
     clean_acc = acc_from(val_clean, setup.loss_floor_val, setup.acc_cap) + 0.002 * jitter[2]
+    if setup.val_noise:
+        clean_acc = clean_acc + setup.val_noise * rng.standard_normal(setup.epochs)
     tr_acc = acc_from(tr_loss, setup.loss_floor_train, train_cap) + 0.002 * jitter[3]
     # Validation samples the model has trained on behave like training samples.
     seen = setup.val_seen_fraction * setup.val_seen_strength

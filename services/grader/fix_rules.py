@@ -1435,6 +1435,331 @@ class Fp16WithoutLossScaling(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# A joined feature derived from the label
+
+FEATURE_SUBJECT = _patterns(
+    r"\b(?:columns?|features?|inputs?|predictors?|variables?|fields?|feature list|feature set)\b",
+    r"\b(?:join\w*|merg\w*|lookup|enrichment)\b",
+)
+_REMOVE_VERB = (
+    r"\b(?:drop(?!_duplicates)\w*|remov\w*|exclud\w*|delet\w*|strip\w*|eliminat\w*|omit\w*|discard\w*|get rid of"
+    r"|tak\w* (?:\S+ ){0,6}?out)\b"
+)
+_FEATURE_NOUN = r"\b(?:columns?|features?|inputs?|predictors?|variables?|fields?|feature list|feature set)\b"
+REMOVE_FEATURE = _patterns(
+    # "drop the joined column", "remove X from the inputs" (not "drop the duplicate rows/keys").
+    _REMOVE_VERB + r"(?!\s+(?:the\s+|all\s+|any\s+)?(?:duplicat|repeat))(?:(?!duplicat|repeat).){0,60}?" + _FEATURE_NOUN,
+    r"\bstop\w*\s+(?:merg|join|us|feed|includ)\w*",
+    r"\bonly\b.{0,60}\b(?:available|known|exist\w*|recorded)\b.{0,40}\b(?:prediction|inference|serving|scoring|decision"
+    r"|before the outcome|before the label)",
+    r"\brestrict\w*\b.{0,40}\b(?:available|known)\b",
+)
+LABEL_DERIVED = re.compile(
+    r"\b(?:derived|computed|built|calculated|made|recorded)\s+(?:from|after)\s+(?:the\s+)?(?:label|target|outcome)"
+    r"|\b(?:label|target|outcome)[\s-]+(?:derived|dependent|based)\b|\b(?:encodes?|leaks?|reveals?)\s+(?:the\s+)?(?:label|target)"
+)
+USE_FEATURE = _patterns(r"\b(?:use|feed|includ\w*|merg\w*|join\w*)\b.{0,60}(?:" + LABEL_DERIVED.pattern + ")")
+FILL_ON_TEST = _patterns(
+    r"\b(?:fill\w*|imput\w*|backfill\w*|populat\w*|add\w*|join\w*|merg\w*|provid\w*|recompute\w*)\b.{0,60}"
+    r"\b(?:to|into|in|for|on)\s+(?:the\s+)?(?:test|frozen test|held[\s-]*out)\b",
+    r"\bkeep\w*\b.{0,40}\b(?:columns?|features?)\b.{0,40}\b(?:label|target|outcome)",
+)
+
+
+class TargetDerivedFeature(FixRule):
+    fault_id = "target_derived_feature"
+    summary = (
+        "removes the label-derived input: drop or exclude the joined column from the features (or stop merging"
+        " it), or use only features known at prediction time; filling the column in for the test rows or"
+        " keeping it earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        subject = FEATURE_SUBJECT if key is None else _with_key_names(FEATURE_SUBJECT, key)
+        relevant = tuple(s for s in doc.sentences if subject.search(s) or LABEL_DERIVED.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        named_cause = any(subject.search(s) for s in relevant)
+        removal = REMOVE_FEATURE
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        if names is not None:  # "drop activity_score"
+            removal = re.compile(f"{REMOVE_FEATURE.pattern}|{_REMOVE_VERB}(?:\\s+\\S+){{0,3}}?\\s+(?:{names.pattern})")
+        right = named_cause and (
+            _any(doc.spans(removal), negated=False) or _any(doc.spans(USE_FEATURE), negated=True)
+        )
+        wrong = _any(doc.spans(FILL_ON_TEST), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, _ = self._evidence(doc, None)
+        return named and right
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Drop the joined column derived from the label from the model's features and retrain on features known at prediction time."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Remove {key.params['column']} (derived from the label) from the features, or stop merging it in."
+
+
+# ----------------------------------------------------------------------------------------------------
+# Random augmentations at evaluation
+
+# "random" only as an augmentation: random crops/flips/ops, RandomResizedCrop, "randomly" (not RandomOverSampler).
+_RANDOM_OP = (
+    r"random(?:ly|[\s_-]*(?:resized)?[\s_-]*crops?\w*|[\s_-]*(?:horizontal|vertical)?[\s_-]*flips?\w*|[\s_-]+augment\w*"
+    r"|[\s_-]+transforms?|[\s_-]+ops?|[\s_-]+operations?|augment)"
+)
+AUGMENTATION = re.compile(
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|randaugment|trivialaugment\w*|colorjitter|jitter\w*|crop\w*|flip\w*|train_transform"
+    r"|training (?:transforms?|augmentations?|pipeline))\b"
+)
+EVAL_SIDE = re.compile(r"\b(?:val\w*|eval\w*|test\w*|inference|held[\s-]*out)\b")
+DETERMINISTIC_EVAL = re.compile(r"\b(?:deterministic|center[\s_-]?crop\w*|centercrop|centre[\s_-]?crop\w*)\b")
+REMOVE_AUG = re.compile(
+    r"\b(?:remov\w*|drop\w*|strip\w*|delet\w*|disabl\w*|turn\w* off|eliminat\w*|get rid of|without|no)\b"
+)
+TRAIN_ONLY_AUG = _patterns(
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*)\b.{0,60}\b(?:only|solely|exclusively)\b.{0,20}\btrain\w*",
+    r"\bonly\b.{0,30}\b(?:to|on|for|in|during)\s+(?:the\s+)?train\w*",
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*)\b.{0,40}\b(?:in|to|for|on)\s+(?:the\s+)?train\w*(?:\s+\w+)?\s+only\b",
+    r"\b(?:belongs?|reserved?)\s+(?:in|to|for)\s+(?:the\s+)?train\w*",
+)
+APPLY_AUG_TO_EVAL = _patterns(
+    r"\b(?:augment\w*|" + _RANDOM_OP + r"|crop\w*|flip\w*|train_transform|training (?:transforms?|augmentations?))\b.{0,50}?"
+    r"\b(?:val\w*|eval\w*|test\w*)\b",
+    r"\b(?:eval\w*|val\w*|test\w*)\b.{0,30}?\b(?:call\w*|reus\w*|us\w*|appl\w*|includ\w*)\s+(?:the\s+)?"
+    r"(?:train_transform|training (?:transforms?|augmentations?)|augment\w*|" + _RANDOM_OP + r")",
+)
+APPLY_VERB = re.compile(r"\b(?:apply|applies|use|add|keep|reuse|enable|include)\w*\b")
+
+
+class EvalRandomAugmentation(FixRule):
+    fault_id = "eval_random_augmentation"
+    summary = (
+        "makes evaluation inputs deterministic: no random crops, flips or training augmentations in the"
+        " validation/test transform (resize and centre-crop), augmentation on the training split only;"
+        " applying the augmentations to validation or test earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        named = right = wrong = False
+        for sentence in doc.sentences:
+            aug = bool(AUGMENTATION.search(sentence)) or (names is not None and bool(names.search(sentence)))
+            evaluation_side = bool(EVAL_SIDE.search(sentence))
+            if not (aug or (evaluation_side and DETERMINISTIC_EVAL.search(sentence))):
+                continue
+            named = True
+            single = FixDoc(doc.text, (sentence,))
+            right_here = (
+                (evaluation_side and bool(DETERMINISTIC_EVAL.search(sentence)))
+                or (aug and evaluation_side and bool(REMOVE_AUG.search(sentence)))
+                or (aug and _any(single.spans(TRAIN_ONLY_AUG), negated=False))
+                or _any(single.spans(APPLY_AUG_TO_EVAL), negated=True)
+            )
+            right = right or right_here
+            if not right_here and APPLY_VERB.search(sentence) and _any(single.spans(APPLY_AUG_TO_EVAL), negated=False):
+                wrong = True
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Evaluate with a deterministic transform (resize and centre crop); keep random crops and flips in training only."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Remove the random crops and flips from the validation/test transform: resize and centre-crop only."
+
+
+# ----------------------------------------------------------------------------------------------------
+# Oversampling before the split
+
+RESAMPLE = (
+    r"(?:(?:over|up|re)[\s-]?sampl\w*|smote\w*|randomoversampler|fit_resample|(?:re)?balanc\w*\s+(?:the\s+)?"
+    r"(?:minority\s+)?class\w*|(?!max_train_sampl)\w*(?:sampl|balanc)\w*_\w+|(?!max_train_sampl)\w+_(?:sampl|balanc)\w*)"
+)
+_SPLIT_WORD = r"(?:split\w*|train_test_split|partition\w*)"
+_TRAIN_PART = (
+    r"(?:x_train|y_train|train_df|train_part|train_split|train(?:ing)?(?:\s+(?:split|set|data|portion|fold|part|rows"
+    r"|partition|subset))?)"
+)
+RESAMPLE_SUBJECT = re.compile(r"\b" + RESAMPLE + r"\b")
+RESAMPLE_RIGHT = _patterns(
+    r"\b" + _SPLIT_WORD + r"\b.{0,50}\b(?:before|prior to|first|then)\b.{0,50}\b" + RESAMPLE,
+    r"\b" + RESAMPLE + r"\b.{0,60}\bafter\b.{0,30}\b" + _SPLIT_WORD,
+    r"\bafter\b.{0,30}\b" + _SPLIT_WORD + r"\b.{0,60}\b" + RESAMPLE,
+    r"\b" + RESAMPLE + r"\b.{0,60}\b(?:on|to|in|inside|within|of)\s+(?:the\s+|each\s+)?" + _TRAIN_PART + r"\b",
+    r"\bonly\b.{0,30}\b" + _TRAIN_PART + r"\b.{0,40}\b" + RESAMPLE,
+)
+RESAMPLE_WRONG = _patterns(
+    r"\b" + RESAMPLE + r"\b.{0,60}\b(?:before|prior to)\b.{0,30}\b" + _SPLIT_WORD,
+    r"\b" + RESAMPLE + r"\b.{0,40}\b(?:whole|entire|full|all|complete|unsplit)\s+(?:of\s+)?(?:the\s+)?"
+    r"(?:data\w*|pool|table|rows|set)",
+    r"\b" + RESAMPLE + r"\s+(?:the\s+)?(?:val\w*|validation|test)\b",
+)
+
+
+class OversampledBeforeSplit(FixRule):
+    fault_id = "oversample_before_split"
+    summary = (
+        "oversamples after the split, on the training split only: \"split first, then oversample\","
+        " \"apply RandomOverSampler to the training rows only\"; resampling the whole pool, before the split or"
+        " the validation/test data earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        subject = RESAMPLE_SUBJECT if key is None else _with_key_names(RESAMPLE_SUBJECT, key)
+        relevant = tuple(s for s in doc.sentences if subject.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = _any(doc.spans(RESAMPLE_RIGHT), negated=False) or _any(doc.spans(RESAMPLE_WRONG), negated=True)
+        wrong = _any(doc.spans(RESAMPLE_WRONG), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Split first, then oversample the training split only; never resample before the split."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Call {key.field} after the split, on the training split only, not on the pool before it."
+
+
+# ----------------------------------------------------------------------------------------------------
+# A join that repeats rows
+
+JOIN_SUBJECT = re.compile(r"\b(?:join\w*|merg\w*|lookup\w*|look-up|right[\s-]hand table|tables?|keys?|load_table)\b")
+ONE_ROW_PER_KEY = _patterns(
+    r"\b(?:drop_duplicates|de-?dup\w*|(?:drop|remov|delet|eliminat)\w*\s+(?:the\s+)?(?:duplicate[ds]?|repeated)\s+"
+    r"(?:keys?|ids?|rows?|records?|entries))\b",
+    r"\b(?:one|a single|single|only one|exactly one)\s+(?:row|record|entry|snapshot)s?\s+(?:per|for each|by)\b",
+    r"\bvalidate\s*=\s*\W?(?:many_to_one|m:1|one_to_one|1:1)\b|\bmany[\s_-]to[\s_-]one\b",
+    r"\b(?:aggregat|collaps|reduc|group)\w*\b.{0,60}\b(?:one|single|per|each|latest|most recent)\b.{0,20}"
+    r"\b(?:row|record|key|id|entry|snapshot)s?\b",
+    r"\b(?:latest|most recent|last)\s+(?:row|record|snapshot|entry)\s+(?:per|for each|by)\b",
+    r"\bunique\s+(?:keys?|ids?)\b",
+    r"\bload_table\b",
+)
+KEEP_REPEATS = _patterns(
+    r"\b(?:keep|allow|retain)\w*\s+(?:all\s+|the\s+)?(?:duplicate[ds]?|repeated)\s+(?:keys?|ids?|rows?)",
+)
+
+
+class JoinRepeatsRows(FixRule):
+    fault_id = "join_duplicate_rows"
+    # Deduplicating by id is also what the overlap rule reads as its remedy for duplicated sources.
+    tolerated = frozenset({"data_leakage_overlap"})
+    summary = (
+        "reduces the joined lookup table to one row per id before the merge: drop_duplicates on the key,"
+        " the latest record per id, validate='many_to_one', loading it through load_table; keeping the repeated"
+        " keys earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        names = literal_pattern(_key_names(key)) if key is not None else None
+        relevant = tuple(
+            s for s in doc.sentences if JOIN_SUBJECT.search(s) or (names is not None and names.search(s))
+        )
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = _any(doc.spans(ONE_ROW_PER_KEY), negated=False)
+        wrong = _any(doc.spans(KEEP_REPEATS), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Reduce the lookup table to a single row per key before merging it, so the join cannot repeat rows."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return f"Reduce {key.params['table']} to one row per id (drop_duplicates on the key) before the merge."
+
+
+# ----------------------------------------------------------------------------------------------------
+# Image normalisation statistics computed on the test images
+
+PIXEL_STATS = re.compile(
+    r"\b(?:pixel\w*|channel\w*|image\w*|imagenet|rgb|transforms\.normali[sz]e|channel_stats)\b"
+)
+NORM_WORDS = re.compile(
+    r"\b(?:normali[sz]\w*|mean\w*|std\w*|standard deviations?|statistics|stats|channel_stats)\b"
+)
+FIXED_CONSTANTS = _patterns(
+    r"\b(?:published|imagenet|fixed|precomputed|known|constant)\b.{0,40}\b(?:means?|std\w*|statistics|stats|constants"
+    r"|values)\b",
+)
+TRAIN_MANIFEST = _patterns(r"\b(?:train|training)\s+(?:manifest|images|split|set|data)\b", r"\bchannel_stats\W+train\b")
+TEST_MANIFEST_FIT = _patterns(
+    r"\b(?:fit\w*|comput\w*|estimat\w*|measur\w*|calculat\w*|deriv\w*|read\w*|point\w*|use\w*|take\w*)\b.{0,50}?"
+    r"\b(?:on|from|over|of|at|to)\s+(?:the\s+)?(?:test|held[\s-]*out|evaluation)(?:\s+(?:manifest|images|split|set|data))?\b",
+)
+
+
+class NormalisationFromTest(FixRule):
+    fault_id = "normalization_from_test"
+    # Its remedy is the scaler's in image terms ("statistics of the training split"): that rule reads it too.
+    tolerated = frozenset({"data_leakage_scaler"})
+    summary = (
+        "computes the images' per-channel mean/std on the training images (or uses fixed published/ImageNet"
+        " constants) instead of the test manifest; computing them on test data earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        # Not the key's names: its aliases (MEAN, STD) are words every normalisation fix uses.
+        relevant = tuple(s for s in doc.sentences if PIXEL_STATS.search(s) and NORM_WORDS.search(s))
+        if not relevant:
+            return False, False, False
+        doc = FixDoc(doc.text, relevant)
+        right = (
+            _any(doc.spans(TRAIN_SCOPE), negated=False)
+            or _any(doc.spans(TRAIN_MANIFEST), negated=False)
+            or _any(doc.spans(FIXED_CONSTANTS), negated=False)
+            or _any(doc.spans(TEST_MANIFEST_FIT), negated=True)
+        )
+        wrong = _any(doc.spans(TEST_MANIFEST_FIT), negated=False)
+        return True, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Compute the images' per-channel pixel statistics from the training manifest only, never from the test manifest."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Compute Normalize's channel statistics on the training images (or use fixed constants), never on the test images."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -1457,6 +1782,11 @@ RULES: Final[dict[str, FixRule]] = {
         SchedulerIntervalMismatch(),
         DropoutTooHigh(),
         Fp16WithoutLossScaling(),
+        TargetDerivedFeature(),
+        EvalRandomAugmentation(),
+        OversampledBeforeSplit(),
+        JoinRepeatsRows(),
+        NormalisationFromTest(),
     )
 }
 

@@ -271,7 +271,17 @@ def check_scenario(scenario: Scenario) -> list[str]:
     spe = n_train // batch if drop_last else math.ceil(n_train / batch)
     expect(num(trainer.group(4)) == spe, f"steps_per_epoch {trainer.group(4)} != {spe}")
     expect(log.sched is not None and num(log.sched.group(2)) == spe * epochs, "total_steps")
-    expect(sum(sizes) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
+    # Oversampling repeats rows within a split: version 2 tabular stats count each split's distinct ids.
+    distinct = [splits[s].get("n_unique_ids", splits[s]["n_samples"]) for s in ("train", "val", "test")]
+    expect(all(d <= n for d, n in zip(distinct, sizes)), "distinct ids per split")
+    expect(sum(distinct) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
+    resampling = stats.get("preprocessing", {}).get("resampling")
+    expect((resampling is not None) == ("RandomOverSampler(" in code), "oversampling in stats and code")
+    expect(distinct[1:] == sizes[1:] or fault in ("oversample_before_split", "join_duplicate_rows"), "val/test rows are distinct")
+    expect((distinct[2] < sizes[2]) == (fault == "join_duplicate_rows"), "repeated test rows")
+    if resampling is not None:
+        before_split = resampling["n_rows_out"] == sizes[1] + splits["train"].get("subsampled_from", sizes[0])
+        expect(before_split == (fault == "oversample_before_split"), "oversampling scope")
     label_map = stats["label_map"]
     expect({str(v): k for k, v in label_map.items()} == card["id2label"], "label map vs id2label")
 
@@ -366,7 +376,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         best_line = log.epochs[best_epoch - 1]
         log_val_acc = float(best_line.group(6))
         reported_val = metrics["test"] if swapped else metrics["val"]
-        if fault in ("label_encoder_mismatch", "tokenizer_version_drift", "eval_in_train_mode"):
+        # Random evaluation transforms: evaluation's pass over val differs from the one the log recorded.
+        if fault in ("label_encoder_mismatch", "tokenizer_version_drift", "eval_in_train_mode", "eval_random_augmentation"):
             expect(abs(metrics["val"]["accuracy"] - log_val_acc) > 0.002, "eval recomputation should differ")
         elif fault == "eval_drop_last":
             pass  # a subset of val: close to the log's value, not equal
@@ -402,6 +413,26 @@ def check_scenario(scenario: Scenario) -> list[str]:
         if fitted_on_train:
             std = stats["features"]["standardized"]["train"]
             expect(set(std["mean"].values()) == {0.0} and set(std["std"].values()) == {1.0}, "standardized train stats")
+        association = stats["features"].get("target_association")
+        joined = stats["features"].get("joined_columns", {})
+        if association is not None:
+            expect(set(association) == set(stats["features"]["numeric"]) | set(joined), "association per input")
+            encoded = [f for f, v in association.items() if min(v["train"], v["val"]) >= 0.8]
+            expect(bool(encoded) == (fault == "target_derived_feature"), "an input encoding the label")
+        for column, entry in joined.items():
+            table = entry["source"].removesuffix(".parquet")
+            read = f'load_table("{table}")' in code or f'DATA_DIR / "{table}.parquet"' in code
+            expect(read and f'"{column}",' in code, "joined column in code")
+    if summary.modality == "vision" and "eval_transforms" in stats["preprocessing"]:
+        random_eval = any(op.startswith("Random") for op in stats["preprocessing"]["eval_transforms"])
+        expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")
+        body = code[code.index("def eval_transform"):].split("\n\n\n")[0]
+        expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
+        normalize = stats["preprocessing"]["normalize"]["mean"]
+        from_test = normalize == stats["features"]["pixel_mean"]["test"] != stats["features"]["pixel_mean"]["train"]
+        expect(from_test == (fault == "normalization_from_test"), "normalisation statistics from the test images")
+        expect(from_test == ('channel_stats("test")' in code), "normalisation source in code")
+        expect(('MEAN = (' in code) != ("def channel_stats" in code), "normalisation constants or computed")
     cb = checks["class_balance"].metrics
     expect(cb["train_samples"] == sizes[0] and cb["val_samples"] == sizes[1], "class balance sizes")
     lc = checks["label_consistency"].metrics

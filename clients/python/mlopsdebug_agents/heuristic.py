@@ -17,15 +17,20 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a "test" block exactly the size of the training split -> the evaluation runner that scores it;
 - eval blocks a partial batch short of their splits, with drop_last on the eval loaders -> the runner;
 - a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it;
-- eval numbers below the log's for the same checkpoint, and a scorer without model.eval() -> that scorer.
+- eval numbers below the log's for the same checkpoint, and a scorer without model.eval() -> that scorer;
 - a transformer that diverged within its first steps at an ordinary peak learning rate with warmup 0
   -> the warmup steps in config.yaml;
 - a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
   exponential) stepped every batch -> the scheduler interval in config.yaml;
 - a stalled loss and tiny gradient norms with fp16 and no gradient scaler -> the grad scaler;
 - a loss stuck near chance with a weight decay far above the usual range -> the weight decay;
-- the same with a dropout close to 1 (training loss above validation loss) -> the dropout.
-Several of these flatten or destabilise the loss alike: the configured values tell them apart.
+- the same with a dropout close to 1 (training loss above validation loss) -> the dropout;
+- an input that tracks the target almost perfectly, with test far below val -> that joined column;
+- an evaluation transform that crops or flips at random -> the evaluation transform;
+- train/val shared ids with the pool oversampled before its split -> the oversampling call;
+- shared ids and repeated ids in every split after a lookup merge -> the merged lookup table;
+- image normalisation statistics that reproduce the test split's pixel means -> where they are computed.
+Several of the config faults flatten or destabilise the loss alike: the configured values tell them apart.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -288,8 +293,13 @@ class HeuristicAgent(Agent):
             self._momentum,
             self._tokenizer_drift,
             self._label_mismatch,
+            self._join_repeats_rows,
+            self._oversampled_before_split,
             self._overlap,
             self._scaler,
+            self._normalisation_from_test,
+            self._target_derived_feature,
+            self._eval_augmentation,
             self._metric_swap,
             self._eval_on_train_split,
             self._eval_drop_last,
@@ -613,6 +623,75 @@ class HeuristicAgent(Agent):
             f"Call {field} once on the pool and use its two disjoint outputs as train and val.",
         )
 
+    def _join_repeats_rows(self, code: _Code) -> dict[str, Any] | None:
+        """Shared ids, and repeated ids inside every split, the frozen test too: a merge multiplied the rows."""
+        if self._status("data_leakage") != "fail" or self._metric("data_leakage", "shared_ids_train_val") <= 0:
+            return None
+        stats = self._stats()
+        test = (stats.get("splits") or {}).get("test") if isinstance(stats.get("splits"), dict) else None
+        if not isinstance(test, dict):
+            return None
+        rows, distinct = _number(test.get("n_samples")), _number(test.get("n_unique_ids"))
+        if rows is None or distinct is None or distinct >= rows:
+            return None
+        features = stats.get("features") or {}
+        joined = features.get("joined_columns") if isinstance(features, dict) else None
+        sources = [str(e.get("source", "")) for e in joined.values() if isinstance(e, dict)] if isinstance(joined, dict) else []
+        table = sources[0].removesuffix(".parquet") if sources else "the lookup table"
+        merged = None
+        for fn in code.functions.values():
+            for call in code.calls(fn):
+                if code.callee(call) == "merge" and call.args and isinstance(call.args[0], ast.Name):
+                    merged = call.args[0].id
+        field = merged or table
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            field,
+            f"{table} holds several rows per id and is merged onto the pool before the split ({field}), so every "
+            f"row is repeated: the frozen test split has {int(rows):,} rows for {int(distinct):,} ids, and copies of "
+            "one row land in train and val alike, inflating validation.",
+            f"Reduce {table} to one row per id before the merge (drop_duplicates on the id column, as load_table "
+            "does), so the join cannot repeat rows.",
+        )
+
+    def _oversampled_before_split(self, code: _Code) -> dict[str, Any] | None:
+        """Shared ids, and a resampling call on the very frame the splitter receives, made before the split."""
+        if self._status("data_leakage") != "fail" or code.tree is None:
+            return None
+        if self._metric("data_leakage", "shared_ids_train_val") <= 0:
+            return None
+        resamplers = {
+            name
+            for name, fn in code.functions.items()
+            if any(re.search(r"fit_resample|OverSampler|SMOTE|ADASYN", code.callee(c)) for c in code.calls(fn))
+        }
+        splitters = set(code.split_functions()) - resamplers
+        for fn_name, fn in code.functions.items():
+            split_at: dict[str, int] = {}
+            for call in code.calls(fn):
+                if code.callee(call) in splitters and call.args:
+                    for name in code.names(call.args[0]):
+                        split_at[name] = min(split_at.get(name, call.lineno), call.lineno)
+            for call in code.calls(fn):
+                resampler = code.callee(call)
+                if resampler not in resamplers or not call.args:
+                    continue
+                frame = next((n for n in code.names(call.args[0]) if call.lineno < split_at.get(n, -1)), None)
+                if frame is None:
+                    continue
+                return self._submit(
+                    "data_leakage",
+                    "preprocessing.py",
+                    resampler,
+                    f"{fn_name} oversamples {frame} with {resampler} before splitting it: copies of the same minority "
+                    "rows are split independently, so train and val share sample ids and validation is inflated; "
+                    "val class counts are balanced while the frozen test split keeps the real class mix.",
+                    f"Split first, then call {resampler} on the training split only; resample the train part after the "
+                    "split, not the pool before it.",
+                )
+        return None
+
     @staticmethod
     def _called_twice_on_one_pool(code: _Code, splitters: list[str]) -> str | None:
         for fn in code.functions.values():
@@ -665,6 +744,123 @@ class HeuristicAgent(Agent):
         for node in ast.walk(fn):
             if isinstance(node, ast.Assign) and node.value is call and isinstance(node.targets[0], ast.Name):
                 return node.targets[0].id
+        return None
+
+    def _eval_results(self) -> dict[str, Any]:
+        try:
+            doc = json.loads(self.artifacts.get("eval_results.json", "") or "{}")
+        except ValueError:
+            return {}
+        return doc if isinstance(doc, dict) else {}
+
+    def _val_minus_test(self) -> float | None:
+        """Validation minus test accuracy as eval_results.json reports them."""
+        metrics = self._eval_results().get("metrics") or {}
+        if not isinstance(metrics, dict):
+            return None
+        val, test = (_number((metrics.get(s) or {}).get("accuracy")) for s in ("val", "test"))
+        return None if val is None or test is None else val - test
+
+    def _target_derived_feature(self, code: _Code) -> dict[str, Any] | None:
+        """An input whose association with the target is near 1 on train/val, and a test split far below val."""
+        features = self._stats().get("features") or {}
+        association = features.get("target_association") if isinstance(features, dict) else None
+        if not isinstance(association, dict):
+            return None
+        suspects = []
+        for feature, per_split in association.items():
+            if not isinstance(per_split, dict):
+                continue
+            seen = [v for v in (_number(per_split.get("train")), _number(per_split.get("val"))) if v is not None]
+            if seen and min(seen) >= 0.8:
+                suspects.append((min(seen), str(feature)))
+        gap = self._val_minus_test()
+        if not suspects or gap is None or gap <= 0.05:
+            return None
+        strength, column = max(suspects)
+        holder = next(
+            (name for name, value in code.constants.items() if isinstance(value, list) and column in value), None
+        )
+        joined = (features.get("joined_columns") or {}).get(column) if isinstance(features.get("joined_columns"), dict) else None
+        source = joined.get("source") if isinstance(joined, dict) else None
+        where = f"{holder} (joined from {source})" if holder and source else (holder or "the feature list")
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            holder or column,
+            f"The input {column} in {where} tracks the target almost perfectly (association {strength:.2f} on train "
+            f"and val, against under 0.5 for every other input): it is recorded from the outcome itself. Validation "
+            f"scores are near perfect while the test rows, which lack it, score {gap:.2f} lower.",
+            f"Remove {column} from {holder or 'the model inputs'}: drop this label-derived column from the features "
+            "and retrain on inputs available at prediction time.",
+        )
+
+    def _normalisation_from_test(self, code: _Code) -> dict[str, Any] | None:
+        """Normalize's mean reproduces the test split's pixel mean exactly, not train's."""
+        stats = self._stats()
+        pre, features = stats.get("preprocessing") or {}, stats.get("features") or {}
+        norm = (pre.get("normalize") or {}).get("mean") if isinstance(pre, dict) else None
+        pixels = features.get("pixel_mean") if isinstance(features, dict) else None
+        if not isinstance(norm, list) or not isinstance(pixels, dict):
+            return None
+
+        def distance(split: str) -> float:
+            values = pixels.get(split)
+            if not isinstance(values, list) or len(values) != len(norm):
+                return math.inf
+            return max(abs(float(a) - float(b)) for a, b in zip(values, norm, strict=True))
+
+        if not (distance("test") < 5e-5 < 5e-4 < distance("train")):
+            return None
+        field, constant = "MEAN", None
+        for node in code.tree.body if code.tree is not None else ():
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+                targets = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if "MEAN" in targets and any(isinstance(a, ast.Constant) for a in node.value.args):
+                    field, constant = code.callee(node.value), code.segment(node)
+        where = f" ({constant})" if constant else ""
+        return self._submit(
+            "data_leakage",
+            "preprocessing.py",
+            field,
+            f"The Normalize mean {norm} is exactly the test split's pixel mean, not the training split's "
+            f"{pixels.get('train')}: the channel statistics are computed on the frozen test images{where}, so test "
+            "data shapes the inputs the model trains on.",
+            f"Compute the per-channel pixel statistics ({field}) from the training manifest only, never from the test "
+            "manifest, and normalise every split with them.",
+        )
+
+    def _eval_augmentation(self, code: _Code) -> dict[str, Any] | None:
+        """An evaluation transform that crops or flips at random (directly or through the training transform)."""
+        if code.tree is None:
+            return None
+
+        def random_ops(fn: ast.FunctionDef) -> list[str]:
+            return [code.callee(c) for c in code.calls(fn) if code.callee(c).startswith("Random")]
+
+        for name, fn in code.functions.items():
+            lowered = name.lower()
+            if "transform" not in lowered or not re.search(r"eval|test|val|infer", lowered):
+                continue
+            ops = random_ops(fn)
+            via = None
+            for call in code.calls(fn):
+                callee = code.functions.get(code.callee(call))
+                if callee is not None and callee is not fn and random_ops(callee):
+                    via = callee.name
+                    ops += random_ops(callee)
+            if not ops:
+                continue
+            how = f"it returns {via}(), the training augmentations" if via else "it applies " + ", ".join(dict.fromkeys(ops))
+            return self._submit(
+                "preprocessing_bug",
+                "preprocessing.py",
+                name,
+                f"{name} is random: {how}. Validation and test images are cropped and flipped differently on every "
+                "pass, so evaluation scores are noisy and lower, and eval_results.json disagrees with the training log.",
+                f"Make {name} deterministic: resize and centre-crop only, and keep the random crops and flips in the "
+                "training transform.",
+            )
         return None
 
     def _split_ratio(self, code: _Code) -> dict[str, Any] | None:

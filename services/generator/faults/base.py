@@ -78,6 +78,7 @@ class TrainingEffects:
     train_loss_factor: float = 1.0
     # Multiplies the run's overfitting rate (a model held back from fitting its training data cannot overfit it).
     overfit_scale: float = 1.0
+    val_noise: float = 0.0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

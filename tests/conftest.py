@@ -2,8 +2,9 @@
 
 - `cluster`: one in-process cluster (generator, grader, episode on port 0) for the whole session.
   Use `cluster.episode_addr` / `cluster.address("generator" | "grader")`; do not stop its services.
-- `make_cluster(**episode_overrides)`: a private in-process cluster for tests that stop services
-  or need other limits (capacity, idle timeout); it is stopped after the test.
+- `make_cluster(reveal_answers=False, **episode_overrides)`: a private in-process cluster for tests
+  that stop services or need other limits (capacity, idle timeout) or a grader that reveals answers;
+  it is stopped after the test.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ def make_cluster():
 
     made: list[InProcessCluster] = []
 
-    def factory(reap_interval_s: float | None = None, **episode_overrides) -> InProcessCluster:
-        c = InProcessCluster(episode_overrides=episode_overrides, reap_interval_s=reap_interval_s).start()
+    def factory(
+        reap_interval_s: float | None = None, reveal_answers: bool = False, **episode_overrides
+    ) -> InProcessCluster:
+        c = InProcessCluster(
+            episode_overrides=episode_overrides, reap_interval_s=reap_interval_s, reveal_answers=reveal_answers
+        ).start()
         made.append(c)
         return c
 

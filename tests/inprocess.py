@@ -14,6 +14,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from mlopsdebug_common import eventloop
+from mlopsdebug_common.rpc import MutualTls
 from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
 from mlopsdebug_generator.server import GeneratorConfig
@@ -28,6 +29,9 @@ class InProcessCluster:
     salt: bytes = b""
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None
+    reveal_answers: bool = False  # the grader's setting: grades reveal the answer (training)
+    # A directory of cluster certificates (mlopsdebug_common.certs): mutual TLS between the services.
+    mtls_dir: str | None = None
 
     def __post_init__(self) -> None:
         self._loop = eventloop.new_loop()  # the loop the services run on in production
@@ -59,12 +63,15 @@ class InProcessCluster:
 
     async def _start(self, service: str) -> None:
         port = self.ports.get(service, 0)
+        mtls = MutualTls.from_dir(self.mtls_dir, service) if self.mtls_dir else None
         if service == "generator":
             server, bound, _ = await build_generator(
-                GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port)
+                GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port, mtls=mtls)
             )
         elif service == "grader":
-            server, bound, _ = await build_grader(GraderConfig(secret=self.secret, host="127.0.0.1", port=port))
+            server, bound, _ = await build_grader(GraderConfig(
+                secret=self.secret, host="127.0.0.1", port=port, reveal_answers=self.reveal_answers, mtls=mtls
+            ))
         elif service == "episode":
             settings = {
                 "generator_addr": self.address("generator"),
@@ -72,6 +79,7 @@ class InProcessCluster:
                 "host": "127.0.0.1",
                 "port": port,
                 "peer_timeout_s": 3.0,
+                "mtls": mtls,
             }
             config = EpisodeServerConfig(**{**settings, **self.episode_overrides})  # overrides may redirect peers
             server, bound, _, self.episode_servicer, self._episode_stop = await build_episode(
@@ -89,9 +97,9 @@ class InProcessCluster:
         server = self._servers.pop(service, None)
         if server is None:
             return
-        if service == "episode" and self._episode_stop is not None:
-            await self._episode_stop()
         await server.stop(0)
+        if service == "episode" and self._episode_stop is not None:
+            await self._episode_stop()  # after the server: it closes the channels its calls use
 
     def stop(self) -> None:
         for service in ("episode", "grader", "generator"):

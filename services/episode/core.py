@@ -51,14 +51,15 @@ class ScenarioSource(Protocol):
 
 
 class Grader(Protocol):
-    async def grade(self, key: SealedKey, diagnosis: Any, *, task: TaskSpec, reveal_answer: bool) -> Grade: ...
+    """Scores a diagnosis; whether the grade reveals the answer is the grader's own setting."""
+
+    async def grade(self, key: SealedKey, diagnosis: Any, *, task: TaskSpec) -> Grade: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EpisodeConfig:
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
-    reveal_answers: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -232,7 +233,6 @@ class EpisodeManager:
                     episode.scenario.answer_key,
                     action.diagnosis,
                     task=episode.task,
-                    reveal_answer=self.config.reveal_answers,
                 )
                 return self._apply(episode, action, grade, grade.score)
             outcome, reward = self._observe(episode, action)

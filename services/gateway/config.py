@@ -37,6 +37,11 @@ class GatewayConfig:
     # Seconds uvicorn waits for open connections when asked to stop.
     grace_s: float = 5.0
     log_level: str = "info"
+    # TLS on the gateway's own port (PEM files; both or neither): uvicorn then serves https and wss.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # The CA that signed the episode service's certificate when it serves TLS (empty: plaintext to it).
+    episode_tls_ca: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -49,6 +54,8 @@ class GatewayConfig:
                 raise ValueError(f"{name} must be positive")
         if self.session_idle_timeout_s < 0 or self.grace_s < 0:
             raise ValueError("timeouts must not be negative")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("MLOPSDEBUG_GATEWAY_TLS_CERT and MLOPSDEBUG_GATEWAY_TLS_KEY go together")
 
 
 _ENV_FIELDS: dict[str, tuple[str, type]] = {
@@ -64,6 +71,9 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "MLOPSDEBUG_GATEWAY_MAX_MESSAGE_BYTES": ("max_message_bytes", int),
     "MLOPSDEBUG_GATEWAY_GRACE_S": ("grace_s", float),
     "MLOPSDEBUG_LOG_LEVEL": ("log_level", str),
+    "MLOPSDEBUG_GATEWAY_TLS_CERT": ("tls_cert", str),
+    "MLOPSDEBUG_GATEWAY_TLS_KEY": ("tls_key", str),
+    "MLOPSDEBUG_TLS_CA": ("episode_tls_ca", str),
 }
 
 

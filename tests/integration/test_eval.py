@@ -40,7 +40,7 @@ def revealing(request):
     """A private in-process cluster whose grades reveal the answer (for per-fault reports)."""
     from inprocess import InProcessCluster  # noqa: PLC0415
 
-    c = InProcessCluster(episode_overrides={"reveal_answers": True}).start()
+    c = InProcessCluster(reveal_answers=True).start()
     request.addfinalizer(c.stop)
     return c
 

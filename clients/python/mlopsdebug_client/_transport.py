@@ -75,16 +75,48 @@ async def acall_unary(
         attempt += 1
 
 
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ValueError(f"{what} {path!r} cannot be read: {exc}") from exc
+
+
+def channel_credentials(config: ClientConfig) -> grpc.ChannelCredentials | None:
+    """TLS credentials from the config's files, or None for plaintext."""
+    if not config.uses_tls:
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(config.tls_ca_file, "tls_ca_file") if config.tls_ca_file else None,
+        private_key=_read(config.tls_key_file, "tls_key_file") if config.tls_key_file else None,
+        certificate_chain=_read(config.tls_cert_file, "tls_cert_file") if config.tls_cert_file else None,
+    )
+
+
+def _channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
+    options = list(config.options)
+    if config.uses_tls and config.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", config.tls_server_name))
+    return options
+
+
 def open_channel(config: ClientConfig) -> grpc.Channel:
-    """A sync insecure channel to `config.target` with the config's options."""
+    """A sync channel to `config.target` with the config's options: TLS when the config asks for it."""
     assert config.target is not None  # resolved by the client
-    return grpc.insecure_channel(config.target, options=list(config.options))
+    credentials = channel_credentials(config)
+    if credentials is None:
+        return grpc.insecure_channel(config.target, options=_channel_options(config))
+    return grpc.secure_channel(config.target, credentials, options=_channel_options(config))
 
 
 def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
-    """A grpc.aio insecure channel to `config.target` with the config's options."""
+    """A grpc.aio channel to `config.target` with the config's options: TLS when the config asks for it."""
     assert config.target is not None  # resolved by the client
-    return grpc.aio.insecure_channel(config.target, options=list(config.options))
+    credentials = channel_credentials(config)
+    if credentials is None:
+        return grpc.aio.insecure_channel(config.target, options=_channel_options(config))
+    return grpc.aio.secure_channel(config.target, credentials, options=_channel_options(config))
 
 
 class ChannelClient:

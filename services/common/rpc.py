@@ -273,14 +273,17 @@ UNDECODABLE = _Undecodable()
 class RateLimitedLog:
     """At most one log line per `interval_s`, counting the occurrences it did not log."""
 
-    def __init__(self, logger: logging.Logger, interval_s: float = 60.0) -> None:
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._log = logger
         self._interval_s = interval_s
+        self._clock = clock
         self._next_at = 0.0
         self.suppressed = 0
 
     def warning(self, message: str, *args: object) -> bool:
-        now = time.monotonic()
+        now = self._clock()
         if now < self._next_at:
             self.suppressed += 1
             return False

@@ -122,6 +122,25 @@ class TestMutualTls:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
             assert reply.status == health_pb2.HealthCheckResponse.SERVING
 
+    def test_the_health_command_presents_a_cluster_certificate(self, mtls_cluster, certs, monkeypatch, capsys):
+        """`mlopsdebug health` (the container probe) uses MLOPSDEBUG_MTLS_DIR and the identity it is given."""
+        from mlopsdebug_cli.main import main
+
+        monkeypatch.setenv("MLOPSDEBUG_MTLS_DIR", str(certs))
+        address = mtls_cluster.address("generator")
+        assert main(["health", "--grpc", address, "--identity", "generator"]) == 0
+        assert main(["health", "--grpc", address, "--identity", "operator", "--server-name", "generator"]) == 0
+        assert main(["health", "--grpc", address]) == 2 and "--identity" in capsys.readouterr().err
+        monkeypatch.delenv("MLOPSDEBUG_MTLS_DIR")
+        assert main(["health", "--grpc", address, "--timeout", "2"]) == 1  # plaintext never gets through
+
+    def test_the_certs_command_makes_a_set_the_services_accept(self, tmp_path, capsys):
+        from mlopsdebug_cli.main import main
+
+        assert main(["certs", str(tmp_path / "set")]) == 0
+        assert "MLOPSDEBUG_MTLS_DIR=" in capsys.readouterr().out
+        assert sorted(p.name for p in (tmp_path / "set").iterdir())[:3] == ["ca.crt", "episode.crt", "episode.key"]
+
     def test_the_grader_refuses_a_request_field_to_reveal(self, mtls_cluster, certs):
         """Even the episode identity cannot make a grader that does not reveal show the answer."""
         as_episode = ClientConfig(timeout_s=20, **tls_files(certs, "episode"))

@@ -328,9 +328,9 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         self._wrapped[method] = (handler, wrapped)
         return wrapped
 
-    def _refusal(self, method: str, context: grpc.aio.ServicerContext) -> grpc.Status | None:
-        if self._allowed is None or method.startswith(OPEN_METHOD_PREFIXES):
-            return None
+    def _refusal(self, context: grpc.aio.ServicerContext) -> grpc.Status | None:
+        """PERMISSION_DENIED unless the caller's certificate names an allowed identity."""
+        assert self._allowed is not None
         names = context.auth_context().get("x509_common_name") or []
         identity = names[0].decode(errors="replace") if len(names) == 1 else ""
         if identity in self._allowed:
@@ -348,7 +348,16 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """The handler with a deserializer that cannot raise, and a behavior that refuses first what it
+        must (a peer not allowed; an undecodable request, or stream message) and otherwise runs the
+        original. Our servicers' behaviors are all async (coroutines or async generators)."""
         decode = handler.request_deserializer
+        guard = self
+        check_peer = self._allowed is not None and not method.startswith(OPEN_METHOD_PREFIXES)
+        streaming_in = handler.stream_unary is not None or handler.stream_stream is not None
+        kind = next(name for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+                    if getattr(handler, name) is not None)
+        behavior = getattr(handler, kind)
 
         def tolerant_decode(data: bytes) -> Any:
             try:
@@ -356,51 +365,36 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             except Exception:  # noqa: BLE001 - any parse failure is the caller's bad bytes
                 return UNDECODABLE
 
-        async def checked_requests(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+        async def admit(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            """The request (or request stream) to hand to the original behavior, or an abort."""
+            if check_peer:
+                refusal = guard._refusal(context)
+                if refusal is not None:
+                    await context.abort_with_status(refusal)
+            if streaming_in:
+                return checked_stream(request, context)
+            if request is UNDECODABLE:
+                await guard._refuse_undecodable(method, context)
+            return request
+
+        async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             async for request in requests:
                 if request is UNDECODABLE:
-                    await self._refuse_undecodable(method, context)
+                    await guard._refuse_undecodable(method, context)
                 yield request
 
-        guard = self
-        if handler.unary_unary is not None or handler.unary_stream is not None:
-            behavior = handler.unary_unary or handler.unary_stream
-
-            async def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
-                refusal = guard._refusal(method, context)
-                if refusal is not None:
-                    await context.abort_with_status(refusal)
-                if request is UNDECODABLE:
-                    await guard._refuse_undecodable(method, context)
-        else:
-            behavior = handler.stream_unary or handler.stream_stream
-
-            async def admit(request: Any, context: grpc.aio.ServicerContext) -> None:
-                refusal = guard._refusal(method, context)
-                if refusal is not None:
-                    await context.abort_with_status(refusal)
-
-        def arguments(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            streaming_in = handler.stream_unary is not None or handler.stream_stream is not None
-            return checked_requests(request, context) if streaming_in else request
-
+        new_behavior: Callable[..., Any]
         if inspect.isasyncgenfunction(behavior):
             async def streamed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                await admit(request, context)
-                async for response in behavior(arguments(request, context), context):
+                async for response in behavior(await admit(request, context), context):
                     yield response
 
-            new_behavior: Callable[..., Any] = streamed
+            new_behavior = streamed
         else:
             async def called(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                await admit(request, context)
-                result = behavior(arguments(request, context), context)
-                return await result if inspect.isawaitable(result) else result
+                return await behavior(await admit(request, context), context)
 
             new_behavior = called
-
-        kind = next(name for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
-                    if getattr(handler, name) is not None)
         return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})
 
 

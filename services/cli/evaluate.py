@@ -36,6 +36,7 @@ from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
+from mlopsdebug_common.tasks import TASKS
 
 __all__ = [
     "TASK_ORDER",
@@ -75,10 +76,12 @@ class EpisodeKey:
     agent: str
     task: str
     seed: int
+    # The fault split of the reset (a seed on another split is another scenario).
+    split: str = "all"
 
     @classmethod
     def of(cls, record: Mapping[str, Any]) -> EpisodeKey:
-        return cls(str(record["agent"]), str(record["task"]), int(record["seed"]))
+        return cls(str(record["agent"]), str(record["task"]), int(record["seed"]), str(record.get("split", "all")))
 
 
 # -- parsing the command line --
@@ -123,9 +126,9 @@ def _task_rank(task: str) -> tuple[int, str]:
     return (TASK_ORDER.index(task), "") if task in TASK_ORDER else (len(TASK_ORDER), task)
 
 
-def canonical_order(key: EpisodeKey) -> tuple[str, tuple[int, str], int]:
-    """The sort key of the canonical file: agent, then task (easy, medium, hard), then seed."""
-    return (key.agent, _task_rank(key.task), key.seed)
+def canonical_order(key: EpisodeKey) -> tuple[str, tuple[int, str], str, int]:
+    """The sort key of the canonical file: agent, then task (easy, medium, hard), split, then seed."""
+    return (key.agent, _task_rank(key.task), key.split, key.seed)
 
 
 # -- the output file --
@@ -248,7 +251,21 @@ def summarize(records: Iterable[Mapping[str, Any]]) -> tuple[list[SummaryRow], l
         _row(agent, task, fault, by_fault[(agent, task, fault)])
         for agent, task, fault in sorted(by_fault, key=lambda k: (k[0], _task_rank(k[1]), k[2]))
     ]
+    per_task.extend(_split_rows(by_fault))
     return per_task, per_fault
+
+
+def _split_rows(by_fault: Mapping[tuple[str, str, str], list[Mapping[str, Any]]]) -> list[SummaryRow]:
+    """Per agent and fault split, when some revealed faults are held out: "train faults" and
+    "held-out faults" rows, so generalisation shows next to recall."""
+    by_split: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for (agent, task, fault), records in by_fault.items():
+        spec = TASKS.get(task)
+        split = "held-out faults" if spec is not None and fault in spec.heldout_faults else "train faults"
+        by_split.setdefault((agent, split), []).extend(records)
+    if not any(split == "held-out faults" for _, split in by_split):
+        return []
+    return [_row(agent, split, None, by_split[(agent, split)]) for agent, split in sorted(by_split)]
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -468,9 +485,9 @@ class EvalOutcome:
     failures: list[tuple[EpisodeKey, str]] = dataclasses.field(default_factory=list)
 
 
-def plan(agents: Sequence[str], tasks: Sequence[str], seeds: Sequence[int]) -> list[EpisodeKey]:
-    """Every (agent, task, seed) of a run, in canonical order."""
-    keys = [EpisodeKey(a, t, s) for a in agents for t in tasks for s in seeds]
+def plan(agents: Sequence[str], tasks: Sequence[str], seeds: Sequence[int], split: str = "all") -> list[EpisodeKey]:
+    """Every (agent, task, seed) of a run on one fault split, in canonical order."""
+    keys = [EpisodeKey(a, t, s, split) for a in agents for t in tasks for s in seeds]
     return sorted(keys, key=canonical_order)
 
 
@@ -519,6 +536,7 @@ async def run_eval(
                         agent_name=key.agent,
                         emit=lines.append,
                         executor=agent_threads,
+                        split=key.split,
                     )
                 except MLOpsDebugError as exc:
                     failures.append((key, f"{exc.code.name}: {exc.message}"))
@@ -591,7 +609,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if args.fresh and output.exists():
         output.unlink()
     existing = read_records(output)
-    keys = plan(agents, tasks, seeds)
+    keys = plan(agents, tasks, seeds, args.split)
     pending = [k for k in keys if k not in existing]
     outcome = EvalOutcome(skipped=len(keys) - len(pending))
     # Rewrite first: drops a line cut off by an interrupted run, so appends start on a fresh line.
@@ -602,7 +620,7 @@ def evaluate(args: argparse.Namespace) -> int:
         if pending:
             with contextlib.ExitStack() as stack:
                 address = args.address or stack.enter_context(embedded_cluster(console))
-                _check_tasks(address, tasks)
+                _check_tasks(address, tasks, args.split)
                 handle = stack.enter_context(output.open("a", encoding="utf-8"))
                 lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
                 progress = stack.enter_context(_progress(console, not args.no_progress))
@@ -671,12 +689,15 @@ class _TaskError(ValueError):
     pass
 
 
-def _check_tasks(address: str, tasks: Sequence[str]) -> None:
-    """Fails early, with the known task ids, when a requested task does not exist on the service."""
+def _check_tasks(address: str, tasks: Sequence[str], split: str = "all") -> None:
+    """Fails early, with the known task ids, when a requested task (or its split) does not exist."""
     from mlopsdebug_client import EpisodeClient  # noqa: PLC0415
 
     with EpisodeClient(address, config=ClientConfig(timeout_s=30.0, wait_for_ready=True)) as client:
-        known = [t.task_id for t in client.list_tasks().tasks]
-    unknown = [t for t in tasks if t not in known]
+        offered = {t.task_id: t for t in client.list_tasks().tasks}
+    unknown = [t for t in tasks if t not in offered]
     if unknown:
-        raise _TaskError(f"unknown task(s) {', '.join(unknown)}; the service offers {', '.join(known)}")
+        raise _TaskError(f"unknown task(s) {', '.join(unknown)}; the service offers {', '.join(offered)}")
+    without = [t for t in tasks if split != "all" and not offered[t].has_heldout_split]
+    if without:
+        raise _TaskError(f"task(s) {', '.join(without)} hold out no faults, so they have no {split} split")

@@ -179,6 +179,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--tasks", default="easy,medium,hard", help="comma-separated task ids (default all three)")
     evaluate.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-99 or 0-9,20-29 (default 0-99)")
+    evaluate.add_argument(
+        "--split",
+        choices=("all", "train", "heldout"),
+        default="all",
+        help="which of each task's faults to draw: all (default), train (not held out) or heldout, to measure"
+        " generalisation to faults an agent never trained on",
+    )
     evaluate.add_argument("--concurrency", type=int, default=32, help="episodes played at once (default 32)")
     evaluate.add_argument(
         "--address", default=None, help="episode service host:port; default: start a local cluster and stop it after"

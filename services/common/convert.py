@@ -6,6 +6,8 @@ ARTIFACT_NAME_CONFIG_YAML / SANITY_CHECK_TYPE_LABEL_CONSISTENCY.
 
 from __future__ import annotations
 
+from typing import Final
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_common.domain import (
     ArtifactDoc,
@@ -17,6 +19,7 @@ from mlopsdebug_common.domain import (
     SanityCheckResult,
     Scenario,
 )
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.sealing import SealedKey
 
 
@@ -231,4 +234,24 @@ def task_to_pb(spec) -> pb.TaskInfo:  # noqa: ANN001 - TaskSpec, imported lazily
         asymmetric_penalty=spec.asymmetric_penalty,
         reward_min=spec.reward_min,
         reward_max=spec.reward_max,
+        version=spec.version,
+        has_heldout_split=spec.has_heldout_split,
     )
+
+
+SPLIT_FROM_PB: Final[dict[int, str]] = {
+    pb.FAULT_SPLIT_UNSPECIFIED: "all",
+    pb.FAULT_SPLIT_ALL: "all",
+    pb.FAULT_SPLIT_TRAIN: "train",
+    pb.FAULT_SPLIT_HELDOUT: "heldout",
+}
+SPLIT_TO_PB: Final[dict[str, int]] = {"all": pb.FAULT_SPLIT_ALL, "train": pb.FAULT_SPLIT_TRAIN,
+                                      "heldout": pb.FAULT_SPLIT_HELDOUT}
+
+
+def split_from_pb(value: int, *, field: str = "split") -> str:
+    """The domain split of a FaultSplit value; an unknown number is INVALID_ARGUMENT."""
+    try:
+        return SPLIT_FROM_PB[value]
+    except KeyError:
+        raise InvalidArgument.for_field(field, f"unknown FaultSplit value {value}", reason="UNKNOWN_SPLIT") from None

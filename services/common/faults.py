@@ -1,4 +1,4 @@
-"""The nine faults: what category each belongs to and which parameters its answer key carries.
+"""The faults: what category each belongs to and which parameters its answer key carries.
 
 The generator decides, per scenario, the exact file, canonical field and aliases (they depend on the
 rendered artifacts, e.g. the variable names of preprocessing.py); the grader picks the fix rule by
@@ -36,6 +36,9 @@ class FaultSpec:
     category: str
     # Names of the entries the answer key's `params` must hold for this fault's fix rule.
     params: tuple[str, ...]
+    # Held out from training (as Procgen's test levels): drawn only when a reset asks for the held-out
+    # split (or all faults), so a team can measure generalisation to faults its agent never trained on.
+    heldout: bool = False
 
 
 FAULTS: Final[dict[str, FaultSpec]] = {
@@ -61,3 +64,14 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
     )
 }
+
+
+# The fault pool of each (task family, task version). Version 1 is the seed's: three faults per task,
+# kept so that results published before the pools grew stay reproducible under "easy-v1" etc.
+FAULT_POOLS: Final[dict[tuple[str, int], tuple[str, ...]]] = {
+    ("easy", 1): ("exploding_lr", "wrong_optimizer", "batch_size_overflow"),
+    ("medium", 1): ("data_leakage_scaler", "data_leakage_overlap", "wrong_split_ratio"),
+    ("hard", 1): ("label_encoder_mismatch", "silent_metric_swap", "tokenizer_version_drift"),
+}
+for _family in ("easy", "medium", "hard"):
+    FAULT_POOLS[(_family, 2)] = tuple(f.fault_id for f in FAULTS.values() if f.task_id == _family)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mlopsdebug_common.errors import InvalidArgument
-from mlopsdebug_common.tasks import MAX_SEED, TASKS
+from mlopsdebug_common.tasks import MAX_SEED, SPLITS, TASKS
 
 # Caps on free text in a diagnosis (characters). The grader enforces the same caps.
 FIELD_MAX_CHARS = 200
@@ -32,3 +32,15 @@ def validate_seed(seed: int, *, field: str = "seed") -> int:
     if not 0 <= seed <= MAX_SEED:
         raise InvalidArgument.for_field(field, f"seed {seed} outside [0, {MAX_SEED}]", reason="INVALID_SEED")
     return seed
+
+
+def validate_split(task_id: str, split: str, *, field: str = "split") -> str:
+    """A split the task has: "all" always, "train" and "heldout" only where some faults are held out."""
+    if split not in SPLITS:
+        raise InvalidArgument.for_field(field, f"unknown split {split!r}; expected one of {', '.join(SPLITS)}",
+                                        reason="UNKNOWN_SPLIT")
+    if split != "all" and not TASKS[task_id].has_heldout_split:
+        raise InvalidArgument.for_field(
+            field, f"task {task_id!r} holds out no faults, so it has no {split} split; use all", reason="NO_SUCH_SPLIT"
+        )
+    return split

@@ -34,6 +34,7 @@ from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
     STEP_BATCH_MAX_STEPS,
     validate_seed,
+    validate_split,
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
@@ -47,7 +48,7 @@ _EPOCH_MARK = re.compile(r"\bepoch\b\D{0,3}(\d+)", re.IGNORECASE)
 
 
 class ScenarioSource(Protocol):
-    async def get(self, task_id: str, seed: int) -> Scenario: ...
+    async def get(self, task_id: str, seed: int, split: str = "all") -> Scenario: ...
 
 
 class Grader(Protocol):
@@ -154,8 +155,11 @@ class EpisodeManager:
     def __len__(self) -> int:
         return len(self._episodes)
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> Episode:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", split: str = "all"
+    ) -> Episode:
         task = TASKS[validate_task_id(task_id)]
+        validate_split(task.task_id, split)
         if seed is None:
             seed = secrets.randbelow(MAX_SEED + 1)
         validate_seed(seed)
@@ -179,7 +183,7 @@ class EpisodeManager:
         self._pending += 1
         self._pending_ids.add(episode_id)
         try:
-            scenario = await self._scenarios.get(task.task_id, seed)
+            scenario = await self._scenarios.get(task.task_id, seed, split)
         finally:
             self._pending -= 1
             self._pending_ids.discard(episode_id)

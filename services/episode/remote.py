@@ -23,7 +23,13 @@ from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
 from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
 from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
-from mlopsdebug_common.convert import diagnosis_to_pb, grade_from_pb, scenario_from_pb, sealed_key_to_pb
+from mlopsdebug_common.convert import (
+    SPLIT_TO_PB,
+    diagnosis_to_pb,
+    grade_from_pb,
+    scenario_from_pb,
+    sealed_key_to_pb,
+)
 from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
 from mlopsdebug_common.errors import InvalidArgument, Unavailable
 from mlopsdebug_common.rpc import MutualTls, internal_channel
@@ -108,7 +114,7 @@ class RemoteScenarioSource:
     ) -> None:
         self._channel = internal_channel(target, tls, "generator")
         self._stub = gen_grpc.GeneratorServiceStub(self._channel)
-        self._cache: collections.OrderedDict[tuple[str, int], Scenario] = collections.OrderedDict()
+        self._cache: collections.OrderedDict[tuple[str, int, str], Scenario] = collections.OrderedDict()
         self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
         self._cache_size = cache_size
         self._timeout_s = timeout_s
@@ -142,7 +148,7 @@ class RemoteScenarioSource:
             # wait_for_ready: a generator that has just restarted is still being reconnected to (under
             # round-robin the channel fails fast meanwhile), and a stale answer must not win the race.
             response = await self._stub.GenerateScenario(
-                gen_pb.GenerateScenarioRequest(task_id=key[0], seed=key[1]),
+                gen_pb.GenerateScenarioRequest(task_id=key[0], seed=key[1], split=SPLIT_TO_PB[key[2]]),
                 timeout=self.REVALIDATE_TIMEOUT_S,
                 wait_for_ready=True,
             )
@@ -161,14 +167,14 @@ class RemoteScenarioSource:
             self.invalidations += 1
             self._cache[key] = fresh
 
-    async def get(self, task_id: str, seed: int) -> Scenario:
+    async def get(self, task_id: str, seed: int, split: str = "all") -> Scenario:
         if self._watcher is None:
             self._watcher = asyncio.get_running_loop().create_task(self._watch_connection())
         if (self._check_due() or self._revalidate_lock.locked()) and self._cache:
             async with self._revalidate_lock:  # lookups during a revalidation wait for its verdict
                 if self._check_due() and self._cache:
                     await self._revalidate()
-        key = (task_id, seed)
+        key = (task_id, seed, split)
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
@@ -181,7 +187,7 @@ class RemoteScenarioSource:
         future: asyncio.Future[Scenario] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            scenario = await self._fetch(task_id, seed)
+            scenario = await self._fetch(task_id, seed, split)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # mark retrieved: waiters re-raise it themselves
@@ -194,11 +200,12 @@ class RemoteScenarioSource:
             self._cache.popitem(last=False)
         return scenario
 
-    async def _fetch(self, task_id: str, seed: int) -> Scenario:
+    async def _fetch(self, task_id: str, seed: int, split: str) -> Scenario:
         await _until_ready(self._channel, "generator", min(CONNECT_WINDOW_S, self._timeout_s))
         try:
             response = await self._stub.GenerateScenario(
-                gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed), timeout=self._timeout_s
+                gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed, split=SPLIT_TO_PB[split]),
+                timeout=self._timeout_s,
             )
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err

@@ -13,6 +13,7 @@ import grpc
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, rpc
+from mlopsdebug_common.convert import split_from_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
@@ -88,7 +89,8 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         if not request.task_id:
             raise InvalidArgument.for_field("task_id", "required; one of easy, medium, hard", reason="UNKNOWN_TASK")
         seed = request.seed if request.HasField("seed") else None
-        episode = await self._manager.reset(request.task_id, seed, request.episode_id)
+        split = split_from_pb(request.split)
+        episode = await self._manager.reset(request.task_id, seed, request.episode_id, split)
         observation = convert.fill_observation(self._template(episode), episode)
         return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
 

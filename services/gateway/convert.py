@@ -63,8 +63,11 @@ def action_to_pb(action: MLOpsAction) -> pb.Action:
     return message
 
 
-def reset_to_pb(task_id: str, seed: int | None, episode_id: str | None) -> ep_pb.ResetRequest:
-    request = ep_pb.ResetRequest(task_id=task_id, episode_id=episode_id or "")
+_SPLITS_PB = {"all": pb.FAULT_SPLIT_ALL, "train": pb.FAULT_SPLIT_TRAIN, "heldout": pb.FAULT_SPLIT_HELDOUT}
+
+
+def reset_to_pb(task_id: str, seed: int | None, episode_id: str | None, split: str | None = None) -> ep_pb.ResetRequest:
+    request = ep_pb.ResetRequest(task_id=task_id, episode_id=episode_id or "", split=_SPLITS_PB[split or "all"])
     if seed is not None:
         request.seed = seed
     return request

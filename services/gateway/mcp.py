@@ -20,7 +20,7 @@ from typing import Any, Final, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlopsdebug_common.domain import CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
-from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER
+from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS
 from mlopsdebug_common.validation import (
     FIELD_MAX_CHARS,
     FIELD_PATH_MAX_CHARS,
@@ -64,9 +64,10 @@ TOOLS: Final[tuple[dict[str, Any], ...]] = (
         "reset",
         "Starts a new episode: a broken training run to debug. Returns the first observation and its episode_id.",
         {
-            "task_id": {"type": "string", "enum": list(TASK_ORDER), "description": "Difficulty; default easy"},
+            "task_id": {"type": "string", "enum": list(TASK_IDS), "description": "Difficulty (easy, medium, hard: the newest version; easy-v1 etc. pin one); default easy"},
             "seed": {"type": "integer", "minimum": 0, "maximum": MAX_SEED, "description": "Scenario seed"},
             "episode_id": {"type": "string", "pattern": EPISODE_ID_PATTERN, "description": "Id to give the episode"},
+            "split": {"type": "string", "enum": ["all", "train", "heldout"], "description": "Fault split; default all"},
         },
     ),
     _action_tool("read_config", "Reads config.yaml: hyperparameters, model, optimizer, data settings. " + _NO_ARGS),

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails
 
 from mlopsdebug_common.domain import ACTION_TYPES, ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
-from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER
+from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
     FIELD_MAX_CHARS,
@@ -31,7 +31,7 @@ REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
     "query_artifact": ("artifact_name", "field_path"),
     "submit_diagnosis": ("failure_category", "root_cause_file", "root_cause_field", "proposed_fix"),
 }
-RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id")
+RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id", "split")
 
 ActionType = Literal[ACTION_TYPES]  # type: ignore[valid-type]
 SanityCheckType = Literal[SANITY_CHECKS]  # type: ignore[valid-type]
@@ -196,12 +196,15 @@ class ResetRequest(BaseModel):
         json_schema_extra={"examples": [{"task_id": "hard", "seed": 1}, {}]},
     )
 
-    task_id: Literal[TASK_ORDER] | None = Field(  # type: ignore[valid-type]
+    task_id: Literal[TASK_IDS] | None = Field(  # type: ignore[valid-type]
         None, description="Task to play; the gateway's default task when absent"
     )
     seed: int | None = Field(None, ge=0, le=MAX_SEED, description="Scenario seed; drawn and reported when absent")
     episode_id: str | None = Field(
         None, pattern=EPISODE_ID_PATTERN, description="Caller-chosen episode id; assigned when absent"
+    )
+    split: Literal["all", "train", "heldout"] | None = Field(
+        None, description="Which of the task's faults to draw from: all (default), train, or heldout"
     )
 
     def ignored_keys(self) -> list[str]:

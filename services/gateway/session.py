@@ -46,7 +46,7 @@ class EpisodeSession:
         if previous is not None and args.episode_id == previous:
             await self._close_quietly(previous)  # reusing the id restarts that episode
             previous = None
-        request = convert.reset_to_pb(args.task_id or self.default_task_id, args.seed, args.episode_id)
+        request = convert.reset_to_pb(args.task_id or self.default_task_id, args.seed, args.episode_id, args.split)
         try:
             response = await self.transport.reset(request)
         except UpstreamError as exc:

@@ -244,6 +244,11 @@ GPUS: Final[tuple[Gpu, ...]] = (
     Gpu("Tesla V100-SXM2-16GB", 0.45, False, 16),
 )
 
+# Optimizers that scale each step by running gradient statistics.
+ADAPTIVE_OPTIMIZERS: Final[tuple[str, ...]] = ("adam", "adamw", "rmsprop")
+# The largest learning rate a well-tuned adaptive optimizer uses here; a fix at or below it is safe.
+SAFE_MAX_LR: Final[float] = 1e-2
+
 OPTIMIZER_DISPLAY: Final[dict[str, str]] = {
     "sgd": "SGD",
     "adam": "Adam",

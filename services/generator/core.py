@@ -13,15 +13,22 @@ from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, SanityCheckResult, Scenario
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER, TASKS, TaskSpec
+from mlopsdebug_common.tasks import LATEST_VERSION, MAX_SEED, TASK_IDS, TASK_ORDER, TASKS, TaskSpec
 from mlopsdebug_generator import checks, ids, locate, render
 from mlopsdebug_generator.world import World, build_world
 
-GENERATOR_VERSION = "2.0.0"
+# The generator version behind each task version. It enters every seed stream and scenario id, so
+# "easy-v1" keeps producing, byte for byte, what generator 2.0.0 produced for "easy".
+GENERATOR_VERSIONS: dict[int, str] = {1: "2.0.0", 2: "3.0.0"}
+GENERATOR_VERSION = GENERATOR_VERSIONS[LATEST_VERSION]
+SPLITS = ("all", "train", "heldout")
 
 __all__ = [
     "GENERATOR_VERSION",
+    "GENERATOR_VERSIONS",
+    "SPLITS",
     "InvalidSeedError",
+    "InvalidSplitError",
     "UnknownTaskError",
     "generate_scenario",
     "generate_world",
@@ -31,7 +38,11 @@ __all__ = [
 
 
 class UnknownTaskError(ValueError):
-    """The task id is not one of TASK_ORDER."""
+    """The task id is not one of TASKS."""
+
+
+class InvalidSplitError(ValueError):
+    """The fault split is unknown, or the task has no fault in it."""
 
 
 class InvalidSeedError(ValueError):
@@ -39,39 +50,66 @@ class InvalidSeedError(ValueError):
 
 
 def list_tasks() -> tuple[TaskSpec, ...]:
-    return tuple(TASKS[task_id] for task_id in TASK_ORDER)
+    """Every task id: the plain family names (newest versions) first, then each pinned version."""
+    return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
 
-def _validate(task_id: str, seed: int) -> int:
+def _validate(task_id: str, seed: int) -> TaskSpec:
     if task_id not in TASKS:
-        raise UnknownTaskError(f"unknown task {task_id!r}; expected one of {', '.join(TASK_ORDER)}")
+        raise UnknownTaskError(f"unknown task {task_id!r}; expected one of {', '.join(TASK_IDS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise InvalidSeedError(f"seed must be an integer, got {type(seed).__name__}")
     if not 0 <= int(seed) <= MAX_SEED:
         raise InvalidSeedError(f"seed {seed} is outside [0, {MAX_SEED}]")
-    return TASK_ORDER.index(task_id)
+    return TASKS[task_id]
 
 
-def _build(task_id: str, seed: int, salt: bytes, fault: str | None, healthy: bool) -> tuple[World, np.random.SeedSequence]:
-    task_index = _validate(task_id, seed)
+def split_pool(spec: TaskSpec, split: str) -> tuple[str, ...]:
+    """The faults a reset on this split draws from: all of the task's, or its train or held-out part."""
+    if split not in SPLITS:
+        raise InvalidSplitError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    if split == "all":
+        return spec.fault_pool
+    if not spec.has_heldout_split:
+        raise InvalidSplitError(f"task {spec.task_id!r} holds out no faults, so it has no {split} split")
+    heldout = set(spec.heldout_faults)
+    return tuple(f for f in spec.fault_pool if (f in heldout) == (split == "heldout"))
+
+
+def _scenario_name(spec: TaskSpec, split: str) -> str:
+    """What ids are keyed by: the task family (so "easy" and "easy-v2" are one task), and the split."""
+    return spec.family if split == "all" else f"{spec.family}/{split}"
+
+
+def _root(spec: TaskSpec, seed: int, salt: bytes) -> np.random.SeedSequence:
+    return ids.root_sequence(TASK_ORDER.index(spec.family), seed, salt, GENERATOR_VERSIONS[spec.version])
+
+
+def _build(
+    task_id: str, seed: int, salt: bytes, fault: str | None, healthy: bool, split: str = "all"
+) -> tuple[World, np.random.SeedSequence]:
+    spec = _validate(task_id, seed)
     seed = int(seed)
-    spec = TASKS[task_id]
+    pool = split_pool(spec, split)
     if fault is not None and fault not in spec.fault_pool:
         raise ValueError(f"fault {fault!r} is not in the pool of task {task_id!r}")
-    root = ids.root_sequence(task_index, seed, salt, GENERATOR_VERSION)
+    version = GENERATOR_VERSIONS[spec.version]
+    root = _root(spec, seed, salt)
     fault_seq, world_seq = ids.child_sequence(root, 0), ids.child_sequence(root, 1)
     if fault is None:
         fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
-        fault = spec.fault_pool[int(fault_rng.integers(len(spec.fault_pool)))]
+        fault = pool[int(fault_rng.integers(len(pool)))]
+    name = _scenario_name(spec, split)
     world = build_world(
         task_id,
         seed,
         fault,
         not healthy,
         world_seq=world_seq,
-        scenario_id=ids.scenario_id(task_id, seed, salt, GENERATOR_VERSION),
-        run_suffix=ids.run_suffix(task_id, seed, salt, GENERATOR_VERSION),
-        generator_version=GENERATOR_VERSION,
+        scenario_id=ids.scenario_id(name, seed, salt, version),
+        run_suffix=ids.run_suffix(name, seed, salt, version),
+        generator_version=version,
+        revision=spec.version,
     )
     return world, root
 
@@ -88,7 +126,7 @@ def generate_world(
 
 def _check_streams(task_id: str, seed: int, salt: bytes) -> list[checks.Stream]:
     """Children 2.. of the root sequence, one per check, built only if the check draws from it."""
-    root = ids.root_sequence(TASK_ORDER.index(task_id), seed, salt, GENERATOR_VERSION)
+    root = _root(TASKS[task_id], seed, salt)
     return [checks.Stream(root, 2 + i) for i in range(len(SANITY_CHECKS))]
 
 
@@ -117,19 +155,21 @@ def answer_key(world: World) -> AnswerKey:
         task_id=world.task_id,
         seed=world.seed,
         scenario_id=world.scenario_id,
-        generator_version=GENERATOR_VERSION,
+        generator_version=world.generator_version,
     )
 
 
-def generate_scenario(task_id: str, seed: int, *, sealer: Sealer, salt: bytes = b"") -> Scenario:
-    """The scenario of (task, seed, salt): artifacts, sanity checks, run summary, sealed answer key."""
-    world, root = _build(task_id, seed, salt, None, False)
+def generate_scenario(
+    task_id: str, seed: int, *, sealer: Sealer, salt: bytes = b"", split: str = "all"
+) -> Scenario:
+    """The scenario of (task, seed, salt, split): artifacts, sanity checks, run summary, sealed answer key."""
+    world, root = _build(task_id, seed, salt, None, False, split)
     summary, artifacts, results = render_world(world, salt=salt, _root=root)
     return Scenario(
         scenario_id=world.scenario_id,
         task_id=task_id,
         seed=int(seed),
-        generator_version=GENERATOR_VERSION,
+        generator_version=world.generator_version,
         run_summary=summary,
         artifacts=artifacts,
         sanity_checks=results,

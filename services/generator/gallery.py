@@ -13,7 +13,7 @@ import sys
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import Scenario
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_generator import core
+from mlopsdebug_generator import core, faults
 
 _SEALER = Sealer(b"gallery-only-secret-not-for-deployments")
 
@@ -80,9 +80,10 @@ def _code_excerpt(code: str, field: str) -> list[str]:
 def _log_excerpt(log: str, key: AnswerKey) -> list[str]:
     lines = log.splitlines()
     header = [ln for ln in lines if any(t in ln for t in ("optim: ", "trainer: ", "data: dataset"))]
-    if key.fault_id in ("exploding_lr", "wrong_optimizer"):
+    kind = faults.get(key.fault_id).gallery.log_lines
+    if kind == "steps":
         steps = [ln for ln in lines if "train: epoch" in ln and " step " in ln or "loss is nan" in ln or "loss scale" in ln][:7]
-    elif key.fault_id == "batch_size_overflow":
+    elif kind == "loader":
         steps = [ln for ln in lines if "DataLoader" in ln or "done train_loss" in ln][:4]
     else:
         steps = [ln for ln in lines if "done train_loss" in ln][:3]
@@ -101,17 +102,6 @@ def _json_excerpt(text: str, keys: tuple[str, ...]) -> list[str]:
     return [f"{k}: {json.dumps(v)}" for k, v in out.items()]
 
 
-_CONCLUSION = {
-    "exploding_lr": "the learning rate is orders of magnitude above the stable range for {opt}; lower it.",
-    "wrong_optimizer": "SGD momentum this close to 1 multiplies the effective step size; the loss swings instead of converging.",
-    "batch_size_overflow": "the batch size exceeds the training split and drop_last discards the only batch: zero optimizer steps.",
-    "data_leakage_scaler": "the scaler is fitted before the split, so validation rows shape the training features.",
-    "data_leakage_overlap": "train and validation share items: {mechanism}; validation scores are optimistic.",
-    "wrong_split_ratio": "test_size holds out the large part; the model trains on the small one.",
-    "label_encoder_mismatch": "evaluation encodes labels with a different class order than training.",
-    "silent_metric_swap": "validation and test metrics are written under each other's keys.",
-    "tokenizer_version_drift": "evaluation loads an older tokenizer release than training used.",
-}
 _MECHANISMS = {
     "double_split": "the validation split comes from a second, independently seeded split of the same pool",
     "duplicate_sources": "a row-level split puts samples of one {group} on both sides",
@@ -133,27 +123,23 @@ def scenario_markdown(scenario: Scenario) -> list[str]:
     if key.file == "config.yaml":
         out += _block("config.yaml", _yaml_block(arts["config.yaml"], key.field), "yaml")
     out += _block("train.log", _log_excerpt(arts["train.log"], key), "text")
-    if key.fault_id in ("data_leakage_scaler",):
-        out += _block("dataset_stats.json", _json_excerpt(arts["dataset_stats.json"], ("splits.train.n_samples", "preprocessing.scaler.n_samples_seen")))
-    if key.fault_id in ("data_leakage_overlap", "wrong_split_ratio", "batch_size_overflow"):
-        keys = ["splits.train.n_samples", "splits.val.n_samples", "n_unique_ids"]
-        if '"group_key"' in arts["dataset_stats.json"]:
+    line = faults.get(key.fault_id).gallery
+    if line.stats_keys:
+        keys = list(line.stats_keys)
+        if "n_unique_ids" in keys and '"group_key"' in arts["dataset_stats.json"]:
             keys += ["group_key", "splits.train.n_groups", "splits.val.n_groups", "n_unique_groups"]
         out += _block("dataset_stats.json", _json_excerpt(arts["dataset_stats.json"], tuple(keys)))
-    if key.fault_id in ("label_encoder_mismatch", "silent_metric_swap", "tokenizer_version_drift"):
-        res_keys = ["class_names", "metrics.val.n_samples", "metrics.val.accuracy", "metrics.test.n_samples", "metrics.test.accuracy"]
-        if key.fault_id == "tokenizer_version_drift":
-            res_keys = ["inputs.tokenizer_version", "inputs.vocab_size", "metrics.val.accuracy"]
-        out += _block("eval_results.json", _json_excerpt(arts["eval_results.json"], tuple(res_keys)))
-        card_keys = ("tokenizer.version", "tokenizer.vocab_size") if key.fault_id == "tokenizer_version_drift" else ("id2label",)
-        out += _block("model_card.json", _json_excerpt(arts["model_card.json"], card_keys))
+    if line.eval_keys:
+        out += _block("eval_results.json", _json_excerpt(arts["eval_results.json"], line.eval_keys))
+    if line.card_keys:
+        out += _block("model_card.json", _json_excerpt(arts["model_card.json"], line.card_keys))
     if key.file == "preprocessing.py":
         out += _block("preprocessing.py", _code_excerpt(arts["preprocessing.py"], key.field), "python")
     flagged = [c for c in scenario.sanity_checks if c.status in ("fail", "warn")]
     out += ["*Sanity checks*", ""]
     out += [f"- `{c.check}` **{c.status}**: {c.summary}" for c in flagged]
     mechanism = _MECHANISMS[str(key.params.get("mechanism", ""))].format(group=key.params.get("group_key", ""))
-    conclusion = _CONCLUSION[key.fault_id].format(opt=s.model, mechanism=mechanism)
+    conclusion = line.conclusion.format(opt=s.model, mechanism=mechanism)
     out += ["", f"Root cause: `{key.field}` in `{key.file}`: {conclusion}", ""]
     return out
 

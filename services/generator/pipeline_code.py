@@ -12,16 +12,14 @@ key always names an identifier that really exists in the rendered file.
 
 from __future__ import annotations
 
-import dataclasses
 import json
+from typing import TYPE_CHECKING
 
-from mlopsdebug_generator.world import World
+from mlopsdebug_generator import faults
+from mlopsdebug_generator.sites import CodeLocation
 
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CodeLocation:
-    field: str
-    aliases: tuple[str, ...]
+if TYPE_CHECKING:
+    from mlopsdebug_generator.world import World
 
 
 def _py_list(name: str, items, per_line: int = 1) -> list[str]:
@@ -42,25 +40,22 @@ class _Ctx:
     def __init__(self, world: World) -> None:
         self.world = world
         self.n = world.names
-        self.planted = world.planted
-        self.fault = world.fault_id if world.planted else None
-        self.variant = world.variant
         ds = world.dataset
         self.ds = ds
         self.group = ds.group_key
-        self.mechanism = world.variant.get("mechanism") if self.fault == "data_leakage_overlap" else None
-        # Group-aware split unless the planted fault is a row-level split of grouped data.
+        self.mechanism = world.split_mechanism or None
+        # Group-aware split unless the split is row-level over grouped data.
         self.group_split = bool(self.group) and self.mechanism != "duplicate_sources"
         self.double = self.mechanism == "double_split"
-        self.reseed = world.variant.get("reseed", "offset")
+        self.reseed = world.split_reseed
         self.form = world.names["split_form"]
         self.v = world.val_fraction
-        self.ratio_fault = self.fault == "wrong_split_ratio"
-        self.label_source = world.variant.get("label_source") if self.fault == "label_encoder_mismatch" else None
-        self.swap_site = world.variant.get("swap_site") if self.fault == "silent_metric_swap" else None
-        self.tok_site = world.variant.get("tokenizer_site", "call")
-        self.tok_fault = self.fault == "tokenizer_version_drift"
-        self.scaler_scope = world.variant.get("scope") if self.fault == "data_leakage_scaler" else None
+        self.ratio_fault = world.split_inverted
+        self.label_source = world.label_source or None
+        self.swap_site = world.swap_site or None
+        self.tok_site = world.tokenizer_site
+        self.tok_fault = world.eval_tokenizer_drift
+        self.scaler_scope = world.scaler_scope or None
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -120,13 +115,6 @@ def _writer_call(c: _Ctx, indent: str = "    ") -> str:
     n = c.n
     args = "test_scores, val_scores" if c.swap_site == "call" else "val_scores, test_scores"
     return f'{indent}{n["writer"]}(RUN_DIR / "eval_results.json", {args}, meta)'
-
-
-def _swap_location(c: _Ctx) -> CodeLocation:
-    n = c.n
-    if c.swap_site == "call":
-        return CodeLocation(n["writer"], (n["runner"],))
-    return CodeLocation(n["writer"], ())
 
 
 # ------------------------------------------------------------------------------------------------
@@ -243,7 +231,7 @@ def _sklearn_eval_lines(c: _Ctx) -> list[str]:
     return lines
 
 
-def _render_sklearn_functions(c: _Ctx) -> tuple[str, CodeLocation | None]:
+def _render_sklearn_functions(c: _Ctx) -> str:
     n = c.n
     imports = ["from sklearn.metrics import classification_report, log_loss"]
     ms = ["GroupShuffleSplit"] if c.group_split else ["train_test_split"]
@@ -314,10 +302,10 @@ def _render_sklearn_functions(c: _Ctx) -> tuple[str, CodeLocation | None]:
     ]
     lines += _sklearn_label_fn(c, 'json.loads((RUN_DIR / "label_classes.json").read_text())') + ["", ""]
     lines += _sklearn_eval_lines(c)
-    return "\n".join(lines) + "\n", _tabular_location(c)
+    return "\n".join(lines) + "\n"
 
 
-def _render_sklearn_pipeline(c: _Ctx) -> tuple[str, CodeLocation | None]:
+def _render_sklearn_pipeline(c: _Ctx) -> str:
     n = c.n
     pre = n["preprocessor"]
     imports = [
@@ -380,57 +368,14 @@ def _render_sklearn_pipeline(c: _Ctx) -> tuple[str, CodeLocation | None]:
     ]
     lines += _sklearn_label_fn(c, "CLASS_ORDER") + ["", ""]
     lines += _sklearn_eval_lines(c)
-    return "\n".join(lines) + "\n", _tabular_location(c)
-
-
-def _split_location(c: _Ctx, split_call: str) -> CodeLocation:
-    n = c.n
-    if c.mechanism == "double_split":
-        return CodeLocation(n["split_fn"], (n["val_var"], n["builder"], split_call))
-    return CodeLocation(n["split_fn"], (split_call, n["builder"]))
-
-
-def _ratio_location(c: _Ctx, param: str) -> CodeLocation:
-    n = c.n
-    aliases = [n["split_fn"]]
-    const = c.fraction_const_name()
-    if const:
-        aliases.append(const)
-    if param != "test_size":
-        aliases.append("test_size")
-    return CodeLocation(param, tuple(aliases))
-
-
-def _label_location(c: _Ctx) -> CodeLocation:
-    return CodeLocation(c.n["label_var"], (c.n["label_fn"],))
-
-
-def _tabular_location(c: _Ctx) -> CodeLocation | None:
-    n = c.n
-    if c.fault == "data_leakage_scaler":
-        if c.world.code_style == "sklearn_pipeline":
-            pre = n["preprocessor"]
-            return CodeLocation(pre, (f"{pre}.fit", "StandardScaler", "ColumnTransformer", n["builder"]))
-        sc = n["scaler"]
-        if c.scaler_scope == "pool_and_test":  # a bare "fit" would also name healthy encoder fits
-            return CodeLocation(sc, (f"{sc}.fit", "StandardScaler", n["builder"]))
-        return CodeLocation(sc, (f"{sc}.fit_transform", "fit_transform", "StandardScaler", n["builder"]))
-    if c.fault == "data_leakage_overlap":
-        return _split_location(c, "GroupShuffleSplit" if c.group_split else "train_test_split")
-    if c.fault == "wrong_split_ratio":
-        return _ratio_location(c, "test_size")
-    if c.fault == "label_encoder_mismatch":
-        return _label_location(c)
-    if c.fault == "silent_metric_swap":
-        return _swap_location(c)
-    return None
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------
 # Vision: torch Dataset / DataLoader
 
 
-def _render_torch_vision(c: _Ctx) -> tuple[str, CodeLocation | None]:
+def _render_torch_vision(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
     vis = w.vision
     param = n["torch_frac_param"]
@@ -629,23 +574,14 @@ def _render_torch_vision(c: _Ctx) -> tuple[str, CodeLocation | None]:
         '    meta = {**meta, "class_names": class_names}',
         _writer_call(c),
     ]
-    loc = None
-    if c.fault == "data_leakage_overlap":
-        loc = _split_location(c, "randperm")
-    elif c.fault == "wrong_split_ratio":
-        loc = _ratio_location(c, param)
-    elif c.fault == "label_encoder_mismatch":
-        loc = _label_location(c)
-    elif c.fault == "silent_metric_swap":
-        loc = _swap_location(c)
-    return "\n".join(lines) + "\n", loc
+    return "\n".join(lines) + "\n"
 
 
 # ------------------------------------------------------------------------------------------------
 # Text: Hugging Face datasets + tokenizers
 
 
-def _render_hf_text(c: _Ctx) -> tuple[str, CodeLocation | None]:
+def _render_hf_text(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
     txt = w.text
     tv, vv = n["train_var"], n["val_var"]
@@ -806,21 +742,7 @@ def _render_hf_text(c: _Ctx) -> tuple[str, CodeLocation | None]:
         '    meta = {**meta, "class_names": class_names}',
         _writer_call(c),
     ]
-    loc = None
-    if c.fault == "data_leakage_overlap":
-        loc = _split_location(c, "train_test_split")
-    elif c.fault == "wrong_split_ratio":
-        loc = _ratio_location(c, "test_size")
-    elif c.fault == "label_encoder_mismatch":
-        loc = _label_location(c)
-    elif c.fault == "silent_metric_swap":
-        loc = _swap_location(c)
-    elif c.fault == "tokenizer_version_drift":
-        if c.tok_site == "constant":
-            loc = CodeLocation(const, (tok_var, n["runner"]))
-        else:
-            loc = CodeLocation(tok_var, (n["runner"],))
-    return "\n".join(lines) + "\n", loc
+    return "\n".join(lines) + "\n"
 
 
 _RENDERERS = {
@@ -837,7 +759,9 @@ _PLACEHOLDERS = ("__pool__", "__eframe__", "val_scores", "test_scores", "load_to
 
 def render(world: World) -> tuple[str, CodeLocation | None]:
     """preprocessing.py and, for a planted pipeline fault, where in it the fault lives."""
-    text, location = _RENDERERS[world.code_style](_Ctx(world))
+    ctx = _Ctx(world)
+    text = _RENDERERS[world.code_style](ctx)
+    location = faults.get(world.fault_id).code_location(ctx) if world.planted else None
     n = world.names
     for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"])):
         text = text.replace(placeholder, name)

@@ -10,9 +10,9 @@ import grpc
 from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
 from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
 from mlopsdebug_common import eventloop, rpc
-from mlopsdebug_common.convert import scenario_to_pb, task_to_pb
+from mlopsdebug_common.convert import scenario_to_pb, split_from_pb, task_to_pb
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.validation import validate_seed, validate_task_id
+from mlopsdebug_common.validation import validate_seed, validate_split, validate_task_id
 from mlopsdebug_generator import core
 
 DOMAIN = "generator.mlopsdebug"
@@ -50,7 +50,8 @@ class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
     async def GenerateScenario(self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext):  # noqa: N802
         task_id = validate_task_id(request.task_id)
         seed = validate_seed(request.seed)
-        scenario = core.generate_scenario(task_id, seed, sealer=self._sealer, salt=self._salt)
+        split = validate_split(task_id, split_from_pb(request.split))
+        scenario = core.generate_scenario(task_id, seed, sealer=self._sealer, salt=self._salt, split=split)
         return gen_pb.GenerateScenarioResponse(scenario=scenario_to_pb(scenario))
 
     @rpc.guard(DOMAIN)

@@ -17,14 +17,12 @@ import math
 
 import numpy as np
 
-from mlopsdebug_generator import catalog, evaluation, ids, training
-from mlopsdebug_generator.catalog import DatasetSpec, Gpu, ModelSpec
-
-ADAPTIVE_OPTIMIZERS = ("adam", "adamw", "rmsprop")
-# exploding_lr answer-key param: a learning rate at or below this is a valid fix for adaptive optimizers.
-SAFE_MAX_LR = 1e-2
-# wrong_optimizer answer-key param: SGD momentum at or below this is a valid fix.
-SAFE_MAX_MOMENTUM = 0.95
+from mlopsdebug_generator import catalog, evaluation, faults, ids, training
+from mlopsdebug_generator.catalog import ADAPTIVE_OPTIMIZERS, SAFE_MAX_LR, DatasetSpec, Gpu, ModelSpec
+from mlopsdebug_generator.draws import nice_round as _nice_round
+from mlopsdebug_generator.draws import pick as _pick
+from mlopsdebug_generator.draws import uniform_int as _int
+from mlopsdebug_generator.faults.base import EvalInputs, FaultParams, NoParams, TrainingEffects
 
 CODE_STYLES = {
     "tabular": ("sklearn_functions", "sklearn_pipeline"),
@@ -112,6 +110,9 @@ class World:
     task_id: str
     seed: int
     generator_version: str
+    # The task version the world is built for: behaviour added after version 1 applies only from its
+    # version on, so pinned task ids ("easy-v1") reproduce their published scenarios byte for byte.
+    revision: int
     fault_id: str
     planted: bool
     scenario_id: str
@@ -123,7 +124,6 @@ class World:
     code_style: str
     config_layout: str
     names: dict[str, str]
-    variant: dict[str, str]
     gpu: Gpu
     host: str
     torch_version: str
@@ -166,7 +166,17 @@ class World:
     grad_clip: float | None
     log_every: int
     params_count: int
-    fault_params: dict[str, object]
+    # The fault's drawn details (typed per plugin); the healthy twin has the same ones, unapplied.
+    details: FaultParams = dataclasses.field(default_factory=NoParams)
+    # Knobs a planted fault turns (healthy values by default); the simulation and renderers read them.
+    split_mechanism: str = ""  # "" | "double_split" | "duplicate_sources"
+    split_reseed: str = "offset"  # how a second split call is seeded: "offset" | "unseeded"
+    split_inverted: bool = False  # the held-out share is written as 1 - fraction
+    scaler_scope: str = ""  # "" (train split) | "pool" | "pool_and_test"
+    label_source: str = ""  # "" (training's map) | "sorted" | "exported" | "appearance"
+    swap_site: str = ""  # "" | "call" | "writer": val/test metric blocks exchanged there
+    tokenizer_site: str = "call"  # how evaluation names its tokenizer: "call" | "constant"
+    eval_tokenizer_drift: bool = False  # evaluation loads the previous tokenizer release
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -182,6 +192,9 @@ class World:
     nominal_epoch_seconds: float = 0.0
     config_age_seconds: float = 0.0
     code_age_seconds: float = 0.0
+    # The world's seed sequence: extra_rng(world, i) gives independent streams for behaviour added
+    # in later versions, so that new draws never shift the draws of published versions.
+    seq: np.random.SeedSequence | None = None
     # preprocessing.py and the fault's location in it, once rendered (see render.code).
     code_cache: tuple | None = None
 
@@ -198,58 +211,15 @@ class World:
         return self.started_at + dt.timedelta(seconds=offset_seconds)
 
 
-def _pick(rng: np.random.Generator, options):
-    """A uniform choice; rng.random() is several times cheaper than rng.integers() for one scalar."""
-    return options[int(rng.random() * len(options))]
-
-
-def _int(rng: np.random.Generator, low: int, high: int) -> int:
-    """A uniform integer in [low, high)."""
-    return low + int(rng.random() * (high - low))
-
-
-def _nice_round(x: float, digits: int = 2) -> float:
-    """Round to `digits` significant figures (learning rates, weight decays)."""
-    if x == 0:
-        return 0.0
-    return float(f"{x:.{digits - 1}e}")
-
-
 # --------------------------------------------------------------------------------------------------
 # Base run
 
 
-def _choose_modality(fault_id: str, rng: np.random.Generator) -> str:
-    if fault_id == "tokenizer_version_drift":
-        return "text"
-    if fault_id == "data_leakage_scaler":
-        return "tabular"
-    return _pick(rng, catalog.MODALITIES)
-
-
-def _choose_dataset(fault_id: str, modality: str, rng: np.random.Generator) -> DatasetSpec:
-    options = catalog.DATASETS_BY_MODALITY[modality]
-    if fault_id == "data_leakage_overlap" and rng.random() < 0.5:
-        grouped = tuple(d for d in catalog.DATASETS if d.group_key)
-        return _pick(rng, grouped)
-    return _pick(rng, options)
-
-
-def _choose_model(fault_id: str, modality: str, rng: np.random.Generator) -> ModelSpec:
-    options = catalog.MODELS_BY_MODALITY[modality]
-    if fault_id == "wrong_optimizer":
-        options = tuple(m for m in options if "sgd" in m.lr)
-    elif fault_id == "exploding_lr":
-        options = tuple(m for m in options if any(o in m.lr for o in ADAPTIVE_OPTIMIZERS))
-    return _pick(rng, options)
-
-
-def _choose_optimizer(fault_id: str, model: ModelSpec, rng: np.random.Generator) -> str:
-    options = tuple(model.lr)
-    if fault_id == "wrong_optimizer":
-        return "sgd"
-    if fault_id == "exploding_lr":
-        options = tuple(o for o in options if o in ADAPTIVE_OPTIMIZERS)
+def _choose_optimizer(fault: faults.Fault, model: ModelSpec, rng: np.random.Generator, revision: int) -> str:
+    forced = fault.forced_optimizer(revision)
+    if forced is not None:
+        return forced
+    options = fault.optimizer_options(tuple(model.lr), revision)
     # SGD is the classic choice for CNNs trained from scratch; make it common there.
     if "sgd" in options and model.family in ("resnet", "efficientnet", "cnn") and rng.random() < 0.45:
         return "sgd"
@@ -307,15 +277,17 @@ def build_world(
     scenario_id: str,
     run_suffix: str,
     generator_version: str,
+    revision: int,
 ) -> World:
     base_seq, fault_seq, data_seq, train_seq, eval_seq, noise_seq, feature_seq = world_seq.spawn(7)
     rng = np.random.Generator(np.random.PCG64(base_seq))
 
-    modality = _choose_modality(fault_id, rng)
-    dataset = _choose_dataset(fault_id, modality, rng)
+    fault = faults.get(fault_id)
+    modality = fault.choose_modality(rng, revision)
+    dataset = fault.choose_dataset(modality, rng, revision)
     modality = dataset.modality
-    model = _choose_model(fault_id, modality, rng)
-    optimizer = _choose_optimizer(fault_id, model, rng)
+    model = _pick(rng, fault.model_options(catalog.MODELS_BY_MODALITY[modality], revision))
+    optimizer = _choose_optimizer(fault, model, rng, revision)
     code_style = _pick(rng, CODE_STYLES[modality])
     layout = _pick(rng, CONFIG_LAYOUTS)
     names = _draw_names(rng)
@@ -341,9 +313,9 @@ def build_world(
     test_fraction = 0.0 if dataset.official_test else float(_pick(rng, (0.1, 0.15, 0.2)))
     big_pool = dataset.pool_size > 150_000
     cap_roll = rng.random()
-    if fault_id == "batch_size_overflow":
-        # A quick experiment on a capped train split (the batch size comes from a large-scale config).
-        max_train = int(_pick(rng, (2_000, 2_500, 3_000, 4_000, 5_000)))
+    forced_cap = fault.train_cap(rng, revision)
+    if forced_cap is not None:
+        max_train = forced_cap
     elif big_pool and cap_roll < 0.6:
         max_train = int(_pick(rng, (50_000, 100_000, 120_000, 200_000)))
     elif cap_roll < 0.12:
@@ -403,6 +375,7 @@ def build_world(
         task_id=task_id,
         seed=seed,
         generator_version=generator_version,
+        revision=revision,
         fault_id=fault_id,
         planted=planted,
         scenario_id=scenario_id,
@@ -414,7 +387,6 @@ def build_world(
         code_style=code_style,
         config_layout=layout,
         names=names,
-        variant={},
         gpu=gpu,
         host=host,
         torch_version=torch_version,
@@ -455,23 +427,20 @@ def build_world(
         grad_clip=grad_clip,
         log_every=50,
         params_count=0,
-        fault_params={},
     )
+    world.seq = world_seq
     world.classes = _training_class_order(world)
     world.eval_classes = world.classes
 
     fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
-    _draw_fault_details(world, fault_rng)
-    _apply_fault_config(world)
+    world.details = fault.draw(world, fault_rng)
+    if planted:
+        fault.plant(world)
 
     data_rng = np.random.Generator(np.random.PCG64(data_seq))
     _build_splits(world, data_rng)
     _build_features(world, np.random.Generator(np.random.PCG64(feature_seq)))
-    if fault_id == "tokenizer_version_drift":
-        world.fault_params = {
-            "train_version": world.text.train_version,
-            "eval_version": world.text.previous_version,
-        }
+    fault.after_features(world)
     world.params_count = _parameter_count(world)
     world.log_every = _log_interval(world)
 
@@ -488,96 +457,25 @@ def build_world(
     return world
 
 
+# Children of the world sequence 0-6 are the stages of version 1 (see build_world); later versions take
+# their own, one per feature area, so that adding one never changes the draws of another:
+#   7: config-fault knobs (warmup, schedule interval, precision, regularisation, accumulation, early stopping)
+#   8: data-pipeline knobs (feature engineering, resampling, augmentation, normalisation, joins)
+#   9: evaluation knobs (eval mode, thresholds, loaders, metric averaging)
+#  10: sanity-check noise
+EXTRA_STREAMS = {"config": 7, "data": 8, "evaluation": 9, "check_noise": 10}
+
+
+def extra_rng(world: World, area: str) -> np.random.Generator:
+    """A fresh generator on the world's stream for `area` (same draws every time it is asked for)."""
+    return np.random.Generator(np.random.PCG64(ids.child_sequence(world.seq, EXTRA_STREAMS[area])))
+
+
 def _training_class_order(world: World) -> tuple[str, ...]:
     """Index -> class name as training encodes labels. sklearn's LabelEncoder sorts class names."""
     if world.code_style == "sklearn_functions":
         return tuple(sorted(world.dataset.classes))
     return world.dataset.classes
-
-
-# --------------------------------------------------------------------------------------------------
-# Fault details: drawn for the chosen fault whether or not it is planted, so the twin shares them.
-
-
-def _appearance_order(classes: tuple[str, ...], weights: np.ndarray, rng: np.random.Generator) -> tuple[str, ...]:
-    """Order of first appearance in a shuffled table: frequent classes tend to show up first."""
-    keys = rng.exponential(1.0, len(classes)) / np.maximum(weights, 1e-9)
-    return tuple(classes[i] for i in np.argsort(keys, kind="stable"))
-
-
-def _draw_fault_details(world: World, rng: np.random.Generator) -> None:
-    fault = world.fault_id
-    variant = world.variant
-    params: dict[str, object] = {}
-    if fault == "exploding_lr":
-        # Far outside the stable range for this optimizer: at least 30x its tuned learning rate.
-        options = tuple(x for x in (0.05, 0.08, 0.1, 0.2, 0.3, 0.5, 1.0, 2.0, 5.0) if x >= 30.0 * world.lr_opt)
-        bad = float(_pick(rng, options))
-        params = {"bad_value": bad, "safe_max": SAFE_MAX_LR, "healthy_value": world.healthy_lr}
-    elif fault == "wrong_optimizer":
-        # Momentum close enough to 1 that the effective step is at least 5x the healthy one.
-        healthy_gap = 1.0 - float(world.healthy_momentum)
-        options = tuple(x for x in (0.98, 0.99, 0.99, 0.995, 0.998, 0.999) if (1.0 - x) * 5.0 <= healthy_gap + 1e-12)
-        bad = float(_pick(rng, options))
-        params = {"bad_value": bad, "safe_max": SAFE_MAX_MOMENTUM, "healthy_value": world.healthy_momentum}
-    elif fault == "batch_size_overflow":
-        cap = int(world.max_train_samples)
-        world.drop_last = True
-        options = tuple(b for b in (4096, 5000, 6000, 6144, 8192, 10000, 12288, 16384, 20000, 32768) if b > 1.1 * cap)
-        bad = int(_pick(rng, options[:5]))
-        params = {"bad_value": bad, "train_size": cap, "healthy_value": world.healthy_batch_size}
-    elif fault == "data_leakage_scaler":
-        variant["scope"] = "pool_and_test" if world.dataset.official_test and rng.random() < 0.5 else "pool"
-        params = {"scope": variant["scope"]}
-    elif fault == "data_leakage_overlap":
-        mechanism = "duplicate_sources" if world.dataset.group_key and rng.random() < 0.75 else "double_split"
-        variant["mechanism"] = mechanism
-        variant["reseed"] = _pick(rng, ("offset", "unseeded"))
-        params = {"mechanism": mechanism}
-        if mechanism == "duplicate_sources":
-            params["group_key"] = world.dataset.group_key
-    elif fault == "wrong_split_ratio":
-        params = {"bad_value": round(1.0 - world.val_fraction, 4), "healthy_value": world.val_fraction}
-    elif fault == "label_encoder_mismatch":
-        train = world.classes
-        candidates: list[tuple[str, tuple[str, ...]]] = []
-        sorted_order = tuple(sorted(train))
-        if sorted_order != train:
-            candidates.append(("sorted", sorted_order))
-        exported = world.dataset.exported_order or world.dataset.classes
-        if exported != train:
-            candidates.append(("exported", exported))
-        weights = np.array([world.dataset.class_weights[world.dataset.classes.index(c)] for c in train])
-        appearance = _appearance_order(train, weights, rng)
-        if appearance == train:
-            appearance = train[1:] + train[:1]
-        candidates.append(("appearance", appearance))
-        source, order = candidates[_int(rng, 0, len(candidates))]
-        variant["label_source"] = source
-        variant["eval_order"] = "|".join(order)
-        params = {"source": source}
-    elif fault == "silent_metric_swap":
-        variant["swap_site"] = _pick(rng, ("call", "writer"))
-    elif fault == "tokenizer_version_drift":
-        variant["tokenizer_site"] = _pick(rng, ("constant", "call"))
-    world.fault_params = params
-
-
-def _apply_fault_config(world: World) -> None:
-    """Config-level faults change the run's configured values (the twin keeps the healthy ones)."""
-    if not world.planted:
-        return
-    fault = world.fault_id
-    if fault == "exploding_lr":
-        world.lr = float(world.fault_params["bad_value"])
-    elif fault == "wrong_optimizer":
-        world.momentum = float(world.fault_params["bad_value"])
-    elif fault == "batch_size_overflow":
-        world.batch_size = int(world.fault_params["bad_value"])
-    elif fault == "wrong_split_ratio":
-        world.split_param = float(world.fault_params["bad_value"])
-    elif fault == "label_encoder_mismatch":
-        world.eval_classes = tuple(world.variant["eval_order"].split("|"))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -608,8 +506,6 @@ def _id(dataset: DatasetSpec, index: int) -> str:
 
 def _build_splits(world: World, rng: np.random.Generator) -> None:
     ds = world.dataset
-    planted = world.planted
-    fault = world.fault_id
     weights = np.array([ds.class_weights[ds.classes.index(c)] for c in world.classes])
     # The snapshot drops a few rows (dedup, unreadable files) relative to the published size.
     pool = int(ds.pool_size * (1.0 - rng.uniform(0.0, 0.012)))
@@ -620,7 +516,7 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
         n_test = math.ceil(world.test_fraction * pool)
         rest = pool - n_test
     grouped_split = ds.group_key is not None
-    mechanism = world.variant.get("mechanism") if planted and fault == "data_leakage_overlap" else None
+    mechanism = world.split_mechanism
     row_split = mechanism == "duplicate_sources"
 
     held = world.split_param
@@ -724,7 +620,7 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
         spread = np.maximum(1.0 / np.sqrt(n), 0.01)[:, None]
         raw_mean = mu[None, :] + sigma[None, :] * spread * rng.standard_normal((3, nf))
         raw_std = sigma[None, :] * (1.0 + 0.012 * rng.standard_normal((3, nf)))
-        scope = world.variant.get("scope") if world.planted and world.fault_id == "data_leakage_scaler" else None
+        scope = world.scaler_scope or None
         if scope is None:
             w = np.array([1.0, 0.0, 0.0])
             scaler_samples = world.splits.n[0]
@@ -790,7 +686,7 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
         vocab_old = vocab_train - _int(rng, 120, 1800) if base_vocab else vocab_train - _int(rng, 2000, 8000)
         if base_vocab:
             vocab_old = max(base_vocab, vocab_old)
-        drifted = world.planted and world.fault_id == "tokenizer_version_drift"
+        drifted = world.eval_tokenizer_drift
         max_length = world.max_length
         mean = ds.mean_tokens * (1.0 + 0.01 * rng.standard_normal(3))
         sigma_log = 0.55
@@ -934,19 +830,7 @@ def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -
     onset = 3.0 * data_ratio**0.5 + 1.0
     tau = world.model.tau * (1.0 if not world.pretrained else 0.6) * (1.0 + 0.15 * rng.standard_normal() ** 2)
 
-    fault = world.fault
-    lr_critical = math.inf
-    oscillation = 0.0
-    slowdown = 1.0
-    lift = 0.0
-    if fault == "exploding_lr":
-        lr_critical = world.lr_opt * rng.uniform(6.0, 15.0)
-    if fault == "wrong_optimizer":
-        ratio = (1.0 - float(world.healthy_momentum)) / (1.0 - float(world.momentum))
-        oscillation = min(0.35, 0.12 * ratio**0.35)
-        slowdown = 1.0 + 0.25 * ratio**0.5
-        lift = min(0.45, 0.08 * ratio**0.5)
-    seen_fraction = world.splits.val_seen_fraction if fault == "data_leakage_overlap" else 0.0
+    effects = faults.get(world.fault_id).training_effects(world, rng) if world.planted else TrainingEffects()
 
     setup = training.TrainingSetup(
         num_classes=k,
@@ -971,11 +855,11 @@ def _simulate_training(world: World, rng: np.random.Generator, batch_ref: int) -
         batch_noise=0.03 + 0.2 / math.sqrt(world.batch_size),
         log_every=world.log_every,
         fp16=world.precision == "16-mixed",
-        lr_critical=lr_critical,
-        oscillation=oscillation,
-        oscillation_slowdown=slowdown,
-        floor_lift=lift,
-        val_seen_fraction=seen_fraction,
+        lr_critical=effects.lr_critical,
+        oscillation=effects.oscillation,
+        oscillation_slowdown=effects.oscillation_slowdown,
+        floor_lift=effects.floor_lift,
+        val_seen_fraction=effects.val_seen_fraction,
         val_seen_strength=world.splits.val_seen_strength,
         spike=bool(rng.random() < 0.3),
     )
@@ -998,7 +882,6 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
     k = len(world.classes)
     metric = world.primary_metric
     best = traj.best_epoch
-    fault = world.fault
     dominant = int(np.argmax(counts[0]))
     if best:
         val_acc = float(traj.val_acc[best - 1])
@@ -1046,30 +929,11 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
 
     reported_val, reported_test = val_scores, test_scores
     eval_classes = world.classes
-    if fault == "label_encoder_mismatch":
-        eval_classes = world.eval_classes
-        penalty = 1.0 + rng.uniform(0.8, 2.0)
-        reported_val = evaluation.scores(
-            evaluation.relabel_rows(val_matrix, world.classes, eval_classes),
-            None if val_scores.loss is None else val_scores.loss * penalty,
-        )
-        reported_test = evaluation.scores(
-            evaluation.relabel_rows(test_matrix, world.classes, eval_classes),
-            None if test_scores.loss is None else test_scores.loss * penalty,
-        )
-    elif fault == "tokenizer_version_drift" and best:
-        drop = rng.uniform(0.04, 0.22) * (val_scores.accuracy - 1.0 / k) / 0.8
-        drop = max(drop, 0.02)
-        reported_val = evaluation.scores(
-            evaluation.confusion(rng, counts[1], max(1.0 / k, val_scores.accuracy - drop)),
-            val_scores.loss * (1.0 + 4.0 * drop),
-        )
-        reported_test = evaluation.scores(
-            evaluation.confusion(rng, counts[2], max(1.0 / k, test_scores.accuracy - drop)),
-            test_scores.loss * (1.0 + 4.0 * drop),
-        )
-    elif fault == "silent_metric_swap":
-        reported_val, reported_test = test_scores, val_scores
+    if world.planted:
+        measured = EvalInputs(val_matrix, test_matrix, val_scores, test_scores, counts, best)
+        report = faults.get(world.fault_id).report(world, rng, measured)
+        if report is not None:
+            eval_classes, reported_val, reported_test = report.class_names, report.val, report.test
     seconds = (world.splits.n[1] + world.splits.n[2]) / (_throughput(world) * 3.0) + rng.uniform(3.0, 15.0)
     world.eval = EvalReport(
         class_names=eval_classes, val=reported_val, test=reported_test, checkpoint=checkpoint, seconds=seconds

@@ -22,6 +22,7 @@ from mlopsdebug_common.domain import (
     RevealedAnswer,
 )
 from mlopsdebug_common.faults import FAULTS
+from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader import fix_rules, matching
 
 GRADER_VERSION: Final[str] = "2.0.0"
@@ -81,9 +82,21 @@ def _expected(reveal: bool, value: str) -> str:
     return f" (expected {value})" if reveal else ""
 
 
-def grade(key: AnswerKey, diagnosis: Diagnosis, *, asymmetric_penalty: bool, reveal_answer: bool) -> Grade:
-    """Scores a diagnosis; raises DiagnosisTooLongError / ValueError for input that validate_diagnosis refuses."""
+def grade(
+    key: AnswerKey,
+    diagnosis: Diagnosis,
+    *,
+    asymmetric_penalty: bool,
+    reveal_answer: bool,
+    reveal_heldout: bool = False,
+) -> Grade:
+    """Scores a diagnosis; raises DiagnosisTooLongError / ValueError for input that validate_diagnosis refuses.
+
+    A held-out fault's answer stays sealed even in training mode unless `reveal_heldout`: revealing it
+    would let a training loop learn the faults that are meant to measure generalisation.
+    """
     validate_diagnosis(diagnosis)
+    reveal_answer = reveal_answer and (reveal_heldout or key.fault_id not in TASKS[key.task_id].heldout_faults)
 
     # A diagnosis names one fault throughout: the faults its fix aims at (read without the key) bound
     # which category and which field it can be credited for. Without this, a constant answer could take

@@ -28,6 +28,8 @@ class GraderConfig:
     grace_s: float = 5.0
     # Whether grades reveal the answer (training); the grader's own setting, never the caller's.
     reveal_answers: bool = False
+    # Reveal the answers of held-out faults too (off: training on them would defeat the held-out split).
+    reveal_heldout: bool = False
     # Mutual TLS (MLOPSDEBUG_MTLS_DIR): then only the episode service's identity may call; None: plaintext.
     mtls: rpc.MutualTls | None = None
 
@@ -35,6 +37,7 @@ class GraderConfig:
     def from_env(cls) -> GraderConfig:
         return cls(
             secret=rpc.secret_from_env(),
+            reveal_heldout=rpc.env_bool("MLOPSDEBUG_REVEAL_HELDOUT", False),
             host=rpc.env_str("MLOPSDEBUG_GRADER_HOST", "[::]"),
             port=rpc.env_int("MLOPSDEBUG_GRADER_PORT", 50053),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
@@ -49,6 +52,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
     def __init__(self, config: GraderConfig) -> None:
         self._sealer = Sealer(config.secret)
         self._reveal_answers = config.reveal_answers
+        self._reveal_heldout = config.reveal_heldout
 
     @rpc.guard(DOMAIN)
     async def Grade(self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext):  # noqa: N802
@@ -74,6 +78,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
             diagnosis,
             asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty,
             reveal_answer=self._reveal_answers,
+            reveal_heldout=self._reveal_heldout,
         )
         return grader_pb.GradeResponse(grade=grade_to_pb(grade))
 

@@ -6,6 +6,7 @@ import asyncio
 import time
 
 import pytest
+from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_client import (
     AlreadyExistsError,
     AsyncEpisodeClient,
@@ -54,9 +55,10 @@ def _wait_until_gone(client: EpisodeClient, episode_id: str, timeout_s: float = 
 
 class TestUnary:
     def test_list_tasks(self, client) -> None:
-        """ListTasks returns easy, medium and hard with their step budgets."""
+        """ListTasks returns easy, medium and hard with their step budgets, then the pinned versions."""
         tasks = client.list_tasks().tasks
-        assert [(t.task_id, t.max_steps) for t in tasks] == [("easy", 20), ("medium", 30), ("hard", 40)]
+        assert [(t.task_id, t.max_steps) for t in tasks][:3] == [("easy", 20), ("medium", 30), ("hard", 40)]
+        assert len(tasks) == len(TASKS)
 
     def test_reset_returns_a_typed_first_observation(self, client) -> None:
         """Reset returns the episode id, the seed and an observation at step 0 with six artifacts."""
@@ -221,7 +223,7 @@ class TestAsync:
     async def test_unary_calls_and_errors(self, cluster) -> None:
         """The aio client resets, steps and raises the same typed errors as the sync one."""
         async with AsyncEpisodeClient(cluster.episode_addr) as client:
-            assert len((await client.list_tasks()).tasks) == 3
+            assert len((await client.list_tasks()).tasks) == len(TASKS)
             reset = await client.reset("hard", seed=31)
             step = await client.step(reset.episode_id, {"action_type": "inspect_preprocessing"})
             assert (

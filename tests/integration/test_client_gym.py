@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_client import (
     AsyncMLOpsDebugGymEnv,
     EpisodeClient,
@@ -103,7 +104,7 @@ class TestSyncEnv:
             env = MLOpsDebugGymEnv(client=client)
             env.reset("easy", seed=47)
             env.close()
-            assert len(client.list_tasks().tasks) == 3
+            assert len(client.list_tasks().tasks) == len(TASKS)
 
 
 class TestAsyncEnv:

@@ -37,9 +37,11 @@ def grader(cluster):
 
 class TestGenerator:
     def test_list_tasks(self, generator):
-        """ListTasks describes the three tasks in order with their budgets and the version."""
+        """ListTasks describes the three task families first (newest versions), then the pinned versions."""
         response = generator.list_tasks()
-        assert [(t.task_id, t.max_steps) for t in response.tasks] == [("easy", 20), ("medium", 30), ("hard", 40)]
+        assert [(t.task_id, t.max_steps) for t in response.tasks][:3] == [("easy", 20), ("medium", 30), ("hard", 40)]
+        assert [t.task_id for t in response.tasks][3:6] == ["easy-v1", "medium-v1", "hard-v1"]
+        assert response.tasks[3].version == 1 and not response.tasks[3].has_heldout_split
         assert response.tasks[2].asymmetric_penalty and response.generator_version
 
     def test_scenario_shape(self, generator):

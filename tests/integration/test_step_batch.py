@@ -139,10 +139,12 @@ class TestUnaryStepBatch:
 
 
     def test_the_largest_batch_of_the_largest_observations_fits_one_message(self, cluster, client):
-        """64 whole-log reads of the biggest train.log answer in one message with room to spare.
+        """64 whole-log reads of the biggest train.log answer in one message.
 
         A batch's steps are applied before its answer is sent, so an answer too big to send would
-        lose them; this fails if observations outgrow the batch cap.
+        lose them; this fails if observations outgrow the batch cap. The bound per artifact that
+        guarantees it (a 64th of a message, less 16 KiB for the rest of an observation) is checked over
+        1,000 seeds per task by the consistency checker; here the real answer is measured.
         """
         with GeneratorClient(cluster.address("generator")) as generator:
             sizes = {
@@ -155,7 +157,7 @@ class TestUnaryStepBatch:
         episode_ids = [client.reset(task_id, seed).episode_id for _ in range(BATCH_MAX_STEPS)]
         outcomes = client.step_batch([(e, actions.read_logs()) for e in episode_ids])
         assert all(o.observation.last_action_result.logs.content for o in outcomes)
-        assert sum(o.ByteSize() for o in outcomes) < MAX_MESSAGE_BYTES // 2
+        assert sum(o.ByteSize() for o in outcomes) < MAX_MESSAGE_BYTES - 64 * 1024
         for episode_id in episode_ids:
             client.close_episode(episode_id)
 

@@ -72,7 +72,7 @@ class FakeScenarios:
         self.calls = 0
         self.fail = False
 
-    async def get(self, task_id: str, seed: int) -> Scenario:
+    async def get(self, task_id: str, seed: int, split: str = "all") -> Scenario:
         self.calls += 1
         if self.fail:
             raise Unavailable("generator down")

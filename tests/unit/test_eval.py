@@ -189,3 +189,26 @@ class TestPairedComparison:
         titles = [t.title for t in render_tables(per_task, per_fault, comparisons)]
         assert titles[-1] == "Paired comparison (the same tasks and seeds)"
         assert "Paired" not in render_markdown(per_task, per_fault)
+
+
+class TestSplitRows:
+    def test_held_out_faults_get_their_own_rows(self, monkeypatch):
+        """With a held-out fault among the revealed ones, the per-task table adds train/held-out rows."""
+        import dataclasses  # noqa: PLC0415
+
+        from mlopsdebug_cli.evaluate import summarize  # noqa: PLC0415
+        from mlopsdebug_common.faults import FAULTS  # noqa: PLC0415
+
+        monkeypatch.setitem(FAULTS, "silent_metric_swap", dataclasses.replace(FAULTS["silent_metric_swap"], heldout=True))
+        records = [
+            {"agent": "a", "task": "hard", "seed": 0, "fault": "silent_metric_swap", "score": 0.2, "n_steps": 3,
+             "status": "terminated", "success": False},
+            {"agent": "a", "task": "hard", "seed": 1, "fault": "label_encoder_mismatch", "score": 1.0, "n_steps": 3,
+             "status": "terminated", "success": True},
+        ]
+        per_task, _ = summarize(records)
+        rows = {row.task: row.mean_score for row in per_task}
+        assert rows["held-out faults"] == 0.2 and rows["train faults"] == 1.0
+        # The same fault under the pinned v1 task is not held out: no split rows.
+        per_task, _ = summarize([{**r, "task": "hard-v1"} for r in records])
+        assert {row.task for row in per_task} == {"hard-v1"}

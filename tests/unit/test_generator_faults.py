@@ -167,7 +167,7 @@ class TestMechanisms:
             planted, twin = planted_and_twin("data_leakage_scaler", seed)
             assert planted.modality == "tabular"
             n_train, n_val, n_test = planted.splits.n
-            expected = planted.splits.n_train_available + n_val + (n_test if planted.variant["scope"] == "pool_and_test" else 0)
+            expected = planted.splits.n_train_available + n_val + (n_test if planted.details.scope == "pool_and_test" else 0)
             assert planted.tabular.scaler_samples == expected and twin.tabular.scaler_samples == n_train
             assert abs(planted.tabular.scaled_mean[0]).max() > 1e-3
             assert abs(twin.tabular.scaled_mean[0]).max() == 0.0
@@ -177,7 +177,7 @@ class TestMechanisms:
         mechanisms = collections.Counter()
         for seed in range(120):
             planted, twin = planted_and_twin("data_leakage_overlap", seed)
-            mechanism = planted.variant["mechanism"]
+            mechanism = planted.details.mechanism
             mechanisms[mechanism] += 1
             sp = planted.splits
             if mechanism == "double_split":
@@ -208,7 +208,7 @@ class TestMechanisms:
         sources = collections.Counter()
         for seed in range(90):
             planted, twin = planted_and_twin("label_encoder_mismatch", seed)
-            source = planted.variant["label_source"]
+            source = planted.details.source
             sources[source] += 1
             assert planted.eval.class_names != planted.classes and sorted(planted.eval.class_names) == sorted(planted.classes)
             if source == "sorted":

@@ -51,6 +51,14 @@ export interface ResetOptions {
   seed?: number;
   /** Your own id for the episode (letters, digits, "-", "_", "."; at most 64); omitted, the service makes one. */
   episodeId?: string;
+  /** Which of the task's faults to draw from: "all" (default), "train", or "heldout" (see ListTasks' hasHeldoutSplit). */
+  split?: "all" | "train" | "heldout";
+}
+
+const FAULT_SPLITS = { all: "FAULT_SPLIT_ALL", train: "FAULT_SPLIT_TRAIN", heldout: "FAULT_SPLIT_HELDOUT" } as const;
+
+function resetRequest(taskId: string, options: ResetOptions) {
+  return { taskId, seed: options.seed, episodeId: options.episodeId ?? "", split: FAULT_SPLITS[options.split ?? "all"] };
 }
 
 /** One item of `stepBatch`: the result of the step, or the error it alone failed with. */
@@ -144,7 +152,7 @@ export class EpisodeClient {
 
   /** Starts an episode of `taskId` ("easy", "medium" or "hard"); it lives until closed or idle too long. */
   reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const request = { taskId, seed: options.seed, episodeId: options.episodeId ?? "" };
+    const request = resetRequest(taskId, options);
     return this.call<ResetResponse__Output>((o, cb) => this.stub.Reset(request, o, cb));
   }
 
@@ -283,7 +291,7 @@ export class EpisodeSession {
 
   /** Starts an episode bound to this stream; it becomes the stream's current episode. */
   async reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const response = await this.exchange({ reset: { taskId, seed: options.seed, episodeId: options.episodeId ?? "" } });
+    const response = await this.exchange({ reset: resetRequest(taskId, options) });
     return response.reset as ResetResponse__Output;
   }
 

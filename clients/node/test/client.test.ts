@@ -41,12 +41,22 @@ describe("EpisodeClient (unary calls)", () => {
   });
   after(() => client.close());
 
-  test("lists the three tasks, easy to hard", async () => {
+  test("lists the three task families, easy to hard, then the pinned versions", async () => {
     const tasks = await client.listTasks();
     assert.deepEqual(
-      tasks.map((t) => [t.taskId, t.maxSteps]),
+      tasks.slice(0, 3).map((t) => [t.taskId, t.maxSteps]),
       [["easy", 20], ["medium", 30], ["hard", 40]],
     );
+    assert.deepEqual(
+      tasks.slice(3, 6).map((t) => [t.taskId, t.version, t.hasHeldoutSplit]),
+      [["easy-v1", 1, false], ["medium-v1", 1, false], ["hard-v1", 1, false]],
+    );
+  });
+
+  test("a split the task does not have is refused with INVALID_ARGUMENT", async () => {
+    const error = await rejection(client.reset("hard-v1", { seed: 1, split: "heldout" }));
+    assert.equal(error.code, "INVALID_ARGUMENT");
+    assert.equal(error.reason, "NO_SUCH_SPLIT");
   });
 
   test("plays an episode: reset, every kind of read, a graded submission, the final state", async () => {

@@ -86,6 +86,8 @@ class EpisodeRecord:
     steps: list[StepRecord]
     grade: dict[str, Any] | None
     timing: dict[str, Any]
+    # The fault split the reset asked for; "all" (the default) is left out of the JSON line.
+    split: str = "all"
 
     @property
     def success(self) -> bool:
@@ -110,6 +112,7 @@ class EpisodeRecord:
         return json_safe(
             {
                 "task": self.task,
+                **({"split": self.split} if self.split != "all" else {}),
                 "seed": self.seed,
                 "agent": self.agent,
                 "fault": self.fault,
@@ -196,6 +199,7 @@ async def run_episode(
     emit: Callable[[str], None] | None = None,
     max_refusals: int | None = None,
     executor: concurrent.futures.Executor | None = None,
+    split: str = "all",
 ) -> EpisodeRecord:
     """Plays (task_id, seed) with `agent` until the episode ends, then closes it.
 
@@ -212,7 +216,7 @@ async def run_episode(
     if emit is not None:
         emit(start_line(task_id, agent_name))
     started = time.perf_counter()
-    reset = await session.reset(task_id, seed)
+    reset = await (session.reset(task_id, seed, split=split) if split != "all" else session.reset(task_id, seed))
     reset_ms = (time.perf_counter() - started) * 1000
     episode_id = reset.episode_id
     observation = reset.observation
@@ -299,6 +303,7 @@ async def run_episode(
             "step_ms": [round(ms, 3) for ms in step_ms],
             "agent_s": round(agent_s, 6),
         },
+        split=split,
     )
     if emit is not None:
         emit(end_line(result.success, result.n_steps, result.score, result.rewards))

@@ -67,8 +67,18 @@ BATCH_MAX_STEPS: Final[int] = 64
 _SESSION_DRAIN_S: Final[float] = 5.0
 
 
-def _reset_request(task_id: str, seed: int | None, episode_id: str) -> pb.ResetRequest:
-    request = pb.ResetRequest(task_id=task_id, episode_id=episode_id)
+# The fault splits a reset may ask for (see FaultSplit in the contracts): all faults by default.
+FAULT_SPLITS: Final[dict[str, int]] = {
+    "all": common_pb2.FAULT_SPLIT_ALL,
+    "train": common_pb2.FAULT_SPLIT_TRAIN,
+    "heldout": common_pb2.FAULT_SPLIT_HELDOUT,
+}
+
+
+def _reset_request(task_id: str, seed: int | None, episode_id: str, split: str = "all") -> pb.ResetRequest:
+    if split not in FAULT_SPLITS:
+        raise ValueError(f"split must be one of {', '.join(FAULT_SPLITS)}, got {split!r}")
+    request = pb.ResetRequest(task_id=task_id, episode_id=episode_id, split=FAULT_SPLITS[split])
     if seed is not None:
         request.seed = seed
     return request
@@ -207,9 +217,11 @@ class EpisodeSession(_SessionBase):
                     self._fail(error)
                 raise
 
-    def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
+    def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> pb.ResetResponse:
         """Starts an episode bound to this stream; later calls default to it."""
-        response: pb.ResetResponse = self._request("reset", reset=_reset_request(task_id, seed, episode_id))
+        response: pb.ResetResponse = self._request("reset", reset=_reset_request(task_id, seed, episode_id, split))
         self._episode_id = response.episode_id
         return response
 
@@ -368,10 +380,12 @@ class AsyncEpisodeSession(_SessionBase):
             return error_from_call_status(code, details, await self._call.trailing_metadata())
         return _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> pb.ResetResponse:
         """Starts an episode bound to this stream; later calls default to it."""
         response: pb.ResetResponse = await self._request(
-            "reset", reset=_reset_request(task_id, seed, episode_id)
+            "reset", reset=_reset_request(task_id, seed, episode_id, split)
         )
         self._episode_id = response.episode_id
         return response
@@ -489,13 +503,15 @@ class AsyncBatchingSession:
         """Whether the stream can no longer send requests (closed, or failed)."""
         return self._session.closed
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> pb.ResetResponse:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> pb.ResetResponse:
         """Starts an episode bound to this session's streams; use the returned id in later calls."""
         self._session._check_usable()
         side = self._side_stream()
         if side is None:
-            return await self._session.reset(task_id, seed, episode_id)
-        return await self._on_side(side, side.reset(task_id, seed, episode_id))
+            return await self._session.reset(task_id, seed, episode_id, split=split)
+        return await self._on_side(side, side.reset(task_id, seed, episode_id, split=split))
 
     async def step(self, action: ActionLike, episode_id: str) -> pb.StepResponse:
         """Applies one action to the episode, batched with other tasks' waiting steps (a submission
@@ -642,13 +658,19 @@ class EpisodeClient(ChannelClient):
         return response
 
     def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, timeout_s: float | None = None
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        split: str = "all",
+        timeout_s: float | None = None,
     ) -> pb.ResetResponse:
         """Starts an episode; without a seed the service draws one and reports it. Never retried."""
         response: pb.ResetResponse = call_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id),
+            _reset_request(task_id, seed, episode_id, split),
             idempotent=False,
             timeout_s=timeout_s,
         )
@@ -716,13 +738,19 @@ class AsyncEpisodeClient(AsyncChannelClient):
         return response
 
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, timeout_s: float | None = None
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        split: str = "all",
+        timeout_s: float | None = None,
     ) -> pb.ResetResponse:
         """Starts an episode; without a seed the service draws one and reports it. Never retried."""
         response: pb.ResetResponse = await acall_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id),
+            _reset_request(task_id, seed, episode_id, split),
             idempotent=False,
             timeout_s=timeout_s,
         )

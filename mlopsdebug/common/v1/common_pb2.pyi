@@ -14,6 +14,13 @@ class Difficulty(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     DIFFICULTY_MEDIUM: _ClassVar[Difficulty]
     DIFFICULTY_HARD: _ClassVar[Difficulty]
 
+class FaultSplit(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    FAULT_SPLIT_UNSPECIFIED: _ClassVar[FaultSplit]
+    FAULT_SPLIT_ALL: _ClassVar[FaultSplit]
+    FAULT_SPLIT_TRAIN: _ClassVar[FaultSplit]
+    FAULT_SPLIT_HELDOUT: _ClassVar[FaultSplit]
+
 class ArtifactName(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ARTIFACT_NAME_UNSPECIFIED: _ClassVar[ArtifactName]
@@ -80,6 +87,10 @@ DIFFICULTY_UNSPECIFIED: Difficulty
 DIFFICULTY_EASY: Difficulty
 DIFFICULTY_MEDIUM: Difficulty
 DIFFICULTY_HARD: Difficulty
+FAULT_SPLIT_UNSPECIFIED: FaultSplit
+FAULT_SPLIT_ALL: FaultSplit
+FAULT_SPLIT_TRAIN: FaultSplit
+FAULT_SPLIT_HELDOUT: FaultSplit
 ARTIFACT_NAME_UNSPECIFIED: ArtifactName
 ARTIFACT_NAME_CONFIG_YAML: ArtifactName
 ARTIFACT_NAME_TRAIN_LOG: ArtifactName
@@ -124,7 +135,7 @@ GRADE_COMPONENT_KIND_FIELD: GradeComponentKind
 GRADE_COMPONENT_KIND_FIX: GradeComponentKind
 
 class TaskInfo(_message.Message):
-    __slots__ = ("task_id", "name", "description", "difficulty", "max_steps", "asymmetric_penalty", "reward_min", "reward_max")
+    __slots__ = ("task_id", "name", "description", "difficulty", "max_steps", "asymmetric_penalty", "reward_min", "reward_max", "version", "has_heldout_split")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +144,8 @@ class TaskInfo(_message.Message):
     ASYMMETRIC_PENALTY_FIELD_NUMBER: _ClassVar[int]
     REWARD_MIN_FIELD_NUMBER: _ClassVar[int]
     REWARD_MAX_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    HAS_HELDOUT_SPLIT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     name: str
     description: str
@@ -141,7 +154,9 @@ class TaskInfo(_message.Message):
     asymmetric_penalty: bool
     reward_min: float
     reward_max: float
-    def __init__(self, task_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., difficulty: _Optional[_Union[Difficulty, str]] = ..., max_steps: _Optional[int] = ..., asymmetric_penalty: _Optional[bool] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ...) -> None: ...
+    version: int
+    has_heldout_split: bool
+    def __init__(self, task_id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., difficulty: _Optional[_Union[Difficulty, str]] = ..., max_steps: _Optional[int] = ..., asymmetric_penalty: _Optional[bool] = ..., reward_min: _Optional[float] = ..., reward_max: _Optional[float] = ..., version: _Optional[int] = ..., has_heldout_split: _Optional[bool] = ...) -> None: ...
 
 class Action(_message.Message):
     __slots__ = ("read_config", "read_logs", "check_dataset_stats", "inspect_preprocessing", "read_eval_results", "run_sanity_check", "query_artifact", "submit_diagnosis")

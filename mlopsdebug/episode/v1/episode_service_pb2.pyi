@@ -19,14 +19,16 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[_common_pb2.TaskInfo, _Mapping]]] = ...) -> None: ...
 
 class ResetRequest(_message.Message):
-    __slots__ = ("task_id", "seed", "episode_id")
+    __slots__ = ("task_id", "seed", "episode_id", "split")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     EPISODE_ID_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     seed: int
     episode_id: str
-    def __init__(self, task_id: _Optional[str] = ..., seed: _Optional[int] = ..., episode_id: _Optional[str] = ...) -> None: ...
+    split: _common_pb2.FaultSplit
+    def __init__(self, task_id: _Optional[str] = ..., seed: _Optional[int] = ..., episode_id: _Optional[str] = ..., split: _Optional[_Union[_common_pb2.FaultSplit, str]] = ...) -> None: ...
 
 class ResetResponse(_message.Message):
     __slots__ = ("episode_id", "seed", "observation")

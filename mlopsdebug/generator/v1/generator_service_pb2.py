@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from mlopsdebug.common.v1 import common_pb2 as mlopsdebug_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/mlopsdebug/generator/v1/generator_service.proto\x12\x17mlopsdebug.generator.v1\x1a!mlopsdebug/common/v1/common.proto\"8\n\x17GenerateScenarioRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x03\"L\n\x18GenerateScenarioResponse\x12\x30\n\x08scenario\x18\x01 \x01(\x0b\x32\x1e.mlopsdebug.common.v1.Scenario\"\x12\n\x10ListTasksRequest\"]\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.mlopsdebug.common.v1.TaskInfo\x12\x19\n\x11generator_version\x18\x02 \x01(\t2\xef\x01\n\x10GeneratorService\x12w\n\x10GenerateScenario\x12\x30.mlopsdebug.generator.v1.GenerateScenarioRequest\x1a\x31.mlopsdebug.generator.v1.GenerateScenarioResponse\x12\x62\n\tListTasks\x12).mlopsdebug.generator.v1.ListTasksRequest\x1a*.mlopsdebug.generator.v1.ListTasksResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n/mlopsdebug/generator/v1/generator_service.proto\x12\x17mlopsdebug.generator.v1\x1a!mlopsdebug/common/v1/common.proto\"i\n\x17GenerateScenarioRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x03\x12/\n\x05split\x18\x03 \x01(\x0e\x32 .mlopsdebug.common.v1.FaultSplit\"L\n\x18GenerateScenarioResponse\x12\x30\n\x08scenario\x18\x01 \x01(\x0b\x32\x1e.mlopsdebug.common.v1.Scenario\"\x12\n\x10ListTasksRequest\"]\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.mlopsdebug.common.v1.TaskInfo\x12\x19\n\x11generator_version\x18\x02 \x01(\t2\xef\x01\n\x10GeneratorService\x12w\n\x10GenerateScenario\x12\x30.mlopsdebug.generator.v1.GenerateScenarioRequest\x1a\x31.mlopsdebug.generator.v1.GenerateScenarioResponse\x12\x62\n\tListTasks\x12).mlopsdebug.generator.v1.ListTasksRequest\x1a*.mlopsdebug.generator.v1.ListTasksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,13 +33,13 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mlopsdebug.generator.v1.gen
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GENERATESCENARIOREQUEST']._serialized_start=111
-  _globals['_GENERATESCENARIOREQUEST']._serialized_end=167
-  _globals['_GENERATESCENARIORESPONSE']._serialized_start=169
-  _globals['_GENERATESCENARIORESPONSE']._serialized_end=245
-  _globals['_LISTTASKSREQUEST']._serialized_start=247
-  _globals['_LISTTASKSREQUEST']._serialized_end=265
-  _globals['_LISTTASKSRESPONSE']._serialized_start=267
-  _globals['_LISTTASKSRESPONSE']._serialized_end=360
-  _globals['_GENERATORSERVICE']._serialized_start=363
-  _globals['_GENERATORSERVICE']._serialized_end=602
+  _globals['_GENERATESCENARIOREQUEST']._serialized_end=216
+  _globals['_GENERATESCENARIORESPONSE']._serialized_start=218
+  _globals['_GENERATESCENARIORESPONSE']._serialized_end=294
+  _globals['_LISTTASKSREQUEST']._serialized_start=296
+  _globals['_LISTTASKSREQUEST']._serialized_end=314
+  _globals['_LISTTASKSRESPONSE']._serialized_start=316
+  _globals['_LISTTASKSRESPONSE']._serialized_end=409
+  _globals['_GENERATORSERVICE']._serialized_start=412
+  _globals['_GENERATORSERVICE']._serialized_end=651
 # @@protoc_insertion_point(module_scope)

@@ -8,12 +8,14 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GenerateScenarioRequest(_message.Message):
-    __slots__ = ("task_id", "seed")
+    __slots__ = ("task_id", "seed", "split")
     TASK_ID_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
     task_id: str
     seed: int
-    def __init__(self, task_id: _Optional[str] = ..., seed: _Optional[int] = ...) -> None: ...
+    split: _common_pb2.FaultSplit
+    def __init__(self, task_id: _Optional[str] = ..., seed: _Optional[int] = ..., split: _Optional[_Union[_common_pb2.FaultSplit, str]] = ...) -> None: ...
 
 class GenerateScenarioResponse(_message.Message):
     __slots__ = ("scenario",)

@@ -74,6 +74,7 @@ export interface ProtoGrpcType {
         Difficulty: EnumTypeDefinition
         EpisodeState: EnumTypeDefinition
         FailureCategory: EnumTypeDefinition
+        FaultSplit: EnumTypeDefinition
         FieldValue: MessageTypeDefinition<_mlopsdebug_common_v1_FieldValue, _mlopsdebug_common_v1_FieldValue__Output>
         Grade: MessageTypeDefinition<_mlopsdebug_common_v1_Grade, _mlopsdebug_common_v1_Grade__Output>
         GradeComponent: MessageTypeDefinition<_mlopsdebug_common_v1_GradeComponent, _mlopsdebug_common_v1_GradeComponent__Output>

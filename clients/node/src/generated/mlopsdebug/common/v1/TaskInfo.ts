@@ -11,6 +11,8 @@ export interface TaskInfo {
   'asymmetricPenalty'?: (boolean);
   'rewardMin'?: (number | string);
   'rewardMax'?: (number | string);
+  'version'?: (number);
+  'hasHeldoutSplit'?: (boolean);
 }
 
 export interface TaskInfo__Output {
@@ -22,4 +24,6 @@ export interface TaskInfo__Output {
   'asymmetricPenalty': (boolean);
   'rewardMin': (number);
   'rewardMax': (number);
+  'version': (number);
+  'hasHeldoutSplit': (boolean);
 }

@@ -1,11 +1,13 @@
 // Original file: ../../protos/mlopsdebug/episode/v1/episode_service.proto
 
+import type { FaultSplit as _mlopsdebug_common_v1_FaultSplit, FaultSplit__Output as _mlopsdebug_common_v1_FaultSplit__Output } from '../../../mlopsdebug/common/v1/FaultSplit';
 import type { Long } from '@grpc/proto-loader';
 
 export interface ResetRequest {
   'taskId'?: (string);
   'seed'?: (number | string | Long);
   'episodeId'?: (string);
+  'split'?: (_mlopsdebug_common_v1_FaultSplit);
   '_seed'?: "seed";
 }
 
@@ -13,5 +15,6 @@ export interface ResetRequest__Output {
   'taskId': (string);
   'seed'?: (number);
   'episodeId': (string);
+  'split': (_mlopsdebug_common_v1_FaultSplit__Output);
   '_seed'?: "seed";
 }

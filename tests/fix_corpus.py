@@ -1,0 +1,111 @@
+"""The fix corpus: a realistic answer key per fault and correct fixes in an engineer's own words.
+
+Shared by the fix-rule tests and the fault contract (every fault's paraphrases must earn full credit).
+Adding a fault adds its example key to `make_key` and at least five paraphrases to PARAPHRASES,
+written before (and independently of) the rule's patterns.
+"""
+
+from __future__ import annotations
+
+from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.faults import FAULTS
+
+
+def make_key(fault_id: str, **overrides) -> AnswerKey:
+    """Realistic keys, one per fault (the generator decides these per scenario; values here are typical)."""
+    base = {
+        "exploding_lr": ("config.yaml", "optimizer.learning_rate", ("optimizer.lr", "learning_rate", "lr"),
+                         {"bad_value": 2.5, "safe_max": 1e-2}),
+        "wrong_optimizer": ("config.yaml", "optimizer.momentum", ("momentum",), {"bad_value": 0.999, "safe_max": 0.95}),
+        "batch_size_overflow": ("config.yaml", "training.batch_size", ("batch_size",),
+                                {"bad_value": 4096, "train_size": 1800}),
+        "data_leakage_scaler": ("preprocessing.py", "scaler.fit", ("fit_scaler",), {}),
+        "data_leakage_overlap": ("preprocessing.py", "split_dataset", ("train_test_split",),
+                                 {"mechanism": "double_split"}),
+        "wrong_split_ratio": ("preprocessing.py", "test_size", ("data.test_size",), {"bad_value": 0.8}),
+        "label_encoder_mismatch": ("preprocessing.py", "label_encoder", ("label_map",), {}),
+        "silent_metric_swap": ("eval_results.json", "metrics", ("write_metrics",), {}),
+        "tokenizer_version_drift": ("config.yaml", "eval.tokenizer_version", ("tokenizer_version",),
+                                    {"train_version": "v3.2", "eval_version": "v3.1"}),
+    }[fault_id]
+    file, field, aliases, params = base
+    spec = FAULTS[fault_id]
+    params = {**params, **overrides}
+    return AnswerKey(fault_id, spec.category, file, field, aliases, params, spec.task_id, 7, "scn-test", "2.0.0")
+
+
+# Correct fixes in an engineer's words, written before the rules (independently of their patterns).
+PARAPHRASES: dict[str, list[str]] = {
+    "exploding_lr": [
+        "Drop the learning rate to 3e-4.",
+        "lr is way too high at 2.5 - set optimizer.lr: 0.001 and rerun.",
+        "Reduce the step size by three orders of magnitude (2.5 -> 0.0025).",
+        "Use a learning rate of 1x10^-3 instead of 2.5.",
+        "Change learning_rate from 2.5 to 5e-4 in config.yaml; the loss should stop diverging.",
+        "Divide the LR by 1000.",
+    ],
+    "wrong_optimizer": [
+        "Bring momentum down to 0.9.",
+        "Replace SGD with Adam (lr 1e-3).",
+        "momentum: 0.999 is too close to 1; use 0.9 instead.",
+        "Switch the optimizer to AdamW.",
+        "Set optimizer.momentum = 0.85 so the velocity term stops accumulating.",
+        "Keep SGD but use a standard momentum of 0.9 rather than 0.999.",
+    ],
+    "batch_size_overflow": [
+        "Lower the batch size to 64.",
+        "batch_size must not exceed the 1800 training samples; set it to 128.",
+        "Use a batch size smaller than the training set, e.g. 256.",
+        "Set training.batch_size: 32 (it was 4096, more than the whole training split).",
+        "Shrink the batch to 512 samples so at least one full batch fits in the 1800 training examples.",
+    ],
+    "data_leakage_scaler": [
+        "Fit the StandardScaler on the training split only and use it to transform validation and test.",
+        "Move scaler.fit after train_test_split so it only sees X_train.",
+        "Don't fit the normaliser on the full dataset; compute mean and std from the training data alone.",
+        "Split first, then fit the scaler on the train portion and apply transform() to the other splits.",
+        "Call fit_transform on X_train and plain transform on X_val/X_test instead of fitting on all of X.",
+    ],
+    "data_leakage_overlap": [
+        "Split the data only once, so that every item belongs to exactly one split.",
+        "Remove the second train_test_split call; reusing it re-shuffles and puts the same samples in train and validation.",
+        "Do a single split and derive the validation set from the training portion only, so train and val are disjoint.",
+        "Never re-split the full dataset: carve the validation set out of the training part of the first split.",
+        "Split once into train/val/test and keep those indices; don't call the splitter a second time.",
+    ],
+    "wrong_split_ratio": [
+        "Set test_size to 0.2.",
+        "The split is inverted: train on 80% and hold out 20%.",
+        "Change test_size=0.8 to test_size=0.2 in train_test_split.",
+        "Use train_size=0.8 (i.e. test_size 0.2) so most data goes to training.",
+        "Hold out 15% for validation instead of 80%.",
+    ],
+    "label_encoder_mismatch": [
+        "Reuse the label encoder fitted during training when evaluating instead of fitting a new one on the eval labels.",
+        "Save label2id from training and load it in the eval script.",
+        "Make evaluation use the same class-to-index mapping as training.",
+        "Don't rebuild the label map at eval time; persist the training mapping and apply it.",
+        "Encode eval labels with the training encoder so class indices line up.",
+    ],
+    "silent_metric_swap": [
+        "Write each metric under its own key: validation results to val, test results to test.",
+        "The val and test entries are swapped in the results writer; swap them back.",
+        "Fix the key mapping in the eval script so val_accuracy holds the validation score and test_accuracy the test score.",
+        "Store validation metrics under 'val' and test metrics under 'test' — currently they are written to each other's keys.",
+        "Correct the swapped keys when writing eval_results.json.",
+    ],
+    "tokenizer_version_drift": [
+        "Load tokenizer v3.2 (the training version) in evaluation.",
+        "Pin the eval tokenizer to the same version used for training.",
+        "Evaluation must use the training tokenizer, not v3.1.",
+        "Make the eval pipeline load the tokenizer version training used, v3.2, and re-run evaluation.",
+        "Use one tokenizer version (v3.2) for both training and eval.",
+    ],
+}
+DUPLICATE_SOURCE_PARAPHRASES = [
+    "Deduplicate by source id before splitting so copies of one item cannot end up in different splits.",
+    "Use GroupShuffleSplit with groups=source_id so all augmented copies of an image stay on one side.",
+    "Assign whole source groups to a split (group k-fold on source_id).",
+    "Split by source: every derived sample goes to the same split as its parent item.",
+    "Drop near-duplicates of the same source item, keeping one copy per source, then split.",
+]

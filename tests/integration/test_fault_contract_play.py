@@ -1,0 +1,45 @@
+"""The fault contract, played: the heuristic agent solves every fault of every task version.
+
+The heuristic reasons from observations only (artifacts and sanity checks, never the answer key), so
+a mean of at least 0.9 on a fault shows that the fault is solvable from the evidence an agent sees.
+Runs through `mlopsdebug eval` against an in-process cluster whose grades reveal the answer, which is
+what gives the per-fault breakdown.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mlopsdebug_cli.evaluate import read_records, summarize
+from mlopsdebug_cli.main import main
+from mlopsdebug_common.tasks import TASK_ORDER, TASKS
+
+# Enough seeds that every fault of an 8-fault pool is drawn several times.
+SEEDS_PER_FAULT = 10
+MIN_EPISODES_PER_FAULT = 4
+
+
+@pytest.fixture(scope="module")
+def revealing(request):
+    """A private in-process cluster whose grades reveal the answer (for per-fault reports)."""
+    from inprocess import InProcessCluster  # noqa: PLC0415
+
+    c = InProcessCluster(reveal_answers=True).start()
+    request.addfinalizer(c.stop)
+    return c
+
+
+@pytest.mark.parametrize("task_id", [*TASK_ORDER, *(f"{t}-v1" for t in TASK_ORDER)])
+def test_heuristic_agent_solves_every_fault(revealing, tmp_path, task_id):
+    """At least 0.9 mean score on every fault of the task's pool."""
+    pool = TASKS[task_id].fault_pool
+    seeds = SEEDS_PER_FAULT * len(pool)
+    out = tmp_path / "heuristic.jsonl"
+    args = ["eval", "--address", revealing.episode_addr, "--output", str(out), "--no-progress",
+            "--agent", "heuristic", "--tasks", task_id, "--seeds", f"0-{seeds - 1}", "--concurrency", "16"]
+    assert main(args) == 0
+    _, per_fault = summarize(read_records(out).values())
+    counts = {row.fault: row.episodes for row in per_fault}
+    assert set(counts) == set(pool), f"faults never drawn: {set(pool) - set(counts)}"
+    assert min(counts.values()) >= MIN_EPISODES_PER_FAULT, counts
+    assert {row.fault: round(row.mean_score, 3) for row in per_fault if row.mean_score < 0.9} == {}

@@ -1,0 +1,100 @@
+"""Task versions: pinned ids reproduce their published scenarios byte for byte; plain names are the newest.
+
+tests/data/v1_digests.json holds digests of scenarios made by generator 2.0.0 (the seed's three-fault
+pools) before the pools grew: every artifact, sanity check, run summary and answer key (less its
+task id, which now names the pinned version) of seeds 0-59 per task, and of seeds 0-19 per fault,
+planted and healthy. Regenerating them must never be needed; a change that breaks this test changes
+published results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pathlib
+
+import pytest
+
+from mlopsdebug_common.faults import FAULT_POOLS, FAULTS
+from mlopsdebug_common.tasks import LATEST_VERSION, TASK_ORDER, TASKS
+from mlopsdebug_generator import core
+
+GOLDEN = pathlib.Path(__file__).parent.parent / "data" / "v1_digests.json"
+SEEDS_PER_TASK = 60
+SEEDS_PER_FAULT = 20
+
+
+def world_digest(task_id: str, seed: int, *, fault: str | None = None, healthy: bool = False) -> str:
+    world = core.generate_world(task_id, seed, fault=fault, healthy=healthy)
+    summary, artifacts, results = core.render_world(world)
+    h = hashlib.sha256()
+    for part in (*artifacts, *results, summary):
+        h.update(repr(part).encode())
+    if not healthy:
+        key = json.loads(core.answer_key(world).to_bytes())
+        key.pop("task_id")
+        h.update(json.dumps(key, sort_keys=True).encode())
+    return h.hexdigest()[:16]
+
+
+def digests(version_suffix: str) -> dict[str, list[str]]:
+    """Digests of every task's seeds and every v1 fault's planted and healthy worlds."""
+    out = {
+        family: [world_digest(family + version_suffix, seed) for seed in range(SEEDS_PER_TASK)]
+        for family in TASK_ORDER
+    }
+    for family in TASK_ORDER:
+        for fault in FAULT_POOLS[(family, 1)]:
+            out[fault] = [
+                world_digest(family + version_suffix, seed, fault=fault, healthy=healthy)
+                for seed in range(SEEDS_PER_FAULT)
+                for healthy in (False, True)
+            ]
+    return out
+
+
+class TestPinnedVersions:
+    def test_v1_tasks_reproduce_the_published_scenarios(self):
+        expected = json.loads(GOLDEN.read_text())
+        got = digests("-v1")
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name])) for name in expected}
+        assert not any(changed.values()), f"scenarios changed under the pinned v1 ids: {changed}"
+
+    def test_v1_pools_are_the_seeds_three_faults(self):
+        for family in TASK_ORDER:
+            assert len(TASKS[f"{family}-v1"].fault_pool) == 3
+            assert TASKS[f"{family}-v1"].fault_pool == FAULT_POOLS[(family, 1)]
+
+
+class TestLatestVersion:
+    @pytest.mark.parametrize("family", TASK_ORDER)
+    def test_plain_name_is_the_newest_version(self, family):
+        plain, pinned = TASKS[family], TASKS[f"{family}-v{LATEST_VERSION}"]
+        assert plain.version == pinned.version == LATEST_VERSION
+        assert plain.fault_pool == pinned.fault_pool
+        for seed in (0, 1, 99):
+            a = core.generate_scenario(family, seed, sealer=_sealer())
+            b = core.generate_scenario(f"{family}-v{LATEST_VERSION}", seed, sealer=_sealer())
+            assert a.artifacts == b.artifacts and a.scenario_id == b.scenario_id
+            assert a.generator_version == core.GENERATOR_VERSION
+
+    @pytest.mark.parametrize("family", TASK_ORDER)
+    def test_versions_give_different_scenarios_for_one_seed(self, family):
+        a = core.generate_scenario(f"{family}-v1", 5, sealer=_sealer())
+        b = core.generate_scenario(family, 5, sealer=_sealer())
+        assert a.generator_version == core.GENERATOR_VERSIONS[1] != b.generator_version
+        assert a.scenario_id != b.scenario_id and a.artifacts != b.artifacts
+
+    def test_every_fault_is_in_exactly_one_family(self):
+        for fault, spec in FAULTS.items():
+            assert fault in TASKS[spec.task_id].fault_pool
+
+
+def _sealer():
+    from mlopsdebug_common.sealing import Sealer
+
+    return Sealer(b"k" * 32)
+
+
+if __name__ == "__main__":  # how tests/data/v1_digests.json was made, with generator 2.0.0's code
+    print(json.dumps(digests(""), indent=0))

@@ -3,6 +3,8 @@
  * response message (camelCase fields, enum values as names) or rejects with an `MLOpsDebugError`.
  */
 
+import { readFileSync } from "node:fs";
+
 import * as grpc from "@grpc/grpc-js";
 
 import { errorFromServiceError, errorFromStatus, MLOpsDebugError } from "./errors";
@@ -44,6 +46,11 @@ export interface ClientOptions {
   protoRoot?: string;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * A PEM file of the CA that signed the episode service's TLS certificate: connect with TLS, trusting
+   * that CA. Default: $MLOPSDEBUG_TLS_CA when set, else plaintext.
+   */
+  tlsCaFile?: string;
 }
 
 export interface ResetOptions {
@@ -89,7 +96,9 @@ export class EpisodeClient {
     if (!(this.timeoutMs > 0) || !(this.maxRetries >= 0) || !(this.retryInitialBackoffMs >= 0) || !(this.retryMaxBackoffMs >= 0)) {
       throw new RangeError("timeoutMs must be positive; maxRetries and the retry backoffs at least 0");
     }
-    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, grpc.credentials.createInsecure(), {
+    const caFile = options.tlsCaFile ?? process.env.MLOPSDEBUG_TLS_CA;
+    const credentials = caFile ? grpc.credentials.createSsl(readFileSync(caFile)) : grpc.credentials.createInsecure();
+    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, credentials, {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       "grpc.initial_reconnect_backoff_ms": 200,

@@ -141,14 +141,16 @@ class CoreDriver(Driver):
         from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
 
         sealer = Sealer(secrets.token_bytes(32))
-        self.generate = lambda task, seed: generator.generate_scenario(task, seed, sealer=sealer, salt=b"")
-        self.cache = {(TASK, s): self.generate(TASK, s) for s in seeds}
+        self.generate = lambda task, seed, split="all": generator.generate_scenario(
+            task, seed, sealer=sealer, salt=b"", split=split
+        )
+        self.cache = {(TASK, s, "all"): self.generate(TASK, s) for s in seeds}
 
         class Scenarios:
-            async def get(inner, task_id: str, seed: int):  # noqa: N805
-                key = (task_id, seed)
+            async def get(inner, task_id: str, seed: int, split: str = "all"):  # noqa: N805
+                key = (task_id, seed, split)
                 if key not in self.cache:
-                    self.cache[key] = self.generate(task_id, seed)
+                    self.cache[key] = self.generate(task_id, seed, split)
                 return self.cache[key]
 
         class Grader:

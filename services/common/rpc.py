@@ -310,7 +310,6 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         self._allowed = allowed_peers
         self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
         self._undecodable_log = RateLimitedLog(log)
-        self.undecodable = 0  # requests refused as undecodable, for tests and diagnostics
 
     async def intercept_service(
         self,
@@ -342,7 +341,6 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         return rpc_status.to_status(status_from_error(refused, self._domain))
 
     async def _refuse_undecodable(self, method: str, context: grpc.aio.ServicerContext) -> None:
-        self.undecodable += 1
         self._undecodable_log.warning("undecodable request to %s from %s refused", method, context.peer())
         undecodable = InvalidArgument("the request is not a valid message of this method", reason="UNDECODABLE_REQUEST")
         await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))

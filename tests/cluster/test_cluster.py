@@ -132,7 +132,7 @@ class TestUpCommand:
             addresses = dict(re.findall(r"^\s+([\w-]+)\s+\S+\s+(\S+)$", text, re.MULTILINE))
             assert set(addresses) == {"generator", "generator-2", "grader", "episode", "gateway"}
             with EpisodeClient(addresses["episode"]) as client:
-                assert [t.task_id for t in client.list_tasks().tasks] == ["easy", "medium", "hard"]
+                assert [t.task_id for t in client.list_tasks().tasks][:3] == ["easy", "medium", "hard"]
                 assert client.reset("medium", 5).observation.max_steps == 30
             children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
             assert len(children) == 5

@@ -129,7 +129,9 @@ def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
         )
         return _result("data_leakage", "fail", summary, metrics, details)
     if sp.content_duplicates:
-        kind = "texts" if w.modality == "text" else "images (perceptual hash distance <= 2)"
+        kind = {"text": "texts", "tabular": "rows (every feature equal)"}.get(
+            w.modality, "images (perceptual hash distance <= 2)"
+        )
         summary = (
             f"no sample id{' or ' + key if key else ''} is shared between splits; {sp.content_duplicates} val "
             f"{kind} duplicate train items under different ids ({sp.content_duplicates / n_val:.2%} of val)"

@@ -104,6 +104,10 @@ class TrainingSetup:
     val_seen_fraction: float = 0.0
     val_seen_strength: float = 1.0
     spike: bool = False  # one benign early gradient spike
+    # Version 2: a larger benign spike (a bad batch that training recovers from), as a factor on one
+    # logged step's gradient norm (0 = none) and where it falls, as a fraction of the logged steps.
+    benign_spike: float = 0.0
+    benign_spike_at: float = 0.5
 
 
 @dataclasses.dataclass(slots=True)
@@ -290,6 +294,10 @@ def simulate(setup: TrainingSetup, rng: np.random.Generator, epoch_time: float, 
     if setup.spike and logged.size > 8:
         at = int(rng.integers(1, max(2, logged.size // 4)))
         log_grad[at] *= 4.0 + 4.0 * rng.random()
+    if setup.benign_spike > 0.0 and logged.size > 8:
+        at = min(logged.size - 2, max(1, int(setup.benign_spike_at * logged.size)))
+        log_grad[at] *= setup.benign_spike
+        log_loss[at] *= 1.0 + 0.02 * setup.benign_spike
     if diverge_global:
         log_loss[-1] = math.nan
         log_grad[-1] = math.nan

@@ -121,6 +121,8 @@ class Fault:
     """Base plugin: every hook is a no-op, so a plugin overrides only the stages its mechanism touches."""
 
     fault_id: ClassVar[str]
+    # A short noun phrase for tables ("a learning rate that diverges"); never shown to agents.
+    title: ClassVar[str] = ""
     # Sanity checks whose verdict the evidence of this fault is designed to turn to "fail" (when it shows).
     tripped_checks: ClassVar[tuple[str, ...]] = ()
     gallery: ClassVar[GalleryLine]

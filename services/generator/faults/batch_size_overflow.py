@@ -19,6 +19,7 @@ class Params(FaultParams):
 @register
 class BatchSizeOverflow(ConfigFault):
     fault_id = "batch_size_overflow"
+    title = "a batch larger than the training split"
     config_kind = "batch_size"
     tripped_checks = ("loss_trajectory",)
     gallery = GalleryLine(

@@ -24,6 +24,7 @@ class Params(FaultParams):
 @register
 class TrainValOverlap(Fault):
     fault_id = "data_leakage_overlap"
+    title = "train/validation overlap"
     tripped_checks = ("data_leakage",)
     gallery = GalleryLine(
         "train and validation share items: {mechanism}; validation scores are optimistic.",

@@ -18,6 +18,7 @@ class Params(FaultParams):
 @register
 class ScalerFitBeforeSplit(Fault):
     fault_id = "data_leakage_scaler"
+    title = "a scaler fitted before the split"
     tripped_checks = ("feature_statistics",)
     gallery = GalleryLine(
         "the scaler is fitted before the split, so validation rows shape the training features.",

@@ -24,6 +24,7 @@ class Params(FaultParams):
 @register
 class ExplodingLr(ConfigFault):
     fault_id = "exploding_lr"
+    title = "a learning rate that diverges"
     config_kind = "learning_rate"
     tripped_checks = ("loss_trajectory", "gradient_norms")
     gallery = GalleryLine(

@@ -26,6 +26,7 @@ class Params(FaultParams):
 @register
 class LabelMapMismatch(Fault):
     fault_id = "label_encoder_mismatch"
+    title = "a stale evaluation label map"
     tripped_checks = ("label_consistency", "metric_gap_analysis")
     gallery = GalleryLine(
         "evaluation encodes labels with a different class order than training.",

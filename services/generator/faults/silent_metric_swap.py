@@ -22,6 +22,7 @@ class Params(FaultParams):
 @register
 class SwappedMetricKeys(Fault):
     fault_id = "silent_metric_swap"
+    title = "validation/test metrics under each other's keys"
     tripped_checks = ("metric_gap_analysis",)
     gallery = GalleryLine(
         "validation and test metrics are written under each other's keys.",

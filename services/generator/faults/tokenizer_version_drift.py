@@ -22,6 +22,7 @@ class Params(FaultParams):
 @register
 class TokenizerVersionDrift(Fault):
     fault_id = "tokenizer_version_drift"
+    title = "an older tokenizer at evaluation"
     tripped_checks = ("encoder_version_match", "metric_gap_analysis")
     gallery = GalleryLine(
         "evaluation loads an older tokenizer release than training used.",

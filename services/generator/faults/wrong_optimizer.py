@@ -22,6 +22,7 @@ class Params(FaultParams):
 @register
 class WrongOptimizer(ConfigFault):
     fault_id = "wrong_optimizer"
+    title = "SGD momentum that oscillates"
     config_kind = "momentum"
     tripped_checks = ("loss_trajectory",)
     gallery = GalleryLine(

@@ -18,6 +18,7 @@ class Params(FaultParams):
 @register
 class InvertedSplitRatio(Fault):
     fault_id = "wrong_split_ratio"
+    title = "an inverted split ratio"
     tripped_checks = ("class_balance",)
     gallery = GalleryLine(
         "test_size holds out the large part; the model trains on the small one.",

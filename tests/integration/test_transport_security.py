@@ -113,6 +113,27 @@ class TestMutualTls:
                                                                                    **forged)) as generator:
             assert refusal(generator.generate_scenario, "easy", 1).code == StatusCode.UNAVAILABLE
 
+    def test_the_episode_service_checks_which_service_it_reached(self, mtls_cluster, certs):
+        """A generator address that leads to another service of the cluster (here the grader, whose
+        certificate is valid for 127.0.0.1 too) fails the handshake: UNAVAILABLE, nothing asked of it."""
+        import asyncio
+
+        from mlopsdebug_common.errors import Unavailable
+        from mlopsdebug_common.rpc import MutualTls
+        from mlopsdebug_episode.remote import RemoteScenarioSource
+
+        async def fetch() -> None:
+            source = RemoteScenarioSource(
+                mtls_cluster.address("grader"), timeout_s=5, tls=MutualTls.from_dir(certs, "episode")
+            )
+            try:
+                await source.get("easy", 1)
+            finally:
+                await source.close()
+
+        with pytest.raises(Unavailable):
+            asyncio.run(fetch())
+
     def test_health_is_open_to_every_certificate_of_the_cluster(self, mtls_cluster, certs):
         """Launchers and probes check health with any of the cluster's certificates (here `operator`)."""
         files = {name: pathlib.Path(path).read_bytes() for name, path in tls_files(certs, "operator").items()}

@@ -3,8 +3,8 @@
 Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing. A peer
 that is down fails a call fast, with UNAVAILABLE, instead of holding it until its deadline: a call
 waits at most CONNECT_WINDOW_S for the channel to (re)connect (long enough to ride out a peer's
-restart, as the channel retries every second at most), then goes out without wait_for_ready, so a
-connection lost meanwhile fails it at once. With MLOPSDEBUG_MTLS_DIR the channels present the
+restart: the channel retries a lost connection at least every 1.2 s), then goes out without
+wait_for_ready, so a connection lost meanwhile fails it at once. With MLOPSDEBUG_MTLS_DIR the channels present the
 episode identity's certificate and accept only a server whose certificate names the peer's identity.
 """
 

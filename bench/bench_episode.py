@@ -603,7 +603,12 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         services=("generator", "grader", "episode"),
         max_episodes=args.episodes_for_memory + 2_000,
         idle_timeout_s=3_600.0,
-        extra_env={"MLOPSDEBUG_GATEWAY_MAX_SESSIONS": "256", "MLOPSDEBUG_LOG_LEVEL": "warning"},
+        extra_env={
+            "MLOPSDEBUG_GATEWAY_MAX_SESSIONS": "256",
+            "MLOPSDEBUG_LOG_LEVEL": "warning",
+            # One client opens every episode of the memory row: its quota must not stop it.
+            "MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": str(args.episodes_for_memory + 2_000),
+        },
     )
     cluster = LocalCluster(options)
     cluster.start()

@@ -133,6 +133,27 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Make sure training and evaluation use an identical tokenizer version.",
         lambda k: "Point the evaluation config at the tokenizer version used during training.",
     ],
+    "eval_on_train_split": [
+        lambda k: "The test scores come from the training rows; score the test split instead of the training split.",
+        lambda k: "Pass the test loader, not the training loader, when computing test_scores.",
+        lambda k: "Compute the test metrics on the held-out test set rather than the training data.",
+        lambda k: "Replace splits['train'] with splits['test'] in the evaluation runner.",
+        lambda k: "Never evaluate on the training split for the reported test numbers.",
+    ],
+    "eval_drop_last": [
+        lambda k: "Use drop_last=False for the validation and test DataLoaders.",
+        lambda k: "Stop dropping the final incomplete batch at evaluation so every sample counts.",
+        lambda k: "Remove drop_last from the evaluation loaders.",
+        lambda k: "Keep the last partial batch when scoring val and test.",
+        lambda k: "Evaluation must score all samples of each split: drop_last should be False there.",
+    ],
+    "weighted_f1_as_macro": [
+        lambda k: "macro_f1 must be the simple mean of the per-class F1 values, not weighted by support.",
+        lambda k: "Switch the averaging to average='macro'.",
+        lambda k: "Compute the macro score with f1.mean() so that each class weighs equally.",
+        lambda k: "Don't weight per-class F1 by class frequency when reporting macro F1.",
+        lambda k: "Report the unweighted average of per-class F1 as macro_f1 and keep the weighted one under its own name.",
+    ],
 }
 KEYWORD_BAG = (
     "learning rate lr step size momentum adam optimizer batch size batch_size train size scaler fit transform"

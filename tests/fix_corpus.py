@@ -27,6 +27,9 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "silent_metric_swap": ("eval_results.json", "metrics", ("write_metrics",), {}),
         "tokenizer_version_drift": ("config.yaml", "eval.tokenizer_version", ("tokenizer_version",),
                                     {"train_version": "v3.2", "eval_version": "v3.1"}),
+        "eval_on_train_split": ("preprocessing.py", "evaluate_splits", (), {}),
+        "eval_drop_last": ("preprocessing.py", "run_evaluation", ("drop_last",), {}),
+        "weighted_f1_as_macro": ("preprocessing.py", "compute_metrics", ("macro_f1",), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -100,6 +103,27 @@ PARAPHRASES: dict[str, list[str]] = {
         "Evaluation must use the training tokenizer, not v3.1.",
         "Make the eval pipeline load the tokenizer version training used, v3.2, and re-run evaluation.",
         "Use one tokenizer version (v3.2) for both training and eval.",
+    ],
+    "eval_on_train_split": [
+        "The runner scores splits['train'] under the test key; pass splits['test'] instead of the training split.",
+        "Compute test_scores on the test set rather than on the training data.",
+        "Evaluate the test metrics on the held-out test split, not on the training split the model was fit on.",
+        "Replace the training loader with the test loader when computing the test scores.",
+        "Never score the training set as test; evaluate the real test partition.",
+    ],
+    "eval_drop_last": [
+        "Set drop_last=False on the evaluation DataLoader.",
+        "Remove drop_last from the val/test loaders so the final partial batch is evaluated too.",
+        "Don't drop the last incomplete batch during evaluation - every sample has to be scored.",
+        "The eval loaders must keep the last batch; use drop_last = False there.",
+        "Evaluate all samples of each split: turn off drop_last in the evaluation loaders.",
+    ],
+    "weighted_f1_as_macro": [
+        "Compute macro_f1 as the unweighted mean of the per-class F1 scores.",
+        "Use average='macro' instead of average='weighted' for the reported macro F1.",
+        "Macro F1 should be f1.mean(); don't weight the per-class F1 by support.",
+        "Report the support-weighted F1 under its own name and make macro_f1 the plain average over classes.",
+        "Weight every class equally when averaging F1 for the macro score.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -28,6 +28,7 @@ class InProcessCluster:
     secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
     salt: bytes = b""
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
+    grader_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None
     reveal_answers: bool = False  # the grader's setting: grades reveal the answer (training)
     # A directory of cluster certificates (mlopsdebug_common.certs): mutual TLS between the services.
@@ -70,7 +71,8 @@ class InProcessCluster:
             )
         elif service == "grader":
             server, bound, _ = await build_grader(GraderConfig(
-                secret=self.secret, host="127.0.0.1", port=port, reveal_answers=self.reveal_answers, mtls=mtls
+                secret=self.secret, host="127.0.0.1", port=port, reveal_answers=self.reveal_answers, mtls=mtls,
+                **self.grader_overrides,
             ))
         elif service == "episode":
             settings = {

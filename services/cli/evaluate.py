@@ -512,7 +512,7 @@ async def run_eval(
     queue: asyncio.Queue[EpisodeKey] = asyncio.Queue()
     for key in keys:
         queue.put_nowait(key)
-    config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True)
+    config = ClientConfig(timeout_s=timeout_s, wait_for_ready=True, api_key=os.environ.get("MLOPSDEBUG_API_KEY") or None)
     async with AsyncEpisodeClient(address, config=config) as client:
         sessions = [client.batching_session()]
 
@@ -564,7 +564,12 @@ def embedded_cluster(console: Console) -> Iterator[str]:
     """A local cluster (generator, grader, episode) on free ports, answers revealed; yields the episode address."""
     from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster  # noqa: PLC0415
 
-    options = ClusterOptions.ephemeral(services=("generator", "grader", "episode"), reveal_answers=True)
+    # The evaluator is this cluster's only client: its quota is the whole capacity, whatever --concurrency.
+    options = ClusterOptions.ephemeral(
+        services=("generator", "grader", "episode"),
+        reveal_answers=True,
+        extra_env={"MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": "10000"},
+    )
     started = time.perf_counter()
     with LocalCluster(options) as cluster:
         address = cluster.address("episode")
@@ -693,7 +698,8 @@ def _check_tasks(address: str, tasks: Sequence[str], split: str = "all") -> None
     """Fails early, with the known task ids, when a requested task (or its split) does not exist."""
     from mlopsdebug_client import EpisodeClient  # noqa: PLC0415
 
-    with EpisodeClient(address, config=ClientConfig(timeout_s=30.0, wait_for_ready=True)) as client:
+    config = ClientConfig(timeout_s=30.0, wait_for_ready=True, api_key=os.environ.get("MLOPSDEBUG_API_KEY") or None)
+    with EpisodeClient(address, config=config) as client:
         offered = {t.task_id: t for t in client.list_tasks().tasks}
     unknown = [t for t in tasks if t not in offered]
     if unknown:

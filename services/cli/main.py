@@ -114,6 +114,10 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if args.mode == "sealed":
+        from mlopsdebug_cli.sealed import evaluate_sealed  # noqa: PLC0415
+
+        return evaluate_sealed(args)
     from mlopsdebug_cli.evaluate import evaluate  # noqa: PLC0415
 
     return evaluate(args)
@@ -199,6 +203,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
     evaluate.add_argument(
         "--lines", default=None, help="also append each new episode's [START]/[STEP]/[END] lines to this file"
+    )
+    evaluate.add_argument(
+        "--mode",
+        choices=("training", "sealed"),
+        default="training",
+        help="training (default): the runner picks the seeds, grades are detailed, runs resume; sealed: one sealed"
+        " evaluation per agent, the service draws the scenarios and agents see only scores (see README)",
+    )
+    evaluate.add_argument(
+        "--episodes", type=int, default=None, help="sealed mode: episodes per task (default: as many as --seeds)"
     )
     evaluate.set_defaults(func=cmd_eval)
 

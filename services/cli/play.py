@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -23,7 +24,7 @@ async def play_episodes(
 ) -> list[float]:
     """Plays `seed` on each task in turn, printing the lines as they happen; returns the scores."""
     scores = []
-    config = ClientConfig(timeout_s=120.0, wait_for_ready=True)
+    config = ClientConfig(timeout_s=120.0, wait_for_ready=True, api_key=os.environ.get("MLOPSDEBUG_API_KEY") or None)
     async with AsyncEpisodeClient(address, config=config) as client:
         async with client.session() as session:
             for task in tasks:

@@ -74,3 +74,15 @@ class PermissionDenied(DomainError):
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
     default_reason = "UNAVAILABLE"
+
+
+class PermissionDenied(DomainError):
+    """The caller is known to lack the right to this call (e.g. a wrong operator token)."""
+
+    code = "PERMISSION_DENIED"
+    default_reason = "PERMISSION_DENIED"
+
+
+class Unauthenticated(DomainError):
+    code = "UNAUTHENTICATED"
+    default_reason = "UNAUTHENTICATED"

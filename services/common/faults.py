@@ -62,6 +62,12 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("silent_metric_swap", "hard", "evaluation_bug", ()),
         # Evaluation loads an older tokenizer than training (text models only).
         FaultSpec("tokenizer_version_drift", "hard", "evaluation_bug", ("train_version", "eval_version")),
+        # The "test" metrics are computed on the training split.
+        FaultSpec("eval_on_train_split", "hard", "evaluation_bug", ()),
+        # Evaluation loaders drop the last, incomplete batch: metrics on a subset of each split.
+        FaultSpec("eval_drop_last", "hard", "evaluation_bug", (), heldout=True),
+        # The support-weighted F1 is reported under the name macro_f1.
+        FaultSpec("weighted_f1_as_macro", "hard", "evaluation_bug", ()),
     )
 }
 

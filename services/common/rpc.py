@@ -94,6 +94,11 @@ def status_from_exception(exc: BaseException, domain: str) -> status_pb2.Status:
     return internal_status(domain)
 
 
+async def abort(context: grpc.aio.ServicerContext, exc: BaseException, domain: str) -> None:
+    """Ends the call with the status of `exc` (for stream handlers, which `guard` does not wrap)."""
+    await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, domain)))
+
+
 def guard(domain: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
     """Wraps an async unary servicer method: domain errors become statuses, anything else INTERNAL."""
 
@@ -105,7 +110,7 @@ def guard(domain: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., 
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
             except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-                await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, domain)))
+                await abort(context, exc, domain)
                 raise AssertionError("unreachable") from exc
 
         return wrapper

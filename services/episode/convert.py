@@ -22,6 +22,7 @@ from mlopsdebug_common.convert import (
 from mlopsdebug_common.domain import Grade, SanityCheckResult
 from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.core import ArtifactRead, Episode, FieldLookup, LogExcerpt, StepResult
+from mlopsdebug_episode.evaluation import GRADED, NOT_STARTED, TRUNCATED, UNFINISHED, Progress, Report
 
 
 def action_from_pb(m: pb.Action) -> Action:
@@ -106,10 +107,11 @@ def _fill_result(target: pb.ActionResult, outcome: object) -> None:
 
 
 def state_to_pb(episode: Episode) -> ep_pb.EpisodeStateInfo:
+    sealed = episode.evaluation is not None
     state = ep_pb.EpisodeStateInfo(
         episode_id=episode.episode_id,
         task_id=episode.task.task_id,
-        seed=episode.seed,
+        seed=0 if sealed else episode.seed,
         state=EPISODE_STATE_TO_PB[episode.state],
         step_count=episode.step_count,
         max_steps=episode.task.max_steps,
@@ -117,9 +119,65 @@ def state_to_pb(episode: Episode) -> ep_pb.EpisodeStateInfo:
         sanity_checks_run=[CHECK_TO_PB[c] for c in episode.sanity_checks_run],
         duplicate_reads=episode.duplicate_reads,
         cumulative_reward=episode.cumulative_reward,
-        scenario_id=episode.scenario.scenario_id,
+        scenario_id="" if sealed else episode.scenario.scenario_id,
         created_at=episode.created_at,
+        sealed=sealed,
+        evaluation_id=episode.evaluation.evaluation.evaluation_id if episode.evaluation is not None else "",
     )
     if episode.grade is not None:
         state.grade.CopyFrom(grade_to_pb(episode.grade))
     return state
+
+
+def reset_to_pb(episode: Episode, observation: pb.Observation) -> ep_pb.ResetResponse:
+    """A sealed episode's seed is withheld (0): the agent must not be able to replay its scenario."""
+    return ep_pb.ResetResponse(
+        episode_id=episode.episode_id,
+        seed=0 if episode.sealed else episode.seed,
+        observation=observation,
+        sealed=episode.sealed,
+    )
+
+
+EVALUATION_EPISODE_STATUS_TO_PB = {
+    NOT_STARTED: ep_pb.EVALUATION_EPISODE_STATUS_NOT_STARTED,
+    UNFINISHED: ep_pb.EVALUATION_EPISODE_STATUS_UNFINISHED,
+    GRADED: ep_pb.EVALUATION_EPISODE_STATUS_GRADED,
+    TRUNCATED: ep_pb.EVALUATION_EPISODE_STATUS_TRUNCATED,
+}
+
+
+def progress_to_pb(progress: Progress) -> ep_pb.EvaluationProgress:
+    return ep_pb.EvaluationProgress(
+        evaluation_id=progress.evaluation_id,
+        state=ep_pb.EVALUATION_STATE_CLOSED if progress.closed else ep_pb.EVALUATION_STATE_OPEN,
+        tasks=[
+            ep_pb.EvaluationTaskProgress(task_id=t.task_id, episodes=t.episodes, started=t.started, ended=t.ended)
+            for t in progress.tasks
+        ],
+    )
+
+
+def report_to_pb(report: Report) -> ep_pb.EvaluationReport:
+    message = ep_pb.EvaluationReport(
+        evaluation_id=report.evaluation_id,
+        tasks=[
+            ep_pb.EvaluationTaskScore(task_id=t.task_id, episodes=t.episodes, graded=t.graded, mean_score=t.mean_score)
+            for t in report.tasks
+        ],
+        scenario_stream_key=report.stream_key,
+    )
+    for e in report.episodes:
+        episode = message.episodes.add(
+            task_id=e.task_id,
+            index=e.index,
+            seed=e.seed,
+            scenario_id=e.scenario_id,
+            episode_id=e.episode_id,
+            status=EVALUATION_EPISODE_STATUS_TO_PB[e.status],
+            step_count=e.step_count,
+            score=e.score,
+        )
+        if e.grade is not None:
+            episode.grade.CopyFrom(grade_to_pb(e.grade))
+    return message

@@ -38,6 +38,7 @@ from mlopsdebug_common.validation import (
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
+from mlopsdebug_episode.evaluation import EvaluationBook, Slot
 
 REWARD_NEW_ARTIFACT: Final = 0.02
 REWARD_REPEATED_READ: Final = -0.02
@@ -59,8 +60,19 @@ class Grader(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EpisodeConfig:
+    """Limits of one process. Only running episodes (and resets under way) count against
+    `max_episodes` and `max_episodes_per_owner`; an ended episode stays readable until it is closed,
+    reaped, or pushed out by newer ended episodes (at most that many are kept, overall and per owner).
+    """
+
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
+    # Running episodes one owner may hold; None: only max_episodes applies.
+    max_episodes_per_owner: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.max_episodes < 1 or (self.max_episodes_per_owner is not None and self.max_episodes_per_owner < 1):
+            raise ValueError("max_episodes and max_episodes_per_owner must be at least 1")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,6 +103,7 @@ ActionOutcome = ArtifactRead | LogExcerpt | SanityCheckResult | FieldLookup | Gr
 
 @dataclasses.dataclass(slots=True)
 class Episode:
+    owner: str  # the scope that created it: only calls from the same owner reach it
     episode_id: str
     task: TaskSpec
     seed: int
@@ -107,6 +120,13 @@ class Episode:
     seen_reads: set[tuple[str, ...]] = dataclasses.field(default_factory=set)
     grade: Grade | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
+    # The sealed evaluation's slot this episode plays; None in training mode.
+    evaluation: Slot | None = None
+
+    @property
+    def sealed(self) -> bool:
+        """In a sealed evaluation: the seed is withheld and grades carry only the score."""
+        return self.evaluation is not None
 
     @property
     def done(self) -> bool:
@@ -130,7 +150,13 @@ class StepResult:
 
 
 class EpisodeManager:
-    """Owns all episodes of one process. Safe for any number of concurrent callers on one event loop."""
+    """Owns all episodes of one process. Safe for any number of concurrent callers on one event loop.
+
+    Every episode belongs to an owner (an opaque scope string the server derives from the caller:
+    a principal, a client token, a connection). Episode ids are scoped to their owner: another owner
+    naming the same id reaches nothing (NOT_FOUND, as for an id that never existed) and may create
+    its own episode under that id. The empty owner is the default for in-process callers.
+    """
 
     def __init__(
         self,
@@ -140,24 +166,49 @@ class EpisodeManager:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
+        evaluations: EvaluationBook | None = None,
     ) -> None:
         self._scenarios = scenarios
+        self.evaluations = evaluations if evaluations is not None else EvaluationBook()
         self._grader = grader
         self.config = config
         self._clock = clock
         self._wall_clock = wall_clock
-        self._episodes: dict[str, Episode] = {}
-        # Slots held by resets still waiting for their scenario, so capacity cannot be overshot.
-        self._pending = 0
-        self._pending_ids: set[str] = set()
+        self._episodes: dict[tuple[str, str], Episode] = {}
+        # Running episodes plus resets still waiting for their scenario, overall and by owner: the
+        # numbers the limits apply to (a pending reset holds its slot, so capacity cannot be overshot).
+        self._open = 0
+        self._open_by_owner: collections.Counter[str] = collections.Counter()
+        self._pending_ids: set[tuple[str, str]] = set()
+        # Ended episodes, oldest first, overall and by owner: kept for reading, within bounds.
+        self._ended: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
+        self._ended_by_owner: dict[str, collections.OrderedDict[tuple[str, str], None]] = {}
         self._parsed: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
 
     def __len__(self) -> int:
         return len(self._episodes)
 
+    @property
+    def open_count(self) -> int:
+        """Running episodes and resets under way: what max_episodes limits."""
+        return self._open
+
+    def open_count_of(self, owner: str) -> int:
+        return self._open_by_owner.get(owner, 0)
+
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", split: str = "all"
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        split: str = "all",
+        *,
+        evaluation_id: str = "",
+        owner: str = "",
     ) -> Episode:
+        """Starts an episode; with `evaluation_id`, on that sealed evaluation's next scenario of the task."""
+        if evaluation_id or self.evaluations.require_evaluation:
+            task_id = self.evaluations.resolve_task(evaluation_id, task_id, seed)
         task = TASKS[validate_task_id(task_id)]
         validate_split(task.task_id, split)
         if seed is None:
@@ -168,34 +219,92 @@ class EpisodeManager:
                 raise InvalidArgument.for_field(
                     "episode_id", "1 to 128 characters of [A-Za-z0-9._:-]", reason="INVALID_EPISODE_ID"
                 )
-            if episode_id in self._episodes or episode_id in self._pending_ids:
+            key = (owner, episode_id)
+            if key in self._episodes or key in self._pending_ids:
                 raise AlreadyExists(f"episode {episode_id!r} already exists", reason="EPISODE_EXISTS")
         else:
             episode_id = "ep-" + secrets.token_hex(12)
-        if len(self._episodes) + self._pending >= self.config.max_episodes:
-            self.reap_idle()
-            if len(self._episodes) + self._pending >= self.config.max_episodes:
-                raise ResourceExhausted(
-                    f"at capacity: {self.config.max_episodes} episodes open; close finished episodes or retry later",
-                    reason="EPISODE_CAPACITY",
-                    metadata={"max_episodes": str(self.config.max_episodes)},
-                )
-        self._pending += 1
-        self._pending_ids.add(episode_id)
+            key = (owner, episode_id)
+        self._check_limits(owner)
+        slot = self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
+        if slot is not None:
+            seed = slot.seed
+        self._open += 1
+        self._open_by_owner[owner] += 1
+        self._pending_ids.add(key)
         try:
             scenario = await self._scenarios.get(task.task_id, seed, split)
+        except BaseException:
+            self._release_slot(owner)
+            if slot is not None:  # nobody saw the scenario: the next reset takes it
+                self.evaluations.put_back(slot)
+            raise
         finally:
-            self._pending -= 1
-            self._pending_ids.discard(episode_id)
+            self._pending_ids.discard(key)
+        if slot is not None:
+            slot.attach(episode_id, scenario.scenario_id)
         now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        episode = Episode(episode_id, task, seed, scenario, now, self._clock())
-        self._episodes[episode_id] = episode
+        episode = Episode(owner, episode_id, task, seed, scenario, now, self._clock(), evaluation=slot)
+        self._episodes[key] = episode
         return episode
 
-    def get(self, episode_id: str) -> Episode:
+    def _check_limits(self, owner: str) -> None:
+        """Refuses a reset past the owner's quota or the process's capacity (after reaping idle episodes)."""
+        quota = self.config.max_episodes_per_owner
+        over_quota = quota is not None and self._open_by_owner.get(owner, 0) >= quota
+        if over_quota or self._open >= self.config.max_episodes:
+            self.reap_idle()
+        if quota is not None and self._open_by_owner.get(owner, 0) >= quota:
+            raise ResourceExhausted(
+                f"quota max_episodes_per_principal reached: {quota} running episodes per principal; "
+                "finish or close one of yours first",
+                reason="EPISODE_QUOTA",
+                metadata={"quota": "max_episodes_per_principal", "limit": str(quota)},
+            )
+        if self._open >= self.config.max_episodes:
+            raise ResourceExhausted(
+                f"at capacity: {self.config.max_episodes} episodes running; retry later",
+                reason="EPISODE_CAPACITY",
+                metadata={"quota": "max_episodes", "max_episodes": str(self.config.max_episodes)},
+            )
+
+    def _release_slot(self, owner: str) -> None:
+        self._open -= 1
+        left = self._open_by_owner[owner] - 1
+        if left:
+            self._open_by_owner[owner] = left
+        else:
+            del self._open_by_owner[owner]
+
+    def _ended_now(self, episode: Episode) -> None:
+        """An episode just ended: it gives back its slot and joins the bounded set of ended ones kept."""
+        self._release_slot(episode.owner)
+        key = (episode.owner, episode.episode_id)
+        mine = self._ended_by_owner.setdefault(episode.owner, collections.OrderedDict())
+        self._ended[key] = None
+        mine[key] = None
+        keep_mine = self.config.max_episodes_per_owner or self.config.max_episodes
+        while len(mine) > keep_mine:
+            self._remove(next(iter(mine)))
+        while len(self._ended) > self.config.max_episodes:
+            self._remove(next(iter(self._ended)))
+
+    def _remove(self, key: tuple[str, str]) -> Episode:
+        episode = self._episodes.pop(key)
+        if not episode.done:
+            self._release_slot(episode.owner)
+        else:
+            del self._ended[key]
+            mine = self._ended_by_owner[episode.owner]
+            del mine[key]
+            if not mine:
+                del self._ended_by_owner[episode.owner]
+        return episode
+
+    def get(self, episode_id: str, *, owner: str = "") -> Episode:
         if not episode_id:
             raise InvalidArgument.for_field("episode_id", "required", reason="EPISODE_ID_MISSING")
-        episode = self._episodes.get(episode_id)
+        episode = self._episodes.get((owner, episode_id))
         if episode is None:
             shown = episode_id if len(episode_id) <= 64 else episode_id[:64] + "..."
             raise NotFound(
@@ -204,33 +313,34 @@ class EpisodeManager:
             )
         return episode
 
-    def has(self, episode_id: str) -> bool:
-        return episode_id in self._episodes
+    def has(self, episode_id: str, *, owner: str = "") -> bool:
+        return (owner, episode_id) in self._episodes
 
-    def close(self, episode_id: str) -> Episode:
-        episode = self.get(episode_id)
-        del self._episodes[episode_id]
-        return episode
+    def close(self, episode_id: str, *, owner: str = "") -> Episode:
+        self.get(episode_id, owner=owner)
+        return self._remove((owner, episode_id))
 
     def reap_idle(self) -> list[str]:
         """Closes episodes idle longer than the timeout; returns their ids."""
         cutoff = self._clock() - self.config.idle_timeout_s
-        expired = [eid for eid, ep in self._episodes.items() if ep.last_active < cutoff and not ep.lock.locked()]
-        for eid in expired:
-            del self._episodes[eid]
-        return expired
+        expired = [key for key, ep in self._episodes.items() if ep.last_active < cutoff and not ep.lock.locked()]
+        for key in expired:
+            self._remove(key)
+        return [episode_id for _, episode_id in expired]
 
-    async def step(self, episode_id: str, action: Action) -> StepResult:
+    async def step(self, episode_id: str, action: Action, *, owner: str = "") -> StepResult:
         validate_action(action)
-        episode = self.get(episode_id)
+        episode = self.get(episode_id, owner=owner)
         async with episode.lock:
-            if episode_id not in self._episodes:
+            if self._episodes.get((owner, episode_id)) is not episode:
                 raise NotFound(f"episode {episode_id!r} was closed", reason="EPISODE_NOT_FOUND")
             if episode.done:
                 raise FailedPrecondition(
                     f"episode {episode_id!r} has ended ({episode.state}); reset to start a new one",
                     reason="EPISODE_ENDED",
                 )
+            if episode.evaluation is not None:
+                episode.evaluation.check_open()
             if action.kind == "submit_diagnosis":
                 # The remote call happens before any mutation: if it fails, the episode is untouched.
                 grade = await self._grader.grade(
@@ -238,22 +348,38 @@ class EpisodeManager:
                     action.diagnosis,
                     task=episode.task,
                 )
-                return self._apply(episode, action, grade, grade.score)
+                if episode.evaluation is not None:  # the full grade goes to the operator's report only
+                    grade = episode.evaluation.seal(grade)
+                return self._applied(episode, action, grade, grade.score)
             outcome, reward = self._observe(episode, action)
-            return self._apply(episode, action, outcome, reward)
+            return self._applied(episode, action, outcome, reward)
 
-    async def step_batch(self, items: Sequence[tuple[str, Action | None]]) -> list[StepResult | Exception]:
+    def _applied(self, episode: Episode, action: Action, outcome: ActionOutcome, reward: float) -> StepResult:
+        result = self._apply(episode, action, outcome, reward)
+        if episode.evaluation is not None:
+            episode.evaluation.observe(episode.step_count, episode.truncated)
+        return result
+
+    async def step_batch(
+        self,
+        items: Sequence[tuple[str, Action | None]],
+        *,
+        owner: str = "",
+        owners: Sequence[str] | None = None,
+    ) -> list[StepResult | Exception]:
         """One step on each of several distinct episodes: a vector environment's step.
 
         Each item succeeds or fails alone, exactly as `step` would (its error is returned in its
         place, its episode untouched). Only a malformed batch raises, before any item runs.
         Submissions wait on the grader, so they run concurrently after the other items.
+        `owners`, when given, names each item's owner (a gateway's batch carries many clients' steps).
         """
+        item_owners = list(owners) if owners is not None else [owner] * len(items)
         if not 1 <= len(items) <= STEP_BATCH_MAX_STEPS:
             raise InvalidArgument.for_field(
                 "steps", f"{len(items)} steps; a batch holds 1 to {STEP_BATCH_MAX_STEPS}", reason="BATCH_SIZE"
             )
-        if len({episode_id for episode_id, _ in items}) != len(items):
+        if len({(o, episode_id) for o, (episode_id, _) in zip(item_owners, items, strict=True)}) != len(items):
             raise InvalidArgument.for_field(
                 "steps",
                 "two steps name the same episode; a batch takes one step per episode",
@@ -266,18 +392,18 @@ class EpisodeManager:
                 submissions.append(index)
                 results.append(None)  # filled in once graded
             else:
-                results.append(await self._step_or_error(episode_id, action))
+                results.append(await self._step_or_error(episode_id, action, item_owners[index]))
         if submissions:
-            graded = await asyncio.gather(*(self._step_or_error(*items[i]) for i in submissions))
+            graded = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in submissions))
             for index, outcome in zip(submissions, graded, strict=True):
                 results[index] = outcome
         return [outcome for outcome in results if outcome is not None]
 
-    async def _step_or_error(self, episode_id: str, action: Action | None) -> StepResult | Exception:
+    async def _step_or_error(self, episode_id: str, action: Action | None, owner: str) -> StepResult | Exception:
         try:
             if action is None:
                 raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
-            return await self.step(episode_id, action)
+            return await self.step(episode_id, action, owner=owner)
         except Exception as exc:  # noqa: BLE001 - one item's failure is that item's answer
             return exc
 
@@ -334,6 +460,8 @@ class EpisodeManager:
                 if left <= 3:
                     messages.append(f"{left} step{'s' if left != 1 else ''} left.")
         episode.cumulative_reward = round(episode.cumulative_reward + reward, 10)
+        if episode.done and self._episodes.get((episode.owner, episode.episode_id)) is episode:
+            self._ended_now(episode)  # (a submission's episode may have been closed while it was graded)
         return StepResult(episode, outcome, reward, tuple(messages))
 
     def _lookup(self, scenario: Scenario, artifact: str, path: str) -> FieldLookup:

@@ -12,11 +12,12 @@ import grpc
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
-from mlopsdebug_common import eventloop, rpc
+from mlopsdebug_common import eventloop, principals, rpc
 from mlopsdebug_common.convert import split_from_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
+from mlopsdebug_episode.evaluation import EvaluationBook
 from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 
 DOMAIN = "episode.mlopsdebug"
@@ -42,6 +43,16 @@ class EpisodeServerConfig:
     mtls: rpc.MutualTls | None = None
     # TLS for clients of this service (MLOPSDEBUG_EPISODE_TLS_CERT / _KEY); None serves plaintext.
     edge_credentials: grpc.ServerCredentials | None = None
+    # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
+    # unused before the service closes it when room is needed, and whether every reset must name one
+    # (a held-out test server: no detailed grade is ever served).
+    max_evaluations: int = 64
+    evaluation_idle_s: float = 86_400.0
+    require_evaluation: bool = False
+    # Running episodes per principal (or anonymous client/connection); see README "Security model".
+    max_episodes_per_principal: int = 256
+    # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
+    api_keys: principals.ApiKeys | None = None
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -55,20 +66,40 @@ class EpisodeServerConfig:
             scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
             peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+            max_evaluations=rpc.env_int("MLOPSDEBUG_MAX_EVALUATIONS", 64),
+            evaluation_idle_s=rpc.env_float("MLOPSDEBUG_EVALUATION_IDLE_S", 86_400.0),
+            require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
+            max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
+            api_keys=principals.keys_from_env(),
             mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
             edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
         )
 
     def episode_config(self) -> EpisodeConfig:
-        return EpisodeConfig(self.max_episodes, self.idle_timeout_s)
+        return EpisodeConfig(
+            self.max_episodes,
+            self.idle_timeout_s,
+            max_episodes_per_owner=self.max_episodes_per_principal,
+        )
 
 
 class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
-    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard."""
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard.
 
-    def __init__(self, manager: EpisodeManager, scenarios: RemoteScenarioSource | ScenarioSource) -> None:
+    Each call's owner (principal, client token or connection) comes from its metadata and scopes
+    every episode it creates or names; a call with keys on but no valid key gets UNAUTHENTICATED.
+    """
+
+    def __init__(
+        self,
+        manager: EpisodeManager,
+        scenarios: RemoteScenarioSource | ScenarioSource,
+        *,
+        api_keys: principals.ApiKeys | None = None,
+    ) -> None:
         self._manager = manager
         self._scenarios = scenarios
+        self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
 
@@ -83,27 +114,46 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             self._templates.move_to_end(key)
         return template
 
+    def _owner(self, context: grpc.aio.ServicerContext) -> str:
+        return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
+
+    def _step_owner(self, step: ep_pb.StepRequest, call_owner: str) -> str:
+        """A step's own client token (keys off only) stands in for the call's: see StepRequest.client_token."""
+        if step.client_token and self._keys is None:
+            return principals.token_owner(step.client_token)
+        return call_owner
+
     # -- shared implementations (used by unary RPCs and the Session stream) --
 
-    async def _reset(self, request: ep_pb.ResetRequest) -> tuple[Episode, ep_pb.ResetResponse]:
-        if not request.task_id:
+    async def _reset(self, request: ep_pb.ResetRequest, owner: str) -> tuple[Episode, ep_pb.ResetResponse]:
+        if not request.task_id and not request.evaluation_id:  # an evaluation picks the task when none is named
             raise InvalidArgument.for_field("task_id", "required; one of easy, medium, hard", reason="UNKNOWN_TASK")
         seed = request.seed if request.HasField("seed") else None
         split = split_from_pb(request.split)
-        episode = await self._manager.reset(request.task_id, seed, request.episode_id, split)
+        episode = await self._manager.reset(
+            request.task_id, seed, request.episode_id, split, evaluation_id=request.evaluation_id, owner=owner
+        )
         observation = convert.fill_observation(self._template(episode), episode)
-        return episode, ep_pb.ResetResponse(episode_id=episode.episode_id, seed=episode.seed, observation=observation)
+        return episode, convert.reset_to_pb(episode, observation)
 
-    async def _step(self, request: ep_pb.StepRequest, response: ep_pb.StepResponse) -> ep_pb.StepResponse:
+    async def _step(
+        self, request: ep_pb.StepRequest, response: ep_pb.StepResponse, owner: str
+    ) -> ep_pb.StepResponse:
         """Fills `response` in place (the Session stream passes its own, saving a copy per step)."""
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
-        result: StepResult = await self._manager.step(request.episode_id, convert.action_from_pb(request.action))
+        action = convert.action_from_pb(request.action)
+        owner = self._step_owner(request, owner)
+        result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
         convert.fill_observation(self._template(result.episode), result.episode, result, into=response.observation)
         return response
 
     async def _step_batch(
-        self, request: ep_pb.StepBatchRequest, response: ep_pb.StepBatchResponse, default_episode_id: str = ""
+        self,
+        request: ep_pb.StepBatchRequest,
+        response: ep_pb.StepBatchResponse,
+        owner: str,
+        default_episode_id: str = "",
     ) -> ep_pb.StepBatchResponse:
         """Fills `response` in place; an empty episode id means `default_episode_id` (Session's current)."""
         items = [
@@ -113,7 +163,8 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             )
             for step in request.steps
         ]
-        outcomes = await self._manager.step_batch(items)
+        owners = [self._step_owner(step, owner) for step in request.steps]
+        outcomes = await self._manager.step_batch(items, owners=owners)
         for outcome in outcomes:
             result = response.results.add()
             if isinstance(outcome, StepResult):
@@ -123,11 +174,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                 result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
         return response
 
-    def _get_state(self, episode_id: str) -> ep_pb.GetStateResponse:
-        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id)))
+    def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
+        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id, owner=owner)))
 
-    def _close(self, episode_id: str) -> ep_pb.CloseEpisodeResponse:
-        episode = self._manager.close(episode_id)
+    def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
+        episode = self._manager.close(episode_id, owner=owner)
         return ep_pb.CloseEpisodeResponse(state=convert.state_to_pb(episode))
 
     def reap_idle(self) -> int:
@@ -137,33 +188,64 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     @rpc.guard(DOMAIN)
     async def ListTasks(self, request, context):  # noqa: N802
+        self._owner(context)  # with keys on, even the task list needs one
         response = await self._scenarios.list_tasks()
         return ep_pb.ListTasksResponse(tasks=response.tasks)
 
     @rpc.guard(DOMAIN)
     async def Reset(self, request, context):  # noqa: N802
-        _, response = await self._reset(request)
+        _, response = await self._reset(request, self._owner(context))
         return response
 
     @rpc.guard(DOMAIN)
     async def Step(self, request, context):  # noqa: N802
-        return await self._step(request, ep_pb.StepResponse())
+        return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def StepBatch(self, request, context):  # noqa: N802
-        return await self._step_batch(request, ep_pb.StepBatchResponse())
+        return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
-        return self._get_state(request.episode_id)
+        return self._get_state(request.episode_id, self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def CloseEpisode(self, request, context):  # noqa: N802
-        return self._close(request.episode_id)
+        return self._close(request.episode_id, self._owner(context))
+
+    # -- sealed evaluations (the operator's calls, and progress) --
+
+    @rpc.guard(DOMAIN)
+    async def CreateEvaluation(self, request, context):  # noqa: N802
+        self._owner(context)  # with keys on, only a keyed caller may open an evaluation
+        plan = [(task.task_id, task.episodes) for task in request.tasks]
+        evaluation, token = self._manager.evaluations.create(plan, request.scenario_stream_key)
+        return ep_pb.CreateEvaluationResponse(
+            evaluation_id=evaluation.evaluation_id,
+            operator_token=token,
+            progress=convert.progress_to_pb(evaluation.progress()),
+        )
+
+    @rpc.guard(DOMAIN)
+    async def GetEvaluation(self, request, context):  # noqa: N802
+        self._owner(context)
+        progress = self._manager.evaluations.progress(request.evaluation_id)
+        return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
+
+    @rpc.guard(DOMAIN)
+    async def CloseEvaluation(self, request, context):  # noqa: N802
+        self._owner(context)
+        report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
+        return ep_pb.CloseEvaluationResponse(report=convert.report_to_pb(report))
 
     # -- the bidirectional stream --
 
     async def Session(self, request_iterator, context):  # noqa: N802
+        try:
+            owner = self._owner(context)
+        except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
+            await rpc.abort(context, exc, DOMAIN)
+            return
         owned: list[str] = []
         current = ""
         try:
@@ -174,20 +256,20 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     if len(request.request_id) > REQUEST_ID_MAX_CHARS:
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
                     if kind == "reset":
-                        episode, reset = await self._reset(request.reset)
+                        episode, reset = await self._reset(request.reset, owner)
                         owned.append(episode.episode_id)
                         current = episode.episode_id
                         response.reset.CopyFrom(reset)
                     elif kind == "step":
                         if not request.step.episode_id:
                             request.step.episode_id = current
-                        await self._step(request.step, response.step)
+                        await self._step(request.step, response.step, owner)
                     elif kind == "step_batch":
-                        await self._step_batch(request.step_batch, response.step_batch, current)
+                        await self._step_batch(request.step_batch, response.step_batch, owner, current)
                     elif kind == "get_state":
-                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current))
+                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current, owner))
                     elif kind == "close":
-                        response.close.CopyFrom(self._close(request.close.episode_id or current))
+                        response.close.CopyFrom(self._close(request.close.episode_id or current, owner))
                     else:
                         raise InvalidArgument.for_field(
                             "request", "exactly one of reset, step, step_batch, get_state, close"
@@ -200,7 +282,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):
-                    self._close(episode_id)
+                    self._close(episode_id, owner)
 
 
 async def build_server(
@@ -221,8 +303,13 @@ async def build_server(
             "%s is not set: calls to generator and grader are plaintext, and those services accept calls "
             "from any process that reaches them", rpc.MTLS_DIR_ENV,
         )
-    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config())
-    servicer = EpisodeServicer(manager, remote_scenarios)
+    evaluations = EvaluationBook(
+        max_evaluations=config.max_evaluations,
+        idle_timeout_s=config.evaluation_idle_s,
+        require_evaluation=config.require_evaluation,
+    )
+    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
+    servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],

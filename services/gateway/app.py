@@ -2,7 +2,8 @@
 
 Routes: GET /health, /metadata, /schema, /state; POST /reset, /step, /close, /mcp; WebSocket /ws and /mcp.
 HTTP episodes are addressed by the episode id that POST /reset returns, so any number of HTTP clients
-play at once. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
+play at once; every call carries its caller's credentials upstream (auth.py), so each caller reaches
+only its own episodes. Each WebSocket connection is one OpenEnv session backed by one episode-service Session
 stream. Invalid input is 422 with pydantic-style detail, an unknown episode 404; a gateway route never
 answers 500 for anything a caller sent.
 """
@@ -18,13 +19,16 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Body, FastAPI, Query, Request, WebSocket
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from mlopsdebug_gateway import mcp
+from mlopsdebug_gateway.auth import AuthError, Caller, http_caller, ws_caller
 from mlopsdebug_gateway.config import GatewayConfig
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
+from mlopsdebug_gateway.limits import BodyLimit
 from mlopsdebug_gateway.metadata import metadata, package_version
 from mlopsdebug_gateway.models import (
     CloseRequest,
@@ -37,6 +41,8 @@ from mlopsdebug_gateway.models import (
     SchemaResponse,
     StepRequest,
     StepResponse,
+    plain_errors,
+    plain_json,
     validation_errors,
 )
 from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
@@ -48,11 +54,11 @@ OPENAPI_VERSION = "1.0.0"  # openenv validate maps 1.x to the openenv-http/1.x p
 CLOSE_NORMAL = 1000
 
 
-# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR) --
+# -- WebSocket envelopes, as strict as OpenEnv's (extra keys are a VALIDATION_ERROR), with strict types --
 
 
 class _Envelope(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class WSReset(_Envelope):
@@ -90,20 +96,29 @@ class Gateway:
         self.client = client
         self.active_ws = 0
         self.mcp_sessions = mcp.McpSessions(
-            self.unary_session,
             max_sessions=config.max_mcp_sessions,
+            max_per_owner=config.max_mcp_sessions_per_principal,
             idle_timeout_s=config.session_idle_timeout_s,
         )
-        self.mcp_scope = mcp.HttpScope(self.mcp_sessions, self.unary_session)
         self.version = package_version()
 
-    def unary_session(self, episode_id: str | None = None) -> EpisodeSession:
+    def http_caller(self, request: Request) -> Caller:
+        """The caller of an HTTP request; raises AuthError (401) when keys are on and its key is not valid."""
+        host = request.client.host if request.client is not None else "unknown"
+        return http_caller(request.headers, host, self.config.api_keys, self.config.scope_secret)
+
+    def unary_session(self, caller: Caller, episode_id: str | None = None) -> EpisodeSession:
         return EpisodeSession(
-            UnaryTransport(self.client), default_task_id=self.config.default_task_id, episode_id=episode_id
+            UnaryTransport(self.client, caller.metadata),
+            default_task_id=self.config.default_task_id,
+            episode_id=episode_id,
         )
 
-    def stream_session(self) -> EpisodeSession:
-        return EpisodeSession(StreamTransport(self.client), default_task_id=self.config.default_task_id)
+    def stream_session(self, caller: Caller) -> EpisodeSession:
+        return EpisodeSession(StreamTransport(self.client, caller.metadata), default_task_id=self.config.default_task_id)
+
+    def mcp_scope(self, caller: Caller) -> mcp.HttpScope:
+        return mcp.HttpScope(self.mcp_sessions, lambda eid: self.unary_session(caller, eid), caller.limit_key)
 
     def try_acquire_ws(self) -> bool:
         if self.active_ws >= self.config.max_ws_sessions:
@@ -116,11 +131,27 @@ class Gateway:
 
 
 def _upstream_response(exc: UpstreamError) -> JSONResponse:
-    return JSONResponse(exc.http_body(), status_code=exc.http_status)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.http_status == 401 else None
+    return JSONResponse(exc.http_body(), status_code=exc.http_status, headers=headers)
+
+
+def _auth_response(exc: AuthError) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.http_body(), status_code=exc.status, headers=headers)
 
 
 def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
+
+
+def _encode(reply: dict[str, Any]) -> str:
+    """A WebSocket reply as JSON text. orjson is several times faster than json.dumps on observations, the
+    bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a JSON-RPC id, a refused
+    seed): those replies take the slow path."""
+    try:
+        return orjson.dumps(reply).decode()
+    except TypeError:
+        return json.dumps(plain_json(reply))
 
 
 def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +181,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         version=OPENAPI_VERSION,
         lifespan=lifespan,
     )
+
+    # Outermost of the app's own middleware: bodies are capped before any route or parser reads them.
+    app.add_middleware(BodyLimit, max_body_bytes=config.max_body_bytes, body_timeout_s=config.body_timeout_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """422 as FastAPI answers it, but JSON-safe: FastAPI's own handler answers a body holding 1e999 with 500."""
+        return _invalid(plain_errors(exc.errors()))
 
     def gateway_of(request: Request | WebSocket) -> Gateway:
         return request.app.state.gateway
@@ -183,10 +222,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
     @app.post("/reset", response_model=StepResponse, response_model_exclude_unset=True, tags=["Environment Control"])
     async def reset(request: Request, body: ResetRequest | None = Body(default=None)) -> Any:
         """Starts an episode; the returned episode_id addresses it in /step, /state and /close."""
-        session = gateway_of(request).unary_session()
         data = body.model_dump(exclude_none=True) if body is not None else {}
         try:
-            payload = await session.reset(data)
+            gateway = gateway_of(request)
+            payload = await gateway.unary_session(gateway.http_caller(request)).reset(data)
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
         return _with_episode_id(payload)
@@ -201,10 +242,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
     async def step(request: Request, body: StepRequest) -> Any:
         """Applies one action to the episode; an invalid action is 422 with loc relative to the action."""
         gateway = gateway_of(request)
-        session = gateway.unary_session(body.episode_id)
         timeout = min(body.timeout_s, gateway.config.rpc_timeout_s) if body.timeout_s else None
         try:
+            session = gateway.unary_session(gateway.http_caller(request), body.episode_id)
             payload = await session.step(body.action, timeout_s=timeout)
+        except AuthError as exc:
+            return _auth_response(exc)
         except ValidationError as exc:
             return _invalid(validation_errors(exc))
         except UpstreamError as exc:
@@ -217,18 +260,22 @@ def create_app(config: GatewayConfig) -> FastAPI:
         episode_id: str = Query(min_length=1, max_length=128, description="Id returned by POST /reset"),
     ) -> Any:
         """The episode's state; it never holds the answer while the episode runs."""
-        session = gateway_of(request).unary_session(episode_id)
         try:
-            return await session.state()
+            gateway = gateway_of(request)
+            return await gateway.unary_session(gateway.http_caller(request), episode_id).state()
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
 
     @app.post("/close", response_model=MLOpsState, response_model_exclude_unset=True, tags=["Environment Control"])
     async def close(request: Request, body: CloseRequest) -> Any:
         """Ends the episode and frees its slot; returns its final state."""
-        session = gateway_of(request).unary_session(body.episode_id)
         try:
-            return await session.close_episode()
+            gateway = gateway_of(request)
+            return await gateway.unary_session(gateway.http_caller(request), body.episode_id).close_episode()
+        except AuthError as exc:
+            return _auth_response(exc)
         except UpstreamError as exc:
             return _upstream_response(exc)
 
@@ -239,10 +286,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         """JSON-RPC 2.0: tools/list, tools/call, openenv/session/create|close. Always HTTP 200."""
         gateway = gateway_of(request)
         try:
+            caller = gateway.http_caller(request)
+        except AuthError as exc:
+            return _auth_response(exc)
+        try:
             raw = json.loads(await request.body())
         except ValueError:
             return JSONResponse(mcp.error(None, mcp.PARSE_ERROR, "Parse error"))
-        return JSONResponse(await mcp.handle(raw, gateway.mcp_scope, server_version=gateway.version))
+        return JSONResponse(await mcp.handle(raw, gateway.mcp_scope(caller), server_version=gateway.version))
 
     @app.websocket("/mcp")
     async def mcp_ws(websocket: WebSocket) -> None:
@@ -256,7 +307,12 @@ def create_app(config: GatewayConfig) -> FastAPI:
 
     async def _serve_socket(websocket: WebSocket, on_frame: Callable[..., Any]) -> None:
         gateway = gateway_of(websocket)
-        await websocket.accept()
+        try:
+            caller = ws_caller(websocket.headers, websocket.scope.get("subprotocols") or (), gateway.config.api_keys)
+        except AuthError as exc:
+            await _refuse_handshake(websocket, exc)
+            return
+        await websocket.accept(subprotocol=caller.subprotocol)
         if not gateway.try_acquire_ws():
             limit = gateway.config.max_ws_sessions
             with contextlib.suppress(Exception):
@@ -270,7 +326,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                 )
                 await websocket.close(CLOSE_NORMAL)
             return
-        session = gateway.stream_session()
+        session = gateway.stream_session(caller)
         idle = gateway.config.session_idle_timeout_s or None
         try:
             while True:
@@ -288,8 +344,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    # orjson: several times faster than json.dumps on observations, the bulk of a reply.
-                    await websocket.send_text(orjson.dumps(reply).decode())
+                    await websocket.send_text(_encode(reply))
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return
@@ -304,6 +359,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     await websocket.close(CLOSE_NORMAL)
 
     return app
+
+
+async def _refuse_handshake(websocket: WebSocket, exc: AuthError) -> None:
+    """Answers the upgrade request with HTTP 401 (or 403 where the server cannot send a denial body)."""
+    try:
+        await websocket.send_denial_response(_auth_response(exc))
+    except RuntimeError:
+        await websocket.close(code=1008, reason=exc.reason)
 
 
 async def _mcp_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | None, bool]:

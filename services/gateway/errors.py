@@ -1,6 +1,6 @@
 """Errors of the episode service as the gateway reports them: one mapping, used by HTTP, WebSocket and MCP.
 
-gRPC status -> HTTP: INVALID_ARGUMENT 422, NOT_FOUND 404, FAILED_PRECONDITION 409, ALREADY_EXISTS 409,
+gRPC status -> HTTP: INVALID_ARGUMENT 422, UNAUTHENTICATED 401, NOT_FOUND 404, FAILED_PRECONDITION 409, ALREADY_EXISTS 409,
 RESOURCE_EXHAUSTED 429, UNAVAILABLE 503, DEADLINE_EXCEEDED 504, anything else 502 (the gateway itself
 did not fail, its upstream did). On a WebSocket, RESOURCE_EXHAUSTED is CAPACITY_REACHED, an invalid
 action is VALIDATION_ERROR, and everything else is EXECUTION_ERROR with the connection left open.
@@ -14,7 +14,6 @@ from typing import Any, Final
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from mlopsdebug_client import MLOpsDebugError
 
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -22,6 +21,8 @@ HTTP_STATUS: Final[dict[str, int]] = {
     "INVALID_ARGUMENT": 422,
     "OUT_OF_RANGE": 422,
     "NOT_FOUND": 404,
+    "UNAUTHENTICATED": 401,
+    "PERMISSION_DENIED": 403,
     "FAILED_PRECONDITION": 409,
     "ALREADY_EXISTS": 409,
     "ABORTED": 409,
@@ -110,21 +111,12 @@ def from_rpc_error(error: grpc.RpcError) -> UpstreamError:
     return UpstreamError(code, details or code.lower())
 
 
-def from_client_error(error: MLOpsDebugError) -> UpstreamError:
-    """A failure the Python client raised (a step's in-band error, or its shared stream breaking)."""
-    code = error.code.name
-    if code == "UNAVAILABLE":
-        return UpstreamError(code, "the episode service is unavailable; retry shortly", error.reason)
-    if code == "DEADLINE_EXCEEDED":
-        return UpstreamError(code, "the episode service did not answer in time", error.reason)
-    violations = tuple((v.field, v.description) for v in error.field_violations)
-    return UpstreamError(code, error.message or code.lower(), error.reason, violations)
-
-
 def ws_code(error: UpstreamError, *, stepping: bool) -> str:
     """The OpenEnv WebSocket error code for an upstream failure."""
     if error.code == "RESOURCE_EXHAUSTED":
         return "CAPACITY_REACHED"
+    if error.code == "UNAUTHENTICATED":
+        return "UNAUTHENTICATED"
     if stepping and error.code == "INVALID_ARGUMENT":
         return "VALIDATION_ERROR"
     return "EXECUTION_ERROR"

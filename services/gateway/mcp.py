@@ -10,6 +10,7 @@ one) come back as results with `isError: true`; malformed requests and arguments
 from __future__ import annotations
 
 import asyncio
+import collections
 import dataclasses
 import json
 import time
@@ -110,9 +111,9 @@ TOOL_NAMES: Final[frozenset[str]] = frozenset(tool["name"] for tool in TOOLS)
 
 
 class JsonRpcRequest(BaseModel):
-    """A JSON-RPC 2.0 request or notification."""
+    """A JSON-RPC 2.0 request or notification; strict, so an id of `true` is refused rather than read as 1."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     jsonrpc: Literal["2.0"]
     method: str
@@ -167,7 +168,8 @@ def parse_request(raw: Any) -> JsonRpcRequest | dict[str, Any]:
     try:
         return JsonRpcRequest.model_validate(raw)
     except ValidationError as exc:
-        request_id = raw.get("id") if isinstance(raw.get("id"), (str, int)) else None
+        raw_id = raw.get("id")
+        request_id = raw_id if isinstance(raw_id, (str, int)) and not isinstance(raw_id, bool) else None
         return error(request_id, INVALID_REQUEST, "Invalid request", validation_errors(exc))
 
 
@@ -287,47 +289,66 @@ def is_mcp_step(data: dict[str, Any]) -> bool:
 class _Entry:
     session: EpisodeSession
     last_used: float
+    owner: str
 
 
 class McpSessions:
     """HTTP MCP sessions (`openenv/session/create`): each holds at most one episode, dropped when idle.
 
     Unlike OpenEnv, an idle session does not hold its slot forever: sessions unused for the idle
-    timeout are closed (and their episodes with them) whenever a session is created.
+    timeout are closed (and their episodes with them) whenever a session is created. A session
+    belongs to the caller that created it (its `limit_key`): for anyone else its id is unknown, and
+    one caller holds at most `max_per_owner` of the `max_sessions`.
     """
 
     def __init__(
         self,
-        make_session: Callable[[str | None], EpisodeSession],
         *,
         max_sessions: int,
+        max_per_owner: int,
         idle_timeout_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._make_session = make_session
         self._max = max_sessions
+        self._max_per_owner = max_per_owner
         self._idle = idle_timeout_s
         self._clock = clock
         self._entries: dict[str, _Entry] = {}
+        self._per_owner: collections.Counter[str] = collections.Counter()
         self._closing: set[asyncio.Task[None]] = set()
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _pop(self, session_id: str) -> _Entry:
+        entry = self._entries.pop(session_id)
+        self._per_owner[entry.owner] -= 1
+        if not self._per_owner[entry.owner]:
+            del self._per_owner[entry.owner]
+        return entry
 
     def _expire(self) -> None:
         if self._idle <= 0:
             return
         cutoff = self._clock() - self._idle
         for session_id in [sid for sid, entry in self._entries.items() if entry.last_used < cutoff]:
-            self._close_later(self._entries.pop(session_id).session)
+            self._close_later(self._pop(session_id).session)
 
     def _close_later(self, session: EpisodeSession) -> None:
         task = asyncio.get_running_loop().create_task(session.aclose())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    def create(self) -> str:
+    def create(self, owner: str, make_session: Callable[[], EpisodeSession]) -> str:
         self._expire()
+        mine = self._per_owner.get(owner, 0)
+        if mine >= self._max_per_owner:
+            raise ScopeError(
+                SERVER_ERROR,
+                f"Quota max_mcp_sessions_per_principal reached: {mine}/{self._max_per_owner} MCP sessions "
+                "of yours are open; close one (openenv/session/close) first",
+                {"quota": "max_mcp_sessions_per_principal", "active_sessions": mine, "max_sessions": self._max_per_owner},
+            )
         if len(self._entries) >= self._max:
             raise ScopeError(
                 SERVER_ERROR,
@@ -335,25 +356,32 @@ class McpSessions:
                 {"active_sessions": len(self._entries), "max_sessions": self._max},
             )
         session_id = uuid.uuid4().hex
-        self._entries[session_id] = _Entry(self._make_session(None), self._clock())
+        self._entries[session_id] = _Entry(make_session(), self._clock(), owner)
+        self._per_owner[owner] += 1
         return session_id
 
-    def get(self, session_id: str) -> EpisodeSession:
+    def _entry(self, session_id: str, owner: str) -> _Entry:
         entry = self._entries.get(session_id)
-        if entry is None:
+        if entry is None or entry.owner != owner:  # someone else's session is as unknown as a missing one
             raise ScopeError(INVALID_PARAMS, f"Unknown session_id: {session_id[:64]}")
+        return entry
+
+    def get(self, session_id: str, owner: str) -> EpisodeSession:
+        entry = self._entry(session_id, owner)
         entry.last_used = self._clock()
         return entry.session
 
-    async def close(self, session_id: str) -> bool:
-        entry = self._entries.pop(session_id, None)
-        if entry is None:
+    async def close(self, session_id: str, owner: str) -> bool:
+        try:
+            self._entry(session_id, owner)
+        except ScopeError:
             return False
-        await entry.session.aclose()
+        await self._pop(session_id).session.aclose()
         return True
 
     async def close_all(self) -> None:
         entries, self._entries = list(self._entries.values()), {}
+        self._per_owner.clear()
         for entry in entries:
             await entry.session.aclose()
         if self._closing:
@@ -361,28 +389,31 @@ class McpSessions:
 
 
 class HttpScope:
-    """POST /mcp: a named MCP session, or a one-off session on the episode given as an argument."""
+    """POST /mcp for one caller: its named MCP sessions, or a one-off session on the episode given as an argument."""
 
-    def __init__(self, sessions: McpSessions, make_session: Callable[[str | None], EpisodeSession]) -> None:
+    def __init__(
+        self, sessions: McpSessions, make_session: Callable[[str | None], EpisodeSession], owner: str
+    ) -> None:
         self._sessions = sessions
         self._make_session = make_session
+        self._owner = owner
 
     def session_for(self, params: dict[str, Any], episode_id: str | None) -> EpisodeSession:
         session_id = params.get("session_id")
         if session_id is not None:
             if not isinstance(session_id, str):
                 raise ScopeError(INVALID_PARAMS, "'session_id' must be a string")
-            session = self._sessions.get(session_id)
+            session = self._sessions.get(session_id, self._owner)
             if episode_id is not None and episode_id != session.episode_id:
                 raise ScopeError(INVALID_PARAMS, "episode_id does not belong to this session")
             return session
         return self._make_session(episode_id)
 
     async def create_session(self) -> str:
-        return self._sessions.create()
+        return self._sessions.create(self._owner, lambda: self._make_session(None))
 
     async def close_session(self, session_id: str) -> bool:
-        return await self._sessions.close(session_id)
+        return await self._sessions.close(session_id, self._owner)
 
 
 class ConnectionScope:

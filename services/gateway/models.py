@@ -1,6 +1,7 @@
 """The gateway's wire models: the seed's action, observation and state, and the HTTP request bodies.
 
-Pure pydantic (no grpc, no protobuf). The action keeps the seed's MLOpsAction shape and forbids unknown
+Pure pydantic (no grpc, no protobuf). Request models are strict: JSON types are taken as sent, so a seed
+of `true` or `"12"` is a validation error naming the field, never silently 1 or 12. The action keeps the seed's MLOpsAction shape and forbids unknown
 fields, as an OpenEnv server does. `parse_action` adds the per-action requirements (a sanity check
 needs its type, a query its artifact and path, a submission its diagnosis) as field-level errors, so
 a bad action is answered with pydantic-style errors whose `loc` names the action's field.
@@ -9,6 +10,7 @@ a bad action is answered with pydantic-style errors whose `loc` names the action
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -53,7 +55,7 @@ def _conditional_requirements(schema: dict[str, Any]) -> None:
 class MLOpsAction(BaseModel):
     """One action of the agent per step; `action_type` decides which other fields are used."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra=_conditional_requirements)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_conditional_requirements)
 
     action_type: ActionType = Field(description="Which action to perform")
     log_filter: str | None = Field(
@@ -193,6 +195,7 @@ class ResetRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={"examples": [{"task_id": "hard", "seed": 1}, {}]},
     )
 
@@ -216,6 +219,7 @@ class StepRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="allow",
+        strict=True,
         json_schema_extra={
             "examples": [{"episode_id": "ep-1", "action": {"action_type": "read_config"}}],
         },
@@ -230,7 +234,7 @@ class StepRequest(BaseModel):
 class CloseRequest(BaseModel):
     """Body of POST /close: the episode to end and free."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     episode_id: str = Field(min_length=1, max_length=128)
 
@@ -270,24 +274,31 @@ def finite_or_none(value: float) -> float | None:
 
 def validation_errors(exc: ValidationError) -> list[dict[str, Any]]:
     """Pydantic errors as plain JSON data (no exception objects in `ctx`, no documentation URLs)."""
-    errors = []
-    for error in exc.errors(include_url=False):
-        item = dict(error)
+    return plain_errors(exc.errors(include_url=False))
+
+
+def plain_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Error dicts (pydantic's, or FastAPI's request errors) made JSON-safe: the offending input may hold
+    1e999 (infinity, which strict JSON cannot carry) or an exception object in `ctx`."""
+    plain = []
+    for error in errors:
+        item = {key: value for key, value in dict(error).items() if key != "url"}
         if "ctx" in item:
-            item["ctx"] = {key: _plain(value) for key, value in item["ctx"].items()}
-        item["input"] = _plain(item.get("input"))
-        item["loc"] = list(item["loc"])
-        errors.append(item)
-    return errors
+            item["ctx"] = {str(key): plain_json(value) for key, value in item["ctx"].items()}
+        item["input"] = plain_json(item.get("input"))
+        item["loc"] = [part if isinstance(part, (str, int)) else str(part) for part in item.get("loc", ())]
+        plain.append(item)
+    return plain
 
 
-def _plain(value: Any) -> Any:
+def plain_json(value: Any) -> Any:
+    """Any decoded-JSON-like value as strict JSON data: non-finite floats become null, unknown objects text."""
     if value is None or isinstance(value, (str, int, bool)):
         return value
     if isinstance(value, float):
         return finite_or_none(value)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_json(v) for v in value]
     return str(value)

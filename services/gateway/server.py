@@ -21,6 +21,7 @@ import uvicorn
 from mlopsdebug_common import eventloop
 from mlopsdebug_gateway.app import create_app
 from mlopsdebug_gateway.config import GatewayConfig, from_env
+from mlopsdebug_gateway.limits import with_header_timeout
 
 log = logging.getLogger("mlopsdebug.gateway")
 
@@ -31,7 +32,12 @@ def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
         host=config.host,
         port=config.port,
         log_level=config.log_level,
-        ws_max_size=config.max_message_bytes,
+        ws_max_size=config.max_message_bytes,  # a larger WebSocket message closes the socket with 1009
+        # h11 explicitly (not "auto"): its protocol carries the header deadline, and it bounds the head's size.
+        http=with_header_timeout(config.header_timeout_s),
+        h11_max_incomplete_event_size=config.max_header_bytes,
+        timeout_keep_alive=config.keep_alive_timeout_s,  # type: ignore[arg-type] - call_later takes a float
+        limit_concurrency=config.max_connections or None,
         timeout_graceful_shutdown=config.grace_s,
         lifespan="on",
         access_log=False,

@@ -1,14 +1,16 @@
 """The gateway's side of the episode service: one shared gRPC channel, unary calls, and Session streams.
 
-Two transports carry reset, get_state and close:
+Two transports carry reset, get_state and close, each with its caller's credentials as metadata (see
+auth.py), so that the episode service applies its ownership rules to every call:
 - `StreamTransport`: one bidirectional `Session` stream, for one WebSocket connection (lowest latency;
   the episode service closes the stream's episodes when it ends);
 - `UnaryTransport`: plain unary calls with explicit episode ids, for HTTP routes and HTTP MCP sessions.
-Steps from both go through one `StepBatcher`, which carries the steps of every connection that are
-waiting at the same moment as one StepBatch message. Submissions bypass it: grading takes a round trip
-to the grader, and a batch answers only when its slowest step is done, so a submission riding in a
-batch would hold up every other connection's step in it. All raise `UpstreamError` and never leak a
-`grpc.RpcError` or a client error to the routes.
+Steps of anonymous callers (a client token, no API key) go through one `StepBatcher`, which carries
+the steps of every connection that are waiting at the same moment as one StepBatch message, each step
+with its caller's token (`StepRequest.client_token`), so the batch acts for each caller as its own
+call would. Steps of keyed callers, and submissions, go on the caller's own transport: a submission
+waits on the grader, and a batch answers only when its slowest step is done. All raise
+`UpstreamError` and never leak a `grpc.RpcError` to the routes.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
-from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
+from mlopsdebug_common.principals import AUTHORIZATION, CLIENT_TOKEN
 from mlopsdebug_common.rpc import CHANNEL_OPTIONS
-from mlopsdebug_gateway.errors import UpstreamError, from_client_error, from_rpc_error, from_status
+from mlopsdebug_common.validation import STEP_BATCH_MAX_STEPS
+from mlopsdebug_gateway.errors import UpstreamError, from_rpc_error, from_status
 
 log = logging.getLogger("mlopsdebug.gateway")
+Metadata = tuple[tuple[str, str], ...]
 
 
 class EpisodeClient:
@@ -46,7 +50,7 @@ class EpisodeClient:
             self._channel = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
         self.stub = ep_grpc.EpisodeServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
-        self.steps = StepBatcher(self._channel, rpc_timeout_s=rpc_timeout_s)
+        self.steps = StepBatcher(self.stub, rpc_timeout_s=rpc_timeout_s)
 
     async def close(self) -> None:
         await self.steps.aclose()
@@ -66,60 +70,151 @@ class EpisodeClient:
             return True
         return response.status == health_pb2.HealthCheckResponse.SERVING
 
-    async def list_tasks(self) -> ep_pb.ListTasksResponse:
+    async def list_tasks(self, metadata: Metadata = ()) -> ep_pb.ListTasksResponse:
         try:
-            return await self.stub.ListTasks(ep_pb.ListTasksRequest(), timeout=self.rpc_timeout_s)
+            return await self.stub.ListTasks(ep_pb.ListTasksRequest(), timeout=self.rpc_timeout_s, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
 
 class StepBatcher:
-    """Steps of every connection on one shared Session stream, as StepBatch messages.
+    """Steps of anonymous callers on one shared Session stream, as StepBatch messages.
 
-    Connections stepping at the same moment then cost the episode service one message per batch
-    rather than one per step. One batch is in flight at a time, so the steps that arrive meanwhile
-    leave together (measured: 8 WebSockets averaged about 3.7 steps per batch). The stream owns no
-    episodes (they stay bound to each WebSocket's own stream), so losing it loses only the steps in
-    flight, which fail; the next step opens a new one.
+    Each step carries its caller's client token, so the episode service applies each caller's
+    ownership to its own step; the stream itself owns nothing. One batch is in flight at a time, and
+    the steps that arrive meanwhile leave together (measured before ownership: 8 WebSockets averaged
+    about 3.7 steps per batch). Two steps on one episode never share a batch (the service would refuse
+    it whole). A broken stream fails only the steps in flight; the next batch opens a new one.
     """
 
-    def __init__(self, channel: grpc.aio.Channel, *, rpc_timeout_s: float) -> None:
-        self._client = AsyncEpisodeClient(channel=channel, config=ClientConfig(timeout_s=rpc_timeout_s))
-        self._session: AsyncBatchingSession | None = None
-        self._earlier = (0, 0)  # (steps, batches) of streams already replaced
+    def __init__(self, stub: ep_grpc.EpisodeServiceStub, *, rpc_timeout_s: float) -> None:
+        self._stub = stub
+        self._timeout_s = rpc_timeout_s
+        self._waiting: list[tuple[ep_pb.StepRequest, asyncio.Future[ep_pb.StepResponse]]] = []
+        self._call: grpc.aio.StreamStreamCall | None = None
+        self._sender: asyncio.Task[None] | None = None
+        self._closed = False
+        self.steps_sent = 0
+        self.batches_sent = 0
 
     @property
     def counts(self) -> tuple[int, int]:
         """(steps, StepBatch messages) sent so far; their ratio is the mean batch size."""
-        steps, batches = self._earlier
-        if self._session is not None:
-            steps, batches = steps + self._session.steps_sent, batches + self._session.batches_sent
-        return steps, batches
+        return self.steps_sent, self.batches_sent
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
-        session = self._session
-        if session is None or session.closed:
-            self._earlier = self.counts
-            session = self._session = self._client.batching_session(max_in_flight=1)
+        """`request` must carry its caller's client_token."""
+        future: asyncio.Future[ep_pb.StepResponse] = asyncio.get_running_loop().create_future()
+        self._waiting.append((request, future))
+        self._pump()
         try:
-            if timeout_s is None:  # the stream's own deadline (rpc_timeout_s) still bounds the wait
-                return await session.step(request.action, request.episode_id)
-            return await asyncio.wait_for(session.step(request.action, request.episode_id), timeout_s)
+            return await asyncio.wait_for(asyncio.shield(future), timeout_s or self._timeout_s)
         except TimeoutError:
+            future.add_done_callback(_consume)  # its late outcome has no one to go to
             raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
-        except MLOpsDebugError as exc:
-            raise from_client_error(exc) from None
+
+    def _pump(self) -> None:
+        if self._closed or self._sender is not None or not self._waiting:
+            return
+        batch, later, seen = [], [], set()
+        for item in self._waiting:
+            key = (item[0].client_token, item[0].episode_id)
+            if key in seen or len(batch) >= STEP_BATCH_MAX_STEPS:
+                later.append(item)
+            else:
+                seen.add(key)
+                batch.append(item)
+        self._waiting = later
+        self._sender = asyncio.get_running_loop().create_task(self._send(batch))
+
+    async def _send(self, batch: list[tuple[ep_pb.StepRequest, asyncio.Future[ep_pb.StepResponse]]]) -> None:
+        try:
+            results = await self._exchange([request for request, _ in batch])
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if result.WhichOneof("result") == "step":
+                    future.set_result(result.step)
+                else:
+                    future.set_exception(from_status(result.error))
+        except UpstreamError as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+        except BaseException as exc:  # noqa: BLE001 - cancelled (closing) or a bug: nobody may wait forever
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly"))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            log.exception("step batch failed")
+        finally:
+            self._sender = None
+            self._pump()
+
+    async def _exchange(self, steps: list[ep_pb.StepRequest]) -> list[ep_pb.StepBatchResult]:
+        if self._call is None:
+            self._call = self._stub.Session()
+        call = self._call
+        try:
+            await call.write(ep_pb.SessionRequest(step_batch=ep_pb.StepBatchRequest(steps=steps)))
+            response = await asyncio.wait_for(call.read(), self._timeout_s)
+        except TimeoutError:
+            self._drop()
+            raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
+        except grpc.aio.AioRpcError as exc:
+            self._drop()
+            raise from_rpc_error(exc) from None
+        except (grpc.aio.UsageError, asyncio.InvalidStateError):
+            self._drop()
+            raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly") from None
+        if response is grpc.aio.EOF:
+            self._drop()
+            raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly")
+        self.steps_sent += len(steps)
+        self.batches_sent += 1
+        if response.WhichOneof("response") == "error":
+            raise from_status(response.error)
+        return list(response.step_batch.results)
+
+    def _drop(self) -> None:
+        if self._call is not None:
+            self._call.cancel()
+            self._call = None
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(session.close(), 2.0)
+        self._closed = True
+        for _, future in self._waiting:
+            if not future.done():
+                future.set_exception(UpstreamError("UNAVAILABLE", "the gateway is shutting down"))
+        self._waiting = []
+        sender = self._sender
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(BaseException):
+                await sender
+        self._drop()
+
+
+def _consume(future: asyncio.Future[ep_pb.StepResponse]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def is_submission(request: ep_pb.StepRequest) -> bool:
     """Whether the step is graded (slow: a grader round trip), so it should not share a batch."""
     return request.action.WhichOneof("kind") == "submit_diagnosis"
+
+
+def batch_token(metadata: Metadata) -> str | None:
+    """The client token a step may carry into a shared batch: only for callers without an API key."""
+    token = None
+    for name, value in metadata:
+        if name == AUTHORIZATION:
+            return None
+        if name == CLIENT_TOKEN:
+            token = value
+    return token
 
 
 class Transport(Protocol):
@@ -152,12 +247,14 @@ class UnaryTransport:
     generation = 0
     closes_episodes_on_end = False
 
-    def __init__(self, client: EpisodeClient) -> None:
+    def __init__(self, client: EpisodeClient, metadata: Metadata = ()) -> None:
         self._client = client
+        self._metadata = metadata
+        self._batch_token = batch_token(metadata)
 
     async def _call(self, method, request, timeout_s: float | None = None):  # noqa: ANN001, ANN202
         try:
-            return await method(request, timeout=timeout_s or self._client.rpc_timeout_s)
+            return await method(request, timeout=timeout_s or self._client.rpc_timeout_s, metadata=self._metadata)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
@@ -165,8 +262,9 @@ class UnaryTransport:
         return await self._call(self._client.stub.Reset, request)
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
-        if is_submission(request):
+        if self._batch_token is None or is_submission(request):
             return await self._call(self._client.stub.Step, request, timeout_s)
+        request.client_token = self._batch_token
         return await self._client.steps.step(request, timeout_s=timeout_s)
 
     async def get_state(self, request: ep_pb.GetStateRequest) -> ep_pb.GetStateResponse:
@@ -188,8 +286,10 @@ class StreamTransport:
 
     closes_episodes_on_end = True
 
-    def __init__(self, client: EpisodeClient) -> None:
+    def __init__(self, client: EpisodeClient, metadata: Metadata = ()) -> None:
         self._client = client
+        self._metadata = metadata
+        self._batch_token = batch_token(metadata)
         self._call: grpc.aio.StreamStreamCall | None = None
         self._lock = asyncio.Lock()
         self._generation = 0
@@ -207,7 +307,7 @@ class StreamTransport:
     async def _exchange(self, request: ep_pb.SessionRequest, timeout_s: float | None = None) -> ep_pb.SessionResponse:
         async with self._lock:
             if self._call is None:
-                self._call = self._client.stub.Session()
+                self._call = self._client.stub.Session(metadata=self._metadata)
             call = self._call
             try:
                 await call.write(request)
@@ -232,8 +332,9 @@ class StreamTransport:
         return (await self._exchange(ep_pb.SessionRequest(reset=request))).reset
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
-        if is_submission(request):  # on this connection's own stream, which is idle while it steps
+        if self._batch_token is None or is_submission(request):  # on this connection's own stream
             return (await self._exchange(ep_pb.SessionRequest(step=request), timeout_s)).step
+        request.client_token = self._batch_token
         return await self._client.steps.step(request, timeout_s=timeout_s)
 
     async def get_state(self, request: ep_pb.GetStateRequest) -> ep_pb.GetStateResponse:

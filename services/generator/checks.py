@@ -28,6 +28,8 @@ a handful of reposted items). Thresholds:
 - metric_gap_analysis: fail if eval_results' val accuracy differs from the training log's best-epoch
   val accuracy by more than 0.002, or val accuracy exceeds test accuracy by more than 0.05; warn
   above 0.03, or when test exceeds val by more than 0.02.
+  From version 2 it also fails when an eval_results block scored another number of rows than its split
+  holds, or reports a macro_f1 that is not the mean of the per-class F1 it lists.
 """
 
 from __future__ import annotations
@@ -457,6 +459,10 @@ def metric_gap_analysis(w: World, stream: Stream) -> SanityCheckResult:
                 f"{logged:.4f} (epoch {best}) by {val_acc - logged:+.4f}; test accuracy {test_acc:.4f}"
             )
             return _result("metric_gap_analysis", "fail", summary, metrics, details)
+    if w.revision >= 2:
+        problem = _report_integrity(w, metrics, details)
+        if problem:
+            return _result("metric_gap_analysis", "fail", problem, metrics, details)
     body = f"val accuracy {val_acc:.4f}, test accuracy {test_acc:.4f} (val - test {gap:+.4f})"
     if best:
         body += "; val matches the training log's best epoch"
@@ -467,6 +473,34 @@ def metric_gap_analysis(w: World, stream: Stream) -> SanityCheckResult:
     if gap > 0.03 or gap < -0.02:
         return _result("metric_gap_analysis", "warn", body, metrics, details)
     return _result("metric_gap_analysis", "pass", body, metrics, details)
+
+
+def _report_integrity(w: World, metrics: dict[str, float], details: list[str]) -> str:
+    """Version 2: does each eval_results block cover its whole split, and is macro_f1 the mean of the
+    per-class F1 it lists? Returns what is off, or "" when both hold."""
+    ev = w.eval
+    _, n_val, n_test = w.splits.n
+    blocks = (("val", ev.val, n_val), ("test", ev.test, n_test))
+    for name, block, rows in blocks:
+        mean_f1 = sum(block.f1) / max(1, len(block.f1))
+        metrics[f"{name}_samples_scored"] = block.n_samples
+        metrics[f"{name}_samples_in_split"] = rows
+        metrics[f"{name}_macro_f1_minus_mean_class_f1"] = block.macro_f1 - mean_f1
+        details.append(f"{name}: scored {block.n_samples:,} of {rows:,} rows; mean per-class F1 {mean_f1:.4f}")
+    for name, block, rows in blocks:
+        if block.n_samples != rows:
+            return (
+                f"eval_results.json scored {ev.val.n_samples:,} val and {ev.test.n_samples:,} test samples; "
+                f"dataset_stats.json lists {n_val:,} val and {n_test:,} test rows"
+            )
+    for name, block, _ in blocks:
+        mean_f1 = sum(block.f1) / max(1, len(block.f1))
+        if abs(block.macro_f1 - mean_f1) > 0.002:
+            return (
+                f"eval_results.json {name} macro_f1 {block.macro_f1:.4f} is not the mean of its per-class F1 "
+                f"({mean_f1:.4f})"
+            )
+    return ""
 
 
 CHECKS: dict[str, Callable[[World, Stream], SanityCheckResult]] = {

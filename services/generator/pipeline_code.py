@@ -56,6 +56,9 @@ class _Ctx:
         self.tok_site = world.tokenizer_site
         self.tok_fault = world.eval_tokenizer_drift
         self.scaler_scope = world.scaler_scope or None
+        self.test_split = world.test_scored_on
+        self.eval_drop_last = world.eval_drop_last
+        self.weighted_macro = world.macro_average == "weighted"
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -109,6 +112,13 @@ def _writer_lines(c: _Ctx, path_type: str) -> list[str]:
         f'    report = {{**meta, "metrics": {blocks}}}',
         '    path.write_text(json.dumps(report, indent=2) + "\\n")',
     ]
+
+
+def _torch_macro_line(c: _Ctx) -> str:
+    """The macro-F1 entry of the torch/HF scorers: the unweighted mean, or (planted) support-weighted."""
+    if c.weighted_macro:
+        return '        "macro_f1": round(float((f1 * matrix.sum(1)).sum() / matrix.sum()), 4),'
+    return '        "macro_f1": round(float(f1.mean()), 4),'
 
 
 def _writer_call(c: _Ctx, indent: str = "    ") -> str:
@@ -202,7 +212,7 @@ def _sklearn_eval_lines(c: _Ctx) -> list[str]:
         '        "n_samples": int(len(frame)),',
         '        "loss": round(float(log_loss(targets, proba, labels=labels)), 4),',
         '        "accuracy": round(float(report["accuracy"]), 4),',
-        '        "macro_f1": round(float(report["macro avg"]["f1-score"]), 4),',
+        '        "macro_f1": round(float(report["%s"]["f1-score"]), 4),' % ("weighted avg" if c.weighted_macro else "macro avg"),
         '        "per_class": {',
         "            name: {",
         '                "precision": round(report[name]["precision"], 4),',
@@ -224,7 +234,7 @@ def _sklearn_eval_lines(c: _Ctx) -> list[str]:
         f"def {n['runner']}(model, splits: dict[str, pd.DataFrame], features: dict[str, np.ndarray], meta: dict) -> None:",
         '    """Score the best checkpoint on val and test and write eval_results.json."""',
         f'    val_scores = {n["scorer"]}(model, splits["val"], features["val"])',
-        f'    test_scores = {n["scorer"]}(model, splits["test"], features["test"])',
+        f'    test_scores = {n["scorer"]}(model, splits["{c.test_split}"], features["{c.test_split}"])',
         f'    meta = {{**meta, "class_names": {n["label_fn"]}(splits["test"])[1]}}',
         _writer_call(c),
     ]
@@ -551,7 +561,7 @@ def _render_torch_vision(c: _Ctx) -> str:
         '        "n_samples": int(len(targets)),',
         '        "loss": round(loss, 4),',
         '        "accuracy": round(float(tp.sum() / len(targets)), 4),',
-        '        "macro_f1": round(float(f1.mean()), 4),',
+        _torch_macro_line(c),
         '        "per_class": per_class,',
         "    }",
         "",
@@ -566,11 +576,12 @@ def _render_torch_vision(c: _Ctx) -> str:
         f"    {n['label_var']} = {n['label_fn']}()",
         f"    class_names = sorted({n['label_var']}, key={n['label_var']}.get)",
         "    loaders = {",
-        f"        name: DataLoader({cls}(rows, eval_transform(), class_index={n['label_var']}), batch_size=256, num_workers=8)",
+        f"        name: DataLoader({cls}(rows, eval_transform(), class_index={n['label_var']}), batch_size=256, "
+        f"num_workers=8{', drop_last=True' if c.eval_drop_last else ''})",
         "        for name, rows in records.items()",
         "    }",
         f'    val_scores = {n["scorer"]}(model, loaders["val"], class_names, device)',
-        f'    test_scores = {n["scorer"]}(model, loaders["test"], class_names, device)',
+        f'    test_scores = {n["scorer"]}(model, loaders["{c.test_split}"], class_names, device)',
         '    meta = {**meta, "class_names": class_names}',
         _writer_call(c),
     ]
@@ -703,7 +714,7 @@ def _render_hf_text(c: _Ctx) -> str:
         '        "n_samples": int(len(targets)),',
         '        "loss": round(loss, 4),',
         '        "accuracy": round(float(tp.sum() / len(targets)), 4),',
-        '        "macro_f1": round(float(f1.mean()), 4),',
+        _torch_macro_line(c),
         '        "per_class": {',
         "            name: {",
         '                "precision": round(float(precision[i]), 4),',
@@ -734,11 +745,12 @@ def _render_hf_text(c: _Ctx) -> str:
         f"    {tok_var} = {load}",
         f"    collate = DataCollatorWithPadding({tok_var})",
         "    scores = {}",
-        "    for name in (\"val\", \"test\"):",
-        f"        loader = DataLoader(tokenize(splits[name], {tok_var}), batch_size=128, collate_fn=collate)",
+        f"    for name in (\"val\", \"{c.test_split}\"):",
+        f"        loader = DataLoader(tokenize(splits[name], {tok_var}), batch_size=128, collate_fn=collate"
+        f"{', drop_last=True' if c.eval_drop_last else ''})",
         f"        targets, class_names = {n['label_fn']}(splits[name])",
         f"        scores[name] = {n['scorer']}(model, loader, targets, class_names, device)",
-        '    val_scores, test_scores = scores["val"], scores["test"]',
+        f'    val_scores, test_scores = scores["val"], scores["{c.test_split}"]',
         '    meta = {**meta, "class_names": class_names}',
         _writer_call(c),
     ]

@@ -101,7 +101,7 @@ def grade(
     # A diagnosis names one fault throughout: the faults its fix aims at (read without the key) bound
     # which category and which field it can be credited for. Without this, a constant answer could take
     # the category shared by two faults and the field and fix of a third, and beat guessing the fault.
-    targets = fix_rules.targeted_faults(diagnosis.proposed_fix)
+    targets = fix_rules.targeted_faults(diagnosis.proposed_fix, fix_rules.rule_set(key))
     target_categories = {FAULTS[t].category for t in targets}
 
     category_ok = diagnosis.failure_category == key.category

@@ -22,6 +22,8 @@ from collections.abc import Iterable
 from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.faults import FAULT_POOLS
+from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
     MAX_MENTIONS,
@@ -908,6 +910,180 @@ class TokenizerVersionDrift(FixRule):
 
 
 # ----------------------------------------------------------------------------------------------------
+# Evaluation faults of task version 2
+
+_SPLIT_NOUN = r"(?:split|set|data|dataset|loader|dataloader|partition|rows|examples|samples|frame|features|portion|part)"
+_SCORING = re.compile(r"scor\w*|evaluat\w*|\beval\b|metric\w*|accurac\w*|\bf1\b|runner|report\w*")
+_TRAIN_SPLIT = re.compile(
+    rf"\btrain(?:ing)?\s+{_SPLIT_NOUN}\b|\[\s*['\"]train['\"]\s*\]|['\"]train['\"]|\btrain(?:ing)? split\b"
+)
+_TEST_SPLIT = re.compile(
+    rf"\b(?:test|held[- ]out|holdout)\s+{_SPLIT_NOUN}\b|\[\s*['\"]test['\"]\s*\]|['\"]test['\"]|\btest_scores\b"
+)
+_REPLACE_TRAIN_BY_TEST = re.compile(
+    rf"\b(?:replac\w*|swap\w*|chang\w*|switch\w*|turn\w*)\b.{{0,40}}(?:{_TRAIN_SPLIT.pattern}).{{0,40}}"
+    rf"\b(?:with|for|to|by|into)\b.{{0,25}}(?:{_TEST_SPLIT.pattern})"
+)
+
+
+_SCORE_ON_TRAIN = re.compile(
+    r"\b(?:scor\w*|evaluat\w*|eval|metrics?|test_scores|test (?:metrics|scores|results|accuracy))\b.{0,40}?"
+    rf"\b(?:on|with|using|against|over|from)\s+(?:the\s+)?(?:{_TRAIN_SPLIT.pattern})"
+    rf"|\b(?:scor\w*|evaluat\w*)\s+(?:the\s+)?(?:{_TRAIN_SPLIT.pattern})"
+)
+
+
+_DIRECTIVE_BEFORE = re.compile(r"(?:^|\b(?:should|must|needs? to|to|please|then|always|just|we|let's|and))\s*$")
+
+
+def _directive(span: Span) -> bool:
+    """Whether a match is an instruction ("score the training split") rather than a description of the
+    current state ("the test scores come from the training rows")."""
+    return bool(_DIRECTIVE_BEFORE.search(span.sentence[: span.start].strip()))
+
+
+class TestMetricsOnTrainSplit(FixRule):
+    fault_id = "eval_on_train_split"
+    summary = (
+        "makes the test metrics come from the test split rather than the training split (\"score splits['test'],"
+        " not splits['train']\", \"replace the training loader with the test loader\"); scoring the training split"
+        " as test earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        named = right = wrong = False
+        if not doc.search(_SCORING):
+            return False, False, False  # the training split is not discussed as what evaluation scores
+        for sentence in doc.sentences:
+            trains = list(find_spans((sentence,), _TRAIN_SPLIT))
+            if not trains:
+                continue
+            tests = [s for s in find_spans((sentence,), _TEST_SPLIT) if not is_negated(s)]
+            scored_on_train = list(find_spans((sentence,), _SCORE_ON_TRAIN))
+            replaced = bool(_REPLACE_TRAIN_BY_TEST.search(sentence))
+            if not (tests or scored_on_train or replaced):
+                continue  # the training split is mentioned, but not as what evaluation scores
+            named = True
+            if replaced or (tests and any(is_negated(s) for s in trains)):
+                right = True
+            elif _any(scored_on_train, negated=True):
+                right = True  # "never score the training split" states the remedy
+            elif any(not is_negated(s) and _directive(s) for s in scored_on_train):
+                wrong = True
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Score the test split, not the training split, for the test metrics."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Compute the test metrics on the test split instead of the training split."
+
+
+_DROP_LAST = re.compile(r"\bdrop[_ ]last\b|\b(?:last|final|incomplete|partial|remaining|trailing)\s+(?:\w+\s+)?batch\w*\b")
+_DROP_LAST_OFF = re.compile(
+    r"\bdrop[_ ]last\s*(?:=|:|to|as|->)?\s*(?:false|0|off|no)\b"
+    r"|\b(?:remov\w*|disabl\w*|delet\w*|turn\w* off|unset\w*|drop\w*|get rid of)\b.{0,20}\bdrop[_ ]last\b"
+    r"|\b(?:keep\w*|includ\w*|retain\w*|scor\w*|evaluat\w*|us(?:e|ing))\b.{0,30}\b(?:last|final|incomplete|partial|remaining"
+    r"|trailing)\s+(?:\w+\s+)?batch"
+    r"|\b(?:every|all(?: the)?|each)\s+(?:\w+\s+){0,2}(?:sample|row|example|item|image|text|record)s?\b"
+)
+_DROP_LAST_ON = re.compile(
+    r"\bdrop[_ ]last\s*(?:=|:|to|as|->)?\s*(?:true|1|on|yes)\b"
+    r"|\b(?:drop\w*|discard\w*|skip\w*)\b.{0,20}\b(?:last|final|incomplete|partial|remaining|trailing)\s+(?:\w+\s+)?batch"
+)
+
+
+class EvalLoaderDropsLastBatch(FixRule):
+    fault_id = "eval_drop_last"
+    # "Keep the last, partial batch" talks about batches without resizing them.
+    tolerated = frozenset({"batch_size_overflow"})
+    summary = (
+        "keeps every sample in evaluation: drop_last=False (or removed) on the evaluation DataLoader, or \"keep the"
+        " last, incomplete batch\"; dropping it earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        named = bool(doc.spans(_DROP_LAST))
+        if not named:
+            return False, False, False
+        right = _any(doc.spans(_DROP_LAST_OFF), negated=False) or _any(doc.spans(_DROP_LAST_ON), negated=True)
+        wrong = _any(doc.spans(_DROP_LAST_ON), negated=False) and not right
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Set drop_last=False on the evaluation DataLoaders so that every validation and test sample is scored."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Evaluate every sample: no drop_last on the evaluation loaders."
+
+
+_AVERAGE = re.compile(r"\bmacro\w*|\bweight\w*|\bf1\b|\baverag\w*|\bmean\b|\bsupport\b")
+_UNWEIGHTED = re.compile(
+    r"\b(?:unweighted|plain|simple|arithmetic|equal[- ]weight\w*)\s+(?:\w+\s+){0,2}(?:mean|average)"
+    r"|\baverage\s*=\s*['\"]?macro\b|\bf1\.mean\(\)|\bmean\s+of\s+(?:the\s+)?per[- ]class\b"
+    r"|\b(?:every|each)\s+class\s+(?:counts|weigh\w*)\s+(?:the\s+)?(?:same|equally)"
+    r"|\bweigh\w*\s+(?:every|each|all)\s+class\w*\s+equally"
+)
+_WEIGHTED = re.compile(
+    r"\baverage\s*=\s*['\"]?weighted\b|\bweight\w*\s+(?:[\w-]+\s+){0,3}by\s+(?:the\s+)?(?:support|class (?:size|frequenc)\w*)"
+    r"|\bsupport[- ]weighted\b|\bweighted\s+(?:avg|average|mean|f1)"
+)
+_RENAME_WEIGHTED = re.compile(r"\b(?:call|name|label|report|store|write|log)\w*\b.{0,30}\bweighted\b.{0,30}\b(?:as|under|its own)\b")
+
+
+class WeightedF1ReportedAsMacro(FixRule):
+    fault_id = "weighted_f1_as_macro"
+    # Reporting the weighted value "under its own name" is part of this remedy, not a metric-key swap.
+    tolerated = frozenset({"silent_metric_swap"})
+    summary = (
+        "makes macro_f1 the unweighted mean of the per-class F1 (average='macro', f1.mean()), or reports the"
+        " support-weighted value under its own name; weighting macro_f1 by support earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        named = bool(doc.search(re.compile(r"\bmacro\w*"))) and bool(doc.spans(_AVERAGE))
+        if not named:
+            return False, False, False
+        right = (
+            _any(doc.spans(_UNWEIGHTED), negated=False)
+            or _any(doc.spans(_WEIGHTED), negated=True)
+            or _any(doc.spans(_RENAME_WEIGHTED), negated=False)
+        )
+        wrong = _any(doc.spans(_WEIGHTED), negated=False) and not right
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Compute macro_f1 as the unweighted mean of the per-class F1 scores (average='macro')."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Report macro_f1 as the unweighted mean of per-class F1, not the support-weighted mean."
+
+
+# ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
     rule.fault_id: rule
@@ -921,25 +1097,46 @@ RULES: Final[dict[str, FixRule]] = {
         LabelMappingMismatch(),
         SwappedMetricKeys(),
         TokenizerVersionDrift(),
+        TestMetricsOnTrainSplit(),
+        EvalLoaderDropsLastBatch(),
+        WeightedF1ReportedAsMacro(),
     )
 }
 
 
+def _faults_of_version(version: int) -> frozenset[str]:
+    return frozenset(f for (_, v), pool in FAULT_POOLS.items() if v == version for f in pool)
+
+
+# The faults a fix is read against, per task version: a fix for a version-1 key is judged against the
+# nine faults that version knows, so adding faults later never changes a published grade.
+RULE_SETS: Final[dict[int, frozenset[str]]] = {
+    version: _faults_of_version(version) for version in sorted({v for _, v in FAULT_POOLS})
+}
+
+
+def rule_set(key: AnswerKey) -> frozenset[str]:
+    """The faults of the key's task version."""
+    return RULE_SETS[TASKS[key.task_id].version]
+
+
 @functools.lru_cache(maxsize=8192)
-def proposed_faults(text: str) -> frozenset[str]:
-    """The faults whose remedies a fix proposes (key-free, so it is the same for every scenario)."""
+def proposed_faults(text: str, among: frozenset[str] | None = None) -> frozenset[str]:
+    """The faults (of `among`, default all) whose remedies a fix proposes (key-free: the same for every scenario)."""
     doc = read_fix(text)
-    return frozenset(fault_id for fault_id, rule in RULES.items() if rule.proposes(doc))
+    return frozenset(
+        fault_id for fault_id, rule in RULES.items() if (among is None or fault_id in among) and rule.proposes(doc)
+    )
 
 
 @functools.lru_cache(maxsize=8192)
-def targeted_faults(text: str) -> frozenset[str]:
+def targeted_faults(text: str, among: frozenset[str] | None = None) -> frozenset[str]:
     """The faults a fix aims at: those it proposes, less any that only accompany another's remedy.
 
     "Switch to Adam with lr 1e-3" proposes both optimizer and learning-rate changes but aims at the optimizer
     fault, which tolerates the learning rate. Key-free, so the same for every scenario.
     """
-    proposed = proposed_faults(text)
+    proposed = proposed_faults(text, among)
     return frozenset(
         g for g in proposed if not any(g in RULES[h].tolerated for h in proposed if h != g)
     )
@@ -952,7 +1149,7 @@ def judge_fix(key: AnswerKey, text: str) -> FixVerdict:
         return FixVerdict(NONE, R_EMPTY)
     rule = RULES[key.fault_id]
     verdict = rule.judge(doc, key)
-    proposed = proposed_faults(text)
+    proposed = proposed_faults(text, rule_set(key))
     if proposed - {key.fault_id} - rule.tolerated and (verdict.credit > 0 or key.fault_id in proposed):
         return FixVerdict(NONE, R_SEVERAL)
     return verdict

@@ -132,3 +132,21 @@ class TestValidateCli:
         report = json.loads(proc.stdout)
         assert report["passed"] is True
         assert all(c["passed"] for c in report["criteria"]), report
+
+
+class TestApiKeys:
+    def test_the_client_sends_its_api_key_in_the_handshake(self, cluster):
+        """Against a gateway with keys: with the key the seed's usage works; without it, no connection."""
+        from compat.gateway_support import running_gateway  # noqa: PLC0415
+        from mlopsdebug_common.principals import ApiKeys  # noqa: PLC0415
+
+        key = "openenv-client-key-0123456789"
+        with running_gateway(cluster.episode_addr, api_keys=ApiKeys.parse(f"{key} alice")) as keyed:
+            with MLOpsDebugEnv(base_url=keyed.url, api_key=key).sync() as env:
+                result = env.reset(task_id="easy", seed=1)
+                assert env.step(MLOpsAction(action_type="read_config")).observation.step_count == 1
+                assert env.state().episode_id == result.observation.episode_id
+            with pytest.raises(ConnectionError), MLOpsDebugEnv(base_url=keyed.url).sync() as env:
+                env.reset(task_id="easy", seed=1)
+        with pytest.raises(ValueError, match="api_key"):
+            MLOpsDebugEnv(base_url="http://localhost:1", api_key="has space")

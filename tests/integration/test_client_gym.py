@@ -32,7 +32,9 @@ class TestSyncEnv:
         with MLOpsDebugGymEnv(cluster.episode_addr) as env:
             obs, info = env.reset("easy", seed=41)
             assert isinstance(obs, common_pb2.Observation) and obs.step_count == 0
-            assert info == {"episode_id": env.episode_id, "seed": 41, "task_id": "easy", "max_steps": 20}
+            assert info == {
+                "episode_id": env.episode_id, "seed": 41, "task_id": "easy", "max_steps": 20, "sealed": False
+            }  # fmt: skip
             obs, reward, terminated, truncated, info = env.step({"action_type": "read_config"})
             assert reward == pytest.approx(0.02) and not terminated and not truncated
             assert info["step_count"] == 1 and info["episode_id"] == env.episode_id and "grade" not in info

@@ -21,10 +21,10 @@ MIN_EPISODES_PER_FAULT = 4
 
 @pytest.fixture(scope="module")
 def revealing(request):
-    """A private in-process cluster whose grades reveal the answer (for per-fault reports)."""
+    """A private in-process cluster whose grades reveal every answer, held-out faults' too (per-fault reports)."""
     from inprocess import InProcessCluster  # noqa: PLC0415
 
-    c = InProcessCluster(reveal_answers=True).start()
+    c = InProcessCluster(reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
     request.addfinalizer(c.stop)
     return c
 

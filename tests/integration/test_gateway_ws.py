@@ -25,6 +25,9 @@ from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
 
 GRADE = "/mlopsdebug.grader.v1.GraderService/Grade"
+# With keys off everywhere, a bearer key still scopes episodes to itself, on every connection: the way
+# these tests look at a WebSocket's episodes over HTTP, which no other caller can.
+KEY_HEADERS = {"Authorization": "Bearer ws-test-key-0123456789"}
 
 
 @pytest.fixture(scope="module")
@@ -126,14 +129,16 @@ class TestFullEpisodes:
             assert isinstance(exchange(ws, {"type": "state"})["data"]["seed"], int)
 
     def test_reset_replaces_the_sessions_episode(self, gateway):
-        """A second reset on one connection closes the first episode, so a session holds one episode."""
-        with connect(ws_url(gateway)) as ws:
+        """A second reset on one connection closes the first episode, so a session holds one episode.
+        (A key holder reaches its own episodes over HTTP too, which is how this test looks upstream.)"""
+        with connect(ws_url(gateway), additional_headers=KEY_HEADERS) as ws:
             first = exchange(ws, {"type": "reset", "data": {"task_id": "easy", "seed": 1, "episode_id": "ws-replace-1"}})
             exchange(ws, {"type": "reset", "data": {"task_id": "easy", "seed": 1, "episode_id": "ws-replace-2"}})
             assert exchange(ws, {"type": "state"})["data"]["episode_id"] == "ws-replace-2"
             assert first["data"]["observation"]["episode_id"] == "ws-replace-1"
-            assert httpx.get(f"{gateway.url}/state", params={"episode_id": "ws-replace-1"}).status_code == 404
-            assert httpx.get(f"{gateway.url}/state", params={"episode_id": "ws-replace-2"}).status_code == 200
+            state = f"{gateway.url}/state"
+            assert httpx.get(state, params={"episode_id": "ws-replace-1"}, headers=KEY_HEADERS).status_code == 404
+            assert httpx.get(state, params={"episode_id": "ws-replace-2"}, headers=KEY_HEADERS).status_code == 200
 
     def test_same_episode_id_restarts_the_episode(self, gateway):
         """Resetting with the session's current episode id starts that id afresh."""
@@ -147,11 +152,12 @@ class TestFullEpisodes:
 
     def test_disconnect_closes_the_episode(self, gateway):
         """Dropping the socket ends the Session stream, and with it the episode."""
-        with connect(ws_url(gateway)) as ws:
+        state, params = f"{gateway.url}/state", {"episode_id": "ws-dropped"}
+        with connect(ws_url(gateway), additional_headers=KEY_HEADERS) as ws:
             exchange(ws, {"type": "reset", "data": {"task_id": "easy", "seed": 1, "episode_id": "ws-dropped"}})
-            assert httpx.get(f"{gateway.url}/state", params={"episode_id": "ws-dropped"}).status_code == 200
+            assert httpx.get(state, params=params, headers=KEY_HEADERS).status_code == 200
         deadline = time.monotonic() + 10
-        while httpx.get(f"{gateway.url}/state", params={"episode_id": "ws-dropped"}).status_code != 404:
+        while httpx.get(state, params=params, headers=KEY_HEADERS).status_code != 404:
             assert time.monotonic() < deadline, "episode outlived its connection"
             time.sleep(0.05)
 
@@ -239,8 +245,10 @@ class TestErrorFrames:
             assert_open(ws)
 
     def test_duplicate_episode_id_is_execution_error(self, gateway):
-        """A reset naming an episode id another session holds fails with EXECUTION_ERROR."""
-        with connect(ws_url(gateway)) as first, connect(ws_url(gateway)) as second:
+        """A reset naming an episode id another session of the same owner (here: one key) holds fails
+        with EXECUTION_ERROR. (Sessions of different owners may both use it: see test_principals.py.)"""
+        with connect(ws_url(gateway), additional_headers=KEY_HEADERS) as first, \
+                connect(ws_url(gateway), additional_headers=KEY_HEADERS) as second:
             exchange(first, {"type": "reset", "data": {"episode_id": "ws-taken"}})
             reply = exchange(second, {"type": "reset", "data": {"episode_id": "ws-taken"}})
             assert reply["data"]["code"] == "EXECUTION_ERROR"
@@ -416,21 +424,31 @@ class TestStepBatching:
         assert asyncio.run(together()) == asyncio.run(alone())
 
     def test_the_batcher_puts_simultaneous_steps_in_one_message(self, cluster):
-        """Twelve steps made at the same moment leave in fewer messages, each answered on its own."""
+        """Twelve steps of two callers made at the same moment leave in fewer messages, each answered
+        on its own and acting for its own caller (its client token)."""
         from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: PLC0415
+        from mlopsdebug_client import ClientConfig  # noqa: PLC0415
         from mlopsdebug_client import EpisodeClient as ServiceClient  # noqa: PLC0415
         from mlopsdebug_client import actions  # noqa: PLC0415
         from mlopsdebug_gateway.errors import UpstreamError  # noqa: PLC0415
         from mlopsdebug_gateway.upstream import EpisodeClient as Upstream  # noqa: PLC0415
 
-        with ServiceClient(cluster.episode_addr) as service:
-            episode_ids = [service.reset("easy", 60 + i).episode_id for i in range(12)]
+        tokens = ("batch-caller-a", "batch-caller-b")
+        owned = []
+        for i in range(12):
+            token = tokens[i % 2]
+            with ServiceClient(cluster.episode_addr, config=ClientConfig(client_token=token)) as service:
+                owned.append((token, service.reset("easy", 60 + i).episode_id))
 
         async def go() -> tuple[list, tuple[int, int]]:
             upstream = Upstream(cluster.episode_addr, rpc_timeout_s=10, health_timeout_s=2)
             try:
-                requests = [ep_pb.StepRequest(episode_id=e, action=actions.read_config()) for e in episode_ids]
-                requests.append(ep_pb.StepRequest(episode_id="ep-not-there", action=actions.read_config()))
+                requests = [
+                    ep_pb.StepRequest(episode_id=e, action=actions.read_config(), client_token=t) for t, e in owned
+                ]
+                requests.append(  # a's episode, stepped with b's token: not b's to step
+                    ep_pb.StepRequest(episode_id=owned[0][1], action=actions.read_config(), client_token=tokens[1])
+                )
                 results = await asyncio.gather(
                     *(upstream.steps.step(r) for r in requests), return_exceptions=True
                 )
@@ -442,9 +460,9 @@ class TestStepBatching:
         assert [r.observation.step_count for r in results[:12]] == [1] * 12
         assert isinstance(results[12], UpstreamError) and results[12].code == "NOT_FOUND"
         assert steps == 13 and batches <= 3
-        with ServiceClient(cluster.episode_addr) as service:
-            for episode_id in episode_ids:
-                service.close_episode(episode_id)
+        for token, episode_id in owned:
+            with ServiceClient(cluster.episode_addr, config=ClientConfig(client_token=token)) as service:
+                assert service.close_episode(episode_id).state.step_count == 1
 
     def test_a_submission_waiting_on_the_grader_holds_up_no_other_connection(self, make_cluster):
         """A graded step does not ride in a shared batch: while the grader holds one connection's

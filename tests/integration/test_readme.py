@@ -29,6 +29,20 @@ def test_many_episodes_example_runs(cluster, capsys):
     assert episodes == "32" and float(steps_per_message) > 1.5
 
 
+def test_sealed_evaluation_example_runs(cluster, capsys):
+    """The sealed-evaluation example: the agent sees seed 0 and bare scores, the operator the full report."""
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"### Sealed evaluation: .*?```python\n(.*?)```", readme, re.DOTALL).group(1)
+    exec(code.replace("localhost:50052", cluster.episode_addr), {})  # noqa: S102 - our own README
+    lines = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert len(lines) == 4
+    for seed, score, components in lines[:2]:  # the agent's view
+        assert seed == "0" and 0.0 <= float(score) <= 1.0 and components == "0"
+    for (task, index, seed, score, components), (_, agent_score, _) in zip(lines[2:], lines[:2], strict=True):
+        assert (task, index) in {("easy", "0"), ("easy", "1")} and int(seed) > 0
+        assert score == agent_score and components == "4"
+
+
 def test_node_example_runs(cluster):
     """The Node.js example plays an episode to a graded end (skipped without a built Node client)."""
     import os  # noqa: PLC0415

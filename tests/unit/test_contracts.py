@@ -98,7 +98,8 @@ class TestDocumentation:
     def test_fixed_service_and_rpc_names(self, descriptor_set):
         """The package, service and RPC names that clients depend on are as design.md fixes them.
 
-        StepBatch is the one addition beyond design.md's list (additive: no fixed name changed).
+        StepBatch and the sealed-evaluation RPCs (CreateEvaluation, GetEvaluation, CloseEvaluation)
+        are the additions beyond design.md's list (additive: no fixed name changed).
         """
         services = {
             f"{fd.package}.{s.name}": sorted(m.name for m in s.method)
@@ -110,6 +111,7 @@ class TestDocumentation:
             "mlopsdebug.generator.v1.GeneratorService": ["GenerateScenario", "ListTasks"],
             "mlopsdebug.episode.v1.EpisodeService": sorted(
                 ["ListTasks", "Reset", "Step", "GetState", "CloseEpisode", "Session", "StepBatch"]
+                + ["CreateEvaluation", "GetEvaluation", "CloseEvaluation"]
             ),
             "mlopsdebug.grader.v1.GraderService": ["Grade"],
         }

@@ -529,7 +529,7 @@ class TestObservationTemplates:
     async def reset(servicer, task_id: str, seed: int):
         from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 
-        _, response = await servicer._reset(ep_pb.ResetRequest(task_id=task_id, seed=seed))
+        _, response = await servicer._reset(ep_pb.ResetRequest(task_id=task_id, seed=seed), "")
         return response
 
     def test_episodes_on_one_scenario_share_its_template_and_observe_alike(self):

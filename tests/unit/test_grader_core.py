@@ -15,6 +15,8 @@ from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_grader import core
 from mlopsdebug_grader.fix_rules import gold_fix, rule_sentence
 
+from fix_corpus import make_key
+
 LR_KEY = AnswerKey(
     "exploding_lr", "config_error", "config.yaml", "optimizer.learning_rate", ("optimizer.lr", "learning_rate", "lr"),
     {"bad_value": 2.5, "safe_max": 0.01}, "easy", 11, "scn-core", "2.0.0",
@@ -221,19 +223,8 @@ class TestDeterminism:
 
     def test_gold_answers_of_every_fault_score_one(self):
         """The gold diagnosis of every fault scores 1 on its own key."""
-        params = {
-            "exploding_lr": {"bad_value": 3.0, "safe_max": 0.01},
-            "wrong_optimizer": {"bad_value": 0.999, "safe_max": 0.95},
-            "batch_size_overflow": {"bad_value": 8192, "train_size": 5000},
-            "data_leakage_scaler": {},
-            "data_leakage_overlap": {"mechanism": "duplicate_sources"},
-            "wrong_split_ratio": {"bad_value": 0.75},
-            "label_encoder_mismatch": {},
-            "silent_metric_swap": {},
-            "tokenizer_version_drift": {"train_version": "2024.03", "eval_version": "2023.11"},
-        }
         for fault_id, spec in FAULTS.items():
-            key = AnswerKey(fault_id, spec.category, "preprocessing.py", "some.field", (), params[fault_id],
+            key = AnswerKey(fault_id, spec.category, "preprocessing.py", "some.field", (), make_key(fault_id).params,
                             spec.task_id, 1, "scn", "2.0.0")
             d = Diagnosis(spec.category, key.file, key.field, "", gold_fix(key))
             assert core.grade(key, d, asymmetric_penalty=True, reveal_answer=False).score == 1.0, fault_id

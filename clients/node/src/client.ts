@@ -3,6 +3,7 @@
  * response message (camelCase fields, enum values as names) or rejects with an `MLOpsDebugError`.
  */
 
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 import * as grpc from "@grpc/grpc-js";
@@ -51,6 +52,30 @@ export interface ClientOptions {
    * that CA. Default: $MLOPSDEBUG_TLS_CA when set, else plaintext.
    */
   tlsCaFile?: string;
+  /**
+   * The key a service with API keys requires, sent as `authorization: Bearer <key>` on every call and
+   * stream; episodes then belong to the key's principal. Default: none.
+   */
+  apiKey?: string;
+  /**
+   * Sent as `x-mlopsdebug-client-token`. Without API keys, episodes belong to the token that created
+   * them, so a client keeps reaching its episodes after a reconnect. Default: a random one per client.
+   * Keep it secret: it is what owns the episodes.
+   */
+  clientToken?: string;
+}
+
+/** An interceptor that adds the credentials to every call and stream of a client. */
+function credentialsInterceptor(pairs: [string, string][]): grpc.Interceptor {
+  return (options, nextCall) =>
+    new grpc.InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        for (const [key, value] of pairs) {
+          metadata.set(key, value);
+        }
+        next(metadata, listener);
+      },
+    });
 }
 
 export interface ResetOptions {
@@ -58,6 +83,12 @@ export interface ResetOptions {
   seed?: number;
   /** Your own id for the episode (letters, digits, "-", "_", "."; at most 64); omitted, the service makes one. */
   episodeId?: string;
+  /**
+   * A sealed evaluation's id (from its operator): the service draws the episode's scenario from the
+   * evaluation (taskId may then be "" for its next task), the response's seed is 0 and `sealed` true,
+   * and grades carry only the score. Give no seed.
+   */
+  evaluationId?: string;
   /** Which of the task's faults to draw from: "all" (default), "train", or "heldout" (see ListTasks' hasHeldoutSplit). */
   split?: "all" | "train" | "heldout";
 }
@@ -65,7 +96,13 @@ export interface ResetOptions {
 const FAULT_SPLITS = { all: "FAULT_SPLIT_ALL", train: "FAULT_SPLIT_TRAIN", heldout: "FAULT_SPLIT_HELDOUT" } as const;
 
 function resetRequest(taskId: string, options: ResetOptions) {
-  return { taskId, seed: options.seed, episodeId: options.episodeId ?? "", split: FAULT_SPLITS[options.split ?? "all"] };
+  return {
+    taskId,
+    seed: options.seed,
+    episodeId: options.episodeId ?? "",
+    evaluationId: options.evaluationId ?? "",
+    split: FAULT_SPLITS[options.split ?? "all"],
+  };
 }
 
 /** One item of `stepBatch`: the result of the step, or the error it alone failed with. */
@@ -86,6 +123,8 @@ export class EpisodeClient {
   private readonly maxRetries: number;
   private readonly retryInitialBackoffMs: number;
   private readonly retryMaxBackoffMs: number;
+  /** The token sent with every call (see ClientOptions.clientToken). */
+  readonly clientToken: string;
 
   constructor(address: string, options: ClientOptions = {}) {
     const protos = loadEpisodeProtos(options.protoRoot ?? DEFAULT_PROTO_ROOT);
@@ -96,14 +135,26 @@ export class EpisodeClient {
     if (!(this.timeoutMs > 0) || !(this.maxRetries >= 0) || !(this.retryInitialBackoffMs >= 0) || !(this.retryMaxBackoffMs >= 0)) {
       throw new RangeError("timeoutMs must be positive; maxRetries and the retry backoffs at least 0");
     }
+    if (options.apiKey !== undefined && (options.apiKey === "" || /\s/.test(options.apiKey))) {
+      throw new RangeError("apiKey must be non-empty and contain no whitespace");
+    }
+    this.clientToken = options.clientToken ?? randomBytes(24).toString("base64url");
+    if (this.clientToken.length < 1 || this.clientToken.length > 256) {
+      throw new RangeError("clientToken must be 1 to 256 characters");
+    }
+    const credentials: [string, string][] = [["x-mlopsdebug-client-token", this.clientToken]];
+    if (options.apiKey !== undefined) {
+      credentials.push(["authorization", `Bearer ${options.apiKey}`]);
+    }
     const caFile = options.tlsCaFile ?? process.env.MLOPSDEBUG_TLS_CA;
-    const credentials = caFile ? grpc.credentials.createSsl(readFileSync(caFile)) : grpc.credentials.createInsecure();
-    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, credentials, {
+    const channelCredentials = caFile ? grpc.credentials.createSsl(readFileSync(caFile)) : grpc.credentials.createInsecure();
+    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, channelCredentials, {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       "grpc.initial_reconnect_backoff_ms": 200,
       "grpc.max_reconnect_backoff_ms": 2_000,
       ...options.channelOptions,
+      interceptors: [credentialsInterceptor(credentials)],
     });
   }
 

@@ -359,3 +359,100 @@ describe("Retries (against a scripted server)", () => {
     }
   });
 });
+
+describe("sealed evaluations", () => {
+  test("an episode reset with evaluationId gets a withheld seed and a score-only grade", async () => {
+    // The operator's call, over a raw stub: the Node client itself only plays.
+    const protos = loadEpisodeProtos();
+    const operator = new protos.mlopsdebug.episode.v1.EpisodeService(address, grpc.credentials.createInsecure());
+    const created = await new Promise<{ evaluationId: string }>((resolve, reject) =>
+      operator.CreateEvaluation({ tasks: [{ taskId: "easy", episodes: 2 }] }, (error, response) =>
+        error || !response ? reject(error) : resolve(response as { evaluationId: string }),
+      ),
+    );
+    const client = new EpisodeClient(address, { timeoutMs: 30_000 });
+    try {
+      const reset = await client.reset("easy", { evaluationId: created.evaluationId });
+      assert.equal(reset.sealed, true);
+      assert.equal(reset.seed, 0);
+      const graded = await client.step(reset.episodeId, SUBMISSION);
+      const grade = graded.observation!.lastActionResult!.grade!;
+      assert.ok(grade.score >= 0 && grade.score <= 1);
+      assert.deepEqual(grade.components, []);
+      assert.equal(grade.answer, null);
+      const session = client.session();
+      try {
+        const second = await session.reset("", { evaluationId: created.evaluationId });
+        assert.equal(second.sealed, true);
+        assert.notEqual(second.observation!.runId, reset.observation!.runId, "a new scenario");
+        const exhausted = await rejection(session.reset("easy", { evaluationId: created.evaluationId }));
+        assert.equal(exhausted.code, "FAILED_PRECONDITION");
+        assert.equal(exhausted.reason, "EVALUATION_EXHAUSTED");
+      } finally {
+        await session.end();
+      }
+    } finally {
+      client.close();
+      operator.close();
+    }
+  });
+});
+
+describe("Ownership (episodes belong to the client token or API key that created them)", () => {
+  test("another client cannot reach an episode; one with the same token can; ids are per owner", async () => {
+    const owner = new EpisodeClient(address, { timeoutMs: 30_000 });
+    const stranger = new EpisodeClient(address, { timeoutMs: 30_000 });
+    const sameToken = new EpisodeClient(address, { timeoutMs: 30_000, clientToken: owner.clientToken });
+    try {
+      assert.notEqual(owner.clientToken, stranger.clientToken);
+      const { episodeId } = await owner.reset("easy", { seed: 7, episodeId: "ep-node-owned" });
+      assert.equal((await rejection(stranger.getState(episodeId))).code, "NOT_FOUND");
+      assert.equal((await rejection(stranger.step(episodeId, actions.readConfig()))).code, "NOT_FOUND");
+      assert.equal((await rejection(stranger.closeEpisode(episodeId))).code, "NOT_FOUND");
+      await stranger.reset("medium", { seed: 8, episodeId: "ep-node-owned" }); // its own, under the same id
+      assert.equal((await sameToken.getState(episodeId)).seed, 7);
+      assert.equal((await stranger.getState(episodeId)).seed, 8);
+      await owner.closeEpisode(episodeId);
+      await stranger.closeEpisode(episodeId);
+    } finally {
+      owner.close();
+      stranger.close();
+      sameToken.close();
+    }
+  });
+
+  test("the API key and the token travel on unary calls and on streams", async () => {
+    const seen: string[][] = [];
+    const record = (metadata: grpc.Metadata) =>
+      seen.push([String(metadata.get("authorization")[0] ?? ""), String(metadata.get("x-mlopsdebug-client-token")[0] ?? "")]);
+    const server = new grpc.Server();
+    server.addService(loadEpisodeProtos().mlopsdebug.episode.v1.EpisodeService.service, {
+      ListTasks: (call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        record(call.metadata);
+        callback(null, { tasks: [] });
+      },
+      Session: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
+        record(call.metadata);
+        call.end();
+      },
+    });
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
+    );
+    const client = new EpisodeClient(`127.0.0.1:${port}`, { timeoutMs: 10_000, apiKey: "node-key-0123456789", clientToken: "tok-1" });
+    try {
+      await client.listTasks();
+      const session = client.session();
+      await rejection(session.reset("easy"));
+      await session.end();
+      assert.deepEqual(seen, [
+        ["Bearer node-key-0123456789", "tok-1"],
+        ["Bearer node-key-0123456789", "tok-1"],
+      ]);
+      assert.throws(() => new EpisodeClient(`127.0.0.1:${port}`, { apiKey: "has space" }), RangeError);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});

@@ -13,7 +13,10 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a validation split larger than the training split -> the split fraction in preprocessing.py;
 - train/eval label maps that disagree -> the evaluation label map in preprocessing.py;
 - train/eval tokenizer versions that differ -> the evaluation tokenizer in preprocessing.py;
-- a val/test gap explained by swapped keys -> the function that writes eval_results.json.
+- a val/test gap explained by swapped keys -> the function that writes eval_results.json;
+- a "test" block exactly the size of the training split -> the evaluation runner that scores it;
+- eval blocks a partial batch short of their splits, with drop_last on the eval loaders -> the runner;
+- a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -278,6 +281,9 @@ class HeuristicAgent(Agent):
             self._overlap,
             self._scaler,
             self._metric_swap,
+            self._eval_on_train_split,
+            self._eval_drop_last,
+            self._weighted_macro,
         ):
             answer = rule(code)
             if answer is not None:
@@ -582,6 +588,108 @@ class HeuristicAgent(Agent):
                 swapped_test = any("test" in p and "val" in a and "test" not in a for p, a in bound.items())
                 if swapped_val and swapped_test:
                     return target.name
+        return None
+
+    # -- evaluation reports that do not cover, or do not average, what they claim --
+
+    def _eval_blocks(self) -> dict[str, dict[str, Any]]:
+        try:
+            doc = json.loads(self.artifacts.get("eval_results.json", "") or "{}")
+        except ValueError:
+            return {}
+        metrics = doc.get("metrics") if isinstance(doc, dict) else None
+        return {k: v for k, v in (metrics or {}).items() if isinstance(v, dict)} if isinstance(metrics, dict) else {}
+
+    @staticmethod
+    def _runner(code: _Code) -> str | None:
+        """The function that writes eval_results.json: it calls the writer (a function that writes a
+        "metrics" report to a file)."""
+        writers = {
+            name for name, fn in code.functions.items()
+            if any(isinstance(n, ast.Constant) and n.value == "metrics" for n in ast.walk(fn))
+            and any(code.callee(call).endswith("write_text") for call in code.calls(fn))
+        }
+        for name, fn in code.functions.items():
+            if name not in writers and any(code.callee(call) in writers for call in code.calls(fn)):
+                return name
+        return None
+
+    def _eval_on_train_split(self, code: _Code) -> dict[str, Any] | None:
+        """The "test" block has exactly the training split's size, and the runner reads the train split."""
+        test = self._eval_blocks().get("test", {})
+        train_rows, test_rows = self._split_size("train"), self._split_size("test")
+        if code.tree is None or not train_rows or test.get("n_samples") != train_rows or train_rows == test_rows:
+            return None
+        runner = self._runner(code)
+        if runner is None:
+            return None
+        reads_train = any(
+            isinstance(node, ast.Constant) and node.value == "train" for node in ast.walk(code.functions[runner])
+        )
+        if not reads_train:
+            return None
+        return self._submit(
+            "evaluation_bug",
+            "preprocessing.py",
+            runner,
+            f"eval_results.json's test block scored {int(train_rows):,} samples, the size of the training split "
+            f"(the test split has {int(test_rows or 0):,}): {runner} scores the training split under the test key, so "
+            "the test metrics measure memorisation.",
+            f"In {runner}, score the test split, not the training split, for the test metrics.",
+        )
+
+    def _eval_drop_last(self, code: _Code) -> dict[str, Any] | None:
+        """Each eval block scored a few rows fewer than its split, and the evaluation loaders drop_last."""
+        blocks = self._eval_blocks()
+        short = []
+        for split in ("val", "test"):
+            rows, scored = self._split_size(split), _number(blocks.get(split, {}).get("n_samples"))
+            if rows and scored is not None and 0 < rows - scored < 1024:
+                short.append(split)
+        if not short or code.tree is None:
+            return None
+        runner = self._runner(code)
+        if runner is None:
+            return None
+        drops = any(
+            kw.arg == "drop_last" and isinstance(kw.value, ast.Constant) and kw.value.value is True
+            for call in code.calls(code.functions[runner]) for kw in call.keywords
+        )
+        if not drops:
+            return None
+        return self._submit(
+            "evaluation_bug",
+            "preprocessing.py",
+            runner,
+            f"eval_results.json scored fewer {' and '.join(short)} samples than the splits hold: the evaluation "
+            f"DataLoaders in {runner} use drop_last=True, so the last incomplete batch of each split is never scored.",
+            f"Set drop_last=False on the evaluation DataLoaders in {runner} so that every sample is scored.",
+        )
+
+    def _weighted_macro(self, code: _Code) -> dict[str, Any] | None:
+        """macro_f1 is not the mean of the per-class F1 it is reported with: find what computes it."""
+        off = False
+        for block in self._eval_blocks().values():
+            per_class = block.get("per_class")
+            macro = _number(block.get("macro_f1"))
+            if not isinstance(per_class, dict) or not per_class or macro is None:
+                continue
+            f1s = [_number(c.get("f1")) for c in per_class.values() if isinstance(c, dict)]
+            if f1s and all(f is not None for f in f1s) and abs(sum(f1s) / len(f1s) - macro) > 0.002:
+                off = True
+        if not off or code.tree is None:
+            return None
+        for name, fn in code.functions.items():
+            keys = [k for node in ast.walk(fn) if isinstance(node, ast.Dict) for k in node.keys]
+            if any(isinstance(k, ast.Constant) and k.value == "macro_f1" for k in keys):
+                return self._submit(
+                    "evaluation_bug",
+                    "preprocessing.py",
+                    name,
+                    f"eval_results.json's macro_f1 is not the mean of its per-class F1: {name} averages the per-class "
+                    "F1 weighted by support and reports it as macro, which hides the weak minority classes.",
+                    f"In {name}, compute macro_f1 as the unweighted mean of the per-class F1 (average='macro').",
+                )
         return None
 
     def _fallback(self, code: _Code) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from .errors import (
     PreconditionViolation,
     ResourceExhaustedError,
     StatusCode,
+    UnauthenticatedError,
     UnavailableError,
 )
 from .generator import AsyncGeneratorClient, GeneratorClient
@@ -70,6 +71,7 @@ __all__ = [
     "ResourceExhaustedError",
     "StatusCode",
     "StepOutcome",
+    "UnauthenticatedError",
     "UnavailableError",
     "action_result_to_dict",
     "build_diagnosis",

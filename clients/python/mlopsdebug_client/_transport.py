@@ -47,7 +47,12 @@ def call_unary(
     attempt = 0
     while True:
         try:
-            return method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+            return method(
+                request,
+                timeout=_remaining(deadline),
+                wait_for_ready=config.wait_for_ready,
+                metadata=config.call_metadata,
+            )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
             wait = _retry_wait(config, error, attempt, deadline) if idempotent else None
@@ -65,7 +70,12 @@ async def acall_unary(
     attempt = 0
     while True:
         try:
-            return await method(request, timeout=_remaining(deadline), wait_for_ready=config.wait_for_ready)
+            return await method(
+                request,
+                timeout=_remaining(deadline),
+                wait_for_ready=config.wait_for_ready,
+                metadata=config.call_metadata,
+            )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
             wait = _retry_wait(config, error, attempt, deadline) if idempotent else None

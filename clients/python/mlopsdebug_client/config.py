@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from typing import Any, Final
 
 __all__ = ["EPISODE_TARGET", "GENERATOR_TARGET", "GRADER_TARGET", "TLS_CA_ENV", "ClientConfig"]
@@ -41,6 +42,12 @@ class ClientConfig:
             require one (mutual TLS: generator and grader serve only the episode identity's).
         tls_server_name: The name to expect in the server's certificate when it differs from the
             target's host (e.g. "generator" when dialling an IP address).
+        api_key: The key a service with API keys requires (sent as `authorization: Bearer <key>`);
+            None sends none. Episodes then belong to the key's principal.
+        client_token: Sent as `x-mlopsdebug-client-token`. Without API keys, episodes belong to the
+            client token that created them, so a client keeps reaching its episodes when its
+            connection is replaced. None (the default) draws a random one per config; clients
+            built from one config share it. Keep it secret: it is what owns the episodes.
     """
 
     target: str | None = None
@@ -54,6 +61,10 @@ class ClientConfig:
     tls_cert_file: str | None = None
     tls_key_file: str | None = None
     tls_server_name: str | None = None
+    api_key: str | None = dataclasses.field(default=None, repr=False)
+    client_token: str | None = dataclasses.field(default=None, repr=False)
+    # The two values above as gRPC metadata, built once: every call and stream sends it.
+    call_metadata: tuple[tuple[str, str], ...] = dataclasses.field(init=False, repr=False, compare=False)
 
     @property
     def uses_tls(self) -> bool:
@@ -72,6 +83,16 @@ class ClientConfig:
             raise ValueError("tls_cert_file and tls_key_file go together (a client certificate and its key)")
         # Accept any iterable of pairs (a list from a settings file) but store a hashable tuple.
         object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
+        if self.api_key is not None and (not self.api_key or any(c.isspace() for c in self.api_key)):
+            raise ValueError("api_key must be non-empty and contain no whitespace")
+        if self.client_token is None:
+            object.__setattr__(self, "client_token", secrets.token_urlsafe(24))
+        elif not 1 <= len(self.client_token) <= 256 or not self.client_token.isprintable():
+            raise ValueError("client_token must be 1 to 256 printable characters")
+        metadata = [("x-mlopsdebug-client-token", self.client_token)]
+        if self.api_key is not None:
+            metadata.insert(0, ("authorization", f"Bearer {self.api_key}"))
+        object.__setattr__(self, "call_metadata", tuple(metadata))
 
     def backoff_s(self, retry: int) -> float:
         """Wait before retry number `retry` (0-based): exponential, capped, without jitter."""

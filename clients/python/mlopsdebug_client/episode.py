@@ -13,8 +13,12 @@ own episode with plain `step` calls, and the steps that are waiting when the str
 together as one batch (resets and submissions, the slow requests, go over side streams). That is
 the highest-throughput path.
 
-Only ListTasks and GetState are retried on UNAVAILABLE; Reset, Step and CloseEpisode never are,
-because a lost response may already have changed the episode.
+Sealed evaluations (held-out test sets): the operator calls `create_evaluation` and
+`close_evaluation` (the full report); the agent passes the evaluation id to `reset(...,
+evaluation_id=...)` and sees only its scores.
+
+Only ListTasks, GetState, GetEvaluation and CloseEvaluation are retried on UNAVAILABLE; Reset, Step,
+CloseEpisode and CreateEvaluation never are, because a lost response may already have changed state.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import itertools
 import queue
 import threading
 from types import TracebackType
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -75,13 +79,27 @@ FAULT_SPLITS: Final[dict[str, int]] = {
 }
 
 
-def _reset_request(task_id: str, seed: int | None, episode_id: str, split: str = "all") -> pb.ResetRequest:
+def _reset_request(
+    task_id: str, seed: int | None, episode_id: str, evaluation_id: str = "", split: str = "all"
+) -> pb.ResetRequest:
     if split not in FAULT_SPLITS:
         raise ValueError(f"split must be one of {', '.join(FAULT_SPLITS)}, got {split!r}")
-    request = pb.ResetRequest(task_id=task_id, episode_id=episode_id, split=FAULT_SPLITS[split])
+    request = pb.ResetRequest(
+        task_id=task_id, episode_id=episode_id, evaluation_id=evaluation_id, split=FAULT_SPLITS[split]
+    )
     if seed is not None:
         request.seed = seed
     return request
+
+
+def _create_evaluation_request(
+    tasks: Mapping[str, int] | Sequence[tuple[str, int]], scenario_stream_key: bytes
+) -> pb.CreateEvaluationRequest:
+    pairs = tasks.items() if isinstance(tasks, Mapping) else tasks
+    return pb.CreateEvaluationRequest(
+        tasks=[pb.EvaluationTask(task_id=task_id, episodes=episodes) for task_id, episodes in pairs],
+        scenario_stream_key=scenario_stream_key,
+    )
 
 
 def _batch_request(steps: Sequence[tuple[str, ActionLike]]) -> pb.StepBatchRequest:
@@ -170,7 +188,9 @@ class EpisodeSession(_SessionBase):
         self._lock = threading.Lock()
         self._requests: queue.Queue[pb.SessionRequest | None] = queue.Queue()
         self._responses: queue.Queue[Any] = queue.Queue()
-        self._call = stub.Session(iter(self._requests.get, None), wait_for_ready=config.wait_for_ready)
+        self._call = stub.Session(
+            iter(self._requests.get, None), wait_for_ready=config.wait_for_ready, metadata=config.call_metadata
+        )
         self._reader = threading.Thread(target=self._read, name="mlopsdebug-session-reader", daemon=True)
         self._reader.start()
 
@@ -218,10 +238,18 @@ class EpisodeSession(_SessionBase):
                 raise
 
     def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        evaluation_id: str = "",
+        split: str = "all",
     ) -> pb.ResetResponse:
-        """Starts an episode bound to this stream; later calls default to it."""
-        response: pb.ResetResponse = self._request("reset", reset=_reset_request(task_id, seed, episode_id, split))
+        """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
+        request = _reset_request(task_id, seed, episode_id, evaluation_id, split)
+        response: pb.ResetResponse = self._request("reset", reset=request)
         self._episode_id = response.episode_id
         return response
 
@@ -285,7 +313,7 @@ class AsyncEpisodeSession(_SessionBase):
     def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
         super().__init__(config)
         self._write_lock = asyncio.Lock()
-        self._call = stub.Session(wait_for_ready=config.wait_for_ready)
+        self._call = stub.Session(wait_for_ready=config.wait_for_ready, metadata=config.call_metadata)
         # Requests written and not yet answered, oldest first: (request id, expected kind, answer).
         self._awaiting: collections.deque[tuple[str, str, asyncio.Future[Any]]] = collections.deque()
         self._reader: asyncio.Task[None] | None = None
@@ -381,11 +409,18 @@ class AsyncEpisodeSession(_SessionBase):
         return _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
 
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        evaluation_id: str = "",
+        split: str = "all",
     ) -> pb.ResetResponse:
-        """Starts an episode bound to this stream; later calls default to it."""
+        """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
         response: pb.ResetResponse = await self._request(
-            "reset", reset=_reset_request(task_id, seed, episode_id, split)
+            "reset", reset=_reset_request(task_id, seed, episode_id, evaluation_id, split)
         )
         self._episode_id = response.episode_id
         return response
@@ -504,14 +539,23 @@ class AsyncBatchingSession:
         return self._session.closed
 
     async def reset(
-        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+        self,
+        task_id: str,
+        seed: int | None = None,
+        episode_id: str = "",
+        *,
+        evaluation_id: str = "",
+        split: str = "all",
     ) -> pb.ResetResponse:
-        """Starts an episode bound to this session's streams; use the returned id in later calls."""
+        """Starts an episode bound to this session's streams; use the returned id in later calls.
+        With `evaluation_id`, the sealed evaluation's next scenario; no seed."""
         self._session._check_usable()
         side = self._side_stream()
         if side is None:
-            return await self._session.reset(task_id, seed, episode_id, split=split)
-        return await self._on_side(side, side.reset(task_id, seed, episode_id, split=split))
+            return await self._session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id, split=split)
+        return await self._on_side(
+            side, side.reset(task_id, seed, episode_id, evaluation_id=evaluation_id, split=split)
+        )
 
     async def step(self, action: ActionLike, episode_id: str) -> pb.StepResponse:
         """Applies one action to the episode, batched with other tasks' waiting steps (a submission
@@ -663,14 +707,19 @@ class EpisodeClient(ChannelClient):
         seed: int | None = None,
         episode_id: str = "",
         *,
+        evaluation_id: str = "",
         split: str = "all",
         timeout_s: float | None = None,
     ) -> pb.ResetResponse:
-        """Starts an episode; without a seed the service draws one and reports it. Never retried."""
+        """Starts an episode; without a seed the service draws one and reports it. Never retried.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
+        of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        """
         response: pb.ResetResponse = call_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id, split),
+            _reset_request(task_id, seed, episode_id, evaluation_id, split),
             idempotent=False,
             timeout_s=timeout_s,
         )
@@ -718,6 +767,52 @@ class EpisodeClient(ChannelClient):
         )
         return response
 
+    def create_evaluation(
+        self,
+        tasks: Mapping[str, int] | Sequence[tuple[str, int]],
+        *,
+        scenario_stream_key: bytes = b"",
+        timeout_s: float | None = None,
+    ) -> pb.CreateEvaluationResponse:
+        """Creates a sealed evaluation (the operator's call): `tasks` maps task ids to episode counts.
+
+        Give the response's `evaluation_id` to the agent and keep its `operator_token` for
+        `close_evaluation`. Never retried (a lost response would leave an evaluation nobody can close).
+        """
+        response: pb.CreateEvaluationResponse = call_unary(
+            self.config,
+            self._stub.CreateEvaluation,
+            _create_evaluation_request(tasks, scenario_stream_key),
+            idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    def get_evaluation(self, evaluation_id: str, *, timeout_s: float | None = None) -> pb.GetEvaluationResponse:
+        """The evaluation's progress: episodes started and ended per task (no scores)."""
+        response: pb.GetEvaluationResponse = call_unary(
+            self.config,
+            self._stub.GetEvaluation,
+            pb.GetEvaluationRequest(evaluation_id=evaluation_id),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    def close_evaluation(
+        self, evaluation_id: str, operator_token: str, *, timeout_s: float | None = None
+    ) -> pb.CloseEvaluationResponse:
+        """Closes the evaluation and returns its full report (the operator's call). Retried on
+        UNAVAILABLE: closing again returns the same report."""
+        response: pb.CloseEvaluationResponse = call_unary(
+            self.config,
+            self._stub.CloseEvaluation,
+            pb.CloseEvaluationRequest(evaluation_id=evaluation_id, operator_token=operator_token),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
     def session(self) -> EpisodeSession:
         """Opens a Session stream on this client's channel."""
         return EpisodeSession(self._stub, self.config)
@@ -743,14 +838,19 @@ class AsyncEpisodeClient(AsyncChannelClient):
         seed: int | None = None,
         episode_id: str = "",
         *,
+        evaluation_id: str = "",
         split: str = "all",
         timeout_s: float | None = None,
     ) -> pb.ResetResponse:
-        """Starts an episode; without a seed the service draws one and reports it. Never retried."""
+        """Starts an episode; without a seed the service draws one and reports it. Never retried.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
+        of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        """
         response: pb.ResetResponse = await acall_unary(
             self.config,
             self._stub.Reset,
-            _reset_request(task_id, seed, episode_id, split),
+            _reset_request(task_id, seed, episode_id, evaluation_id, split),
             idempotent=False,
             timeout_s=timeout_s,
         )
@@ -798,6 +898,52 @@ class AsyncEpisodeClient(AsyncChannelClient):
             self._stub.CloseEpisode,
             pb.CloseEpisodeRequest(episode_id=episode_id),
             idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def create_evaluation(
+        self,
+        tasks: Mapping[str, int] | Sequence[tuple[str, int]],
+        *,
+        scenario_stream_key: bytes = b"",
+        timeout_s: float | None = None,
+    ) -> pb.CreateEvaluationResponse:
+        """Creates a sealed evaluation (the operator's call): `tasks` maps task ids to episode counts.
+
+        Give the response's `evaluation_id` to the agent and keep its `operator_token` for
+        `close_evaluation`. Never retried (a lost response would leave an evaluation nobody can close).
+        """
+        response: pb.CreateEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.CreateEvaluation,
+            _create_evaluation_request(tasks, scenario_stream_key),
+            idempotent=False,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def get_evaluation(self, evaluation_id: str, *, timeout_s: float | None = None) -> pb.GetEvaluationResponse:
+        """The evaluation's progress: episodes started and ended per task (no scores)."""
+        response: pb.GetEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.GetEvaluation,
+            pb.GetEvaluationRequest(evaluation_id=evaluation_id),
+            idempotent=True,
+            timeout_s=timeout_s,
+        )
+        return response
+
+    async def close_evaluation(
+        self, evaluation_id: str, operator_token: str, *, timeout_s: float | None = None
+    ) -> pb.CloseEvaluationResponse:
+        """Closes the evaluation and returns its full report (the operator's call). Retried on
+        UNAVAILABLE: closing again returns the same report."""
+        response: pb.CloseEvaluationResponse = await acall_unary(
+            self.config,
+            self._stub.CloseEvaluation,
+            pb.CloseEvaluationRequest(evaluation_id=evaluation_id, operator_token=operator_token),
+            idempotent=True,
             timeout_s=timeout_s,
         )
         return response

@@ -28,6 +28,7 @@ __all__ = [
     "PreconditionViolation",
     "ResourceExhaustedError",
     "StatusCode",
+    "UnauthenticatedError",
     "UnavailableError",
     "error_from_call_status",
     "error_from_rpc_error",
@@ -181,6 +182,10 @@ class ResourceExhaustedError(MLOpsDebugError):
     """The service is at capacity (RESOURCE_EXHAUSTED); close episodes or retry later."""
 
 
+class UnauthenticatedError(MLOpsDebugError):
+    """The service requires an API key and the call carried none, or an invalid one (UNAUTHENTICATED)."""
+
+
 class UnavailableError(MLOpsDebugError):
     """The service or one of its peers cannot be reached (UNAVAILABLE); the call changed nothing."""
 
@@ -192,6 +197,7 @@ _ERROR_CLASSES: dict[StatusCode, type[MLOpsDebugError]] = {
     StatusCode.FAILED_PRECONDITION: FailedPreconditionError,
     StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
     StatusCode.UNAVAILABLE: UnavailableError,
+    StatusCode.UNAUTHENTICATED: UnauthenticatedError,
 }
 
 

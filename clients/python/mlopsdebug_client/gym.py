@@ -55,7 +55,7 @@ class _EnvBase:
 
     @property
     def seed(self) -> int | None:
-        """Seed of the current episode (drawn by the service when reset had none)."""
+        """Seed of the current episode (drawn by the service when reset had none; None when sealed)."""
         return self._seed
 
     def _after_reset(
@@ -63,13 +63,14 @@ class _EnvBase:
     ) -> tuple[common_pb2.Observation, dict[str, Any]]:
         self._episode_id = response.episode_id
         self._task_id = task_id
-        self._seed = response.seed
+        self._seed = None if response.sealed else response.seed
         observation = response.observation
         info = {
             "episode_id": response.episode_id,
-            "seed": response.seed,
+            "seed": self._seed,
             "task_id": observation.task_id or task_id,
             "max_steps": observation.max_steps,
+            "sealed": response.sealed,
         }
         return observation, info
 
@@ -115,9 +116,13 @@ class MLOpsDebugGymEnv(_EnvBase):
         return self._session
 
     def reset(
-        self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = ""
+        self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = "", evaluation_id: str = ""
     ) -> tuple[common_pb2.Observation, dict[str, Any]]:
-        """Starts an episode; returns (observation, info): episode_id, seed, task_id and max_steps."""
+        """Starts an episode; returns (observation, info): episode_id, seed, task_id, max_steps and sealed.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (give no seed): the
+        seed is then withheld (None) and grades hold only the score.
+        """
         session = self._live_session()
         if self._episode_id:
             try:
@@ -125,7 +130,7 @@ class MLOpsDebugGymEnv(_EnvBase):
             except NotFoundError:
                 pass  # already expired on the server
             self._episode_id = ""
-        return self._after_reset(task_id, session.reset(task_id, seed, episode_id))
+        return self._after_reset(task_id, session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id))
 
     def step(self, action: ActionLike) -> StepResult:
         """Applies one action; info holds the grade (as a dict) once the episode is terminated."""
@@ -182,9 +187,13 @@ class AsyncMLOpsDebugGymEnv(_EnvBase):
         return self._session
 
     async def reset(
-        self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = ""
+        self, task_id: str = "easy", seed: int | None = None, *, episode_id: str = "", evaluation_id: str = ""
     ) -> tuple[common_pb2.Observation, dict[str, Any]]:
-        """Starts an episode; returns (observation, info): episode_id, seed, task_id and max_steps."""
+        """Starts an episode; returns (observation, info): episode_id, seed, task_id, max_steps and sealed.
+
+        With `evaluation_id` the episode plays the sealed evaluation's next scenario (give no seed): the
+        seed is then withheld (None) and grades hold only the score.
+        """
         session = self._live_session()
         if self._episode_id:
             try:
@@ -192,7 +201,8 @@ class AsyncMLOpsDebugGymEnv(_EnvBase):
             except NotFoundError:
                 pass  # already expired on the server
             self._episode_id = ""
-        return self._after_reset(task_id, await session.reset(task_id, seed, episode_id))
+        response = await session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id)
+        return self._after_reset(task_id, response)
 
     async def step(self, action: ActionLike) -> StepResult:
         """Applies one action; info holds the grade (as a dict) once the episode is terminated."""

@@ -14,6 +14,7 @@ the seed's `MLOpsAction`, `MLOpsObservation` and state; the client never imports
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Any, Literal
 
 from openenv.core.client_types import StepResult
@@ -117,13 +118,44 @@ class MLOpsState(State):
 
 
 _STEP_RESULT_HAS_METADATA = any(f.name == "metadata" for f in dataclasses.fields(StepResult))
+# openenv >= 0.10 sends extra handshake headers itself; openenv-core 0.3 has no such option.
+_ENV_CLIENT_TAKES_HEADERS = "headers" in inspect.signature(EnvClient.__init__).parameters
 
 
 class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
     """OpenEnv client of the mlops-debug-env gateway. Reset kwargs: task_id, seed, episode_id.
 
-    `step` takes an `MLOpsAction` or a plain dict of the same fields.
+    `step` takes an `MLOpsAction` or a plain dict of the same fields. `api_key`, for a gateway with API
+    keys, is sent as `Authorization: Bearer <key>` in the WebSocket handshake; without one the
+    connection is anonymous and its episodes are its own.
     """
+
+    def __init__(self, *args: Any, api_key: str | None = None, **kwargs: Any) -> None:
+        if api_key is not None and (not api_key or any(c.isspace() for c in api_key)):
+            raise ValueError("api_key must be non-empty and contain no whitespace")
+        self._mlopsdebug_auth = {"Authorization": f"Bearer {api_key}"} if api_key is not None else {}
+        if self._mlopsdebug_auth and _ENV_CLIENT_TAKES_HEADERS:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}), **self._mlopsdebug_auth}
+        super().__init__(*args, **kwargs)
+
+    if not _ENV_CLIENT_TAKES_HEADERS:
+
+        async def connect(self) -> MLOpsDebugEnv:
+            """openenv-core 0.3's connect, plus the Authorization header when there is a key."""
+            if not self._mlopsdebug_auth or self._ws is not None:
+                return await super().connect()
+            from websockets.asyncio.client import connect as ws_connect  # noqa: PLC0415
+
+            try:
+                self._ws = await ws_connect(
+                    self._ws_url,
+                    open_timeout=self._connect_timeout,
+                    max_size=self._max_message_size,
+                    additional_headers=self._mlopsdebug_auth,
+                )
+            except Exception as exc:
+                raise ConnectionError(f"Failed to connect to {self._ws_url}: {exc}") from exc
+            return self
 
     def _step_payload(self, action: MLOpsAction | dict[str, Any]) -> dict[str, Any]:
         if isinstance(action, BaseModel):

@@ -26,45 +26,73 @@ from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 from mlopsdebug.common.v1 import common_pb2 as mlopsdebug_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+mlopsdebug/episode/v1/episode_service.proto\x12\x15mlopsdebug.episode.v1\x1a\x17google/rpc/status.proto\x1a!mlopsdebug/common/v1/common.proto\"\x12\n\x10ListTasksRequest\"B\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.mlopsdebug.common.v1.TaskInfo\"\x80\x01\n\x0cResetRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\x04seed\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nepisode_id\x18\x03 \x01(\t\x12/\n\x05split\x18\n \x01(\x0e\x32 .mlopsdebug.common.v1.FaultSplitB\x07\n\x05_seed\"i\n\rResetResponse\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x03\x12\x36\n\x0bobservation\x18\x03 \x01(\x0b\x32!.mlopsdebug.common.v1.Observation\"O\n\x0bStepRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12,\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x1c.mlopsdebug.common.v1.Action\"F\n\x0cStepResponse\x12\x36\n\x0bobservation\x18\x01 \x01(\x0b\x32!.mlopsdebug.common.v1.Observation\"E\n\x10StepBatchRequest\x12\x31\n\x05steps\x18\x01 \x03(\x0b\x32\".mlopsdebug.episode.v1.StepRequest\"L\n\x11StepBatchResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.mlopsdebug.episode.v1.StepBatchResult\"u\n\x0fStepBatchResult\x12\x33\n\x04step\x18\x01 \x01(\x0b\x32#.mlopsdebug.episode.v1.StepResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"%\n\x0fGetStateRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\"J\n\x10GetStateResponse\x12\x36\n\x05state\x18\x01 \x01(\x0b\x32\'.mlopsdebug.episode.v1.EpisodeStateInfo\")\n\x13\x43loseEpisodeRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\"N\n\x14\x43loseEpisodeResponse\x12\x36\n\x05state\x18\x01 \x01(\x0b\x32\'.mlopsdebug.episode.v1.EpisodeStateInfo\"\x82\x03\n\x10\x45pisodeStateInfo\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".mlopsdebug.common.v1.EpisodeState\x12\x12\n\nstep_count\x18\x05 \x01(\x05\x12\x11\n\tmax_steps\x18\x06 \x01(\x05\x12\x16\n\x0e\x61rtifacts_read\x18\x07 \x03(\t\x12@\n\x11sanity_checks_run\x18\x08 \x03(\x0e\x32%.mlopsdebug.common.v1.SanityCheckType\x12\x17\n\x0f\x64uplicate_reads\x18\t \x01(\x05\x12\x19\n\x11\x63umulative_reward\x18\n \x01(\x01\x12*\n\x05grade\x18\x0b \x01(\x0b\x32\x1b.mlopsdebug.common.v1.Grade\x12\x13\n\x0bscenario_id\x18\x0c \x01(\t\x12\x12\n\ncreated_at\x18\r \x01(\t\"\xd2\x02\n\x0eSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x34\n\x05reset\x18\x02 \x01(\x0b\x32#.mlopsdebug.episode.v1.ResetRequestH\x00\x12\x32\n\x04step\x18\x03 \x01(\x0b\x32\".mlopsdebug.episode.v1.StepRequestH\x00\x12;\n\tget_state\x18\x04 \x01(\x0b\x32&.mlopsdebug.episode.v1.GetStateRequestH\x00\x12;\n\x05\x63lose\x18\x05 \x01(\x0b\x32*.mlopsdebug.episode.v1.CloseEpisodeRequestH\x00\x12=\n\nstep_batch\x18\x06 \x01(\x0b\x32\'.mlopsdebug.episode.v1.StepBatchRequestH\x00\x42\t\n\x07request\"\xfe\x02\n\x0fSessionResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x35\n\x05reset\x18\x02 \x01(\x0b\x32$.mlopsdebug.episode.v1.ResetResponseH\x00\x12\x33\n\x04step\x18\x03 \x01(\x0b\x32#.mlopsdebug.episode.v1.StepResponseH\x00\x12<\n\tget_state\x18\x04 \x01(\x0b\x32\'.mlopsdebug.episode.v1.GetStateResponseH\x00\x12<\n\x05\x63lose\x18\x05 \x01(\x0b\x32+.mlopsdebug.episode.v1.CloseEpisodeResponseH\x00\x12#\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x12>\n\nstep_batch\x18\x07 \x01(\x0b\x32(.mlopsdebug.episode.v1.StepBatchResponseH\x00\x42\n\n\x08response2\x99\x05\n\x0e\x45pisodeService\x12^\n\tListTasks\x12\'.mlopsdebug.episode.v1.ListTasksRequest\x1a(.mlopsdebug.episode.v1.ListTasksResponse\x12R\n\x05Reset\x12#.mlopsdebug.episode.v1.ResetRequest\x1a$.mlopsdebug.episode.v1.ResetResponse\x12O\n\x04Step\x12\".mlopsdebug.episode.v1.StepRequest\x1a#.mlopsdebug.episode.v1.StepResponse\x12^\n\tStepBatch\x12\'.mlopsdebug.episode.v1.StepBatchRequest\x1a(.mlopsdebug.episode.v1.StepBatchResponse\x12[\n\x08GetState\x12&.mlopsdebug.episode.v1.GetStateRequest\x1a\'.mlopsdebug.episode.v1.GetStateResponse\x12g\n\x0c\x43loseEpisode\x12*.mlopsdebug.episode.v1.CloseEpisodeRequest\x1a+.mlopsdebug.episode.v1.CloseEpisodeResponse\x12\\\n\x07Session\x12%.mlopsdebug.episode.v1.SessionRequest\x1a&.mlopsdebug.episode.v1.SessionResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+mlopsdebug/episode/v1/episode_service.proto\x12\x15mlopsdebug.episode.v1\x1a\x17google/rpc/status.proto\x1a!mlopsdebug/common/v1/common.proto\"\x12\n\x10ListTasksRequest\"B\n\x11ListTasksResponse\x12-\n\x05tasks\x18\x01 \x03(\x0b\x32\x1e.mlopsdebug.common.v1.TaskInfo\"\x97\x01\n\x0cResetRequest\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x11\n\x04seed\x18\x02 \x01(\x03H\x00\x88\x01\x01\x12\x12\n\nepisode_id\x18\x03 \x01(\t\x12/\n\x05split\x18\n \x01(\x0e\x32 .mlopsdebug.common.v1.FaultSplit\x12\x15\n\revaluation_id\x18\x04 \x01(\tB\x07\n\x05_seed\"y\n\rResetResponse\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12\x0c\n\x04seed\x18\x02 \x01(\x03\x12\x36\n\x0bobservation\x18\x03 \x01(\x0b\x32!.mlopsdebug.common.v1.Observation\x12\x0e\n\x06sealed\x18\x04 \x01(\x08\"e\n\x0bStepRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12,\n\x06\x61\x63tion\x18\x02 \x01(\x0b\x32\x1c.mlopsdebug.common.v1.Action\x12\x14\n\x0c\x63lient_token\x18\x03 \x01(\t\"F\n\x0cStepResponse\x12\x36\n\x0bobservation\x18\x01 \x01(\x0b\x32!.mlopsdebug.common.v1.Observation\"E\n\x10StepBatchRequest\x12\x31\n\x05steps\x18\x01 \x03(\x0b\x32\".mlopsdebug.episode.v1.StepRequest\"L\n\x11StepBatchResponse\x12\x37\n\x07results\x18\x01 \x03(\x0b\x32&.mlopsdebug.episode.v1.StepBatchResult\"u\n\x0fStepBatchResult\x12\x33\n\x04step\x18\x01 \x01(\x0b\x32#.mlopsdebug.episode.v1.StepResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\x08\n\x06result\"%\n\x0fGetStateRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\"J\n\x10GetStateResponse\x12\x36\n\x05state\x18\x01 \x01(\x0b\x32\'.mlopsdebug.episode.v1.EpisodeStateInfo\")\n\x13\x43loseEpisodeRequest\x12\x12\n\nepisode_id\x18\x01 \x01(\t\"N\n\x14\x43loseEpisodeResponse\x12\x36\n\x05state\x18\x01 \x01(\x0b\x32\'.mlopsdebug.episode.v1.EpisodeStateInfo\"\xa9\x03\n\x10\x45pisodeStateInfo\x12\x12\n\nepisode_id\x18\x01 \x01(\t\x12\x0f\n\x07task_id\x18\x02 \x01(\t\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x31\n\x05state\x18\x04 \x01(\x0e\x32\".mlopsdebug.common.v1.EpisodeState\x12\x12\n\nstep_count\x18\x05 \x01(\x05\x12\x11\n\tmax_steps\x18\x06 \x01(\x05\x12\x16\n\x0e\x61rtifacts_read\x18\x07 \x03(\t\x12@\n\x11sanity_checks_run\x18\x08 \x03(\x0e\x32%.mlopsdebug.common.v1.SanityCheckType\x12\x17\n\x0f\x64uplicate_reads\x18\t \x01(\x05\x12\x19\n\x11\x63umulative_reward\x18\n \x01(\x01\x12*\n\x05grade\x18\x0b \x01(\x0b\x32\x1b.mlopsdebug.common.v1.Grade\x12\x13\n\x0bscenario_id\x18\x0c \x01(\t\x12\x12\n\ncreated_at\x18\r \x01(\t\x12\x0e\n\x06sealed\x18\x0e \x01(\x08\x12\x15\n\revaluation_id\x18\x0f \x01(\t\"\xd2\x02\n\x0eSessionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x34\n\x05reset\x18\x02 \x01(\x0b\x32#.mlopsdebug.episode.v1.ResetRequestH\x00\x12\x32\n\x04step\x18\x03 \x01(\x0b\x32\".mlopsdebug.episode.v1.StepRequestH\x00\x12;\n\tget_state\x18\x04 \x01(\x0b\x32&.mlopsdebug.episode.v1.GetStateRequestH\x00\x12;\n\x05\x63lose\x18\x05 \x01(\x0b\x32*.mlopsdebug.episode.v1.CloseEpisodeRequestH\x00\x12=\n\nstep_batch\x18\x06 \x01(\x0b\x32\'.mlopsdebug.episode.v1.StepBatchRequestH\x00\x42\t\n\x07request\"\xfe\x02\n\x0fSessionResponse\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x35\n\x05reset\x18\x02 \x01(\x0b\x32$.mlopsdebug.episode.v1.ResetResponseH\x00\x12\x33\n\x04step\x18\x03 \x01(\x0b\x32#.mlopsdebug.episode.v1.StepResponseH\x00\x12<\n\tget_state\x18\x04 \x01(\x0b\x32\'.mlopsdebug.episode.v1.GetStateResponseH\x00\x12<\n\x05\x63lose\x18\x05 \x01(\x0b\x32+.mlopsdebug.episode.v1.CloseEpisodeResponseH\x00\x12#\n\x05\x65rror\x18\x06 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x12>\n\nstep_batch\x18\x07 \x01(\x0b\x32(.mlopsdebug.episode.v1.StepBatchResponseH\x00\x42\n\n\x08response\"l\n\x17\x43reateEvaluationRequest\x12\x34\n\x05tasks\x18\x01 \x03(\x0b\x32%.mlopsdebug.episode.v1.EvaluationTask\x12\x1b\n\x13scenario_stream_key\x18\x02 \x01(\x0c\"3\n\x0e\x45valuationTask\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x10\n\x08\x65pisodes\x18\x02 \x01(\x05\"\x86\x01\n\x18\x43reateEvaluationResponse\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x16\n\x0eoperator_token\x18\x02 \x01(\t\x12;\n\x08progress\x18\x03 \x01(\x0b\x32).mlopsdebug.episode.v1.EvaluationProgress\"-\n\x14GetEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\"T\n\x15GetEvaluationResponse\x12;\n\x08progress\x18\x01 \x01(\x0b\x32).mlopsdebug.episode.v1.EvaluationProgress\"\xa0\x01\n\x12\x45valuationProgress\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x35\n\x05state\x18\x02 \x01(\x0e\x32&.mlopsdebug.episode.v1.EvaluationState\x12<\n\x05tasks\x18\x03 \x03(\x0b\x32-.mlopsdebug.episode.v1.EvaluationTaskProgress\"[\n\x16\x45valuationTaskProgress\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x10\n\x08\x65pisodes\x18\x02 \x01(\x05\x12\x0f\n\x07started\x18\x03 \x01(\x05\x12\r\n\x05\x65nded\x18\x04 \x01(\x05\"G\n\x16\x43loseEvaluationRequest\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x16\n\x0eoperator_token\x18\x02 \x01(\t\"R\n\x17\x43loseEvaluationResponse\x12\x37\n\x06report\x18\x01 \x01(\x0b\x32\'.mlopsdebug.episode.v1.EvaluationReport\"\xbd\x01\n\x10\x45valuationReport\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12:\n\x08\x65pisodes\x18\x02 \x03(\x0b\x32(.mlopsdebug.episode.v1.EvaluationEpisode\x12\x39\n\x05tasks\x18\x03 \x03(\x0b\x32*.mlopsdebug.episode.v1.EvaluationTaskScore\x12\x1b\n\x13scenario_stream_key\x18\x04 \x01(\x0c\"\xf9\x01\n\x11\x45valuationEpisode\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\r\n\x05index\x18\x02 \x01(\x05\x12\x0c\n\x04seed\x18\x03 \x01(\x03\x12\x13\n\x0bscenario_id\x18\x04 \x01(\t\x12\x12\n\nepisode_id\x18\x05 \x01(\t\x12>\n\x06status\x18\x06 \x01(\x0e\x32..mlopsdebug.episode.v1.EvaluationEpisodeStatus\x12\x12\n\nstep_count\x18\x07 \x01(\x05\x12\r\n\x05score\x18\x08 \x01(\x01\x12*\n\x05grade\x18\t \x01(\x0b\x32\x1b.mlopsdebug.common.v1.Grade\"\\\n\x13\x45valuationTaskScore\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x10\n\x08\x65pisodes\x18\x02 \x01(\x05\x12\x0e\n\x06graded\x18\x03 \x01(\x05\x12\x12\n\nmean_score\x18\x04 \x01(\x01*k\n\x0f\x45valuationState\x12 \n\x1c\x45VALUATION_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x45VALUATION_STATE_OPEN\x10\x01\x12\x1b\n\x17\x45VALUATION_STATE_CLOSED\x10\x02*\xe8\x01\n\x17\x45valuationEpisodeStatus\x12)\n%EVALUATION_EPISODE_STATUS_UNSPECIFIED\x10\x00\x12)\n%EVALUATION_EPISODE_STATUS_NOT_STARTED\x10\x01\x12(\n$EVALUATION_EPISODE_STATUS_UNFINISHED\x10\x02\x12$\n EVALUATION_EPISODE_STATUS_GRADED\x10\x03\x12\'\n#EVALUATION_EPISODE_STATUS_TRUNCATED\x10\x04\x32\xec\x07\n\x0e\x45pisodeService\x12^\n\tListTasks\x12\'.mlopsdebug.episode.v1.ListTasksRequest\x1a(.mlopsdebug.episode.v1.ListTasksResponse\x12R\n\x05Reset\x12#.mlopsdebug.episode.v1.ResetRequest\x1a$.mlopsdebug.episode.v1.ResetResponse\x12O\n\x04Step\x12\".mlopsdebug.episode.v1.StepRequest\x1a#.mlopsdebug.episode.v1.StepResponse\x12^\n\tStepBatch\x12\'.mlopsdebug.episode.v1.StepBatchRequest\x1a(.mlopsdebug.episode.v1.StepBatchResponse\x12[\n\x08GetState\x12&.mlopsdebug.episode.v1.GetStateRequest\x1a\'.mlopsdebug.episode.v1.GetStateResponse\x12g\n\x0c\x43loseEpisode\x12*.mlopsdebug.episode.v1.CloseEpisodeRequest\x1a+.mlopsdebug.episode.v1.CloseEpisodeResponse\x12\\\n\x07Session\x12%.mlopsdebug.episode.v1.SessionRequest\x1a&.mlopsdebug.episode.v1.SessionResponse(\x01\x30\x01\x12s\n\x10\x43reateEvaluation\x12..mlopsdebug.episode.v1.CreateEvaluationRequest\x1a/.mlopsdebug.episode.v1.CreateEvaluationResponse\x12j\n\rGetEvaluation\x12+.mlopsdebug.episode.v1.GetEvaluationRequest\x1a,.mlopsdebug.episode.v1.GetEvaluationResponse\x12p\n\x0f\x43loseEvaluation\x12-.mlopsdebug.episode.v1.CloseEvaluationRequest\x1a..mlopsdebug.episode.v1.CloseEvaluationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mlopsdebug.episode.v1.episode_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_EVALUATIONSTATE']._serialized_start=3714
+  _globals['_EVALUATIONSTATE']._serialized_end=3821
+  _globals['_EVALUATIONEPISODESTATUS']._serialized_start=3824
+  _globals['_EVALUATIONEPISODESTATUS']._serialized_end=4056
   _globals['_LISTTASKSREQUEST']._serialized_start=130
   _globals['_LISTTASKSREQUEST']._serialized_end=148
   _globals['_LISTTASKSRESPONSE']._serialized_start=150
   _globals['_LISTTASKSRESPONSE']._serialized_end=216
   _globals['_RESETREQUEST']._serialized_start=219
-  _globals['_RESETREQUEST']._serialized_end=347
-  _globals['_RESETRESPONSE']._serialized_start=349
-  _globals['_RESETRESPONSE']._serialized_end=454
-  _globals['_STEPREQUEST']._serialized_start=456
-  _globals['_STEPREQUEST']._serialized_end=535
-  _globals['_STEPRESPONSE']._serialized_start=537
-  _globals['_STEPRESPONSE']._serialized_end=607
-  _globals['_STEPBATCHREQUEST']._serialized_start=609
-  _globals['_STEPBATCHREQUEST']._serialized_end=678
-  _globals['_STEPBATCHRESPONSE']._serialized_start=680
-  _globals['_STEPBATCHRESPONSE']._serialized_end=756
-  _globals['_STEPBATCHRESULT']._serialized_start=758
-  _globals['_STEPBATCHRESULT']._serialized_end=875
-  _globals['_GETSTATEREQUEST']._serialized_start=877
-  _globals['_GETSTATEREQUEST']._serialized_end=914
-  _globals['_GETSTATERESPONSE']._serialized_start=916
-  _globals['_GETSTATERESPONSE']._serialized_end=990
-  _globals['_CLOSEEPISODEREQUEST']._serialized_start=992
-  _globals['_CLOSEEPISODEREQUEST']._serialized_end=1033
-  _globals['_CLOSEEPISODERESPONSE']._serialized_start=1035
-  _globals['_CLOSEEPISODERESPONSE']._serialized_end=1113
-  _globals['_EPISODESTATEINFO']._serialized_start=1116
-  _globals['_EPISODESTATEINFO']._serialized_end=1502
-  _globals['_SESSIONREQUEST']._serialized_start=1505
-  _globals['_SESSIONREQUEST']._serialized_end=1843
-  _globals['_SESSIONRESPONSE']._serialized_start=1846
-  _globals['_SESSIONRESPONSE']._serialized_end=2228
-  _globals['_EPISODESERVICE']._serialized_start=2231
-  _globals['_EPISODESERVICE']._serialized_end=2896
+  _globals['_RESETREQUEST']._serialized_end=370
+  _globals['_RESETRESPONSE']._serialized_start=372
+  _globals['_RESETRESPONSE']._serialized_end=493
+  _globals['_STEPREQUEST']._serialized_start=495
+  _globals['_STEPREQUEST']._serialized_end=596
+  _globals['_STEPRESPONSE']._serialized_start=598
+  _globals['_STEPRESPONSE']._serialized_end=668
+  _globals['_STEPBATCHREQUEST']._serialized_start=670
+  _globals['_STEPBATCHREQUEST']._serialized_end=739
+  _globals['_STEPBATCHRESPONSE']._serialized_start=741
+  _globals['_STEPBATCHRESPONSE']._serialized_end=817
+  _globals['_STEPBATCHRESULT']._serialized_start=819
+  _globals['_STEPBATCHRESULT']._serialized_end=936
+  _globals['_GETSTATEREQUEST']._serialized_start=938
+  _globals['_GETSTATEREQUEST']._serialized_end=975
+  _globals['_GETSTATERESPONSE']._serialized_start=977
+  _globals['_GETSTATERESPONSE']._serialized_end=1051
+  _globals['_CLOSEEPISODEREQUEST']._serialized_start=1053
+  _globals['_CLOSEEPISODEREQUEST']._serialized_end=1094
+  _globals['_CLOSEEPISODERESPONSE']._serialized_start=1096
+  _globals['_CLOSEEPISODERESPONSE']._serialized_end=1174
+  _globals['_EPISODESTATEINFO']._serialized_start=1177
+  _globals['_EPISODESTATEINFO']._serialized_end=1602
+  _globals['_SESSIONREQUEST']._serialized_start=1605
+  _globals['_SESSIONREQUEST']._serialized_end=1943
+  _globals['_SESSIONRESPONSE']._serialized_start=1946
+  _globals['_SESSIONRESPONSE']._serialized_end=2328
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_start=2330
+  _globals['_CREATEEVALUATIONREQUEST']._serialized_end=2438
+  _globals['_EVALUATIONTASK']._serialized_start=2440
+  _globals['_EVALUATIONTASK']._serialized_end=2491
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_start=2494
+  _globals['_CREATEEVALUATIONRESPONSE']._serialized_end=2628
+  _globals['_GETEVALUATIONREQUEST']._serialized_start=2630
+  _globals['_GETEVALUATIONREQUEST']._serialized_end=2675
+  _globals['_GETEVALUATIONRESPONSE']._serialized_start=2677
+  _globals['_GETEVALUATIONRESPONSE']._serialized_end=2761
+  _globals['_EVALUATIONPROGRESS']._serialized_start=2764
+  _globals['_EVALUATIONPROGRESS']._serialized_end=2924
+  _globals['_EVALUATIONTASKPROGRESS']._serialized_start=2926
+  _globals['_EVALUATIONTASKPROGRESS']._serialized_end=3017
+  _globals['_CLOSEEVALUATIONREQUEST']._serialized_start=3019
+  _globals['_CLOSEEVALUATIONREQUEST']._serialized_end=3090
+  _globals['_CLOSEEVALUATIONRESPONSE']._serialized_start=3092
+  _globals['_CLOSEEVALUATIONRESPONSE']._serialized_end=3174
+  _globals['_EVALUATIONREPORT']._serialized_start=3177
+  _globals['_EVALUATIONREPORT']._serialized_end=3366
+  _globals['_EVALUATIONEPISODE']._serialized_start=3369
+  _globals['_EVALUATIONEPISODE']._serialized_end=3618
+  _globals['_EVALUATIONTASKSCORE']._serialized_start=3620
+  _globals['_EVALUATIONTASKSCORE']._serialized_end=3712
+  _globals['_EPISODESERVICE']._serialized_start=4059
+  _globals['_EPISODESERVICE']._serialized_end=5063
 # @@protoc_insertion_point(module_scope)

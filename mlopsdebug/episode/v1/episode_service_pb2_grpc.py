@@ -78,6 +78,21 @@ class EpisodeServiceStub:
                 request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionRequest.SerializeToString,
                 response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionResponse.FromString,
                 _registered_method=True)
+        self.CreateEvaluation = channel.unary_unary(
+                '/mlopsdebug.episode.v1.EpisodeService/CreateEvaluation',
+                request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationRequest.SerializeToString,
+                response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationResponse.FromString,
+                _registered_method=True)
+        self.GetEvaluation = channel.unary_unary(
+                '/mlopsdebug.episode.v1.EpisodeService/GetEvaluation',
+                request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationRequest.SerializeToString,
+                response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationResponse.FromString,
+                _registered_method=True)
+        self.CloseEvaluation = channel.unary_unary(
+                '/mlopsdebug.episode.v1.EpisodeService/CloseEvaluation',
+                request_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationRequest.SerializeToString,
+                response_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationResponse.FromString,
+                _registered_method=True)
 
 
 class EpisodeServiceServicer:
@@ -102,7 +117,9 @@ class EpisodeServiceServicer:
     def Reset(self, request, context):
         """Starts an episode. Errors: INVALID_ARGUMENT (unknown task, bad seed, bad
         episode id), ALREADY_EXISTS (episode id in use), RESOURCE_EXHAUSTED
-        (capacity), UNAVAILABLE (generator down).
+        (capacity), UNAVAILABLE (generator down); with an evaluation_id see
+        ResetRequest; FAILED_PRECONDITION without one where the deployment
+        requires sealed evaluations.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -110,8 +127,8 @@ class EpisodeServiceServicer:
 
     def Step(self, request, context):
         """Applies one action. Errors: INVALID_ARGUMENT (bad action), NOT_FOUND,
-        FAILED_PRECONDITION (episode ended), UNAVAILABLE (grader down on submit;
-        the episode is unchanged).
+        FAILED_PRECONDITION (episode ended, or its sealed evaluation closed),
+        UNAVAILABLE (grader down on submit; the episode is unchanged).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -148,6 +165,49 @@ class EpisodeServiceServicer:
         lifetime of a connection; responses come one per request, in order.
         Errors inside the stream come back as `error` responses and leave the
         stream open. Episodes started on the stream are closed when it ends.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreateEvaluation(self, request, context):
+        """Sealed evaluation, modelled on a held-out test server. The operator
+        creates an evaluation (tasks and a number of episodes per task) and hands
+        its evaluation_id to the agent, keeping the operator_token. The agent
+        starts each episode with Reset(evaluation_id): the service, not the agent,
+        draws the scenario from the evaluation's secret stream, and the agent never
+        learns its seed. Each scenario is played by exactly one episode and graded
+        at most once; the agent sees only the score (no components, reasons or
+        answer). CloseEvaluation, with the operator token, ends the evaluation and
+        returns the full report: per episode the task, seed, scenario and the
+        complete grade. Episodes outside an evaluation (training mode) keep
+        today's detailed grades, unless the deployment requires evaluations.
+
+        Creates a sealed evaluation. Errors: INVALID_ARGUMENT (no tasks, unknown
+        or repeated task, episodes out of range, bad stream key),
+        RESOURCE_EXHAUSTED (the service holds its maximum of evaluations, all
+        open and in use; closed ones, and open ones unused for a long time, which
+        the service then closes, make room).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetEvaluation(self, request, context):
+        """Returns an evaluation's progress: counts only, never a score or a seed.
+        Errors: INVALID_ARGUMENT (no evaluation id), NOT_FOUND (unknown
+        evaluation).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseEvaluation(self, request, context):
+        """Closes an evaluation and returns its full report. Afterwards no episode
+        can start in it, and its running episodes refuse every action. Closing
+        again returns the same report. Errors: INVALID_ARGUMENT (no evaluation
+        id), NOT_FOUND (unknown evaluation, or closed long ago and evicted),
+        PERMISSION_DENIED (wrong operator token).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -190,6 +250,21 @@ def add_EpisodeServiceServicer_to_server(servicer, server):
                     servicer.Session,
                     request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionRequest.FromString,
                     response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionResponse.SerializeToString,
+            ),
+            'CreateEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateEvaluation,
+                    request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationRequest.FromString,
+                    response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationResponse.SerializeToString,
+            ),
+            'GetEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetEvaluation,
+                    request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationRequest.FromString,
+                    response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationResponse.SerializeToString,
+            ),
+            'CloseEvaluation': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseEvaluation,
+                    request_deserializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationRequest.FromString,
+                    response_serializer=mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +465,87 @@ class EpisodeService:
             '/mlopsdebug.episode.v1.EpisodeService/Session',
             mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionRequest.SerializeToString,
             mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.SessionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlopsdebug.episode.v1.EpisodeService/CreateEvaluation',
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationRequest.SerializeToString,
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CreateEvaluationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlopsdebug.episode.v1.EpisodeService/GetEvaluation',
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationRequest.SerializeToString,
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.GetEvaluationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseEvaluation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/mlopsdebug.episode.v1.EpisodeService/CloseEvaluation',
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationRequest.SerializeToString,
+            mlopsdebug_dot_episode_dot_v1_dot_episode__service__pb2.CloseEvaluationResponse.FromString,
             options,
             channel_credentials,
             insecure,

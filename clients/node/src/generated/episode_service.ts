@@ -30,8 +30,20 @@ import type { SubmitDiagnosis as _mlopsdebug_common_v1_SubmitDiagnosis, SubmitDi
 import type { TaskInfo as _mlopsdebug_common_v1_TaskInfo, TaskInfo__Output as _mlopsdebug_common_v1_TaskInfo__Output } from './mlopsdebug/common/v1/TaskInfo';
 import type { CloseEpisodeRequest as _mlopsdebug_episode_v1_CloseEpisodeRequest, CloseEpisodeRequest__Output as _mlopsdebug_episode_v1_CloseEpisodeRequest__Output } from './mlopsdebug/episode/v1/CloseEpisodeRequest';
 import type { CloseEpisodeResponse as _mlopsdebug_episode_v1_CloseEpisodeResponse, CloseEpisodeResponse__Output as _mlopsdebug_episode_v1_CloseEpisodeResponse__Output } from './mlopsdebug/episode/v1/CloseEpisodeResponse';
+import type { CloseEvaluationRequest as _mlopsdebug_episode_v1_CloseEvaluationRequest, CloseEvaluationRequest__Output as _mlopsdebug_episode_v1_CloseEvaluationRequest__Output } from './mlopsdebug/episode/v1/CloseEvaluationRequest';
+import type { CloseEvaluationResponse as _mlopsdebug_episode_v1_CloseEvaluationResponse, CloseEvaluationResponse__Output as _mlopsdebug_episode_v1_CloseEvaluationResponse__Output } from './mlopsdebug/episode/v1/CloseEvaluationResponse';
+import type { CreateEvaluationRequest as _mlopsdebug_episode_v1_CreateEvaluationRequest, CreateEvaluationRequest__Output as _mlopsdebug_episode_v1_CreateEvaluationRequest__Output } from './mlopsdebug/episode/v1/CreateEvaluationRequest';
+import type { CreateEvaluationResponse as _mlopsdebug_episode_v1_CreateEvaluationResponse, CreateEvaluationResponse__Output as _mlopsdebug_episode_v1_CreateEvaluationResponse__Output } from './mlopsdebug/episode/v1/CreateEvaluationResponse';
 import type { EpisodeServiceClient as _mlopsdebug_episode_v1_EpisodeServiceClient, EpisodeServiceDefinition as _mlopsdebug_episode_v1_EpisodeServiceDefinition } from './mlopsdebug/episode/v1/EpisodeService';
 import type { EpisodeStateInfo as _mlopsdebug_episode_v1_EpisodeStateInfo, EpisodeStateInfo__Output as _mlopsdebug_episode_v1_EpisodeStateInfo__Output } from './mlopsdebug/episode/v1/EpisodeStateInfo';
+import type { EvaluationEpisode as _mlopsdebug_episode_v1_EvaluationEpisode, EvaluationEpisode__Output as _mlopsdebug_episode_v1_EvaluationEpisode__Output } from './mlopsdebug/episode/v1/EvaluationEpisode';
+import type { EvaluationProgress as _mlopsdebug_episode_v1_EvaluationProgress, EvaluationProgress__Output as _mlopsdebug_episode_v1_EvaluationProgress__Output } from './mlopsdebug/episode/v1/EvaluationProgress';
+import type { EvaluationReport as _mlopsdebug_episode_v1_EvaluationReport, EvaluationReport__Output as _mlopsdebug_episode_v1_EvaluationReport__Output } from './mlopsdebug/episode/v1/EvaluationReport';
+import type { EvaluationTask as _mlopsdebug_episode_v1_EvaluationTask, EvaluationTask__Output as _mlopsdebug_episode_v1_EvaluationTask__Output } from './mlopsdebug/episode/v1/EvaluationTask';
+import type { EvaluationTaskProgress as _mlopsdebug_episode_v1_EvaluationTaskProgress, EvaluationTaskProgress__Output as _mlopsdebug_episode_v1_EvaluationTaskProgress__Output } from './mlopsdebug/episode/v1/EvaluationTaskProgress';
+import type { EvaluationTaskScore as _mlopsdebug_episode_v1_EvaluationTaskScore, EvaluationTaskScore__Output as _mlopsdebug_episode_v1_EvaluationTaskScore__Output } from './mlopsdebug/episode/v1/EvaluationTaskScore';
+import type { GetEvaluationRequest as _mlopsdebug_episode_v1_GetEvaluationRequest, GetEvaluationRequest__Output as _mlopsdebug_episode_v1_GetEvaluationRequest__Output } from './mlopsdebug/episode/v1/GetEvaluationRequest';
+import type { GetEvaluationResponse as _mlopsdebug_episode_v1_GetEvaluationResponse, GetEvaluationResponse__Output as _mlopsdebug_episode_v1_GetEvaluationResponse__Output } from './mlopsdebug/episode/v1/GetEvaluationResponse';
 import type { GetStateRequest as _mlopsdebug_episode_v1_GetStateRequest, GetStateRequest__Output as _mlopsdebug_episode_v1_GetStateRequest__Output } from './mlopsdebug/episode/v1/GetStateRequest';
 import type { GetStateResponse as _mlopsdebug_episode_v1_GetStateResponse, GetStateResponse__Output as _mlopsdebug_episode_v1_GetStateResponse__Output } from './mlopsdebug/episode/v1/GetStateResponse';
 import type { ListTasksRequest as _mlopsdebug_episode_v1_ListTasksRequest, ListTasksRequest__Output as _mlopsdebug_episode_v1_ListTasksRequest__Output } from './mlopsdebug/episode/v1/ListTasksRequest';
@@ -102,8 +114,22 @@ export interface ProtoGrpcType {
       v1: {
         CloseEpisodeRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_CloseEpisodeRequest, _mlopsdebug_episode_v1_CloseEpisodeRequest__Output>
         CloseEpisodeResponse: MessageTypeDefinition<_mlopsdebug_episode_v1_CloseEpisodeResponse, _mlopsdebug_episode_v1_CloseEpisodeResponse__Output>
+        CloseEvaluationRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_CloseEvaluationRequest, _mlopsdebug_episode_v1_CloseEvaluationRequest__Output>
+        CloseEvaluationResponse: MessageTypeDefinition<_mlopsdebug_episode_v1_CloseEvaluationResponse, _mlopsdebug_episode_v1_CloseEvaluationResponse__Output>
+        CreateEvaluationRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_CreateEvaluationRequest, _mlopsdebug_episode_v1_CreateEvaluationRequest__Output>
+        CreateEvaluationResponse: MessageTypeDefinition<_mlopsdebug_episode_v1_CreateEvaluationResponse, _mlopsdebug_episode_v1_CreateEvaluationResponse__Output>
         EpisodeService: SubtypeConstructor<typeof grpc.Client, _mlopsdebug_episode_v1_EpisodeServiceClient> & { service: _mlopsdebug_episode_v1_EpisodeServiceDefinition }
         EpisodeStateInfo: MessageTypeDefinition<_mlopsdebug_episode_v1_EpisodeStateInfo, _mlopsdebug_episode_v1_EpisodeStateInfo__Output>
+        EvaluationEpisode: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationEpisode, _mlopsdebug_episode_v1_EvaluationEpisode__Output>
+        EvaluationEpisodeStatus: EnumTypeDefinition
+        EvaluationProgress: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationProgress, _mlopsdebug_episode_v1_EvaluationProgress__Output>
+        EvaluationReport: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationReport, _mlopsdebug_episode_v1_EvaluationReport__Output>
+        EvaluationState: EnumTypeDefinition
+        EvaluationTask: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationTask, _mlopsdebug_episode_v1_EvaluationTask__Output>
+        EvaluationTaskProgress: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationTaskProgress, _mlopsdebug_episode_v1_EvaluationTaskProgress__Output>
+        EvaluationTaskScore: MessageTypeDefinition<_mlopsdebug_episode_v1_EvaluationTaskScore, _mlopsdebug_episode_v1_EvaluationTaskScore__Output>
+        GetEvaluationRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_GetEvaluationRequest, _mlopsdebug_episode_v1_GetEvaluationRequest__Output>
+        GetEvaluationResponse: MessageTypeDefinition<_mlopsdebug_episode_v1_GetEvaluationResponse, _mlopsdebug_episode_v1_GetEvaluationResponse__Output>
         GetStateRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_GetStateRequest, _mlopsdebug_episode_v1_GetStateRequest__Output>
         GetStateResponse: MessageTypeDefinition<_mlopsdebug_episode_v1_GetStateResponse, _mlopsdebug_episode_v1_GetStateResponse__Output>
         ListTasksRequest: MessageTypeDefinition<_mlopsdebug_episode_v1_ListTasksRequest, _mlopsdebug_episode_v1_ListTasksRequest__Output>

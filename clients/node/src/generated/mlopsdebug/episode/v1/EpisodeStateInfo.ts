@@ -19,6 +19,8 @@ export interface EpisodeStateInfo {
   'grade'?: (_mlopsdebug_common_v1_Grade | null);
   'scenarioId'?: (string);
   'createdAt'?: (string);
+  'sealed'?: (boolean);
+  'evaluationId'?: (string);
 }
 
 export interface EpisodeStateInfo__Output {
@@ -35,4 +37,6 @@ export interface EpisodeStateInfo__Output {
   'grade': (_mlopsdebug_common_v1_Grade__Output | null);
   'scenarioId': (string);
   'createdAt': (string);
+  'sealed': (boolean);
+  'evaluationId': (string);
 }

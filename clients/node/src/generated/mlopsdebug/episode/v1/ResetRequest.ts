@@ -7,6 +7,7 @@ export interface ResetRequest {
   'taskId'?: (string);
   'seed'?: (number | string | Long);
   'episodeId'?: (string);
+  'evaluationId'?: (string);
   'split'?: (_mlopsdebug_common_v1_FaultSplit);
   '_seed'?: "seed";
 }
@@ -15,6 +16,7 @@ export interface ResetRequest__Output {
   'taskId': (string);
   'seed'?: (number);
   'episodeId': (string);
+  'evaluationId': (string);
   'split': (_mlopsdebug_common_v1_FaultSplit__Output);
   '_seed'?: "seed";
 }

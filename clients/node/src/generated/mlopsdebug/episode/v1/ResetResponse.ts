@@ -7,10 +7,12 @@ export interface ResetResponse {
   'episodeId'?: (string);
   'seed'?: (number | string | Long);
   'observation'?: (_mlopsdebug_common_v1_Observation | null);
+  'sealed'?: (boolean);
 }
 
 export interface ResetResponse__Output {
   'episodeId': (string);
   'seed': (number);
   'observation': (_mlopsdebug_common_v1_Observation__Output | null);
+  'sealed': (boolean);
 }

@@ -5,9 +5,11 @@ import type { Action as _mlopsdebug_common_v1_Action, Action__Output as _mlopsde
 export interface StepRequest {
   'episodeId'?: (string);
   'action'?: (_mlopsdebug_common_v1_Action | null);
+  'clientToken'?: (string);
 }
 
 export interface StepRequest__Output {
   'episodeId': (string);
   'action': (_mlopsdebug_common_v1_Action__Output | null);
+  'clientToken': (string);
 }

@@ -13,8 +13,11 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from mlopsdebug_common import eventloop
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.rpc import MutualTls
+from mlopsdebug_episode.server import DOMAIN as EPISODE_DOMAIN
+from mlopsdebug_episode.server import SERVICE_NAME as EPISODE_SERVICE_NAME
 from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
 from mlopsdebug_generator.server import GeneratorConfig
@@ -102,6 +105,24 @@ class InProcessCluster:
         await server.stop(0)
         if service == "episode" and self._episode_stop is not None:
             await self._episode_stop()  # after the server: it closes the channels its calls use
+
+    def restart_episode_server(self) -> None:
+        """Stops the episode gRPC server (cutting every stream) and starts a new one on the same port
+        around the same servicer, so the same episodes: a replica restart whose episodes survive, as
+        with a shared episode store."""
+        self.run(self._restart_episode_server())
+
+    async def _restart_episode_server(self) -> None:
+        await self._servers.pop("episode").stop(0)
+        servicer = self.episode_servicer
+        server, _, _ = await rpc.start_server(
+            lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
+            [EPISODE_SERVICE_NAME],
+            host="127.0.0.1",
+            port=self.ports["episode"],
+            domain=EPISODE_DOMAIN,
+        )
+        self._servers["episode"] = server
 
     def stop(self) -> None:
         for service in ("episode", "grader", "generator"):

@@ -20,6 +20,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -32,7 +33,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
+from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode_replaying
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
@@ -517,7 +518,7 @@ async def run_eval(
         sessions = [client.batching_session()]
 
         def shared_session() -> AsyncBatchingSession:
-            """The shared stream, replaced once if it broke (its episodes went with it)."""
+            """The shared session, replaced if it failed for good (it reopens its streams itself)."""
             if sessions[-1].closed:
                 sessions.append(client.batching_session())
             return sessions[-1]
@@ -527,10 +528,9 @@ async def run_eval(
                 key = queue.get_nowait()
                 lines: list[str] = []
                 try:
-                    agent = factories[key.agent](seed=key.seed)
-                    record = await run_episode(
-                        shared_session(),
-                        agent,
+                    record = await run_episode_replaying(  # a new play if a restart lost the episode
+                        shared_session,
+                        functools.partial(factories[key.agent], seed=key.seed),
                         key.task,
                         key.seed,
                         agent_name=key.agent,

@@ -23,6 +23,8 @@ from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 DOMAIN = "episode.mlopsdebug"
 SERVICE_NAME = ep_pb.DESCRIPTOR.services_by_name["EpisodeService"].full_name
 REQUEST_ID_MAX_CHARS = 64
+# Session call metadata by which a client keeps the stream's episodes open after the stream ends.
+RESUMABLE_METADATA = "mlopsdebug-session-resumable"
 # Observation templates kept, by scenario: rebuilding one costs about 160 µs, copying it about 3.
 TEMPLATE_CACHE_SIZE = 4096
 log = logging.getLogger("mlopsdebug.episode")
@@ -241,11 +243,15 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     # -- the bidirectional stream --
 
     async def Session(self, request_iterator, context):  # noqa: N802
+        """Closes the episodes reset on the stream when it ends, unless the client declared the
+        session resumable (it then closes them itself, and may resume them on a new stream after a
+        break: a cut stream and a clean end look alike here)."""
         try:
             owner = self._owner(context)
         except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
             await rpc.abort(context, exc, DOMAIN)
             return
+        resumable = (RESUMABLE_METADATA, "1") in tuple(context.invocation_metadata() or ())
         owned: list[str] = []
         current = ""
         try:
@@ -257,7 +263,8 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
                     if kind == "reset":
                         episode, reset = await self._reset(request.reset, owner)
-                        owned.append(episode.episode_id)
+                        if not resumable:
+                            owned.append(episode.episode_id)
                         current = episode.episode_id
                         response.reset.CopyFrom(reset)
                     elif kind == "step":

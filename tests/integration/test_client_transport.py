@@ -7,6 +7,7 @@ behaviours against the real services are in test_client_episode.py and its neigh
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from concurrent import futures
@@ -296,21 +297,28 @@ class TestSyncSession:
                 session.get_state("ep-1")
 
     def test_stream_ended_by_server(self, scripted) -> None:
-        """A stream the server ends cleanly raises UNAVAILABLE on the pending request."""
-        _, target = scripted
-        with EpisodeClient(config=_config(target)) as client, client.session() as session:
+        """A stream the server ends unasked is reopened, within `reconnect_s`; a request that ends
+        every stream then raises UNAVAILABLE, and the session still serves other requests."""
+        servicer, target = scripted
+        with EpisodeClient(config=_config(target, reconnect_s=0.3)) as client, client.session() as session:
             with pytest.raises(UnavailableError) as info:
                 session.get_state("end")
             assert info.value.reason == "SESSION_ENDED"
+            assert session.reconnects >= 2
+            assert [r.get_state.episode_id for r in servicer.session_requests] == ["end"] * (session.reconnects + 1)
+            assert session.get_state("ep-3").state.episode_id == "ep-3"
 
-    def test_slow_response_times_out_and_breaks_the_session(self, scripted) -> None:
-        """A response later than timeout_s raises DEADLINE_EXCEEDED; the stream is cancelled."""
-        _, target = scripted
+    def test_slow_response_times_out_and_the_next_request_reopens_the_stream(self, scripted) -> None:
+        """A response later than timeout_s raises DEADLINE_EXCEEDED and cancels the stream (a late
+        answer would pair with the wrong request); the next request goes over a new stream."""
+        servicer, target = scripted
         with EpisodeClient(config=_config(target, timeout_s=0.2)) as client, client.session() as session:
             with pytest.raises(MLOpsDebugError) as info:
                 session.get_state("hang")
             assert info.value.code is StatusCode.DEADLINE_EXCEEDED
-            assert session.closed
+            assert not session.closed
+            assert session.get_state("ep-2").state.episode_id == "ep-2"
+            assert session.reconnects == 1
 
     def test_closed_session_refuses_requests(self, scripted) -> None:
         """After close() a request raises FAILED_PRECONDITION without touching the server."""
@@ -371,12 +379,16 @@ class TestAsync:
         """The aio session pairs responses, raises in-band errors and stays usable."""
         servicer, target = scripted
         async with AsyncEpisodeClient(config=_config(target)) as client, client.session() as session:
-            assert (await session.reset("easy")).episode_id == "ep-s"
+            episode_id = (await session.reset("easy")).episode_id
+            assert re.fullmatch("ep-[0-9a-f]{24}", episode_id)  # drawn by the client, so a reset can be re-sent
             assert (await session.step({"action_type": "read_config"})).observation.step_count == 1
             with pytest.raises(NotFoundError):
                 await session.close_episode("missing")
-            assert (await session.get_state()).state.episode_id == "ep-s"
-        assert [r.request_id for r in servicer.session_requests] == ["1", "2", "3", "4"]
+            assert (await session.get_state()).state.episode_id == episode_id
+        # The session closes the episode it reset as it closes (the service leaves it open at stream end).
+        assert [r.request_id for r in servicer.session_requests] == ["1", "2", "3", "4", "5"]
+        assert servicer.session_requests[0].reset.episode_id == episode_id
+        assert servicer.session_requests[4].close.episode_id == episode_id
         assert servicer.session_ended.wait(5)
 
     async def test_session_stream_failure(self, scripted) -> None:
@@ -390,7 +402,8 @@ class TestAsync:
                 await session.get_state("ep-1")
 
     async def test_session_protocol_fault_and_timeout(self, scripted) -> None:
-        """A misordered answer breaks the aio session; so does a late one, with DEADLINE_EXCEEDED."""
+        """A misordered answer breaks the aio session for good; a late one raises DEADLINE_EXCEEDED
+        and the next request goes over a new stream."""
         _, target = scripted
         async with AsyncEpisodeClient(config=_config(target, timeout_s=0.3)) as client:
             async with client.session() as session:
@@ -400,11 +413,15 @@ class TestAsync:
             async with client.session() as session:
                 with pytest.raises(MLOpsDebugError) as info:
                     await session.get_state("hang")
-                assert info.value.code is StatusCode.DEADLINE_EXCEEDED and session.closed
+                assert info.value.code is StatusCode.DEADLINE_EXCEEDED and not session.closed
+                assert (await session.get_state("ep-4")).state.episode_id == "ep-4"
+                assert session.reconnects == 1
 
     async def test_session_ended_by_server(self, scripted) -> None:
-        """A cleanly ended aio stream raises UNAVAILABLE."""
+        """An aio stream the server keeps ending is reopened within `reconnect_s`, then UNAVAILABLE."""
         _, target = scripted
-        async with AsyncEpisodeClient(config=_config(target)) as client, client.session() as session:
+        config = _config(target, reconnect_s=0.3)
+        async with AsyncEpisodeClient(config=config) as client, client.session() as session:
             with pytest.raises(UnavailableError):
                 await session.get_state("end")
+            assert session.reconnects >= 2 and not session.closed

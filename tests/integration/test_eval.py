@@ -55,7 +55,7 @@ class TestRecords:
             assert r["n_steps"] == len([s for s in r["steps"] if s["error"] is None]) >= 1
             assert {c["kind"] for c in r["grade"]["components"]} == {"category", "file", "field", "fix"}
             assert r["steps"][-1]["action"]["action_type"] == "submit_diagnosis"
-            assert set(r["timing"]) == {"episode_id", "wall_s", "reset_ms", "step_ms", "agent_s"}
+            assert set(r["timing"]) == {"episode_id", "wall_s", "reset_ms", "step_ms", "agent_s", "replays"}
         printed = lines.read_text().splitlines()
         assert sum(line.startswith("[START] ") for line in printed) == 12
         assert sum(line.startswith("[END] ") for line in printed) == 12

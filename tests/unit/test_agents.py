@@ -517,3 +517,60 @@ class TestHeuristicReading:
         assert _YAML_LOADER is yaml.CSafeLoader
         for text in self.generated("config.yaml", 30):
             assert yaml.load(text, Loader=_YAML_LOADER) == yaml.safe_load(text)  # noqa: S506
+
+
+class LosingSession(ScriptedSession):
+    """Loses the episode (EpisodeLostError, as after a restart of the service) at the second step of
+    each of its first `losses` plays."""
+
+    def __init__(self, losses: int) -> None:
+        super().__init__()
+        self.losses = losses
+        self.resets = 0
+
+    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
+        self.resets += 1
+        self._read = set()  # a new episode
+        return await super().reset(task_id, seed, episode_id)
+
+    async def step(self, action: Any, episode_id: str = "") -> ep_pb.StepResponse:
+        if self.resets <= self.losses and self._obs.step_count == 1:
+            from mlopsdebug_client._resume import lost_episode_error  # noqa: PLC0415
+
+            raise lost_episode_error(episode_id)
+        return await super().step(action, episode_id)
+
+
+class TestReplays:
+    def _play(self, session: LosingSession, **kwargs: Any):
+        from mlopsdebug_agents import run_episode_replaying  # noqa: PLC0415
+
+        lines: list[str] = []
+        script = [{"action_type": "read_config"}, {"action_type": "read_logs"}, SUBMIT]
+        record = asyncio.run(
+            run_episode_replaying(
+                lambda: session,
+                lambda: ScriptAgent(script=script),
+                "easy",
+                7,
+                agent_name="script",
+                emit=lines.append,
+                **kwargs,
+            )
+        )
+        return record, lines
+
+    def test_a_lost_episode_is_played_again_and_recorded_as_if_uninterrupted(self):
+        record, lines = self._play(LosingSession(losses=2))
+        reference, reference_lines = self._play(LosingSession(losses=0))
+        assert record.timing["replays"] == 2 and reference.timing["replays"] == 0
+        assert {**record.to_json(), "timing": None} == {**reference.to_json(), "timing": None}
+        assert lines == reference_lines and len(lines) == 5  # only the finished play's lines
+
+    def test_replays_are_bounded(self):
+        from mlopsdebug_client import EpisodeLostError  # noqa: PLC0415
+
+        session = LosingSession(losses=10)
+        with pytest.raises(EpisodeLostError):
+            self._play(session, max_replays=2)
+        assert session.resets == 3

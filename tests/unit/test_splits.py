@@ -59,9 +59,11 @@ class TestWithAHeldOutFault:
     def test_each_split_draws_only_its_faults(self, held_out):
         task = FAULTS[held_out].task_id
         assert TASKS[task].has_heldout_split
-        assert set(faults_drawn(task, "heldout", range(20))) == {held_out}
-        train = faults_drawn(task, "train", range(60))
-        assert held_out not in train and set(train) == set(TASKS[task].fault_pool) - {held_out}
+        heldout = set(TASKS[task].heldout_faults)
+        assert held_out in heldout
+        assert set(faults_drawn(task, "heldout", range(40))) == heldout
+        train = faults_drawn(task, "train", range(80))
+        assert set(train) == set(TASKS[task].fault_pool) - heldout
         assert held_out in faults_drawn(task, "all", range(60))
 
     def test_split_is_part_of_the_scenario_identity(self, held_out):

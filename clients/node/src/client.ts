@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 
 import * as grpc from "@grpc/grpc-js";
 
-import { errorFromServiceError, errorFromStatus, MLOpsDebugError } from "./errors";
+import { CLIENT_DOMAIN, EpisodeLostError, errorFromServiceError, errorFromStatus, MLOpsDebugError, ResponseLostError } from "./errors";
 import type { Status__Output } from "./generated/google/rpc/Status";
 import type { Action } from "./generated/mlopsdebug/common/v1/Action";
 import type { TaskInfo__Output } from "./generated/mlopsdebug/common/v1/TaskInfo";
@@ -43,6 +43,11 @@ export interface ClientOptions {
   retryInitialBackoffMs?: number;
   /** Longest wait between two attempts; default 2 s. */
   retryMaxBackoffMs?: number;
+  /**
+   * How long a Session request keeps reopening its broken stream (the service restarted, a connection
+   * dropped) before it rejects, within its own deadline; default 30 s, 0 turns reconnecting off.
+   */
+  reconnectMs?: number;
   /** Where the contracts' .proto files are; default the repository's protos/. */
   protoRoot?: string;
   /** Extra grpc-js channel options. */
@@ -125,6 +130,7 @@ export class EpisodeClient {
   private readonly retryMaxBackoffMs: number;
   /** The token sent with every call (see ClientOptions.clientToken). */
   readonly clientToken: string;
+  private readonly reconnectMs: number;
 
   constructor(address: string, options: ClientOptions = {}) {
     const protos = loadEpisodeProtos(options.protoRoot ?? DEFAULT_PROTO_ROOT);
@@ -132,8 +138,15 @@ export class EpisodeClient {
     this.maxRetries = options.maxRetries ?? 3;
     this.retryInitialBackoffMs = options.retryInitialBackoffMs ?? 100;
     this.retryMaxBackoffMs = options.retryMaxBackoffMs ?? 2_000;
-    if (!(this.timeoutMs > 0) || !(this.maxRetries >= 0) || !(this.retryInitialBackoffMs >= 0) || !(this.retryMaxBackoffMs >= 0)) {
-      throw new RangeError("timeoutMs must be positive; maxRetries and the retry backoffs at least 0");
+    this.reconnectMs = options.reconnectMs ?? 30_000;
+    if (
+      !(this.timeoutMs > 0) ||
+      !(this.maxRetries >= 0) ||
+      !(this.retryInitialBackoffMs >= 0) ||
+      !(this.retryMaxBackoffMs >= 0) ||
+      !(this.reconnectMs >= 0)
+    ) {
+      throw new RangeError("timeoutMs must be positive; maxRetries, the retry backoffs and reconnectMs at least 0");
     }
     if (options.apiKey !== undefined && (options.apiKey === "" || /\s/.test(options.apiKey))) {
       throw new RangeError("apiKey must be non-empty and contain no whitespace");
@@ -242,14 +255,26 @@ export class EpisodeClient {
     return (await this.call<CloseEpisodeResponse__Output>((o, cb) => this.stub.CloseEpisode({ episodeId }, o, cb))).state as EpisodeStateInfo__Output;
   }
 
-  /** Opens a Session stream: the lowest-latency way to play; its episodes end when it does. */
-  session(): EpisodeSession {
-    return new EpisodeSession(this.stub.Session(), this.timeoutMs);
+  /**
+   * Opens a Session stream: the lowest-latency way to play; `end()` closes its episodes. It reopens
+   * after a break and resumes them (see `EpisodeSession`). `book` is for streams that share episodes.
+   */
+  session(book?: EpisodeBook): EpisodeSession {
+    const metadata = new grpc.Metadata();
+    metadata.set(...RESUMABLE_SESSION);
+    const settings = {
+      timeoutMs: this.timeoutMs,
+      reconnectMs: this.reconnectMs,
+      retryInitialBackoffMs: this.retryInitialBackoffMs,
+      retryMaxBackoffMs: this.retryMaxBackoffMs,
+    };
+    return new EpisodeSession(() => this.stub.Session(metadata), settings, book);
   }
 
   /** Opens a Session stream that many concurrent agents share, their steps batched; see `BatchingSession`. */
   batchingSession(options: BatchingOptions = {}): BatchingSession {
-    return new BatchingSession(() => this.session(), options);
+    const book = new EpisodeBook(); // shared, so a step on the main stream knows an episode reset on a side one
+    return new BatchingSession(() => this.session(book), options);
   }
 
   /** Closes the channel; calls in flight fail with CANCELLED. */
@@ -258,123 +283,466 @@ export class EpisodeClient {
   }
 }
 
-type Pending = {
-  requestId: string;
-  resolve: (response: SessionResponse__Output) => void;
-  reject: (error: MLOpsDebugError) => void;
-  timer: NodeJS.Timeout;
-};
+/** Session call metadata by which the service leaves the stream's episodes open when it ends (the
+ * session closes them itself), so that a session can resume them on a new stream after a break. */
+const RESUMABLE_SESSION: [string, string] = ["mlopsdebug-session-resumable", "1"];
+/** How long `end()` spends closing a session's episodes before it ends the stream. */
+const SESSION_DRAIN_MS = 5_000;
+/** Client errors after which a new stream may cure the break. */
+const RETRYABLE_REASONS: ReadonlySet<string> = new Set(["SESSION_ENDED", "SESSION_TIMEOUT", "RESET_PENDING"]);
 
-/**
- * One bidirectional `Session` stream. Requests are answered in order; an error answers only its own
- * request and leaves the stream open. Calls that omit the episode id act on the stream's most
- * recent episode. The stream itself has no deadline (an agent may think for minutes between steps);
- * a request unanswered within the timeout ends it, since later answers could no longer be paired.
- */
-export class EpisodeSession {
-  private readonly pending: Pending[] = [];
-  private failure: MLOpsDebugError | undefined;
-  private nextId = 0;
-  private ending = false;
-  private readonly ended: Promise<void>;
+/** What a session's reconnecting needs to know (from the client's options). */
+export interface SessionSettings {
+  timeoutMs: number;
+  reconnectMs: number;
+  retryInitialBackoffMs: number;
+  retryMaxBackoffMs: number;
+}
 
-  constructor(
-    private readonly stream: grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
-    private readonly timeoutMs: number,
-  ) {
-    stream.on("data", (response: SessionResponse__Output) => {
-      const waiter = this.pending.shift();
-      if (waiter !== undefined) {
-        clearTimeout(waiter.timer);
-      }
-      if (waiter === undefined) {
-        this.fail(new MLOpsDebugError(13, "the service answered a request that was never made"));
-      } else if (response.requestId !== waiter.requestId) {
-        waiter.reject(new MLOpsDebugError(13, `answer to request ${response.requestId}, expected ${waiter.requestId}`));
-      } else {
-        waiter.resolve(response);
-      }
-    });
-    this.ended = new Promise((resolve) => {
-      stream.on("error", (error: grpc.ServiceError) => {
-        this.fail(errorFromServiceError(error));
-        resolve();
-      });
-      stream.on("end", () => {
-        this.fail(new MLOpsDebugError(14, "the session stream ended"));
-        resolve();
-      });
-    });
+function clientError(code: number, message: string, reason: string): MLOpsDebugError {
+  return new MLOpsDebugError(code, message, { reason, domain: CLIENT_DOMAIN });
+}
+
+/** Whether a stream that failed with `error` may be reopened (as the Python client decides). */
+function isRetryableBreak(error: MLOpsDebugError): boolean {
+  if (error.domain === CLIENT_DOMAIN) {
+    return RETRYABLE_REASONS.has(error.reason);
+  }
+  return error.code === "UNAVAILABLE" || ((error.code === "CANCELLED" || error.code === "INTERNAL") && !error.domain);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** An episode id drawn by the client, in the service's format, so that a reset can be re-sent safely. */
+function newEpisodeId(): string {
+  return `ep-${randomBytes(12).toString("hex")}`;
+}
+
+/** One request's deadline and its reconnect window (`reconnectMs` from its first break). */
+class Patience {
+  private readonly deadline: number;
+  private windowEnd: number | undefined;
+  private attempt = 0;
+
+  constructor(private readonly settings: SessionSettings, timeoutMs = settings.timeoutMs) {
+    this.deadline = Date.now() + timeoutMs;
   }
 
-  private fail(error: MLOpsDebugError): void {
-    this.failure ??= error;
-    for (const waiter of this.pending.splice(0)) {
-      clearTimeout(waiter.timer);
-      waiter.reject(error);
+  remaining(): number {
+    return Math.max(0, this.deadline - Date.now());
+  }
+
+  /** The wait before reopening the stream; throws `error` when it cannot be cured in time. */
+  nextWait(error: MLOpsDebugError): number {
+    if (!isRetryableBreak(error) || this.settings.reconnectMs <= 0) {
+      throw error;
+    }
+    const now = Date.now();
+    this.windowEnd ??= now + this.settings.reconnectMs;
+    const cap = Math.min(this.settings.retryMaxBackoffMs, this.settings.retryInitialBackoffMs * 2 ** this.attempt++);
+    const wait = cap / 2 + (Math.random() * cap) / 2;
+    if (now + wait >= Math.min(this.windowEnd, this.deadline)) {
+      throw error;
+    }
+    return wait;
+  }
+}
+
+/**
+ * The episodes reset through a session (shared by a batching session's streams) and not yet closed
+ * through it: their last known step counts, to judge a step whose answer was lost, and the session
+ * that closes them. `epoch` counts stream reopenings: an episode last seen alive in an earlier epoch
+ * and now NOT_FOUND was lost with the stream's server.
+ */
+export class EpisodeBook {
+  epoch = 0;
+  private readonly entries = new Map<string, { stepCount: number | undefined; epoch: number; owner: object }>();
+
+  started(episodeId: string, owner: object): void {
+    this.entries.set(episodeId, { stepCount: 0, epoch: this.epoch, owner });
+  }
+
+  seen(episodeId: string, stepCount: number): void {
+    const entry = this.entries.get(episodeId);
+    if (entry !== undefined) {
+      entry.stepCount = stepCount;
+      entry.epoch = this.epoch;
     }
   }
 
-  private exchange(request: SessionRequest): Promise<SessionResponse__Output> {
-    if (this.failure !== undefined) {
-      return Promise.reject(this.failure);
+  unknown(episodeId: string): void {
+    const entry = this.entries.get(episodeId);
+    if (entry !== undefined) {
+      entry.stepCount = undefined;
+    }
+  }
+
+  forget(episodeId: string): void {
+    this.entries.delete(episodeId);
+  }
+
+  stepCount(episodeId: string): number | undefined {
+    return this.entries.get(episodeId)?.stepCount;
+  }
+
+  ownedBy(owner: object): string[] {
+    return [...this.entries].filter(([, entry]) => entry.owner === owner).map(([episodeId]) => episodeId);
+  }
+
+  /** `error` as the caller should see it: EpisodeLostError for a known episode gone since a reopen. */
+  explain(episodeId: string, error: MLOpsDebugError): MLOpsDebugError {
+    if (error.code !== "NOT_FOUND") {
+      return error;
+    }
+    const entry = this.entries.get(episodeId);
+    this.entries.delete(episodeId);
+    if (entry === undefined || entry.epoch >= this.epoch || error instanceof EpisodeLostError) {
+      return error;
+    }
+    return new EpisodeLostError(episodeId);
+  }
+}
+
+/** A request's outcome: the response, the in-band error, or the break of its stream. */
+type Answer =
+  | { ok: SessionResponse__Output }
+  | { error: MLOpsDebugError }
+  | { broken: MLOpsDebugError; sent: boolean };
+
+type Pending = {
+  requestId: string;
+  resolve: (answer: Answer) => void;
+  timer: NodeJS.Timeout;
+};
+
+/** One Session call and its requests awaiting answers, oldest first. */
+class SessionStream {
+  readonly pending: Pending[] = [];
+  failure: MLOpsDebugError | undefined;
+  readonly ended: Promise<void>;
+
+  constructor(
+    readonly call: grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
+    private readonly onBreak: (error: MLOpsDebugError) => void,
+  ) {
+    call.on("data", (response: SessionResponse__Output) => {
+      const waiter = this.pending.shift();
+      if (waiter === undefined) {
+        this.break(clientError(13, "the service answered a request that was never made", "SESSION_OUT_OF_ORDER"));
+        return;
+      }
+      clearTimeout(waiter.timer);
+      if (response.requestId !== waiter.requestId) {
+        const fault = clientError(13, `answer to request ${response.requestId}, expected ${waiter.requestId}`, "SESSION_OUT_OF_ORDER");
+        waiter.resolve({ error: fault });
+        this.break(fault);
+      } else if (response.response === "error") {
+        waiter.resolve({ error: errorFromStatus(response.error as Status__Output) });
+      } else {
+        waiter.resolve({ ok: response });
+      }
+    });
+    this.ended = new Promise((resolve) => {
+      call.on("error", (error: grpc.ServiceError) => {
+        this.break(errorFromServiceError(error));
+        resolve();
+      });
+      call.on("end", () => {
+        this.break(clientError(14, "the session stream ended", "SESSION_ENDED"));
+        resolve();
+      });
+    });
+  }
+
+  /** Marks the stream dead (a late answer would pair with the wrong request) and answers its waiters. */
+  break(error: MLOpsDebugError): void {
+    if (this.failure === undefined) {
+      this.failure = error;
+      this.onBreak(error);
+      this.call.cancel();
+    }
+    for (const waiter of this.pending.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.resolve({ broken: this.failure, sent: true });
+    }
+  }
+}
+
+/**
+ * A `Session` stream. Requests are answered in order; an in-band error answers only its own request
+ * and leaves the stream open. Calls that omit the episode id act on the session's most recent
+ * episode. The stream itself has no deadline (an agent may think for minutes between steps).
+ *
+ * When the stream breaks (the service restarted, a connection dropped, a request went unanswered
+ * within the timeout), the requests caught by it open a new stream, with growing waits, within
+ * `reconnectMs` and their own deadline, and resume their episodes as the Python client does: a step
+ * is re-sent only when GetState shows it was not applied (else ResponseLostError), a reset always
+ * carries an id (drawn here if you give none) so a lost one is recognised and replaced, and an
+ * episode the service no longer has raises EpisodeLostError (NOT_FOUND).
+ */
+export class EpisodeSession {
+  /** How many times the session reopened its stream after a break. */
+  reconnects = 0;
+  private stream: SessionStream;
+  private broken: MLOpsDebugError | undefined;
+  private nextId = 0;
+  private ending = false;
+  private current = "";
+
+  constructor(
+    private readonly open: () => grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
+    private readonly settings: SessionSettings,
+    private readonly book: EpisodeBook = new EpisodeBook(),
+  ) {
+    this.stream = this.newStream();
+  }
+
+  private newStream(): SessionStream {
+    return new SessionStream(this.open(), (error) => {
+      if (!isRetryableBreak(error)) {
+        this.broken ??= error;
+      }
+    });
+  }
+
+  /** Whether the session can take no more requests (ended, or failed beyond reopening). */
+  get closed(): boolean {
+    return this.broken !== undefined || this.ending;
+  }
+
+  private liveStream(): SessionStream {
+    if (this.broken !== undefined) {
+      throw this.broken;
+    }
+    if (this.ending) {
+      throw clientError(9, "the session is closed", "SESSION_CLOSED");
+    }
+    if (this.stream.failure !== undefined) {
+      this.reconnects += 1;
+      this.book.epoch += 1;
+      this.stream = this.newStream();
+    }
+    return this.stream;
+  }
+
+  private exchange(request: SessionRequest, patience: Patience, episodes: string[] = []): Promise<Answer> {
+    let stream: SessionStream;
+    try {
+      stream = this.liveStream();
+    } catch (error) {
+      return Promise.reject(error);
     }
     const requestId = String(++this.nextId);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new MLOpsDebugError(4, `no session response within ${this.timeoutMs} ms`, { reason: "SESSION_TIMEOUT" }));
-        this.stream.cancel();
-      }, this.timeoutMs);
-      this.pending.push({ requestId, resolve, reject, timer });
-      this.stream.write({ ...request, requestId });
-    }).then((response) => {
-      const answer = response as SessionResponse__Output;
-      if (answer.response === "error") {
-        throw errorFromStatus(answer.error as Status__Output);
-      }
-      return answer;
+        const index = stream.pending.findIndex((waiter) => waiter.requestId === requestId);
+        if (index >= 0) {
+          stream.pending.splice(index, 1);
+        }
+        episodes.forEach((episodeId) => this.book.unknown(episodeId));
+        const error = clientError(4, `no session response within ${this.settings.timeoutMs} ms`, "SESSION_TIMEOUT");
+        stream.break(error);
+        reject(error);
+      }, patience.remaining());
+      stream.pending.push({ requestId, resolve, timer });
+      stream.call.write({ ...request, requestId });
     });
   }
 
-  /** Whether the stream can take no more requests (ended, or failed). */
-  get closed(): boolean {
-    return this.failure !== undefined || this.ending;
+  private async getStateOrError(episodeId: string, patience: Patience): Promise<EpisodeStateInfo__Output | MLOpsDebugError> {
+    for (;;) {
+      const answer = await this.exchange({ getState: { episodeId } }, patience);
+      if ("broken" in answer) {
+        await sleep(patience.nextWait(answer.broken));
+      } else if ("error" in answer) {
+        return this.book.explain(episodeId, answer.error);
+      } else {
+        const state = answer.ok.getState?.state as EpisodeStateInfo__Output;
+        this.book.seen(episodeId, state.stepCount);
+        return state;
+      }
+    }
+  }
+
+  private async stateOf(episodeId: string, patience: Patience): Promise<EpisodeStateInfo__Output> {
+    const state = await this.getStateOrError(episodeId, patience);
+    if (state instanceof MLOpsDebugError) {
+      throw state;
+    }
+    return state;
   }
 
   /** One step on each of several distinct episodes (empty ids: the current one); each succeeds or fails alone. */
   async stepBatch(steps: { episodeId: string; action: Action }[]): Promise<StepBatchOutcome[]> {
-    const response = (await this.exchange({ stepBatch: { steps } })).stepBatch as StepBatchResponse__Output;
-    return response.results.map((result) =>
-      result.result === "step" && result.step ? result.step : errorFromStatus(result.error as Status__Output),
-    );
+    const patience = new Patience(this.settings);
+    const items = steps.map(({ episodeId, action }) => ({ episodeId: episodeId || this.current, action }));
+    const known = items.map((item) => this.book.stepCount(item.episodeId));
+    const outcomes: (StepBatchOutcome | undefined)[] = items.map(() => undefined);
+    let pending = items.map((_, i) => i);
+    let sent = false;
+    while (pending.length > 0 || !sent) {
+      sent = true;
+      const ids = pending.map((i) => items[i].episodeId);
+      const answer = await this.exchange({ stepBatch: { steps: pending.map((i) => items[i]) } }, patience, ids);
+      if ("broken" in answer) {
+        await sleep(patience.nextWait(answer.broken));
+        if (answer.sent) {
+          for (const i of [...pending]) {
+            const state = await this.getStateOrError(items[i].episodeId, patience);
+            const verdict = state instanceof MLOpsDebugError ? state : this.verdict(items[i].episodeId, known[i], state);
+            if (verdict !== undefined) {
+              outcomes[i] = verdict;
+              pending = pending.filter((j) => j !== i);
+            }
+          }
+        }
+        continue;
+      }
+      if ("error" in answer) {
+        throw answer.error; // the whole batch was refused: nothing was applied
+      }
+      const results = (answer.ok.stepBatch as StepBatchResponse__Output).results;
+      pending.forEach((i, k) => {
+        const result = results[k];
+        const episodeId = items[i].episodeId;
+        if (result.result === "step" && result.step) {
+          this.book.seen(episodeId, result.step.observation?.stepCount ?? 0);
+          outcomes[i] = result.step;
+        } else {
+          outcomes[i] = this.book.explain(episodeId, errorFromStatus(result.error as Status__Output));
+        }
+      });
+      pending = [];
+    }
+    return outcomes as StepBatchOutcome[];
   }
 
-  /** Starts an episode bound to this stream; it becomes the stream's current episode. */
+  /** After a break: undefined when the step was not applied (send it again), else the error. */
+  private verdict(episodeId: string, known: number | undefined, state: EpisodeStateInfo__Output): MLOpsDebugError | undefined {
+    return known !== undefined && state.stepCount === known ? undefined : new ResponseLostError(episodeId, known, state.stepCount);
+  }
+
+  /**
+   * Starts an episode bound to this session; it becomes the session's current episode. Without
+   * `episodeId` the client draws one, so that a reset whose answer a broken stream lost is never
+   * applied twice.
+   */
   async reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const response = await this.exchange({ reset: resetRequest(taskId, options) });
-    return response.reset as ResetResponse__Output;
+    const patience = new Patience(this.settings);
+    const episodeId = options.episodeId || newEpisodeId();
+    let uncertain = false;
+    for (;;) {
+      const answer = await this.exchange({ reset: resetRequest(taskId, { ...options, episodeId }) }, patience);
+      if ("broken" in answer) {
+        await sleep(patience.nextWait(answer.broken));
+        uncertain ||= answer.sent;
+        continue;
+      }
+      if ("error" in answer) {
+        if (!uncertain || answer.error.code !== "ALREADY_EXISTS") {
+          throw answer.error;
+        }
+        const state = await this.getStateOrError(episodeId, patience);
+        if (state instanceof MLOpsDebugError) {
+          if (state.code !== "NOT_FOUND") {
+            throw state;
+          }
+          await sleep(patience.nextWait(clientError(14, `a lost reset of ${episodeId} is still pending`, "RESET_PENDING")));
+          continue;
+        }
+        const ours = state.stepCount === 0 && state.taskId === taskId && (options.seed === undefined || state.seed === options.seed);
+        if (!ours) {
+          throw answer.error; // somebody else's episode under the caller's id
+        }
+        const closed = await this.exchange({ close: { episodeId } }, patience);
+        if ("broken" in closed) {
+          await sleep(patience.nextWait(closed.broken));
+        } else if ("error" in closed && closed.error.code !== "NOT_FOUND") {
+          throw closed.error;
+        }
+        continue; // reset again: the fresh episode nobody saw is replaced by an identical one
+      }
+      const response = answer.ok.reset as ResetResponse__Output;
+      this.book.started(response.episodeId, this);
+      this.current = response.episodeId;
+      return response;
+    }
   }
 
   /** Applies one action to `episodeId`, or to the current episode when omitted. */
   async step(action: Action, episodeId = ""): Promise<StepResponse__Output> {
-    return (await this.exchange({ step: { episodeId, action } })).step as StepResponse__Output;
+    const patience = new Patience(this.settings);
+    const id = episodeId || this.current;
+    const known = this.book.stepCount(id);
+    for (;;) {
+      const answer = await this.exchange({ step: { episodeId: id, action } }, patience, [id]);
+      if ("broken" in answer) {
+        await sleep(patience.nextWait(answer.broken));
+        if (answer.sent) {
+          const verdict = this.verdict(id, known, await this.stateOf(id, patience));
+          if (verdict !== undefined) {
+            throw verdict;
+          }
+        }
+        continue;
+      }
+      if ("error" in answer) {
+        throw this.book.explain(id, answer.error);
+      }
+      const response = answer.ok.step as StepResponse__Output;
+      this.book.seen(id, response.observation?.stepCount ?? 0);
+      return response;
+    }
   }
 
   async getState(episodeId = ""): Promise<EpisodeStateInfo__Output> {
-    return (await this.exchange({ getState: { episodeId } })).getState?.state as EpisodeStateInfo__Output;
+    return this.stateOf(episodeId || this.current, new Patience(this.settings));
   }
 
-  async closeEpisode(episodeId = ""): Promise<EpisodeStateInfo__Output> {
-    return (await this.exchange({ close: { episodeId } })).close?.state as EpisodeStateInfo__Output;
-  }
-
-  /** Ends the stream after the requests already sent are answered; the service closes its episodes. */
-  async end(): Promise<void> {
-    if (this.failure === undefined && !this.ending) {
-      this.ending = true;
-      this.stream.end();
+  async closeEpisode(episodeId = "", timeoutMs = this.settings.timeoutMs): Promise<EpisodeStateInfo__Output> {
+    const patience = new Patience(this.settings, timeoutMs);
+    const id = episodeId || this.current;
+    let uncertain = false;
+    for (;;) {
+      const answer = await this.exchange({ close: { episodeId: id } }, patience);
+      if ("broken" in answer) {
+        await sleep(patience.nextWait(answer.broken));
+        uncertain ||= answer.sent;
+        continue;
+      }
+      if ("error" in answer) {
+        if (uncertain && answer.error.code === "NOT_FOUND") {
+          this.book.forget(id);
+          throw new EpisodeLostError(id, true);
+        }
+        throw this.book.explain(id, answer.error);
+      }
+      this.book.forget(id);
+      return answer.ok.close?.state as EpisodeStateInfo__Output;
     }
-    await this.ended;
+  }
+
+  /**
+   * Closes the episodes reset on the session and still open (the service leaves a resumable session's
+   * episodes open when a stream ends), then ends the stream after the requests already sent are answered.
+   */
+  async end(): Promise<void> {
+    if (this.closed) {
+      await this.stream.ended;
+      return;
+    }
+    const owned = this.book.ownedBy(this);
+    if (owned.length > 0) {
+      const closing = Promise.allSettled(owned.map((episodeId) => this.closeEpisode(episodeId, SESSION_DRAIN_MS)));
+      await Promise.race([closing, sleep(SESSION_DRAIN_MS)]); // best effort: the idle reaper collects the rest
+    }
+    this.ending = true;
+    if (this.stream.failure === undefined) {
+      this.stream.call.end();
+    }
+    await this.stream.ended;
   }
 }
 
@@ -392,9 +760,9 @@ type WaitingStep = {
  * batches are in flight at once. Each step resolves or rejects on its own, with what a plain `step`
  * would give. A stream answers in order, so the slow requests, a reset (which may generate its
  * scenario) and a submission (a grader round trip), go over up to `sideStreams` further streams
- * opened on demand, holding up no other agent's steps. Episodes belong to the stream they were reset
- * on; `end()` ends every stream, and the service closes their episodes. The Python client's
- * `AsyncBatchingSession` works the same way.
+ * opened on demand, holding up no other agent's steps. Each stream reopens itself after a break and
+ * its episodes resume; `end()` closes the episodes still open and ends every stream. The Python
+ * client's `AsyncBatchingSession` works the same way.
  */
 export class BatchingSession {
   /** StepBatch messages sent so far; `stepsSent / batchesSent` is the mean batch size. */
@@ -426,7 +794,7 @@ export class BatchingSession {
     this.main = openStream();
   }
 
-  /** Whether the shared stream can take no more requests (ended, or failed). */
+  /** Whether the shared session can take no more requests (ended, or failed beyond reopening). */
   get closed(): boolean {
     return this.main.closed;
   }
@@ -466,7 +834,7 @@ export class BatchingSession {
     return this.main.closeEpisode(episodeId);
   }
 
-  /** Ends every stream once the steps in flight are answered; the service closes their episodes. */
+  /** Ends every stream once the steps in flight are answered, after closing the episodes still open. */
   async end(): Promise<void> {
     while (this.inFlight.size > 0) {
       await Promise.allSettled([...this.inFlight]);
@@ -544,7 +912,7 @@ export class BatchingSession {
     }
     for (const [stream] of this.side) {
       if (stream.closed) {
-        this.side.delete(stream); // broken: its episodes went with it
+        this.side.delete(stream); // failed beyond reopening
       }
     }
     for (const [stream, busy] of this.side) {

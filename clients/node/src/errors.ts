@@ -137,3 +137,54 @@ export function errorFromServiceError(error: ServiceError): MLOpsDebugError {
   }
   return new MLOpsDebugError(error.code ?? 2, error.details ?? error.message);
 }
+
+/** The ErrorInfo domain of errors the client raises itself (not a server). */
+export const CLIENT_DOMAIN = "client.mlopsdebug";
+
+/**
+ * NOT_FOUND for an episode a session knew alive before its stream broke and was reopened: the episode
+ * went with the service process that held it (a restart without a shared store). Play it again from a
+ * new reset; `metadata.episode_id` names it.
+ */
+export class EpisodeLostError extends MLOpsDebugError {
+  constructor(episodeId: string, closedOrLost = false) {
+    const what = closedOrLost
+      ? "is gone: a close whose answer a broken stream lost closed it, or the service lost it"
+      : "was lost: the session's stream broke and, once reopened, the service no longer had it; play it again from a new reset";
+    super(5, `episode ${JSON.stringify(episodeId)} ${what}`, {
+      reason: "EPISODE_LOST",
+      domain: CLIENT_DOMAIN,
+      metadata: { episode_id: episodeId },
+    });
+    this.name = "EpisodeLostError";
+  }
+}
+
+/**
+ * A step reached a Session stream that then broke before its answer, and sending it again could apply
+ * it twice (ABORTED). `applied` is true when GetState showed the step count moved on by one (its
+ * observation is lost; a submission's grade is in the episode's state), undefined when nothing can
+ * tell (the session did not know the count before). Steps known not applied are re-sent instead.
+ */
+export class ResponseLostError extends MLOpsDebugError {
+  readonly applied: boolean | undefined;
+
+  constructor(episodeId: string, known: number | undefined, stepCount: number) {
+    const applied = known !== undefined && stepCount === known + 1;
+    super(
+      10,
+      `the session's stream broke after a step on ${JSON.stringify(episodeId)} was sent; the step ` +
+        (applied
+          ? `was applied (step count ${known} -> ${stepCount}) but its answer was lost`
+          : "may have been applied (the session did not know the episode's step count before it)") +
+        ". Sending it again could apply it twice; replay the episode, or read its state",
+      {
+        reason: "RESPONSE_LOST",
+        domain: CLIENT_DOMAIN,
+        metadata: { episode_id: episodeId, applied: applied ? "true" : "unknown", step_count: String(stepCount) },
+      },
+    );
+    this.name = "ResponseLostError";
+    this.applied = applied ? true : undefined;
+  }
+}

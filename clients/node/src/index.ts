@@ -2,9 +2,9 @@
 
 export * as actions from "./actions";
 export type { ArtifactFileName, DiagnosisInput, FailureCategoryName, SanityCheckName } from "./actions";
-export { BatchingSession, EpisodeClient, EpisodeSession, STEP_BATCH_MAX_STEPS } from "./client";
+export { BatchingSession, EpisodeBook, EpisodeClient, EpisodeSession, STEP_BATCH_MAX_STEPS } from "./client";
 export type { BatchingOptions, ClientOptions, ResetOptions, StepBatchOutcome } from "./client";
-export { MLOpsDebugError, STATUS_CODE_NAMES } from "./errors";
+export { EpisodeLostError, MLOpsDebugError, ResponseLostError, STATUS_CODE_NAMES } from "./errors";
 export type { FieldViolation, StatusCodeName } from "./errors";
 export type { Action } from "./generated/mlopsdebug/common/v1/Action";
 export type { Grade__Output as Grade } from "./generated/mlopsdebug/common/v1/Grade";

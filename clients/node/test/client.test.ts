@@ -439,7 +439,12 @@ describe("Ownership (episodes belong to the client token or API key that created
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (error, bound) => (error ? reject(error) : resolve(bound))),
     );
-    const client = new EpisodeClient(`127.0.0.1:${port}`, { timeoutMs: 10_000, apiKey: "node-key-0123456789", clientToken: "tok-1" });
+    const client = new EpisodeClient(`127.0.0.1:${port}`, {
+      timeoutMs: 10_000,
+      apiKey: "node-key-0123456789",
+      clientToken: "tok-1",
+      reconnectMs: 0, // one Session stream: the scripted service ends it at once
+    });
     try {
       await client.listTasks();
       const session = client.session();

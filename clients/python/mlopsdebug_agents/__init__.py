@@ -5,7 +5,8 @@
   `HeuristicAgent` (a rule-based investigator reasoning from the evidence only), and `LLMAgent` (any
   OpenAI-compatible chat endpoint, acting through tool calls).
 - `run_episode(session, agent, task_id, seed, agent_name=...)`: plays one episode over an episode
-  Session and returns its `EpisodeRecord` (steps, grade, timings).
+  Session and returns its `EpisodeRecord` (steps, grade, timings); `run_episode_replaying` plays it
+  again from the start, a bounded number of times, when a restart of the service lost it.
 - `lines`: the [START] / [STEP] / [END] inference-format lines.
 """
 
@@ -13,7 +14,13 @@ from mlopsdebug_agents.base import AGENT_NAMES, Agent, AgentFactory, load_agent_
 from mlopsdebug_agents.heuristic import HeuristicAgent
 from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 from mlopsdebug_agents.random_agent import RandomAgent
-from mlopsdebug_agents.runner import SUCCESS_THRESHOLD, EpisodeRecord, StepRecord, run_episode
+from mlopsdebug_agents.runner import (
+    SUCCESS_THRESHOLD,
+    EpisodeRecord,
+    StepRecord,
+    run_episode,
+    run_episode_replaying,
+)
 
 __all__ = [
     "AGENT_NAMES",
@@ -28,6 +35,7 @@ __all__ = [
     "end_line",
     "load_agent_factory",
     "run_episode",
+    "run_episode_replaying",
     "start_line",
     "step_line",
 ]

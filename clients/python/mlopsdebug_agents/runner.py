@@ -18,7 +18,14 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
-from mlopsdebug_client import InvalidArgumentError, NotFoundError, grade_to_dict, observation_to_dict
+from mlopsdebug_client import (
+    EpisodeLostError,
+    InvalidArgumentError,
+    NotFoundError,
+    ResponseLostError,
+    grade_to_dict,
+    observation_to_dict,
+)
 from mlopsdebug_client.actions import ActionLike, as_action, to_dict
 
 from mlopsdebug_agents.base import Agent
@@ -32,12 +39,15 @@ __all__ = [
     "json_safe",
     "observation_key_fields",
     "run_episode",
+    "run_episode_replaying",
 ]
 
 # An episode counts as a success when its score reaches this.
 SUCCESS_THRESHOLD: Final[float] = 0.5
 # Longest field value (JSON text) kept in a step record.
 _VALUE_CHARS: Final[int] = 300
+# Plays of one episode after the first that `run_episode_replaying` allows.
+MAX_REPLAYS: Final[int] = 2
 
 
 class EpisodeSessionLike(Protocol):
@@ -308,3 +318,40 @@ async def run_episode(
     if emit is not None:
         emit(end_line(result.success, result.n_steps, result.score, result.rewards))
     return result
+
+
+async def run_episode_replaying(
+    session: Callable[[], EpisodeSessionLike],
+    agent: Callable[[], Agent],
+    task_id: str,
+    seed: int,
+    *,
+    agent_name: str,
+    emit: Callable[[str], None] | None = None,
+    max_replays: int = MAX_REPLAYS,
+    **kwargs: Any,
+) -> EpisodeRecord:
+    """`run_episode`, played again from the start when a restart of the service lost the episode
+    (EpisodeLostError) or a step's answer (ResponseLostError): a new episode of the same task and
+    seed, with a new agent from `agent()`, on the session `session()` returns then; at most
+    `max_replays` times, after which the error propagates.
+
+    The record is the finished play's, so it equals an uninterrupted run's except in `timing`, where
+    `replays` counts the plays abandoned; `emit` gets only the finished play's lines.
+    """
+    for replay in range(max_replays + 1):
+        lines: list[str] = []
+        try:
+            record = await run_episode(
+                session(), agent(), task_id, seed, agent_name=agent_name, emit=lines.append, **kwargs
+            )
+        except (EpisodeLostError, ResponseLostError):
+            if replay == max_replays:
+                raise
+            continue
+        record.timing["replays"] = replay
+        if emit is not None:
+            for line in lines:
+                emit(line)
+        return record
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises

@@ -29,6 +29,7 @@ from .episode import (
 )
 from .errors import (
     AlreadyExistsError,
+    EpisodeLostError,
     FailedPreconditionError,
     FieldViolation,
     InvalidArgumentError,
@@ -36,6 +37,7 @@ from .errors import (
     NotFoundError,
     PreconditionViolation,
     ResourceExhaustedError,
+    ResponseLostError,
     StatusCode,
     UnauthenticatedError,
     UnavailableError,
@@ -58,6 +60,7 @@ __all__ = [
     "AsyncMLOpsDebugGymEnv",
     "ClientConfig",
     "EpisodeClient",
+    "EpisodeLostError",
     "EpisodeSession",
     "FailedPreconditionError",
     "FieldViolation",
@@ -69,6 +72,7 @@ __all__ = [
     "NotFoundError",
     "PreconditionViolation",
     "ResourceExhaustedError",
+    "ResponseLostError",
     "StatusCode",
     "StepOutcome",
     "UnauthenticatedError",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from types import TracebackType
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Final, Self, TypeVar
 
 import grpc
 
@@ -104,8 +104,27 @@ def channel_credentials(config: ClientConfig) -> grpc.ChannelCredentials | None:
     )
 
 
-def _channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
+# Session call metadata: the service then leaves the stream's episodes open when the stream ends
+# (the session closes them itself), so that a session can resume them on a new stream after a break.
+RESUMABLE_SESSION: Final[tuple[str, str]] = ("mlopsdebug-session-resumable", "1")
+
+
+def session_call_options(config: ClientConfig) -> dict[str, Any]:
+    """Keyword arguments of every Session call a session opens (the one place for per-call options)."""
+    return {"wait_for_ready": config.wait_for_ready, "metadata": (*config.call_metadata, RESUMABLE_SESSION)}
+
+
+# gRPC's own reconnect backoff grows to 120 s by default: after a long outage a channel could sit out
+# most of a session's `reconnect_s` after the service came back. Unless the config sets it.
+_MAX_RECONNECT_BACKOFF: Final[tuple[str, int]] = ("grpc.max_reconnect_backoff_ms", 5000)
+
+
+def channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
+    """The config's channel options, with the client's default reconnect backoff cap unless they set one,
+    and the server name to expect in a TLS certificate when the config names one."""
     options = list(config.options)
+    if all(name != _MAX_RECONNECT_BACKOFF[0] for name, _ in options):
+        options.append(_MAX_RECONNECT_BACKOFF)
     if config.uses_tls and config.tls_server_name:
         options.append(("grpc.ssl_target_name_override", config.tls_server_name))
     return options
@@ -116,8 +135,8 @@ def open_channel(config: ClientConfig) -> grpc.Channel:
     assert config.target is not None  # resolved by the client
     credentials = channel_credentials(config)
     if credentials is None:
-        return grpc.insecure_channel(config.target, options=_channel_options(config))
-    return grpc.secure_channel(config.target, credentials, options=_channel_options(config))
+        return grpc.insecure_channel(config.target, options=channel_options(config))
+    return grpc.secure_channel(config.target, credentials, options=channel_options(config))
 
 
 def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
@@ -125,8 +144,8 @@ def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
     assert config.target is not None  # resolved by the client
     credentials = channel_credentials(config)
     if credentials is None:
-        return grpc.aio.insecure_channel(config.target, options=_channel_options(config))
-    return grpc.aio.secure_channel(config.target, credentials, options=_channel_options(config))
+        return grpc.aio.insecure_channel(config.target, options=channel_options(config))
+    return grpc.aio.secure_channel(config.target, credentials, options=channel_options(config))
 
 
 class ChannelClient:

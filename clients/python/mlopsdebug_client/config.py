@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import random
 import secrets
 from typing import Any, Final
 
@@ -32,6 +33,10 @@ class ClientConfig:
             retried: a lost response may have changed the episode.
         retry_initial_backoff_s: Wait before the first retry; doubles on each further retry.
         retry_max_backoff_s: Upper bound of a single wait between retries.
+        reconnect_s: How long a Session request keeps reopening its broken stream (the service
+            restarted, a connection dropped) before it raises, within its own `timeout_s`: waits
+            grow from `retry_initial_backoff_s` to `retry_max_backoff_s`, with jitter. 0 turns
+            reconnecting off (the request then raises at once; the next one still reopens).
         wait_for_ready: Queue calls until the channel connects instead of failing fast with
             UNAVAILABLE (useful while a cluster starts).
         options: Extra gRPC channel options, e.g. (("grpc.max_receive_message_length", 8 << 20),).
@@ -55,6 +60,7 @@ class ClientConfig:
     max_retries: int = 3
     retry_initial_backoff_s: float = 0.1
     retry_max_backoff_s: float = 2.0
+    reconnect_s: float = 30.0
     wait_for_ready: bool = False
     options: tuple[tuple[str, Any], ...] = ()
     tls_ca_file: str | None = None
@@ -81,6 +87,8 @@ class ClientConfig:
             raise ValueError("retry backoffs must be >= 0")
         if bool(self.tls_cert_file) != bool(self.tls_key_file):
             raise ValueError("tls_cert_file and tls_key_file go together (a client certificate and its key)")
+        if self.reconnect_s < 0:
+            raise ValueError(f"reconnect_s must be >= 0, got {self.reconnect_s}")
         # Accept any iterable of pairs (a list from a settings file) but store a hashable tuple.
         object.__setattr__(self, "options", tuple((str(k), v) for k, v in self.options))
         if self.api_key is not None and (not self.api_key or any(c.isspace() for c in self.api_key)):
@@ -97,6 +105,12 @@ class ClientConfig:
     def backoff_s(self, retry: int) -> float:
         """Wait before retry number `retry` (0-based): exponential, capped, without jitter."""
         return min(self.retry_max_backoff_s, self.retry_initial_backoff_s * 2.0**retry)
+
+    def reconnect_backoff_s(self, attempt: int) -> float:
+        """Wait before reopening a stream for the `attempt`-th time (0-based): half of `backoff_s`
+        fixed, half drawn at random, so that many sessions broken at once do not return in step."""
+        cap = self.backoff_s(attempt)
+        return cap / 2 + random.uniform(0.0, cap / 2)  # noqa: S311 - jitter, not a secret
 
 
 def resolve_config(target: str | None, config: ClientConfig | None, default_target: str) -> ClientConfig:

@@ -4,7 +4,9 @@ Two ways to play an episode:
 - unary calls (`reset`, `step`, `get_state`, `close_episode`), each naming the episode id;
 - a `Session` stream (`client.session()`), one long-lived call carrying the same four requests with
   one response each, in order. It is the lowest-latency path, sticks to one server behind a load
-  balancer, and the server closes the episodes started on it when it ends.
+  balancer, and the server closes the episodes started on it when the client ends it. When the
+  stream breaks (the service restarted, a connection dropped), the session opens a new one and
+  resumes the episodes that still exist, without ever applying a request twice; see `_resume`.
 
 Many episodes at once: `step_batch` (unary and on a session) applies one action to each of several
 episodes in one message, as a vector environment steps; each step succeeds or fails on its own.
@@ -17,19 +19,25 @@ Sealed evaluations (held-out test sets): the operator calls `create_evaluation` 
 `close_evaluation` (the full report); the agent passes the evaluation id to `reset(...,
 evaluation_id=...)` and sees only its scores.
 
-Only ListTasks, GetState, GetEvaluation and CloseEvaluation are retried on UNAVAILABLE; Reset, Step,
-CloseEpisode and CreateEvaluation never are, because a lost response may already have changed state.
+Unary calls: only ListTasks, GetState, GetEvaluation and CloseEvaluation are retried on UNAVAILABLE;
+Reset, Step, CloseEpisode and CreateEvaluation never are, because a lost response may already have
+changed state (sessions can do better: they know the episodes' step counts and choose reset ids
+themselves).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
+import dataclasses
+import functools
 import itertools
 import queue
 import threading
+import time
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from types import TracebackType
-from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Final, TypeVar
 
 import grpc
@@ -38,7 +46,18 @@ from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as pb_grpc
 
-from ._transport import AsyncChannelClient, ChannelClient, acall_unary, call_unary
+from ._resume import (
+    CLIENT_DOMAIN,
+    Broken,
+    EpisodeBook,
+    Patience,
+    is_our_lost_reset,
+    is_retryable_break,
+    lost_episode_error,
+    new_episode_id,
+    step_verdict,
+)
+from ._transport import AsyncChannelClient, ChannelClient, acall_unary, call_unary, session_call_options
 from .actions import ActionLike, as_action
 from .config import EPISODE_TARGET, ClientConfig
 from .errors import (
@@ -54,6 +73,7 @@ __all__ = [
     "AsyncBatchingSession",
     "AsyncEpisodeClient",
     "AsyncEpisodeSession",
+    "EpisodeBook",
     "EpisodeClient",
     "EpisodeSession",
     "StepOutcome",
@@ -63,8 +83,6 @@ __all__ = [
 StepOutcome = pb.StepResponse | MLOpsDebugError
 T = TypeVar("T")
 
-# Errors raised by the client itself (not by a server) carry this ErrorInfo domain.
-CLIENT_DOMAIN: Final[str] = "client.mlopsdebug"
 # Most steps one StepBatch may carry (the service refuses more).
 BATCH_MAX_STEPS: Final[int] = 64
 # How long close() waits for the server to finish a Session stream before cancelling it.
@@ -143,15 +161,41 @@ def _unpack(response: pb.SessionResponse, request_id: str, expected: str) -> Any
     return getattr(response, expected)
 
 
-class _SessionBase:
-    """Bookkeeping shared by the sync and async sessions."""
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Send:
+    """An operation's instruction: send one request on the session's stream and hand back its answer."""
 
-    def __init__(self, config: ClientConfig) -> None:
+    expected: str  # the response kind that answers it
+    fields: dict[str, Any]  # the SessionRequest's request field
+    episodes: tuple[str, ...] = ()  # episodes whose step count a timeout leaves unknown
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Wait:
+    """An operation's instruction: wait before reopening the stream."""
+
+    seconds: float
+
+
+# What an operation receives for a _Send: the typed answer, the in-band error, or Broken.
+_Answer = Any
+# A session operation: a generator of instructions that the sync or async driver carries out, so that
+# both sessions share one recovery logic (see _resume).
+_Operation = Generator[_Send | _Wait, _Answer | None, T]
+
+
+class _SessionBase:
+    """Bookkeeping and the recovering operations shared by the sync and async sessions."""
+
+    def __init__(self, config: ClientConfig, book: EpisodeBook | None) -> None:
         self.config = config
         self._ids = itertools.count(1)
         self._closed = False
-        self._broken: MLOpsDebugError | None = None
+        self._broken: MLOpsDebugError | None = None  # a failure no reopening cures
         self._episode_id = ""
+        self._book = book if book is not None else EpisodeBook()
+        self.reconnects = 0
+        """How many times this session reopened its stream after a break."""
 
     @property
     def episode_id(self) -> str:
@@ -160,7 +204,8 @@ class _SessionBase:
 
     @property
     def closed(self) -> bool:
-        """Whether the session can no longer send requests (closed, or its stream failed)."""
+        """Whether the session can no longer send requests: closed, or its stream failed in a way that
+        reopening cannot cure (a break the next request can cure leaves it open)."""
         return self._closed or self._broken is not None
 
     def _check_usable(self) -> None:
@@ -172,70 +217,269 @@ class _SessionBase:
     def _next_id(self) -> str:
         return str(next(self._ids))
 
+    def _opened_new_stream(self) -> None:
+        self.reconnects += 1
+        self._book.epoch += 1
+
+    # -- operations: each says what to send and how to recover when the stream breaks (see _resume) --
+
+    def _get_state_op(self, episode_id: str, patience: Patience) -> _Operation[pb.GetStateResponse | MLOpsDebugError]:
+        """GetState, asked again after any break; an in-band error is returned, not raised."""
+        while True:
+            answer = yield _Send("get_state", {"get_state": pb.GetStateRequest(episode_id=episode_id)})
+            if isinstance(answer, Broken):
+                yield _Wait(patience.next_wait(answer.error))
+                continue
+            if isinstance(answer, MLOpsDebugError):
+                return self._book.explain(episode_id, answer)
+            self._book.seen(episode_id, answer.state.step_count)
+            return answer
+
+    def _state_op(self, episode_id: str, patience: Patience) -> _Operation[pb.GetStateResponse]:
+        answer = yield from self._get_state_op(episode_id, patience)
+        if isinstance(answer, MLOpsDebugError):
+            raise answer
+        return answer
+
+    def _reset_op(
+        self,
+        task_id: str,
+        seed: int | None,
+        episode_id: str,
+        patience: Patience,
+        evaluation_id: str = "",
+        split: str = "all",
+    ) -> _Operation[Any]:
+        """Reset under an id fixed before the first send, so that a reset whose answer was lost is
+        recognised (ALREADY_EXISTS) and replaced rather than duplicated."""
+        episode_id = episode_id or new_episode_id()
+        request = {"reset": _reset_request(task_id, seed, episode_id, evaluation_id, split)}
+        uncertain = False  # an earlier attempt may have been applied
+        while True:
+            answer = yield _Send("reset", request)
+            if isinstance(answer, Broken):
+                yield _Wait(patience.next_wait(answer.error))
+                uncertain = uncertain or answer.sent
+                continue
+            if isinstance(answer, MLOpsDebugError):
+                if not (uncertain and answer.code == StatusCode.ALREADY_EXISTS):
+                    raise answer
+                state = yield from self._get_state_op(episode_id, patience)
+                if isinstance(state, MLOpsDebugError):
+                    if state.code != StatusCode.NOT_FOUND:
+                        raise state
+                    # The lost reset is still being served (or was just closed): ask again shortly.
+                    yield _Wait(patience.next_wait(_reset_pending_error(episode_id)))
+                    continue
+                if not is_our_lost_reset(state.state, task_id, seed):
+                    raise answer  # somebody else's episode under the caller's id
+                closed = yield _Send("close", {"close": pb.CloseEpisodeRequest(episode_id=episode_id)})
+                if isinstance(closed, Broken):
+                    yield _Wait(patience.next_wait(closed.error))
+                elif isinstance(closed, MLOpsDebugError) and closed.code != StatusCode.NOT_FOUND:
+                    raise closed
+                continue  # reset again: the fresh episode the caller never saw is replaced by an identical one
+            self._book.started(answer.episode_id, self)
+            self._episode_id = answer.episode_id
+            return answer
+
+    def _step_op(self, episode_id: str, action: common_pb2.Action, patience: Patience) -> _Operation[Any]:
+        """Step, re-sent after a break only when the episode's step count shows it was not applied."""
+        known = self._book.step_count(episode_id)
+        request = {"step": pb.StepRequest(episode_id=episode_id, action=action)}
+        while True:
+            answer = yield _Send("step", request, (episode_id,))
+            if isinstance(answer, Broken):
+                yield _Wait(patience.next_wait(answer.error))
+                if answer.sent:
+                    state = yield from self._state_op(episode_id, patience)
+                    verdict = step_verdict(episode_id, known, state.state)
+                    if verdict is not None:
+                        raise verdict
+                continue
+            if isinstance(answer, MLOpsDebugError):
+                raise self._book.explain(episode_id, answer)
+            self._book.seen(episode_id, answer.observation.step_count)
+            return answer
+
+    def _step_batch_op(
+        self, steps: Sequence[tuple[str, common_pb2.Action]], patience: Patience
+    ) -> _Operation[list[StepOutcome]]:
+        """StepBatch; after a break each step is judged on its own, as `_step_op` does."""
+        outcomes: list[StepOutcome | None] = [None] * len(steps)
+        known = [self._book.step_count(episode_id) for episode_id, _ in steps]
+        pending = list(range(len(steps)))
+        sent = False
+        while pending or not sent:  # an empty batch still goes, for the service to refuse
+            sent = True
+            request = pb.StepBatchRequest(
+                steps=[pb.StepRequest(episode_id=steps[i][0], action=steps[i][1]) for i in pending]
+            )
+            answer = yield _Send("step_batch", {"step_batch": request}, tuple(steps[i][0] for i in pending))
+            if isinstance(answer, Broken):
+                yield _Wait(patience.next_wait(answer.error))
+                if answer.sent:
+                    for i in list(pending):
+                        state = yield from self._get_state_op(steps[i][0], patience)
+                        verdict = (
+                            state
+                            if isinstance(state, MLOpsDebugError)
+                            else step_verdict(steps[i][0], known[i], state.state)
+                        )
+                        if verdict is not None:
+                            outcomes[i] = verdict
+                            pending.remove(i)
+                continue
+            if isinstance(answer, MLOpsDebugError):
+                raise answer  # the whole batch was refused (malformed): nothing was applied
+            for i, outcome in zip(pending, _batch_outcomes(answer), strict=True):
+                if isinstance(outcome, MLOpsDebugError):
+                    outcome = self._book.explain(steps[i][0], outcome)
+                else:
+                    self._book.seen(steps[i][0], outcome.observation.step_count)
+                outcomes[i] = outcome
+            pending = []
+        return [outcome for outcome in outcomes if outcome is not None]
+
+    def _close_op(self, episode_id: str, patience: Patience) -> _Operation[Any]:
+        """CloseEpisode, re-sent after a break; NOT_FOUND then means closed or lost: EpisodeLostError."""
+        uncertain = False
+        while True:
+            answer = yield _Send("close", {"close": pb.CloseEpisodeRequest(episode_id=episode_id)})
+            if isinstance(answer, Broken):
+                yield _Wait(patience.next_wait(answer.error))
+                uncertain = uncertain or answer.sent
+                continue
+            if isinstance(answer, MLOpsDebugError):
+                if uncertain and answer.code == StatusCode.NOT_FOUND:
+                    self._book.forget(episode_id)
+                    raise lost_episode_error(episode_id, closed_or_lost=True)
+                raise self._book.explain(episode_id, answer)
+            self._book.forget(episode_id)
+            return answer
+
+
+def _reset_pending_error(episode_id: str) -> MLOpsDebugError:
+    return _client_error(
+        StatusCode.UNAVAILABLE, f"a lost reset of {episode_id!r} is still pending", "RESET_PENDING"
+    )
+
+
+def _timeout_error(timeout_s: float | None) -> MLOpsDebugError:
+    return _client_error(StatusCode.DEADLINE_EXCEEDED, f"no session response within {timeout_s} s", "SESSION_TIMEOUT")
+
+
+class _SyncStream:
+    """One sync Session call: its request queue and a reader thread that queues the responses."""
+
+    END: Final = object()
+
+    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
+        self.broken: MLOpsDebugError | None = None
+        self.requests: queue.Queue[pb.SessionRequest | None] = queue.Queue()
+        self.responses: queue.Queue[Any] = queue.Queue()
+        self.call = stub.Session(iter(self.requests.get, None), **session_call_options(config))
+        self.reader = threading.Thread(target=self._read, name="mlopsdebug-session-reader", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        try:
+            for response in self.call:
+                self.responses.put(response)
+        except grpc.RpcError as err:
+            self.responses.put(error_from_rpc_error(err))
+        finally:
+            self.responses.put(self.END)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the call is over (the reader saw its end), even if no request noticed yet."""
+        return not self.reader.is_alive()
+
+    def abandon(self) -> None:
+        self.requests.put(None)
+        self.call.cancel()
+
 
 class EpisodeSession(_SessionBase):
     """A sync Session stream: each method sends one request and waits for its response.
 
     Thread-safe (requests are serialised). An in-band error raises MLOpsDebugError and leaves the
-    session usable; a failed stream, or a response later than the config's `timeout_s`, makes it
-    unusable. Use as a context manager, or call `close()`.
+    session usable. When the stream breaks (the service restarted, a connection dropped, a response
+    came later than the config's `timeout_s`), the request caught by it, or else the next request,
+    opens a new stream and resumes the episodes that still exist (see `_resume` for what is re-sent
+    and what raises ResponseLostError or EpisodeLostError); any other stream failure makes the
+    session unusable. Use as a context manager, or call `close()`.
     """
 
-    _END: Final = object()
-
-    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
-        super().__init__(config)
+    def __init__(
+        self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig, *, book: EpisodeBook | None = None
+    ) -> None:
+        super().__init__(config, book)
+        self._stub = stub
         self._lock = threading.Lock()
-        self._requests: queue.Queue[pb.SessionRequest | None] = queue.Queue()
-        self._responses: queue.Queue[Any] = queue.Queue()
-        self._call = stub.Session(
-            iter(self._requests.get, None), wait_for_ready=config.wait_for_ready, metadata=config.call_metadata
-        )
-        self._reader = threading.Thread(target=self._read, name="mlopsdebug-session-reader", daemon=True)
-        self._reader.start()
+        self._stream = _SyncStream(stub, config)
 
-    def _read(self) -> None:
-        try:
-            for response in self._call:
-                self._responses.put(response)
-        except grpc.RpcError as err:
-            self._responses.put(error_from_rpc_error(err))
-        finally:
-            self._responses.put(self._END)
+    @property
+    def _call(self) -> Any:
+        return self._stream.call
 
-    def _fail(self, error: MLOpsDebugError) -> MLOpsDebugError:
-        """Marks the stream unusable (a late response would pair with the wrong request) and cancels it."""
-        self._broken = error
-        self._call.cancel()
+    def _break(self, stream: _SyncStream, error: MLOpsDebugError) -> MLOpsDebugError:
+        """Marks the stream dead (a late response would pair with the wrong request) and cancels it."""
+        if stream.broken is None:
+            stream.broken = error
+            stream.abandon()
+            if not is_retryable_break(error):
+                self._broken = error
         return error
 
-    def _request(self, expected: str, **request: Any) -> Any:
+    def _live_stream(self) -> _SyncStream:
+        self._check_usable()
+        stream = self._stream
+        if stream.broken is not None or stream.finished:
+            stream.broken = stream.broken or _ended_error()
+            stream.abandon()
+            self._opened_new_stream()
+            stream = self._stream = _SyncStream(self._stub, self.config)
+        return stream
+
+    def _exchange(self, send: _Send, patience: Patience) -> _Answer:
+        stream = self._live_stream()
+        request_id = self._next_id()
+        stream.requests.put(pb.SessionRequest(request_id=request_id, **send.fields))
+        try:
+            item = stream.responses.get(timeout=patience.remaining())
+        except queue.Empty:
+            for episode_id in send.episodes:
+                self._book.unknown(episode_id)
+            raise self._break(stream, _timeout_error(self.config.timeout_s)) from None
+        if isinstance(item, MLOpsDebugError) or item is stream.END:
+            error = item if isinstance(item, MLOpsDebugError) else _ended_error()
+            return Broken(self._break(stream, error), sent=True)
+        try:
+            return _unpack(item, request_id, send.expected)
+        except MLOpsDebugError as error:
+            if error.domain == CLIENT_DOMAIN:  # a protocol fault: later answers cannot be trusted
+                raise self._break(stream, error) from None
+            return error
+
+    def _run(self, operate: Callable[[Patience], _Operation[T]], timeout_s: float | None = None) -> T:
+        """Carries out an operation's instructions, one request at a time, within one deadline."""
+        patience = Patience(self.config, timeout_s)
+        operation = operate(patience)
         with self._lock:
             self._check_usable()
-            request_id = self._next_id()
-            self._requests.put(pb.SessionRequest(request_id=request_id, **request))
-            try:
-                item = self._responses.get(timeout=self.config.timeout_s)
-            except queue.Empty:
-                raise self._fail(
-                    _client_error(
-                        StatusCode.DEADLINE_EXCEEDED,
-                        f"no session response within {self.config.timeout_s} s",
-                        "SESSION_TIMEOUT",
-                    )
-                ) from None
-            if isinstance(item, MLOpsDebugError):
-                raise self._fail(item)
-            if item is self._END:
-                raise self._fail(
-                    _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
-                )
-            try:
-                return _unpack(item, request_id, expected)
-            except MLOpsDebugError as error:
-                if error.domain == CLIENT_DOMAIN:
-                    self._fail(error)
-                raise
+            answer: _Answer | None = None
+            while True:
+                try:
+                    instruction = operation.send(answer)  # type: ignore[arg-type]
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                if isinstance(instruction, _Wait):
+                    time.sleep(instruction.seconds)
+                    answer = None
+                else:
+                    answer = self._exchange(instruction, patience)
 
     def reset(
         self,
@@ -247,16 +491,20 @@ class EpisodeSession(_SessionBase):
         split: str = "all",
     ) -> pb.ResetResponse:
         """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
-        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
-        request = _reset_request(task_id, seed, episode_id, evaluation_id, split)
-        response: pb.ResetResponse = self._request("reset", reset=request)
-        self._episode_id = response.episode_id
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed.
+
+        Without `episode_id` the client draws one (so that a reset whose answer a broken stream lost
+        is never applied twice)."""
+        response: pb.ResetResponse = self._run(
+            lambda p: self._reset_op(task_id, seed, episode_id, p, evaluation_id, split)
+        )
         return response
 
     def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
         """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
-        request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
-        response: pb.StepResponse = self._request("step", step=request)
+        response: pb.StepResponse = self._run(
+            functools.partial(self._step_op, episode_id or self._episode_id, as_action(action))
+        )
         return response
 
     def step_batch(self, steps: Sequence[tuple[str, ActionLike]]) -> list[StepOutcome]:
@@ -264,32 +512,44 @@ class EpisodeSession(_SessionBase):
 
         A step's error is returned in its place; only a malformed batch raises.
         """
-        response: pb.StepBatchResponse = self._request("step_batch", step_batch=_batch_request(steps))
-        return _batch_outcomes(response)
+        items = [(episode_id or self._episode_id, as_action(action)) for episode_id, action in steps]
+        return self._run(functools.partial(self._step_batch_op, items))
 
     def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
-        response: pb.GetStateResponse = self._request(
-            "get_state", get_state=pb.GetStateRequest(episode_id=episode_id)
+        response: pb.GetStateResponse = self._run(
+            functools.partial(self._state_op, episode_id or self._episode_id)
         )
         return response
 
     def close_episode(self, episode_id: str = "") -> pb.CloseEpisodeResponse:
         """Closes the episode (by default the latest) and frees its slot; the stream stays open."""
-        request = pb.CloseEpisodeRequest(episode_id=episode_id)
-        response: pb.CloseEpisodeResponse = self._request("close", close=request)
+        response: pb.CloseEpisodeResponse = self._run(
+            functools.partial(self._close_op, episode_id or self._episode_id)
+        )
         return response
 
     def close(self) -> None:
-        """Ends the stream; the server closes the episodes started on it. Idempotent."""
+        """Closes the episodes reset on the session and not yet closed, then ends the stream. Idempotent.
+
+        (The session declares itself resumable, so the service leaves its episodes open when a stream
+        ends; what this cannot close, the service's idle reaper does.)"""
         if self._closed:
             return
+        deadline = time.monotonic() + _SESSION_DRAIN_S  # for them all: a dead service must not hold us long
+        for episode_id in self._book.owned_by(self) if self._broken is None else ():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            with contextlib.suppress(MLOpsDebugError):  # best effort: the idle reaper collects what remains
+                self._run(functools.partial(self._close_op, episode_id), left)
         self._closed = True
-        self._requests.put(None)  # half-close: the request iterator ends
-        self._reader.join(_SESSION_DRAIN_S)
-        if self._reader.is_alive():
-            self._call.cancel()
-            self._reader.join(_SESSION_DRAIN_S)
+        stream = self._stream
+        stream.requests.put(None)  # half-close: the request iterator ends
+        stream.reader.join(_SESSION_DRAIN_S)
+        if stream.reader.is_alive():
+            stream.call.cancel()
+            stream.reader.join(_SESSION_DRAIN_S)
 
     def __enter__(self) -> EpisodeSession:
         return self
@@ -300,113 +560,148 @@ class EpisodeSession(_SessionBase):
         self.close()
 
 
+class _AsyncStream:
+    """One grpc.aio Session call and the requests written on it and not yet answered, oldest first."""
+
+    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
+        self.broken: MLOpsDebugError | None = None
+        self.call = stub.Session(**session_call_options(config))
+        self.write_lock = asyncio.Lock()  # the write order is the order of `awaiting`
+        # (request id, expected kind, answer)
+        self.awaiting: collections.deque[tuple[str, str, asyncio.Future[_Answer]]] = collections.deque()
+        self.reader: asyncio.Task[None] | None = None
+
+
 class AsyncEpisodeSession(_SessionBase):
     """A grpc.aio Session stream, pipelined: each request is written as soon as it is made and the
     responses, which come in request order, are handed to their requests by one reader task.
 
     Safe to share between tasks, which then never wait for each other's round trips. An in-band
-    error raises in the task that made the request and leaves the session usable; a failed stream, a
-    protocol fault or a response later than the config's `timeout_s` makes it unusable and fails
-    every request still waiting. Use as an async context manager, or await `close()`.
+    error raises in the task that made the request and leaves the session usable. When the stream
+    breaks (the service restarted, a connection dropped, a response came later than the config's
+    `timeout_s`), every request caught by it reopens a new stream and resumes its episode, as
+    `EpisodeSession` does; a protocol fault or any other stream failure makes the session unusable
+    and fails every request still waiting. Use as an async context manager, or await `close()`.
     """
 
-    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
-        super().__init__(config)
-        self._write_lock = asyncio.Lock()
-        self._call = stub.Session(wait_for_ready=config.wait_for_ready, metadata=config.call_metadata)
-        # Requests written and not yet answered, oldest first: (request id, expected kind, answer).
-        self._awaiting: collections.deque[tuple[str, str, asyncio.Future[Any]]] = collections.deque()
-        self._reader: asyncio.Task[None] | None = None
+    def __init__(
+        self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig, *, book: EpisodeBook | None = None
+    ) -> None:
+        super().__init__(config, book)
+        self._stub = stub
+        self._stream = _AsyncStream(stub, config)
 
-    def _fail(self, error: MLOpsDebugError) -> MLOpsDebugError:
-        """Marks the stream unusable, cancels it and answers every waiting request with `error`."""
-        if self._broken is None:
-            self._broken = error
-            self._call.cancel()
-        while self._awaiting:
-            _, _, answer = self._awaiting.popleft()
+    @property
+    def _call(self) -> Any:
+        return self._stream.call
+
+    def _break(self, stream: _AsyncStream, error: MLOpsDebugError) -> MLOpsDebugError:
+        """Marks the stream dead, cancels it and answers every waiting request with Broken(`error`)."""
+        if stream.broken is None:
+            stream.broken = error
+            stream.call.cancel()
+            if not is_retryable_break(error):
+                self._broken = error
+        while stream.awaiting:
+            _, _, answer = stream.awaiting.popleft()
             if not answer.done():
-                answer.set_result(self._broken)
+                answer.set_result(Broken(stream.broken, sent=True))
         return error
 
-    async def _request(self, expected: str, **request: Any) -> Any:
+    def _live_stream(self) -> _AsyncStream:
         self._check_usable()
-        answer: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        async with self._write_lock:  # the write order is the order of `_awaiting`
-            self._check_usable()
-            request_id = self._next_id()
-            self._awaiting.append((request_id, expected, answer))
-            try:
-                await self._call.write(pb.SessionRequest(request_id=request_id, **request))
-            except grpc.RpcError as err:
-                raise self._fail(error_from_rpc_error(err)) from err
-            except (asyncio.InvalidStateError, grpc.aio.UsageError):  # the server already finished
-                raise self._fail(await self._ended_error()) from None
-        if self._reader is None:
-            self._reader = asyncio.create_task(self._read_responses(), name="mlopsdebug-session-reader")
-        try:
-            result = await asyncio.wait_for(answer, self.config.timeout_s)
-        except TimeoutError:
-            raise self._fail(
-                _client_error(
-                    StatusCode.DEADLINE_EXCEEDED,
-                    f"no session response within {self.config.timeout_s} s",
-                    "SESSION_TIMEOUT",
-                )
-            ) from None
-        if isinstance(result, MLOpsDebugError):
-            raise result
-        return result
+        if self._stream.broken is not None:
+            self._opened_new_stream()
+            self._stream = _AsyncStream(self._stub, self.config)
+        return self._stream
 
-    async def _read_responses(self) -> None:
+    async def _exchange(self, send: _Send, patience: Patience) -> _Answer:
+        stream = self._live_stream()
+        answer: asyncio.Future[_Answer] = asyncio.get_running_loop().create_future()
+        async with stream.write_lock:
+            if stream.broken is not None:  # broke while this request waited to write
+                self._check_usable()
+                return Broken(stream.broken, sent=False)
+            request_id = self._next_id()
+            stream.awaiting.append((request_id, send.expected, answer))
+            try:
+                await stream.call.write(pb.SessionRequest(request_id=request_id, **send.fields))
+            except (grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError):  # the call already ended
+                error = await _call_end_error(stream.call)
+                with contextlib.suppress(ValueError):  # unless the reader already answered it
+                    stream.awaiting.remove((request_id, send.expected, answer))
+                self._break(stream, error)
+                self._check_usable()
+                return Broken(error, sent=False)
+        if stream.reader is None:
+            stream.reader = asyncio.create_task(self._read_responses(stream), name="mlopsdebug-session-reader")
+        try:
+            return await asyncio.wait_for(answer, patience.remaining())
+        except TimeoutError:
+            for episode_id in send.episodes:
+                self._book.unknown(episode_id)
+            raise self._break(stream, _timeout_error(self.config.timeout_s)) from None
+
+    async def _read_responses(self, stream: _AsyncStream) -> None:
         """Answers waiting requests in order until the stream ends or breaks."""
         try:
             while True:
-                item = await self._call.read()
+                item = await stream.call.read()
                 if item is grpc.aio.EOF:
-                    if self._awaiting or not self._closed:
-                        self._fail(await self._ended_error())
+                    if stream.awaiting or not self._closed:
+                        self._break(stream, await _call_end_error(stream.call))
                     return
-                if not self._awaiting:
-                    self._fail(
+                if not stream.awaiting:
+                    self._break(
+                        stream,
                         _client_error(
-                            StatusCode.INTERNAL,
-                            "session sent a response nobody asked for",
-                            "SESSION_OUT_OF_ORDER",
-                        )
+                            StatusCode.INTERNAL, "session sent a response nobody asked for", "SESSION_OUT_OF_ORDER"
+                        ),
                     )
                     return
-                request_id, expected, answer = self._awaiting.popleft()
+                request_id, expected, answer = stream.awaiting.popleft()
                 try:
                     result = _unpack(item, request_id, expected)
                 except MLOpsDebugError as error:
                     result = error
                     if error.domain == CLIENT_DOMAIN:  # a protocol fault: later answers cannot be trusted
-                        self._fail(error)
+                        self._break(stream, error)
                 if not answer.done():  # its caller may have timed out or been cancelled
                     answer.set_result(result)
-                if self._broken is not None:
+                if stream.broken is not None:
                     return
         except grpc.RpcError as err:
-            self._fail(error_from_rpc_error(err))
+            self._break(stream, error_from_rpc_error(err))
         except (asyncio.InvalidStateError, grpc.aio.UsageError):
-            self._fail(await self._ended_error())
+            self._break(stream, await _call_end_error(stream.call))
         except asyncio.CancelledError:
-            # The call was cancelled under the read (a timeout broke the session), or this task was.
-            self._fail(self._broken or _closed_session_error())
+            # The call was cancelled under the read (the stream broke), or this task was.
+            self._break(stream, stream.broken or _closed_session_error())
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise
         except Exception as exc:  # noqa: BLE001 - a bug here must not leave requests waiting forever
-            self._fail(_client_error(StatusCode.INTERNAL, f"session reader failed: {exc!r}", "SESSION_READER"))
+            self._break(
+                stream, _client_error(StatusCode.INTERNAL, f"session reader failed: {exc!r}", "SESSION_READER")
+            )
 
-    async def _ended_error(self) -> MLOpsDebugError:
-        """Why the stream can take no more requests: the server's status if it failed, else UNAVAILABLE."""
-        code = await self._call.code()
-        if code not in (grpc.StatusCode.OK, None):
-            details = await self._call.details()
-            return error_from_call_status(code, details, await self._call.trailing_metadata())
-        return _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
+    async def _run(self, operate: Callable[[Patience], _Operation[T]], timeout_s: float | None = None) -> T:
+        """Carries out an operation's instructions within one deadline; other tasks' requests share
+        the stream meanwhile."""
+        patience = Patience(self.config, timeout_s)
+        operation = operate(patience)
+        self._check_usable()
+        answer: _Answer | None = None
+        while True:
+            try:
+                instruction = operation.send(answer)  # type: ignore[arg-type]
+            except StopIteration as done:
+                return done.value  # type: ignore[no-any-return]
+            if isinstance(instruction, _Wait):
+                await asyncio.sleep(instruction.seconds)
+                answer = None
+            else:
+                answer = await self._exchange(instruction, patience)
 
     async def reset(
         self,
@@ -418,17 +713,20 @@ class AsyncEpisodeSession(_SessionBase):
         split: str = "all",
     ) -> pb.ResetResponse:
         """Starts an episode bound to this stream; later calls default to it. With `evaluation_id`, the
-        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed."""
-        response: pb.ResetResponse = await self._request(
-            "reset", reset=_reset_request(task_id, seed, episode_id, evaluation_id, split)
+        sealed evaluation's next scenario (of `task_id`, or of its next task when empty); no seed.
+
+        Without `episode_id` the client draws one (so that a reset whose answer a broken stream lost
+        is never applied twice)."""
+        response: pb.ResetResponse = await self._run(
+            lambda p: self._reset_op(task_id, seed, episode_id, p, evaluation_id, split)
         )
-        self._episode_id = response.episode_id
         return response
 
     async def step(self, action: ActionLike, episode_id: str = "") -> pb.StepResponse:
         """Applies one action (an Action or a specification dict) to the episode, by default the latest."""
-        request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
-        response: pb.StepResponse = await self._request("step", step=request)
+        response: pb.StepResponse = await self._run(
+            functools.partial(self._step_op, episode_id or self._episode_id, as_action(action))
+        )
         return response
 
     async def step_batch(self, steps: Sequence[tuple[str, ActionLike]]) -> list[StepOutcome]:
@@ -436,43 +734,49 @@ class AsyncEpisodeSession(_SessionBase):
 
         A step's error is returned in its place; only a malformed batch raises.
         """
-        response: pb.StepBatchResponse = await self._request("step_batch", step_batch=_batch_request(steps))
-        return _batch_outcomes(response)
+        items = [(episode_id or self._episode_id, as_action(action)) for episode_id, action in steps]
+        return await self._run(functools.partial(self._step_batch_op, items))
 
     async def get_state(self, episode_id: str = "") -> pb.GetStateResponse:
         """The state of the episode, by default the latest."""
-        request = pb.GetStateRequest(episode_id=episode_id)
-        response: pb.GetStateResponse = await self._request("get_state", get_state=request)
+        response: pb.GetStateResponse = await self._run(
+            functools.partial(self._state_op, episode_id or self._episode_id)
+        )
         return response
 
     async def close_episode(self, episode_id: str = "") -> pb.CloseEpisodeResponse:
         """Closes the episode (by default the latest) and frees its slot; the stream stays open."""
-        request = pb.CloseEpisodeRequest(episode_id=episode_id)
-        response: pb.CloseEpisodeResponse = await self._request("close", close=request)
+        response: pb.CloseEpisodeResponse = await self._run(
+            functools.partial(self._close_op, episode_id or self._episode_id)
+        )
         return response
 
     async def close(self) -> None:
-        """Ends the stream once waiting requests are answered; the server closes the stream's episodes.
-
-        Idempotent.
-        """
+        """Closes the episodes reset on the session and not yet closed, then ends the stream once
+        waiting requests are answered. Idempotent (see `EpisodeSession.close`)."""
         if self._closed:
             return
+        owned = self._book.owned_by(self) if self._broken is None else []
+        if owned:
+            closes = [self._run(functools.partial(self._close_op, e), _SESSION_DRAIN_S) for e in owned]
+            with contextlib.suppress(TimeoutError):  # best effort: the idle reaper collects what remains
+                await asyncio.wait_for(asyncio.gather(*closes, return_exceptions=True), _SESSION_DRAIN_S)
         self._closed = True
-        if self._broken is not None or self._call.done():
-            if self._reader is not None:
-                self._reader.cancel()
+        stream = self._stream
+        if stream.broken is not None or stream.call.done():
+            if stream.reader is not None:
+                stream.reader.cancel()
             return
         try:
-            async with self._write_lock:
-                await self._call.done_writing()
-            if self._reader is None:
-                self._reader = asyncio.create_task(self._read_responses())
-            await asyncio.wait_for(asyncio.shield(self._reader), _SESSION_DRAIN_S)
+            async with stream.write_lock:
+                await stream.call.done_writing()
+            if stream.reader is None:
+                stream.reader = asyncio.create_task(self._read_responses(stream))
+            await asyncio.wait_for(asyncio.shield(stream.reader), _SESSION_DRAIN_S)
         except (TimeoutError, grpc.RpcError, asyncio.InvalidStateError, grpc.aio.UsageError):
-            self._fail(_closed_session_error())
-            if self._reader is not None:
-                self._reader.cancel()
+            self._break(stream, _closed_session_error())
+            if stream.reader is not None:
+                stream.reader.cancel()
 
     async def __aenter__(self) -> AsyncEpisodeSession:
         return self
@@ -481,6 +785,19 @@ class AsyncEpisodeSession(_SessionBase):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+def _ended_error() -> MLOpsDebugError:
+    return _client_error(StatusCode.UNAVAILABLE, "the session stream ended", "SESSION_ENDED")
+
+
+async def _call_end_error(call: Any) -> MLOpsDebugError:
+    """Why an aio stream can take no more requests: the server's status if it failed, else UNAVAILABLE."""
+    code = await call.code()
+    if code not in (grpc.StatusCode.OK, None):
+        details = await call.details()
+        return error_from_call_status(code, details, await call.trailing_metadata())
+    return _ended_error()
 
 
 class AsyncBatchingSession:
@@ -498,10 +815,17 @@ class AsyncBatchingSession:
     A stream answers in order, so one slow request holds up every answer behind it. The two slow
     requests, a reset (which may generate its scenario) and a submission (a grader round trip), go
     instead over up to `side_streams` further Session streams opened on demand, so that they hold up
-    no other task's steps. Episodes belong to the stream they were reset on, as on any session.
-    Closing ends every stream, and the service closes the episodes started on them. The streams share
-    one channel; behind a load balancer that spreads calls over several episode servers, pass
-    `side_streams=0` so that everything rides the one stream (and so the one server).
+    no other task's steps. Closing closes the episodes reset on the session and still open, and ends
+    every stream. Each stream reopens itself after a break and its episodes resume (see
+    `AsyncEpisodeSession`); the streams share what they know of the episodes, so a step on the main
+    stream is judged correctly after a break even when its episode was reset on a side stream. The
+    streams share one channel; behind a load balancer that spreads calls over several episode
+    servers, pass `side_streams=0` so that everything rides the one stream (and so the one server),
+    unless the servers share their episodes.
+
+    Build it with `AsyncEpisodeClient.batching_session()`; sessions passed in by hand should share
+    one `episode.EpisodeBook` (`book=`), else a step caught by a break on an episode reset on another
+    stream raises ResponseLostError instead of being re-sent.
     """
 
     def __init__(
@@ -535,7 +859,7 @@ class AsyncBatchingSession:
 
     @property
     def closed(self) -> bool:
-        """Whether the stream can no longer send requests (closed, or failed)."""
+        """Whether the session can no longer send requests (closed, or failed beyond reopening)."""
         return self._session.closed
 
     async def reset(
@@ -640,7 +964,7 @@ class AsyncBatchingSession:
         `side_streams` are open, else the least busy; None when side streams are off."""
         if self._open_side_stream is None:
             return None
-        for stream in [s for s in self._side if s.closed]:  # broken: its episodes went with it
+        for stream in [s for s in self._side if s.closed]:  # failed beyond reopening
             del self._side[stream]
         idle = next((s for s, busy in self._side.items() if not busy), None)
         if idle is not None:
@@ -814,7 +1138,7 @@ class EpisodeClient(ChannelClient):
         return response
 
     def session(self) -> EpisodeSession:
-        """Opens a Session stream on this client's channel."""
+        """Opens a Session stream on this client's channel (reopened after a break; see the class)."""
         return EpisodeSession(self._stub, self.config)
 
 
@@ -949,17 +1273,19 @@ class AsyncEpisodeClient(AsyncChannelClient):
         return response
 
     def session(self) -> AsyncEpisodeSession:
-        """Opens a Session stream on this client's channel (call from inside the event loop)."""
+        """Opens a Session stream on this client's channel (call from inside the event loop); it is
+        reopened after a break (see the class)."""
         return AsyncEpisodeSession(self._stub, self.config)
 
     def batching_session(
         self, *, max_batch: int = BATCH_MAX_STEPS, max_in_flight: int = 2, side_streams: int = 4
     ) -> AsyncBatchingSession:
         """Opens a Session stream that many tasks share, each stepping its own episode; see the class."""
+        book = EpisodeBook()  # shared, so a step on the main stream knows an episode reset on a side one
         return AsyncBatchingSession(
-            AsyncEpisodeSession(self._stub, self.config),
+            AsyncEpisodeSession(self._stub, self.config, book=book),
             max_batch=max_batch,
             max_in_flight=max_in_flight,
-            open_side_stream=lambda: AsyncEpisodeSession(self._stub, self.config),
+            open_side_stream=lambda: AsyncEpisodeSession(self._stub, self.config, book=book),
             side_streams=side_streams,
         )

@@ -20,6 +20,7 @@ from grpc_status import rpc_status
 
 __all__ = [
     "AlreadyExistsError",
+    "EpisodeLostError",
     "FailedPreconditionError",
     "FieldViolation",
     "InvalidArgumentError",
@@ -27,6 +28,7 @@ __all__ = [
     "NotFoundError",
     "PreconditionViolation",
     "ResourceExhaustedError",
+    "ResponseLostError",
     "StatusCode",
     "UnauthenticatedError",
     "UnavailableError",
@@ -188,6 +190,28 @@ class UnauthenticatedError(MLOpsDebugError):
 
 class UnavailableError(MLOpsDebugError):
     """The service or one of its peers cannot be reached (UNAVAILABLE); the call changed nothing."""
+
+
+class EpisodeLostError(NotFoundError):
+    """NOT_FOUND for an episode a session knew alive before its stream broke and was reopened: the
+    episode went with the service process that held it (a restart without a shared store).
+    Play it again from a new reset; `metadata["episode_id"]` names it."""
+
+
+class ResponseLostError(MLOpsDebugError):
+    """A request reached a Session stream that then broke before its answer, and sending it again
+    could apply it twice (code ABORTED: retry at a higher level, e.g. replay the episode).
+
+    The session asked the episode's state after reopening the stream: `applied` is True when the
+    step was applied (its observation is lost; the step count moved on, and a submission's grade is
+    in the episode's state), None when nothing can tell (the session did not know the episode's
+    step count before the request). Steps known not to have been applied are re-sent instead.
+    """
+
+    @property
+    def applied(self) -> bool | None:
+        """True when the request was applied; None when unknown."""
+        return True if self.metadata.get("applied") == "true" else None
 
 
 _ERROR_CLASSES: dict[StatusCode, type[MLOpsDebugError]] = {

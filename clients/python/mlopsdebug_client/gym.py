@@ -112,7 +112,7 @@ class MLOpsDebugGymEnv(_EnvBase):
     def _live_session(self) -> EpisodeSession:
         if self._session is None or self._session.closed:
             self._session = self._client.session()
-            self._episode_id = ""  # episodes of a failed stream were closed with it
+            self._episode_id = ""  # a session fails for good only on a fault no reopening cures
         return self._session
 
     def reset(

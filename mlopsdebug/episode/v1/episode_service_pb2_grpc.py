@@ -164,7 +164,10 @@ class EpisodeServiceServicer:
         """A bidirectional stream carrying reset/step/step_batch/state/close for the
         lifetime of a connection; responses come one per request, in order.
         Errors inside the stream come back as `error` responses and leave the
-        stream open. Episodes started on the stream are closed when it ends.
+        stream open. Episodes started on the stream are closed when it ends,
+        unless the call carries the metadata "mlopsdebug-session-resumable: 1":
+        the client then closes them itself, and may resume them on a new stream
+        after this one breaks (a cut stream and a clean end look alike here).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -11,7 +11,18 @@ For each task, over seeds 0..N-1 (default 300), with answer keys from the real g
 The guess bound is the best single fault's gold answer submitted for every seed; (a) must not beat it by
 more than 0.01. Exit status 1 if any criterion fails.
 
-Run: .venv/bin/python bench/gaming_benchmark.py [--seeds 300]
+Blind baselines (issue 13), learned on seeds 10000..10000+T-1 (--train-seeds T, default 300) and scored on
+seeds 0..N-1, with the very functions the built-in agents learn with (mlopsdebug_agents.blind), fed from the
+generator and the grader directly (what `mlopsdebug eval --agent checks-only,prior` would score on a deployment
+without salt):
+  checks-only: the eight verdicts -> the answer learned for that pattern (back-off: failed checks, prior);
+  prior: the best constant answer per task, learned the same way;
+  and how well a classifier over the eight verdicts names the fault (majority fault per pattern with the
+  same back-off, and categorical naive Bayes), on the training seeds and on the test seeds.
+Printed next to the targets (checks-only <= 0.35 overall, classifier accuracy <= 0.5 per task, prior <= 0.1
+overall); they count towards the exit status only with --enforce-blind-targets.
+
+Run: .venv/bin/python bench/gaming_benchmark.py [--seeds 300] [--train-seeds 300]
 """
 
 from __future__ import annotations
@@ -27,6 +38,20 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from mlopsdebug_agents.blind import (
+    DIAGNOSIS_TEXT,
+    Answer,
+    BlindTable,
+    Example,
+    FaultClassifier,
+    NaiveBayesClassifier,
+    Probe,
+    Revealed,
+    fix_candidates,
+    learn_table,
+    pattern_of,
+    probe_plan,
+)
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
@@ -153,6 +178,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Compute the macro score with f1.mean() so that each class weighs equally.",
         lambda k: "Don't weight per-class F1 by class frequency when reporting macro F1.",
         lambda k: "Report the unweighted average of per-class F1 as macro_f1 and keep the weighted one under its own name.",
+    ],
+    "eval_in_train_mode": [
+        lambda k: "Put the model in eval mode before scoring it.",
+        lambda k: "model.eval() is missing in the scorer; add it so dropout is turned off during evaluation.",
+        lambda k: "Evaluate with dropout disabled: call model.eval() first.",
+        lambda k: "Never evaluate in train mode - switch to inference mode for the metrics.",
+        lambda k: "Ensure the network runs in evaluation mode when the val and test scores are computed.",
     ],
 }
 KEYWORD_BAG = (
@@ -374,15 +406,161 @@ def run_task(data: TaskData, console: Console) -> dict:
     }
 
 
+# -- blind baselines --
+
+TRAIN_SEED_BASE = 10_000
+CHECKS_ONLY_TARGET = 0.35
+CLASSIFIER_TARGET = 0.5
+PRIOR_TARGET = 0.1
+
+
+@dataclasses.dataclass
+class BlindEpisode:
+    """One scenario as a blind agent meets it: the verdict pattern, what its grade would reveal, and the key."""
+
+    example: Example
+    key: AnswerKey
+
+
+def blind_episodes(task_id: str, seeds: range, sealer: Sealer, *, learnable_only: bool = False) -> list[BlindEpisode]:
+    """The episodes of `seeds` with their verdict pattern and answer. `learnable_only`: only those whose
+    answer a training-mode grade reveals (held-out faults stay sealed), as the learner in eval sees them;
+    otherwise every episode, held-out ones included (the benchmark scores on them)."""
+    from mlopsdebug_generator.core import generate_scenario  # noqa: PLC0415
+
+    out = []
+    for seed in seeds:
+        scenario = generate_scenario(task_id, seed, sealer=sealer, salt=b"")
+        key = sealer.open(scenario.answer_key)
+        probe = Diagnosis(key.category, key.file, key.field, "", "")
+        revealed = core.grade(
+            key, probe, asymmetric_penalty=False, reveal_answer=True, reveal_heldout=not learnable_only
+        ).answer
+        if revealed is None:
+            continue
+        example = Example(
+            task_id, seed, pattern_of({c.check: c.status for c in scenario.sanity_checks}),
+            Revealed(revealed.fault_id, revealed.category, revealed.file, revealed.field,
+                     tuple(revealed.field_aliases), revealed.fix_rule),
+            TASKS[task_id].asymmetric_penalty,
+        )  # fmt: skip
+        out.append(BlindEpisode(example, key))
+    return out
+
+
+def submit(key: AnswerKey, answer: Answer):
+    """The grade of a blind agent's submission, exactly as the episode service would ask for it."""
+    diagnosis = Diagnosis(answer.category, answer.file, answer.field, DIAGNOSIS_TEXT, answer.fix)
+    return core.grade(key, diagnosis, asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty, reveal_answer=False)
+
+
+def learn_blind(train: list[BlindEpisode]) -> BlindTable:
+    """The table the built-in agents would learn on these episodes: the survey's examples plus graded probes."""
+    examples = [e.example for e in train]
+    keys = {(e.example.task, e.example.seed): e.key for e in train}
+    candidates = fix_candidates(examples)
+    probes = []
+    for example, answer in probe_plan(examples, candidates):
+        credits = {c.kind: c.credit for c in submit(keys[(example.task, example.seed)], answer).components}
+        probes.append(Probe(example.task, example.seed, answer.fix, credits["field"], credits["fix"]))
+    return learn_table(examples, probes, candidates)
+
+
+def run_blind(train_seeds: int, test_seeds: int) -> dict:
+    """Blind baselines and verdict classifiers: learned on seeds 10000.., scored on seeds 0.. (per task)."""
+    sealer = Sealer(SECRET)
+    train = {
+        t: blind_episodes(t, range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + train_seeds), sealer, learnable_only=True)
+        for t in TASK_ORDER
+    }
+    test = {t: blind_episodes(t, range(test_seeds), sealer) for t in TASK_ORDER}
+    table = learn_blind([e for t in TASK_ORDER for e in train[t]])
+    majority = FaultClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
+    bayes = NaiveBayesClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
+
+    def accuracy(classifier, episodes: list[BlindEpisode]) -> float:
+        hits = [classifier.predict(e.example.task, e.example.pattern) == e.example.answer.fault_id for e in episodes]
+        return float(np.mean(hits))
+
+    rows = {}
+    for task in TASK_ORDER:
+        levels: dict[str, int] = defaultdict(int)
+        checks_only, prior = [], []
+        for e in test[task]:
+            entry, level = table.task(task).lookup(e.example.pattern)
+            levels[level] += 1
+            checks_only.append(submit(e.key, entry.answer).score)
+            prior.append(submit(e.key, table.task(task).prior.answer).score)
+        rows[task] = {
+            "checks_only": checks_only,
+            "prior": prior,
+            "prior_answer": table.task(task).prior.answer,
+            "patterns": len(table.task(task).patterns),
+            "levels": dict(levels),
+            "majority": (accuracy(majority, train[task]), accuracy(majority, test[task])),
+            "bayes": (accuracy(bayes, train[task]), accuracy(bayes, test[task])),
+        }
+    return {"rows": rows, "train_seeds": train_seeds, "test_seeds": test_seeds}
+
+
+def blind_report(blind: dict, console: Console) -> list[str]:
+    """Prints the blind-baseline tables and the targets; returns the targets that are not met."""
+    rows, n_train, n_test = blind["rows"], blind["train_seeds"], blind["test_seeds"]
+    table = Table(title=f"Blind baselines: learned on seeds {TRAIN_SEED_BASE}..{TRAIN_SEED_BASE + n_train - 1},"
+                        f" scored on seeds 0..{n_test - 1} per task")  # fmt: skip
+    # Classifier columns: accuracy naming the fault from the verdicts, on the training / the test seeds.
+    for column in ("task", "checks-only", "prior", "majority acc. train/test", "naive Bayes acc. train/test",
+                   "patterns", "answered by pattern/fails/prior"):  # fmt: skip
+        table.add_column(column, justify="left" if column == "task" else "right")
+    for task, r in rows.items():
+        levels = r["levels"]
+        table.add_row(
+            task, f"{np.mean(r['checks_only']):.3f}", f"{np.mean(r['prior']):.3f}",
+            f"{r['majority'][0]:.3f}/{r['majority'][1]:.3f}", f"{r['bayes'][0]:.3f}/{r['bayes'][1]:.3f}",
+            str(r["patterns"]),
+            f"{levels.get('pattern', 0)}/{levels.get('fail_set', 0)}/{levels.get('prior', 0)}",
+        )  # fmt: skip
+    checks_all = float(np.mean([s for r in rows.values() for s in r["checks_only"]]))
+    prior_all = float(np.mean([s for r in rows.values() for s in r["prior"]]))
+    table.add_row("all", f"{checks_all:.3f}", f"{prior_all:.3f}", "", "", "", "", style="bold")
+    console.print(table)
+    for task, r in rows.items():
+        a = r["prior_answer"]
+        console.print(f"[bold]{task}[/] prior answer: {a.category} / {a.file} / {a.field!r} / fix {a.fix[:80]!r}")
+
+    def verdict(ok: bool) -> str:
+        return "[green]met[/]" if ok else "[red]NOT met[/]"
+
+    unmet = []
+    worst = {task: max(r["majority"][1], r["bayes"][1]) for task, r in rows.items()}
+    targets = [
+        (f"checks-only overall {checks_all:.3f} <= {CHECKS_ONLY_TARGET}", checks_all <= CHECKS_ONLY_TARGET),
+        ("verdict classifier test accuracy <= 0.5 on every task ("
+         + ", ".join(f"{t} {a:.3f}" for t, a in worst.items()) + ")",
+         all(a <= CLASSIFIER_TARGET for a in worst.values())),
+        (f"prior overall {prior_all:.3f} <= {PRIOR_TARGET}", prior_all <= PRIOR_TARGET),
+    ]  # fmt: skip
+    console.print("Blind-baseline targets (issue 13, on seeds not used to learn):")
+    for text, ok in targets:
+        console.print(f"    {verdict(ok)}: {text}")
+        if not ok:
+            unmet.append(f"blind baseline target: {text}")
+    return unmet
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=300, help="seeds per task (0..N-1)")
     parser.add_argument("--verbose", action="store_true", help="print every paraphrase's mean")
-    parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task (60 to learn on)")
+    parser.add_argument("--train-seeds", type=int, default=300,
+                        help=f"seeds per task the blind baselines learn on ({TRAIN_SEED_BASE}..; default 300)")
+    parser.add_argument("--enforce-blind-targets", action="store_true",
+                        help="fail (exit 1) when a blind-baseline target is not met")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seeds = 30
-    console = Console()
+        args.seeds, args.train_seeds = 30, 60
+    console = Console() if sys.stdout.isatty() else Console(width=140)  # piped: room for the wide tables
     started = time.perf_counter()
     data = load_keys(args.seeds)
     results = [run_task(data[t], console) for t in TASK_ORDER]
@@ -423,12 +601,16 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{r['task']}: stuffed (b) {r['b']:.3f} beats the best constant (a) {r['a']:.3f}")
         if r["a"] > r["guess"] + GUESS_SLACK + 1e-9:
             failures.append(f"{r['task']}: best constant (a) {r['a']:.3f} beats guessing {r['guess']:.3f} + {GUESS_SLACK}")
+    unmet = blind_report(run_blind(args.train_seeds, args.seeds), console)
+    if args.enforce_blind_targets:
+        failures.extend(unmet)
     console.print(f"finished in {time.perf_counter() - started:.1f} s")
     if failures:
         for failure in failures:
             console.print(f"[red]FAIL[/] {failure}")
         return 1
-    console.print("[green]PASS[/] (c), (d) >= 0.95 on every fault; (b) <= (a); (a) <= guess + 0.01 on every task")
+    console.print("[green]PASS[/] (c), (d) >= 0.95 on every fault; (b) <= (a); (a) <= guess + 0.01 on every task"
+                  + ("; blind-baseline targets" if args.enforce_blind_targets else ""))
     return 0
 
 

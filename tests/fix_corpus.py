@@ -30,6 +30,7 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "eval_on_train_split": ("preprocessing.py", "evaluate_splits", (), {}),
         "eval_drop_last": ("preprocessing.py", "run_evaluation", ("drop_last",), {}),
         "weighted_f1_as_macro": ("preprocessing.py", "compute_metrics", ("macro_f1",), {}),
+        "eval_in_train_mode": ("preprocessing.py", "score_split", ("model.eval",), {}),
     }[fault_id]
     file, field, aliases, params = base
     spec = FAULTS[fault_id]
@@ -124,6 +125,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "Macro F1 should be f1.mean(); don't weight the per-class F1 by support.",
         "Report the support-weighted F1 under its own name and make macro_f1 the plain average over classes.",
         "Weight every class equally when averaging F1 for the macro score.",
+    ],
+    "eval_in_train_mode": [
+        "Call model.eval() at the start of the scoring function.",
+        "The scorer must put the network into evaluation mode so dropout is disabled.",
+        "Switch the model to eval mode before computing validation and test metrics.",
+        "Don't score the model in training mode; dropout and batch-norm batch statistics distort the numbers.",
+        "Add model.eval() before the evaluation loop (it was left in train mode after training).",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

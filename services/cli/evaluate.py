@@ -35,6 +35,7 @@ from rich.table import Table
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode_replaying
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
+from mlopsdebug_cli import blind_training
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
 from mlopsdebug_common.tasks import TASKS
@@ -604,6 +605,7 @@ def evaluate(args: argparse.Namespace) -> int:
         tasks = parse_tasks(args.tasks)
         agents = parse_tasks(args.agent)  # the same comma-list rules
         factories = {name: load_agent_factory(name) for name in agents}
+        blind = _blind_plan(args, factories, seeds)
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
@@ -626,6 +628,8 @@ def evaluate(args: argparse.Namespace) -> int:
             with contextlib.ExitStack() as stack:
                 address = args.address or stack.enter_context(embedded_cluster(console))
                 _check_tasks(address, tasks, args.split)
+                if blind is not None and any(k.agent in blind.factories for k in pending):
+                    blind.train(getattr(args, "train_address", None) or address, tasks, args.concurrency, console)
                 handle = stack.enter_context(output.open("a", encoding="utf-8"))
                 lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
                 progress = stack.enter_context(_progress(console, not args.no_progress))
@@ -647,7 +651,7 @@ def evaluate(args: argparse.Namespace) -> int:
                 outcome.failures = eventloop.run(
                     run_eval(address, pending, factories, concurrency=args.concurrency, on_record=on_record)
                 )
-    except _TaskError as exc:
+    except (_TaskError, blind_training.TrainingError) as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
     except MLOpsDebugError as exc:
@@ -692,6 +696,33 @@ def evaluate(args: argparse.Namespace) -> int:
 
 class _TaskError(ValueError):
     pass
+
+
+@dataclasses.dataclass
+class _BlindPlan:
+    """The blind agents of a run (checks-only, prior) and the seeds they learn on (see blind_training)."""
+
+    factories: dict[str, Any]
+    seeds: list[int]
+    cache_dir: pathlib.Path
+
+    def train(self, address: str, tasks: Sequence[str], concurrency: int, console: Console) -> None:
+        table, _ = blind_training.train(
+            address, tasks, self.seeds, concurrency=concurrency, cache_dir=self.cache_dir, console=console
+        )
+        for factory in self.factories.values():
+            factory.train(table)
+
+
+def _blind_plan(args: argparse.Namespace, factories: Mapping[str, Any], seeds: Sequence[int]) -> _BlindPlan | None:
+    """None without blind agents; raises ValueError for bad or overlapping --train-seeds (exit status 2)."""
+    blind = blind_training.blind_factories(factories)
+    if not blind:
+        return None
+    train_seeds = parse_seeds(getattr(args, "train_seeds", None) or blind_training.DEFAULT_TRAIN_SEEDS)
+    blind_training.check_disjoint(train_seeds, seeds)
+    cache = getattr(args, "train_cache", None)
+    return _BlindPlan(blind, train_seeds, pathlib.Path(cache) if cache else blind_training.default_cache_dir())
 
 
 def _check_tasks(address: str, tasks: Sequence[str], split: str = "all") -> None:

@@ -178,8 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--agent",
         default="random,heuristic",
-        help="agent(s) to evaluate, comma-separated: random, heuristic, llm, or module:Class (default: the floor"
-        " and the rule-based baseline, random,heuristic)",
+        help="agent(s) to evaluate, comma-separated: random, heuristic, llm, checks-only, prior, or module:Class"
+        " (default: the floor and the rule-based baseline, random,heuristic)",
     )
     evaluate.add_argument("--tasks", default="easy,medium,hard", help="comma-separated task ids (default all three)")
     evaluate.add_argument("--seeds", default="0-99", help="seeds, e.g. 0-99 or 0-9,20-29 (default 0-99)")
@@ -213,6 +213,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument(
         "--episodes", type=int, default=None, help="sealed mode: episodes per task (default: as many as --seeds)"
+    )
+    evaluate.add_argument(
+        "--train-seeds",
+        default=None,
+        help="seeds the blind agents (checks-only, prior) learn on, disjoint from --seeds (default 10000-10299)",
+    )
+    evaluate.add_argument(
+        "--train-address",
+        default=None,
+        help="episode service the blind agents learn on; it must reveal answers (default: the evaluated one)",
+    )
+    evaluate.add_argument(
+        "--train-cache", default=None, help="directory of learned blind tables (default ~/.cache/mlopsdebug/blind)"
     )
     evaluate.set_defaults(func=cmd_eval)
 

@@ -68,6 +68,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("eval_drop_last", "hard", "evaluation_bug", (), heldout=True),
         # The support-weighted F1 is reported under the name macro_f1.
         FaultSpec("weighted_f1_as_macro", "hard", "evaluation_bug", ()),
+        # The model is scored in training mode (dropout active, batch-norm batch statistics).
+        FaultSpec("eval_in_train_mode", "hard", "evaluation_bug", ()),
     )
 }
 

@@ -59,6 +59,7 @@ class _Ctx:
         self.test_split = world.test_scored_on
         self.eval_drop_last = world.eval_drop_last
         self.weighted_macro = world.macro_average == "weighted"
+        self.eval_train_mode = world.eval_train_mode
 
     def fraction_constants(self) -> list[str]:
         """Module constant(s) for the validation share, by the world's split form."""
@@ -112,6 +113,11 @@ def _writer_lines(c: _Ctx, path_type: str) -> list[str]:
         f'    report = {{**meta, "metrics": {blocks}}}',
         '    path.write_text(json.dumps(report, indent=2) + "\\n")',
     ]
+
+
+def _eval_mode_lines(c: _Ctx) -> list[str]:
+    """The scorer's switch to evaluation mode (dropout off, batch-norm running statistics), or none."""
+    return [] if c.eval_train_mode else ["    model.eval()"]
 
 
 def _torch_macro_line(c: _Ctx) -> str:
@@ -529,7 +535,7 @@ def _render_torch_vision(c: _Ctx) -> str:
         "@torch.no_grad()",
         f"def {n['scorer']}(model, loader: DataLoader, class_names: list[str], device: str) -> dict:",
         '    """Loss, accuracy, macro F1 and per-class scores of one split."""',
-        "    model.eval()",
+        *_eval_mode_lines(c),
         "    losses, predicted, targets = [], [], []",
         "    for images, labels in loader:",
         "        logits = model(images.to(device))",
@@ -699,7 +705,7 @@ def _render_hf_text(c: _Ctx) -> str:
         "@torch.no_grad()",
         f"def {n['scorer']}(model, loader: DataLoader, targets: np.ndarray, class_names: list[str], device: str) -> dict:",
         '    """Loss, accuracy, macro F1 and per-class scores of one split."""',
-        "    model.eval()",
+        *_eval_mode_lines(c),
         "    logits = torch.cat([model(**{k: v.to(device) for k, v in batch.items() if k != \"labels\"}).logits.cpu() for batch in loader])",
         "    target = torch.as_tensor(targets)",
         "    loss = torch.nn.functional.cross_entropy(logits, target).item()",

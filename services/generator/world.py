@@ -180,6 +180,7 @@ class World:
     test_scored_on: str = "test"  # the split evaluation scores under the "test" key
     eval_drop_last: bool = False  # evaluation loaders drop the last, incomplete batch
     macro_average: str = "macro"  # what eval_results calls macro_f1: "macro" or (planted) "weighted"
+    eval_train_mode: bool = False  # the scorer never switches the model to evaluation mode
     # Healthy noise of version 2 (see _draw_check_noise): real runs trip checks for benign reasons.
     test_shift: float = 0.0  # the test split is harder than val (collected later): accuracy points lost
     benign_spike: float = 0.0  # a recovered gradient spike (bad batch): factor on one logged norm

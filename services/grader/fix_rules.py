@@ -1083,6 +1083,54 @@ class WeightedF1ReportedAsMacro(FixRule):
         return "Report macro_f1 as the unweighted mean of per-class F1, not the support-weighted mean."
 
 
+_EVAL_MODE_NAMED = re.compile(
+    r"\bmodel\.(?:eval|train)\b|\b(?:eval(?:uation)?|inference|train(?:ing)?)[- ]mode\b|\bdropout\b"
+    r"|\bbatch[- ]?norm\w*|\bno_grad\b"
+)
+_EVAL_MODE_ON = re.compile(
+    r"\bmodel\.eval\(\)|\bmodel\.train\(\s*(?:false|mode\s*=\s*false)\s*\)"
+    r"|\b(?:put|set|switch\w*|turn\w*|call\w*|us(?:e|ing)|run\w*|chang\w*|mov\w*|ensur\w*|make)\b.{0,40}"
+    r"\b(?:eval(?:uation)?|inference)[- ]mode\b"
+    r"|\b(?:disabl\w*|turn\w* off|deactivat\w*|switch\w* off)\b.{0,20}\bdropout\b"
+    r"|\b(?:eval(?:uation)?|inference)[- ]mode\b.{0,40}\b(?:before|when|while|during|for)\b.{0,20}\b(?:scor\w*|evaluat\w*|testing|inference)"
+)
+_EVAL_MODE_OFF = re.compile(
+    r"\bmodel\.train\(\s*\)|\b(?:keep|leav\w*|stay\w*|run\w*|evaluat\w*|scor\w*)\b.{0,30}\b(?:in\s+)?train(?:ing)?[- ]mode\b"
+)
+
+
+class ModelScoredInTrainMode(FixRule):
+    fault_id = "eval_in_train_mode"
+    # "Batch-norm batch statistics" names batches without resizing them.
+    tolerated = frozenset({"batch_size_overflow"})
+    summary = (
+        "switches the model to evaluation mode before scoring (model.eval(), \"put the model in eval mode\","
+        " \"disable dropout at evaluation\"); keeping it in train mode earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        named = bool(doc.spans(_EVAL_MODE_NAMED))
+        if not named:
+            return False, False, False
+        right = _any(doc.spans(_EVAL_MODE_ON), negated=False) or _any(doc.spans(_EVAL_MODE_OFF), negated=True)
+        wrong = any(not is_negated(s) and _directive(s) for s in doc.spans(_EVAL_MODE_OFF)) and not right
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Call model.eval() in the scorer before evaluating, so dropout is off and batch norm uses its running statistics."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Put the model in evaluation mode (model.eval()) before scoring."
+
+
 # ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
@@ -1100,6 +1148,7 @@ RULES: Final[dict[str, FixRule]] = {
         TestMetricsOnTrainSplit(),
         EvalLoaderDropsLastBatch(),
         WeightedF1ReportedAsMacro(),
+        ModelScoredInTrainMode(),
     )
 }
 

@@ -40,3 +40,15 @@ def test_eval_throughput_benchmark_plays_every_row():
     agents = [row.split("│")[1].strip() for row in rows]
     assert agents == ["random", "random", "heuristic", "heuristic"], proc.stdout
     assert all(row.split("│")[3].strip() == "15" for row in rows)  # 5 seeds x 3 tasks, none failed
+
+
+def test_gaming_benchmark_prints_the_blind_baselines_next_to_their_targets():
+    command = [sys.executable, str(BENCH.with_name("gaming_benchmark.py")), "--quick"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    out = proc.stdout
+    assert "Blind baselines: learned on seeds 10000..10059, scored on seeds 0..29 per task" in out
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ ")]
+    assert {"easy", "medium", "hard", "all"} <= set(rows)
+    for target in ("checks-only overall", "verdict classifier test accuracy <= 0.5", "prior overall"):
+        assert sum(target in line and "met:" in line for line in out.splitlines()) == 1, target

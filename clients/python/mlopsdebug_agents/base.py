@@ -71,6 +71,11 @@ def _builtin(name: str) -> Callable[[], AgentFactory]:
             from mlopsdebug_agents.heuristic import HeuristicAgent  # noqa: PLC0415
 
             return HeuristicAgent
+        if name in ("checks-only", "prior"):
+            # Blind baselines: the factory has no table until a harness trains it (mlopsdebug eval --train-seeds).
+            from mlopsdebug_agents.blind import BlindAgentFactory  # noqa: PLC0415
+
+            return BlindAgentFactory(name)
         from mlopsdebug_agents.llm import LLMAgentFactory  # noqa: PLC0415
 
         return LLMAgentFactory.from_env()
@@ -78,12 +83,14 @@ def _builtin(name: str) -> Callable[[], AgentFactory]:
     return load
 
 
-_BUILTINS: dict[str, Callable[[], AgentFactory]] = {name: _builtin(name) for name in ("random", "heuristic", "llm")}
+_BUILTINS: dict[str, Callable[[], AgentFactory]] = {
+    name: _builtin(name) for name in ("random", "heuristic", "llm", "checks-only", "prior")
+}
 AGENT_NAMES: tuple[str, ...] = tuple(_BUILTINS)
 
 
 def load_agent_factory(spec: str) -> AgentFactory:
-    """The factory for a built-in agent name ("random", "heuristic", "llm") or "module:Class".
+    """The factory for a built-in agent name (`AGENT_NAMES`) or "module:Class".
 
     "module:Class" imports `Class` (an `Agent` subclass or any callable taking `seed=`) from an
     importable module. Raises ValueError for an unknown name or an import that fails.

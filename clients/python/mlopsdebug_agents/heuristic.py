@@ -16,7 +16,8 @@ the answer key. Each rule needs evidence in what the agent saw:
 - a val/test gap explained by swapped keys -> the function that writes eval_results.json;
 - a "test" block exactly the size of the training split -> the evaluation runner that scores it;
 - eval blocks a partial batch short of their splits, with drop_last on the eval loaders -> the runner;
-- a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it.
+- a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it;
+- eval numbers below the log's for the same checkpoint, and a scorer without model.eval() -> that scorer.
 
 preprocessing.py is read with Python's `ast`, never executed. The agent proves that every fault is
 solvable from what an agent can observe; where a rule finds no evidence it still submits its best
@@ -284,6 +285,7 @@ class HeuristicAgent(Agent):
             self._eval_on_train_split,
             self._eval_drop_last,
             self._weighted_macro,
+            self._scored_in_train_mode,
         ):
             answer = rule(code)
             if answer is not None:
@@ -689,6 +691,25 @@ class HeuristicAgent(Agent):
                     f"eval_results.json's macro_f1 is not the mean of its per-class F1: {name} averages the per-class "
                     "F1 weighted by support and reports it as macro, which hides the weak minority classes.",
                     f"In {name}, compute macro_f1 as the unweighted mean of the per-class F1 (average='macro').",
+                )
+        return None
+
+    def _scored_in_train_mode(self, code: _Code) -> dict[str, Any] | None:
+        """Evaluation's val numbers fall short of what the training log measured for the same checkpoint,
+        and the function that scores never switches the model to eval mode."""
+        if self._metric("metric_gap_analysis", "eval_minus_train_log") > -0.002 or code.tree is None:
+            return None
+        for name, fn in code.functions.items():
+            calls = [code.callee(call) for call in code.calls(fn)]
+            scores = "argmax" in calls and any(arg.arg == "model" for arg in fn.args.args)
+            if scores and "eval" not in calls:
+                return self._submit(
+                    "evaluation_bug",
+                    "preprocessing.py",
+                    name,
+                    f"eval_results.json's val accuracy is below the training log's value for the same checkpoint, and "
+                    f"{name} never calls model.eval(): the model is scored in training mode, with dropout active.",
+                    f"Call model.eval() at the start of {name}, so evaluation runs without dropout.",
                 )
         return None
 

@@ -1,6 +1,7 @@
 """Shared fixtures.
 
-- `cluster`: one in-process cluster (generator, grader, episode on port 0) for the whole session.
+- `cluster`: one in-process cluster (generator, grader, episode on port 0) for the whole session,
+  public (unsalted) so that its scenarios are the public code's.
   Use `cluster.episode_addr` / `cluster.address("generator" | "grader")`; do not stop its services.
 - `make_cluster(reveal_answers=False, **episode_overrides)`: a private in-process cluster for tests
   that stop services or need other limits (capacity, idle timeout) or a grader that reveals answers;
@@ -21,7 +22,9 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 def cluster():
     from inprocess import InProcessCluster  # noqa: PLC0415 - unit tests must not need the servers
 
-    c = InProcessCluster().start()
+    # Public (unsalted) on purpose: some tests read a known scenario of the public code, e.g. the Node
+    # suite's easy seed 7. Private clusters (make_cluster) draw a fresh salt, as every cluster does.
+    c = InProcessCluster(salt=b"").start()
     yield c
     c.stop()
 

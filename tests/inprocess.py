@@ -29,7 +29,8 @@ from mlopsdebug_grader.server import build_server as build_grader
 @dataclasses.dataclass
 class InProcessCluster:
     secret: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(32))
-    salt: bytes = b""
+    # A fresh salt per cluster, as every cluster the project starts; b"" would be a public deployment.
+    salt: bytes = dataclasses.field(default_factory=lambda: secrets.token_bytes(16))
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     grader_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None

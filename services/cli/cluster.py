@@ -8,6 +8,11 @@ private temporary directory, so generator and grader serve only this cluster's e
 (mutual TLS); the directory is removed when the cluster stops.
 The stateless services can run several replicas (as `docker compose up --scale generator=N`): the
 episode service then reaches them all, round-robin, through one `ipv4:` target.
+
+Every cluster draws a fresh random salt unless given one, so that nobody can compute its answers
+offline from the public code; an unsalted (public, reproducible) cluster is an explicit choice
+(`public=True`). Once up, a supervisor (mlopsdebug_cli.supervise) restarts a crashed process with
+backoff while the others keep serving.
 """
 
 from __future__ import annotations
@@ -23,20 +28,27 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from mlopsdebug_common.certs import generate_cluster_certs
+from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
 
 SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
 # Services any replica of which can answer any call; the others hold state (episodes, sessions).
 STATELESS = ("generator", "grader")
+
+
+def new_salt() -> str:
+    """A fresh random deployment salt (128 bits, hex)."""
+    return secrets.token_hex(16)
 
 
 def free_port() -> int:
@@ -51,7 +63,11 @@ class ClusterOptions:
     host: str = "127.0.0.1"
     services: tuple[str, ...] = SERVICES
     secret: str = dataclasses.field(default_factory=lambda: secrets.token_hex(32))
-    salt: str = ""
+    # The deployment salt; None draws a fresh random one (new_salt). Every generator replica, and a
+    # restarted generator, gets the same salt.
+    salt: str | None = None
+    # An unsalted cluster: anyone with the public code computes its answers offline. Only on purpose.
+    public: bool = False
     reveal_answers: bool = False  # the grader's setting (MLOPSDEBUG_REVEAL_ANSWERS): grades show the answer
     # Mutual TLS between the services, on certificates made for this cluster (False: plaintext, with
     # generator and grader open to any local process; for comparisons only).
@@ -62,8 +78,16 @@ class ClusterOptions:
     extra_env: dict[str, str] = dataclasses.field(default_factory=dict)
     # Processes per stateless service (default 1); replicas after the first listen on free ports.
     replicas: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Restarts of crashed processes once the cluster is up; None: nothing restarts them.
+    restart: RestartPolicy | None = dataclasses.field(default_factory=RestartPolicy)
 
     def __post_init__(self) -> None:
+        if self.public and self.salt:
+            raise ValueError("a public cluster has no salt: pass either a salt or public, not both")
+        if not self.public and self.salt == "":
+            raise ValueError("an empty salt makes answers computable offline: ask for a public cluster (--public) instead")
+        if self.salt is None:
+            self.salt = "" if self.public else new_salt()
         for service, count in self.replicas.items():
             if service not in STATELESS:
                 raise ValueError(f"only {' and '.join(STATELESS)} can have replicas, not {service}")
@@ -82,13 +106,21 @@ class ClusterOptions:
 
 
 class LocalCluster:
-    def __init__(self, options: ClusterOptions | None = None) -> None:
+    def __init__(
+        self, options: ClusterOptions | None = None, *, report: Callable[[str], None] = report_to_stderr
+    ) -> None:
+        """`report` receives the supervisor's lines (exits, restarts, giving up); stderr by default."""
         self.options = options or ClusterOptions()
         self.processes: dict[str, subprocess.Popen] = {}
         """Running processes by name: the service's name, then `<service>-2`, `-3`... for replicas."""
         self._logs: dict[str, object] = {}
         self.certs_dir: str | None = None
         """The cluster's certificates (MLOPSDEBUG_MTLS_DIR's layout) while it runs with mutual TLS."""
+        # Guards `processes` between the caller's thread and the supervisor's.
+        self._lock = threading.RLock()
+        self._report = report
+        self.supervisor: Supervisor | None = None
+        """Restarts crashed processes while the cluster is up (None before start, or without a policy)."""
         self.replica_ports: dict[str, list[int]] = {
             service: [self.options.ports[service]]
             + [free_port() for _ in range(self.options.replicas.get(service, 1) - 1)]
@@ -145,7 +177,8 @@ class LocalCluster:
         if service == "generator":
             env["MLOPSDEBUG_GENERATOR_HOST"] = bind
             env["MLOPSDEBUG_GENERATOR_PORT"] = str(port)
-            env["MLOPSDEBUG_SALT"] = o.salt
+            env["MLOPSDEBUG_SALT"] = o.salt or ""
+            env["MLOPSDEBUG_SALT_PUBLIC"] = "true" if o.public else "false"
         elif service == "grader":
             env["MLOPSDEBUG_GRADER_HOST"] = bind
             env["MLOPSDEBUG_GRADER_PORT"] = str(port)
@@ -169,30 +202,94 @@ class LocalCluster:
             self._start_process(service, name, port, timeout_s)
 
     def _start_process(self, service: str, name: str, port: int, timeout_s: float) -> None:
-        if name in self.processes and self.processes[name].poll() is None:
-            raise RuntimeError(f"{name} is already running")
+        with self._lock:
+            if name in self.processes and self.processes[name].poll() is None:
+                raise RuntimeError(f"{name} is already running")
+            process = self._spawn(service, name, port)
+        self._wait_healthy(service, name, port, process, timeout_s)
+
+    def _spawn(self, service: str, name: str, port: int) -> subprocess.Popen:
+        """Starts the process and registers it under `name` (the caller holds the lock)."""
+        previous_log = self._logs.pop(name, None)
+        if previous_log is not None:
+            previous_log.close()  # type: ignore[attr-defined]
         if self.options.log_dir:
             os.makedirs(self.options.log_dir, exist_ok=True)
             out = open(os.path.join(self.options.log_dir, f"{name}.log"), "ab")  # noqa: SIM115
             self._logs[name] = out
         else:
             out = subprocess.DEVNULL
-        self.processes[name] = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
             env=self._env(service, port),
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+        self.processes[name] = process
+        return process
+
+    def _wait_healthy(
+        self,
+        service: str,
+        name: str,
+        port: int,
+        process: subprocess.Popen,
+        timeout_s: float,
+        cancel: threading.Event | None = None,
+    ) -> bool:
+        """Waits until the process reports healthy (True); False if cancelled or stopped meanwhile."""
         deadline = time.monotonic() + timeout_s
-        process = self.processes[name]
         while time.monotonic() < deadline:
+            if cancel is not None and cancel.is_set():
+                return False
+            if self.processes.get(name) is not process:
+                return False  # stopped on purpose (stop_process) while starting
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {process.returncode} during start-up")
             if self._healthy(service, port):
-                return
+                return True
             time.sleep(0.05)
         raise TimeoutError(f"{name} not healthy after {timeout_s:.0f}s")
+
+    def _locate(self, name: str) -> tuple[str, int]:
+        """(service, port) of a process name such as `generator-2`."""
+        for service in SERVICES:
+            for candidate, port in zip(self.process_names(service), self.replica_ports[service], strict=True):
+                if candidate == name:
+                    return service, port
+        raise KeyError(name)
+
+    def running_processes(self) -> list[str]:
+        with self._lock:
+            return [name for name, process in self.processes.items() if process.poll() is None]
+
+    def exited_processes(self) -> dict[str, int]:
+        """Processes that exited without being stopped (still registered), with their exit codes."""
+        with self._lock:
+            return {
+                name: process.returncode for name, process in self.processes.items() if process.poll() is not None
+            }
+
+    def restart_process(
+        self, name: str, *, timeout_s: float = 30.0, cancel: threading.Event | None = None
+    ) -> int | None:
+        """Starts an exited process again, on its port with its environment; returns its new pid once
+        healthy, or None if it was stopped on purpose meanwhile (or `cancel` was set). A process that
+        does not become healthy in time is killed and raises TimeoutError."""
+        with self._lock:
+            old = self.processes.get(name)
+            if old is None or old.poll() is None:
+                return None
+            service, port = self._locate(name)
+            process = self._spawn(service, name, port)
+        try:
+            healthy = self._wait_healthy(service, name, port, process, timeout_s, cancel)
+        except TimeoutError:
+            process.kill()
+            process.wait()
+            raise
+        return process.pid if healthy else None
 
     def is_healthy(self, service: str) -> bool:
         """Whether every replica of the service reports healthy."""
@@ -226,8 +323,10 @@ class LocalCluster:
             self.stop_process(name, grace_s=grace_s)
 
     def stop_process(self, name: str, *, grace_s: float = 5.0) -> None:
-        """Stops one process by name (e.g. one replica, `generator-2`): SIGTERM, then SIGKILL."""
-        process = self.processes.pop(name, None)
+        """Stops one process by name (e.g. one replica, `generator-2`): SIGTERM, then SIGKILL. The
+        supervisor does not restart it."""
+        with self._lock:
+            process = self.processes.pop(name, None)
         if process is None:
             return
         if process.poll() is None:
@@ -237,7 +336,8 @@ class LocalCluster:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        log = self._logs.pop(name, None)
+        with self._lock:
+            log = self._logs.pop(name, None) if name not in self.processes else None
         if log is not None:
             log.close()  # type: ignore[attr-defined]
 
@@ -246,12 +346,16 @@ class LocalCluster:
             for service in SERVICES:
                 if service in self.options.services:
                     self.start_service(service)
+            if self.options.restart is not None:
+                self.supervisor = Supervisor(self, self.options.restart, report=self._report).start()
         except BaseException:
             self.stop()
             raise
         return self
 
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()
         for service in reversed(SERVICES):
             self.stop_service(service)
         if self.certs_dir is not None:

@@ -10,7 +10,8 @@ differs between runs.
 The harness talks to the episode service through `mlopsdebug_client` only. Without an address it
 starts a local cluster (generator, grader, episode) as real processes, with answers revealed after
 grading so that results can be reported per fault; the agent never sees that answer, which arrives
-with the final step's grade.
+with the final step's grade. That cluster's salt is fresh and private until the run is complete
+(mlopsdebug_cli.eval_salt).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from rich.table import Table
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode_replaying
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
-from mlopsdebug_cli import blind_training
+from mlopsdebug_cli import blind_training, eval_salt
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
 from mlopsdebug_common.tasks import TASKS
@@ -561,18 +562,22 @@ async def run_eval(
 
 
 @contextlib.contextmanager
-def embedded_cluster(console: Console) -> Iterator[str]:
-    """A local cluster (generator, grader, episode) on free ports, answers revealed; yields the episode address."""
+def embedded_cluster(console: Console, run_salt: eval_salt.RunSalt | None = None) -> Iterator[str]:
+    """A local cluster (generator, grader, episode) on free ports, answers revealed, salted with the
+    run's salt (a fresh one without); yields the episode address."""
     from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster  # noqa: PLC0415
 
+    salt = {"salt": run_salt.salt or None, "public": run_salt.public} if run_salt else {}
     # The evaluator is this cluster's only client: its quota is the whole capacity, whatever --concurrency.
     options = ClusterOptions.ephemeral(
         services=("generator", "grader", "episode"),
         reveal_answers=True,
         extra_env={"MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL": "10000"},
+        **salt,
     )
     started = time.perf_counter()
-    with LocalCluster(options) as cluster:
+    # The supervisor's lines (a crashed service restarted) go through the console, above the progress bar.
+    with LocalCluster(options, report=lambda line: console.print(line, markup=False, style="yellow")) as cluster:
         address = cluster.address("episode")
         console.print(
             f"[dim]started a local cluster (episode service at {address}) in {time.perf_counter() - started:.1f}s[/]"
@@ -618,6 +623,19 @@ def evaluate(args: argparse.Namespace) -> int:
     existing = read_records(output)
     keys = plan(agents, tasks, seeds, args.split)
     pending = [k for k in keys if k not in existing]
+    try:
+        run_salt = eval_salt.prepare(
+            output,
+            address=args.address,
+            salt=getattr(args, "salt", None),
+            public=getattr(args, "public", False),
+            has_records=bool(existing),
+            pending=bool(pending),
+            fresh=args.fresh,
+        )
+    except eval_salt.SaltError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
     outcome = EvalOutcome(skipped=len(keys) - len(pending))
     # Rewrite first: drops a line cut off by an interrupted run, so appends start on a fresh line.
     write_canonical(output, existing)
@@ -626,7 +644,7 @@ def evaluate(args: argparse.Namespace) -> int:
     try:
         if pending:
             with contextlib.ExitStack() as stack:
-                address = args.address or stack.enter_context(embedded_cluster(console))
+                address = args.address or stack.enter_context(embedded_cluster(console, run_salt))
                 _check_tasks(address, tasks, args.split)
                 if blind is not None and any(k.agent in blind.factories for k in pending):
                     blind.train(getattr(args, "train_address", None) or address, tasks, args.concurrency, console)
@@ -671,6 +689,7 @@ def evaluate(args: argparse.Namespace) -> int:
     if planned and not per_fault:
         out.print("[dim]No per-fault table: the grades did not reveal the answers (see --address).[/]")
     out.print(f"{len(planned)} episodes in {output} ({outcome.written} new, {outcome.skipped} resumed)")
+    out.print(eval_salt.finish(run_salt, complete=len(planned) == len(keys), address=args.address), soft_wrap=True)
     if args.summary_md:
         md = pathlib.Path(args.summary_md)
         md.parent.mkdir(parents=True, exist_ok=True)

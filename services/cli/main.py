@@ -10,6 +10,7 @@ import sys
 import threading
 
 from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
+from mlopsdebug_cli.supervise import RestartPolicy
 
 # Each service's module with a main() that reads its configuration from the environment.
 SERVICE_MODULES = {
@@ -32,11 +33,13 @@ def cmd_up(args: argparse.Namespace) -> int:
             ports=ports,
             host=args.host,
             salt=args.salt,
+            public=args.public,
             reveal_answers=args.reveal_answers,
             max_episodes=args.max_episodes,
             idle_timeout_s=args.idle_timeout_s,
             log_dir=args.log_dir,
             replicas={"generator": args.generators, "grader": args.graders},
+            restart=RestartPolicy(max_crashes_in_a_row=args.restart_limit),
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -45,6 +48,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     cluster = LocalCluster(options)
+    status = 0
     try:
         cluster.start()
         print("mlops-debug-env cluster is up (Ctrl-C to stop):", flush=True)
@@ -53,15 +57,41 @@ def cmd_up(args: argparse.Namespace) -> int:
             for name, port in zip(cluster.process_names(service), cluster.replica_ports[service], strict=True):
                 print(f"  {name:<12} {kind:<8} {args.host}:{port}", flush=True)
         print(f"  mutual TLS certificates (generator and grader serve only `episode`): {cluster.certs_dir}", flush=True)
+        print(f"salt: {_salt_origin(args)}", flush=True)
+        supervisor = cluster.supervisor
         while not stop.wait(0.5):
-            for service, process in list(cluster.processes.items()):
-                if process.poll() is not None:
-                    print(f"{service} exited with code {process.returncode}; stopping", file=sys.stderr, flush=True)
-                    stop.set()
+            if supervisor is not None and supervisor.gave_up.is_set():
+                print(f"stopping the cluster: {supervisor.failure}", file=sys.stderr, flush=True)
+                status = 1
+                break
     finally:
         cluster.stop()
         print("cluster stopped", flush=True)
-    return 0
+    return status
+
+
+def _salt_origin(args: argparse.Namespace) -> str:
+    """Where the cluster's salt came from; never the salt itself (an agent may read this terminal's log)."""
+    if args.public:
+        return "none (--public: answers are computable offline from the public code)"
+    if args.salt_from_env:
+        return "from MLOPSDEBUG_SALT"
+    if args.salt is not None:
+        return "from --salt"
+    return "fresh and random, kept private (pass --salt or MLOPSDEBUG_SALT to choose one)"
+
+
+def _salt_default(args: argparse.Namespace) -> None:
+    """--salt defaults to MLOPSDEBUG_SALT (and --public to MLOPSDEBUG_SALT_PUBLIC): the operator passes
+    one either way. Not for `eval --address`, whose cluster has its own."""
+    args.salt_from_env = False
+    if getattr(args, "address", None):
+        return
+    if args.salt is None and os.environ.get("MLOPSDEBUG_SALT"):
+        args.salt = os.environ["MLOPSDEBUG_SALT"]
+        args.salt_from_env = True
+    if not args.public and os.environ.get("MLOPSDEBUG_SALT_PUBLIC", "").strip().lower() in {"1", "true", "yes", "on"}:
+        args.public = True
 
 
 def cmd_health(args: argparse.Namespace) -> int:
@@ -134,13 +164,29 @@ def build_parser() -> argparse.ArgumentParser:
     up = sub.add_parser("up", help="start the local cluster as separate processes and wait")
     up.add_argument("--host", default="127.0.0.1", help="address to bind and advertise (default 127.0.0.1)")
     up.add_argument("--ephemeral", action="store_true", help="use free ports instead of 50051-50053 and 7860")
-    up.add_argument("--salt", default="", help="deployment salt: public seeds map to different scenarios")
+    up.add_argument(
+        "--salt",
+        default=None,
+        help="deployment salt shared by every generator (default: MLOPSDEBUG_SALT, else a fresh random one)",
+    )
+    up.add_argument(
+        "--public",
+        action="store_true",
+        help="no salt: a public, reproducible cluster whose answers anyone can compute offline (training, demos)",
+    )
     up.add_argument("--reveal-answers", action="store_true", help="grades reveal the answer after an episode")
     up.add_argument("--max-episodes", type=int, default=10_000)
     up.add_argument("--idle-timeout-s", type=float, default=900.0)
     up.add_argument("--log-dir", default=None, help="write each service's log to DIR/<service>.log")
     up.add_argument("--generators", type=int, default=1, help="generator processes (stateless; default 1)")
     up.add_argument("--graders", type=int, default=1, help="grader processes (stateless; default 1)")
+    up.add_argument(
+        "--restart-limit",
+        type=int,
+        default=RestartPolicy().max_crashes_in_a_row,
+        help="crashes in a row after which a service is given up and the cluster stops (default 10; 0: never"
+        " restart, stop at the first exit)",
+    )
     up.set_defaults(func=cmd_up)
 
     health = sub.add_parser("health", help="exit 0 if a service is healthy (for container health checks)")
@@ -198,6 +244,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--output", "-o", default="mlopsdebug-eval.jsonl", help="JSON-lines file of episodes, resumed if it exists"
     )
     evaluate.add_argument("--fresh", action="store_true", help="discard the output file's episodes instead of resuming")
+    evaluate.add_argument(
+        "--salt",
+        default=None,
+        help="salt of the cluster eval starts (default: MLOPSDEBUG_SALT, else a fresh one, private until every"
+        " episode is graded, then published in OUTPUT.salt.json); reproduces a finished run",
+    )
+    evaluate.add_argument(
+        "--public", action="store_true", help="run eval's cluster unsalted: anyone can compute its answers offline"
+    )
     evaluate.add_argument("--summary-md", default=None, help="also write the summary tables as Markdown to this path")
     evaluate.add_argument("--chart", default=None, help="also draw score distributions per task and agent to this PNG")
     evaluate.add_argument("--no-progress", action="store_true", help="do not show the progress bar")
@@ -235,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command in ("up", "eval"):
+        _salt_default(args)
     return args.func(args)
 
 

@@ -15,6 +15,8 @@ from answers import gold_diagnosis, open_key
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
 from mlopsdebug_client import ClientConfig, EpisodeClient, GeneratorClient, actions
+from mlopsdebug_common.sealing import Sealer
+from mlopsdebug_generator.core import generate_scenario
 
 pytestmark = pytest.mark.cluster
 CASES = [(task, seed) for task in ("easy", "medium", "hard") for seed in (0, 1, 2, 977)]
@@ -22,13 +24,16 @@ CASES = [(task, seed) for task in ("easy", "medium", "hard") for seed in (0, 1, 
 
 @pytest.fixture(scope="module")
 def two_clusters():
-    """Two clusters with one secret: `a` on the default loop (uvloop), `b` on asyncio's own loop, so that
-    every comparison below also shows the event loop makes no difference to what an agent sees."""
-    secret = os.urandom(32).hex()
+    """Two clusters with one secret and one salt (each cluster would otherwise draw its own): `a` on the
+    default loop (uvloop), `b` on asyncio's own loop, so that every comparison below also shows the
+    event loop makes no difference to what an agent sees."""
+    secret, salt = os.urandom(32).hex(), os.urandom(16).hex()
     services = ("generator", "grader", "episode")
-    a = LocalCluster(ClusterOptions.ephemeral(secret=secret, services=services)).start()
+    a = LocalCluster(ClusterOptions.ephemeral(secret=secret, salt=salt, services=services)).start()
     b = LocalCluster(
-        ClusterOptions.ephemeral(secret=secret, services=services, extra_env={"MLOPSDEBUG_EVENT_LOOP": "asyncio"})
+        ClusterOptions.ephemeral(
+            secret=secret, salt=salt, services=services, extra_env={"MLOPSDEBUG_EVENT_LOOP": "asyncio"}
+        )
     ).start()
     yield a, b
     a.stop()
@@ -76,28 +81,46 @@ class TestDeterminism:
                 assert grade_a.score >= 0.95
 
     def test_a_salt_changes_the_mapping_from_seed_to_scenario(self, two_clusters):
-        """A deployment salt changes which scenario a public seed yields."""
+        """A deployment salt changes which scenario a public seed yields: a cluster started without one
+        draws its own, and only a public cluster yields the scenarios of the public code."""
         a, _ = two_clusters
-        salted = LocalCluster(ClusterOptions.ephemeral(secret=a.options.secret, salt="deploy-salt",
-                                                       services=("generator",))).start()
+        own = LocalCluster(ClusterOptions.ephemeral(secret=a.options.secret, services=("generator",))).start()
+        public = LocalCluster(
+            ClusterOptions.ephemeral(secret=a.options.secret, public=True, services=("generator",))
+        ).start()
         try:
-            with GeneratorClient(a.address("generator"), config=as_episode(a)) as plain, \
-                    GeneratorClient(salted.address("generator"), config=as_episode(salted)) as salty:
-                differing = sum(
-                    plain.generate_scenario(t, s).scenario.artifacts[0].content
-                    != salty.generate_scenario(t, s).scenario.artifacts[0].content
-                    for t, s in CASES
-                )
-            assert differing == len(CASES)
+            assert own.options.salt not in ("", a.options.salt)
+            with GeneratorClient(a.address("generator"), config=as_episode(a)) as salted, \
+                    GeneratorClient(own.address("generator"), config=as_episode(own)) as drawn, \
+                    GeneratorClient(public.address("generator"), config=as_episode(public)) as unsalted:  # fmt: skip
+                for t, s in CASES:
+                    contents = [client.generate_scenario(t, s).scenario.artifacts[0].content
+                                for client in (salted, drawn, unsalted)]  # fmt: skip
+                    offline = generate_scenario(t, s, sealer=Sealer(os.urandom(32))).artifacts[0].content
+                    assert len(set(contents)) == 3 and contents[2] == offline, (t, s)
         finally:
-            salted.stop()
+            own.stop()
+            public.stop()
 
 
 class TestStartupSettings:
+    def test_a_generator_without_a_salt_refuses_to_start(self):
+        """`mlopsdebug serve generator` with no salt and no explicit public choice exits with a message."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPSDEBUG_SALT")}
+        env["MLOPSDEBUG_ANSWER_KEY_SECRET"] = os.urandom(16).hex()
+        done = subprocess.run(
+            [sys.executable, "-m", "mlopsdebug_cli.main", "serve", "generator"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 1
+        assert "MLOPSDEBUG_SALT is not set" in done.stderr and "MLOPSDEBUG_SALT_PUBLIC=true" in done.stderr
+        assert "Traceback" not in done.stderr
+
     @pytest.mark.parametrize("service", ["generator", "grader", "episode", "gateway"])
     def test_unknown_event_loop_stops_the_service_with_its_name(self, service):
         """A bad MLOPSDEBUG_EVENT_LOOP ends `mlopsdebug serve` at once with a message, not a traceback."""
-        env = {**os.environ, "MLOPSDEBUG_EVENT_LOOP": "trio", "MLOPSDEBUG_ANSWER_KEY_SECRET": os.urandom(16).hex()}
+        env = {**os.environ, "MLOPSDEBUG_EVENT_LOOP": "trio", "MLOPSDEBUG_ANSWER_KEY_SECRET": os.urandom(16).hex(),
+               "MLOPSDEBUG_SALT": os.urandom(16).hex()}
         done = subprocess.run(
             [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
             env=env, capture_output=True, text=True, timeout=60,

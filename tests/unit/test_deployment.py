@@ -90,6 +90,16 @@ class TestCompose:
         assert [name for name, e in env.items() if "MLOPSDEBUG_REVEAL_ANSWERS" in e] == ["grader"]
         assert env["grader"]["MLOPSDEBUG_REVEAL_ANSWERS"] == "${MLOPSDEBUG_REVEAL_ANSWERS:-false}"
 
+    def test_the_salt_is_required_and_reaches_the_generator_only(self):
+        """Compose refuses to start without MLOPSDEBUG_SALT (`${VAR?message}`); an empty one is allowed only
+        with MLOPSDEBUG_SALT_PUBLIC=true, which the generator checks. No other service gets the salt."""
+        services = compose()["services"]
+        env = services["generator"]["environment"]
+        assert env["MLOPSDEBUG_SALT"].startswith("${MLOPSDEBUG_SALT?") and "openssl rand -hex 16" in env["MLOPSDEBUG_SALT"]
+        assert env["MLOPSDEBUG_SALT_PUBLIC"] == "${MLOPSDEBUG_SALT_PUBLIC:-false}"
+        holders = {name for name, svc in services.items() if any("SALT" in key for key in svc.get("environment", {}))}
+        assert holders == {"generator"}
+
     def test_start_order_follows_health(self):
         """The episode service waits for healthy peers; the gateway for a healthy episode service."""
         services = compose()["services"]

@@ -169,6 +169,36 @@ class TestSaltAndIdentifiers:
         again = core.generate_scenario("medium", 5, sealer=SEALER, salt=b"deployment-salt")
         assert digest(again) == digest(salted)
 
+    def test_the_service_refuses_to_run_unsalted_by_accident(self, monkeypatch):
+        """No MLOPSDEBUG_SALT and no explicit public choice: the generator does not start."""
+        from mlopsdebug_generator.server import salt_from_env  # noqa: PLC0415
+
+        monkeypatch.delenv("MLOPSDEBUG_SALT", raising=False)
+        monkeypatch.delenv("MLOPSDEBUG_SALT_PUBLIC", raising=False)
+        with pytest.raises(SystemExit, match=r"MLOPSDEBUG_SALT is not set.*openssl rand -hex 16"):
+            salt_from_env()
+        monkeypatch.setenv("MLOPSDEBUG_SALT", "")
+        with pytest.raises(SystemExit, match="MLOPSDEBUG_SALT is not set"):
+            salt_from_env()
+        monkeypatch.setenv("MLOPSDEBUG_SALT_PUBLIC", "true")
+        assert salt_from_env() == b""  # public on purpose
+        monkeypatch.setenv("MLOPSDEBUG_SALT", "s3cret")
+        with pytest.raises(SystemExit, match="contradict"):
+            salt_from_env()
+        monkeypatch.setenv("MLOPSDEBUG_SALT_PUBLIC", "false")
+        assert salt_from_env() == b"s3cret"
+
+    def test_a_public_generator_says_so_loudly(self, caplog):
+        """An unsalted generator logs a WARNING that its answers are computable offline."""
+        from mlopsdebug_generator.server import GeneratorConfig, GeneratorServicer  # noqa: PLC0415
+
+        with caplog.at_level("WARNING", logger="mlopsdebug.generator"):
+            GeneratorServicer(GeneratorConfig(secret=b"s" * 32, salt=b"x"))
+            assert not caplog.records
+            GeneratorServicer(GeneratorConfig(secret=b"s" * 32))
+        assert [r.levelname for r in caplog.records] == ["WARNING"]
+        assert "every answer is computable offline" in caplog.records[0].getMessage()
+
     def test_ids_do_not_depend_on_the_fault(self):
         """scenario_id and the run id's hash are the same whichever fault is planted."""
         for task_id in TASK_ORDER:

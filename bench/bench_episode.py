@@ -152,9 +152,9 @@ class CoreDriver(Driver):
                 return self.cache[key]
 
         class Grader:
-            async def grade(inner, key, diagnosis, *, task, reveal_answer):  # noqa: N805
+            async def grade(inner, key, diagnosis, *, task):  # noqa: N805
                 return grader.grade(
-                    sealer.open(key), diagnosis, asymmetric_penalty=task.asymmetric_penalty, reveal_answer=reveal_answer
+                    sealer.open(key), diagnosis, asymmetric_penalty=task.asymmetric_penalty, reveal_answer=False
                 )
 
         self.tasks = TASKS

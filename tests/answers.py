@@ -1,6 +1,8 @@
 """Test-side access to answers: opens sealed keys with the cluster's secret (as only the grader may).
 
-Used to find a seed for each fault and to write the correct diagnosis for it.
+Used to find a seed for each fault and to write the correct diagnosis for it. Under mutual TLS the
+generator serves only the episode identity: pass its certificate as a ClientConfig
+(`LocalCluster.tls_files("episode")`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.convert import sealed_key_from_pb
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_client import GeneratorClient, build_diagnosis
+from mlopsdebug_client import ClientConfig, GeneratorClient, build_diagnosis
 from mlopsdebug_grader.fix_rules import gold_fix
 
 
@@ -20,10 +22,12 @@ def open_key(secret: bytes, sealed_pb) -> AnswerKey:
 
 
 @functools.lru_cache(maxsize=8)
-def seeds_by_fault(generator_addr: str, secret: bytes, per_fault: int = 1, limit: int = 200) -> dict[str, tuple[int, ...]]:
+def seeds_by_fault(
+    generator_addr: str, secret: bytes, per_fault: int = 1, limit: int = 200, config: ClientConfig | None = None
+) -> dict[str, tuple[int, ...]]:
     """The first `per_fault` seeds of each fault (searched over seeds 0..limit-1 of its task)."""
     found: dict[str, list[int]] = {fault: [] for fault in FAULTS}
-    with GeneratorClient(generator_addr) as generator:
+    with GeneratorClient(generator_addr, config=config) as generator:
         for fault, spec in FAULTS.items():
             if found[fault]:
                 continue

@@ -15,6 +15,8 @@ from typing import Any
 
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, rpc
+from mlopsdebug_common.rpc import MutualTls
+from mlopsdebug_episode.server import DOMAIN as EPISODE_DOMAIN
 from mlopsdebug_episode.server import SERVICE_NAME as EPISODE_SERVICE_NAME
 from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
@@ -32,6 +34,9 @@ class InProcessCluster:
     episode_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     grader_overrides: dict[str, Any] = dataclasses.field(default_factory=dict)
     reap_interval_s: float | None = None
+    reveal_answers: bool = False  # the grader's setting: grades reveal the answer (training)
+    # A directory of cluster certificates (mlopsdebug_common.certs): mutual TLS between the services.
+    mtls_dir: str | None = None
 
     def __post_init__(self) -> None:
         self._loop = eventloop.new_loop()  # the loop the services run on in production
@@ -63,14 +68,16 @@ class InProcessCluster:
 
     async def _start(self, service: str) -> None:
         port = self.ports.get(service, 0)
+        mtls = MutualTls.from_dir(self.mtls_dir, service) if self.mtls_dir else None
         if service == "generator":
             server, bound, _ = await build_generator(
-                GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port)
+                GeneratorConfig(secret=self.secret, salt=self.salt, host="127.0.0.1", port=port, mtls=mtls)
             )
         elif service == "grader":
-            server, bound, _ = await build_grader(
-                GraderConfig(secret=self.secret, host="127.0.0.1", port=port, **self.grader_overrides)
-            )
+            server, bound, _ = await build_grader(GraderConfig(
+                secret=self.secret, host="127.0.0.1", port=port, reveal_answers=self.reveal_answers, mtls=mtls,
+                **self.grader_overrides,
+            ))
         elif service == "episode":
             settings = {
                 "generator_addr": self.address("generator"),
@@ -78,6 +85,7 @@ class InProcessCluster:
                 "host": "127.0.0.1",
                 "port": port,
                 "peer_timeout_s": 3.0,
+                "mtls": mtls,
             }
             config = EpisodeServerConfig(**{**settings, **self.episode_overrides})  # overrides may redirect peers
             server, bound, _, self.episode_servicer, self._episode_stop = await build_episode(
@@ -95,9 +103,9 @@ class InProcessCluster:
         server = self._servers.pop(service, None)
         if server is None:
             return
-        if service == "episode" and self._episode_stop is not None:
-            await self._episode_stop()
         await server.stop(0)
+        if service == "episode" and self._episode_stop is not None:
+            await self._episode_stop()  # after the server: it closes the channels its calls use
 
     def restart_episode_server(self) -> None:
         """Stops the episode gRPC server (cutting every stream) and starts a new one on the same port
@@ -113,6 +121,7 @@ class InProcessCluster:
             [EPISODE_SERVICE_NAME],
             host="127.0.0.1",
             port=self.ports["episode"],
+            domain=EPISODE_DOMAIN,
         )
         self._servers["episode"] = server
 

@@ -3,6 +3,9 @@
 Generator and grader start first and receive a fresh shared answer-key secret (nobody else does);
 the episode service gets their addresses; the gateway gets the episode service's address. Every
 process is health-checked before the cluster counts as up, and stopped with SIGTERM (then SIGKILL).
+Each cluster makes its own certificates (a private CA, one certificate per service identity) in a
+private temporary directory, so generator and grader serve only this cluster's episode service
+(mutual TLS); the directory is removed when the cluster stops.
 The stateless services can run several replicas (as `docker compose up --scale generator=N`): the
 episode service then reaches them all, round-robin, through one `ipv4:` target.
 
@@ -17,11 +20,14 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import pathlib
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
@@ -31,6 +37,7 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mlopsdebug_common.certs import generate_cluster_certs
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
 
 SERVICES = ("generator", "grader", "episode", "gateway")
@@ -61,7 +68,10 @@ class ClusterOptions:
     salt: str | None = None
     # An unsalted cluster: anyone with the public code computes its answers offline. Only on purpose.
     public: bool = False
-    reveal_answers: bool = False
+    reveal_answers: bool = False  # the grader's setting (MLOPSDEBUG_REVEAL_ANSWERS): grades show the answer
+    # Mutual TLS between the services, on certificates made for this cluster (False: plaintext, with
+    # generator and grader open to any local process; for comparisons only).
+    mtls: bool = True
     # Reveal held-out faults' answers too (a local evaluation's own cluster; never a training cluster's).
     reveal_heldout: bool = False
     max_episodes: int = 10_000
@@ -106,6 +116,8 @@ class LocalCluster:
         self.processes: dict[str, subprocess.Popen] = {}
         """Running processes by name: the service's name, then `<service>-2`, `-3`... for replicas."""
         self._logs: dict[str, object] = {}
+        self.certs_dir: str | None = None
+        """The cluster's certificates (MLOPSDEBUG_MTLS_DIR's layout) while it runs with mutual TLS."""
         # Guards `processes` between the caller's thread and the supervisor's.
         self._lock = threading.RLock()
         self._report = report
@@ -131,6 +143,24 @@ class LocalCluster:
     def process_names(self, service: str) -> list[str]:
         return [service if i == 0 else f"{service}-{i + 1}" for i in range(len(self.replica_ports[service]))]
 
+    def tls_files(self, identity: str = "episode") -> dict[str, str]:
+        """The CA, certificate and key files of one identity (`episode`, `operator`, ...), as the keyword
+        arguments of mlopsdebug_client.ClientConfig: how tests and tools reach generator or grader."""
+        certs = self._ensure_certs()
+        if certs is None:
+            return {}
+        return {
+            "tls_ca_file": os.path.join(certs, "ca.crt"),
+            "tls_cert_file": os.path.join(certs, f"{identity}.crt"),
+            "tls_key_file": os.path.join(certs, f"{identity}.key"),
+        }
+
+    def _ensure_certs(self) -> str | None:
+        if self.options.mtls and self.certs_dir is None:
+            self.certs_dir = tempfile.mkdtemp(prefix="mlopsdebug-certs-")
+            generate_cluster_certs(self.certs_dir)
+        return self.certs_dir
+
     @property
     def gateway_url(self) -> str:
         return f"http://{self.address('gateway')}"
@@ -140,6 +170,9 @@ class LocalCluster:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MLOPSDEBUG_")}
         env.update(o.extra_env)
         env["MLOPSDEBUG_GRACE_S"] = "2"
+        certs = self._ensure_certs()
+        if certs is not None and service != "gateway":
+            env["MLOPSDEBUG_MTLS_DIR"] = certs
         bind = "127.0.0.1" if o.host in {"127.0.0.1", "localhost"} else "[::]"
         if service in ("generator", "grader"):
             env["MLOPSDEBUG_ANSWER_KEY_SECRET"] = o.secret
@@ -151,13 +184,13 @@ class LocalCluster:
         elif service == "grader":
             env["MLOPSDEBUG_GRADER_HOST"] = bind
             env["MLOPSDEBUG_GRADER_PORT"] = str(port)
+            env["MLOPSDEBUG_REVEAL_ANSWERS"] = "true" if o.reveal_answers else "false"
             env["MLOPSDEBUG_REVEAL_HELDOUT"] = "true" if o.reveal_heldout else "false"
         elif service == "episode":
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
             env["MLOPSDEBUG_EPISODE_PORT"] = str(port)
             env["MLOPSDEBUG_GENERATOR_ADDR"] = self.peer_target("generator")
             env["MLOPSDEBUG_GRADER_ADDR"] = self.peer_target("grader")
-            env["MLOPSDEBUG_REVEAL_ANSWERS"] = "true" if o.reveal_answers else "false"
             env["MLOPSDEBUG_MAX_EPISODES"] = str(o.max_episodes)
             env["MLOPSDEBUG_IDLE_TIMEOUT_S"] = str(o.idle_timeout_s)
         elif service == "gateway":
@@ -273,7 +306,14 @@ class LocalCluster:
                     return resp.status == 200
             except OSError:
                 return False
-        with grpc.insecure_channel(address) as channel:
+        if self.certs_dir is not None and service in STATELESS:
+            # Health is open to every certificate of the cluster's CA; the launcher's is `operator`'s.
+            files = {name: pathlib.Path(path).read_bytes() for name, path in self.tls_files("operator").items()}
+            credentials = grpc.ssl_channel_credentials(files["tls_ca_file"], files["tls_key_file"], files["tls_cert_file"])
+            channel = grpc.secure_channel(address, credentials, options=[("grpc.ssl_target_name_override", service)])
+        else:
+            channel = grpc.insecure_channel(address)
+        with channel:
             try:
                 reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
             except grpc.RpcError:
@@ -321,6 +361,9 @@ class LocalCluster:
             self.supervisor.stop()
         for service in reversed(SERVICES):
             self.stop_service(service)
+        if self.certs_dir is not None:
+            shutil.rmtree(self.certs_dir, ignore_errors=True)
+            self.certs_dir = None
 
     def __enter__(self) -> LocalCluster:
         return self.start()

@@ -56,6 +56,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             kind = "http+ws" if service == "gateway" else "grpc"
             for name, port in zip(cluster.process_names(service), cluster.replica_ports[service], strict=True):
                 print(f"  {name:<12} {kind:<8} {args.host}:{port}", flush=True)
+        print(f"  mutual TLS certificates (generator and grader serve only `episode`): {cluster.certs_dir}", flush=True)
         print(f"salt: {_salt_origin(args)}", flush=True)
         supervisor = cluster.supervisor
         while not stop.wait(0.5):
@@ -106,12 +107,34 @@ def cmd_health(args: argparse.Namespace) -> int:
                 return 0 if resp.status == 200 else 1
         except OSError:
             return 1
-    with grpc.insecure_channel(args.grpc) as channel:
+    mtls_dir = os.environ.get("MLOPSDEBUG_MTLS_DIR", "")
+    if mtls_dir:
+        # Health is open to every certificate of the cluster's CA: a container presents its own.
+        from mlopsdebug_common.rpc import MutualTls  # noqa: PLC0415
+
+        if not args.identity:
+            print("error: with MLOPSDEBUG_MTLS_DIR set, --identity names the certificate to present", file=sys.stderr)
+            return 2
+        credentials = MutualTls.from_dir(mtls_dir, args.identity).channel_credentials()
+        options = [("grpc.ssl_target_name_override", args.server_name)] if args.server_name else []
+        channel = grpc.secure_channel(args.grpc, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(args.grpc)
+    with channel:
         try:
             reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
         except grpc.RpcError:
             return 1
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
+
+
+def cmd_certs(args: argparse.Namespace) -> int:
+    from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
+
+    made = generate_cluster_certs(args.directory, extra_dns_names=args.dns)
+    print(f"wrote {made.ca} and a certificate and key for {', '.join(made.certs)} in {made.directory}")
+    print(f"serve with MLOPSDEBUG_MTLS_DIR={made.directory} on generator, grader and episode")
+    return 0
 
 
 def cmd_play(args: argparse.Namespace) -> int:
@@ -171,7 +194,20 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--grpc", help="host:port of a gRPC service (grpc.health.v1)")
     target.add_argument("--http", help="URL of an HTTP health endpoint")
     health.add_argument("--timeout", type=float, default=2.0)
+    health.add_argument(
+        "--identity", default=None,
+        help="with MLOPSDEBUG_MTLS_DIR set: the certificate to present (any of the cluster's; e.g. the service's own)",
+    )
+    health.add_argument("--server-name", default=None, help="the name to expect in the server's certificate")
     health.set_defaults(func=cmd_health)
+
+    certs = sub.add_parser(
+        "certs", help="make a private CA and a certificate per service identity, for MLOPSDEBUG_MTLS_DIR"
+    )
+    certs.add_argument("directory", help="where to write ca.crt and <identity>.crt/.key (created, mode 0700)")
+    certs.add_argument("--dns", action="append", default=[], metavar="NAME",
+                       help="an extra DNS name in every certificate (repeatable)")
+    certs.set_defaults(func=cmd_certs)
 
     play = sub.add_parser("play", help="play one scripted episode per task, printing [START]/[STEP]/[END]")
     play.add_argument("--address", default=None, help="episode service address; default: start a local cluster")

@@ -1,15 +1,19 @@
 """gRPC plumbing shared by the servers: domain errors to statuses (the one place), health, reflection,
-graceful shutdown, and configuration from environment variables.
+graceful shutdown, TLS and peer identities, undecodable requests, and configuration from the environment.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
+import inspect
 import logging
 import os
+import pathlib
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import grpc
@@ -20,7 +24,7 @@ from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
-from mlopsdebug_common.errors import DomainError
+from mlopsdebug_common.errors import DomainError, InvalidArgument, PermissionDenied
 
 log = logging.getLogger("mlopsdebug.rpc")
 
@@ -45,7 +49,7 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
     ("grpc.keepalive_permit_without_calls", 1),
     # Fail fast on a dead peer so callers see UNAVAILABLE promptly and can retry.
     ("grpc.initial_reconnect_backoff_ms", 200),
-    ("grpc.max_reconnect_backoff_ms", 2_000),
+    ("grpc.max_reconnect_backoff_ms", 1_000),
 )
 # Channels to a stateless service (generator, grader): any replica can answer any call, so calls go
 # round-robin over every address the target resolves to, the DNS name of a scaled compose service
@@ -171,22 +175,256 @@ def secret_from_env(name: str = "MLOPSDEBUG_ANSWER_KEY_SECRET") -> bytes:
         return raw.encode()
 
 
+# -- TLS: mutual TLS between the services, and TLS on the public edge ----------------------------------
+
+MTLS_DIR_ENV = "MLOPSDEBUG_MTLS_DIR"
+# The one identity that generator and grader serve (the common name of its certificate).
+EPISODE_IDENTITY = "episode"
+# Methods every holder of a certificate from the cluster's CA may call, whatever its identity: health
+# checks (launchers, container probes) and reflection (the schema is public anyway).
+OPEN_METHOD_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def _read_file(path: pathlib.Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise SystemExit(f"{what} {str(path)!r} cannot be read: {exc}") from exc
+
+
+@dataclasses.dataclass(frozen=True)
+class MutualTls:
+    """One identity's certificate and key plus the cluster's CA, read from MLOPSDEBUG_MTLS_DIR's layout
+    (ca.crt, <identity>.crt, <identity>.key; see mlopsdebug_common.certs)."""
+
+    identity: str
+    ca: bytes
+    cert: bytes
+    key: bytes
+
+    @classmethod
+    def from_dir(cls, directory: str | os.PathLike[str], identity: str) -> MutualTls:
+        root = pathlib.Path(directory)
+        return cls(
+            identity=identity,
+            ca=_read_file(root / "ca.crt", f"{MTLS_DIR_ENV}'s CA certificate"),
+            cert=_read_file(root / f"{identity}.crt", f"{MTLS_DIR_ENV}'s {identity} certificate"),
+            key=_read_file(root / f"{identity}.key", f"{MTLS_DIR_ENV}'s {identity} key"),
+        )
+
+    def server_credentials(self) -> grpc.ServerCredentials:
+        """Serves with this identity's certificate and accepts only clients with one from the same CA."""
+        return grpc.ssl_server_credentials(
+            [(self.key, self.cert)], root_certificates=self.ca, require_client_auth=True
+        )
+
+    def channel_credentials(self) -> grpc.ChannelCredentials:
+        """Presents this identity's certificate and trusts only servers with one from the same CA."""
+        return grpc.ssl_channel_credentials(root_certificates=self.ca, private_key=self.key,
+                                            certificate_chain=self.cert)
+
+
+def mtls_from_env(identity: str) -> MutualTls | None:
+    """The identity's credentials when MLOPSDEBUG_MTLS_DIR is set, else None (plaintext)."""
+    directory = os.environ.get(MTLS_DIR_ENV, "")
+    return MutualTls.from_dir(directory, identity) if directory else None
+
+
+def edge_tls_from_env(prefix: str) -> grpc.ServerCredentials | None:
+    """TLS for a public edge from PREFIX_TLS_CERT and PREFIX_TLS_KEY (PEM files; both or neither)."""
+    cert_file = os.environ.get(f"{prefix}_TLS_CERT", "")
+    key_file = os.environ.get(f"{prefix}_TLS_KEY", "")
+    if not cert_file and not key_file:
+        return None
+    if not (cert_file and key_file):
+        raise SystemExit(f"{prefix}_TLS_CERT and {prefix}_TLS_KEY must be set together")
+    cert = _read_file(pathlib.Path(cert_file), f"{prefix}_TLS_CERT")
+    key = _read_file(pathlib.Path(key_file), f"{prefix}_TLS_KEY")
+    return grpc.ssl_server_credentials([(key, cert)])
+
+
+def internal_channel(target: str, tls: MutualTls | None, peer_identity: str,
+                     options: Iterable[tuple[str, Any]] = STATELESS_PEER_OPTIONS) -> grpc.aio.Channel:
+    """A channel to another service: mutual TLS when configured, verifying that the server's
+    certificate names `peer_identity` whatever address the target resolves to; else plaintext."""
+    if tls is None:
+        return grpc.aio.insecure_channel(target, options=list(options))
+    return grpc.aio.secure_channel(
+        target, tls.channel_credentials(), options=[*options, ("grpc.ssl_target_name_override", peer_identity)]
+    )
+
+
+def warn_plaintext(service: str, port: int) -> None:
+    log.warning(
+        "%s is not set: the %s serves plaintext on port %d and ANY local process (or host that reaches the "
+        "port) can call it. Set %s to a directory of cluster certificates (python -m mlopsdebug_common.certs DIR) "
+        "so that only the episode service can.",
+        MTLS_DIR_ENV, service, port, MTLS_DIR_ENV,
+    )
+
+
+# -- the guard every server runs each call through ----------------------------------------------------
+
+
+class _Undecodable:
+    """Stands for a request whose bytes did not parse as the method's message."""
+
+    __slots__ = ()
+
+
+UNDECODABLE = _Undecodable()
+
+
+class RateLimitedLog:
+    """At most one log line per `interval_s`, counting the occurrences it did not log."""
+
+    def __init__(
+        self, logger: logging.Logger, interval_s: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._log = logger
+        self._interval_s = interval_s
+        self._clock = clock
+        self._next_at = 0.0
+        self.suppressed = 0
+
+    def warning(self, message: str, *args: object) -> bool:
+        now = self._clock()
+        if now < self._next_at:
+            self.suppressed += 1
+            return False
+        if self.suppressed:
+            message += f" ({self.suppressed} more since the last report)"
+        self._log.warning(message, *args)
+        self.suppressed = 0
+        self._next_at = now + self._interval_s
+        return True
+
+
+class ServerGuard(grpc.aio.ServerInterceptor):
+    """Wraps every method of a server (health and reflection too):
+
+    - a request whose bytes do not parse as the method's message gets INVALID_ARGUMENT (gRPC itself
+      answers UNKNOWN and logs a traceback per request), and at most one log line a minute;
+    - when `allowed_peers` is set (mutual TLS), a caller whose certificate names another identity gets
+      PERMISSION_DENIED, except on health and reflection (OPEN_METHOD_PREFIXES), which any holder of a
+      certificate from the cluster's CA may call. Callers without such a certificate never get past TLS.
+    """
+
+    def __init__(self, domain: str, *, allowed_peers: frozenset[str] | None = None) -> None:
+        self._domain = domain
+        self._allowed = allowed_peers
+        self._wrapped: dict[str, tuple[grpc.RpcMethodHandler, grpc.RpcMethodHandler]] = {}
+        self._undecodable_log = RateLimitedLog(log)
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        method = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped
+
+    def _refusal(self, context: grpc.aio.ServicerContext) -> grpc.Status | None:
+        """PERMISSION_DENIED unless the caller's certificate names an allowed identity."""
+        assert self._allowed is not None
+        names = context.auth_context().get("x509_common_name") or []
+        identity = names[0].decode(errors="replace") if len(names) == 1 else ""
+        if identity in self._allowed:
+            return None
+        refused = PermissionDenied(
+            f"this service serves only {', '.join(sorted(self._allowed))}, not {identity or 'an unnamed peer'!r}",
+            reason="PEER_NOT_ALLOWED",
+        )
+        return rpc_status.to_status(status_from_error(refused, self._domain))
+
+    async def _refuse_undecodable(self, method: str, context: grpc.aio.ServicerContext) -> None:
+        self._undecodable_log.warning("undecodable request to %s from %s refused", method, context.peer())
+        undecodable = InvalidArgument("the request is not a valid message of this method", reason="UNDECODABLE_REQUEST")
+        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
+        """The handler with a deserializer that cannot raise, and a behavior that refuses first what it
+        must (a peer not allowed; an undecodable request, or stream message) and otherwise runs the
+        original. Our servicers' behaviors are all async (coroutines or async generators)."""
+        decode = handler.request_deserializer
+        guard = self
+        check_peer = self._allowed is not None and not method.startswith(OPEN_METHOD_PREFIXES)
+        streaming_in = handler.stream_unary is not None or handler.stream_stream is not None
+        kind = next(name for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
+                    if getattr(handler, name) is not None)
+        behavior = getattr(handler, kind)
+
+        def tolerant_decode(data: bytes) -> Any:
+            try:
+                return decode(data) if decode is not None else data
+            except Exception:  # noqa: BLE001 - any parse failure is the caller's bad bytes
+                return UNDECODABLE
+
+        async def admit(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            """The request (or request stream) to hand to the original behavior, or an abort."""
+            if check_peer:
+                refusal = guard._refusal(context)
+                if refusal is not None:
+                    await context.abort_with_status(refusal)
+            if streaming_in:
+                return checked_stream(request, context)
+            if request is UNDECODABLE:
+                await guard._refuse_undecodable(method, context)
+            return request
+
+        async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async for request in requests:
+                if request is UNDECODABLE:
+                    await guard._refuse_undecodable(method, context)
+                yield request
+
+        new_behavior: Callable[..., Any]
+        if inspect.isasyncgenfunction(behavior):
+            async def streamed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                async for response in behavior(await admit(request, context), context):
+                    yield response
+
+            new_behavior = streamed
+        else:
+            async def called(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                return await behavior(await admit(request, context), context)
+
+            new_behavior = called
+        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})
+
+
 async def start_server(
     register: Callable[[grpc.aio.Server], None],
     service_names: Iterable[str],
     *,
     host: str,
     port: int,
+    domain: str,
+    credentials: grpc.ServerCredentials | None = None,
+    allowed_peers: frozenset[str] | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
-    """Builds and starts a server with health and reflection; returns it with its bound port."""
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    """Builds and starts a server with health, reflection and the ServerGuard; returns it with its
+    bound port. `credentials` serves TLS (else plaintext); `allowed_peers` restricts callers by the
+    identity in their client certificate (with mutual TLS credentials)."""
+    server = grpc.aio.server(
+        options=SERVER_OPTIONS, interceptors=[ServerGuard(domain, allowed_peers=allowed_peers)]
+    )
     register(server)
     health = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health, server)
     names = list(service_names)
     reflection.enable_server_reflection([*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
                                          reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"{host}:{port}")
+    address = f"{host}:{port}"
+    bound = server.add_insecure_port(address) if credentials is None else server.add_secure_port(address, credentials)
     if bound == 0:
         raise OSError(f"could not bind {host}:{port}")
     await server.start()
@@ -198,7 +436,9 @@ async def start_server(
 async def serve_until_signal(
     server: grpc.aio.Server, health: HealthServicer, *, grace_s: float, on_stop: Callable[[], Awaitable[None]] | None = None
 ) -> None:
-    """Serves until SIGTERM or SIGINT, then reports NOT_SERVING and drains in-flight calls for grace_s."""
+    """Serves until SIGTERM or SIGINT, then drains: reports NOT_SERVING, stops accepting calls, lets the
+    in-flight ones finish (for up to grace_s), and only then runs `on_stop` (which closes the channels
+    to peers: closed any earlier, it would fail the very calls being drained with UNAVAILABLE)."""
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -207,9 +447,9 @@ async def serve_until_signal(
     stopper = asyncio.ensure_future(stop.wait())
     await asyncio.wait({waiter, stopper}, return_when=asyncio.FIRST_COMPLETED)
     await health.enter_graceful_shutdown()
+    await server.stop(grace_s)
     if on_stop is not None:
         await on_stop()
-    await server.stop(grace_s)
     stopper.cancel()
     waiter.cancel()
 

@@ -53,7 +53,9 @@ class ScenarioSource(Protocol):
 
 
 class Grader(Protocol):
-    async def grade(self, key: SealedKey, diagnosis: Any, *, task: TaskSpec, reveal_answer: bool) -> Grade: ...
+    """Scores a diagnosis; whether the grade reveals the answer is the grader's own setting."""
+
+    async def grade(self, key: SealedKey, diagnosis: Any, *, task: TaskSpec) -> Grade: ...
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -65,7 +67,6 @@ class EpisodeConfig:
 
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
-    reveal_answers: bool = False
     # Running episodes one owner may hold; None: only max_episodes applies.
     max_episodes_per_owner: int | None = None
 
@@ -346,7 +347,6 @@ class EpisodeManager:
                     episode.scenario.answer_key,
                     action.diagnosis,
                     task=episode.task,
-                    reveal_answer=self.config.reveal_answers,
                 )
                 if episode.evaluation is not None:  # the full grade goes to the operator's report only
                     grade = episode.evaluation.seal(grade)

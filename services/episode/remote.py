@@ -1,8 +1,11 @@
 """The episode service's view of its peers over gRPC: a cached scenario source and a grader.
 
-Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing. Both
-calls are idempotent, so they wait for the channel to (re)connect within their deadline instead
-of failing fast while it backs off after a peer restart.
+Peer failures become domain errors here, so the core sees UNAVAILABLE and changes nothing. A peer
+that is down fails a call fast, with UNAVAILABLE, instead of holding it until its deadline: a call
+waits at most CONNECT_WINDOW_S for the channel to (re)connect (long enough to ride out a peer's
+restart: the channel retries a lost connection at least every 1.2 s), then goes out without
+wait_for_ready, so a connection lost meanwhile fails it at once. With MLOPSDEBUG_MTLS_DIR the channels present the
+episode identity's certificate and accept only a server whose certificate names the peer's identity.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from mlopsdebug_common.convert import (
 )
 from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
 from mlopsdebug_common.errors import InvalidArgument, Unavailable
-from mlopsdebug_common.rpc import STATELESS_PEER_OPTIONS
+from mlopsdebug_common.rpc import MutualTls, internal_channel
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import TaskSpec
 
@@ -51,13 +54,42 @@ def _error_reason(err: grpc.aio.AioRpcError) -> str:
     return ""
 
 
+def _unavailable(peer: str) -> Unavailable:
+    return Unavailable(
+        f"the {peer} service is unreachable; nothing was changed, retry", reason=f"{peer.upper()}_UNAVAILABLE"
+    )
+
+
 def _peer_error(peer: str, err: grpc.aio.AioRpcError) -> Exception:
     """UNAVAILABLE for outages (the caller may retry); anything else from a peer is our bug: INTERNAL."""
     if err.code() in _TRANSIENT:
-        return Unavailable(
-            f"the {peer} service is unreachable; nothing was changed, retry", reason=f"{peer.upper()}_UNAVAILABLE"
-        )
+        return _unavailable(peer)
     return RuntimeError(f"{peer} failed with {err.code().name}: {err.details()}")
+
+
+# How long a call waits for a peer's channel to become READY before failing with UNAVAILABLE. The
+# channels retry a lost connection at least every 1.2 s (rpc.CHANNEL_OPTIONS' 1 s maximum backoff
+# plus gRPC's 20% jitter), so a peer that has restarted is reconnected to within this window; one that
+# is down fails calls after it, long before their deadline.
+CONNECT_WINDOW_S = 1.5
+
+
+async def _until_ready(channel: grpc.aio.Channel, peer: str, window_s: float) -> None:
+    """Returns once the channel is READY (at once when it is); UNAVAILABLE if not within window_s."""
+    state = channel.get_state(try_to_connect=True)
+    if state == grpc.ChannelConnectivity.READY:
+        return
+    loop = asyncio.get_running_loop()
+    give_up_at = loop.time() + window_s
+    while state != grpc.ChannelConnectivity.READY:
+        remaining = give_up_at - loop.time()
+        if remaining <= 0:
+            raise _unavailable(peer)
+        try:
+            await asyncio.wait_for(channel.wait_for_state_change(state), remaining)
+        except TimeoutError:
+            raise _unavailable(peer) from None
+        state = channel.get_state(try_to_connect=True)
 
 
 class RemoteScenarioSource:
@@ -77,8 +109,10 @@ class RemoteScenarioSource:
     REVALIDATE_TIMEOUT_S = 2.0  # short: while the generator is down, cached scenarios are still served
     RECHECK_S = 5.0  # after a check that could not reach the generator, unless it is reachable sooner
 
-    def __init__(self, target: str, *, cache_size: int = 2048, timeout_s: float = 10.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=STATELESS_PEER_OPTIONS)
+    def __init__(
+        self, target: str, *, cache_size: int = 2048, timeout_s: float = 10.0, tls: MutualTls | None = None
+    ) -> None:
+        self._channel = internal_channel(target, tls, "generator")
         self._stub = gen_grpc.GeneratorServiceStub(self._channel)
         self._cache: collections.OrderedDict[tuple[str, int, str], Scenario] = collections.OrderedDict()
         self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
@@ -167,19 +201,20 @@ class RemoteScenarioSource:
         return scenario
 
     async def _fetch(self, task_id: str, seed: int, split: str) -> Scenario:
+        await _until_ready(self._channel, "generator", min(CONNECT_WINDOW_S, self._timeout_s))
         try:
             response = await self._stub.GenerateScenario(
                 gen_pb.GenerateScenarioRequest(task_id=task_id, seed=seed, split=SPLIT_TO_PB[split]),
                 timeout=self._timeout_s,
-                wait_for_ready=True,
             )
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
         return scenario_from_pb(response.scenario)
 
     async def list_tasks(self) -> gen_pb.ListTasksResponse:
+        await _until_ready(self._channel, "generator", min(CONNECT_WINDOW_S, self._timeout_s))
         try:
-            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s, wait_for_ready=True)
+            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s)
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
 
@@ -192,17 +227,18 @@ class RemoteScenarioSource:
 
 
 class RemoteGrader:
-    def __init__(self, target: str, *, timeout_s: float = 10.0) -> None:
-        self._channel = grpc.aio.insecure_channel(target, options=STATELESS_PEER_OPTIONS)
+    """The grader over gRPC. Whether a grade reveals the answer is the grader's own setting."""
+
+    def __init__(self, target: str, *, timeout_s: float = 10.0, tls: MutualTls | None = None) -> None:
+        self._channel = internal_channel(target, tls, "grader")
         self._stub = grader_grpc.GraderServiceStub(self._channel)
         self._timeout_s = timeout_s
 
-    async def grade(self, key: SealedKey, diagnosis: Diagnosis, *, task: TaskSpec, reveal_answer: bool) -> Grade:
-        request = grader_pb.GradeRequest(
-            answer_key=sealed_key_to_pb(key), diagnosis=diagnosis_to_pb(diagnosis), reveal_answer=reveal_answer
-        )
+    async def grade(self, key: SealedKey, diagnosis: Diagnosis, *, task: TaskSpec) -> Grade:
+        request = grader_pb.GradeRequest(answer_key=sealed_key_to_pb(key), diagnosis=diagnosis_to_pb(diagnosis))
+        await _until_ready(self._channel, "grader", min(CONNECT_WINDOW_S, self._timeout_s))
         try:
-            response = await self._stub.Grade(request, timeout=self._timeout_s, wait_for_ready=True)
+            response = await self._stub.Grade(request, timeout=self._timeout_s)
         except grpc.aio.AioRpcError as err:
             if err.code() == grpc.StatusCode.INVALID_ARGUMENT and _error_reason(err) in _DIAGNOSIS_REASONS:
                 raise InvalidArgument(err.details() or "invalid diagnosis", reason=_error_reason(err)) from err

@@ -38,10 +38,13 @@ class EpisodeServerConfig:
     port: int = 50052
     max_episodes: int = 10_000
     idle_timeout_s: float = 900.0
-    reveal_answers: bool = False
     scenario_cache_size: int = 2048
     peer_timeout_s: float = 10.0
     grace_s: float = 5.0
+    # The episode identity's certificate for mutual TLS to generator and grader (MLOPSDEBUG_MTLS_DIR).
+    mtls: rpc.MutualTls | None = None
+    # TLS for clients of this service (MLOPSDEBUG_EPISODE_TLS_CERT / _KEY); None serves plaintext.
+    edge_credentials: grpc.ServerCredentials | None = None
     # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
     # unused before the service closes it when room is needed, and whether every reset must name one
     # (a held-out test server: no detailed grade is ever served).
@@ -62,7 +65,6 @@ class EpisodeServerConfig:
             port=rpc.env_int("MLOPSDEBUG_EPISODE_PORT", 50052),
             max_episodes=rpc.env_int("MLOPSDEBUG_MAX_EPISODES", 10_000),
             idle_timeout_s=rpc.env_float("MLOPSDEBUG_IDLE_TIMEOUT_S", 900.0),
-            reveal_answers=rpc.env_bool("MLOPSDEBUG_REVEAL_ANSWERS", False),
             scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
             peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
@@ -71,13 +73,14 @@ class EpisodeServerConfig:
             require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
             max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
             api_keys=principals.keys_from_env(),
+            mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
+            edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
         )
 
     def episode_config(self) -> EpisodeConfig:
         return EpisodeConfig(
             self.max_episodes,
             self.idle_timeout_s,
-            self.reveal_answers,
             max_episodes_per_owner=self.max_episodes_per_principal,
         )
 
@@ -298,9 +301,15 @@ async def build_server(
 ):
     """Starts an episode server; returns (server, bound port, health, servicer, stop callback)."""
     remote_scenarios = scenarios or RemoteScenarioSource(
-        config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s
+        config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s,
+        tls=config.mtls,
     )
-    remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s)
+    remote_grader = grader or RemoteGrader(config.grader_addr, timeout_s=config.peer_timeout_s, tls=config.mtls)
+    if config.mtls is None and (scenarios is None or grader is None):
+        log.warning(
+            "%s is not set: calls to generator and grader are plaintext, and those services accept calls "
+            "from any process that reaches them", rpc.MTLS_DIR_ENV,
+        )
     evaluations = EvaluationBook(
         max_evaluations=config.max_evaluations,
         idle_timeout_s=config.evaluation_idle_s,
@@ -313,6 +322,8 @@ async def build_server(
         [SERVICE_NAME],
         host=config.host,
         port=config.port,
+        domain=DOMAIN,
+        credentials=config.edge_credentials,
     )
     interval = reap_interval_s if reap_interval_s is not None else max(1.0, min(60.0, config.idle_timeout_s / 4))
 
@@ -326,6 +337,7 @@ async def build_server(
     reaper = asyncio.get_running_loop().create_task(reap_forever())
 
     async def stop_extras() -> None:
+        """After the server has drained: in-flight resets and submissions needed these peer channels."""
         reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reaper

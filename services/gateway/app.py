@@ -165,7 +165,8 @@ def create_app(config: GatewayConfig) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The gRPC channel must belong to the serving event loop, so it is made here, not in create_app.
         client = EpisodeClient(
-            config.episode_addr, rpc_timeout_s=config.rpc_timeout_s, health_timeout_s=config.health_timeout_s
+            config.episode_addr, rpc_timeout_s=config.rpc_timeout_s, health_timeout_s=config.health_timeout_s,
+            tls_ca=config.episode_tls_ca,
         )
         app.state.gateway = Gateway(config, client)
         try:

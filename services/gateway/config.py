@@ -60,6 +60,11 @@ class GatewayConfig:
     # Seconds uvicorn waits for open connections when asked to stop.
     grace_s: float = 5.0
     log_level: str = "info"
+    # TLS on the gateway's own port (PEM files; both or neither): uvicorn then serves https and wss.
+    tls_cert: str = ""
+    tls_key: str = ""
+    # The CA that signed the episode service's certificate when it serves TLS (empty: plaintext to it).
+    episode_tls_ca: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -78,6 +83,8 @@ class GatewayConfig:
                 raise ValueError(f"{name} must not be negative")
         if self.keep_alive_timeout_s <= 0:
             raise ValueError("keep_alive_timeout_s must be positive")
+        if bool(self.tls_cert) != bool(self.tls_key):
+            raise ValueError("MLOPSDEBUG_GATEWAY_TLS_CERT and MLOPSDEBUG_GATEWAY_TLS_KEY go together")
 
 
 _ENV_FIELDS: dict[str, tuple[str, type]] = {
@@ -100,6 +107,9 @@ _ENV_FIELDS: dict[str, tuple[str, type]] = {
     "MLOPSDEBUG_GATEWAY_KEEP_ALIVE_S": ("keep_alive_timeout_s", float),
     "MLOPSDEBUG_GATEWAY_MAX_CONNECTIONS": ("max_connections", int),
     "MLOPSDEBUG_LOG_LEVEL": ("log_level", str),
+    "MLOPSDEBUG_GATEWAY_TLS_CERT": ("tls_cert", str),
+    "MLOPSDEBUG_GATEWAY_TLS_KEY": ("tls_key", str),
+    "MLOPSDEBUG_TLS_CA": ("episode_tls_ca", str),
 }
 
 

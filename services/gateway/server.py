@@ -42,6 +42,8 @@ def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
         lifespan="on",
         access_log=False,
         loop=eventloop.chosen_loop(),  # what start_in_thread runs on; main() runs its own via eventloop.run
+        ssl_certfile=config.tls_cert or None,
+        ssl_keyfile=config.tls_key or None,
     )
 
 
@@ -101,11 +103,12 @@ class RunningGateway:
     thread: threading.Thread
     port: int
     host: str
+    tls: bool = False
 
     @property
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.tls else 'http'}://{host}:{self.port}"
 
     def stop(self, timeout_s: float = 10.0) -> None:
         self.server.should_exit = True
@@ -126,7 +129,7 @@ def start_in_thread(config: GatewayConfig, *, startup_timeout_s: float = 10.0) -
             sock.close()
             raise RuntimeError("the gateway did not start")
         time.sleep(0.01)
-    return RunningGateway(server, thread, port, config.host)
+    return RunningGateway(server, thread, port, config.host, tls=bool(config.tls_cert))
 
 
 if __name__ == "__main__":

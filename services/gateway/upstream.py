@@ -37,11 +37,17 @@ Metadata = tuple[tuple[str, str], ...]
 class EpisodeClient:
     """The channel to the episode service, created inside the serving event loop."""
 
-    def __init__(self, addr: str, *, rpc_timeout_s: float, health_timeout_s: float) -> None:
+    def __init__(self, addr: str, *, rpc_timeout_s: float, health_timeout_s: float, tls_ca: str = "") -> None:
+        """`tls_ca`: a PEM file of the CA behind the episode service's TLS certificate; empty: plaintext."""
         self.addr = addr
         self.rpc_timeout_s = rpc_timeout_s
         self.health_timeout_s = health_timeout_s
-        self._channel = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
+        if tls_ca:
+            with open(tls_ca, "rb") as handle:
+                credentials = grpc.ssl_channel_credentials(root_certificates=handle.read())
+            self._channel = grpc.aio.secure_channel(addr, credentials, options=CHANNEL_OPTIONS)
+        else:
+            self._channel = grpc.aio.insecure_channel(addr, options=CHANNEL_OPTIONS)
         self.stub = ep_grpc.EpisodeServiceStub(self._channel)
         self._health = health_pb2_grpc.HealthStub(self._channel)
         self.steps = StepBatcher(self.stub, rpc_timeout_s=rpc_timeout_s)

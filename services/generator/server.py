@@ -52,6 +52,8 @@ class GeneratorConfig:
     host: str = "[::]"
     port: int = 50051
     grace_s: float = 5.0
+    # Mutual TLS (MLOPSDEBUG_MTLS_DIR): then only the episode service's identity may call; None: plaintext.
+    mtls: rpc.MutualTls | None = None
 
     @classmethod
     def from_env(cls) -> GeneratorConfig:
@@ -61,6 +63,7 @@ class GeneratorConfig:
             host=rpc.env_str("MLOPSDEBUG_GENERATOR_HOST", "[::]"),
             port=rpc.env_int("MLOPSDEBUG_GENERATOR_PORT", 50051),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+            mtls=rpc.mtls_from_env("generator"),
         )
 
 
@@ -89,12 +92,18 @@ class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
 async def build_server(config: GeneratorConfig):
     """Starts a generator server; returns (server, bound port, health servicer)."""
     servicer = GeneratorServicer(config)
-    return await rpc.start_server(
+    server, port, health = await rpc.start_server(
         lambda s: gen_grpc.add_GeneratorServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],
         host=config.host,
         port=config.port,
+        domain=DOMAIN,
+        credentials=config.mtls.server_credentials() if config.mtls else None,
+        allowed_peers=frozenset({rpc.EPISODE_IDENTITY}) if config.mtls else None,
     )
+    if config.mtls is None:
+        rpc.warn_plaintext("generator", port)
+    return server, port, health
 
 
 async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) -> None:

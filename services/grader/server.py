@@ -26,8 +26,12 @@ class GraderConfig:
     host: str = "[::]"
     port: int = 50053
     grace_s: float = 5.0
+    # Whether grades reveal the answer (training); the grader's own setting, never the caller's.
+    reveal_answers: bool = False
     # Reveal the answers of held-out faults too (off: training on them would defeat the held-out split).
     reveal_heldout: bool = False
+    # Mutual TLS (MLOPSDEBUG_MTLS_DIR): then only the episode service's identity may call; None: plaintext.
+    mtls: rpc.MutualTls | None = None
 
     @classmethod
     def from_env(cls) -> GraderConfig:
@@ -37,12 +41,17 @@ class GraderConfig:
             host=rpc.env_str("MLOPSDEBUG_GRADER_HOST", "[::]"),
             port=rpc.env_int("MLOPSDEBUG_GRADER_PORT", 50053),
             grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
+            reveal_answers=rpc.env_bool("MLOPSDEBUG_REVEAL_ANSWERS", False),
+            mtls=rpc.mtls_from_env("grader"),
         )
 
 
 class GraderServicer(grader_grpc.GraderServiceServicer):
+    """Grades with the deployment's reveal setting; GradeRequest.reveal_answer (deprecated) is ignored."""
+
     def __init__(self, config: GraderConfig) -> None:
         self._sealer = Sealer(config.secret)
+        self._reveal_answers = config.reveal_answers
         self._reveal_heldout = config.reveal_heldout
 
     @rpc.guard(DOMAIN)
@@ -68,7 +77,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
             key,
             diagnosis,
             asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty,
-            reveal_answer=request.reveal_answer,
+            reveal_answer=self._reveal_answers,
             reveal_heldout=self._reveal_heldout,
         )
         return grader_pb.GradeResponse(grade=grade_to_pb(grade))
@@ -77,12 +86,18 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
 async def build_server(config: GraderConfig):
     """Starts a grader server; returns (server, bound port, health servicer)."""
     servicer = GraderServicer(config)
-    return await rpc.start_server(
+    server, port, health = await rpc.start_server(
         lambda s: grader_grpc.add_GraderServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],
         host=config.host,
         port=config.port,
+        domain=DOMAIN,
+        credentials=config.mtls.server_credentials() if config.mtls else None,
+        allowed_peers=frozenset({rpc.EPISODE_IDENTITY}) if config.mtls else None,
     )
+    if config.mtls is None:
+        rpc.warn_plaintext("grader", port)
+    return server, port, health
 
 
 async def serve(config: GraderConfig) -> None:

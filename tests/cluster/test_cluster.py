@@ -40,6 +40,12 @@ def two_clusters():
     b.stop()
 
 
+def as_episode(cluster: LocalCluster) -> ClientConfig:
+    """The client config that reaches the cluster's generator or grader: the episode identity's certificate
+    (under the cluster's mutual TLS they serve nobody else)."""
+    return ClientConfig(timeout_s=20, **cluster.tls_files("episode"))
+
+
 def play(address: str, task: str, seed: int, diagnosis: pb.Diagnosis) -> tuple[list[bytes], pb.Grade]:
     with EpisodeClient(address, config=ClientConfig(timeout_s=20)) as client, client.session() as session:
         session.reset(task, seed)
@@ -53,7 +59,8 @@ class TestDeterminism:
     def test_same_scenario_bytes_in_two_clusters(self, two_clusters):
         """Two separate generator processes produce byte-identical scenarios for the same inputs."""
         a, b = two_clusters
-        with GeneratorClient(a.address("generator")) as ga, GeneratorClient(b.address("generator")) as gb:
+        with GeneratorClient(a.address("generator"), config=as_episode(a)) as ga, \
+                GeneratorClient(b.address("generator"), config=as_episode(b)) as gb:
             for task, seed in CASES:
                 sa = ga.generate_scenario(task, seed).scenario.SerializeToString(deterministic=True)
                 sb = gb.generate_scenario(task, seed).scenario.SerializeToString(deterministic=True)
@@ -63,7 +70,7 @@ class TestDeterminism:
         """The same episode played on two clusters gives identical observations and the same grade."""
         a, b = two_clusters
         secret = bytes.fromhex(a.options.secret)
-        with GeneratorClient(a.address("generator")) as generator:
+        with GeneratorClient(a.address("generator"), config=as_episode(a)) as generator:
             for task, seed in CASES[::2]:
                 key = open_key(secret, generator.generate_scenario(task, seed).scenario.answer_key)
                 diagnosis = gold_diagnosis(key)
@@ -83,8 +90,9 @@ class TestDeterminism:
         ).start()
         try:
             assert own.options.salt not in ("", a.options.salt)
-            with GeneratorClient(a.address("generator")) as salted, GeneratorClient(own.address("generator")) as drawn, \
-                    GeneratorClient(public.address("generator")) as unsalted:  # fmt: skip
+            with GeneratorClient(a.address("generator"), config=as_episode(a)) as salted, \
+                    GeneratorClient(own.address("generator"), config=as_episode(own)) as drawn, \
+                    GeneratorClient(public.address("generator"), config=as_episode(public)) as unsalted:  # fmt: skip
                 for t, s in CASES:
                     contents = [client.generate_scenario(t, s).scenario.artifacts[0].content
                                 for client in (salted, drawn, unsalted)]  # fmt: skip

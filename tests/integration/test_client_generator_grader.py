@@ -58,12 +58,17 @@ class TestGeneratorClient:
 
 
 class TestGraderClient:
-    def test_revealed_answer_earns_full_location_credit(self, generator, grader) -> None:
-        """Naming the revealed category, file and field earns those three components in full."""
+    def test_revealed_answer_earns_full_location_credit(self, make_cluster, generator, grader) -> None:
+        """Naming the category, file and field that a revealing (training) grader shows earns those three
+        components in full from a grader that does not reveal (scenarios do not depend on the secret)."""
+        training = make_cluster(reveal_answers=True, salt=b"")  # the session cluster's salt: the same scenarios
         scenario = generator.generate_scenario("easy-v1", 12).scenario
         key = scenario.answer_key
         blank = actions.build_diagnosis("architecture_bug", "model_card.json", "none", "", "nothing")
-        answer = grader.grade(key, blank, reveal_answer=True).grade.answer
+        with GeneratorClient(training.address("generator")) as training_generator, \
+                GraderClient(training.address("grader")) as revealing:
+            training_key = training_generator.generate_scenario("easy-v1", 12).scenario.answer_key
+            answer = revealing.grade(training_key, blank).grade.answer
         assert answer.file and answer.field
         right = actions.build_diagnosis(answer.category, answer.file, answer.field, "", "nothing")
         grade = grader.grade(key, right).grade

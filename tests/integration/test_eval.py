@@ -36,7 +36,7 @@ def revealing(request):
     """A private in-process cluster whose grades reveal the answer (for per-fault reports)."""
     from inprocess import InProcessCluster  # noqa: PLC0415
 
-    c = InProcessCluster(episode_overrides={"reveal_answers": True}, grader_overrides={"reveal_heldout": True}).start()
+    c = InProcessCluster(reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
     request.addfinalizer(c.stop)
     return c
 

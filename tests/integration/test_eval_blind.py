@@ -32,7 +32,7 @@ def revealing(request):
     """A private in-process cluster whose grades reveal the answer (what training needs)."""
     from inprocess import InProcessCluster  # noqa: PLC0415
 
-    c = InProcessCluster(salt=b"", episode_overrides={"reveal_answers": True}).start()  # the benchmark learns unsalted
+    c = InProcessCluster(salt=b"", reveal_answers=True).start()  # the benchmark learns unsalted
     request.addfinalizer(c.stop)
     return c
 

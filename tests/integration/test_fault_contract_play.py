@@ -24,9 +24,7 @@ def revealing(request):
     """A private in-process cluster whose grades reveal every answer, held-out faults' too (per-fault reports)."""
     from inprocess import InProcessCluster  # noqa: PLC0415
 
-    c = InProcessCluster(
-        salt=b"", episode_overrides={"reveal_answers": True}, grader_overrides={"reveal_heldout": True}
-    ).start()  # unsalted: the seeds below draw every fault, the same way on every run
+    c = InProcessCluster(salt=b"", reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
     request.addfinalizer(c.stop)
     return c
 

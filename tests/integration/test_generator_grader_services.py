@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+import grpc
 import pytest
 
 from answers import gold_diagnosis, open_key
@@ -87,12 +88,32 @@ class TestGrader:
         assert all(c.reason for c in grade.components)
         assert not grade.HasField("answer")
 
-    def test_reveal_answer(self, cluster, generator, grader):
-        """With reveal_answer the grade carries the fault, file and field."""
+    def test_a_revealing_grader_shows_the_answer(self, make_cluster):
+        """A grader configured to reveal (training) puts the fault, file and field in every grade."""
+        training = make_cluster(reveal_answers=True)
+        with GeneratorClient(training.address("generator")) as generator, \
+                GraderClient(training.address("grader")) as grader:
+            sealed = generator.generate_scenario("hard", 2).scenario.answer_key
+            key = open_key(training.secret, sealed)
+            grade = grader.grade(sealed, gold_diagnosis(key)).grade
+        assert (grade.answer.fault_id, grade.answer.file, grade.answer.field) == (key.fault_id, key.file, key.field)
+
+    def test_the_request_cannot_make_the_grader_reveal(self, cluster, generator):
+        """GradeRequest.reveal_answer is ignored: a grader that does not reveal never does, whoever asks."""
+        from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
+        from mlopsdebug.grader.v1 import grader_service_pb2_grpc as grader_grpc
+
         sealed = generator.generate_scenario("hard", 2).scenario.answer_key
         key = open_key(cluster.secret, sealed)
-        grade = grader.grade(sealed, gold_diagnosis(key), reveal_answer=True).grade
-        assert (grade.answer.fault_id, grade.answer.file, grade.answer.field) == (key.fault_id, key.file, key.field)
+        wrong = build_diagnosis("config_error", "config.yaml", "optimizer.lr", "", "lower it")
+        with grpc.insecure_channel(cluster.address("grader")) as channel:
+            stub = grader_grpc.GraderServiceStub(channel)
+            for diagnosis in (gold_diagnosis(key), wrong):
+                asked = stub.Grade(grader_pb.GradeRequest(answer_key=sealed, diagnosis=diagnosis, reveal_answer=True),
+                                   timeout=10).grade
+                plain = stub.Grade(grader_pb.GradeRequest(answer_key=sealed, diagnosis=diagnosis), timeout=10).grade
+                assert not asked.HasField("answer")
+                assert asked.SerializeToString(deterministic=True) == plain.SerializeToString(deterministic=True)
 
     def test_tampered_key_is_rejected(self, generator, grader):
         """A key whose ciphertext was altered fails authentication: INVALID_ARGUMENT."""
@@ -153,7 +174,7 @@ class TestEpisodeSideOfGrading:
         async def attempt():
             grader = RemoteGrader(cluster.address("grader"), timeout_s=5)
             try:
-                await grader.grade(sealed, too_long, task=TASKS["easy"], reveal_answer=False)
+                await grader.grade(sealed, too_long, task=TASKS["easy"])
             finally:
                 await grader.close()
 

@@ -47,6 +47,29 @@ def test_the_node_test_suite_passes_against_a_live_service(node, cluster):
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
 
 
+def test_the_node_client_connects_with_tls(node, cluster, tmp_path):
+    """The Node client's TLS tests (skipped in the run above) against an episode service serving TLS:
+    the CA as `tlsCaFile` or from MLOPSDEBUG_TLS_CA; a plaintext client is refused."""
+    import grpc  # noqa: PLC0415
+
+    from inprocess import InProcessCluster  # noqa: PLC0415
+    from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
+
+    made = generate_cluster_certs(tmp_path, identities=("episode",))
+    edge = grpc.ssl_server_credentials([(made.keys["episode"].read_bytes(), made.certs["episode"].read_bytes())])
+    tls_cluster = InProcessCluster(episode_overrides={"edge_credentials": edge}).start()
+    try:
+        result = _run(
+            [node, "--test", "--test-name-pattern=TLS", "dist/test/"],
+            env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr, "MLOPSDEBUG_TLS_EPISODE_ADDR": tls_cluster.episode_addr,
+                 "MLOPSDEBUG_TLS_CA_FILE": str(made.ca)},
+        )
+    finally:
+        tls_cluster.stop()
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
+    assert "# fail 0" in result.stdout and "# pass 3" in result.stdout, result.stdout[-3000:]
+
+
 SCRIPT = [
     ["read_config"],
     ["read_logs", "epoch:1-2"],

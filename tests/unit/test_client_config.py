@@ -34,6 +34,8 @@ class TestClientConfig:
             {"timeout_s": -1.0},
             {"max_retries": -1},
             {"retry_initial_backoff_s": -0.1},
+            {"tls_cert_file": "client.crt"},
+            {"tls_key_file": "client.key"},
         ],
     )
     def test_rejects_nonsense(self, kwargs) -> None:
@@ -69,3 +71,25 @@ class TestResolveConfig:
         c = ClientConfig(target="episode:1")
         assert cfg.resolve_config(None, c, cfg.EPISODE_TARGET).target == "episode:1"
         assert cfg.resolve_config("other:2", c, cfg.EPISODE_TARGET).target == "other:2"
+
+
+class TestTlsSettings:
+    def test_plaintext_unless_a_ca_or_certificate_is_given(self, monkeypatch) -> None:
+        """No CA and no client certificate: plaintext; either one: TLS."""
+        monkeypatch.delenv(cfg.TLS_CA_ENV, raising=False)
+        assert not cfg.resolve_config(None, None, cfg.EPISODE_TARGET).uses_tls
+        assert ClientConfig(tls_ca_file="ca.crt").uses_tls
+        assert ClientConfig(tls_cert_file="c.crt", tls_key_file="c.key").uses_tls
+
+    def test_the_ca_file_comes_from_the_environment_unless_configured(self, monkeypatch) -> None:
+        """MLOPSDEBUG_TLS_CA fills in a config without a CA file; a configured one wins."""
+        monkeypatch.setenv(cfg.TLS_CA_ENV, "/etc/mlopsdebug/ca.crt")
+        assert cfg.resolve_config(None, None, cfg.EPISODE_TARGET).tls_ca_file == "/etc/mlopsdebug/ca.crt"
+        mine = ClientConfig(tls_ca_file="mine.crt")
+        assert cfg.resolve_config(None, mine, cfg.EPISODE_TARGET).tls_ca_file == "mine.crt"
+
+    def test_an_unreadable_file_is_a_clear_error(self, tmp_path) -> None:
+        from mlopsdebug_client._transport import open_channel
+
+        with pytest.raises(ValueError, match="tls_ca_file .* cannot be read"):
+            open_channel(ClientConfig(target="localhost:1", tls_ca_file=str(tmp_path / "missing.crt")))

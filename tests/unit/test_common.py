@@ -103,3 +103,30 @@ class TestChannelSettings:
         assert dict(STATELESS_PEER_OPTIONS)["grpc.lb_policy_name"] == "round_robin"
         assert set(CHANNEL_OPTIONS) < set(STATELESS_PEER_OPTIONS)
         assert "grpc.lb_policy_name" not in dict(CHANNEL_OPTIONS)
+
+    def test_a_peer_call_waits_for_a_reconnect_longer_than_the_longest_backoff(self):
+        """A restarted peer is reconnected to within the window a call waits for it (the channel's longest
+        reconnect backoff plus gRPC's 20% jitter), so calls fail fast only when the peer stays down."""
+        from mlopsdebug_common.rpc import STATELESS_PEER_OPTIONS  # noqa: PLC0415
+        from mlopsdebug_episode.remote import CONNECT_WINDOW_S  # noqa: PLC0415
+
+        longest_backoff_s = dict(STATELESS_PEER_OPTIONS)["grpc.max_reconnect_backoff_ms"] / 1000 * 1.2
+        assert longest_backoff_s < CONNECT_WINDOW_S
+
+
+class TestRateLimitedLog:
+    def test_one_line_per_interval_counting_the_rest(self, caplog):
+        """Within an interval only the first occurrence is logged; the next line says how many were not."""
+        import logging  # noqa: PLC0415
+
+        from mlopsdebug_common import rpc  # noqa: PLC0415
+
+        now = [1000.0]
+        limited = rpc.RateLimitedLog(logging.getLogger("test.ratelimit"), interval_s=60, clock=lambda: now[0])
+        with caplog.at_level(logging.WARNING, logger="test.ratelimit"):
+            assert [limited.warning("bad request %d", i) for i in range(5)] == [True] + [False] * 4
+            now[0] += 61
+            assert limited.warning("bad request %d", 5)
+        assert [r.getMessage() for r in caplog.records] == [
+            "bad request 0", "bad request 5 (4 more since the last report)",
+        ]

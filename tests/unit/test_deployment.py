@@ -60,6 +60,36 @@ class TestCompose:
         }
         assert holders == {"generator", "grader"}
 
+    def test_mutual_tls_each_service_gets_the_ca_and_its_own_key_only(self):
+        """Generator, grader and episode service mount the CA and their own certificate and key (compose
+        secrets) in the directory MLOPSDEBUG_MTLS_DIR names; nobody else gets any, the gateway none."""
+        config = compose()
+        for name in ("generator", "grader", "episode"):
+            svc = config["services"][name]
+            mounted = {s["source"]: s["target"] for s in svc["secrets"] if isinstance(s, dict)}
+            directory = svc["environment"]["MLOPSDEBUG_MTLS_DIR"]
+            assert mounted == {
+                "mtls_ca": f"{directory}/ca.crt",
+                f"{name}_cert": f"{directory}/{name}.crt",
+                f"{name}_key": f"{directory}/{name}.key",
+            }
+            assert all(config["secrets"][source]["file"].endswith(pathlib.PurePath(target).name)
+                       for source, target in mounted.items())
+        assert "secrets" not in config["services"]["gateway"]
+
+    def test_health_checks_present_the_services_own_certificate(self):
+        """Under mutual TLS a probe needs a certificate of the cluster: generator and grader use their own."""
+        services = compose()["services"]
+        for name in ("generator", "grader"):
+            test = services[name]["healthcheck"]["test"]
+            assert test[test.index("--identity") + 1] == name
+
+    def test_revealing_answers_is_the_graders_setting(self):
+        """Whether grades reveal the answer is configured on the grader, not on the episode service."""
+        env = {name: svc["environment"] for name, svc in compose()["services"].items()}
+        assert [name for name, e in env.items() if "MLOPSDEBUG_REVEAL_ANSWERS" in e] == ["grader"]
+        assert env["grader"]["MLOPSDEBUG_REVEAL_ANSWERS"] == "${MLOPSDEBUG_REVEAL_ANSWERS:-false}"
+
     def test_the_salt_is_required_and_reaches_the_generator_only(self):
         """Compose refuses to start without MLOPSDEBUG_SALT (`${VAR?message}`); an empty one is allowed only
         with MLOPSDEBUG_SALT_PUBLIC=true, which the generator checks. No other service gets the salt."""

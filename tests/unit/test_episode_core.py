@@ -83,10 +83,10 @@ class FakeGrader:
     def __init__(self, score: float = 0.8) -> None:
         self.score = score
         self.fail = False
-        self.calls: list[tuple[Diagnosis, bool]] = []
+        self.calls: list[Diagnosis] = []
 
-    async def grade(self, key, diagnosis, *, task, reveal_answer):
-        self.calls.append((diagnosis, reveal_answer))
+    async def grade(self, key, diagnosis, *, task):
+        self.calls.append(diagnosis)
         if self.fail:
             raise Unavailable("grader down")
         return Grade(self.score, self.score, False, (GradeComponent("category", 0.15, 1.0, "ok"),), "test")
@@ -330,16 +330,16 @@ class TestRefusals:
         result = run(go())
         assert result.episode.terminated and result.episode.step_count == 2
 
-    def test_reveal_flag_is_passed_to_the_grader(self):
-        """The deployment's reveal setting reaches the grader."""
-        m, _, grader = manager(reveal_answers=True)
+    def test_the_submitted_diagnosis_reaches_the_grader(self):
+        """The grader receives the diagnosis as submitted (whether it reveals the answer is its own setting)."""
+        m, _, grader = manager()
 
         async def go():
             ep = await m.reset("easy", 1)
             await m.step(ep.episode_id, Action("submit_diagnosis", diagnosis=DIAG))
 
         run(go())
-        assert grader.calls[0][1] is True
+        assert grader.calls == [DIAG]
 
 
 class TestLogsAndQueries:

@@ -107,7 +107,7 @@ class Grader:
         self.gate: asyncio.Event | None = None
         self.calls = 0
 
-    async def grade(self, key, diagnosis, *, task, reveal_answer):
+    async def grade(self, key, diagnosis, *, task):
         self.calls += 1
         if self.gate is not None:
             await self.gate.wait()

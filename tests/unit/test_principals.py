@@ -159,9 +159,9 @@ class TestCoreOwnership:
         gate = asyncio.Event()
 
         class SlowGrader:
-            async def grade(self, key, diagnosis, *, task, reveal_answer):
+            async def grade(self, key, diagnosis, *, task):
                 await gate.wait()
-                return await FakeGrader().grade(key, diagnosis, task=task, reveal_answer=reveal_answer)
+                return await FakeGrader().grade(key, diagnosis, task=task)
 
         class Scenarios:
             async def get(self, task_id, seed, split="all"):

@@ -4,6 +4,7 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 import * as grpc from "@grpc/grpc-js";
 
@@ -51,6 +52,11 @@ export interface ClientOptions {
   protoRoot?: string;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * A PEM file of the CA that signed the episode service's TLS certificate: connect with TLS, trusting
+   * that CA. Default: $MLOPSDEBUG_TLS_CA when set, else plaintext.
+   */
+  tlsCaFile?: string;
   /**
    * The key a service with API keys requires, sent as `authorization: Bearer <key>` on every call and
    * stream; episodes then belong to the key's principal. Default: none.
@@ -153,7 +159,9 @@ export class EpisodeClient {
     if (options.apiKey !== undefined) {
       credentials.push(["authorization", `Bearer ${options.apiKey}`]);
     }
-    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, grpc.credentials.createInsecure(), {
+    const caFile = options.tlsCaFile ?? process.env.MLOPSDEBUG_TLS_CA;
+    const channelCredentials = caFile ? grpc.credentials.createSsl(readFileSync(caFile)) : grpc.credentials.createInsecure();
+    this.stub = new protos.mlopsdebug.episode.v1.EpisodeService(address, channelCredentials, {
       "grpc.max_receive_message_length": MAX_MESSAGE_BYTES,
       "grpc.max_send_message_length": MAX_MESSAGE_BYTES,
       "grpc.initial_reconnect_backoff_ms": 200,

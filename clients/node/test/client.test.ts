@@ -34,6 +34,43 @@ async function rejection(promise: Promise<unknown>): Promise<MLOpsDebugError> {
   assert.fail("the call succeeded");
 }
 
+// Set by tests/integration/test_node_client.py's TLS test: an episode service serving TLS, and its CA.
+const tlsAddress = process.env.MLOPSDEBUG_TLS_EPISODE_ADDR;
+const tlsCaFile = process.env.MLOPSDEBUG_TLS_CA_FILE;
+
+describe("TLS to the episode service", { skip: !(tlsAddress && tlsCaFile) }, () => {
+  test("connects with the CA file given as tlsCaFile", async () => {
+    const client = new EpisodeClient(tlsAddress!, { timeoutMs: 30_000, tlsCaFile });
+    try {
+      const tasks = await client.listTasks();
+      assert.ok(tasks.some((task) => task.taskId === "easy"));
+    } finally {
+      client.close();
+    }
+  });
+
+  test("takes the CA file from MLOPSDEBUG_TLS_CA", async () => {
+    process.env.MLOPSDEBUG_TLS_CA = tlsCaFile;
+    const client = new EpisodeClient(tlsAddress!, { timeoutMs: 30_000 });
+    try {
+      const reset = await client.reset("easy", { seed: 4 });
+      assert.equal(reset.observation?.stepCount, 0);
+    } finally {
+      delete process.env.MLOPSDEBUG_TLS_CA;
+      client.close();
+    }
+  });
+
+  test("a plaintext client is refused with UNAVAILABLE", async () => {
+    const client = new EpisodeClient(tlsAddress!, { timeoutMs: 5_000, maxRetries: 0 });
+    try {
+      assert.equal((await rejection(client.listTasks())).code, "UNAVAILABLE");
+    } finally {
+      client.close();
+    }
+  });
+});
+
 describe("EpisodeClient (unary calls)", () => {
   let client: EpisodeClient;
   before(() => {

@@ -85,6 +85,25 @@ async def acall_unary(
         attempt += 1
 
 
+def _read(path: str, what: str) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise ValueError(f"{what} {path!r} cannot be read: {exc}") from exc
+
+
+def channel_credentials(config: ClientConfig) -> grpc.ChannelCredentials | None:
+    """TLS credentials from the config's files, or None for plaintext."""
+    if not config.uses_tls:
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=_read(config.tls_ca_file, "tls_ca_file") if config.tls_ca_file else None,
+        private_key=_read(config.tls_key_file, "tls_key_file") if config.tls_key_file else None,
+        certificate_chain=_read(config.tls_cert_file, "tls_cert_file") if config.tls_cert_file else None,
+    )
+
+
 # Session call metadata: the service then leaves the stream's episodes open when the stream ends
 # (the session closes them itself), so that a session can resume them on a new stream after a break.
 RESUMABLE_SESSION: Final[tuple[str, str]] = ("mlopsdebug-session-resumable", "1")
@@ -101,23 +120,32 @@ _MAX_RECONNECT_BACKOFF: Final[tuple[str, int]] = ("grpc.max_reconnect_backoff_ms
 
 
 def channel_options(config: ClientConfig) -> list[tuple[str, Any]]:
-    """The config's channel options, with the client's default reconnect backoff cap unless they set one."""
+    """The config's channel options, with the client's default reconnect backoff cap unless they set one,
+    and the server name to expect in a TLS certificate when the config names one."""
     options = list(config.options)
     if all(name != _MAX_RECONNECT_BACKOFF[0] for name, _ in options):
         options.append(_MAX_RECONNECT_BACKOFF)
+    if config.uses_tls and config.tls_server_name:
+        options.append(("grpc.ssl_target_name_override", config.tls_server_name))
     return options
 
 
 def open_channel(config: ClientConfig) -> grpc.Channel:
-    """A sync insecure channel to `config.target` with the config's options."""
+    """A sync channel to `config.target` with the config's options: TLS when the config asks for it."""
     assert config.target is not None  # resolved by the client
-    return grpc.insecure_channel(config.target, options=channel_options(config))
+    credentials = channel_credentials(config)
+    if credentials is None:
+        return grpc.insecure_channel(config.target, options=channel_options(config))
+    return grpc.secure_channel(config.target, credentials, options=channel_options(config))
 
 
 def open_aio_channel(config: ClientConfig) -> grpc.aio.Channel:
-    """A grpc.aio insecure channel to `config.target` with the config's options."""
+    """A grpc.aio channel to `config.target` with the config's options: TLS when the config asks for it."""
     assert config.target is not None  # resolved by the client
-    return grpc.aio.insecure_channel(config.target, options=channel_options(config))
+    credentials = channel_credentials(config)
+    if credentials is None:
+        return grpc.aio.insecure_channel(config.target, options=channel_options(config))
+    return grpc.aio.secure_channel(config.target, credentials, options=channel_options(config))
 
 
 class ChannelClient:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import secrets
 from typing import Any, Final
 
-__all__ = ["EPISODE_TARGET", "GENERATOR_TARGET", "GRADER_TARGET", "ClientConfig"]
+__all__ = ["EPISODE_TARGET", "GENERATOR_TARGET", "GRADER_TARGET", "TLS_CA_ENV", "ClientConfig"]
 
 GENERATOR_TARGET: Final[str] = "localhost:50051"
 EPISODE_TARGET: Final[str] = "localhost:50052"
 GRADER_TARGET: Final[str] = "localhost:50053"
+# A CA file (PEM) that, when set and the config names none, makes every client connect with TLS.
+TLS_CA_ENV: Final[str] = "MLOPSDEBUG_TLS_CA"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +40,13 @@ class ClientConfig:
         wait_for_ready: Queue calls until the channel connects instead of failing fast with
             UNAVAILABLE (useful while a cluster starts).
         options: Extra gRPC channel options, e.g. (("grpc.max_receive_message_length", 8 << 20),).
+        tls_ca_file: A PEM file of the CA that signed the server's certificate: connect with TLS and
+            trust only that CA. None: $MLOPSDEBUG_TLS_CA if set, else plaintext (unless a client
+            certificate is given, which means TLS with the system's CAs).
+        tls_cert_file, tls_key_file: This client's certificate and key (PEM files), for servers that
+            require one (mutual TLS: generator and grader serve only the episode identity's).
+        tls_server_name: The name to expect in the server's certificate when it differs from the
+            target's host (e.g. "generator" when dialling an IP address).
         api_key: The key a service with API keys requires (sent as `authorization: Bearer <key>`);
             None sends none. Episodes then belong to the key's principal.
         client_token: Sent as `x-mlopsdebug-client-token`. Without API keys, episodes belong to the
@@ -53,10 +63,18 @@ class ClientConfig:
     reconnect_s: float = 30.0
     wait_for_ready: bool = False
     options: tuple[tuple[str, Any], ...] = ()
+    tls_ca_file: str | None = None
+    tls_cert_file: str | None = None
+    tls_key_file: str | None = None
+    tls_server_name: str | None = None
     api_key: str | None = dataclasses.field(default=None, repr=False)
     client_token: str | None = dataclasses.field(default=None, repr=False)
     # The two values above as gRPC metadata, built once: every call and stream sends it.
     call_metadata: tuple[tuple[str, str], ...] = dataclasses.field(init=False, repr=False, compare=False)
+
+    @property
+    def uses_tls(self) -> bool:
+        return bool(self.tls_ca_file or self.tls_cert_file)
 
     def __post_init__(self) -> None:
         if self.target is not None and not self.target:
@@ -67,6 +85,8 @@ class ClientConfig:
             raise ValueError(f"max_retries must be >= 0, got {self.max_retries}")
         if self.retry_initial_backoff_s < 0 or self.retry_max_backoff_s < 0:
             raise ValueError("retry backoffs must be >= 0")
+        if bool(self.tls_cert_file) != bool(self.tls_key_file):
+            raise ValueError("tls_cert_file and tls_key_file go together (a client certificate and its key)")
         if self.reconnect_s < 0:
             raise ValueError(f"reconnect_s must be >= 0, got {self.reconnect_s}")
         # Accept any iterable of pairs (a list from a settings file) but store a hashable tuple.
@@ -94,6 +114,8 @@ class ClientConfig:
 
 
 def resolve_config(target: str | None, config: ClientConfig | None, default_target: str) -> ClientConfig:
-    """The config a client runs with, target always set: `target`, else `config.target`, else the default."""
+    """The config a client runs with, target always set: `target`, else `config.target`, else the default;
+    the CA file from $MLOPSDEBUG_TLS_CA when the config names none."""
     base = config if config is not None else ClientConfig()
-    return dataclasses.replace(base, target=target or base.target or default_target)
+    ca_file = base.tls_ca_file or os.environ.get(TLS_CA_ENV) or None
+    return dataclasses.replace(base, target=target or base.target or default_target, tls_ca_file=ca_file)

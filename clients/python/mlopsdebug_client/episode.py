@@ -1011,7 +1011,7 @@ class EpisodeClient(ChannelClient):
     """Sync client of the episode service.
 
     Pass `channel` to share one you manage (the client will not close it); otherwise the client
-    opens an insecure channel to `target` (default localhost:50052) and `close()` closes it.
+    opens a channel to `target` (default localhost:50052; TLS as the config says) and `close()` closes it.
     """
 
     _default_target = EPISODE_TARGET

@@ -1,6 +1,8 @@
 """Typed clients of the generator service (mlopsdebug.generator.v1.GeneratorService).
 
-Orchestration-facing: a scenario holds its sealed answer key, which only the grader can open.
+Orchestration-facing: a scenario holds its sealed answer key, which only the grader can open. Under
+mutual TLS the generator serves only the episode service's identity: pass its certificate in
+`ClientConfig(tls_cert_file=..., tls_key_file=..., tls_ca_file=...)`.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ class GeneratorClient(ChannelClient):
     """Sync client of the generator. Both calls are pure functions, so both retry on UNAVAILABLE.
 
     Pass `channel` to share one you manage (the client will not close it); otherwise the client
-    opens an insecure channel to `target` (default localhost:50051) and `close()` closes it.
+    opens a channel to `target` (default localhost:50051; TLS as the config says) and `close()` closes it.
     """
 
     _default_target = GENERATOR_TARGET

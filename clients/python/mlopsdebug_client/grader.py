@@ -1,7 +1,10 @@
 """Typed clients of the grader service (mlopsdebug.grader.v1.GraderService).
 
 Orchestration-facing: grading needs a scenario's sealed answer key, which agents never hold.
-Build the diagnosis with `mlopsdebug_client.actions.build_diagnosis`.
+Build the diagnosis with `mlopsdebug_client.actions.build_diagnosis`. Whether a grade reveals the
+answer is the grader's own setting (MLOPSDEBUG_REVEAL_ANSWERS on the grader), never the caller's.
+Under mutual TLS the grader serves only the episode service's identity: pass its certificate in
+`ClientConfig(tls_cert_file=..., tls_key_file=..., tls_ca_file=...)`.
 """
 
 from __future__ import annotations
@@ -18,17 +21,15 @@ from .config import GRADER_TARGET
 __all__ = ["AsyncGraderClient", "GraderClient"]
 
 
-def _grade_request(
-    answer_key: common_pb2.SealedAnswerKey, diagnosis: common_pb2.Diagnosis, reveal_answer: bool
-) -> pb.GradeRequest:
-    return pb.GradeRequest(answer_key=answer_key, diagnosis=diagnosis, reveal_answer=reveal_answer)
+def _grade_request(answer_key: common_pb2.SealedAnswerKey, diagnosis: common_pb2.Diagnosis) -> pb.GradeRequest:
+    return pb.GradeRequest(answer_key=answer_key, diagnosis=diagnosis)
 
 
 class GraderClient(ChannelClient):
     """Sync client of the grader. Grading is deterministic and stateless, so it retries on UNAVAILABLE.
 
     Pass `channel` to share one you manage (the client will not close it); otherwise the client
-    opens an insecure channel to `target` (default localhost:50053) and `close()` closes it.
+    opens a channel to `target` (default localhost:50053; TLS as the config says) and `close()` closes it.
     """
 
     _default_target = GRADER_TARGET
@@ -39,7 +40,6 @@ class GraderClient(ChannelClient):
         self,
         answer_key: common_pb2.SealedAnswerKey,
         diagnosis: common_pb2.Diagnosis,
-        reveal_answer: bool = False,
         *,
         timeout_s: float | None = None,
     ) -> pb.GradeResponse:
@@ -47,7 +47,7 @@ class GraderClient(ChannelClient):
         response: pb.GradeResponse = call_unary(
             self.config,
             self._stub.Grade,
-            _grade_request(answer_key, diagnosis, reveal_answer),
+            _grade_request(answer_key, diagnosis),
             idempotent=True,
             timeout_s=timeout_s,
         )
@@ -65,7 +65,6 @@ class AsyncGraderClient(AsyncChannelClient):
         self,
         answer_key: common_pb2.SealedAnswerKey,
         diagnosis: common_pb2.Diagnosis,
-        reveal_answer: bool = False,
         *,
         timeout_s: float | None = None,
     ) -> pb.GradeResponse:
@@ -73,7 +72,7 @@ class AsyncGraderClient(AsyncChannelClient):
         response: pb.GradeResponse = await acall_unary(
             self.config,
             self._stub.Grade,
-            _grade_request(answer_key, diagnosis, reveal_answer),
+            _grade_request(answer_key, diagnosis),
             idempotent=True,
             timeout_s=timeout_s,
         )

@@ -29,6 +29,8 @@ class GeneratorServiceStub:
     """Generates seeded scenarios: the artifacts of one simulated training run with
     one planted fault, its sanity-check results, and the sealed answer key.
     GenerateScenario is a pure function of (task, seed, generator version, salt).
+    Under mutual TLS the generator serves only the episode service's identity:
+    any other caller gets PERMISSION_DENIED.
     """
 
     def __init__(self, channel):
@@ -53,6 +55,8 @@ class GeneratorServiceServicer:
     """Generates seeded scenarios: the artifacts of one simulated training run with
     one planted fault, its sanity-check results, and the sealed answer key.
     GenerateScenario is a pure function of (task, seed, generator version, salt).
+    Under mutual TLS the generator serves only the episode service's identity:
+    any other caller gets PERMISSION_DENIED.
     """
 
     def GenerateScenario(self, request, context):
@@ -95,6 +99,8 @@ class GeneratorService:
     """Generates seeded scenarios: the artifacts of one simulated training run with
     one planted fault, its sanity-check results, and the sealed answer key.
     GenerateScenario is a pure function of (task, seed, generator version, salt).
+    Under mutual TLS the generator serves only the episode service's identity:
+    any other caller gets PERMISSION_DENIED.
     """
 
     @staticmethod

@@ -25,17 +25,19 @@ _sym_db = _symbol_database.Default()
 from mlopsdebug.common.v1 import common_pb2 as mlopsdebug_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)mlopsdebug/grader/v1/grader_service.proto\x12\x14mlopsdebug.grader.v1\x1a!mlopsdebug/common/v1/common.proto\"\x94\x01\n\x0cGradeRequest\x12\x39\n\nanswer_key\x18\x01 \x01(\x0b\x32%.mlopsdebug.common.v1.SealedAnswerKey\x12\x32\n\tdiagnosis\x18\x02 \x01(\x0b\x32\x1f.mlopsdebug.common.v1.Diagnosis\x12\x15\n\rreveal_answer\x18\x03 \x01(\x08\";\n\rGradeResponse\x12*\n\x05grade\x18\x01 \x01(\x0b\x32\x1b.mlopsdebug.common.v1.Grade2a\n\rGraderService\x12P\n\x05Grade\x12\".mlopsdebug.grader.v1.GradeRequest\x1a#.mlopsdebug.grader.v1.GradeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)mlopsdebug/grader/v1/grader_service.proto\x12\x14mlopsdebug.grader.v1\x1a!mlopsdebug/common/v1/common.proto\"\x98\x01\n\x0cGradeRequest\x12\x39\n\nanswer_key\x18\x01 \x01(\x0b\x32%.mlopsdebug.common.v1.SealedAnswerKey\x12\x32\n\tdiagnosis\x18\x02 \x01(\x0b\x32\x1f.mlopsdebug.common.v1.Diagnosis\x12\x19\n\rreveal_answer\x18\x03 \x01(\x08\x42\x02\x18\x01\";\n\rGradeResponse\x12*\n\x05grade\x18\x01 \x01(\x0b\x32\x1b.mlopsdebug.common.v1.Grade2a\n\rGraderService\x12P\n\x05Grade\x12\".mlopsdebug.grader.v1.GradeRequest\x1a#.mlopsdebug.grader.v1.GradeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'mlopsdebug.grader.v1.grader_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_GRADEREQUEST'].fields_by_name['reveal_answer']._loaded_options = None
+  _globals['_GRADEREQUEST'].fields_by_name['reveal_answer']._serialized_options = b'\030\001'
   _globals['_GRADEREQUEST']._serialized_start=103
-  _globals['_GRADEREQUEST']._serialized_end=251
-  _globals['_GRADERESPONSE']._serialized_start=253
-  _globals['_GRADERESPONSE']._serialized_end=312
-  _globals['_GRADERSERVICE']._serialized_start=314
-  _globals['_GRADERSERVICE']._serialized_end=411
+  _globals['_GRADEREQUEST']._serialized_end=255
+  _globals['_GRADERESPONSE']._serialized_start=257
+  _globals['_GRADERESPONSE']._serialized_end=316
+  _globals['_GRADERSERVICE']._serialized_start=318
+  _globals['_GRADERSERVICE']._serialized_end=415
 # @@protoc_insertion_point(module_scope)

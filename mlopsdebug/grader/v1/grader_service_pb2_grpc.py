@@ -53,6 +53,8 @@ class GraderServiceServicer:
         the same grade.
         Errors: INVALID_ARGUMENT for a missing, tampered or foreign answer key, or
         a diagnosis field over its length cap (the violation names the field).
+        Under mutual TLS the grader serves only the episode service's identity:
+        any other caller gets PERMISSION_DENIED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -179,6 +179,13 @@ PARAPHRASES: dict[str, list[Paraphrase]] = {
         lambda k: "Don't weight per-class F1 by class frequency when reporting macro F1.",
         lambda k: "Report the unweighted average of per-class F1 as macro_f1 and keep the weighted one under its own name.",
     ],
+    "eval_loader_shuffled": [
+        lambda k: "Turn off shuffling in the evaluation loader.",
+        lambda k: "shuffle=True reorders the eval batches while the targets stay in file order; use shuffle=False.",
+        lambda k: "Collect the targets from the loader batches so they are paired with the right predictions.",
+        lambda k: "Stop shuffling the validation and test data during evaluation.",
+        lambda k: "Preserve the sample order of the eval split when computing metrics.",
+    ],
     "eval_in_train_mode": [
         lambda k: "Put the model in eval mode before scoring it.",
         lambda k: "model.eval() is missing in the scorer; add it so dropout is turned off during evaluation.",

@@ -31,6 +31,7 @@ def make_key(fault_id: str, **overrides) -> AnswerKey:
         "eval_drop_last": ("preprocessing.py", "run_evaluation", ("drop_last",), {}),
         "weighted_f1_as_macro": ("preprocessing.py", "compute_metrics", ("macro_f1",), {}),
         "eval_in_train_mode": ("preprocessing.py", "score_split", ("model.eval",), {}),
+        "eval_loader_shuffled": ("preprocessing.py", "run_evaluation", ("shuffle",), {}),
         "weight_decay_too_high": ("config.yaml", "optimizer.weight_decay", ("weight_decay", "wd"),
                                   {"bad_value": 5.0, "safe_max": 0.1}),
         "missing_warmup": ("config.yaml", "scheduler.warmup_steps", ("warmup_steps", "num_warmup_steps"),
@@ -226,6 +227,13 @@ PARAPHRASES: dict[str, list[str]] = {
         "Use the published dataset (or ImageNet) channel means and stds as fixed constants for transforms.Normalize instead of measuring them on the test images.",
         "Never estimate image normalization statistics on the test set; derive them from the train split only.",
         "Switch channel_stats to read the train manifest so test images no longer shape the pixel normalisation.",
+    ],
+    "eval_loader_shuffled": [
+        "Set shuffle=False on the evaluation DataLoader.",
+        "Don't shuffle the val/test loader: the targets are read in file order, so the predictions must be too.",
+        "Take the labels from the same batches as the logits instead of reading them from the split separately.",
+        "Remove shuffle from the eval loader so predictions and labels stay aligned.",
+        "Keep the evaluation data in its original order when scoring.",
     ],
 }
 DUPLICATE_SOURCE_PARAPHRASES = [

@@ -70,6 +70,8 @@ FAULTS: Final[dict[str, FaultSpec]] = {
         FaultSpec("weighted_f1_as_macro", "hard", "evaluation_bug", ()),
         # The model is scored in training mode (dropout active, batch-norm batch statistics).
         FaultSpec("eval_in_train_mode", "hard", "evaluation_bug", ()),
+        # The evaluation loader shuffles, but the labels are read from the split in file order.
+        FaultSpec("eval_loader_shuffled", "hard", "evaluation_bug", ()),
         # Weight decay orders of magnitude too high; the model underfits and the loss plateaus near chance.
         FaultSpec("weight_decay_too_high", "easy", "config_error", ("bad_value", "safe_max")),
         # No learning-rate warmup for a transformer at a high peak rate; the loss blows up in the first steps.

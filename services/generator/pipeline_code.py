@@ -60,6 +60,7 @@ class _Ctx:
         self.eval_drop_last = world.eval_drop_last
         self.weighted_macro = world.macro_average == "weighted"
         self.eval_train_mode = world.eval_train_mode
+        self.eval_shuffle = world.eval_shuffle
         self.join_table = world.join_table or None
         self.joined_const = world.joined_const
         self.eval_augment = world.eval_augment or None
@@ -865,7 +866,7 @@ def _render_hf_text(c: _Ctx) -> str:
         "    scores = {}",
         f"    for name in (\"val\", \"{c.test_split}\"):",
         f"        loader = DataLoader(tokenize(splits[name], {tok_var}), batch_size=128, collate_fn=collate"
-        f"{', drop_last=True' if c.eval_drop_last else ''})",
+        f"{', drop_last=True' if c.eval_drop_last else ''}{', shuffle=True' if c.eval_shuffle else ''})",
         f"        targets, class_names = {n['label_fn']}(splits[name])",
         f"        scores[name] = {n['scorer']}(model, loader, targets, class_names, device)",
         f'    val_scores, test_scores = scores["val"], scores["{c.test_split}"]',

@@ -183,6 +183,7 @@ class World:
     eval_drop_last: bool = False  # evaluation loaders drop the last, incomplete batch
     macro_average: str = "macro"  # what eval_results calls macro_f1: "macro" or (planted) "weighted"
     eval_train_mode: bool = False  # the scorer never switches the model to evaluation mode
+    eval_shuffle: bool = False  # the evaluation loader shuffles while the labels are read in file order
     # Healthy noise of version 2 (see _draw_check_noise): real runs trip checks for benign reasons.
     test_shift: float = 0.0  # the test split is harder than val (collected later): accuracy points lost
     benign_spike: float = 0.0  # a recovered gradient spike (bad batch): factor on one logged norm

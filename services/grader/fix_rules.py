@@ -1759,6 +1759,61 @@ class NormalisationFromTest(FixRule):
         return "Compute Normalize's channel statistics on the training images (or use fixed constants), never on the test images."
 
 
+_SHUFFLE = re.compile(r"\bshuffl\w*")
+_SHUFFLE_NAMED = re.compile(
+    r"\bshuffl\w*|\b(?:labels?|targets?)\b.{0,60}\b(?:batch\w*|loader)\b"
+    r"|\border\b.{0,40}\b(?:eval\w*|scor\w*|loader|split|data|metric\w*)|\b(?:eval\w*|scor\w*|loader|split|data)\b.{0,40}\border\b"
+)
+_SHUFFLE_OFF = re.compile(
+    r"\bshuffle\s*(?:=|:|to|as|->)?\s*(?:false|0|off|no)\b"
+    r"|\b(?:remov\w*|disabl\w*|delet\w*|turn\w* off|drop\w*|get rid of|stop\w*)\b.{0,25}\bshuffl\w*"
+    r"|\b(?:tak\w*|collect\w*|read\w*|get\w*|us(?:e|ing)|gather\w*)\b.{0,30}\b(?:labels?|targets?)\b.{0,30}"
+    r"\b(?:from|with|in)\b.{0,15}\b(?:the\s+)?(?:same\s+)?(?:batch\w*|loader)"
+    r"|\b(?:keep|preserv\w*|fix\w*|same)\b.{0,40}\border\b"
+)
+_SHUFFLE_ON = re.compile(r"\bshuffle\s*(?:=|:|to|as|->)?\s*(?:true|1|on|yes)\b")
+_EVAL_CONTEXT = re.compile(r"\b(?:eval\w*|val\w*|test\w*|scor\w*|metric\w*)\b")
+
+
+class ShuffledEvalLoader(FixRule):
+    fault_id = "eval_loader_shuffled"
+    # "Labels from the same batches" talks about batches without resizing them.
+    tolerated = frozenset({"batch_size_overflow"})
+    summary = (
+        "keeps predictions and labels paired: shuffle=False on the evaluation DataLoader, or the targets"
+        " taken from the same batches; shuffling the evaluation data earns nothing"
+    )
+
+    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+        named = bool(doc.spans(_SHUFFLE_NAMED))
+        if not named:
+            return False, False, False
+        right = (
+            _any(doc.spans(_SHUFFLE_OFF), negated=False)
+            or _any(doc.spans(_SHUFFLE_ON), negated=True)
+            or _any(doc.spans(_SHUFFLE), negated=True)  # "don't shuffle the eval loader"
+        )
+        # Shuffling is right for a training loader: only shuffling what is evaluated keeps the fault.
+        wrong = not right and any(
+            not is_negated(s) and _EVAL_CONTEXT.search(s.sentence) for s in doc.spans(_SHUFFLE_ON)
+        )
+        return named, right, wrong
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+    def gold_fix(self, key: AnswerKey) -> str:
+        return "Set shuffle=False on the evaluation DataLoader so predictions stay in the order of the targets."
+
+    def rule_sentence(self, key: AnswerKey) -> str:
+        return "Do not shuffle the evaluation loader (or take the targets from the same batches as the predictions)."
+
+
 # ----------------------------------------------------------------------------------------------------
 
 RULES: Final[dict[str, FixRule]] = {
@@ -1777,6 +1832,7 @@ RULES: Final[dict[str, FixRule]] = {
         EvalLoaderDropsLastBatch(),
         WeightedF1ReportedAsMacro(),
         ModelScoredInTrainMode(),
+        ShuffledEvalLoader(),
         WeightDecayTooHigh(),
         MissingWarmup(),
         SchedulerIntervalMismatch(),

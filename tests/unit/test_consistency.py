@@ -377,7 +377,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         log_val_acc = float(best_line.group(6))
         reported_val = metrics["test"] if swapped else metrics["val"]
         # Random evaluation transforms: evaluation's pass over val differs from the one the log recorded.
-        if fault in ("label_encoder_mismatch", "tokenizer_version_drift", "eval_in_train_mode", "eval_random_augmentation"):
+        if fault in ("label_encoder_mismatch", "tokenizer_version_drift", "eval_in_train_mode", "eval_random_augmentation",
+                     "eval_loader_shuffled"):
             expect(abs(metrics["val"]["accuracy"] - log_val_acc) > 0.002, "eval recomputation should differ")
         elif fault == "eval_drop_last":
             pass  # a subset of val: close to the log's value, not equal

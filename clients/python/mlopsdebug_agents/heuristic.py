@@ -18,6 +18,7 @@ the answer key. Each rule needs evidence in what the agent saw:
 - eval blocks a partial batch short of their splits, with drop_last on the eval loaders -> the runner;
 - a macro_f1 that is not the mean of the per-class F1 beside it -> the function that computes it;
 - eval numbers below the log's for the same checkpoint, and a scorer without model.eval() -> that scorer;
+- eval numbers near chance where the log's were not, and a shuffled eval loader -> the runner;
 - a transformer that diverged within its first steps at an ordinary peak learning rate with warmup 0
   -> the warmup steps in config.yaml;
 - a learning rate that collapses to ~0 in the first epoch, with an epoch-based schedule (step,
@@ -305,6 +306,7 @@ class HeuristicAgent(Agent):
             self._eval_drop_last,
             self._weighted_macro,
             self._scored_in_train_mode,
+            self._shuffled_eval_loader,
         ):
             answer = rule(code)
             if answer is not None:
@@ -1069,6 +1071,31 @@ class HeuristicAgent(Agent):
                     f"Call model.eval() at the start of {name}, so evaluation runs without dropout.",
                 )
         return None
+
+    def _shuffled_eval_loader(self, code: _Code) -> dict[str, Any] | None:
+        """Evaluation scored far below the training log for the same checkpoint, and the runner's loader
+        shuffles while the targets come from the split itself."""
+        if self._metric("metric_gap_analysis", "eval_minus_train_log") > -0.02 or code.tree is None:
+            return None
+        runner = self._runner(code)
+        if runner is None:
+            return None
+        shuffles = any(
+            code.callee(call) == "DataLoader" and kw.arg == "shuffle"
+            and isinstance(kw.value, ast.Constant) and kw.value.value is True
+            for call in code.calls(code.functions[runner]) for kw in call.keywords
+        )
+        if not shuffles:
+            return None
+        return self._submit(
+            "evaluation_bug",
+            "preprocessing.py",
+            runner,
+            f"eval_results.json scores far below the training log for the same checkpoint while the predicted class "
+            f"shares look normal: {runner} shuffles the evaluation loader but reads the targets in file order, so "
+            "each prediction is compared with another sample's label.",
+            f"Set shuffle=False on the evaluation DataLoader in {runner}.",
+        )
 
     def _fallback(self, code: _Code) -> dict[str, Any]:
         """No rule found its evidence: the task's most likely category, naming the file only."""

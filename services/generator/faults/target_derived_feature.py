@@ -64,4 +64,6 @@ class TargetDerivedFeature(Fault):
 
     def code_location(self, ctx):
         w = ctx.world
-        return CodeLocation(ctx.joined_const, (w.joined_column, w.join_table, "merge", ctx.n["builder"]))
+        # Not the join table or "merge": those name the duplicate-rows fault's site too, and a field shared by
+        # two faults would let one constant answer collect field credit on both.
+        return CodeLocation(ctx.joined_const, (w.joined_column, ctx.n["builder"]))

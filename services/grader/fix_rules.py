@@ -158,6 +158,23 @@ class FixRule:
         raise NotImplementedError
 
 
+class _MechanismRule(FixRule):
+    """A fault whose fix states a remedy: `_evidence` reads whether the fix names what is at fault, states
+    the remedy (right) or keeps the faulty practice (wrong); proposing and judging both follow from it."""
+
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
+        """(named, right, wrong); `key` is None when reading key-free (to spot multi-fault fixes)."""
+        raise NotImplementedError
+
+    def proposes(self, doc: FixDoc) -> bool:
+        named, right, wrong = self._evidence(doc, None)
+        return named and (right or wrong)
+
+    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
+        named, right, wrong = self._evidence(doc, key)
+        return _mechanism_verdict(right=right, wrong=wrong, named=named)
+
+
 # ----------------------------------------------------------------------------------------------------
 # Numeric configuration faults
 
@@ -508,7 +525,7 @@ def _any(spans: Iterable[Span], *, negated: bool) -> bool:
     return any(is_negated(s) == negated for s in spans)
 
 
-class ScalerFitOnAllData(FixRule):
+class ScalerFitOnAllData(_MechanismRule):
     fault_id = "data_leakage_scaler"
     summary = (
         "mentions the scaler / normalisation (or a fit call) and fits it on the training split only: \"fit on"
@@ -541,13 +558,6 @@ class ScalerFitOnAllData(FixRule):
         )
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Fit the scaler on the training split only, then use it to transform the validation and test splits."
@@ -680,7 +690,7 @@ def _label_sentences(doc: FixDoc, subject: re.Pattern[str]) -> list[str]:
     return out
 
 
-class LabelMappingMismatch(FixRule):
+class LabelMappingMismatch(_MechanismRule):
     fault_id = "label_encoder_mismatch"
     summary = (
         "names the label mapping (label encoder, label2id, class-to-index map, classes) and makes evaluation reuse"
@@ -699,13 +709,6 @@ class LabelMappingMismatch(FixRule):
         wrong = _any(refits, negated=False)
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Reuse the label mapping fitted on the training data at evaluation instead of building a new one."
@@ -785,7 +788,7 @@ def _pair_evidence(sentence: str, previous_subject: str | None) -> tuple[bool, b
     return right, wrong
 
 
-class SwappedMetricKeys(FixRule):
+class SwappedMetricKeys(_MechanismRule):
     fault_id = "silent_metric_swap"
     summary = (
         "writes each metric under its own key: validation results under the validation key and test results under"
@@ -809,13 +812,6 @@ class SwappedMetricKeys(FixRule):
         right |= _any(doc.spans(SWAP_BACK), negated=False) or _any(doc.spans(OWN_KEY), negated=False)
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return (
@@ -949,7 +945,7 @@ def _directive(span: Span) -> bool:
     return bool(_DIRECTIVE_BEFORE.search(span.sentence[: span.start].strip()))
 
 
-class TestMetricsOnTrainSplit(FixRule):
+class TestMetricsOnTrainSplit(_MechanismRule):
     fault_id = "eval_on_train_split"
     summary = (
         "makes the test metrics come from the test split rather than the training split (\"score splits['test'],"
@@ -957,7 +953,7 @@ class TestMetricsOnTrainSplit(FixRule):
         " as test earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         named = right = wrong = False
         if not doc.search(_SCORING):
             return False, False, False  # the training split is not discussed as what evaluation scores
@@ -979,13 +975,6 @@ class TestMetricsOnTrainSplit(FixRule):
                 wrong = True
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Score the test split, not the training split, for the test metrics."
@@ -1008,7 +997,7 @@ _DROP_LAST_ON = re.compile(
 )
 
 
-class EvalLoaderDropsLastBatch(FixRule):
+class EvalLoaderDropsLastBatch(_MechanismRule):
     fault_id = "eval_drop_last"
     # "Keep the last, partial batch" talks about batches without resizing them.
     tolerated = frozenset({"batch_size_overflow"})
@@ -1017,7 +1006,7 @@ class EvalLoaderDropsLastBatch(FixRule):
         " last, incomplete batch\"; dropping it earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         named = bool(doc.spans(_DROP_LAST))
         if not named:
             return False, False, False
@@ -1025,13 +1014,6 @@ class EvalLoaderDropsLastBatch(FixRule):
         wrong = _any(doc.spans(_DROP_LAST_ON), negated=False) and not right
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Set drop_last=False on the evaluation DataLoaders so that every validation and test sample is scored."
@@ -1054,7 +1036,7 @@ _WEIGHTED = re.compile(
 _RENAME_WEIGHTED = re.compile(r"\b(?:call|name|label|report|store|write|log)\w*\b.{0,30}\bweighted\b.{0,30}\b(?:as|under|its own)\b")
 
 
-class WeightedF1ReportedAsMacro(FixRule):
+class WeightedF1ReportedAsMacro(_MechanismRule):
     fault_id = "weighted_f1_as_macro"
     # Reporting the weighted value "under its own name" is part of this remedy, not a metric-key swap.
     tolerated = frozenset({"silent_metric_swap"})
@@ -1063,7 +1045,7 @@ class WeightedF1ReportedAsMacro(FixRule):
         " support-weighted value under its own name; weighting macro_f1 by support earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         named = bool(doc.search(re.compile(r"\bmacro\w*"))) and bool(doc.spans(_AVERAGE))
         if not named:
             return False, False, False
@@ -1075,13 +1057,6 @@ class WeightedF1ReportedAsMacro(FixRule):
         wrong = _any(doc.spans(_WEIGHTED), negated=False) and not right
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Compute macro_f1 as the unweighted mean of the per-class F1 scores (average='macro')."
@@ -1107,7 +1082,7 @@ _EVAL_MODE_OFF = re.compile(
 )
 
 
-class ModelScoredInTrainMode(FixRule):
+class ModelScoredInTrainMode(_MechanismRule):
     fault_id = "eval_in_train_mode"
     # "Batch-norm batch statistics" names batches without resizing them, and "dropout off at evaluation" is
     # what eval mode does, not the regularisation change of a dropout fault.
@@ -1117,7 +1092,7 @@ class ModelScoredInTrainMode(FixRule):
         " \"disable dropout at evaluation\"); keeping it in train mode earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         named = bool(doc.spans(_EVAL_MODE_NAMED))
         if not named:
             return False, False, False
@@ -1125,13 +1100,6 @@ class ModelScoredInTrainMode(FixRule):
         wrong = any(not is_negated(s) and _directive(s) for s in doc.spans(_EVAL_MODE_OFF)) and not right
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Call model.eval() in the scorer before evaluating, so dropout is off and batch norm uses its running statistics."
@@ -1353,7 +1321,7 @@ class SchedulerIntervalMismatch(FixRule):
                 stated = True
         return stated, negated
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         epoch_stated, epoch_negated = self._asserted(doc, _INTERVAL_EPOCH)
         step_stated, step_negated = self._asserted(doc, _INTERVAL_STEP)
         right = epoch_stated or step_negated
@@ -1408,7 +1376,7 @@ class Fp16WithoutLossScaling(FixRule):
         " precision that does not underflow (bf16-mixed, fp32); asserting that the scaler stays off earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         on = [s for s in doc.spans(_LOSS_SCALING_ON)]
         off = [s for s in doc.spans(_LOSS_SCALING_OFF)]
         wider = [s for s in doc.spans(_WIDER_PRECISION)]
@@ -1538,7 +1506,7 @@ APPLY_AUG_TO_EVAL = _patterns(
 APPLY_VERB = re.compile(r"\b(?:apply|applies|use|add|keep|reuse|enable|include)\w*\b")
 
 
-class EvalRandomAugmentation(FixRule):
+class EvalRandomAugmentation(_MechanismRule):
     fault_id = "eval_random_augmentation"
     summary = (
         "makes evaluation inputs deterministic: no random crops, flips or training augmentations in the"
@@ -1567,13 +1535,6 @@ class EvalRandomAugmentation(FixRule):
                 wrong = True
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Evaluate with a deterministic transform (resize and centre crop); keep random crops and flips in training only."
@@ -1610,7 +1571,7 @@ RESAMPLE_WRONG = _patterns(
 )
 
 
-class OversampledBeforeSplit(FixRule):
+class OversampledBeforeSplit(_MechanismRule):
     fault_id = "oversample_before_split"
     summary = (
         "oversamples after the split, on the training split only: \"split first, then oversample\","
@@ -1628,13 +1589,6 @@ class OversampledBeforeSplit(FixRule):
         wrong = _any(doc.spans(RESAMPLE_WRONG), negated=False)
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Split first, then oversample the training split only; never resample before the split."
@@ -1663,7 +1617,7 @@ KEEP_REPEATS = _patterns(
 )
 
 
-class JoinRepeatsRows(FixRule):
+class JoinRepeatsRows(_MechanismRule):
     fault_id = "join_duplicate_rows"
     # Deduplicating by id is also what the overlap rule reads as its remedy for duplicated sources.
     tolerated = frozenset({"data_leakage_overlap"})
@@ -1685,13 +1639,6 @@ class JoinRepeatsRows(FixRule):
         wrong = _any(doc.spans(KEEP_REPEATS), negated=False)
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Reduce the lookup table to a single row per key before merging it, so the join cannot repeat rows."
@@ -1720,7 +1667,7 @@ TEST_MANIFEST_FIT = _patterns(
 )
 
 
-class NormalisationFromTest(FixRule):
+class NormalisationFromTest(_MechanismRule):
     fault_id = "normalization_from_test"
     # Its remedy is the scaler's in image terms ("statistics of the training split"): that rule reads it too.
     tolerated = frozenset({"data_leakage_scaler"})
@@ -1744,13 +1691,6 @@ class NormalisationFromTest(FixRule):
         wrong = _any(doc.spans(TEST_MANIFEST_FIT), negated=False)
         return True, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc, None)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc, key)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Compute the images' per-channel pixel statistics from the training manifest only, never from the test manifest."
@@ -1775,7 +1715,7 @@ _SHUFFLE_ON = re.compile(r"\bshuffle\s*(?:=|:|to|as|->)?\s*(?:true|1|on|yes)\b")
 _EVAL_CONTEXT = re.compile(r"\b(?:eval\w*|val\w*|test\w*|scor\w*|metric\w*)\b")
 
 
-class ShuffledEvalLoader(FixRule):
+class ShuffledEvalLoader(_MechanismRule):
     fault_id = "eval_loader_shuffled"
     # "Labels from the same batches" talks about batches without resizing them.
     tolerated = frozenset({"batch_size_overflow"})
@@ -1784,7 +1724,7 @@ class ShuffledEvalLoader(FixRule):
         " taken from the same batches; shuffling the evaluation data earns nothing"
     )
 
-    def _evidence(self, doc: FixDoc) -> tuple[bool, bool, bool]:
+    def _evidence(self, doc: FixDoc, key: AnswerKey | None = None) -> tuple[bool, bool, bool]:
         named = bool(doc.spans(_SHUFFLE_NAMED))
         if not named:
             return False, False, False
@@ -1799,13 +1739,6 @@ class ShuffledEvalLoader(FixRule):
         )
         return named, right, wrong
 
-    def proposes(self, doc: FixDoc) -> bool:
-        named, right, wrong = self._evidence(doc)
-        return named and (right or wrong)
-
-    def judge(self, doc: FixDoc, key: AnswerKey) -> FixVerdict:
-        named, right, wrong = self._evidence(doc)
-        return _mechanism_verdict(right=right, wrong=wrong, named=named)
 
     def gold_fix(self, key: AnswerKey) -> str:
         return "Set shuffle=False on the evaluation DataLoader so predictions stay in the order of the targets."

@@ -93,7 +93,7 @@ class TestGrader:
         training = make_cluster(reveal_answers=True)
         with GeneratorClient(training.address("generator")) as generator, \
                 GraderClient(training.address("grader")) as grader:
-            sealed = generator.generate_scenario("hard", 2).scenario.answer_key
+            sealed = generator.generate_scenario("hard-v1", 2).scenario.answer_key
             key = open_key(training.secret, sealed)
             grade = grader.grade(sealed, gold_diagnosis(key)).grade
         assert (grade.answer.fault_id, grade.answer.file, grade.answer.field) == (key.fault_id, key.file, key.field)

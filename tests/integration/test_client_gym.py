@@ -95,7 +95,7 @@ class TestSyncEnv:
         """Where answers are revealed, the grade in info carries the answer."""
         training = make_cluster(reveal_answers=True)
         with MLOpsDebugGymEnv(training.episode_addr) as env:
-            env.reset("easy", seed=46)
+            env.reset("easy-v1", seed=46)
             info = env.step(SUBMISSION)[4]
             answer = info["grade"]["answer"]
             assert answer is not None and answer["category"] == "config_error" and answer["file"]

@@ -13,7 +13,7 @@ import grpc
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, principals, rpc
-from mlopsdebug_common.convert import split_from_pb
+from mlopsdebug_common.convert import split_from_pb, task_to_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
 from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
@@ -86,7 +86,7 @@ class EpisodeServerConfig:
 
 
 class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
-    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard.
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.ServerGuard.
 
     Each call's owner (principal, client token or connection) comes from its metadata and scopes
     every episode it creates or names; a call with keys on but no valid key gets UNAUTHENTICATED.
@@ -95,12 +95,10 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     def __init__(
         self,
         manager: EpisodeManager,
-        scenarios: RemoteScenarioSource | ScenarioSource,
         *,
         api_keys: principals.ApiKeys | None = None,
     ) -> None:
         self._manager = manager
-        self._scenarios = scenarios
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
@@ -188,36 +186,28 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     # -- unary RPCs --
 
-    @rpc.guard(DOMAIN)
     async def ListTasks(self, request, context):  # noqa: N802
         self._owner(context)  # with keys on, even the task list needs one
-        response = await self._scenarios.list_tasks()
-        return ep_pb.ListTasksResponse(tasks=response.tasks)
+        return ep_pb.ListTasksResponse(tasks=[task_to_pb(task) for task in self._manager.list_tasks()])
 
-    @rpc.guard(DOMAIN)
     async def Reset(self, request, context):  # noqa: N802
         _, response = await self._reset(request, self._owner(context))
         return response
 
-    @rpc.guard(DOMAIN)
     async def Step(self, request, context):  # noqa: N802
         return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def StepBatch(self, request, context):  # noqa: N802
         return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
         return self._get_state(request.episode_id, self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def CloseEpisode(self, request, context):  # noqa: N802
         return self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
-    @rpc.guard(DOMAIN)
     async def CreateEvaluation(self, request, context):  # noqa: N802
         self._owner(context)  # with keys on, only a keyed caller may open an evaluation
         plan = [(task.task_id, task.episodes) for task in request.tasks]
@@ -228,13 +218,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             progress=convert.progress_to_pb(evaluation.progress()),
         )
 
-    @rpc.guard(DOMAIN)
     async def GetEvaluation(self, request, context):  # noqa: N802
         self._owner(context)
         progress = self._manager.evaluations.progress(request.evaluation_id)
         return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
 
-    @rpc.guard(DOMAIN)
     async def CloseEvaluation(self, request, context):  # noqa: N802
         self._owner(context)
         report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
@@ -246,11 +234,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         """Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
-        try:
-            owner = self._owner(context)
-        except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
-            await rpc.abort(context, exc, DOMAIN)
-            return
+        owner = self._owner(context)  # refused (by the ServerGuard's mapping) before the stream carries anything
         resumable = (RESUMABLE_METADATA, "1") in tuple(context.invocation_metadata() or ())
         owned: list[str] = []
         current = ""
@@ -316,7 +300,7 @@ async def build_server(
         require_evaluation=config.require_evaluation,
     )
     manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
-    servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
+    servicer = EpisodeServicer(manager, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],

@@ -13,7 +13,6 @@ from mlopsdebug.generator.v1 import generator_service_pb2_grpc as gen_grpc
 from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.convert import scenario_to_pb, split_from_pb, task_to_pb
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.validation import validate_seed, validate_split, validate_task_id
 from mlopsdebug_generator import core
 
 DOMAIN = "generator.mlopsdebug"
@@ -74,15 +73,12 @@ class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
         if not config.salt:
             log.warning(PUBLIC_WARNING)
 
-    @rpc.guard(DOMAIN)
     async def GenerateScenario(self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext):  # noqa: N802
-        task_id = validate_task_id(request.task_id)
-        seed = validate_seed(request.seed)
-        split = validate_split(task_id, split_from_pb(request.split))
-        scenario = core.generate_scenario(task_id, seed, sealer=self._sealer, salt=self._salt, split=split)
+        scenario = core.generate_scenario(
+            request.task_id, request.seed, sealer=self._sealer, salt=self._salt, split=split_from_pb(request.split)
+        )
         return gen_pb.GenerateScenarioResponse(scenario=scenario_to_pb(scenario))
 
-    @rpc.guard(DOMAIN)
     async def ListTasks(self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext):  # noqa: N802
         return gen_pb.ListTasksResponse(
             tasks=[task_to_pb(t) for t in core.list_tasks()], generator_version=core.GENERATOR_VERSION

@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, Scenario
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER, TASKS
@@ -51,24 +52,25 @@ class TestTasks:
 
 
 class TestValidation:
-    def test_unknown_task_raises_unknown_task_error(self):
-        """An unknown task id is a ValueError subclass that names the valid tasks."""
-        with pytest.raises(core.UnknownTaskError, match="easy, medium, hard"):
+    def test_unknown_task_raises_invalid_argument(self):
+        """An unknown task id is the common InvalidArgument (UNKNOWN_TASK) that names the valid tasks."""
+        with pytest.raises(InvalidArgument, match="expected one of easy") as caught:
             core.generate_scenario("impossible", 1, sealer=SEALER)
-        assert issubclass(core.UnknownTaskError, ValueError)
+        assert caught.value.reason == "UNKNOWN_TASK" and caught.value.violations[0].field == "task_id"
 
     @pytest.mark.parametrize("seed", [-1, MAX_SEED + 1, 2**64])
     def test_seed_outside_range_raises_invalid_seed_error(self, seed):
         """Seeds outside [0, MAX_SEED] are rejected."""
-        with pytest.raises(core.InvalidSeedError):
+        with pytest.raises(InvalidArgument) as caught:
             core.generate_scenario("easy", seed, sealer=SEALER)
-        assert issubclass(core.InvalidSeedError, ValueError)
+        assert caught.value.reason == "INVALID_SEED"
 
     @pytest.mark.parametrize("seed", ["3", 1.5, True, None])
     def test_non_integer_seed_raises_invalid_seed_error(self, seed):
         """Strings, floats and booleans are not seeds."""
-        with pytest.raises(core.InvalidSeedError):
+        with pytest.raises(InvalidArgument) as caught:
             core.generate_world("easy", seed)
+        assert caught.value.reason == "INVALID_SEED"
 
     def test_boundary_seeds_are_accepted(self):
         """0 and MAX_SEED both generate."""
@@ -77,7 +79,7 @@ class TestValidation:
 
     def test_forcing_a_fault_from_another_task_is_rejected(self):
         """generate_world(fault=...) accepts only faults of the task's pool."""
-        with pytest.raises(ValueError, match="not in the pool"):
+        with pytest.raises(InvalidArgument, match="not in the pool"):
             core.generate_world("easy", 1, fault="silent_metric_swap")
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import grpc
 
 from mlopsdebug.grader.v1 import grader_service_pb2 as grader_pb
@@ -14,35 +12,10 @@ from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader import core
+from mlopsdebug_grader.config import GraderConfig
 
 DOMAIN = "grader.mlopsdebug"
 SERVICE_NAME = grader_pb.DESCRIPTOR.services_by_name["GraderService"].full_name
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class GraderConfig:
-    secret: bytes
-    host: str = "[::]"
-    port: int = 50053
-    grace_s: float = 5.0
-    # Whether grades reveal the answer (training); the grader's own setting, never the caller's.
-    reveal_answers: bool = False
-    # Reveal the answers of held-out faults too (off: training on them would defeat the held-out split).
-    reveal_heldout: bool = False
-    # Mutual TLS (MLOPSDEBUG_MTLS_DIR): then only the episode service's identity may call; None: plaintext.
-    mtls: rpc.MutualTls | None = None
-
-    @classmethod
-    def from_env(cls) -> GraderConfig:
-        return cls(
-            secret=rpc.secret_from_env(),
-            reveal_heldout=rpc.env_bool("MLOPSDEBUG_REVEAL_HELDOUT", False),
-            host=rpc.env_str("MLOPSDEBUG_GRADER_HOST", "[::]"),
-            port=rpc.env_int("MLOPSDEBUG_GRADER_PORT", 50053),
-            grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
-            reveal_answers=rpc.env_bool("MLOPSDEBUG_REVEAL_ANSWERS", False),
-            mtls=rpc.mtls_from_env("grader"),
-        )
 
 
 class GraderServicer(grader_grpc.GraderServiceServicer):

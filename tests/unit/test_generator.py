@@ -173,7 +173,7 @@ class TestSaltAndIdentifiers:
 
     def test_the_service_refuses_to_run_unsalted_by_accident(self, monkeypatch):
         """No MLOPSDEBUG_SALT and no explicit public choice: the generator does not start."""
-        from mlopsdebug_generator.server import salt_from_env  # noqa: PLC0415
+        from mlopsdebug_generator.config import salt_from_env  # noqa: PLC0415
 
         monkeypatch.delenv("MLOPSDEBUG_SALT", raising=False)
         monkeypatch.delenv("MLOPSDEBUG_SALT_PUBLIC", raising=False)
@@ -192,7 +192,8 @@ class TestSaltAndIdentifiers:
 
     def test_a_public_generator_says_so_loudly(self, caplog):
         """An unsalted generator logs a WARNING that its answers are computable offline."""
-        from mlopsdebug_generator.server import GeneratorConfig, GeneratorServicer  # noqa: PLC0415
+        from mlopsdebug_generator.config import GeneratorConfig  # noqa: PLC0415
+        from mlopsdebug_generator.server import GeneratorServicer  # noqa: PLC0415
 
         with caplog.at_level("WARNING", logger="mlopsdebug.generator"):
             GeneratorServicer(GeneratorConfig(secret=b"s" * 32, salt=b"x"))
@@ -290,6 +291,16 @@ class TestGallery:
         text = capsys.readouterr().out
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text
+
+    def test_the_optimizer_in_a_conclusion_is_the_runs_optimizer(self, capsys):
+        """exploding_lr's conclusion names the run's optimizer (easy seed 0: adamw on tabnet), not its model."""
+        from mlopsdebug_generator import gallery
+
+        world = core.generate_world("easy", 0)
+        assert world.fault_id == "exploding_lr" and world.optimizer == "adamw"
+        gallery.main(["easy:0"])
+        root_cause = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Root cause:"))
+        assert "stable range for adamw" in root_cause
 
 
 class TestGeneratedDocs:

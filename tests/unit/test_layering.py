@@ -21,9 +21,13 @@ PACKAGES = {
     "mlopsdebug_episode": ROOT / "services" / "episode",
     "mlopsdebug_grader": ROOT / "services" / "grader",
 }
-# The modules that speak the transport. Everything else in PACKAGES is domain code.
+# The modules that speak the transport or read the deployment's settings (TLS credentials, environment).
+# Everything else in PACKAGES is domain code.
 TRANSPORT = frozenset({
     "mlopsdebug_common.rpc",
+    "mlopsdebug_generator.config",
+    "mlopsdebug_grader.config",
+    "mlopsdebug_episode.config",
     "mlopsdebug_common.convert",
     "mlopsdebug_episode.convert",
     "mlopsdebug_episode.remote",

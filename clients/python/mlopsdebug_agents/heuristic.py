@@ -193,13 +193,6 @@ class _Code:
                     found.append(name)
         return found
 
-    def enclosing_function(self, target: ast.AST) -> str | None:
-        for name, fn in self.functions.items():
-            for node in ast.walk(fn):
-                if node is target:
-                    return name
-        return None
-
 
 def _is_label_map(node: ast.expr) -> bool:
     """A label map from class name to output index: `{name: i for i, name in enumerate(...)}` or a

@@ -148,7 +148,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from mlopsdebug_cli.sealed import evaluate_sealed  # noqa: PLC0415
 
         return evaluate_sealed(args)
-    from mlopsdebug_cli.evaluate import evaluate  # noqa: PLC0415
+    from mlopsdebug_cli.eval_run import evaluate  # noqa: PLC0415
 
     return evaluate(args)
 

@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 
-from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, Scenario
+from mlopsdebug_common.domain import SANITY_CHECKS, TRAINING_STATUSES, ArtifactDoc, RunSummary, Scenario
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
@@ -113,7 +113,7 @@ class TestScenarioShape:
                 s = core.generate_scenario(task_id, seed, sealer=SEALER).run_summary
                 assert 0.0 <= s.val_metric <= 1.0 and 0.0 <= s.test_metric <= 1.0
                 assert 0 <= s.epochs_completed <= s.epochs_planned
-                assert s.training_status in ("completed", "early_stopped", "diverged", "failed")
+                assert s.training_status in TRAINING_STATUSES
                 assert s.wall_clock_seconds > 0
                 if s.training_status == "diverged":
                     assert math.isnan(s.final_train_loss) and math.isnan(s.final_val_loss)

@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from mlopsdebug_cli import conformance
 from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
 from mlopsdebug_cli.supervise import RestartPolicy
 
@@ -284,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_eval)
 
+    conformance.add_parser(sub)
     return parser
 
 

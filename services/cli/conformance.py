@@ -44,10 +44,11 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     conformance = sub.add_parser(
         "conformance",
-        help="check a deployment (or another implementation of the contracts) against the documented behaviour",
+        help="check a deployment (or another implementation of the contracts) against the documented rules",
     )
-    conformance.add_argument("--address", default=None,
-                             help="episode service host:port (default: an in-process cluster the suite starts)")
+    conformance.add_argument(
+        "--address", default=None, help="episode service host:port (default: an in-process cluster the suite starts)"
+    )
     conformance.add_argument("--gateway-url", default=None, help="OpenEnv gateway URL, e.g. http://host:7860")
     conformance.add_argument("pytest_args", nargs=argparse.REMAINDER,
                              help="further pytest arguments after --, e.g. -- -k Rewards -x")

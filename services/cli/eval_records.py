@@ -84,7 +84,7 @@ def parse_tasks(spec: str) -> list[str]:
 
 
 def parse_agents(spec: str) -> list[str]:
-    """Agent names (or module:factory paths) from "heuristic,random" in the order given, without duplicates."""
+    """Agent names (or module:Class paths) from "heuristic,random" in the order given, without duplicates."""
     return _comma_list(spec, "agents")
 
 

@@ -35,7 +35,16 @@ from mlopsdebug_cli.eval_statistics import compare, summarize
 from mlopsdebug_client import AsyncBatchingSession, AsyncEpisodeClient, ClientConfig, MLOpsDebugError
 from mlopsdebug_common import eventloop
 
-__all__ = ["EvalOutcome", "TaskError", "check_tasks", "embedded_cluster", "evaluate", "plan", "progress_bar", "run_eval"]
+__all__ = [
+    "EvalOutcome",
+    "TaskError",
+    "check_tasks",
+    "embedded_cluster",
+    "evaluate",
+    "plan",
+    "progress_bar",
+    "run_eval",
+]
 
 
 @dataclasses.dataclass

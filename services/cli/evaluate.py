@@ -33,7 +33,14 @@ from mlopsdebug_cli.eval_records import (
 )
 from mlopsdebug_cli.eval_report import render_markdown, render_tables, write_chart
 from mlopsdebug_cli.eval_run import EvalOutcome, embedded_cluster, evaluate, plan, run_eval
-from mlopsdebug_cli.eval_statistics import ComparisonRow, SummaryRow, compare, mean_ci95, summarize, t_critical_95
+from mlopsdebug_cli.eval_statistics import (
+    ComparisonRow,
+    SummaryRow,
+    compare,
+    mean_ci95,
+    summarize,
+    t_critical_95,
+)
 
 __all__ = [
     "TASK_ORDER",

@@ -2,7 +2,8 @@
 
 Every core raises these and only these for bad input or state (no ValueError subclasses of its own);
 the one server interceptor in `mlopsdebug_common.rpc` (ServerGuard) turns them into gRPC statuses with
-rich details for every service, and the gateway into HTTP statuses. Anything else is a bug: INTERNAL. Messages are written for the caller and never name the fault.
+rich details for every service, and the gateway into HTTP statuses. Anything else is a bug: INTERNAL.
+Messages are written for the caller and never name the fault.
 """
 
 from __future__ import annotations

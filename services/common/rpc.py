@@ -57,6 +57,7 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 # goes down is skipped while others are up. Never for the episode service, which holds episodes.
 STATELESS_PEER_OPTIONS: tuple[tuple[str, Any], ...] = (*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin"))
 
+
 def status_from_error(err: DomainError, domain: str) -> status_pb2.Status:
     """The google.rpc.Status for a domain error: canonical code, ErrorInfo, and BadRequest violations."""
     details = []
@@ -85,7 +86,7 @@ def internal_status(domain: str) -> status_pb2.Status:
 
 
 def status_from_exception(exc: BaseException, domain: str) -> status_pb2.Status:
-    """A domain error's own status; anything else is a bug: logged with its traceback, INTERNAL on the wire."""
+    """A domain error's own status; anything else is a bug: traceback logged, INTERNAL on the wire."""
     if isinstance(exc, DomainError):
         return status_from_error(exc, domain)
     log.error("unexpected error", exc_info=exc)
@@ -280,7 +281,6 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     - whatever the method raises becomes its status: a DomainError its canonical code with ErrorInfo
       (and BadRequest violations), anything else INTERNAL with a generic message, the traceback logged
       (servicers raise domain errors and never translate them themselves);
-
     - a request whose bytes do not parse as the method's message gets INVALID_ARGUMENT (gRPC itself
       answers UNKNOWN and logs a traceback per request), and at most one log line a minute;
     - when `allowed_peers` is set (mutual TLS), a caller whose certificate names another identity gets

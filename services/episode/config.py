@@ -1,4 +1,4 @@
-"""The episode service's configuration: one frozen dataclass, read from environment variables by `from_env()`."""
+"""The episode service's configuration: one frozen dataclass, read from the environment by `from_env()`."""
 
 from __future__ import annotations
 

@@ -318,7 +318,7 @@ class EpisodeManager:
 
     @staticmethod
     def list_tasks() -> tuple[TaskSpec, ...]:
-        """The tasks a reset accepts (the ones reset validates against): families first, then pinned versions."""
+        """The tasks a reset accepts: the families first, then the pinned versions."""
         return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
     def close(self, episode_id: str, *, owner: str = "") -> Episode:

@@ -179,7 +179,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         """Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
-        owner = self._owner(context)  # refused (by the ServerGuard's mapping) before the stream carries anything
+        owner = self._owner(context)  # a refusal here ends the call (ServerGuard) before the stream carries anything
         resumable = (RESUMABLE_METADATA, "1") in tuple(context.invocation_metadata() or ())
         owned: list[str] = []
         current = ""

@@ -132,13 +132,13 @@ class CoreDriver(Driver):
     name = "in-process core"
 
     def __init__(self, seeds: Sequence[int]) -> None:
+        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
         from mlopsdebug_common.sealing import Sealer  # noqa: PLC0415 - the baseline needs service code
         from mlopsdebug_common.tasks import TASKS  # noqa: PLC0415
         from mlopsdebug_episode.actions import Action  # noqa: PLC0415
         from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager  # noqa: PLC0415
         from mlopsdebug_generator import core as generator  # noqa: PLC0415
         from mlopsdebug_grader import core as grader  # noqa: PLC0415
-        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
 
         sealer = Sealer(secrets.token_bytes(32))
         self.generate = lambda task, seed: generator.generate_scenario(task, seed, sealer=sealer, salt=b"")

@@ -20,7 +20,7 @@ sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 @pytest.fixture(scope="session")
 def cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415 - unit tests must not need the servers
+    from inprocess import InProcessCluster
 
     # Public (unsalted) on purpose: some tests read a known scenario of the public code, e.g. the Node
     # suite's easy seed 7. Private clusters (make_cluster) draw a fresh salt, as every cluster does.
@@ -31,7 +31,7 @@ def cluster():
 
 @pytest.fixture
 def make_cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     made: list[InProcessCluster] = []
 

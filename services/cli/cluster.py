@@ -37,8 +37,8 @@ from contextlib import contextmanager
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mlopsdebug_common.certs import generate_cluster_certs
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
+from mlopsdebug_common.certs import generate_cluster_certs
 
 SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
@@ -302,7 +302,7 @@ class LocalCluster:
         address = f"{self.options.host}:{port}"
         if service == "gateway":
             try:
-                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False

@@ -203,7 +203,7 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             address = args.address or stack.enter_context(ev.embedded_cluster(console))
             ev._check_tasks(address, tasks)
-            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
+            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None
             progress = stack.enter_context(ev._progress(console, not args.no_progress))
             bar = progress.add_task("sealed eval", total=len(agents) * len(tasks) * episodes, mean="-")
             total, done = 0.0, 0

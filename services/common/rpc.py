@@ -109,7 +109,7 @@ def guard(domain: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., 
                 return await method(self, request, context)
             except (asyncio.CancelledError, grpc.aio.AbortError):
                 raise
-            except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
+            except Exception as exc:
                 await abort(context, exc, domain)
                 raise AssertionError("unreachable") from exc
 

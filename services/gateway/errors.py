@@ -14,7 +14,6 @@ from typing import Any, Final
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 HTTP_STATUS: Final[dict[str, int]] = {

@@ -16,7 +16,13 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails
 
-from mlopsdebug_common.domain import ACTION_TYPES, ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
+from mlopsdebug_common.domain import (
+    ACTION_TYPES,
+    ARTIFACT_FILES,
+    CATEGORIES,
+    SANITY_CHECKS,
+    STRUCTURED_ARTIFACTS,
+)
 from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,

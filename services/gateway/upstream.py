@@ -141,7 +141,7 @@ class StepBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-        except BaseException as exc:  # noqa: BLE001 - cancelled (closing) or a bug: nobody may wait forever
+        except BaseException as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly"))
@@ -312,7 +312,7 @@ class StreamTransport:
             try:
                 await call.write(request)
                 response = await asyncio.wait_for(call.read(), timeout_s or self._client.rpc_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._drop()
                 raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
             except grpc.aio.AioRpcError as exc:

@@ -397,7 +397,7 @@ def _render_sklearn_functions(c: _Ctx) -> str:
     tv, vv = n["train_var"], n["val_var"]
     lines += _resample_call(c, "train")
     lines += [
-        "    if max_train_samples is not None and len({0}) > max_train_samples:".format(tv),
+        f"    if max_train_samples is not None and len({tv}) > max_train_samples:",
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",
     ]
     if healthy_scaler:

@@ -26,12 +26,12 @@ from mlopsdebug_common.faults import FAULT_POOLS
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
-    clause_bounds,
     KEEP_BEFORE,
     MAX_MENTIONS,
     NumberToken,
     ParameterReading,
     Span,
+    clause_bounds,
     close,
     find_spans,
     is_negated,

@@ -12,7 +12,7 @@ from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.answer_key import AnswerKeyError
 from mlopsdebug_common.convert import diagnosis_from_pb, grade_to_pb, sealed_key_from_pb
 from mlopsdebug_common.errors import InvalidArgument
-from mlopsdebug_common.sealing import SealError, Sealer
+from mlopsdebug_common.sealing import Sealer, SealError
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader import core
 

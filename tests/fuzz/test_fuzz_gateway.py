@@ -15,11 +15,11 @@ import httpx
 import pytest
 import websockets.exceptions
 import websockets.sync.client
+from fuzz.budget import examples
+from fuzz.strategies import JSON, JSON_SCALARS, ODD_VALUES, seed_actions
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fuzz.budget import examples
-from fuzz.strategies import JSON, JSON_SCALARS, ODD_VALUES, seed_actions
 from mlopsdebug_gateway.mcp import INTERNAL_ERROR, TOOL_NAMES
 
 ROUTES = ["/health", "/metadata", "/schema", "/state", "/reset", "/step", "/close", "/mcp", "/openapi.json", "/docs"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mlopsdebug_common.tasks import TASKS
+
+from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AsyncGeneratorClient,
     AsyncGraderClient,
@@ -13,8 +14,7 @@ from mlopsdebug_client import (
     actions,
     grade_to_dict,
 )
-
-from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_common.tasks import TASKS
 
 
 @pytest.fixture

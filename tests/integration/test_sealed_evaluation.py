@@ -5,8 +5,8 @@ a complete, deterministic operator report; the right status codes."""
 from __future__ import annotations
 
 import pytest
-
 from answers import gold_diagnosis, open_key, seeds_by_fault
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug_client import (
@@ -310,7 +310,7 @@ class TestStatusCodes:
 
 def test_the_gym_wrapper_plays_a_sealed_evaluation(cluster, candidates):
     """`reset(evaluation_id=...)` on the Gymnasium-style wrapper: no seed in info, a bare score."""
-    from mlopsdebug_client import MLOpsDebugGymEnv  # noqa: PLC0415
+    from mlopsdebug_client import MLOpsDebugGymEnv
 
     with EpisodeClient(cluster.episode_addr) as client:
         created = client.create_evaluation({"medium": 1})

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mlopsdebug_client import actions
 
 from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_client import actions
 
 SPEC_CHECKS = (
     "label_consistency",

@@ -8,6 +8,7 @@ import grpc
 import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+
 from mlopsdebug_client import errors
 from mlopsdebug_client.errors import StatusCode
 

@@ -171,7 +171,7 @@ class TestSaltAndIdentifiers:
 
     def test_the_service_refuses_to_run_unsalted_by_accident(self, monkeypatch):
         """No MLOPSDEBUG_SALT and no explicit public choice: the generator does not start."""
-        from mlopsdebug_generator.server import salt_from_env  # noqa: PLC0415
+        from mlopsdebug_generator.server import salt_from_env
 
         monkeypatch.delenv("MLOPSDEBUG_SALT", raising=False)
         monkeypatch.delenv("MLOPSDEBUG_SALT_PUBLIC", raising=False)
@@ -190,7 +190,7 @@ class TestSaltAndIdentifiers:
 
     def test_a_public_generator_says_so_loudly(self, caplog):
         """An unsalted generator logs a WARNING that its answers are computable offline."""
-        from mlopsdebug_generator.server import GeneratorConfig, GeneratorServicer  # noqa: PLC0415
+        from mlopsdebug_generator.server import GeneratorConfig, GeneratorServicer
 
         with caplog.at_level("WARNING", logger="mlopsdebug.generator"):
             GeneratorServicer(GeneratorConfig(secret=b"s" * 32, salt=b"x"))
@@ -294,8 +294,8 @@ class TestGeneratedDocs:
     def test_readme_and_grading_tables_and_gallery_are_current(self):
         """The README's task, rules and gallery sections and docs/grading.md's rules table are exactly what
         scripts/gen_docs.py prints from the registry, the fix rules and the generator today."""
-        import importlib.util  # noqa: PLC0415
-        import pathlib  # noqa: PLC0415
+        import importlib.util
+        import pathlib
 
         path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_docs.py"
         spec = importlib.util.spec_from_file_location("gen_docs", path)

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own interpreter and pinned tools
+    return subprocess.run(
         [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=300
     )
 

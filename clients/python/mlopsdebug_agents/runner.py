@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug_agents.base import Agent
+from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 from mlopsdebug_client import (
     EpisodeLostError,
     InvalidArgumentError,
@@ -27,9 +29,6 @@ from mlopsdebug_client import (
     observation_to_dict,
 )
 from mlopsdebug_client.actions import ActionLike, as_action, to_dict
-
-from mlopsdebug_agents.base import Agent
-from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 
 __all__ = [
     "SUCCESS_THRESHOLD",

@@ -8,7 +8,7 @@ import numpy as np
 
 from mlopsdebug_generator import evaluation
 from mlopsdebug_generator.draws import appearance_order, uniform_int
-from mlopsdebug_generator.faults.base import ReportedMetrics, Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, ReportedMetrics, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import label_location
 

@@ -6,7 +6,7 @@ import dataclasses
 
 from mlopsdebug_generator import evaluation
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import ReportedMetrics, Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, ReportedMetrics, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 

@@ -66,11 +66,6 @@ class ResourceExhausted(DomainError):
     default_reason = "RESOURCE_EXHAUSTED"
 
 
-class PermissionDenied(DomainError):
-    code = "PERMISSION_DENIED"
-    default_reason = "PERMISSION_DENIED"
-
-
 class Unavailable(DomainError):
     code = "UNAVAILABLE"
     default_reason = "UNAVAILABLE"

@@ -34,6 +34,7 @@ a handful of reposted items). Thresholds:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 
@@ -108,12 +109,12 @@ def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
         "shared_ids_fraction_of_val": sp.shared_ids / max(1, n_val),
         "content_duplicates_val": sp.content_duplicates,
     }
-    details = [f"{name}: {n:,} ids" for name, n in zip(_SPLITS, sp.n)]
+    details = [f"{name}: {n:,} ids" for name, n in zip(_SPLITS, sp.n, strict=True)]
     key = w.dataset.group_key
     if sp.groups is not None:
         metrics["shared_groups_train_val"] = sp.shared_groups
         metrics["val_samples_with_train_group"] = round(sp.val_seen_fraction * n_val) if sp.shared_groups else 0
-        details += [f"{name}: {g:,} distinct {key}" for name, g in zip(_SPLITS, sp.groups)]
+        details += [f"{name}: {g:,} distinct {key}" for name, g in zip(_SPLITS, sp.groups, strict=True)]
     ds = w.dataset
     if sp.shared_ids:
         examples = sorted(int(x) for x in stream.rng().choice(sp.n_unique_ids, 3, replace=False))
@@ -152,7 +153,7 @@ def step_variability(values: np.ndarray | list[float]) -> float:
     finite = [math.log(v) for v in values if v > 0 and math.isfinite(v)]
     if len(finite) < 7:  # too few values to tell noise from a swing
         return 0.0
-    diffs = sorted(abs(b - a) for a, b in zip(finite, finite[1:]))
+    diffs = sorted(abs(b - a) for a, b in itertools.pairwise(finite))
     mid = len(diffs) // 2
     return diffs[mid] if len(diffs) % 2 else 0.5 * (diffs[mid - 1] + diffs[mid])
 
@@ -402,7 +403,7 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
     overfit = (final - best) / best if done and best > 0 else 0.0
     # Epoch-mean train loss only falls in healthy training (noise aside); a jump up means instability.
     train = [x for x in traj.train_loss[:done].tolist() if math.isfinite(x) and x > 0]
-    rises = [b / a - 1.0 for a, b in zip(train, train[1:])]
+    rises = [b / a - 1.0 for a, b in itertools.pairwise(train)]
     worst_rise = max(rises) if rises else 0.0
     rise_epoch = rises.index(worst_rise) + 2 if rises else 0
     metrics = {
@@ -501,7 +502,7 @@ def _report_integrity(w: World, metrics: dict[str, float], details: list[str]) -
         metrics[f"{name}_samples_in_split"] = rows
         metrics[f"{name}_macro_f1_minus_mean_class_f1"] = block.macro_f1 - mean_f1
         details.append(f"{name}: scored {block.n_samples:,} of {rows:,} rows; mean per-class F1 {mean_f1:.4f}")
-    for name, block, rows in blocks:
+    for _name, block, rows in blocks:
         if block.n_samples != rows:
             return (
                 f"eval_results.json scored {ev.val.n_samples:,} val and {ev.test.n_samples:,} test samples; "
@@ -532,4 +533,4 @@ assert tuple(CHECKS) == SANITY_CHECKS
 
 def run_all(world: World, streams: list[Stream]) -> tuple[SanityCheckResult, ...]:
     """All checks in SANITY_CHECKS order, check i drawing only from its own stream."""
-    return tuple(CHECKS[name](world, stream) for name, stream in zip(SANITY_CHECKS, streams))
+    return tuple(CHECKS[name](world, stream) for name, stream in zip(SANITY_CHECKS, streams, strict=True))

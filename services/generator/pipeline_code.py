@@ -894,6 +894,6 @@ def render(world: World) -> tuple[str, CodeLocation | None]:
     text = _RENDERERS[world.code_style](ctx)
     location = faults.get(world.fault_id).code_location(ctx) if world.planted else None
     n = world.names
-    for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"])):
+    for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"]), strict=True):
         text = text.replace(placeholder, name)
     return text, location

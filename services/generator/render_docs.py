@@ -85,7 +85,7 @@ _dumps = dumps
 
 
 def _counts(w: World, split: int) -> dict[str, int]:
-    return {name: int(c) for name, c in zip(w.classes, w.splits.counts[split])}
+    return {name: int(c) for name, c in zip(w.classes, w.splits.counts[split], strict=True)}
 
 
 _SPLITS = ("train", "val", "test")
@@ -211,11 +211,11 @@ def _association_stats(w: World, names: list[str]) -> dict:
     }
     out: dict = {"target_association": association}
     if w.join_table:
-        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association))
+        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association, strict=True))
         out["joined_columns"] = {
             w.joined_column: {
                 "source": f"{w.join_table}.parquet",
-                "missing_fraction": dict(zip(_SPLITS, w.joined_missing)),
+                "missing_fraction": dict(zip(_SPLITS, w.joined_missing, strict=True)),
             }
         }
     return out
@@ -314,7 +314,7 @@ def model_card(w: World, created_at: str) -> str:
         "dataset": {
             "name": w.dataset.name,
             "snapshot": w.snapshot,
-            "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n)},
+            "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n, strict=True)},
         },
         "id2label": {str(i): name for i, name in enumerate(w.classes)},
     }

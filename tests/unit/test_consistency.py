@@ -273,7 +273,7 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(log.sched is not None and num(log.sched.group(2)) == spe * epochs, "total_steps")
     # Oversampling repeats rows within a split: version 2 tabular stats count each split's distinct ids.
     distinct = [splits[s].get("n_unique_ids", splits[s]["n_samples"]) for s in ("train", "val", "test")]
-    expect(all(d <= n for d, n in zip(distinct, sizes)), "distinct ids per split")
+    expect(all(d <= n for d, n in zip(distinct, sizes, strict=True)), "distinct ids per split")
     expect(sum(distinct) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
     resampling = stats.get("preprocessing", {}).get("resampling")
     expect((resampling is not None) == ("RandomOverSampler(" in code), "oversampling in stats and code")

@@ -122,4 +122,4 @@ class TestFixCorpus:
     def test_paraphrases_score_at_least_0_9(self, fault):
         texts = PARAPHRASES[fault]
         credits = [judge_fix(make_key(fault), text).credit for text in texts]
-        assert sum(credits) / len(credits) >= 0.9, dict(zip(texts, credits))
+        assert sum(credits) / len(credits) >= 0.9, dict(zip(texts, credits, strict=True))

@@ -147,7 +147,7 @@ class TestDeterminism:
         world = core.generate_world("medium", 17, fault="data_leakage_overlap")
         forward = checks.run_all(world, core._check_streams("medium", 17, b""))
         streams = core._check_streams("medium", 17, b"")
-        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams)))]
+        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams, strict=True)))]
         assert forward == tuple(reversed(backward))
 
     def test_sealing_secret_changes_only_the_key(self):

@@ -92,7 +92,7 @@ class TestOracleAttack:
         """Against detailed grades the attack reaches a perfect score without investigating."""
         for seed in range(3):
 
-            def grade_target(diagnosis: pb.Diagnosis) -> pb.Grade:
+            def grade_target(diagnosis: pb.Diagnosis, seed: int = seed) -> pb.Grade:
                 episode = client.reset("easy", seed)
                 return submit(client, episode.episode_id, diagnosis)
 
@@ -111,7 +111,8 @@ class TestOracleAttack:
             run_id = target.observation.run_id
             used = [False]
 
-            def grade_target(diagnosis: pb.Diagnosis) -> pb.Grade | None:
+            # Called within this iteration; the defaults bind this iteration's values all the same (B023).
+            def grade_target(diagnosis: pb.Diagnosis, target=target, used=used, run_id=run_id) -> pb.Grade | None:
                 if not used[0]:
                     used[0] = True
                     grade = submit(client, target.episode_id, diagnosis)

@@ -245,7 +245,7 @@ class TestMLOpsDebugError:
     def test_pickles_with_its_details(self) -> None:
         """Errors survive pickling (process pools) with class and details intact."""
         error = errors.error_from_status(_status())
-        clone = pickle.loads(pickle.dumps(error))
+        clone = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
         assert type(clone) is errors.InvalidArgumentError
         assert clone.field_violations == error.field_violations
         assert clone.metadata == error.metadata and clone.code is error.code

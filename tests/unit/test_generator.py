@@ -130,11 +130,11 @@ class TestDeterminism:
         cases = [("easy", 3), ("medium", 8), ("hard", 21), ("hard", MAX_SEED)]
         here = [digest(core.generate_scenario(t, s, sealer=SEALER)) for t, s in cases]
         program = (
-            "import sys; sys.path.insert(0, %r)\n"
+            f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
             "from test_generator import digest, SEALER\n"
             "from mlopsdebug_generator import core\n"
-            "for t, s in %r: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
-        ) % (os.path.dirname(__file__), cases)
+            f"for t, s in {cases!r}: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
+        )
         for hash_seed in ("0", "12345"):
             env = {**os.environ, "PYTHONHASHSEED": hash_seed}
             out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)

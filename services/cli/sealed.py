@@ -202,9 +202,9 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
     try:
         with contextlib.ExitStack() as stack:
             address = args.address or stack.enter_context(ev.embedded_cluster(console))
-            ev._check_tasks(address, tasks)
+            ev._check_tasks(address, tasks)  # noqa: SLF001 - eval's helpers, shared within the CLI
             lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None
-            progress = stack.enter_context(ev._progress(console, not args.no_progress))
+            progress = stack.enter_context(ev._progress(console, not args.no_progress))  # noqa: SLF001 - as above
             bar = progress.add_task("sealed eval", total=len(agents) * len(tasks) * episodes, mean="-")
             total, done = 0.0, 0
 
@@ -229,7 +229,7 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
                 )
             )
             records = records_from_reports(reports, played)
-    except ev._TaskError as exc:
+    except ev._TaskError as exc:  # noqa: SLF001 - as above
         console.print(f"[red]error:[/] {exc}")
         return 2
     except MLOpsDebugError as exc:

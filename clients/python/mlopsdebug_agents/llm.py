@@ -239,7 +239,7 @@ class LLMAgent(Agent):
         self._pending_call_id: str | None = None
         self.requests = 0
         # Backoff jitter only (it never changes what the agent does); seeded, like all randomness here.
-        self._jitter = random.Random(seed)
+        self._jitter = random.Random(seed)  # noqa: S311 - jitter, not a secret
 
     # -- rendering what the episode shows --
 

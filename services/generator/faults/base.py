@@ -184,7 +184,7 @@ class Fault:
 
     def locate(self, world: World) -> Location:
         """File, canonical field, aliases and fix parameters of the world's fault."""
-        from mlopsdebug_generator import render  # the renderers import the world model, which imports plugins
+        from mlopsdebug_generator import render  # noqa: PLC0415 - the renderers import the world model, which imports plugins
 
         if not world.planted:
             raise ValueError("a healthy twin has no fault location in its code")
@@ -201,7 +201,7 @@ class ConfigFault(Fault):
     config_kind: ClassVar[str]
 
     def locate(self, world: World) -> Location:
-        from mlopsdebug_generator import render_config
+        from mlopsdebug_generator import render_config  # noqa: PLC0415 - as in Fault.locate
 
         path = render_config.FIELD_PATHS[self.config_kind][world.config_layout]
         aliases = tuple(a for a in render_config.FIELD_ALIASES[self.config_kind] if a != path)

@@ -145,14 +145,14 @@ class CoreDriver(Driver):
         self.cache = {(TASK, s): self.generate(TASK, s) for s in seeds}
 
         class Scenarios:
-            async def get(inner, task_id: str, seed: int, split: str = "all"):  # noqa: N805
+            async def get(inner, task_id: str, seed: int, split: str = "all") -> Any:  # noqa: N805
                 key = (task_id, seed)  # the benchmark plays the "all" split only
                 if key not in self.cache:
                     self.cache[key] = self.generate(task_id, seed)
                 return self.cache[key]
 
         class Grader:
-            async def grade(inner, key, diagnosis, *, task):  # noqa: N805
+            async def grade(inner, key: Any, diagnosis: Any, *, task: Any) -> Any:  # noqa: N805
                 return grader.grade(
                     sealer.open(key), diagnosis, asymmetric_penalty=task.asymmetric_penalty, reveal_answer=False
                 )

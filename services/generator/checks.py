@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class Stream:
         return self._rng
 
 
-def _result(check: str, status: str, summary: str, metrics: dict[str, float], details=()) -> SanityCheckResult:
+def _result(check: str, status: str, summary: str, metrics: dict[str, float], details: Iterable[str] = ()) -> SanityCheckResult:
     clean = {k: float(round(v, 6)) for k, v in metrics.items()}
     return SanityCheckResult(check, status, summary, clean, tuple(details)[:20])
 

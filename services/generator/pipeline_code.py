@@ -13,6 +13,7 @@ key always names an identifier that really exists in the rendered file.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from mlopsdebug_generator import faults
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from mlopsdebug_generator.world import World
 
 
-def _py_list(name: str, items, per_line: int = 1) -> list[str]:
+def _py_list(name: str, items: Iterable[object], per_line: int = 1) -> list[str]:
     lines = [f"{name} = ["]
     for item in items:
         lines.append(f"    {json.dumps(item)},")

@@ -82,7 +82,7 @@ def yaml_float(x: float) -> str:
     return f"{mantissa}e{sign}{int(exponent[1:]):02d}"
 
 
-def _scalar(value) -> str:
+def _scalar(value: object) -> str:
     if value is None:
         return "null"
     if value is True:

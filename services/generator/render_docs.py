@@ -20,7 +20,7 @@ _encode_str = json.encoder.encode_basestring  # the C implementation when availa
 _LITERALS = {None: "null", True: "true", False: "false"}
 
 
-def _scalar(value) -> str | None:
+def _scalar(value: object) -> str | None:
     """JSON text of a scalar, or None for containers (json.dumps' own float and int spelling)."""
     kind = type(value)
     if kind is str:
@@ -38,7 +38,7 @@ def _scalar(value) -> str | None:
     raise TypeError(f"cannot encode {kind.__name__} in a JSON artifact")
 
 
-def _emit(obj, depth: int, out: list[str]) -> None:
+def _emit(obj: dict | list, depth: int, out: list[str]) -> None:
     """Append the indent=2 JSON text of a dict or list (scalars are inlined by the caller)."""
     newline = "\n" + "  " * (depth + 1)
     if isinstance(obj, dict):

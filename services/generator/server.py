@@ -75,7 +75,9 @@ class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
             log.warning(PUBLIC_WARNING)
 
     @rpc.guard(DOMAIN)
-    async def GenerateScenario(self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def GenerateScenario(  # noqa: N802
+        self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext
+    ) -> gen_pb.GenerateScenarioResponse:
         task_id = validate_task_id(request.task_id)
         seed = validate_seed(request.seed)
         split = validate_split(task_id, split_from_pb(request.split))
@@ -83,13 +85,15 @@ class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
         return gen_pb.GenerateScenarioResponse(scenario=scenario_to_pb(scenario))
 
     @rpc.guard(DOMAIN)
-    async def ListTasks(self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def ListTasks(  # noqa: N802
+        self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> gen_pb.ListTasksResponse:
         return gen_pb.ListTasksResponse(
             tasks=[task_to_pb(t) for t in core.list_tasks()], generator_version=core.GENERATOR_VERSION
         )
 
 
-async def build_server(config: GeneratorConfig):
+async def build_server(config: GeneratorConfig) -> tuple[grpc.aio.Server, int, rpc.HealthServicer]:
     """Starts a generator server; returns (server, bound port, health servicer)."""
     servicer = GeneratorServicer(config)
     server, port, health = await rpc.start_server(

@@ -748,7 +748,7 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
     )
 
 
-def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int):
+def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int) -> tuple:
     """Split sizes and overlap when a merge repeats every row 1 + Poisson(lam) times before the split (no draws).
 
     The copies of one id are split independently, so ids land in train and val alike; the test rows,
@@ -777,7 +777,7 @@ def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int):
     return n_train, n_val, n_test, n_avail, counts, shared, seen, (unique_train, unique_val, unique_test)
 
 
-def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray):
+def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray) -> tuple:
     """Split sizes and overlap when RandomOverSampler repeats rows of the smaller classes (no draws).
 
     "train": the training split is balanced after the split (then capped): repeats stay in train.

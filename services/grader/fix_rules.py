@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
@@ -105,7 +105,7 @@ def _with_key_names(base: re.Pattern[str], key: AnswerKey) -> re.Pattern[str]:
     return re.compile(f"{literal.pattern}|{base.pattern}")
 
 
-def _numeric_verdict(values: Iterable[float], is_safe, *, mentioned: bool) -> FixVerdict:
+def _numeric_verdict(values: Iterable[float], is_safe: Callable[[float], bool], *, mentioned: bool) -> FixVerdict:
     values = list(values)
     if values:
         safe = [is_safe(v) for v in values]

@@ -55,7 +55,9 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
         self._reveal_heldout = config.reveal_heldout
 
     @rpc.guard(DOMAIN)
-    async def Grade(self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def Grade(  # noqa: N802
+        self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext
+    ) -> grader_pb.GradeResponse:
         if not request.HasField("answer_key"):
             raise InvalidArgument.for_field("answer_key", "required", reason="ANSWER_KEY_MISSING")
         if not request.HasField("diagnosis"):
@@ -83,7 +85,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
         return grader_pb.GradeResponse(grade=grade_to_pb(grade))
 
 
-async def build_server(config: GraderConfig):
+async def build_server(config: GraderConfig) -> tuple[grpc.aio.Server, int, rpc.HealthServicer]:
     """Starts a grader server; returns (server, bound port, health servicer)."""
     servicer = GraderServicer(config)
     server, port, health = await rpc.start_server(

@@ -28,7 +28,7 @@ import dataclasses
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
@@ -415,7 +415,7 @@ def learn_table(
     for task, own in by_task.items():
         options = _options(own, probes, candidates)
 
-        def entries(key_of) -> dict[str, Entry]:
+        def entries(key_of: Callable[[Example], str]) -> dict[str, Entry]:
             groups: dict[str, list[int]] = defaultdict(list)
             for i, e in enumerate(own):  # noqa: B023 - used at once
                 groups[key_of(e)].append(i)

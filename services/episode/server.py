@@ -33,6 +33,7 @@ log = logging.getLogger("mlopsdebug.episode")
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EpisodeServerConfig:
+    """The episode service's settings (from MLOPSDEBUG_* variables by from_env)."""
     generator_addr: str = "localhost:50051"
     grader_addr: str = "localhost:50053"
     host: str = "[::]"
@@ -371,11 +372,13 @@ async def build_server(
 
 
 async def serve(config: EpisodeServerConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains."""
     server, port, health, _, stop_extras = await build_server(config)
     print(f"episode listening on {config.host}:{port}", flush=True)
     await rpc.serve_until_signal(server, health, grace_s=config.grace_s, on_stop=stop_extras)
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve episode`."""
     rpc.configure_logging("episode")
     eventloop.run(serve(EpisodeServerConfig.from_env()))

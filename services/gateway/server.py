@@ -27,6 +27,7 @@ log = logging.getLogger("mlopsdebug.gateway")
 
 
 def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
+    """The uvicorn settings that serve the gateway app with this config."""
     return uvicorn.Config(
         create_app(config),
         host=config.host,

@@ -47,6 +47,7 @@ def salt_from_env() -> bytes:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GeneratorConfig:
+    """The generator service's settings (from MLOPSDEBUG_* variables by from_env)."""
     secret: bytes
     salt: bytes = b""  # empty: a public deployment (logged as a WARNING); from_env never defaults to it
     host: str = "[::]"
@@ -68,6 +69,7 @@ class GeneratorConfig:
 
 
 class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
+    """Generates scenarios; validation and errors as everywhere (mlopsdebug_common)."""
     def __init__(self, config: GeneratorConfig) -> None:
         self._sealer = Sealer(config.secret)
         self._salt = config.salt
@@ -111,6 +113,7 @@ async def build_server(config: GeneratorConfig) -> tuple[grpc.aio.Server, int, r
 
 
 async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) -> None:
+    """Serves until SIGTERM or SIGINT, then drains; sets `ready` once listening."""
     server, port, health = await build_server(config)
     print(f"generator listening on {config.host}:{port}", flush=True)
     if ready is not None:
@@ -119,5 +122,6 @@ async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) 
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve generator`."""
     rpc.configure_logging("generator")
     eventloop.run(serve(GeneratorConfig.from_env()))

@@ -22,6 +22,7 @@ SERVICE_NAME = grader_pb.DESCRIPTOR.services_by_name["GraderService"].full_name
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class GraderConfig:
+    """The grader service's settings (from MLOPSDEBUG_* variables by from_env)."""
     secret: bytes
     host: str = "[::]"
     port: int = 50053
@@ -103,11 +104,13 @@ async def build_server(config: GraderConfig) -> tuple[grpc.aio.Server, int, rpc.
 
 
 async def serve(config: GraderConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains."""
     server, port, health = await build_server(config)
     print(f"grader listening on {config.host}:{port}", flush=True)
     await rpc.serve_until_signal(server, health, grace_s=config.grace_s)
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve grader`."""
     rpc.configure_logging("grader")
     eventloop.run(serve(GraderConfig.from_env()))

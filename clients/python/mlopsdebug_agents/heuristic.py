@@ -247,6 +247,7 @@ class HeuristicAgent(Agent):
             self.checks[result["check"]] = result
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """The next investigation step of the plan, or the diagnosis once the evidence names the fault."""
         self._observe(observation)
         left = observation["max_steps"] - observation["step_count"]
         if self._plan and left > 1:

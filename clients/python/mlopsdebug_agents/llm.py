@@ -337,6 +337,7 @@ class LLMAgent(Agent):
         return name, arguments, str(call.get("id") or f"call_{len(self._messages)}")
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """Asks the model for the next tool call and turns it into an action."""
         if not self._messages:
             self._messages = [
                 {"role": "system", "content": SYSTEM_PROMPT},
@@ -392,11 +393,14 @@ class LLMAgentFactory:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LLMAgentFactory:
+        """A factory configured by MLOPSDEBUG_LLM_* (or API_BASE_URL, MODEL_NAME, HF_TOKEN, OPENAI_*)."""
         return cls(LLMSettings.from_env(env))
 
     def __call__(self, seed: int) -> LLMAgent:
+        """A fresh agent for one episode, sharing this factory's HTTP client."""
         return LLMAgent(seed, settings=self.settings, http=self._http)
 
     def close(self) -> None:
+        """Closes the HTTP client, if this factory made it."""
         if self._owns_http:
             self._http.close()

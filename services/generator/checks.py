@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -63,7 +63,7 @@ class Stream:
         return self._rng
 
 
-def _result(check: str, status: str, summary: str, metrics: dict[str, float], details: Iterable[str] = ()) -> SanityCheckResult:
+def _result(check: str, status: str, summary: str, metrics: Mapping[str, float], details: Iterable[str] = ()) -> SanityCheckResult:
     clean = {k: float(round(v, 6)) for k, v in metrics.items()}
     return SanityCheckResult(check, status, summary, clean, tuple(details)[:20])
 
@@ -269,7 +269,7 @@ def class_balance(w: World, stream: Stream) -> SanityCheckResult:
 
 def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "tabular":
-        tab = w.tabular
+        tab = w.tabular_stats()
         names = [f.name for f in w.dataset.numeric]
         train_mean = np.abs(tab.scaled_mean[0]).round(4)
         train_std = np.abs(tab.scaled_std[0] - 1.0).round(4)
@@ -301,7 +301,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
         )
         return _result("feature_statistics", "warn" if shift.max() > 0.1 else "pass", body, metrics, details)
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         token_change = float(txt.eval_mean_tokens[0] / txt.mean_tokens[1] - 1.0)
         unk_ratio = float(txt.eval_unk_rate[0] / max(1e-9, txt.unk_rate[1]))
         metrics = {
@@ -324,7 +324,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
         if abs(token_change) > 0.02 or unk_ratio > 1.5:
             return _result("feature_statistics", "fail", body, metrics, details)
         return _result("feature_statistics", "pass", body, metrics, details)
-    vis = w.vision
+    vis = w.vision_stats()
     diff = np.abs(vis.pixel_mean[1:] - vis.pixel_mean[0]) / vis.pixel_std[0]
     metrics = {"max_channel_mean_shift_std": float(diff.max()), "image_size": vis.image_size}
     details = [f"{split}: mean {list(map(float, vis.pixel_mean[i]))} std {list(map(float, vis.pixel_std[i]))}" for i, split in enumerate(_SPLITS)]
@@ -347,7 +347,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
 
 def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         metrics = {
             "vocab_size_train": txt.vocab_train,
             "vocab_size_eval": txt.vocab_eval,
@@ -366,7 +366,7 @@ def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
         summary = f"training and evaluation both used tokenizer {txt.train_version} (vocab {txt.vocab_train:,})"
         return _result("encoder_version_match", "pass", summary, metrics, details)
     if w.modality == "tabular":
-        tab = w.tabular
+        tab = w.tabular_stats()
         unseen = int(tab.unseen_categories.sum())
         metrics = {"categorical_columns": len(w.dataset.categorical), "unseen_categories_at_eval": unseen}
         details = [

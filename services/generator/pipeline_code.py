@@ -164,12 +164,12 @@ def _eval_transform_lines(c: _Ctx) -> list[str]:
     if c.eval_augment == "reuse":
         return [head, "    return train_transform()"]
     if c.eval_augment == "crop":
-        first = w.vision.augmentations[0]
+        first = w.vision_stats().augmentations[0]
         crop = ("transforms.RandomResizedCrop(IMAGE_SIZE, scale=(0.6, 1.0))," if first.startswith("RandomResizedCrop")
                 else "transforms.RandomCrop(IMAGE_SIZE, padding=4),")
         ops = [crop, "transforms.RandomHorizontalFlip(),"]
     elif w.eval_resize:
-        resize = "IMAGE_SIZE" if w.eval_resize == w.vision.image_size else str(w.eval_resize)
+        resize = "IMAGE_SIZE" if w.eval_resize == w.vision_stats().image_size else str(w.eval_resize)
         ops = [f"transforms.Resize({resize}),", "transforms.CenterCrop(IMAGE_SIZE),"]
     else:
         return [
@@ -502,7 +502,7 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
 
 def _render_torch_vision(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
-    vis = w.vision
+    vis = w.vision_stats()
     param = n["torch_frac_param"]
     cls = n["dataset_cls"]
     imports = ["import csv", "import json", "from pathlib import Path", ""]
@@ -714,7 +714,7 @@ def _render_torch_vision(c: _Ctx) -> str:
 
 def _render_hf_text(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
-    txt = w.text
+    txt = w.text_stats()
     tv, vv = n["train_var"], n["val_var"]
     lines = [
         f'"""Data pipeline for {ds.name}: load the snapshot, split, tokenize and batch, plus the evaluation export.',

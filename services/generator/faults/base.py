@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
@@ -41,6 +41,13 @@ if TYPE_CHECKING:
 @dataclasses.dataclass(frozen=True, slots=True)
 class FaultParams:
     """A fault's drawn details. Subclasses add typed fields; `key_params` is what the answer key carries."""
+
+    @classmethod
+    def of(cls, world: World) -> Self:
+        """The world's details as this plugin's own Params class (checked, so its fields are typed)."""
+        if not isinstance(world.details, cls):
+            raise AssertionError(f"{type(world.details).__name__} is not {cls.__name__}")
+        return world.details
 
     def key_params(self) -> dict[str, Any]:
         """The answer key's params: every field that is not None and not marked `key=False`."""

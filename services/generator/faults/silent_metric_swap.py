@@ -34,7 +34,7 @@ class SwappedMetricKeys(Fault):
         return Params(site=pick(rng, ("call", "writer")))
 
     def plant(self, world):
-        world.swap_site = world.details.site
+        world.swap_site = Params.of(world).site
 
     def report(self, world, rng, measured):
         return ReportedMetrics(world.classes, measured.test_scores, measured.val_scores)

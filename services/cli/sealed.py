@@ -58,7 +58,11 @@ class _EvaluationSession:
         self._evaluation_id = evaluation_id
         self._reset_lock = reset_lock
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> ep_pb.ResetResponse:
+        if split != "all":
+            raise ValueError("a sealed evaluation draws its own scenarios: it takes no split")
         async with self._reset_lock:  # FIFO: the k-th waiting worker draws the k-th scenario
             return await self._session.reset(
                 task_id, episode_id=episode_id, evaluation_id=self._evaluation_id

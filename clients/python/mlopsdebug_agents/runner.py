@@ -52,15 +52,17 @@ MAX_REPLAYS: Final[int] = 2
 class EpisodeSessionLike(Protocol):
     """What the runner needs of a session: `mlopsdebug_client.AsyncEpisodeSession` provides it."""
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
-        """Starts an episode."""
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> ep_pb.ResetResponse:
+        """Starts an episode (the runner passes `split` only when it is not "all")."""
         ...
 
-    async def step(self, action: ActionLike, episode_id: str = "") -> ep_pb.StepResponse:
+    async def step(self, action: ActionLike, episode_id: str) -> ep_pb.StepResponse:
         """Applies one action to the episode."""
         ...
 
-    async def close_episode(self, episode_id: str = "") -> ep_pb.CloseEpisodeResponse:
+    async def close_episode(self, episode_id: str) -> ep_pb.CloseEpisodeResponse:
         """Ends the episode and frees its slot."""
         ...
 

@@ -146,7 +146,7 @@ async def open_sessions(url: str, sessions: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
     steps = 200 if args.quick else 1000

@@ -628,7 +628,7 @@ def blind_report(blind: dict, console: Console) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=int, default=300, help="seeds per task (0..N-1)")
     parser.add_argument("--verbose", action="store_true", help="print every paraphrase's mean")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task (60 to learn on)")

@@ -96,7 +96,7 @@ def status_from_exception(exc: BaseException, domain: str) -> status_pb2.Status:
 
 async def abort(context: grpc.aio.ServicerContext, exc: BaseException, domain: str) -> None:
     """Ends the call with the status of `exc` (for stream handlers, which `guard` does not wrap)."""
-    await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, domain)))
+    await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, domain)))  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
 
 
 def guard(domain: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
@@ -335,7 +335,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     def _refusal(self, context: grpc.aio.ServicerContext) -> grpc.Status | None:
         """PERMISSION_DENIED unless the caller's certificate names an allowed identity."""
         assert self._allowed is not None
-        names = context.auth_context().get("x509_common_name") or []
+        names = list(context.auth_context().get("x509_common_name") or [])
         identity = names[0].decode(errors="replace") if len(names) == 1 else ""
         if identity in self._allowed:
             return None
@@ -348,7 +348,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     async def _refuse_undecodable(self, method: str, context: grpc.aio.ServicerContext) -> None:
         self._undecodable_log.warning("undecodable request to %s from %s refused", method, context.peer())
         undecodable = InvalidArgument("the request is not a valid message of this method", reason="UNDECODABLE_REQUEST")
-        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))
+        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))  # pyright: ignore[reportAttributeAccessIssue] - as above
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """The handler with a deserializer that cannot raise, and a behavior that refuses first what it
@@ -373,7 +373,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             if check_peer:
                 refusal = guard._refusal(context)
                 if refusal is not None:
-                    await context.abort_with_status(refusal)
+                    await context.abort_with_status(refusal)  # pyright: ignore[reportAttributeAccessIssue] - as above
             if streaming_in:
                 return checked_stream(request, context)
             if request is UNDECODABLE:
@@ -398,7 +398,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
                 return await behavior(await admit(request, context), context)
 
             new_behavior = called
-        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})
+        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})  # pyright: ignore[reportAttributeAccessIssue] - a namedtuple at run time; typeshed's RpcMethodHandler is a plain class
 
 
 async def start_server(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from mlopsdebug.common.v1 import common_pb2 as common_pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, principals, rpc
@@ -105,9 +106,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self._scenarios = scenarios
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
-        self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
+        self._templates: collections.OrderedDict[str, common_pb.Observation] = collections.OrderedDict()
 
-    def _template(self, episode: Episode):  # noqa: ANN202 - a pb.Observation
+    def _template(self, episode: Episode) -> common_pb.Observation:
         key = episode.scenario.scenario_id
         template = self._templates.get(key)
         if template is None:
@@ -195,7 +196,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self, request: ep_pb.ListTasksRequest, context: grpc.aio.ServicerContext
     ) -> ep_pb.ListTasksResponse:
         self._owner(context)  # with keys on, even the task list needs one
-        response = await self._scenarios.list_tasks()
+        response = await self._scenarios.list_tasks()  # pyright: ignore[reportAttributeAccessIssue] - issue 17: not in the ScenarioSource protocol (the layering fix removes this call)
         return ep_pb.ListTasksResponse(tasks=response.tasks)
 
     @rpc.guard(DOMAIN)

@@ -58,6 +58,7 @@ class AgentFactory(Protocol):
 
     def __call__(self, seed: int) -> Agent:
         """A fresh agent for one episode, seeded for reproducible play."""
+        ...
 
 
 def _builtin(name: str) -> Callable[[], AgentFactory]:

@@ -334,7 +334,7 @@ class LLMAgent(Agent):
             return f"arguments are not JSON: {str(raw)[:200]}"
         if not isinstance(arguments, dict):
             return "arguments must be a JSON object"
-        return name, arguments, str(call.get("id") or f"call_{len(self._messages)}")
+        return str(name), arguments, str(call.get("id") or f"call_{len(self._messages)}")
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
         """Asks the model for the next tool call and turns it into an action."""

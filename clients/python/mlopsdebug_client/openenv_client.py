@@ -143,7 +143,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         async def connect(self) -> MLOpsDebugEnv:
             """openenv-core 0.3's connect, plus the Authorization header when there is a key."""
             if not self._mlopsdebug_auth or self._ws is not None:
-                return await super().connect()
+                return await super().connect()  # pyright: ignore[reportReturnType] - EnvClient.connect returns self
             from websockets.asyncio.client import connect as ws_connect  # noqa: PLC0415
 
             try:
@@ -170,7 +170,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         done = bool(payload.get("done", False))
         observation = MLOpsObservation.model_validate({**payload.get("observation", {}), "reward": reward, "done": done})
         if _STEP_RESULT_HAS_METADATA:
-            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
+            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))  # pyright: ignore[reportCallIssue] - openenv versions whose StepResult has metadata (checked above)
         return StepResult(observation=observation, reward=reward, done=done)
 
     def _parse_state(self, payload: dict[str, Any]) -> MLOpsState:

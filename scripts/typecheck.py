@@ -22,6 +22,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 GENERATED = "mlopsdebug"
+# The import names checked when pyproject has no package-dir table (folders that match their imports).
+PACKAGES = (
+    "mlopsdebug_common", "mlopsdebug_generator", "mlopsdebug_episode", "mlopsdebug_grader",
+    "mlopsdebug_gateway", "mlopsdebug_cli", "mlopsdebug_client", "mlopsdebug_agents",
+)
 # Checked as plain folders of scripts, not as packages.
 SCRIPT_FOLDERS = ("scripts", "bench")
 # bench/ imports the test helpers (tests/inprocess.py); they are linked, not checked.
@@ -31,7 +36,8 @@ HELPER_FOLDERS = ("tests",)
 def package_folders() -> dict[str, Path]:
     """Every top-level import name of the project and the folder it is imported from."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    names = [GENERATED, *pyproject["tool"]["setuptools"].get("package-dir", {})]
+    package_dir = pyproject.get("tool", {}).get("setuptools", {}).get("package-dir", {})
+    names = [GENERATED, *(package_dir or PACKAGES)]
     folders = {}
     for name in names:
         spec = importlib.util.find_spec(name)
@@ -44,7 +50,7 @@ def package_folders() -> dict[str, Path]:
 def pyright_config(folders: dict[str, Path]) -> dict:
     """pyproject's [tool.pyright], pointed at the linked tree."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    config = dict(pyproject["tool"].get("pyright", {}))
+    config = {"typeCheckingMode": "basic", **pyproject.get("tool", {}).get("pyright", {})}
     config["include"] = [name for name in folders if name != GENERATED] + list(SCRIPT_FOLDERS)
     config["exclude"] = [GENERATED, "**/__pycache__", "**/node_modules"]
     # Scripts import their neighbours and the test helpers the way `python bench/x.py` does.

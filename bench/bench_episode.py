@@ -345,7 +345,7 @@ class EchoDriver(Driver):
     def __init__(self, address: str, *, stream: bool) -> None:
         import grpc  # noqa: PLC0415
 
-        self.name = f"ref: empty gRPC echo ({'stream' if stream else 'unary'})"
+        self.name = ECHO_STREAM if stream else ECHO_UNARY
         self.channel = grpc.aio.insecure_channel(address)
         self.stream = stream
         self.payload = b"x" * 3072
@@ -589,6 +589,10 @@ async def _start_openenv_reference() -> tuple[asyncio.subprocess.Process | None,
     return process, f"ws://127.0.0.1:{int(line)}/ws", None
 
 
+def _selected(name: str, only: list[str]) -> bool:
+    return not only or any(part in name.lower() for part in only)
+
+
 def _median_reset(runs: list[ResetStats]) -> ResetStats:
     """The run with the median p50 (the lower of the middle two for an even count)."""
     return sorted(runs, key=lambda r: r.pct(50))[(len(runs) - 1) // 2]
@@ -671,7 +675,7 @@ def ratio_table(step_runs: dict[tuple[str, int], list[StepStats]], reset_runs: d
         project, reference = step_runs.get(spec.project, []), step_runs.get(spec.reference, [])
         pairs = [(p, r) for p, r in zip(project, reference, strict=False) if not p.skipped and not r.skipped]
         if not pairs:
-            why = next((r.skipped for r in (*project, *reference) if r.skipped), "not measured")
+            why = next((r.skipped for r in (*project, *reference) if r.skipped), "not measured (--only)")
             table.add_row(spec.path, "skipped", "", "", "", f">= {spec.target}", "", why or "")
             continue
         ratios = [p.steps_per_s / r.steps_per_s for p, r in pairs if r.steps_per_s]
@@ -680,6 +684,9 @@ def ratio_table(step_runs: dict[tuple[str, int], list[StepStats]], reset_runs: d
             spec.path, _step_cell([p for p, _ in pairs]), _step_cell([r for _, r in pairs]), f"{median:.2f}",
             _spread(ratios, ".2f"), f">= {spec.target}", _met(median, spec), spec.method,
         )  # fmt: skip
+    if not reset_runs:
+        table.add_row(COLD_RESET.path, "not measured (--only)", "", "", "", f"<= {COLD_RESET.target}x", "", "")
+        return table
     project, reference = reset_runs[COLD_RESET.project[0]], reset_runs[COLD_RESET.reference[0]]
     ratios = [p.pct(50) / r.pct(50) for p, r in zip(project, reference, strict=True)]
     median = float(np.median(ratios))
@@ -816,18 +823,18 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             for seed in WORKLOAD_SEEDS:
                 await client.close_episode((await client.reset(TASK, seed)).episode_id)
 
-        plan: list[tuple[Callable[[], Driver] | None, int, str | None]] = []
+        plan: list[tuple[str, Callable[[], Driver], int, str | None]] = []  # (row, driver, episodes, skip)
         for n in concurrencies:
-            plan.append((lambda: core, n, None))
+            plan.append((CoreDriver.name, lambda: core, n, None))
         for n in concurrencies:
-            plan.append((lambda: UnaryDriver(address), n, None))
+            plan.append((UnaryDriver.name, lambda: UnaryDriver(address), n, None))
         for n in concurrencies:
-            plan.append((lambda: SessionDriver(address), n, None))
+            plan.append((SessionDriver.name, lambda: SessionDriver(address), n, None))
         for n in concurrencies:
-            plan.append((lambda: BatchingSessionDriver(address), n, None))
+            plan.append((BatchingSessionDriver.name, lambda: BatchingSessionDriver(address), n, None))
         ws_url = f"ws://{cluster.address('gateway')}/ws"
         for n in (1, 8, 32):
-            plan.append((lambda: WebSocketDriver(ws_url), n, gateway_skip))
+            plan.append((WebSocketDriver.name, lambda: WebSocketDriver(ws_url), n, gateway_skip))
         echo = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--echo-server", stdout=asyncio.subprocess.PIPE
         )
@@ -835,16 +842,19 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         echo_address = f"127.0.0.1:{int((await echo.stdout.readline()).decode())}"
         for stream in (False, True):
             for n in concurrencies:
-                plan.append((lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None))
+                plan.append(
+                    (ECHO_STREAM if stream else ECHO_UNARY, lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None)
+                )
         openenv, openenv_url, openenv_skip = await _start_openenv_reference()
         for n in OPENENV_CONNECTIONS:
-            plan.append((lambda: OpenEnvNoopDriver(openenv_url), n, openenv_skip))
+            plan.append((OpenEnvNoopDriver.name, lambda: OpenEnvNoopDriver(openenv_url), n, openenv_skip))
         try:
             # Repeats are interleaved (every row once, then again), so that a slow minute of a noisy
             # machine touches every row a little rather than one row a lot.
+            plan = [entry for entry in plan if _selected(entry[0], args.only)]
             runs: list[list[StepStats]] = [[] for _ in plan]
             for repeat in range(args.repeat):
-                for index, (make, n, skip) in enumerate(plan):
+                for index, (_, make, n, skip) in enumerate(plan):
                     driver = make()
                     if skip:
                         runs[index].append(StepStats(driver.name, n, skipped=skip))
@@ -884,7 +894,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             async def service_close(episode_id: str) -> None:
                 await client.close_episode(episode_id)
 
-            for repeat in range(args.repeat):
+            for repeat in range(args.repeat if _selected("reset", args.only) else 0):
                 console.print(f"resets: cold and warm (run {repeat + 1} of {args.repeat}) ...")
                 cold_seeds = [10_000_000 + repeat * 100_000 + i for i in range(n_resets)]
                 for label, reset, close in (
@@ -894,14 +904,17 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
                     for cache in ("cold", "warm"):
                         stats = await measure_resets(reset, close, cold_seeds, f"{label}|{cache}")
                         reset_runs.setdefault(stats.label, []).append(stats)
-        medians = {label: _median_reset(stats) for label, stats in reset_runs.items()}
-        core_cold, core_warm = medians["in-process core|cold"], medians["in-process core|warm"]
-        svc_cold, svc_warm = medians["unary Reset (gRPC)|cold"], medians["unary Reset (gRPC)|warm"]
-        tables.append(reset_table([(core_cold, None), (core_warm, None), (svc_cold, core_cold), (svc_warm, core_warm)]))
+        if reset_runs:
+            medians = {label: _median_reset(stats) for label, stats in reset_runs.items()}
+            core_cold, core_warm = medians["in-process core|cold"], medians["in-process core|warm"]
+            svc_cold, svc_warm = medians["unary Reset (gRPC)|cold"], medians["unary Reset (gRPC)|warm"]
+            tables.append(
+                reset_table([(core_cold, None), (core_warm, None), (svc_cold, core_cold), (svc_warm, core_warm)])
+            )
         tables.insert(0, ratio_table(step_runs, reset_runs))
 
         # Memory: open many episodes on distinct (task, seed), each holding its own scenario.
-        if args.episodes_for_memory:
+        if args.episodes_for_memory and _selected("memory", args.only):
             console.print(f"memory: opening {args.episodes_for_memory:,} episodes ...")
             before = vm_rss_kib(episode_pid)
             seconds = await open_many(address, args.episodes_for_memory, 32, first_seed=20_000_000)
@@ -946,6 +959,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=int,
         default=1,
         help="runs of every step row, interleaved; the table shows the median run and the range",
+    )
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part.strip().lower() for part in text.split(",") if part.strip()],
+        default=[],
+        help="comma-separated parts of row names: run only those step rows ('reset' for the reset rows), "
+        "e.g. --only 'gateway,openenv' while working on the gateway",
     )
     parser.add_argument("--markdown", default=None, help="also write the tables as Markdown to this path")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)

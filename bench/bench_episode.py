@@ -94,6 +94,7 @@ class StepStats:
     all_steps: int = 0  # warmup included, the denominator of the CPU columns
     server_cpu_s: float | None = None  # CPU of the serving processes over the whole row
     client_cpu_s: float | None = None  # CPU of this process (the client, all its threads) over the row
+    gateway_cpu_s: float | None = None  # the gateway's share of server_cpu_s, on gateway rows
     runs: list[StepStats] = dataclasses.field(default_factory=list)  # every repeat; this one is their median
 
     @property
@@ -475,12 +476,13 @@ async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup
 
 
 async def measure_row(
-    driver: Driver, episodes: int, duration_s: float, warmup_s: float, servers: list[int]
+    driver: Driver, episodes: int, duration_s: float, warmup_s: float, servers: list[int], gateway_pid: int | None = None
 ) -> StepStats:
     """One run of a row, with the CPU this process and the serving processes spent on it; a failing
     path is reported in its row, and the others still run."""
     gc.collect()  # start each row without the previous row's garbage
     cpu_before = sum(process_cpu_s(pid) for pid in servers)
+    gateway_before = process_cpu_s(gateway_pid) if gateway_pid else 0.0
     client_before = time.process_time()
     try:
         row = await measure_steps(driver, episodes, duration_s, warmup_s)
@@ -489,6 +491,8 @@ async def measure_row(
     row.client_cpu_s = time.process_time() - client_before
     if servers:
         row.server_cpu_s = sum(process_cpu_s(pid) for pid in servers) - cpu_before
+    if gateway_pid:
+        row.gateway_cpu_s = process_cpu_s(gateway_pid) - gateway_before
     return row
 
 
@@ -662,7 +666,9 @@ def _met(ratio: float, spec: RatioSpec) -> str:
 def _step_cell(runs: list[StepStats]) -> str:
     median = median_run(list(runs))
     cpu = median.cpu_us_per_step(median.server_cpu_s)
-    return f"{median.steps_per_s:,.0f} steps/s" + (f" ({cpu:,.0f} µs server CPU/step)" if cpu is not None else "")
+    gateway = median.cpu_us_per_step(median.gateway_cpu_s)
+    share = f", gateway {gateway:,.0f}" if gateway is not None else ""
+    return f"{median.steps_per_s:,.0f} steps/s" + (f" ({cpu:,.0f} µs server CPU/step{share})" if cpu is not None else "")
 
 
 def ratio_table(step_runs: dict[tuple[str, int], list[StepStats]], reset_runs: dict[str, list[ResetStats]]) -> Table:
@@ -862,7 +868,12 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
                     counter = f" (run {repeat + 1} of {args.repeat})" if args.repeat > 1 else ""
                     console.print(f"steps: {driver.name} x {n}{counter} ...")
                     servers = _serving_pids(driver, cluster, echo.pid, openenv.pid if openenv else None)
-                    runs[index].append(await measure_row(driver, n, duration, warmup, servers))
+                    gateway_pid = (
+                        cluster.processes["gateway"].pid
+                        if isinstance(driver, WebSocketDriver) and not isinstance(driver, OpenEnvNoopDriver)
+                        else None
+                    )
+                    runs[index].append(await measure_row(driver, n, duration, warmup, servers, gateway_pid))
                     client = getattr(driver, "client", None) or getattr(driver, "channel", None)
                     if client is not None:
                         await client.close()

@@ -307,7 +307,14 @@ class WebSocketDriver(Driver):
                 await call(frames[i])
 
             async def close(self) -> None:
-                await socket.close()
+                # OpenEnv's way to end a session: the server closes. (Closing from the client first
+                # makes OpenEnv's server log a traceback: it closes the closed socket again.)
+                await socket.send('{"type": "close"}')
+                try:
+                    async with asyncio.timeout(5.0):
+                        await socket.wait_closed()
+                finally:
+                    await socket.close()
 
         return Worker()
 

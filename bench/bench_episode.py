@@ -520,22 +520,27 @@ def median_run(runs: list[StepStats]) -> StepStats:
 class ResetStats:
     label: str
     latencies_ms: list[float]
+    cpu_ms: list[float] = dataclasses.field(default_factory=list)  # this process's CPU per reset
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
+
+    def cpu_p50(self) -> float:
+        return float(np.percentile(self.cpu_ms, 50)) if self.cpu_ms else float("nan")
 
 
 async def measure_resets(
     reset: Callable[[int], Awaitable[str]], close: Callable[[str], Awaitable[None]], seeds: Sequence[int], label: str
 ) -> ResetStats:
     """Latency of each reset alone; the episode is closed afterwards, outside the timing."""
-    out = []
+    out, cpu = [], []
     for seed in seeds:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         episode_id = await reset(seed)
         out.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         await close(episode_id)
-    return ResetStats(label, out)
+    return ResetStats(label, out, cpu)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -704,15 +709,18 @@ def ratio_table(step_runs: dict[tuple[str, int], list[StepStats]], reset_runs: d
     ratios = [p.pct(50) / r.pct(50) for p, r in zip(project, reference, strict=True)]
     median = float(np.median(ratios))
     generation = _median_reset(reference).pct(50)
+    generation_cpu = float(np.median([r.cpu_p50() for r in reference]))
     table.add_row(
         COLD_RESET.path, f"{_median_reset(project).pct(50):.2f} ms", f"{generation:.2f} ms", f"{median:.2f}x",
         _spread([r for r in ratios], ".2f") + "x", f"<= {COLD_RESET.target}x", _met(median, COLD_RESET),
         COLD_RESET.method,
     )  # fmt: skip
     table.add_row(
-        "in-process generation (p50)", f"{generation:.2f} ms", "", "", _spread([r.pct(50) for r in reference], ".2f") + " ms",
-        f"<= {GENERATION_TARGET_MS} ms", "met" if generation <= GENERATION_TARGET_MS else "not met",
-        "the reference of the row above: p50 of the in-process core's cold reset (absolute target)",
+        "in-process generation (CPU p50)", f"{generation_cpu:.2f} ms CPU", f"{generation:.2f} ms wall", "",
+        _spread([r.cpu_p50() for r in reference], ".2f") + " ms", f"<= {GENERATION_TARGET_MS} ms",
+        "met" if generation_cpu <= GENERATION_TARGET_MS else "not met",
+        "the reference of the row above in CPU time (this process), which other work on the machine does not "
+        "inflate as it does the wall clock (an absolute target)",
     )  # fmt: skip
     return table
 

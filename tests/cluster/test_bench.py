@@ -35,7 +35,7 @@ def test_every_row_is_measured_and_reported(tmp_path: pathlib.Path):
     ratios = text.split("**Ratios to same-run references", 1)[1].split("\n\n**", 1)[0].splitlines()
     for path in ("Session stream, 32 episodes", "unary Step, 32 in flight", "batching session, 32 episodes",
                  "gateway WebSocket, 8 connections", "gateway WebSocket, 1 connection", "cold reset over gRPC (p50)",
-                 "in-process generation (p50)"):  # fmt: skip
+                 "in-process generation (CPU p50)"):  # fmt: skip
         row = next((line for line in ratios if line.startswith(f"| {path} |")), None)
         assert row is not None, (path, ratios)
         cells = [cell.strip() for cell in row.strip("|").split("|")]

@@ -1,9 +1,14 @@
-"""Episode throughput, latency, reset cost and memory: the in-process core against each way in.
+"""Episode throughput, latency, reset cost and memory, each speed target as a ratio to a same-run reference.
 
-    .venv/bin/python bench/bench_episode.py            # full run, about 2-3 minutes on 2 cores
+    .venv/bin/python bench/bench_episode.py            # full run, about 3 minutes on 2 cores
     .venv/bin/python bench/bench_episode.py --quick    # shorter windows, fewer samples
     .venv/bin/python bench/bench_episode.py --markdown bench-results.md
-    .venv/bin/python bench/bench_episode.py --repeat 3 # every step row three times: median and range
+    .venv/bin/python bench/bench_episode.py --repeat 3 # every row three times: median and range
+    .venv/bin/python bench/bench_episode.py --only gateway,openenv   # some rows only
+
+First it prints the ratios of issue 16: every target against its reference measured in the same run
+(each repeat against the same repeat's reference), so that a figure means the same on any machine;
+then the absolute figures below.
 
 What it measures (all on this machine; client and servers share its cores):
 - Steps: steps/s and p50/p99 step latency for (a) the pure episode core in this process, (b) unary
@@ -25,7 +30,9 @@ What it measures (all on this machine; client and servers share its cores):
 Each row shows its ratio to the in-process core (throughput as a fraction of the core's; latency as
 a multiple of it). Two reference rows send the same number of 3 KiB messages through an empty gRPC
 echo server in its own process: what the transport alone costs on this machine, the ceiling for the
-unary and Session rows.
+unary and Session rows. Two more play the gateway rows' WebSocket client and frames against
+openenv-core's own server (`create_app`) around an environment that does nothing, in its own process:
+what the OpenEnv stack itself costs per frame.
 
 The servers run as real processes (the `mlopsdebug up` launcher on free ports). If the gateway
 cannot be started, its rows are skipped with the reason.

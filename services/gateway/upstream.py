@@ -103,15 +103,19 @@ class StepBatcher:
         return self.steps_sent, self.batches_sent
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
-        """`request` must carry its caller's client_token."""
-        future: asyncio.Future[ep_pb.StepResponse] = asyncio.get_running_loop().create_future()
+        """`request` must carry its caller's client_token.
+
+        The deadline is a timer that fails the step's future (a late result then finds it done and is
+        dropped): cheaper per step than wait_for around a shield, which wraps the future twice."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ep_pb.StepResponse] = loop.create_future()
         self._waiting.append((request, future))
         self._pump()
+        deadline = loop.call_later(timeout_s or self._timeout_s, _expire, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s or self._timeout_s)
-        except TimeoutError:
-            future.add_done_callback(_consume)  # its late outcome has no one to go to
-            raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
+            return await future
+        finally:
+            deadline.cancel()
 
     def _pump(self) -> None:
         if self._closed or self._sender is not None or not self._waiting:
@@ -158,7 +162,8 @@ class StepBatcher:
             call = self._call = self._stub.Session()
         try:
             await call.write(ep_pb.SessionRequest(step_batch=ep_pb.StepBatchRequest(steps=steps)))
-            response = await asyncio.wait_for(call.read(), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):  # on this task: wait_for would start one per read
+                response = await call.read()
         except TimeoutError:
             self._drop()
             raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
@@ -197,9 +202,9 @@ class StepBatcher:
         self._drop()
 
 
-def _consume(future: asyncio.Future[ep_pb.StepResponse]) -> None:
-    if not future.cancelled():
-        future.exception()
+def _expire(future: asyncio.Future[ep_pb.StepResponse]) -> None:
+    if not future.done():
+        future.set_exception(UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time"))
 
 
 def is_submission(request: ep_pb.StepRequest) -> bool:
@@ -312,7 +317,8 @@ class StreamTransport:
                 call = self._call = self._client.stub.Session(metadata=self._metadata)
             try:
                 await call.write(request)
-                response = await asyncio.wait_for(call.read(), timeout_s or self._client.rpc_timeout_s)
+                async with asyncio.timeout(timeout_s or self._client.rpc_timeout_s):  # no task per read
+                    response = await call.read()
             except TimeoutError:
                 self._drop()
                 raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None

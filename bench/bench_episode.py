@@ -186,7 +186,7 @@ class CoreDriver(Driver):
 
             async def reset(self, seed: int) -> None:
                 if driver.manager.has(self.episode_id):
-                    driver.manager.close(self.episode_id)
+                    await driver.manager.close(self.episode_id)
                 self.episode_id = (await driver.manager.reset(TASK, seed)).episode_id
 
             async def step(self, i: int) -> None:
@@ -194,7 +194,7 @@ class CoreDriver(Driver):
 
             async def close(self) -> None:
                 if driver.manager.has(self.episode_id):
-                    driver.manager.close(self.episode_id)
+                    await driver.manager.close(self.episode_id)
 
         return Worker()
 
@@ -676,7 +676,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             return (await core.manager.reset(TASK, seed)).episode_id
 
         async def core_close(episode_id: str) -> None:
-            core.manager.close(episode_id)
+            await core.manager.close(episode_id)
 
         core_cold = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|cold")
         core_warm = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|warm")

@@ -55,6 +55,9 @@ class EpisodeServerConfig:
     max_episodes_per_principal: int = 256
     # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
     api_keys: principals.ApiKeys | None = None
+    # The shared episode store (MLOPSDEBUG_REDIS_URL, e.g. redis://127.0.0.1:6379/0): replicas on one
+    # Redis serve each other's episodes. "": episodes live in this process (the memory store).
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -73,6 +76,7 @@ class EpisodeServerConfig:
             require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
             max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
             api_keys=principals.keys_from_env(),
+            redis_url=rpc.env_str("MLOPSDEBUG_REDIS_URL", ""),
             mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
             edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
         )
@@ -176,11 +180,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                 result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
         return response
 
-    def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
-        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id, owner=owner)))
+    async def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
+        return ep_pb.GetStateResponse(state=convert.state_to_pb(await self._manager.get(episode_id, owner=owner)))
 
-    def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
-        episode = self._manager.close(episode_id, owner=owner)
+    async def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
+        episode = await self._manager.close(episode_id, owner=owner)
         return ep_pb.CloseEpisodeResponse(state=convert.state_to_pb(episode))
 
     def reap_idle(self) -> int:
@@ -209,11 +213,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
-        return self._get_state(request.episode_id, self._owner(context))
+        return await self._get_state(request.episode_id, self._owner(context))
 
     @rpc.guard(DOMAIN)
     async def CloseEpisode(self, request, context):  # noqa: N802
-        return self._close(request.episode_id, self._owner(context))
+        return await self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
@@ -274,9 +278,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     elif kind == "step_batch":
                         await self._step_batch(request.step_batch, response.step_batch, owner, current)
                     elif kind == "get_state":
-                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current, owner))
+                        response.get_state.CopyFrom(await self._get_state(request.get_state.episode_id or current, owner))
                     elif kind == "close":
-                        response.close.CopyFrom(self._close(request.close.episode_id or current, owner))
+                        response.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
                     else:
                         raise InvalidArgument.for_field(
                             "request", "exactly one of reset, step, step_batch, get_state, close"
@@ -289,7 +293,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):
-                    self._close(episode_id, owner)
+                    await self._close(episode_id, owner)
 
 
 async def build_server(
@@ -315,7 +319,14 @@ async def build_server(
         idle_timeout_s=config.evaluation_idle_s,
         require_evaluation=config.require_evaluation,
     )
-    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
+    store = None
+    if config.redis_url:
+        from mlopsdebug_episode.redis_store import RedisEpisodeStore  # noqa: PLC0415 - only with Redis
+
+        store = RedisEpisodeStore.from_url(config.redis_url, config.episode_config(), timeout_s=config.peer_timeout_s)
+    manager = EpisodeManager(
+        remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations, store=store
+    )
     servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
@@ -341,7 +352,7 @@ async def build_server(
         reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reaper
-        for peer in (remote_scenarios, remote_grader):
+        for peer in (remote_scenarios, remote_grader, manager.store):
             close = getattr(peer, "close", None)
             if close is not None:
                 await close()

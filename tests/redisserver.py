@@ -33,11 +33,13 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """One redis-server process; `stop()` then `start()` brings it back on the same port, empty."""
+    """One redis-server process; `stop()` (kill -9) then `start()` brings it back on the same port: empty,
+    or with `durable`, with everything it acknowledged (AOF with fsync on every write)."""
 
-    def __init__(self, directory: pathlib.Path) -> None:
+    def __init__(self, directory: pathlib.Path, *, durable: bool = False) -> None:
         self.binary = require_redis_server()
         self.directory = directory
+        self.durable = durable
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -46,8 +48,9 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable else ["--appendonly", "no"]
         self.process = subprocess.Popen(
-            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", *persistence,
              "--dir", str(self.directory), "--protected-mode", "no"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

@@ -192,7 +192,11 @@ class RedisEpisodeStore:
         raise AssertionError("unreachable")
 
     def _remember(self, episode: Episode) -> None:
+        """Caches the latest state seen (a load that awaited its scenario may return an older one)."""
         key = (episode.owner, episode.episode_id)
+        known = self._cache.get(key)
+        if known is not None and known.version > episode.version:
+            return
         self._cache[key] = episode
         self._cache.move_to_end(key)
         if len(self._cache) > LOCAL_CACHE_SIZE:
@@ -235,7 +239,8 @@ class RedisEpisodeStore:
             self._cache.pop(key, None)
             return None
         if answer == b"current" and cached is not None:
-            self._cache.move_to_end(key)
+            if key in self._cache:  # (a conflict seen meanwhile may have dropped it)
+                self._cache.move_to_end(key)
             return cached
         version, raw = answer
         episode = await materialize(EpisodeRecord.decode(raw, int(version)))

@@ -318,3 +318,26 @@ def test_a_sealed_evaluations_episodes_stay_with_the_replica_that_holds_the_eval
     assert elsewhere.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert reason(elsewhere.value) == "EVALUATION_ELSEWHERE"
     assert a.state(started.episode_id).step_count == 1
+
+
+def test_a_session_stream_and_unary_calls_on_another_replica_share_one_episode(make_cluster, redis_server):
+    """The Python client's Session on A and unary steps on B interleave on one episode, each replica
+    seeing the other's steps, and the responses are byte-identical to one process's; ending the
+    session (resumable: the client closes its episodes) closes it for every replica."""
+    from mlopsdebug_client import ClientConfig, EpisodeClient  # noqa: PLC0415
+
+    cluster = make_cluster()
+    me = token("session")
+    expected = reference_run(cluster, me, "ep-session", 17)
+    a, b = replicas(cluster, redis_server.url, me)
+    config = ClientConfig(client_token=me[0][1])
+    with EpisodeClient(f"127.0.0.1:{a.port}", config=config) as client:
+        session = client.session()
+        got = [wire(session.reset("easy", 17, "ep-session"))]
+        for index, action in enumerate(PLAY):
+            got.append(wire(session.step(action) if index % 2 == 0 else b.step("ep-session", action)))
+        assert got == expected
+        session.close()
+    with pytest.raises(grpc.RpcError) as closed:
+        b.state("ep-session")
+    assert closed.value.code() == grpc.StatusCode.NOT_FOUND

@@ -165,6 +165,12 @@ class RedisEpisodeStore:
         )
         return cls(client, config, prefix=prefix)
 
+    def describe(self) -> str:
+        """Where the records are, for the log (never the password)."""
+        kwargs = self._redis.connection_pool.connection_kwargs
+        where = kwargs.get("path") or f"{kwargs.get('host', '?')}:{kwargs.get('port', '?')}"
+        return f"redis {where} db {kwargs.get('db', 0)}"
+
     # -- keys --
 
     def _keys(self, owner: str, episode_id: str) -> tuple[list[str], str]:

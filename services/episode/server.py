@@ -324,6 +324,7 @@ async def build_server(
         from mlopsdebug_episode.redis_store import RedisEpisodeStore  # noqa: PLC0415 - only with Redis
 
         store = RedisEpisodeStore.from_url(config.redis_url, config.episode_config(), timeout_s=config.peer_timeout_s)
+        log.info("episodes are kept in %s (MLOPSDEBUG_REDIS_URL), shared with every replica on it", store.describe())
     manager = EpisodeManager(
         remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations, store=store
     )

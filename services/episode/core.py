@@ -418,12 +418,20 @@ class EpisodeManager:
             )
         results: list[StepResult | Exception | None] = []
         submissions: list[int] = []
+        others: list[int] = []
         for index, (episode_id, action) in enumerate(items):
             if action is not None and action.kind == "submit_diagnosis":
                 submissions.append(index)
                 results.append(None)  # filled in once graded
+            elif self.store.shared:
+                others.append(index)
+                results.append(None)  # filled in below, all at once
             else:
                 results.append(await self._step_or_error(episode_id, action, item_owners[index]))
+        if others:  # a shared store's round trips for distinct episodes go out together (one pipeline)
+            stepped = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in others))
+            for index, outcome in zip(others, stepped, strict=True):
+                results[index] = outcome
         if submissions:
             graded = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in submissions))
             for index, outcome in zip(submissions, graded, strict=True):

@@ -341,3 +341,24 @@ def test_a_session_stream_and_unary_calls_on_another_replica_share_one_episode(m
     with pytest.raises(grpc.RpcError) as closed:
         b.state("ep-session")
     assert closed.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_step_batches_on_a_replica_that_started_none_of_the_episodes_match_one_process(make_cluster, redis_server):
+    """StepBatch on B over episodes reset on A (its items go to Redis together): every result, errors
+    included, is byte-identical to the same batches on one process."""
+    cluster = make_cluster()
+    me = token("batch")
+    memory = Replica(cluster.ports["episode"], me)
+    a, b = replicas(cluster, redis_server.url, me)
+    ids = [f"ep-batch-{seed}" for seed in (31, 32, 33, 34)]
+
+    def play(starter: Replica, stepper: Replica) -> list[bytes]:
+        out = [wire(starter.reset(episode_id, 31 + k)) for k, episode_id in enumerate(ids)]
+        for action in PLAY:
+            steps = [ep_pb.StepRequest(episode_id=episode_id, action=as_action(action)) for episode_id in ids]
+            steps.append(ep_pb.StepRequest(episode_id="ep-never-started", action=as_action(PLAY[0])))
+            response = stepper.stub.StepBatch(ep_pb.StepBatchRequest(steps=steps), metadata=me, timeout=20)
+            out.append(wire(response))
+        return out
+
+    assert play(a, b) == play(memory, memory)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
@@ -224,10 +225,19 @@ class RedisEpisodeStore:
                 script, keys, args, _ = batch[0]
                 results: list[Any] = [await script(keys=keys, args=args)]
             else:
+                # Plain EVALSHA: a script registered on the pipeline would cost a SCRIPT EXISTS round trip
+                # per pipeline. One that Redis lost (a restart) is NOSCRIPT, did not run, and runs alone.
                 pipe = self._redis.pipeline(transaction=False)
                 for script, keys, args, _ in batch:
-                    await script(keys=keys, args=args, client=pipe)
+                    pipe.evalsha(script.sha, len(keys), *keys, *args)
                 results = await pipe.execute(raise_on_error=False)
+                for index, result in enumerate(results):
+                    if isinstance(result, NoScriptError):
+                        script, keys, args, _ = batch[index]
+                        try:
+                            results[index] = await script(keys=keys, args=args)
+                        except Exception as exc:  # noqa: BLE001 - that call's own answer
+                            results[index] = exc
         except BaseException as exc:  # noqa: BLE001 - each waiting call gets the failure
             for *_, future in batch:
                 if not future.done():

@@ -362,3 +362,19 @@ def test_step_batches_on_a_replica_that_started_none_of_the_episodes_match_one_p
         return out
 
     assert play(a, b) == play(memory, memory)
+
+
+def test_scripts_that_redis_forgot_are_loaded_again_even_inside_a_pipeline(make_cluster, redis_server):
+    """After SCRIPT FLUSH (as after a Redis restart) a batch's pipelined scripts come back NOSCRIPT,
+    unrun; each then runs on its own and the batch succeeds."""
+    cluster = make_cluster()
+    me = token("noscript")
+    [a] = replicas(cluster, redis_server.url, me, n=1)
+    ids = [f"ep-noscript-{k}" for k in range(4)]
+    for k, episode_id in enumerate(ids):
+        a.reset(episode_id, 40 + k)
+    redis.Redis.from_url(redis_server.url).script_flush()
+    steps = [ep_pb.StepRequest(episode_id=episode_id, action=as_action(PLAY[0])) for episode_id in ids]
+    response = a.stub.StepBatch(ep_pb.StepBatchRequest(steps=steps), metadata=me, timeout=20)
+    assert [result.WhichOneof("result") for result in response.results] == ["step"] * len(ids)
+    assert all(result.step.observation.step_count == 1 for result in response.results)

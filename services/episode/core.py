@@ -30,7 +30,7 @@ from mlopsdebug_common.errors import (
     NotFound,
 )
 from mlopsdebug_common.sealing import SealedKey
-from mlopsdebug_common.tasks import MAX_SEED, TASKS, TaskSpec
+from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS, TASKS, TaskSpec
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
     STEP_BATCH_MAX_STEPS,
@@ -320,6 +320,11 @@ class EpisodeManager:
     def has(self, episode_id: str, *, owner: str = "") -> bool:
         """Whether this process holds the episode (memory store)."""
         return self._memory().has(owner, episode_id)
+
+    @staticmethod
+    def list_tasks() -> tuple[TaskSpec, ...]:
+        """The tasks a reset accepts: the families first, then the pinned versions."""
+        return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
     async def close(self, episode_id: str, *, owner: str = "") -> Episode:
         if not episode_id:

@@ -13,6 +13,7 @@ import time
 
 import grpc
 import pytest
+import redis
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from integration.test_episode_redis_store import PLAY, Replica, token, wire
 from redisserver import RedisServer, free_port
@@ -85,3 +86,24 @@ def test_an_episode_survives_a_sigkilled_replica_and_plays_like_an_undisturbed_o
             second.wait(10)
         cluster.stop()
         redis_server.stop()
+
+
+def test_an_episode_service_on_redis_conforms(tmp_path):
+    """The conformance suite (gRPC and OpenEnv) against a cluster whose episode service keeps its
+    episodes in Redis: the store changes nothing a client can observe."""
+    redis_server = RedisServer(tmp_path).start()
+    options = ClusterOptions.ephemeral(extra_env={"MLOPSDEBUG_REDIS_URL": redis_server.url})
+    try:
+        with LocalCluster(options) as cluster:
+            result = subprocess.run(
+                [sys.executable, "-m", "mlopsdebug_cli.main", "conformance", "--address", cluster.address("episode"),
+                 "--gateway-url", f"http://{cluster.address('gateway')}", "--", "-q", "-rs"],
+                capture_output=True, text=True, timeout=900,
+                env={k: v for k, v in os.environ.items() if not k.startswith("MLOPSDEBUG_")},
+            )
+        scripts_run = redis.Redis.from_url(redis_server.url).info("commandstats")["cmdstat_evalsha"]["calls"]
+    finally:
+        redis_server.stop()
+    assert scripts_run > 100  # the episodes really lived in Redis
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout and "skipped" not in result.stdout, result.stdout[-2000:]

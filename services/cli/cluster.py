@@ -36,8 +36,8 @@ from collections.abc import Callable
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mlopsdebug_common.certs import generate_cluster_certs
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
+from mlopsdebug_common.certs import generate_cluster_certs
 
 SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
@@ -297,7 +297,7 @@ class LocalCluster:
         address = f"{self.options.host}:{port}"
         if service == "gateway":
             try:
-                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
@@ -310,7 +310,7 @@ class LocalCluster:
             channel = grpc.insecure_channel(address)
         with channel:
             try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
             except grpc.RpcError:
                 return False
             return reply.status == health_pb2.HealthCheckResponse.SERVING

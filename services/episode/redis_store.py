@@ -31,8 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 import redis.asyncio as aioredis
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError
-from redis.exceptions import RedisError
+from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from redis.retry import Retry
 
@@ -238,7 +237,7 @@ class RedisEpisodeStore:
                             results[index] = await script(keys=keys, args=args)
                         except Exception as exc:  # noqa: BLE001 - that call's own answer
                             results[index] = exc
-        except BaseException as exc:  # noqa: BLE001 - each waiting call gets the failure
+        except BaseException as exc:
             for *_, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -300,7 +299,8 @@ class RedisEpisodeStore:
         if answer is None:
             self._cache.pop(key, None)
             return None
-        if answer == b"current" and cached is not None:
+        if not isinstance(answer, list):  # b"current": the version held here (never 0) is the latest
+            assert cached is not None
             if key in self._cache:  # (a conflict seen meanwhile may have dropped it)
                 self._cache.move_to_end(key)
             return cached

@@ -176,29 +176,37 @@ class EpisodeStore(Protocol):
     async def reserve(self, owner: str, episode_id: str, *, named: bool) -> None:
         """Holds a running-episode slot for a reset under way. Refuses a named id already taken
         (AlreadyExists), a full owner quota or capacity (ResourceExhausted)."""
+        ...
 
     async def release(self, owner: str, episode_id: str) -> None:
         """Gives back a reserved slot whose reset failed before `create`."""
+        ...
 
     async def create(self, episode: Episode) -> None:
         """Stores a new episode (version 1) in its reserved slot."""
+        ...
 
     async def get(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
         """The episode's latest state, or None (never existed, closed, or expired)."""
+        ...
 
     async def commit(self, episode: Episode) -> None:
         """Stores a step's result: `episode.version` is one past the version the step was computed on.
         Refuses with Aborted if the stored version moved, NotFound if the episode is gone. An episode
         that just ended gives back its running slot."""
+        ...
 
     async def delete(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
         """Removes the episode; returns its last state, or None if there was none."""
+        ...
 
     def reap_idle(self) -> list[str]:
         """Closes episodes idle past the timeout (stores whose records expire by themselves return [])."""
+        ...
 
     async def close(self) -> None:
         """Releases connections."""
+        ...
 
 
 class MemoryEpisodeStore:

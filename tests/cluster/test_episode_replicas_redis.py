@@ -36,7 +36,7 @@ def start_episode_process(cluster: LocalCluster, redis_url: str) -> tuple[subpro
         "MLOPSDEBUG_REDIS_URL": redis_url,
         "MLOPSDEBUG_GRACE_S": "2",
     })
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    process = subprocess.Popen(
         [sys.executable, "-m", "mlopsdebug_cli.main", "serve", "episode"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )

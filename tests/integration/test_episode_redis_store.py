@@ -17,6 +17,7 @@ import pytest
 import redis
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from redisserver import RedisServer
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
@@ -27,7 +28,6 @@ from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager
 from mlopsdebug_episode.redis_store import RedisEpisodeStore
-from redisserver import RedisServer
 
 SUBMISSION = {
     "action_type": "submit_diagnosis",
@@ -93,7 +93,7 @@ def reason(err: grpc.RpcError) -> str:
     return ""
 
 
-def wire(message) -> bytes:  # noqa: ANN001
+def wire(message) -> bytes:
     return message.SerializeToString(deterministic=True)
 
 
@@ -175,7 +175,7 @@ class _GatedGrader:
         self.gate = asyncio.Event()
         self.waiting = 0
 
-    async def grade(self, key, diagnosis, *, task):  # noqa: ANN001
+    async def grade(self, key, diagnosis, *, task):
         self.waiting += 1
         await self.gate.wait()
         return Grade(0.5, 0.5, False, (GradeComponent("category", 0.15, 1.0, "ok"),), "test")
@@ -185,12 +185,12 @@ def test_two_replicas_racing_on_one_version_apply_one_step_and_refuse_the_other(
     """Two episode cores, each with its own connection to the same Redis, both compute a submission on
     the same version: exactly one is applied; the other is refused (Aborted) and changes nothing, and a
     replay of that stale step is refused the same way."""
-    from mlopsdebug_generator import core as generator  # noqa: PLC0415
+    from mlopsdebug_generator import core as generator
 
     sealer = Sealer(secrets.token_bytes(32))
 
     class Scenarios:
-        async def get(self, task_id, seed, split="all"):  # noqa: ANN001
+        async def get(self, task_id, seed, split="all"):
             return generator.generate_scenario(task_id, seed, sealer=sealer, salt=b"")
 
     async def race():
@@ -324,7 +324,7 @@ def test_a_session_stream_and_unary_calls_on_another_replica_share_one_episode(m
     """The Python client's Session on A and unary steps on B interleave on one episode, each replica
     seeing the other's steps, and the responses are byte-identical to one process's; ending the
     session (resumable: the client closes its episodes) closes it for every replica."""
-    from mlopsdebug_client import ClientConfig, EpisodeClient  # noqa: PLC0415
+    from mlopsdebug_client import ClientConfig, EpisodeClient
 
     cluster = make_cluster()
     me = token("session")

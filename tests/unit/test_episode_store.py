@@ -24,12 +24,12 @@ DIAG = Diagnosis("config_error", "config.yaml", "optimizer.learning_rate", "lr t
 
 
 class RevealingGrader(FakeGrader):
-    async def grade(self, key, diagnosis, *, task):  # noqa: ANN001
+    async def grade(self, key, diagnosis, *, task):
         answer = RevealedAnswer("lr_too_high", "config_error", "config.yaml", "optimizer.learning_rate", ("lr",), "lr")
         return Grade(0.7, 0.7, False, (GradeComponent("field", 0.3, 1.0, "named it"),), "test", answer)
 
 
-def run(coro):  # noqa: ANN001, ANN201
+def run(coro):
     return asyncio.run(coro)
 
 
@@ -45,7 +45,7 @@ def test_a_record_round_trips_everything_the_core_needs_and_no_scenario():
         record = EpisodeRecord.of(episode)
         data = record.encode()
         decoded = EpisodeRecord.decode(data, record.version)
-        rebuilt = await m._materialize(decoded)  # noqa: SLF001 - what a shared store calls
+        rebuilt = await m._materialize(decoded)
         return episode, record, data, decoded, rebuilt
 
     episode, record, data, decoded, rebuilt = run(play())
@@ -56,7 +56,7 @@ def test_a_record_round_trips_everything_the_core_needs_and_no_scenario():
     assert rebuilt.scenario.scenario_id == episode.scenario.scenario_id and rebuilt.task is episode.task
     assert len(data) < 2048 and not any(text.encode() in data for text in CONTENT.values())
     # The rebuilt episode earns what the original would: the repeated-read penalty survives the trip.
-    assert m._observe(rebuilt, Action("read_config"))[1] == m._observe(episode, Action("read_config"))[1] == -0.02  # noqa: SLF001
+    assert m._observe(rebuilt, Action("read_config"))[1] == m._observe(episode, Action("read_config"))[1] == -0.02
 
 
 def test_a_graded_record_keeps_the_grade_and_its_answer():
@@ -87,7 +87,7 @@ def test_a_record_whose_scenario_changed_is_refused_not_replayed_on_another_worl
     record = EpisodeRecord.of(run(m.reset("easy", 3)))
     record.scenario_id = "sc-from-another-generator"
     with pytest.raises(FailedPrecondition) as refused:
-        run(m._materialize(record))  # noqa: SLF001
+        run(m._materialize(record))
     assert refused.value.reason == "SCENARIO_CHANGED"
 
 

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.faults import FAULT_POOLS
-from mlopsdebug_common.tasks import TASKS
+from mlopsdebug_common.tasks import TASKS, key_version
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
     clause_bounds,
@@ -1792,8 +1792,8 @@ RULE_SETS: Final[dict[int, frozenset[str]]] = {
 
 
 def rule_set(key: AnswerKey) -> frozenset[str]:
-    """The faults of the key's task version."""
-    return RULE_SETS[TASKS[key.task_id].version]
+    """The faults of the key's task version (by the generator that made the key)."""
+    return RULE_SETS[key_version(key.task_id, key.generator_version)]
 
 
 @functools.lru_cache(maxsize=8192)

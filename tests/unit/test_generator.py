@@ -47,7 +47,7 @@ class TestTasks:
 
     def test_generator_versions(self):
         """The generator version that enters the seed entropy and the answer key, per task version."""
-        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0"} and core.GENERATOR_VERSION == "3.0.0"
+        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0", 3: "4.0.0"} and core.GENERATOR_VERSION == "4.0.0"
 
 
 class TestValidation:
@@ -247,6 +247,8 @@ class TestAnswerKeys:
         for seed in range(40):
             world = core.generate_world("easy", seed, fault=fault)
             key = core.answer_key(world)
+            if world.fault_in_code:  # version 3: the value is set in preprocessing.py's overrides (tested there)
+                continue
             config = yaml.safe_load(render_config.render(world))
             node = config
             for part in key.field.split("."):

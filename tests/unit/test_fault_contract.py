@@ -103,7 +103,7 @@ class TestLocation:
             key = core.answer_key(planted)
             assert set(FAULTS[fault].params) <= set(key.params)
             docs = {a.name: a.content for a in render.artifacts(planted)}
-            if isinstance(faults.get(fault), ConfigFault) or key.file == "config.yaml":
+            if key.file == "config.yaml":
                 config = yaml.safe_load(docs["config.yaml"])
                 node = config
                 for part in key.field.split("."):
@@ -114,6 +114,10 @@ class TestLocation:
                 text = docs[key.file]
                 assert any(name in text for name in (key.field, *key.field_aliases)), (key.file, key.field)
                 seen[("style", planted.code_style)] += 1
+            if isinstance(faults.get(fault), ConfigFault) and key.file != "config.yaml":
+                # Version 3: set in the code's overrides, which train.log lists; config.yaml keeps a sane value.
+                assert planted.fault_in_code and key.file == "preprocessing.py"
+                assert f"config overrides from preprocessing.{key.field}:" in docs["train.log"]
         assert seen
 
 

@@ -151,7 +151,7 @@ def _channel_stats_lines(c: _Ctx) -> list[str]:
         "    return tuple(round(x, 4) for x in mean.tolist()), tuple(round(x, 4) for x in std.tolist())",
         "",
         "",
-        f'MEAN, STD = channel_stats("{"test" if source == "test" else "train"}")',
+        f'MEAN, STD = channel_stats({_config_expr(c, "normalize_stats") or chr(34) + ("test" if source == "test" else "train") + chr(34)})',
         "",
         "",
     ]

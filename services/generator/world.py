@@ -231,6 +231,7 @@ class World:
     # "missing" (no model.eval()) or "train_call" (model.train(), as in MC-dropout code it was copied from).
     eval_from_config: bool = False
     eval_train_site: str = "missing"
+    v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -504,6 +505,8 @@ def build_world(
 
     data_rng = np.random.Generator(np.random.PCG64(data_seq))
     _build_splits(world, data_rng)
+    if revision >= 3 and world.v3_duplicates and not world.splits.content_duplicates:
+        world.splits.content_duplicates = world.v3_duplicates
     _build_features(world, np.random.Generator(np.random.PCG64(feature_seq)))
     fault.after_features(world)
     world.params_count = _parameter_count(world)
@@ -627,6 +630,17 @@ def _draw_eval_sites(world: World) -> None:
     rng = extra_rng(world, "eval_sites")
     world.eval_from_config = bool(rng.random() < 0.5)
     world.eval_train_site = "train_call" if rng.random() < 0.5 else "missing"
+    # A test set collected later than the training pool, more often and further off than version 2's noise.
+    shift_roll, shift = rng.random(), float(rng.uniform(0.05, 0.09))
+    if world.test_shift == 0.0 and shift_roll < 0.5:
+        world.test_shift = shift
+    # Vision: test images from another camera or batch, their channel means off by a fraction of a std.
+    pixel_roll, pixel_shift = rng.random(), float(rng.uniform(0.12, 0.3))
+    if world.modality == "vision" and pixel_roll < 0.5:
+        world.test_pixel_shift = pixel_shift
+    # Re-posted items duplicated under new ids across train and val, in every modality.
+    dup_roll, dups = rng.random(), int(rng.integers(1, 7))
+    world.v3_duplicates = dups if dup_roll < 0.45 else 0
 
 
 def _place_config_fault(world: World, kind: str, configured: object) -> None:

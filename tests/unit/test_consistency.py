@@ -229,7 +229,7 @@ def check_scenario(scenario: Scenario) -> list[str]:
     in_overrides = [a[len(key.field) + 1:] for a in key.field_aliases if a.startswith(key.field + ".")]
     in_overrides = in_overrides if named is not None and named.group(1) == key.field else []
     if key.file == "config.yaml" and "bad_value" not in key.params:  # an evaluation setting read from config.yaml
-        expect(dig(config, key.field) in (True, "weighted"), "config evaluation setting is not the planted one")
+        expect(dig(config, key.field) in (True, "weighted", "test"), "config evaluation setting is not the planted one")
     elif key.file == "preprocessing.py" and in_overrides:  # a config value set in the code's overrides
         expect(len(in_overrides) == 1 and in_overrides[0] in overrides, "overridden field not in the overrides")
         value, bad = dig(config, in_overrides[0]), key.params["bad_value"]
@@ -448,7 +448,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(same != drift, "eval-time tokenization of val")
     if summary.modality == "tabular":
         scaler = stats["preprocessing"]["scaler"]
-        expect(checks["feature_statistics"].metrics["scaler_samples_seen"] == scaler["n_samples_seen"], "scaler rows")
+        seen = checks["feature_statistics"].metrics.get("scaler_samples_seen", scaler["n_samples_seen"])  # v3: may be unknown
+        expect(seen == scaler["n_samples_seen"], "scaler rows")
         fitted_on_train = scaler["n_samples_seen"] == sizes[0]
         expect(fitted_on_train != (fault == "data_leakage_scaler"), "scaler fit scope")
         if fitted_on_train:
@@ -472,7 +473,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         normalize = stats["preprocessing"]["normalize"]["mean"]
         from_test = normalize == stats["features"]["pixel_mean"]["test"] != stats["features"]["pixel_mean"]["train"]
         expect(from_test == (fault == "normalization_from_test"), "normalisation statistics from the test images")
-        expect(from_test == ('channel_stats("test")' in code), "normalisation source in code")
+        configured = 'channel_stats(CONFIG[' in code and dig(config, {"nested": "dataset"}.get(layout, "data") + ".normalize_stats") == "test"
+        expect(from_test == ('channel_stats("test")' in code or configured), "normalisation source in code")
         expect(('MEAN = (' in code) != ("def channel_stats" in code), "normalisation constants or computed")
     cb = checks["class_balance"].metrics
     expect(cb["train_samples"] == sizes[0] and cb["val_samples"] == sizes[1], "class balance sizes")

@@ -805,6 +805,8 @@ class HeuristicAgent(Agent):
                 used = set().union(*(code.names(a) for a in call.args)) if call.args else set()
                 if split_inputs and not (used & split_inputs):
                     continue
+                if self._status("feature_statistics") != "fail" and not (used & split_inputs):
+                    continue  # unverified by the check: only a fit on the very frame the splitter receives counts
                 return self._submit(
                     "data_leakage",
                     "preprocessing.py",
@@ -897,7 +899,22 @@ class HeuristicAgent(Agent):
         for node in code.tree.body if code.tree is not None else ():
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 targets = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-                if "MEAN" in targets and any(isinstance(a, ast.Constant) for a in node.value.args):
+                if "MEAN" not in targets:
+                    continue
+                configured = [r for a in node.value.args for r in [self._config_read(code, a)] if r is not None]
+                if configured and configured[0][1] == "test":  # the manifest is chosen in config.yaml
+                    path = configured[0][0]
+                    return self._submit(
+                        "data_leakage",
+                        "config.yaml",
+                        path,
+                        f"The Normalize mean {norm} is exactly the test split's pixel mean, not the training split's "
+                        f"{pixels.get('train')}: {code.segment(node)} takes the manifest from config.yaml, where "
+                        f"{path} is test, so test data shapes the inputs the model trains on.",
+                        f"Set {path} to train in config.yaml, so the per-channel statistics come from the training "
+                        "manifest only, never from the test manifest.",
+                    )
+                if any(isinstance(a, ast.Constant) for a in node.value.args):
                     field, constant = code.callee(node.value), code.segment(node)
         where = f" ({constant})" if constant else ""
         return self._submit(

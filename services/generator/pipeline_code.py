@@ -128,9 +128,9 @@ def _join_lines(c: _Ctx) -> list[str]:
     else:
         source = f'load_table("{c.join_table}")'
     return [
-        f"    lookup = {source}[[ID_COLUMN, *{c.joined_const}]]",
-        '    __pool__ = __pool__.merge(lookup, on=ID_COLUMN, how="left")',
-        '    test = test.merge(lookup, on=ID_COLUMN, how="left")',
+        f"    {c.world.lookup_var} = {source}[[ID_COLUMN, *{c.joined_const}]]",
+        f'    __pool__ = __pool__.merge({c.world.lookup_var}, on=ID_COLUMN, how="left")',
+        f'    test = test.merge({c.world.lookup_var}, on=ID_COLUMN, how="left")',
     ]
 
 
@@ -161,6 +161,12 @@ def _eval_transform_lines(c: _Ctx) -> list[str]:
     """The evaluation transform: resize and centre-crop (version 1 on one line), or random ops when planted."""
     w = c.world
     head = "def eval_transform() -> transforms.Compose:"
+    augment = _config_expr(c, "augment_eval")
+    if augment is not None:
+        # Version 3: a flag in config.yaml (meant for test-time augmentation experiments) picks the training
+        # transform for evaluation; healthy runs leave it off.
+        plain = "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])"
+        return [head, f"    if {augment}:", "        return train_transform()", plain]
     if c.eval_augment == "reuse":
         return [head, "    return train_transform()"]
     if c.eval_augment == "crop":
@@ -241,6 +247,13 @@ def _sklearn_macro_line(c: _Ctx) -> str:
     if average is not None:
         return f'        "macro_f1": round(float(report[{average} + " avg"]["f1-score"]), 4),'
     return '        "macro_f1": round(float(report["%s"]["f1-score"]), 4),' % ("weighted avg" if c.weighted_macro else "macro avg")
+
+
+def _eval_drop_last_arg(c: _Ctx) -> str:
+    drop_last = _config_expr(c, "drop_last")
+    if drop_last is not None:
+        return f", drop_last={drop_last}"
+    return ", drop_last=True" if c.eval_drop_last else ""
 
 
 def _eval_shuffle_arg(c: _Ctx) -> str:
@@ -726,7 +739,7 @@ def _render_torch_vision(c: _Ctx) -> str:
         f"    class_names = sorted({n['label_var']}, key={n['label_var']}.get)",
         "    loaders = {",
         f"        name: DataLoader({cls}(rows, eval_transform(), class_index={n['label_var']}), batch_size=256, "
-        f"num_workers=8{', drop_last=True' if c.eval_drop_last else ''})",
+        f"num_workers=8{_eval_drop_last_arg(c)})",
         "        for name, rows in records.items()",
         "    }",
         f'    val_scores = {n["scorer"]}(model, loaders["val"], class_names, device)',
@@ -896,7 +909,7 @@ def _render_hf_text(c: _Ctx) -> str:
         "    scores = {}",
         f"    for name in (\"val\", \"{c.test_split}\"):",
         f"        loader = DataLoader(tokenize(splits[name], {tok_var}), batch_size=128, collate_fn=collate"
-        f"{', drop_last=True' if c.eval_drop_last else ''}{_eval_shuffle_arg(c)})",
+        f"{_eval_drop_last_arg(c)}{_eval_shuffle_arg(c)})",
         f"        targets, class_names = {n['label_fn']}(splits[name])",
         f"        scores[name] = {n['scorer']}(model, loader, targets, class_names, device)",
         f'    val_scores, test_scores = scores["val"], scores["{c.test_split}"]',

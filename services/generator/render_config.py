@@ -67,19 +67,25 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
 EVAL_PATHS: dict[str, dict[str, str]] = {
     "shuffle": {"sections": "eval.shuffle", "lightning": "data.eval_shuffle", "nested": "eval.shuffle"},
     "f1_average": {"sections": "eval.f1_average", "lightning": "data.eval_f1_average", "nested": "eval.f1_average"},
+    "drop_last": {"sections": "eval.drop_last", "lightning": "data.eval_loader_drop_last", "nested": "eval.drop_last"},
+    "augment_eval": {"sections": "data.augment_eval", "lightning": "data.augment_eval", "nested": "dataset.augment_eval"},
     # Vision runs whose Normalize statistics are computed from a manifest: which one.
     "normalize_stats": {"sections": "data.normalize_stats", "lightning": "data.normalize_stats", "nested": "dataset.normalize_stats"},
 }
 EVAL_ALIASES: dict[str, tuple[str, ...]] = {
     "shuffle": ("eval.shuffle", "data.eval_shuffle", "eval_shuffle"),
     "f1_average": ("eval.f1_average", "data.eval_f1_average", "eval_f1_average", "f1_average"),
+    "drop_last": ("eval.drop_last", "data.eval_loader_drop_last", "eval_loader_drop_last"),
     "normalize_stats": ("data.normalize_stats", "dataset.normalize_stats", "normalize_stats"),
+    "augment_eval": ("data.augment_eval", "dataset.augment_eval", "augment_eval"),
 }
 
 
 def eval_settings(w: World) -> dict[str, object]:
     """The evaluation settings config.yaml holds when the evaluation code reads them from there."""
-    settings: dict[str, object] = {"shuffle": w.eval_shuffle, "f1_average": w.macro_average}
+    settings: dict[str, object] = {"shuffle": w.eval_shuffle, "f1_average": w.macro_average, "drop_last": w.eval_drop_last}
+    if w.modality == "vision":
+        settings["augment_eval"] = bool(w.eval_augment)
     if w.modality == "vision" and w.norm_source:
         settings["normalize_stats"] = "test" if w.norm_source == "test" else "train"
     return settings

@@ -231,6 +231,7 @@ class World:
     # "missing" (no model.eval()) or "train_call" (model.train(), as in MC-dropout code it was copied from).
     eval_from_config: bool = False
     eval_train_site: str = "missing"
+    lookup_var: str = "lookup"  # the variable a joined lookup table is read into (named per run from version 3)
     v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
@@ -641,6 +642,7 @@ def _draw_eval_sites(world: World) -> None:
     # Re-posted items duplicated under new ids across train and val, in every modality.
     dup_roll, dups = rng.random(), int(rng.integers(1, 7))
     world.v3_duplicates = dups if dup_roll < 0.45 else 0
+    world.lookup_var = str(_pick(rng, ("lookup", "side_table", "joined_rows", "extra_frame")))
 
 
 def _place_config_fault(world: World, kind: str, configured: object) -> None:

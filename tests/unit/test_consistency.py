@@ -469,7 +469,12 @@ def check_scenario(scenario: Scenario) -> list[str]:
         random_eval = any(op.startswith("Random") for op in stats["preprocessing"]["eval_transforms"])
         expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")
         body = code[code.index("def eval_transform"):].split("\n\n\n")[0]
-        expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
+        flag = re.search(r"if (CONFIG\[[^\n]*\]):", body)
+        if flag:  # version 3: a config.yaml flag picks the training transform
+            path = ".".join(re.findall(r'\["(\w+)"\]', flag.group(1)))
+            expect(bool(dig(config, path)) == random_eval, "eval_transform flag vs stats")
+        else:
+            expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
         normalize = stats["preprocessing"]["normalize"]["mean"]
         from_test = normalize == stats["features"]["pixel_mean"]["test"] != stats["features"]["pixel_mean"]["train"]
         expect(from_test == (fault == "normalization_from_test"), "normalisation statistics from the test images")

@@ -286,7 +286,7 @@ class TestGallery:
         """The README gallery generator prints one section per task with artifact excerpts and checks."""
         from mlopsdebug_generator import gallery
 
-        gallery.main(["easy:13", "medium:13", "hard:4"])
+        gallery.main(["easy:15", "medium:13", "hard:4"])
         text = capsys.readouterr().out
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text

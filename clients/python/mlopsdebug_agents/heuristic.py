@@ -940,6 +940,25 @@ class HeuristicAgent(Agent):
             lowered = name.lower()
             if "transform" not in lowered or not re.search(r"eval|test|val|infer", lowered):
                 continue
+            # A training transform reached only under a config.yaml flag: the flag decides.
+            flags = [
+                read for node in ast.walk(fn) if isinstance(node, ast.If)
+                for read in [self._config_read(code, node.test)] if read is not None
+            ]
+            if flags:
+                path, value = flags[0]
+                if value is not True:
+                    continue
+                return self._submit(
+                    "preprocessing_bug",
+                    "config.yaml",
+                    path,
+                    f"{name} returns the training transform when config.yaml's {path} is true, and it is: validation "
+                    "and test images are cropped and flipped at random on every pass, so evaluation scores are noisy "
+                    "and lower, and eval_results.json disagrees with the training log.",
+                    f"Set {path} to false in config.yaml, so evaluation resizes and centre-crops only and the random "
+                    "crops and flips stay in the training transform.",
+                )
             ops = random_ops(fn)
             via = None
             for call in code.calls(fn):
@@ -1112,6 +1131,22 @@ class HeuristicAgent(Agent):
             kw.arg == "drop_last" and isinstance(kw.value, ast.Constant) and kw.value.value is True
             for call in code.calls(code.functions[runner]) for kw in call.keywords
         )
+        configured = [
+            read for call in code.calls(code.functions[runner]) for kw in call.keywords if kw.arg == "drop_last"
+            for read in [self._config_read(code, kw.value)] if read is not None and read[1] is True
+        ]
+        if configured:
+            path = configured[0][0]
+            return self._submit(
+                "evaluation_bug",
+                "config.yaml",
+                path,
+                f"eval_results.json scored fewer {' and '.join(short)} samples than the splits hold: {runner} takes "
+                f"the evaluation loaders' drop_last from config.yaml, where {path} is true, so the last incomplete "
+                "batch of each split is never scored.",
+                f"Set {path} to false in config.yaml so the evaluation DataLoaders keep the last batch and every "
+                "sample is scored.",
+            )
         if not drops:
             return None
         return self._submit(

@@ -197,7 +197,7 @@ class Fault:
             # The function that builds every split and feature holds most pipeline faults' lines: naming it
             # does not say which of them is wrong, so from version 3 on it is no alias of a fault that sits inside.
             # Likewise the library call that carves every split, which every healthy pipeline makes too.
-            shared = {world.names["builder"], *SPLIT_CALLS}
+            shared = {world.names["builder"], *SPLIT_CALLS, *TABLE_CALLS}
             aliases = tuple(a for a in aliases if a not in shared)
         return Location("preprocessing.py", location.field, aliases, params)
 
@@ -215,6 +215,8 @@ def config_setting_location(world: World, setting: str) -> Location | None:
 
 # The library calls that carve a validation split (sites.split_call): present in every pipeline, healthy or not.
 SPLIT_CALLS = ("train_test_split", "randperm", "GroupShuffleSplit")
+# The pandas calls that load, deduplicate and merge tables: every tabular pipeline with a join makes them.
+TABLE_CALLS = ("merge", "read_parquet", "drop_duplicates")
 
 
 class ConfigFault(Fault):

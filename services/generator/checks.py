@@ -30,6 +30,14 @@ a handful of reposted items). Thresholds:
   above 0.03, or when test exceeds val by more than 0.02.
   From version 2 it also fails when an eval_results block scored another number of rows than its split
   holds, or reports a macro_f1 that is not the mean of the per-class F1 it lists.
+
+Version 3 makes the verdicts as noisy as real checks (issue 13: the eight verdicts must not name the
+fault): data_leakage fails on any val item duplicating train content under another id (re-posts, in every
+modality); class_balance fails on a train imbalance ratio above 8 and warns above 4 or when val holds more
+than half the pool (a choice, not an error); feature_statistics fails when val/test image channel means
+sit more than 0.1 train std away, and sometimes cannot see small differences (the run did not save the
+scaler's state: a 2,000-row sample with a 0.05 tolerance; pixel statistics from 512 sampled images);
+encoder_version_match compares the image processor for vision runs instead of answering not_applicable.
 """
 
 from __future__ import annotations

@@ -1515,7 +1515,9 @@ class EvalRandomAugmentation(_MechanismRule):
     )
 
     def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
-        names = literal_pattern(_key_names(key)) if key is not None else None
+        # The evaluation transform is a name of the thing at fault even when the key names the config.yaml flag
+        # that selects it (version 3); on version 2 keys it is the canonical field anyway.
+        names = literal_pattern((*_key_names(key), "eval_transform")) if key is not None else None
         named = right = wrong = False
         for sentence in doc.sentences:
             aug = bool(AUGMENTATION.search(sentence)) or (names is not None and bool(names.search(sentence)))

@@ -31,8 +31,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -160,10 +159,6 @@ class LocalCluster:
             self.certs_dir = tempfile.mkdtemp(prefix="mlopsdebug-certs-")
             generate_cluster_certs(self.certs_dir)
         return self.certs_dir
-
-    @property
-    def gateway_url(self) -> str:
-        return f"http://{self.address('gateway')}"
 
     def _env(self, service: str, port: int) -> dict[str, str]:
         o = self.options
@@ -370,10 +365,3 @@ class LocalCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextmanager
-def running_cluster(options: ClusterOptions | None = None) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(options)
-    with cluster:
-        yield cluster

@@ -295,12 +295,12 @@ class TestGallery:
         assert "```yaml" in text and "```python" in text and "Root cause:" in text
 
     def test_the_optimizer_in_a_conclusion_is_the_runs_optimizer(self, capsys):
-        """exploding_lr's conclusion names the run's optimizer (easy seed 0: adamw on tabnet), not its model."""
+        """exploding_lr's conclusion names the run's optimizer (easy-v2 seed 0: adamw on tabnet), not its model."""
         from mlopsdebug_generator import gallery
 
-        world = core.generate_world("easy", 0)
+        world = core.generate_world("easy-v2", 0)
         assert world.fault_id == "exploding_lr" and world.optimizer == "adamw"
-        gallery.main(["easy:0"])
+        gallery.main(["easy-v2:0"])
         root_cause = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Root cause:"))
         assert "stable range for adamw" in root_cause
 

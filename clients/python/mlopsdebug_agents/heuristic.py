@@ -2,7 +2,10 @@
 
 It knows what any ML engineer knows (the public rules: the six artifacts, the eight checks, the
 failure categories) and the usual ways a training run breaks; it knows nothing of the generator or
-the answer key. Each rule needs evidence in what the agent saw:
+the answer key. Each rule needs evidence in what the agent saw. It reads the configuration the run
+used: config.yaml with the dict of overrides in preprocessing.py applied (train.log names it), so a bad
+value set there is located there (config.yaml then shows a sane one); and an evaluation setting the code
+reads from config.yaml (CONFIG["eval"]["shuffle"] and the like) is located in config.yaml.
 
 - a run that diverged with a large learning rate -> the learning rate in config.yaml;
 - a batch size larger than the training split (no step per epoch) -> the batch size in config.yaml;

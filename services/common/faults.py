@@ -103,5 +103,8 @@ FAULT_POOLS: Final[dict[tuple[str, int], tuple[str, ...]]] = {
     ("medium", 1): ("data_leakage_scaler", "data_leakage_overlap", "wrong_split_ratio"),
     ("hard", 1): ("label_encoder_mismatch", "silent_metric_swap", "tokenizer_version_drift"),
 }
+# Version 3 draws from the same faults as version 2; it changes where a fault's root cause may sit, how noisy
+# the sanity checks are, and how location credit is given (docs/grading.md).
 for _family in ("easy", "medium", "hard"):
-    FAULT_POOLS[(_family, 2)] = tuple(f.fault_id for f in FAULTS.values() if f.task_id == _family)
+    for _version in (2, 3):
+        FAULT_POOLS[(_family, _version)] = tuple(f.fault_id for f in FAULTS.values() if f.task_id == _family)

@@ -17,14 +17,20 @@ from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, San
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.tasks import LATEST_VERSION, SPLITS, TASK_IDS, TASK_ORDER, TASKS, TaskSpec
+from mlopsdebug_common.tasks import (
+    GENERATOR_VERSIONS,
+    LATEST_VERSION,
+    SPLITS,
+    TASK_IDS,
+    TASK_ORDER,
+    TASKS,
+    TaskSpec,
+)
 from mlopsdebug_common.validation import validate_seed, validate_split, validate_task_id
 from mlopsdebug_generator import checks, ids, locate, render
 from mlopsdebug_generator.world import World, build_world
 
-# The generator version behind each task version. It enters every seed stream and scenario id, so
-# "easy-v1" keeps producing, byte for byte, what generator 2.0.0 produced for "easy".
-GENERATOR_VERSIONS: dict[int, str] = {1: "2.0.0", 2: "3.0.0"}
+# The generator version behind each task version (mlopsdebug_common.tasks.GENERATOR_VERSIONS).
 GENERATOR_VERSION = GENERATOR_VERSIONS[LATEST_VERSION]
 
 __all__ = [

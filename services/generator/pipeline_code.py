@@ -13,6 +13,7 @@ key always names an identifier that really exists in the rendered file.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 from mlopsdebug_generator import faults
@@ -129,9 +130,9 @@ def _join_lines(c: _Ctx) -> list[str]:
     else:
         source = f'load_table("{c.join_table}")'
     return [
-        f"    lookup = {source}[[ID_COLUMN, *{c.joined_const}]]",
-        '    __pool__ = __pool__.merge(lookup, on=ID_COLUMN, how="left")',
-        '    test = test.merge(lookup, on=ID_COLUMN, how="left")',
+        f"    {c.world.lookup_var} = {source}[[ID_COLUMN, *{c.joined_const}]]",
+        f'    __pool__ = __pool__.merge({c.world.lookup_var}, on=ID_COLUMN, how="left")',
+        f'    test = test.merge({c.world.lookup_var}, on=ID_COLUMN, how="left")',
     ]
 
 
@@ -152,7 +153,7 @@ def _channel_stats_lines(c: _Ctx) -> list[str]:
         "    return tuple(round(x, 4) for x in mean.tolist()), tuple(round(x, 4) for x in std.tolist())",
         "",
         "",
-        f'MEAN, STD = channel_stats("{"test" if source == "test" else "train"}")',
+        f'MEAN, STD = channel_stats({_config_expr(c, "normalize_stats") or chr(34) + ("test" if source == "test" else "train") + chr(34)})',
         "",
         "",
     ]
@@ -162,6 +163,12 @@ def _eval_transform_lines(c: _Ctx) -> list[str]:
     """The evaluation transform: resize and centre-crop (version 1 on one line), or random ops when planted."""
     w = c.world
     head = "def eval_transform() -> transforms.Compose:"
+    augment = _config_expr(c, "augment_eval")
+    if augment is not None:
+        # Version 3: a flag in config.yaml (meant for test-time augmentation experiments) picks the training
+        # transform for evaluation; healthy runs leave it off.
+        plain = "    return transforms.Compose([transforms.Resize(IMAGE_SIZE), transforms.CenterCrop(IMAGE_SIZE), transforms.ToTensor(), transforms.Normalize(MEAN, STD)])"
+        return [head, f"    if {augment}:", "        return train_transform()", plain]
     if c.eval_augment == "reuse":
         return [head, "    return train_transform()"]
     if c.eval_augment == "crop":
@@ -211,15 +218,51 @@ def _writer_lines(c: _Ctx, path_type: str) -> list[str]:
 
 
 def _eval_mode_lines(c: _Ctx) -> list[str]:
-    """The scorer's switch to evaluation mode (dropout off, batch-norm running statistics), or none."""
+    """The scorer's switch to evaluation mode (dropout off, batch-norm running statistics), or none, or (version 3)
+    a switch to training mode."""
+    if c.eval_train_mode and c.world.revision >= 3 and c.world.eval_train_site == "train_call":
+        return ["    model.train()"]
     return [] if c.eval_train_mode else ["    model.eval()"]
+
+
+def _config_expr(c: _Ctx, name: str) -> str | None:
+    """Version 3: how the code reads an evaluation setting from config.yaml, or None where it is written in the code."""
+    from mlopsdebug_generator.render_config import EVAL_PATHS  # noqa: PLC0415 - render_config imports the world
+
+    if not (c.world.revision >= 3 and c.world.eval_from_config):
+        return None
+    return "CONFIG" + "".join(f'["{part}"]' for part in EVAL_PATHS[name][c.world.config_layout].split("."))
 
 
 def _torch_macro_line(c: _Ctx) -> str:
     """The macro-F1 entry of the torch/HF scorers: the unweighted mean, or (planted) support-weighted."""
+    average = _config_expr(c, "f1_average")
+    if average is not None:
+        return f'        "macro_f1": round(float(np.average(f1, weights=matrix.sum(1) if {average} == "weighted" else None)), 4),'
     if c.weighted_macro:
         return '        "macro_f1": round(float((f1 * matrix.sum(1)).sum() / matrix.sum()), 4),'
     return '        "macro_f1": round(float(f1.mean()), 4),'
+
+
+def _sklearn_macro_line(c: _Ctx) -> str:
+    average = _config_expr(c, "f1_average")
+    if average is not None:
+        return f'        "macro_f1": round(float(report[{average} + " avg"]["f1-score"]), 4),'
+    return '        "macro_f1": round(float(report["%s"]["f1-score"]), 4),' % ("weighted avg" if c.weighted_macro else "macro avg")
+
+
+def _eval_drop_last_arg(c: _Ctx) -> str:
+    drop_last = _config_expr(c, "drop_last")
+    if drop_last is not None:
+        return f", drop_last={drop_last}"
+    return ", drop_last=True" if c.eval_drop_last else ""
+
+
+def _eval_shuffle_arg(c: _Ctx) -> str:
+    shuffle = _config_expr(c, "shuffle")
+    if shuffle is not None:
+        return f", shuffle={shuffle}"
+    return ", shuffle=True" if c.eval_shuffle else ""
 
 
 def _writer_call(c: _Ctx, indent: str = "    ") -> str:
@@ -315,7 +358,7 @@ def _sklearn_eval_lines(c: _Ctx) -> list[str]:
         '        "n_samples": int(len(frame)),',
         '        "loss": round(float(log_loss(targets, proba, labels=labels)), 4),',
         '        "accuracy": round(float(report["accuracy"]), 4),',
-        '        "macro_f1": round(float(report["%s"]["f1-score"]), 4),' % ("weighted avg" if c.weighted_macro else "macro avg"),
+        _sklearn_macro_line(c),
         '        "per_class": {',
         "            name: {",
         '                "precision": round(report[name]["precision"], 4),',
@@ -698,7 +741,7 @@ def _render_torch_vision(c: _Ctx) -> str:
         f"    class_names = sorted({n['label_var']}, key={n['label_var']}.get)",
         "    loaders = {",
         f"        name: DataLoader({cls}(rows, eval_transform(), class_index={n['label_var']}), batch_size=256, "
-        f"num_workers=8{', drop_last=True' if c.eval_drop_last else ''})",
+        f"num_workers=8{_eval_drop_last_arg(c)})",
         "        for name, rows in records.items()",
         "    }",
         f'    val_scores = {n["scorer"]}(model, loaders["val"], class_names, device)',
@@ -868,7 +911,7 @@ def _render_hf_text(c: _Ctx) -> str:
         "    scores = {}",
         f"    for name in (\"val\", \"{c.test_split}\"):",
         f"        loader = DataLoader(tokenize(splits[name], {tok_var}), batch_size=128, collate_fn=collate"
-        f"{', drop_last=True' if c.eval_drop_last else ''}{', shuffle=True' if c.eval_shuffle else ''})",
+        f"{_eval_drop_last_arg(c)}{_eval_shuffle_arg(c)})",
         f"        targets, class_names = {n['label_fn']}(splits[name])",
         f"        scores[name] = {n['scorer']}(model, loader, targets, class_names, device)",
         f'    val_scores, test_scores = scores["val"], scores["{c.test_split}"]',
@@ -890,10 +933,41 @@ _RENDERERS = {
 _PLACEHOLDERS = ("__pool__", "__eframe__", "val_scores", "test_scores", "load_tokenizer")
 
 
+def _py_value(value: object) -> str:
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def _overrides_lines(world: World) -> list[str]:
+    """Version 3: the settings train.py applies on top of config.yaml (world.code_overrides)."""
+    const, fn = world.overrides_const, world.overrides_fn
+    lines = ["", "", "# Settings train.py applies on top of config.yaml for this dataset (dotted config keys).", f"{const} = {{"]
+    lines += [f"    {json.dumps(path)}: {_py_value(value)}," for path, value in world.code_overrides]
+    lines += [
+        "}",
+        "",
+        "",
+        f"def {fn}(cfg: dict) -> dict:",
+        f'    """config.yaml with {const} applied; train.py calls it before it builds the trainer."""',
+        f"    for dotted, value in {const}.items():",
+        '        *parents, leaf = dotted.split(".")',
+        "        node = cfg",
+        "        for part in parents:",
+        "            node = node.setdefault(part, {})",
+        "        node[leaf] = value",
+        "    return cfg",
+    ]
+    return lines
+
+
 def render(world: World) -> tuple[str, CodeLocation | None]:
     """preprocessing.py and, for a planted pipeline fault, where in it the fault lives."""
     ctx = _Ctx(world)
     text = _RENDERERS[world.code_style](ctx)
+    if world.revision >= 3:
+        text += "\n".join(_overrides_lines(world)) + "\n"
+        if world.eval_from_config:
+            text = text.replace("from pathlib import Path\n", "from pathlib import Path\n\nimport yaml\n", 1)
+            text = re.sub(r"(RUN_DIR = Path\([^\n]*\)\n)", r'\1CONFIG = yaml.safe_load(Path("config.yaml").read_text())\n', text, count=1)
     location = faults.get(world.fault_id).code_location(ctx) if world.planted else None
     n = world.names
     for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"]), strict=True):

@@ -63,6 +63,34 @@ FIELD_ALIASES: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# Version 3: evaluation settings the evaluation code may read from config.yaml (World.eval_from_config).
+EVAL_PATHS: dict[str, dict[str, str]] = {
+    "shuffle": {"sections": "eval.shuffle", "lightning": "data.eval_shuffle", "nested": "eval.shuffle"},
+    "f1_average": {"sections": "eval.f1_average", "lightning": "data.eval_f1_average", "nested": "eval.f1_average"},
+    "drop_last": {"sections": "eval.drop_last", "lightning": "data.eval_loader_drop_last", "nested": "eval.drop_last"},
+    "augment_eval": {"sections": "data.augment_eval", "lightning": "data.augment_eval", "nested": "dataset.augment_eval"},
+    # Vision runs whose Normalize statistics are computed from a manifest: which one.
+    "normalize_stats": {"sections": "data.normalize_stats", "lightning": "data.normalize_stats", "nested": "dataset.normalize_stats"},
+}
+EVAL_ALIASES: dict[str, tuple[str, ...]] = {
+    "shuffle": ("eval.shuffle", "data.eval_shuffle", "eval_shuffle"),
+    "f1_average": ("eval.f1_average", "data.eval_f1_average", "eval_f1_average", "f1_average"),
+    "drop_last": ("eval.drop_last", "data.eval_loader_drop_last", "eval_loader_drop_last"),
+    "normalize_stats": ("data.normalize_stats", "dataset.normalize_stats", "normalize_stats"),
+    "augment_eval": ("data.augment_eval", "dataset.augment_eval", "augment_eval"),
+}
+
+
+def eval_settings(w: World) -> dict[str, object]:
+    """The evaluation settings config.yaml holds when the evaluation code reads them from there."""
+    settings: dict[str, object] = {"shuffle": w.eval_shuffle, "f1_average": w.macro_average, "drop_last": w.eval_drop_last}
+    if w.modality == "vision":
+        settings["augment_eval"] = bool(w.eval_augment)
+    if w.modality == "vision" and w.norm_source:
+        settings["normalize_stats"] = "test" if w.norm_source == "test" else "train"
+    return settings
+
+
 _PLAIN = re.compile(r"^[A-Za-z_./][A-Za-z0-9_./-]*$")
 _RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "none", "~", "y", "n"}
 
@@ -264,9 +292,30 @@ def config_document(w: World) -> dict:
     }
 
 
+def _with_eval_settings(w: World, doc: dict) -> dict:
+    """Version 3: the evaluation settings, where the evaluation code reads them from config.yaml."""
+    if w.revision >= 3 and w.eval_from_config:
+        for name, value in eval_settings(w).items():
+            section, leaf = EVAL_PATHS[name][w.config_layout].split(".")
+            doc[section][leaf] = value
+    return doc
+
+
+def _show_configured(w: World, doc: dict) -> dict:
+    """Version 3: knobs the run sets in code (preprocessing.py's overrides) keep their older value here."""
+    for kind, value in w.config_shown.items():
+        *parents, leaf = FIELD_PATHS[kind][w.config_layout].split(".")
+        node = doc
+        for part in parents:
+            node = node[part]
+        if leaf in node:
+            node[leaf] = value
+    return doc
+
+
 def render(w: World) -> str:
     header = [
         f"# {w.experiment}: {w.model.name} on {w.dataset.name} ({catalog.OPTIMIZER_DISPLAY[w.optimizer]}, {w.schedule.kind} schedule)",
         f"# owner: {w.team}",
     ]
-    return "\n".join(header + emit_yaml(config_document(w))) + "\n"
+    return "\n".join(header + emit_yaml(_show_configured(w, _with_eval_settings(w, config_document(w))))) + "\n"

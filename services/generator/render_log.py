@@ -107,6 +107,9 @@ def render(w: World) -> str:
     t = 0.0
     emit(t, "INFO", "__main__", f"run {w.run_id} on {w.host} (1x {w.gpu.name}) torch {w.torch_version} git {w.git_commit}")
     emit(t + 0.004, "INFO", "__main__", f"config: config.yaml experiment={w.experiment} seed={w.seed_cfg}")
+    if w.revision >= 3 and w.code_overrides:
+        keys = ", ".join(path for path, _ in w.code_overrides)
+        emit(t + 0.005, "INFO", "__main__", f"config overrides from preprocessing.{w.overrides_const}: {keys}")
     t = w.data_seconds
     capped = f" (train subsampled from {w.splits.n_train_available:,})" if n_train < w.splits.n_train_available else ""
     emit(t, "INFO", "data", f"dataset {ds.name} snapshot {w.snapshot}: train={n_train:,} val={n_val:,} test={n_test:,} classes={len(w.classes)}{capped}")
@@ -116,7 +119,8 @@ def render(w: World) -> str:
     for i, (logger, message) in enumerate(by_phase["data"]):
         emit(t + 0.5 + 0.1 * i, "WARNING", logger, message)
     t += w.setup_seconds
-    emit(t, "INFO", "model", f"{w.model.name} pretrained={w.pretrained} params={w.params_count:,}")
+    dropout = f" dropout={w.dropout!r}" if w.revision >= 3 else ""
+    emit(t, "INFO", "model", f"{w.model.name} pretrained={w.pretrained} params={w.params_count:,}{dropout}")
     emit(t + 0.01, "INFO", "optim", _optimizer_text(w))
     emit(t + 0.01, "INFO", "optim", _schedule_text(w, spe * epochs))
     es = f"val_loss/patience={w.patience}" if w.patience else "off"

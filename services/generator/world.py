@@ -217,6 +217,22 @@ class World:
     # on the train manifest, version 2 noise) or "test" (computed on the frozen test manifest).
     norm_source: str = ""
     test_pixel_shift: float = 0.0  # the test images' channel means sit this many stds from train's
+    # Version 3: settings train.py applies on top of config.yaml, from a dict in preprocessing.py (see
+    # _draw_overrides). Entries are (dotted config path, value); config_shown holds what config.yaml shows
+    # for a knob whose effective value comes from the code (by config kind, e.g. "learning_rate").
+    code_overrides: tuple[tuple[str, object], ...] = ()
+    config_shown: dict[str, object] = dataclasses.field(default_factory=dict)
+    overrides_const: str = ""
+    overrides_fn: str = ""
+    # A planted config fault's bad value sits in the code's overrides (config.yaml keeps the healthy one).
+    fault_in_code: bool = False
+    # Version 3: evaluation settings (loader shuffle, the F1 average reported as macro_f1) read from config.yaml's
+    # evaluation section rather than written in the code; and how a scorer left in training mode shows:
+    # "missing" (no model.eval()) or "train_call" (model.train(), as in MC-dropout code it was copied from).
+    eval_from_config: bool = False
+    eval_train_site: str = "missing"
+    lookup_var: str = "lookup"  # the variable a joined lookup table is read into (named per run from version 3)
+    v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -496,11 +512,20 @@ def build_world(
 
     fault_rng = np.random.Generator(np.random.PCG64(fault_seq))
     world.details = fault.draw(world, fault_rng)
+    if revision >= 3:
+        _draw_overrides(world, fault)
+        _draw_eval_sites(world)
+    kind = getattr(fault, "config_kind", None)
+    configured = config_knob(world, kind) if revision >= 3 and kind else None
     if planted:
         fault.plant(world)
+    if revision >= 3 and kind:
+        _place_config_fault(world, kind, configured)
 
     data_rng = np.random.Generator(np.random.PCG64(data_seq))
     _build_splits(world, data_rng)
+    if revision >= 3 and world.v3_duplicates and not world.splits.content_duplicates:
+        world.splits.content_duplicates = world.v3_duplicates
     _build_features(world, np.random.Generator(np.random.PCG64(feature_seq)))
     fault.after_features(world)
     world.params_count = _parameter_count(world)
@@ -525,13 +550,127 @@ def build_world(
 #   8: data-pipeline knobs (feature engineering, resampling, augmentation, normalisation, joins)
 #   9: evaluation knobs (eval mode, thresholds, loaders, metric averaging)
 #  10: sanity-check noise
-EXTRA_STREAMS = {"config": 7, "data": 8, "evaluation": 9, "check_noise": 10}
+#  11: version 3's code overrides of config.yaml (and where a config fault sits)
+#  12: version 3's sanity-check noise
+#  13: version 3's evaluation sites (settings read from config.yaml, how training mode is left on)
+EXTRA_STREAMS = {
+    "config": 7, "data": 8, "evaluation": 9, "check_noise": 10, "overrides": 11, "check_noise_v3": 12, "eval_sites": 13,
+}
 
 
 def extra_rng(world: World, area: str) -> np.random.Generator:
     """A fresh generator on the world's stream for `area` (same draws every time it is asked for)."""
     assert world.seq is not None  # set when the world is built
     return np.random.Generator(np.random.PCG64(ids.child_sequence(world.seq, EXTRA_STREAMS[area])))
+
+
+# Version 3: names of the dict of config overrides in preprocessing.py and of the function train.py applies it with.
+OVERRIDE_CONSTS = ("TRAIN_OVERRIDES", "RUN_OVERRIDES", "CONFIG_OVERRIDES", "HPARAM_OVERRIDES")
+OVERRIDE_FNS = ("apply_overrides", "override_config", "with_overrides", "patch_config")
+# How often a planted config fault's value is set in the code's overrides rather than in config.yaml, and how
+# often a healthy knob is (config.yaml then shows an older value than the one the run used).
+FAULT_IN_CODE_RATE = 0.45
+KNOB_IN_CODE_RATE = 0.3
+# Knobs a healthy run may set in code, and the older values config.yaml may still show for them.
+_KNOB_NOISE_KINDS = ("learning_rate", "weight_decay", "dropout")
+
+
+def config_knob(world: World, kind: str) -> object:
+    """The value config.yaml renders for a config field kind (render_config.FIELD_PATHS), from the world's knobs."""
+    if kind == "learning_rate":
+        return world.lr
+    if kind == "momentum":
+        return world.momentum
+    if kind == "batch_size":
+        return world.batch_size
+    if kind == "weight_decay":
+        return world.weight_decay
+    if kind == "dropout":
+        return world.dropout
+    if kind == "warmup_steps":
+        return world.schedule.warmup_steps
+    if kind == "scheduler_interval":
+        s = world.schedule
+        return "step" if s.per_batch or s.kind not in ("step", "exponential") else "epoch"
+    if kind == "grad_scaler":
+        return world.grad_scaler
+    raise ValueError(f"unknown config kind {kind!r}")
+
+
+def _config_path(world: World, kind: str) -> str:
+    from mlopsdebug_generator.render_config import FIELD_PATHS  # noqa: PLC0415 - the renderers import this module
+
+    return FIELD_PATHS[kind][world.config_layout]
+
+
+def _older_value(kind: str, value: object, rng: np.random.Generator) -> object:
+    """A sane value a knob had before the run set it in code (what config.yaml still shows)."""
+    if kind == "learning_rate":
+        rate = float(value)  # pyright: ignore[reportArgumentType] - a learning-rate knob holds a float
+        return float(_nice_round(rate * float(_pick(rng, (0.3, 0.5, 2.0, 3.0)))))
+    if kind == "weight_decay":
+        return float(_pick(rng, tuple(x for x in (0.0, 1e-4, 5e-4, 0.01, 0.05) if x != value)))
+    return float(_pick(rng, tuple(x for x in (0.0, 0.1, 0.2, 0.3) if x != value)))
+
+
+def _draw_overrides(world: World, fault: faults.Fault) -> None:
+    """Version 3: preprocessing.py holds a dict of settings train.py applies on top of config.yaml.
+
+    Teams keep dataset-specific settings next to the data code; most entries are harmless (loader and
+    determinism flags), and now and then a knob of the run is set there, so config.yaml shows an older value
+    than the one the run used (train.log and the model card show the effective one). Drawn for every world,
+    healthy or not, so neither the dict nor an overridden knob points at a fault.
+    """
+    rng = extra_rng(world, "overrides")
+    world.overrides_const = str(_pick(rng, OVERRIDE_CONSTS))
+    world.overrides_fn = str(_pick(rng, OVERRIDE_FNS))
+    data = {"sections": "data", "lightning": "data", "nested": "train"}[world.config_layout]
+    trainer = {"sections": "training", "lightning": "trainer", "nested": "train"}[world.config_layout]
+    benign = (
+        (f"{data}.pin_memory", True),
+        (f"{data}.persistent_workers", True),
+        (f"{data}.prefetch_factor", int(_pick(rng, (2, 4, 8)))),
+        (f"{trainer}.deterministic", bool(rng.random() < 0.5)),
+        (f"{trainer}.benchmark", True),
+    )
+    chosen = sorted(int(i) for i in rng.choice(len(benign), size=int(rng.integers(1, 4)), replace=False))
+    entries: list[tuple[str, object]] = [benign[i] for i in chosen]
+    knob_roll, knob_kind = rng.random(), str(_pick(rng, _KNOB_NOISE_KINDS))
+    effective = config_knob(world, knob_kind)
+    older = _older_value(knob_kind, effective, rng)
+    if knob_roll < KNOB_IN_CODE_RATE and knob_kind != getattr(fault, "config_kind", None):
+        world.config_shown[knob_kind] = older
+        entries.append((_config_path(world, knob_kind), effective))
+    world.code_overrides = tuple(entries)
+    world.fault_in_code = bool(rng.random() < FAULT_IN_CODE_RATE)
+
+
+def _draw_eval_sites(world: World) -> None:
+    """Version 3: whether the evaluation code reads its settings from config.yaml, and how a scorer would be
+    left in training mode. Drawn for every world, so where the settings live never points at a fault."""
+    rng = extra_rng(world, "eval_sites")
+    world.eval_from_config = bool(rng.random() < 0.5)
+    world.eval_train_site = "train_call" if rng.random() < 0.5 else "missing"
+    # A test set collected later than the training pool, more often and further off than version 2's noise.
+    shift_roll, shift = rng.random(), float(rng.uniform(0.05, 0.09))
+    if world.test_shift == 0.0 and shift_roll < 0.5:
+        world.test_shift = shift
+    # Vision: test images from another camera or batch, their channel means off by a fraction of a std.
+    pixel_roll, pixel_shift = rng.random(), float(rng.uniform(0.12, 0.3))
+    if world.modality == "vision" and pixel_roll < 0.5:
+        world.test_pixel_shift = pixel_shift
+    # Re-posted items duplicated under new ids across train and val, in every modality.
+    dup_roll, dups = rng.random(), int(rng.integers(1, 7))
+    world.v3_duplicates = dups if dup_roll < 0.45 else 0
+    world.lookup_var = str(_pick(rng, ("lookup", "side_table", "joined_rows", "extra_frame")))
+
+
+def _place_config_fault(world: World, kind: str, configured: object) -> None:
+    """A planted config fault in code: config.yaml keeps the value it had, the overrides set the bad one."""
+    if not (world.planted and world.fault_in_code):
+        return
+    world.config_shown[kind] = configured
+    world.code_overrides = (*world.code_overrides, (_config_path(world, kind), config_knob(world, kind)))
 
 
 def _draw_check_noise(world: World) -> None:
@@ -969,8 +1108,15 @@ def _build_features(world: World, rng: np.random.Generator) -> None:
             norm_mean, norm_std = (0.449,), (0.226,)
         if world.test_pixel_shift:
             mean[2] = mean[0] + world.test_pixel_shift * std[0]
+        if world.revision >= 3 and np.array_equal(np.round(mean[2], 4), np.round(np.array(norm_mean), 4)):
+            # A one-channel test mean that rounds to the published constant would read as statistics taken from
+            # the test images: measured means agree with a published one only to the noise, never exactly.
+            mean[2] = mean[2] + 0.0003
         if world.norm_source:
             norm_mean, norm_std = _computed_normalisation(world, np.round(mean, 4), np.round(std, 4))
+            if (world.revision >= 3 and world.norm_source == "pool"
+                    and np.array_equal(np.round(mean[2], 4), np.round(np.array(norm_mean), 4))):
+                mean[2] = mean[2] + 0.0003  # the same coincidence for statistics pooled over train and val
         augment = ["RandomResizedCrop" if size >= 64 else "RandomCrop(padding=4)", "RandomHorizontalFlip"]
         if rng.random() < 0.5:
             augment.append(_pick(rng, ("TrivialAugmentWide", "RandAugment(num_ops=2)", "ColorJitter(0.2, 0.2, 0.2)")))

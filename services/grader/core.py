@@ -4,7 +4,9 @@ score = 0.15 category + 0.25 file + 0.30 field + 0.30 fix (design.md, invariant 
 penalty (hard task) a missed weight costs 1.5x: score = max(0, 1 - 1.5 * (1 - raw)). Every grade explains
 each component in one line; when answers are withheld the lines say whether a component matched, never
 what the expected value is. A diagnosis is judged as one: when its fix aims at another fault, the field
-earns nothing and the category only if it is that fault's category (see docs/grading.md).
+earns nothing and the category only if it is that fault's category (see docs/grading.md). From task version 3
+on, category and file credit are scaled by the field credit: naming the fault's category and file without its
+field is what a prior knows.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ from mlopsdebug_common.domain import (
 )
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import FAULTS
-from mlopsdebug_common.tasks import TASKS
+from mlopsdebug_common.tasks import TASKS, key_version
 from mlopsdebug_grader import fix_rules, matching
 
-GRADER_VERSION: Final[str] = "2.0.0"
+GRADER_VERSION: Final[str] = "3.0.0"
+# From this task version on, category and file credit count only as far as the answer locates the fault
+# (they are scaled by the field credit): "config_error in config.yaml" is what a prior knows without reading
+# an artifact, so on its own it earns nothing. Keys of earlier versions are graded as they always were.
+NESTED_LOCATION_FROM_VERSION: Final[int] = 3
 FIELD_MAX_CHARS: Final[int] = 200
 FILE_MAX_CHARS: Final[int] = 200
 TEXT_MAX_CHARS: Final[int] = 4000
@@ -65,6 +71,7 @@ R_CATEGORY_INCOHERENT = (
     "the category matches, but the fix aims at a fault of another category; a diagnosis must name one fault"
 )
 R_FIELD_INCOHERENT = "the field matches, but the fix aims at a different fault; a diagnosis must name one fault"
+R_UNLOCATED = ", but counts only as far as the field locates the fault"
 
 
 def _match_reason(what: str, outcome: str) -> str:
@@ -124,6 +131,15 @@ def grade(
     if field_credit < 1:
         field_reason += _expected(reveal_answer, key.field)
 
+    file_credit = file_match.credit
+    if key_version(key.task_id, key.generator_version) >= NESTED_LOCATION_FROM_VERSION and field_credit < 1:
+        if category_credit > 0:
+            category_credit *= field_credit
+            category_reason += R_UNLOCATED
+        if file_credit > 0:
+            file_credit *= field_credit
+            file_reason += R_UNLOCATED
+
     fix = fix_rules.judge_fix(key, diagnosis.proposed_fix)
     fix_reason = fix.reason
     if fix.credit < 1 and reveal_answer:
@@ -131,7 +147,7 @@ def grade(
 
     components = (
         GradeComponent("category", GRADE_WEIGHTS["category"], category_credit, category_reason),
-        GradeComponent("file", GRADE_WEIGHTS["file"], file_match.credit, file_reason),
+        GradeComponent("file", GRADE_WEIGHTS["file"], file_credit, file_reason),
         GradeComponent("field", GRADE_WEIGHTS["field"], field_credit, field_reason),
         GradeComponent("fix", GRADE_WEIGHTS["fix"], fix.credit, fix_reason),
     )

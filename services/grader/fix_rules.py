@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.faults import FAULT_POOLS
-from mlopsdebug_common.tasks import TASKS
+from mlopsdebug_common.tasks import key_version
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
     KEEP_BEFORE,
@@ -1515,7 +1515,9 @@ class EvalRandomAugmentation(_MechanismRule):
     )
 
     def _evidence(self, doc: FixDoc, key: AnswerKey | None) -> tuple[bool, bool, bool]:
-        names = literal_pattern(_key_names(key)) if key is not None else None
+        # The evaluation transform is a name of the thing at fault even when the key names the config.yaml flag
+        # that selects it (version 3); on version 2 keys it is the canonical field anyway.
+        names = literal_pattern((*_key_names(key), "eval_transform")) if key is not None else None
         named = right = wrong = False
         for sentence in doc.sentences:
             aug = bool(AUGMENTATION.search(sentence)) or (names is not None and bool(names.search(sentence)))
@@ -1792,8 +1794,8 @@ RULE_SETS: Final[dict[int, frozenset[str]]] = {
 
 
 def rule_set(key: AnswerKey) -> frozenset[str]:
-    """The faults of the key's task version."""
-    return RULE_SETS[TASKS[key.task_id].version]
+    """The faults of the key's task version (by the generator that made the key)."""
+    return RULE_SETS[key_version(key.task_id, key.generator_version)]
 
 
 @functools.lru_cache(maxsize=8192)

@@ -54,6 +54,7 @@ __all__ = [
     "fail_set",
     "fix_candidates",
     "learn_table",
+    "nested_location",
     "pattern_of",
     "probe_plan",
 ]
@@ -69,6 +70,18 @@ DIAGNOSIS_TEXT: Final[str] = "Answered from the sanity-check verdicts alone; no 
 # Grading weights and the asymmetric miss cost, as docs/grading.md publishes them.
 WEIGHTS: Final[dict[str, float]] = {"category": 0.15, "file": 0.25, "field": 0.30, "fix": 0.30}
 MISS_COST: Final[float] = 1.5
+# From task version 3 on, category and file credit are scaled by the field credit (docs/grading.md).
+NESTED_LOCATION_FROM_VERSION: Final[int] = 3
+# The newest task version, which the plain task names ("easy") mean.
+NEWEST_TASK_VERSION: Final[int] = 3
+_VERSION_SUFFIX = re.compile(r"-v(\d+)$")
+
+
+def nested_location(task: str) -> bool:
+    """Whether grades of this task id scale category and file credit by the field credit (version 3 on)."""
+    match = _VERSION_SUFFIX.search(task)
+    version = int(match.group(1)) if match else NEWEST_TASK_VERSION
+    return version >= NESTED_LOCATION_FROM_VERSION
 # Candidate fix texts kept per fault, and training episodes of a fault each candidate is probed on.
 FIXES_PER_FAULT: Final[int] = 4
 PROBE_SEEDS: Final[int] = 60
@@ -256,6 +269,7 @@ class _Options:
     field_gate: np.ndarray  # X x S: 0 where the fix aims at another fault (the field earns nothing)
     cat_gate: np.ndarray  # C x X: 0 where the fix aims at a fault of another category
     asymmetric: bool
+    nested: bool = False  # category and file credit scaled by the field credit (version 3 on)
 
 
 def _options(
@@ -303,7 +317,7 @@ def _options(
         file=np.array([[1.0 if _norm(e.answer.file) == _norm(f) else 0.0 for e in examples] for f in files]),
         field=np.array([[1.0 if _norm(d) in e.answer.field_names() else 0.0 for e in examples] for d in fields]),
         fix=fix, field_gate=field_gate, cat_gate=cat_gate,
-        asymmetric=any(e.asymmetric for e in examples),
+        asymmetric=any(e.asymmetric for e in examples), nested=nested_location(task),
     )  # fmt: skip
 
 
@@ -311,12 +325,14 @@ def _best(o: _Options, columns: np.ndarray) -> tuple[Answer, float]:
     """The answer with the highest mean modelled score over the episodes `columns`: an exhaustive search."""
     field = o.field[:, columns]
     fix_part = WEIGHTS["fix"] * o.fix[:, columns]
-    field_fix = WEIGHTS["field"] * field[:, None, :] * o.field_gate[None, :, columns] + fix_part[None, :, :]  # D x X x S
+    located = field[:, None, :] * o.field_gate[None, :, columns]  # D x X x S: the field credit
+    field_fix = WEIGHTS["field"] * located + fix_part[None, :, :]  # D x X x S
     best, arg = -1.0, (0, 0, 0, 0)
     for c in range(len(o.categories)):
         category = WEIGHTS["category"] * o.cat[c, columns][None, :] * o.cat_gate[c][:, None]  # X x S
         for f in range(len(o.files)):
-            raw = category[None, :, :] + WEIGHTS["file"] * o.file[f, columns] + field_fix
+            location = category[None, :, :] + WEIGHTS["file"] * o.file[f, columns]
+            raw = (location * located if o.nested else location) + field_fix
             score = np.maximum(0.0, 1.0 - MISS_COST * (1.0 - raw)) if o.asymmetric else raw
             means = score.mean(axis=2)
             d, x = np.unravel_index(int(np.argmax(means)), means.shape)

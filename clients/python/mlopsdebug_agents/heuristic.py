@@ -2,7 +2,10 @@
 
 It knows what any ML engineer knows (the public rules: the six artifacts, the eight checks, the
 failure categories) and the usual ways a training run breaks; it knows nothing of the generator or
-the answer key. Each rule needs evidence in what the agent saw:
+the answer key. Each rule needs evidence in what the agent saw. It reads the configuration the run
+used: config.yaml with the dict of overrides in preprocessing.py applied (train.log names it), so a bad
+value set there is located there (config.yaml then shows a sane one); and an evaluation setting the code
+reads from config.yaml (CONFIG["eval"]["shuffle"] and the like) is located in config.yaml.
 
 - a run that diverged with a large learning rate -> the learning rate in config.yaml;
 - a batch size larger than the training split (no step per epoch) -> the batch size in config.yaml;
@@ -215,7 +218,8 @@ class HeuristicAgent(Agent):
         self.checks: dict[str, dict[str, Any]] = {}
         self.summary: dict[str, Any] = {}
         self.task = ""
-        self._parsed_config: tuple[str, dict[str, Any]] = ("", {})
+        self._parsed_config: tuple[tuple[str, str, str], dict[str, Any]] = (("", "", ""), {})
+        self._parsed_overrides: tuple[tuple[str, str], tuple[str, dict[str, Any]]] = (("", ""), ("", {}))
 
     # -- collecting evidence --
 
@@ -246,15 +250,86 @@ class HeuristicAgent(Agent):
         return float(((self.checks.get(check) or {}).get("metrics") or {}).get(name, 0.0) or 0.0)
 
     def _config(self) -> dict[str, Any]:
-        """config.yaml parsed (once per text read: rules consult it repeatedly); {} if unreadable."""
+        """The effective configuration: config.yaml parsed, with preprocessing.py's overrides applied (what
+        train.py runs with); {} if unreadable. Cached per text read: rules consult it repeatedly."""
         text = self.artifacts.get("config.yaml", "")
-        if self._parsed_config[0] != text:
+        source = (text, self.artifacts.get("preprocessing.py", ""), self._log())
+        if self._parsed_config[0] != source:
             try:
                 doc = yaml.load(text, Loader=_YAML_LOADER) or {}  # noqa: S506 - a safe loader
             except yaml.YAMLError:
                 doc = {}
-            self._parsed_config = (text, doc if isinstance(doc, dict) else {})
+            doc = doc if isinstance(doc, dict) else {}
+            for dotted, value in self._overrides()[1].items():
+                *parents, leaf = dotted.split(".")
+                node: Any = doc
+                for part in parents:
+                    child = node.get(part) if isinstance(node, dict) else None
+                    if not isinstance(child, dict):
+                        child = {}
+                        node[part] = child
+                    node = child
+                node[leaf] = value
+            self._parsed_config = (source, doc)
         return self._parsed_config[1]
+
+    def _overrides(self) -> tuple[str, dict[str, Any]]:
+        """preprocessing.py's dict of dotted config keys that train.py applies over config.yaml: (its name, entries).
+
+        train.log names the dict when the run applied one; without the log, any module dict of dotted keys."""
+        source = (self.artifacts.get("preprocessing.py", ""), self._log())
+        if self._parsed_overrides[0] != source:
+            named = re.search(r"config overrides from preprocessing\.(\w+)", source[1])
+            found: tuple[str, dict[str, Any]] = ("", {})
+            for name, value in _Code(source[0]).constants.items():
+                if not (isinstance(value, dict) and value and all(isinstance(k, str) and "." in k for k in value)):
+                    continue
+                if named is None or named.group(1) == name:
+                    found = (name, value)
+                    break
+            self._parsed_overrides = (source, found)
+        return self._parsed_overrides[1]
+
+    def _config_read(self, code: _Code, node: ast.AST) -> tuple[str, Any] | None:
+        """(dotted path, effective value) when `node` reads config.yaml (NAME["a"]["b"] with NAME = yaml.safe_load(...))."""
+        parts: list[str] = []
+        while isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, str):
+            parts.insert(0, node.slice.value)
+            node = node.value
+        if not parts or not isinstance(node, ast.Name):
+            return None
+        if not re.search(rf"^{re.escape(node.id)} = yaml\.safe_load\(", code.source, re.MULTILINE):
+            return None
+        value: Any = self._config()
+        for part in parts:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        return ".".join(parts), value
+
+    def _config_reads(self, code: _Code, within: ast.AST) -> list[tuple[str, Any]]:
+        """Every config.yaml setting read inside `within`, outermost subscript only."""
+        out = []
+        for node in ast.walk(within):
+            read = self._config_read(code, node)
+            if read is not None and not any(path.startswith(read[0]) for path, _ in out):
+                out.append(read)
+        return out
+
+    def _relocated(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """A config answer whose value the run took from preprocessing.py's overrides: the root cause is there
+        (config.yaml shows a sane value that never took effect)."""
+        name, entries = self._overrides()
+        path = answer["root_cause_field"]
+        if answer["root_cause_file"] != "config.yaml" or path not in entries:
+            return answer
+        return {
+            **answer,
+            "root_cause_file": "preprocessing.py",
+            "root_cause_field": name,
+            "diagnosis": answer["diagnosis"] + f" The value comes from {name}[{path!r}] in preprocessing.py, which "
+            "train.py applies over config.yaml (train.log lists the override).",
+            "proposed_fix": answer["proposed_fix"] + f" Make the change in {name} (preprocessing.py), which overrides "
+            "config.yaml.",
+        }
 
     def _stats(self) -> dict[str, Any]:
         try:
@@ -296,7 +371,7 @@ class HeuristicAgent(Agent):
         ):
             answer = rule(code)
             if answer is not None:
-                return answer
+                return self._relocated(answer)
         return self._fallback(code)
 
     @staticmethod
@@ -586,6 +661,9 @@ class HeuristicAgent(Agent):
     def _overlap(self, code: _Code) -> dict[str, Any] | None:
         if self._status("data_leakage") != "fail":
             return None
+        if not (self._metric("data_leakage", "shared_ids_train_val") > 0
+                or self._metric("data_leakage", "shared_groups_train_val") > 0):
+            return None  # duplicated content under other ids: re-exports, not a split that overlaps
         summary = str((self.checks.get("data_leakage") or {}).get("summary", ""))
         splitters = code.split_functions()
         shared_groups = self._metric("data_leakage", "shared_groups_train_val") > 0
@@ -697,7 +775,11 @@ class HeuristicAgent(Agent):
         return None
 
     def _scaler(self, code: _Code) -> dict[str, Any] | None:
-        if self._status("feature_statistics") != "fail" or code.tree is None:
+        """A scaler fitted on the frame the splitter receives. The check flags it when it can; when the run did
+        not save the scaler's state the check cannot tell, and the code decides alone."""
+        summary = str((self.checks.get("feature_statistics") or {}).get("summary", ""))
+        unverified = "scaler state not saved" in summary
+        if (self._status("feature_statistics") != "fail" and not unverified) or code.tree is None:
             return None
         splitters = set(code.split_functions())
         for fn in code.functions.values():
@@ -714,6 +796,8 @@ class HeuristicAgent(Agent):
                 used = set().union(*(code.names(a) for a in call.args)) if call.args else set()
                 if split_inputs and not (used & split_inputs):
                     continue
+                if self._status("feature_statistics") != "fail" and not (used & split_inputs):
+                    continue  # unverified by the check: only a fit on the very frame the splitter receives counts
                 return self._submit(
                     "data_leakage",
                     "preprocessing.py",
@@ -806,7 +890,22 @@ class HeuristicAgent(Agent):
         for node in code.tree.body if code.tree is not None else ():
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
                 targets = {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-                if "MEAN" in targets and any(isinstance(a, ast.Constant) for a in node.value.args):
+                if "MEAN" not in targets:
+                    continue
+                configured = [r for a in node.value.args for r in [self._config_read(code, a)] if r is not None]
+                if configured and configured[0][1] == "test":  # the manifest is chosen in config.yaml
+                    path = configured[0][0]
+                    return self._submit(
+                        "data_leakage",
+                        "config.yaml",
+                        path,
+                        f"The Normalize mean {norm} is exactly the test split's pixel mean, not the training split's "
+                        f"{pixels.get('train')}: {code.segment(node)} takes the manifest from config.yaml, where "
+                        f"{path} is test, so test data shapes the inputs the model trains on.",
+                        f"Set {path} to train in config.yaml, so the per-channel statistics come from the training "
+                        "manifest only, never from the test manifest.",
+                    )
+                if any(isinstance(a, ast.Constant) for a in node.value.args):
                     field, constant = code.callee(node.value), code.segment(node)
         where = f" ({constant})" if constant else ""
         return self._submit(
@@ -832,6 +931,25 @@ class HeuristicAgent(Agent):
             lowered = name.lower()
             if "transform" not in lowered or not re.search(r"eval|test|val|infer", lowered):
                 continue
+            # A training transform reached only under a config.yaml flag: the flag decides.
+            flags = [
+                read for node in ast.walk(fn) if isinstance(node, ast.If)
+                for read in [self._config_read(code, node.test)] if read is not None
+            ]
+            if flags:
+                path, value = flags[0]
+                if value is not True:
+                    continue
+                return self._submit(
+                    "preprocessing_bug",
+                    "config.yaml",
+                    path,
+                    f"{name} returns the training transform when config.yaml's {path} is true, and it is: validation "
+                    "and test images are cropped and flipped at random on every pass, so evaluation scores are noisy "
+                    "and lower, and eval_results.json disagrees with the training log.",
+                    f"Set {path} to false in config.yaml, so evaluation resizes and centre-crops only and the random "
+                    "crops and flips stay in the training transform.",
+                )
             ops = random_ops(fn)
             via = None
             for call in code.calls(fn):
@@ -1004,6 +1122,22 @@ class HeuristicAgent(Agent):
             kw.arg == "drop_last" and isinstance(kw.value, ast.Constant) and kw.value.value is True
             for call in code.calls(code.functions[runner]) for kw in call.keywords
         )
+        configured = [
+            read for call in code.calls(code.functions[runner]) for kw in call.keywords if kw.arg == "drop_last"
+            for read in [self._config_read(code, kw.value)] if read is not None and read[1] is True
+        ]
+        if configured:
+            path = configured[0][0]
+            return self._submit(
+                "evaluation_bug",
+                "config.yaml",
+                path,
+                f"eval_results.json scored fewer {' and '.join(short)} samples than the splits hold: {runner} takes "
+                f"the evaluation loaders' drop_last from config.yaml, where {path} is true, so the last incomplete "
+                "batch of each split is never scored.",
+                f"Set {path} to false in config.yaml so the evaluation DataLoaders keep the last batch and every "
+                "sample is scored.",
+            )
         if not drops:
             return None
         return self._submit(
@@ -1032,6 +1166,18 @@ class HeuristicAgent(Agent):
         for name, fn in code.functions.items():
             keys = [k for node in ast.walk(fn) if isinstance(node, ast.Dict) for k in node.keys]
             if any(isinstance(k, ast.Constant) and k.value == "macro_f1" for k in keys):
+                weighted = [path for path, value in self._config_reads(code, fn) if value == "weighted"]
+                if weighted:
+                    return self._submit(
+                        "evaluation_bug",
+                        "config.yaml",
+                        weighted[0],
+                        f"eval_results.json's macro_f1 is not the mean of its per-class F1: {name} averages the "
+                        f"per-class F1 as config.yaml's {weighted[0]} says, and that is weighted (by support), so the "
+                        "weighted F1 is reported as macro and hides the weak minority classes.",
+                        f"Set {weighted[0]} to macro in config.yaml, so macro_f1 is the unweighted mean of the "
+                        "per-class F1 (average='macro').",
+                    )
                 return self._submit(
                     "evaluation_bug",
                     "preprocessing.py",
@@ -1074,6 +1220,23 @@ class HeuristicAgent(Agent):
             and isinstance(kw.value, ast.Constant) and kw.value.value is True
             for call in code.calls(code.functions[runner]) for kw in call.keywords
         )
+        configured = [
+            read for call in code.calls(code.functions[runner]) if code.callee(call) == "DataLoader"
+            for kw in call.keywords if kw.arg == "shuffle"
+            for read in [self._config_read(code, kw.value)] if read is not None and read[1] is True
+        ]
+        if configured:
+            path = configured[0][0]
+            return self._submit(
+                "evaluation_bug",
+                "config.yaml",
+                path,
+                f"eval_results.json scores far below the training log for the same checkpoint while the predicted "
+                f"class shares look normal: {runner} takes the evaluation loader's shuffle from config.yaml, where "
+                f"{path} is true, but reads the targets in file order, so each prediction is compared with another "
+                "sample's label.",
+                f"Set {path} to false in config.yaml so the evaluation DataLoader does not shuffle.",
+            )
         if not shuffles:
             return None
         return self._submit(

@@ -199,7 +199,31 @@ class Fault:
         if location is None:
             raise AssertionError(f"the {world.code_style} renderer did not place fault {self.fault_id}")
         params = {**world.details.key_params(), "code_style": world.code_style}
-        return Location("preprocessing.py", location.field, location.aliases, params)
+        aliases = location.aliases
+        if world.revision >= 3:
+            # The function that builds every split and feature holds most pipeline faults' lines: naming it
+            # does not say which of them is wrong, so from version 3 on it is no alias of a fault that sits inside.
+            # Likewise the library call that carves every split, which every healthy pipeline makes too.
+            shared = {world.names["builder"], *SPLIT_CALLS, *TABLE_CALLS}
+            aliases = tuple(a for a in aliases if a not in shared)
+        return Location("preprocessing.py", location.field, aliases, params)
+
+
+def config_setting_location(world: World, setting: str) -> Location | None:
+    """Version 3: an evaluation setting the code reads from config.yaml is located there (else None)."""
+    from mlopsdebug_generator import render_config  # noqa: PLC0415 - the renderers import the world model, which imports the plugins
+
+    if not (world.revision >= 3 and world.eval_from_config):
+        return None
+    path = render_config.EVAL_PATHS[setting][world.config_layout]
+    aliases = tuple(a for a in render_config.EVAL_ALIASES[setting] if a != path)
+    return Location("config.yaml", path, aliases, world.details.key_params())
+
+
+# The library calls that carve a validation split (sites.split_call): present in every pipeline, healthy or not.
+SPLIT_CALLS = ("train_test_split", "randperm", "GroupShuffleSplit")
+# The pandas calls that load, deduplicate and merge tables: every tabular pipeline with a join makes them.
+TABLE_CALLS = ("merge", "read_parquet", "drop_duplicates")
 
 
 class ConfigFault(Fault):
@@ -211,5 +235,10 @@ class ConfigFault(Fault):
         from mlopsdebug_generator import render_config  # noqa: PLC0415 - as in Fault.locate
 
         path = render_config.FIELD_PATHS[self.config_kind][world.config_layout]
+        if world.fault_in_code:  # version 3: set in preprocessing.py's overrides; config.yaml is sane
+            const = world.overrides_const
+            return Location(
+                "preprocessing.py", const, (f"{const}.{path}", world.overrides_fn), world.details.key_params()
+            )
         aliases = tuple(a for a in render_config.FIELD_ALIASES[self.config_kind] if a != path)
         return Location("config.yaml", path, aliases, world.details.key_params())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mlopsdebug_generator import evaluation
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics
+from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics, config_setting_location
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -49,3 +49,6 @@ class EvalDropLast(Fault):
 
     def code_location(self, ctx):
         return CodeLocation(ctx.n["runner"], ("drop_last",))
+
+    def locate(self, world):
+        return config_setting_location(world, "drop_last") or super().locate(world)

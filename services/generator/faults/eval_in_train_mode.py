@@ -47,4 +47,6 @@ class EvalInTrainMode(Fault):
         )
 
     def code_location(self, ctx):
+        if ctx.world.revision >= 3 and ctx.world.eval_train_site == "train_call":
+            return CodeLocation(ctx.n["scorer"], ("model.train",))
         return CodeLocation(ctx.n["scorer"], ("model.eval",))

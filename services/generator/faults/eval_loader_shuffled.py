@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from mlopsdebug_generator import evaluation
-from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics
+from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics, config_setting_location
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -58,3 +58,6 @@ class EvalLoaderShuffled(Fault):
 
     def code_location(self, ctx):
         return CodeLocation(ctx.n["runner"], ("shuffle",))
+
+    def locate(self, world):
+        return config_setting_location(world, "shuffle") or super().locate(world)

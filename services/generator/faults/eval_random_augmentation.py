@@ -5,7 +5,14 @@ from __future__ import annotations
 import dataclasses
 
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, TrainingEffects, private
+from mlopsdebug_generator.faults.base import (
+    Fault,
+    FaultParams,
+    GalleryLine,
+    TrainingEffects,
+    config_setting_location,
+    private,
+)
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -37,11 +44,15 @@ class EvalRandomAugmentation(Fault):
         return Params(variant=variant, drop=float(rng.uniform(0.01, 0.04)), noise=float(rng.uniform(0.004, 0.01)))
 
     def plant(self, world):
-        world.eval_augment = Params.of(world).variant
+        # Version 3, evaluation settings in config.yaml: the augment_eval flag reuses the training transform.
+        world.eval_augment = "reuse" if world.revision >= 3 and world.eval_from_config else Params.of(world).variant
         world.eval_augment_drop = Params.of(world).drop
 
     def training_effects(self, world, rng):
         return TrainingEffects(val_noise=Params.of(world).noise)
+
+    def locate(self, world):
+        return config_setting_location(world, "augment_eval") or super().locate(world)
 
     def code_location(self, ctx):
         if ctx.eval_augment == "reuse":

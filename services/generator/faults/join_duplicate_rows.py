@@ -56,4 +56,4 @@ class JoinDuplicateRows(Fault):
 
     def code_location(self, ctx):
         w = ctx.world
-        return CodeLocation("lookup", (w.join_table, "merge", "read_parquet", "drop_duplicates", ctx.n["builder"]))
+        return CodeLocation(w.lookup_var, (w.join_table, "merge", "read_parquet", "drop_duplicates", ctx.n["builder"]))

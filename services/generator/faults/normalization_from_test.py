@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, config_setting_location, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -38,3 +38,6 @@ class NormalizationFromTest(Fault):
 
     def code_location(self, ctx):
         return CodeLocation("channel_stats", ("MEAN", "STD", "read_manifest"))
+
+    def locate(self, world):
+        return config_setting_location(world, "normalize_stats") or super().locate(world)

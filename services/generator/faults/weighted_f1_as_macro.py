@@ -6,7 +6,7 @@ import dataclasses
 
 from mlopsdebug_generator import catalog
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics
+from mlopsdebug_generator.faults.base import Fault, GalleryLine, ReportedMetrics, config_setting_location
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -48,3 +48,6 @@ class WeightedF1AsMacro(Fault):
         if ctx.world.code_style == "torch_vision":
             return CodeLocation("summarise", (ctx.n["scorer"], "macro_f1"))
         return CodeLocation(ctx.n["scorer"], ("macro_f1",))
+
+    def locate(self, world):
+        return config_setting_location(world, "f1_average") or super().locate(world)

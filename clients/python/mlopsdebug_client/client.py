@@ -21,7 +21,7 @@ from ._requests import (
     create_evaluation_request,
     reset_request,
 )
-from ._resume import EpisodeBook
+from ._resume import EpisodeBook, new_episode_id
 from ._transport import AsyncChannelClient, ChannelClient, acall_unary, call_unary
 from .actions import ActionLike, as_action
 from .batching import AsyncBatchingSession
@@ -29,6 +29,12 @@ from .config import EPISODE_TARGET
 from .session import AsyncEpisodeSession, EpisodeSession
 
 __all__ = ["AsyncEpisodeClient", "EpisodeClient"]
+
+
+def batch_route(steps: Sequence[tuple[str, ActionLike]]) -> str:
+    """The routing header of a StepBatch: its first episode's id. A vector environment that steps the
+    same episodes every round so keeps landing on one server; the others' state comes from the store."""
+    return steps[0][0] if steps else ""
 
 
 class EpisodeClient(ChannelClient):
@@ -63,13 +69,17 @@ class EpisodeClient(ChannelClient):
 
         With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
         of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        Without `episode_id` the client draws one, so that the reset already carries the routing
+        header (`x-episode-id`) that the episode's later calls carry.
         """
+        episode_id = episode_id or new_episode_id()
         response: pb.ResetResponse = call_unary(
             self.config,
             self._stub.Reset,
             reset_request(task_id, seed, episode_id, evaluation_id, split),
             idempotent=False,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 
@@ -77,7 +87,7 @@ class EpisodeClient(ChannelClient):
         """Applies one action (an Action or a specification-style dict). Never retried."""
         request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
         response: pb.StepResponse = call_unary(
-            self.config, self._stub.Step, request, idempotent=False, timeout_s=timeout_s
+            self.config, self._stub.Step, request, idempotent=False, timeout_s=timeout_s, episode_id=episode_id
         )
         return response
 
@@ -89,7 +99,12 @@ class EpisodeClient(ChannelClient):
         A step's error is returned in its place; only a malformed batch raises.
         """
         response: pb.StepBatchResponse = call_unary(
-            self.config, self._stub.StepBatch, batch_request(steps), idempotent=False, timeout_s=timeout_s
+            self.config,
+            self._stub.StepBatch,
+            batch_request(steps),
+            idempotent=False,
+            timeout_s=timeout_s,
+            episode_id=batch_route(steps),
         )
         return batch_outcomes(response)
 
@@ -101,6 +116,7 @@ class EpisodeClient(ChannelClient):
             pb.GetStateRequest(episode_id=episode_id),
             idempotent=True,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 
@@ -112,6 +128,7 @@ class EpisodeClient(ChannelClient):
             pb.CloseEpisodeRequest(episode_id=episode_id),
             idempotent=False,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 
@@ -194,13 +211,17 @@ class AsyncEpisodeClient(AsyncChannelClient):
 
         With `evaluation_id` the episode plays the sealed evaluation's next scenario (of `task_id`, or
         of its next task when empty): pass no seed; the response's seed is 0 and `sealed` is true.
+        Without `episode_id` the client draws one, so that the reset already carries the routing
+        header (`x-episode-id`) that the episode's later calls carry.
         """
+        episode_id = episode_id or new_episode_id()
         response: pb.ResetResponse = await acall_unary(
             self.config,
             self._stub.Reset,
             reset_request(task_id, seed, episode_id, evaluation_id, split),
             idempotent=False,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 
@@ -210,7 +231,7 @@ class AsyncEpisodeClient(AsyncChannelClient):
         """Applies one action (an Action or a specification-style dict). Never retried."""
         request = pb.StepRequest(episode_id=episode_id, action=as_action(action))
         response: pb.StepResponse = await acall_unary(
-            self.config, self._stub.Step, request, idempotent=False, timeout_s=timeout_s
+            self.config, self._stub.Step, request, idempotent=False, timeout_s=timeout_s, episode_id=episode_id
         )
         return response
 
@@ -222,7 +243,12 @@ class AsyncEpisodeClient(AsyncChannelClient):
         A step's error is returned in its place; only a malformed batch raises.
         """
         response: pb.StepBatchResponse = await acall_unary(
-            self.config, self._stub.StepBatch, batch_request(steps), idempotent=False, timeout_s=timeout_s
+            self.config,
+            self._stub.StepBatch,
+            batch_request(steps),
+            idempotent=False,
+            timeout_s=timeout_s,
+            episode_id=batch_route(steps),
         )
         return batch_outcomes(response)
 
@@ -234,6 +260,7 @@ class AsyncEpisodeClient(AsyncChannelClient):
             pb.GetStateRequest(episode_id=episode_id),
             idempotent=True,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 
@@ -247,6 +274,7 @@ class AsyncEpisodeClient(AsyncChannelClient):
             pb.CloseEpisodeRequest(episode_id=episode_id),
             idempotent=False,
             timeout_s=timeout_s,
+            episode_id=episode_id,
         )
         return response
 

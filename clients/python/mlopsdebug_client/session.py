@@ -292,11 +292,11 @@ class _SyncStream:
 
     END: Final = object()
 
-    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
+    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig, episode_id: str = "") -> None:
         self.broken: MLOpsDebugError | None = None
         self.requests: queue.Queue[pb.SessionRequest | None] = queue.Queue()
         self.responses: queue.Queue[Any] = queue.Queue()
-        self.call = stub.Session(iter(self.requests.get, None), **session_call_options(config))
+        self.call = stub.Session(iter(self.requests.get, None), **session_call_options(config, episode_id))
         self.reader = threading.Thread(target=self._read, name="mlopsdebug-session-reader", daemon=True)
         self.reader.start()
 
@@ -358,7 +358,7 @@ class EpisodeSession(_SessionBase):
             stream.broken = stream.broken or _ended_error()
             stream.abandon()
             self._opened_new_stream()
-            stream = self._stream = _SyncStream(self._stub, self.config)
+            stream = self._stream = _SyncStream(self._stub, self.config, self._episode_id)
         return stream
 
     def _exchange(self, send: _Send, patience: Patience) -> _Answer:
@@ -481,9 +481,9 @@ class EpisodeSession(_SessionBase):
 class _AsyncStream:
     """One grpc.aio Session call and the requests written on it and not yet answered, oldest first."""
 
-    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig) -> None:
+    def __init__(self, stub: pb_grpc.EpisodeServiceStub, config: ClientConfig, episode_id: str = "") -> None:
         self.broken: MLOpsDebugError | None = None
-        self.call = stub.Session(**session_call_options(config))
+        self.call = stub.Session(**session_call_options(config, episode_id))
         self.write_lock = asyncio.Lock()  # the write order is the order of `awaiting`
         # (request id, expected kind, answer)
         self.awaiting: collections.deque[tuple[str, str, asyncio.Future[_Answer]]] = collections.deque()
@@ -530,7 +530,7 @@ class AsyncEpisodeSession(_SessionBase):
         self._check_usable()
         if self._stream.broken is not None:
             self._opened_new_stream()
-            self._stream = _AsyncStream(self._stub, self.config)
+            self._stream = _AsyncStream(self._stub, self.config, self._episode_id)
         return self._stream
 
     async def _exchange(self, send: _Send, patience: Patience) -> _Answer:

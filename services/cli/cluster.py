@@ -97,6 +97,9 @@ class ClusterOptions:
     # A Redis the episode service keeps its episodes in (redis://host:port/db); None: with more than
     # one episode process the cluster starts its own, with one the episodes stay in memory.
     redis_url: str | None = None
+    # Envoy (and Redis) in front of the episode processes even when there is one: the proxy's own cost
+    # in benchmarks.
+    envoy: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.salt:
@@ -122,8 +125,9 @@ class ClusterOptions:
 
     @property
     def scaled(self) -> bool:
-        """Whether Envoy fronts several episode processes (which then share their episodes through Redis)."""
-        return self.episodes > 1
+        """Whether Envoy fronts the episode processes (several, or one with `envoy`), which keep their
+        episodes in Redis."""
+        return self.episodes > 1 or self.envoy
 
     @classmethod
     def ephemeral(cls, **kwargs) -> ClusterOptions:

@@ -1,0 +1,104 @@
+"""Steps/s through Envoy: the episode service direct, behind Envoy with one replica, and with two.
+
+    .venv/bin/python bench/bench_envoy.py                    # about half a minute on 2 cores
+    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32
+
+Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
+then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
+unary Step call at a time each (every call carries `x-episode-id`, so Envoy keeps an episode on one
+replica), or one Session stream each. It prints steps/s and the median and 99th-percentile step latency.
+Prints numbers only; it asserts nothing.
+
+On a 2-core machine the client, Envoy and the replicas share the same two cores, so a second replica
+adds no core: expect 2 replicas to match 1, not double it. What the comparison does show is Envoy's own
+cost per step (direct vs. Envoy with one replica) and that spreading episodes costs nothing extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
+from mlopsdebug_client import AsyncEpisodeClient, actions
+from mlopsdebug_common import eventloop
+
+SERVICES = ("generator", "grader", "episode")
+# Cheap actions on a cached scenario: what is measured is the path, not the work behind it.
+ACTIONS = [actions.read_config(), actions.check_dataset_stats(), actions.read_eval_results()]
+
+
+async def unary_worker(client: AsyncEpisodeClient, seed: int, until: float, latencies: list[float]) -> None:
+    while time.perf_counter() < until:
+        reset = await client.reset("easy", seed)
+        episode_id, budget = reset.episode_id, reset.observation.max_steps
+        for i in range(budget - 1):
+            if time.perf_counter() >= until:
+                break
+            started = time.perf_counter()
+            await client.step(episode_id, ACTIONS[i % len(ACTIONS)])
+            latencies.append(time.perf_counter() - started)
+        await client.close_episode(episode_id)
+
+
+async def session_worker(client: AsyncEpisodeClient, seed: int, until: float, latencies: list[float]) -> None:
+    async with client.session() as session:
+        while time.perf_counter() < until:
+            reset = await session.reset("easy", seed)
+            for i in range(reset.observation.max_steps - 1):
+                if time.perf_counter() >= until:
+                    break
+                started = time.perf_counter()
+                await session.step(ACTIONS[i % len(ACTIONS)])
+                latencies.append(time.perf_counter() - started)
+            await session.close_episode()
+
+
+async def measure(address: str, mode: str, workers: int, duration_s: float) -> dict[str, float]:
+    async with AsyncEpisodeClient(address) as client:
+        # Warm up: every seed's scenario generated and cached before the clock starts.
+        async def warm(seed: int) -> None:
+            await client.close_episode((await client.reset("easy", seed)).episode_id)
+
+        await asyncio.gather(*(warm(seed) for seed in range(workers)))
+        latencies: list[float] = []
+        worker = unary_worker if mode == "unary" else session_worker
+        started = time.perf_counter()
+        until = started + duration_s
+        await asyncio.gather(*(worker(client, seed, until, latencies) for seed in range(workers)))
+        wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "steps_per_s": len(latencies) / wall,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--duration-s", type=float, default=4.0, help="per row (default 4)")
+    parser.add_argument("--workers", type=int, default=16, help="concurrent episodes (default 16)")
+    args = parser.parse_args()
+    rows = [("direct, 1 replica", 1, False), ("Envoy, 1 replica", 1, True), ("Envoy, 2 replicas", 2, True)]
+    print(f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency")
+    print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
+    print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    for label, episodes, envoy in rows:
+        options = ClusterOptions.ephemeral(
+            services=SERVICES, episodes=episodes, envoy=envoy, extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"}
+        )
+        with LocalCluster(options) as cluster:
+            for mode in ("unary", "Session"):
+                result = eventloop.run(measure(cluster.address("episode"), mode, args.workers, args.duration_s))
+                print(
+                    f"| {label:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
+                    f" | {result['p99_ms']:>7.2f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

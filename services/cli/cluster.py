@@ -43,7 +43,7 @@ from contextlib import contextmanager
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from mlopsdebug_cli.envoy import EnvoyConfig, envoy_binary, render
+from mlopsdebug_cli.envoy import EnvoyConfig, envoy_binary, render, write_endpoints
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
 from mlopsdebug_common.certs import generate_cluster_certs
 
@@ -333,13 +333,77 @@ class LocalCluster:
             listen_address="127.0.0.1" if self.options.host in {"127.0.0.1", "localhost"} else "0.0.0.0",  # noqa: S104
             listen_port=port,
             admin_port=self.envoy_admin_port,
-            upstreams=[(self.options.host, p) for p in self.replica_ports["episode"]],
+            upstreams=[],
             access_log_path=self.envoy_access_log,
             health_interval_s=0.5,  # a killed replica leaves the ring within about a second
+            endpoints_path=self._endpoints_path,
         )
+        self._publish_endpoints()
         path = os.path.join(self._runtime(), "envoy.yaml")
         pathlib.Path(path).write_text(render(config), encoding="utf-8")
         return path
+
+    @property
+    def _endpoints_path(self) -> str:
+        folder = os.path.join(self._runtime(), "endpoints")  # Envoy watches this folder
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, "episode.yaml")
+
+    def _publish_endpoints(self) -> None:
+        """Tells Envoy the episode replicas it balances over now (it re-reads the file when replaced)."""
+        write_endpoints(self._endpoints_path, [(self.options.host, p) for p in self.replica_ports["episode"]])
+
+    def envoy_hosts(self) -> dict[int, bool]:
+        """The episode replicas in Envoy's ring now, by port: whether each passes its health check."""
+        url = f"http://127.0.0.1:{self.envoy_admin_port}/clusters"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+                text = resp.read().decode()
+        except OSError:
+            return {}
+        hosts: dict[int, bool] = {}
+        for line in text.splitlines():
+            parts = line.split("::")
+            if len(parts) == 4 and parts[0] == "episode" and parts[2] == "health_flags":
+                hosts[int(parts[1].rsplit(":", 1)[1])] = parts[3] == "healthy"
+        return hosts
+
+    def _wait_for_ring(self, ports: list[int], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            hosts = self.envoy_hosts()
+            if sorted(hosts) == sorted(ports) and all(hosts.values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Envoy's ring is {hosts}, not the replicas on {ports}")
+            time.sleep(0.05)
+
+    def add_episode_replica(self, *, timeout_s: float = 30.0) -> str:
+        """Starts one more episode process and returns its name once Envoy routes to it. About 1/N of
+        the episodes now hash to it; it loads them from Redis on their next call."""
+        if not self.options.scaled:
+            raise RuntimeError("only a scaled cluster (episodes > 1 or envoy) adds episode replicas")
+        with self._lock:
+            port = free_port()
+            self.replica_ports["episode"].append(port)
+            name = self.process_names("episode")[-1]
+        self._start_process("episode", name, port, timeout_s)
+        self._publish_endpoints()
+        self._wait_for_ring(self.replica_ports["episode"], timeout_s)
+        return name
+
+    def remove_episode_replica(self, *, timeout_s: float = 30.0, grace_s: float = 5.0) -> str:
+        """Takes the newest episode replica out of Envoy's ring, then stops it (SIGTERM: its calls in
+        flight finish; its Session streams end and their clients reopen them on another replica)."""
+        with self._lock:
+            if len(self.replica_ports["episode"]) < 2:
+                raise RuntimeError("the last episode replica stays")
+            name = self.process_names("episode")[-1]
+            self.replica_ports["episode"].pop()
+        self._publish_endpoints()
+        self._wait_for_ring(self.replica_ports["episode"], timeout_s)
+        self.stop_process(name, grace_s=grace_s)
+        return name
 
     def _wait_healthy(
         self,

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
 from mlopsdebug_client import ClientConfig, EpisodeClient, MLOpsDebugError, NotFoundError, StatusCode, actions
 
 pytestmark = pytest.mark.cluster
@@ -197,3 +198,78 @@ def test_an_episode_goes_on_after_its_replica_is_killed(up3):
     for seen, expected in zip(observations, undisturbed[1:], strict=True):
         assert seen.last_action_result == expected.last_action_result and seen.reward == expected.reward
     assert final.reward == undisturbed_final.reward
+
+
+@pytest.fixture(scope="module")
+def scalable(tmp_path_factory) -> Iterator[LocalCluster]:
+    options = ClusterOptions.ephemeral(
+        episodes=2, services=("generator", "grader", "episode"), public=True,
+        log_dir=str(tmp_path_factory.mktemp("scalable")),
+    )  # fmt: skip
+    with LocalCluster(options) as cluster:
+        yield cluster
+
+
+def replicas_serving(cluster: LocalCluster, episode_ids: set[str]) -> dict[str, set[str]]:
+    """Episode id -> replicas that served calls naming it, from Envoy's access log (once it has them all)."""
+    deadline = time.monotonic() + PATIENCE_S
+    while True:
+        seen: dict[str, set[str]] = collections.defaultdict(set)
+        for line in pathlib.Path(cluster.envoy_access_log).read_text().splitlines():  # type: ignore[arg-type]
+            episode_id, upstream, *_ = line.split()
+            if episode_id in episode_ids:
+                seen[episode_id].add(cluster.episode_replica_of(upstream))
+        if set(seen) == episode_ids or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.2)
+
+
+def shares_episodes(cluster: LocalCluster) -> bool:
+    """Whether the replicas share their episodes (the Redis store): a replica that did not start an
+    episode can read it."""
+    config = ClientConfig(client_token="shared-store-probe")
+    first, second = (f"{cluster.options.host}:{port}" for port in cluster.replica_ports["episode"][:2])
+    with EpisodeClient(first, config=config) as one, EpisodeClient(second, config=config) as other:
+        episode_id = one.reset("easy", 1).episode_id
+        try:
+            other.get_state(episode_id)
+        except NotFoundError:
+            return False
+        finally:
+            one.close_episode(episode_id)
+        return True
+
+
+def test_an_added_replica_joins_the_ring_and_a_removed_one_leaves_it(scalable):
+    """Scaling the local cluster: Envoy re-reads its endpoints file; new episodes hash onto the added
+    replica, and after it is removed no call reaches it."""
+    address = scalable.address("episode")
+    added = scalable.add_episode_replica()
+    assert added == "episode-3" and len(scalable.envoy_hosts()) == 3
+    with EpisodeClient(address) as client:
+        ids = {client.reset("easy", seed).episode_id for seed in range(30)}
+    assert {name for names in replicas_serving(scalable, ids).values() for name in names} == {
+        "episode-1", "episode-2", "episode-3"
+    }
+    assert scalable.remove_episode_replica() == "episode-3"
+    assert len(scalable.envoy_hosts()) == 2 and "episode-3" not in scalable.running_processes()
+    with EpisodeClient(address) as client:
+        later = {client.reset("easy", seed).episode_id for seed in range(30)}
+    assert {name for names in replicas_serving(scalable, later).values() for name in names} <= {"episode-1", "episode-2"}
+
+
+def test_scaling_from_2_to_3_replicas_and_back_loses_no_episode(scalable):
+    if not shares_episodes(scalable):
+        pytest.skip("the replicas do not share episodes yet (needs the Redis episode store)")
+    address = scalable.address("episode")
+    with EpisodeClient(address) as client:
+        ids = [client.reset("easy", seed).episode_id for seed in range(60)]
+        for episode_id in ids:
+            client.step(episode_id, SCRIPT[0])
+        scalable.add_episode_replica()
+        for episode_id in ids:
+            assert eventually(lambda: client.step(episode_id, SCRIPT[1])).observation.step_count == 2
+        scalable.remove_episode_replica()
+        for episode_id in ids:
+            assert eventually(lambda: client.step(episode_id, SCRIPT[2])).observation.step_count == 3
+            client.close_episode(episode_id)

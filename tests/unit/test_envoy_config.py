@@ -10,7 +10,7 @@ import subprocess
 import pytest
 import yaml
 
-from mlopsdebug_cli.envoy import COMPOSE, K8S, EnvoyConfig, envoy_binary, k8s_configmap, render
+from mlopsdebug_cli.envoy import COMPOSE, K8S, EnvoyConfig, envoy_binary, k8s_configmap, render, write_endpoints
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOCAL = EnvoyConfig(
@@ -27,8 +27,17 @@ def validate(text: str, tmp_path: pathlib.Path) -> subprocess.CompletedProcess:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("config", [LOCAL, COMPOSE, K8S], ids=["local", "compose", "k8s"])
-def test_envoy_accepts_every_rendering(config, tmp_path):
+def watched(tmp_path: pathlib.Path) -> EnvoyConfig:
+    """The local cluster's config: the replicas from an endpoints file Envoy watches."""
+    (tmp_path / "endpoints").mkdir(exist_ok=True)
+    path = tmp_path / "endpoints" / "episode.yaml"
+    write_endpoints(str(path), [("127.0.0.1", 40001), ("127.0.0.1", 40002)])
+    return EnvoyConfig(listen_port=50052, admin_port=9901, upstreams=[], endpoints_path=str(path))
+
+
+@pytest.mark.parametrize("name", ["static", "watched", "compose", "k8s"])
+def test_envoy_accepts_every_rendering(name, tmp_path):
+    config = {"static": LOCAL, "compose": COMPOSE, "k8s": K8S}.get(name) or watched(tmp_path)
     result = validate(render(config), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "OK" in result.stdout
@@ -77,11 +86,27 @@ def test_long_lived_session_streams_are_not_cut():
     assert "http2_protocol_options" in http2["explicit_http_config"]
 
 
+def test_the_local_cluster_reads_its_replicas_from_a_watched_file(tmp_path):
+    config = watched(tmp_path)
+    _, cluster = parsed(config)
+    assert cluster["type"] == "EDS" and "load_assignment" not in cluster
+    source = cluster["eds_cluster_config"]["eds_config"]["path_config_source"]
+    assert source == {"path": config.endpoints_path, "watched_directory": {"path": str(tmp_path / "endpoints")}}
+    (assignment,) = yaml.safe_load(pathlib.Path(config.endpoints_path).read_text())["resources"]
+    ports = [e["endpoint"]["address"]["socket_address"]["port_value"] for e in assignment["endpoints"][0]["lb_endpoints"]]
+    assert assignment["cluster_name"] == "episode" and ports == [40001, 40002]
+    # Scaled down and up: replaced in one rename, the only change Envoy watches for.
+    write_endpoints(config.endpoints_path, [("127.0.0.1", 40001)])
+    assert sorted(p.name for p in (tmp_path / "endpoints").iterdir()) == ["episode.yaml"]
+
+
 def test_replicas_are_health_checked_with_grpc_health():
     _, cluster = parsed(LOCAL)
     (check,) = cluster["health_checks"]
     assert "grpc_health_check" in check
     assert cluster["common_lb_config"]["healthy_panic_threshold"] == {"value": 0}
+    assert cluster["common_lb_config"]["update_merge_window"] == "0s"  # a change reaches the ring at once
+    assert cluster["ignore_health_on_host_removal"] is True
 
 
 def test_deployments_discover_replicas_by_dns():

@@ -64,7 +64,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         if options.scaled:
             print(
                 f"episode: Envoy on {cluster.address('episode')}, ring hash on x-episode-id over"
-                f" {options.episodes} replicas; access log (episode id, replica, per call): {cluster.envoy_access_log}",
+                f" {options.episodes} replicas; admin 127.0.0.1:{cluster.envoy_admin_port};"
+                f" access log (episode id, replica, per call): {cluster.envoy_access_log}",
                 flush=True,
             )
         if cluster.redis_url is not None:

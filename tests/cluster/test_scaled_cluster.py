@@ -172,6 +172,18 @@ def test_each_episode_stays_on_one_replica_and_the_episodes_spread(up3):
         assert [t.task_id for t in client.list_tasks().tasks][:3] == ["easy", "medium", "hard"]
 
 
+def test_a_killed_envoy_is_restarted_by_the_supervisor(scalable):
+    """Envoy is supervised like every process of the cluster: killed, it comes back on its port with
+    the same replicas, and calls go through again."""
+    address = scalable.address("episode")
+    scalable.processes["envoy"].kill()
+    with EpisodeClient(address) as client:
+        assert eventually(lambda: client.list_tasks().tasks[0].task_id) == "easy"
+        episode_id = eventually(lambda: client.reset("easy", 3).episode_id)
+        assert client.step(episode_id, SCRIPT[0]).observation.step_count == 1
+    assert scalable.supervisor is not None and scalable.supervisor.restarts("envoy") == 1
+
+
 def test_an_episode_goes_on_after_its_replica_is_killed(up3):
     """Needs episode state shared through Redis (MLOPSDEBUG_REDIS_URL): skipped while the episode service
     keeps its episodes in memory."""
@@ -198,6 +210,51 @@ def test_an_episode_goes_on_after_its_replica_is_killed(up3):
     for seen, expected in zip(observations, undisturbed[1:], strict=True):
         assert seen.last_action_result == expected.last_action_result and seen.reward == expected.reward
     assert final.reward == undisturbed_final.reward
+
+
+def test_session_episodes_go_on_after_their_replica_is_killed(up3):
+    """A Session stream is pinned to the replica it opened on; killed, the stream breaks, the session
+    reopens it (naming its latest episode, so Envoy hashes it onto a live replica) and resumes every
+    episode it carries from the store, each step applied once."""
+    address = up3.addresses["episode"]
+    with EpisodeClient(address) as client:
+        sessions = [client.session() for _ in range(6)]
+        try:
+            episodes = [(session, session.reset("easy", 20 + i).episode_id) for i, session in enumerate(sessions)]
+            for session, episode_id in episodes:
+                session.step(SCRIPT[0], episode_id)
+            victim = next(name for name in up3.replicas if name in _replicas_with_streams(up3))
+            probe = next(name for name in up3.replicas if name != victim)
+            with EpisodeClient(up3.replicas[probe], config=client.config) as direct:
+                try:
+                    direct.get_state(episodes[0][1])
+                except NotFoundError:
+                    pytest.skip("the replicas do not share episodes yet (needs the Redis episode store)")
+            os.kill(up3.pid_of_replica(victim), signal.SIGKILL)
+            counts = [[session.step(action, episode_id).observation.step_count for action in SCRIPT[1:]]
+                      for session, episode_id in episodes]  # fmt: skip
+        finally:
+            for session in sessions:
+                session.close()
+    assert counts == [[2, 3, 4]] * len(episodes)
+    assert sum(session.reconnects for session in sessions) >= 1
+
+
+def _replicas_with_streams(up: ScaledUp) -> set[str]:
+    """Replicas holding an open Session stream right now (Envoy's per-replica active requests)."""
+    import json  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    admin = re.search(r"admin (127\.0\.0\.1:\d+)", "".join(up.lines))
+    assert admin is not None, "up prints Envoy's admin address"
+    with urllib.request.urlopen(f"http://{admin.group(1)}/clusters?format=json", timeout=5) as resp:  # noqa: S310
+        status = json.load(resp)["cluster_statuses"][0]
+    active = set()
+    for host in status["host_statuses"]:
+        stats = {stat["name"]: int(stat.get("value", 0)) for stat in host["stats"]}
+        if stats.get("rq_active", 0) > 0:
+            active.add(up.replica_at(f"x:{host['address']['socket_address']['port_value']}"))
+    return active
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """Steps/s through Envoy: the episode service direct, behind Envoy with one replica, and with two.
 
     .venv/bin/python bench/bench_envoy.py                    # about half a minute on 2 cores
-    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32
+    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32 --replicas 1,3
 
 Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
 then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
@@ -81,8 +81,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration-s", type=float, default=4.0, help="per row (default 4)")
     parser.add_argument("--workers", type=int, default=16, help="concurrent episodes (default 16)")
+    parser.add_argument("--replicas", default="1,2", help="episode replicas behind Envoy, one row each (default 1,2)")
     args = parser.parse_args()
-    rows = [("direct, 1 replica", 1, False), ("Envoy, 1 replica", 1, True), ("Envoy, 2 replicas", 2, True)]
+    counts = [int(count) for count in args.replicas.split(",")]
+    rows = [("direct, 1 replica", 1, False)] + [
+        (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True) for count in counts
+    ]
     print(f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency")
     print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")

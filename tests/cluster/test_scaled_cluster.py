@@ -184,6 +184,41 @@ def test_a_killed_envoy_is_restarted_by_the_supervisor(scalable):
     assert scalable.supervisor is not None and scalable.supervisor.restarts("envoy") == 1
 
 
+def test_the_gateway_plays_through_envoy(up3):
+    """The gateway's HTTP routes reach the replicas through Envoy: unary calls hashed by episode, steps
+    on its shared batching stream, which lands on any replica (so this needs the shared store)."""
+    import httpx  # noqa: PLC0415
+
+    if not shares_replicas_episodes(up3):
+        pytest.skip("the replicas do not share episodes yet (needs the Redis episode store)")
+    with httpx.Client(base_url=f"http://{up3.addresses['gateway']}", timeout=60) as http:
+        for seed in range(12):
+            reset = http.post("/reset", json={"task_id": "easy", "seed": seed})
+            assert reset.status_code == 200, reset.text
+            episode_id = reset.json()["episode_id"]
+            for action in ("read_config", "read_eval_results"):
+                step = http.post("/step", json={"episode_id": episode_id, "action": {"action_type": action}})
+                assert step.status_code == 200, step.text
+            state = http.get("/state", params={"episode_id": episode_id})
+            assert state.status_code == 200 and state.json()["step_count"] == 2, state.text
+            assert http.post("/close", json={"episode_id": episode_id}).status_code == 200
+
+
+def shares_replicas_episodes(up: ScaledUp) -> bool:
+    """Whether a replica that did not start an episode can read it (the Redis store)."""
+    config = ClientConfig(client_token="shared-store-probe")
+    first, second = list(up.replicas.values())[:2]
+    with EpisodeClient(first, config=config) as one, EpisodeClient(second, config=config) as other:
+        episode_id = eventually(lambda: one.reset("easy", 1).episode_id)
+        try:
+            eventually(lambda: other.get_state(episode_id))
+        except NotFoundError:
+            return False
+        finally:
+            one.close_episode(episode_id)
+        return True
+
+
 def test_an_episode_goes_on_after_its_replica_is_killed(up3):
     """Needs episode state shared through Redis (MLOPSDEBUG_REDIS_URL): skipped while the episode service
     keeps its episodes in memory."""

@@ -1,4 +1,5 @@
-"""Steps/s through Envoy: the episode service direct, behind Envoy with one replica, and with two.
+"""Steps/s through Envoy: the episode service direct (episodes in memory, then in Redis), behind Envoy
+with one replica, and with two (episodes in Redis).
 
     .venv/bin/python bench/bench_envoy.py                    # about half a minute on 2 cores
     .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32 --replicas 1,3
@@ -9,9 +10,10 @@ unary Step call at a time each (every call carries `x-episode-id`, so Envoy keep
 replica), or one Session stream each. It prints steps/s and the median and 99th-percentile step latency.
 Prints numbers only; it asserts nothing.
 
-On a 2-core machine the client, Envoy and the replicas share the same two cores, so a second replica
-adds no core: expect 2 replicas to match 1, not double it. What the comparison does show is Envoy's own
-cost per step (direct vs. Envoy with one replica) and that spreading episodes costs nothing extra.
+On a 2-core machine the client, Redis, Envoy and the replicas share the same two cores, so a second
+replica adds no core: expect 2 replicas to match 1, not double it. What the rows do show is the store's
+cost per step (direct, memory vs. Redis), Envoy's (direct, Redis vs. Envoy with one replica), and that
+spreading episodes over replicas costs nothing extra.
 """
 
 from __future__ import annotations
@@ -84,16 +86,18 @@ def main() -> None:
     parser.add_argument("--replicas", default="1,2", help="episode replicas behind Envoy, one row each (default 1,2)")
     args = parser.parse_args()
     counts = [int(count) for count in args.replicas.split(",")]
-    rows = [("direct, 1 replica", 1, False)] + [
-        (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True) for count in counts
+    # (label, episode processes, Envoy in front, episodes in Redis)
+    rows = [("direct, memory", 1, False, False), ("direct, Redis", 1, False, True)] + [
+        (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True, True) for count in counts
     ]
     print(f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency")
     print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
-    for label, episodes, envoy in rows:
+    for label, episodes, envoy, redis in rows:
         options = ClusterOptions.ephemeral(
-            services=SERVICES, episodes=episodes, envoy=envoy, extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"}
-        )
+            services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
+            extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
+        )  # fmt: skip
         with LocalCluster(options) as cluster:
             for mode in ("unary", "Session"):
                 result = eventloop.run(measure(cluster.address("episode"), mode, args.workers, args.duration_s))

@@ -100,6 +100,9 @@ class ClusterOptions:
     # Envoy (and Redis) in front of the episode processes even when there is one: the proxy's own cost
     # in benchmarks.
     envoy: bool = False
+    # Episodes in a Redis the cluster starts even with one episode process and no Envoy (benchmarks:
+    # the store's own cost).
+    redis: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.salt:
@@ -167,9 +170,9 @@ class LocalCluster:
             self.replica_ports["episode"] = [free_port() for _ in range(self.options.episodes)]
             self.replica_ports[PROXY] = [self.options.ports["episode"]]
             self.envoy_admin_port = free_port()
-            if self.redis_url is None:
-                self.replica_ports[STORE] = [free_port()]
-                self.redis_url = f"redis://127.0.0.1:{self.replica_ports[STORE][0]}/0"
+        if self.redis_url is None and (self.options.scaled or self.options.redis):
+            self.replica_ports[STORE] = [free_port()]
+            self.redis_url = f"redis://127.0.0.1:{self.replica_ports[STORE][0]}/0"
 
     @property
     def start_order(self) -> list[str]:
@@ -191,6 +194,7 @@ class LocalCluster:
         return os.path.join(folder, "envoy-access.log")
 
     def _runtime(self) -> str:
+        """A private temporary directory (Envoy's config and endpoints, Redis's data)."""
         if self.runtime_dir is None:
             self.runtime_dir = tempfile.mkdtemp(prefix="mlopsdebug-cluster-")
         return self.runtime_dir

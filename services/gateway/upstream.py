@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import secrets
 from typing import Protocol
 
@@ -34,13 +35,22 @@ from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common.principals import AUTHORIZATION, CLIENT_TOKEN
 from mlopsdebug_common.rpc import CHANNEL_OPTIONS
-from mlopsdebug_common.validation import STEP_BATCH_MAX_STEPS
+from mlopsdebug_common.validation import EPISODE_ID_PATTERN, STEP_BATCH_MAX_STEPS
 from mlopsdebug_gateway.errors import UpstreamError, from_rpc_error, from_status
 
 log = logging.getLogger("mlopsdebug.gateway")
 Metadata = tuple[tuple[str, str], ...]
+EPISODE_ID = re.compile(EPISODE_ID_PATTERN)
 # The header Envoy hashes on to send an episode's calls to one replica (routing only, never trusted).
 EPISODE_HEADER = "x-episode-id"
+
+
+def routing_metadata(metadata: Metadata, episode_id: str) -> Metadata:
+    """The caller's metadata plus the routing header, for a well-formed id only: any other is refused
+    by the episode service (INVALID_ARGUMENT), and may not even be a legal header value."""
+    if not EPISODE_ID.fullmatch(episode_id):
+        return metadata
+    return (*metadata, (EPISODE_HEADER, episode_id))
 
 
 def new_episode_id() -> str:
@@ -267,7 +277,7 @@ class UnaryTransport:
         self._batch_token = batch_token(metadata)
 
     async def _call(self, method, request, timeout_s: float | None = None):  # noqa: ANN001, ANN202
-        metadata = (*self._metadata, (EPISODE_HEADER, request.episode_id))
+        metadata = routing_metadata(self._metadata, request.episode_id)
         try:
             return await method(request, timeout=timeout_s or self._client.rpc_timeout_s, metadata=metadata)
         except grpc.aio.AioRpcError as exc:

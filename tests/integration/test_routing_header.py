@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from compat.gateway_support import running_gateway
-from mlopsdebug_client import AsyncEpisodeClient, EpisodeClient, actions
+from mlopsdebug_client import AsyncEpisodeClient, EpisodeClient, MLOpsDebugError, StatusCode, actions
 from recording_relay import RecordingRelay
 
 NODE_CLIENT = pathlib.Path(__file__).resolve().parents[2] / "clients" / "node"
@@ -144,3 +144,49 @@ def test_node_unary_calls_carry_the_episode_header(relay):
     assert_each_call_names_its_episode(relay, {"Reset", "Step", "StepBatch", "GetState", "CloseEpisode"})
     assert {call.header for call in relay.calls} == {episode_id}
     assert episode_id.startswith("ep-")  # drawn by the client before the reset
+
+
+def test_a_malformed_id_goes_without_the_header_and_is_refused_by_the_service(relay):
+    """An id the service would refuse (here a control character, not even a legal header value) is not
+    routed: the call goes without the header and gets the service's own answer (no such episode)."""
+    with EpisodeClient(relay.address) as client:
+        for call in (lambda: client.step("bad\x01id", actions.read_config()), lambda: client.get_state("x" * 200)):
+            with pytest.raises(MLOpsDebugError) as refused:
+                call()
+            assert refused.value.code in (StatusCode.NOT_FOUND, StatusCode.INVALID_ARGUMENT)
+    assert [call.header for call in relay.calls] == [None, None]
+
+
+def test_the_gateway_refuses_a_malformed_id_instead_of_dropping_the_connection(relay):
+    with running_gateway(relay.address) as gateway, httpx.Client(base_url=gateway.url, timeout=30) as http:
+        response = http.get("/state", params={"episode_id": "\x1f"})
+        assert 400 <= response.status_code < 500, response.text
+        assert http.get("/health").status_code == 200
+    assert all(call.header is None for call in relay.of("GetState"))
+
+
+NODE_MALFORMED = """
+const { EpisodeClient, actions } = require("./dist/src/index");
+(async () => {
+  const client = new EpisodeClient(process.argv[1], { timeoutMs: 30000 });
+  try {
+    await client.step("bad\\u0001id", actions.readConfig());
+  } catch (error) {
+    console.log(error.code);
+  }
+  client.close();
+})();
+"""
+
+
+def test_node_sends_no_header_for_a_malformed_id(relay):
+    node = shutil.which("node")
+    if node is None or not (NODE_CLIENT / "dist" / "src" / "index.js").exists():
+        if os.environ.get("CI"):
+            pytest.fail("the Node client is not built: ./dev setup builds it (needs Node.js and npm)")
+        pytest.skip("the Node client is not built")
+    result = subprocess.run(
+        [node, "-e", NODE_MALFORMED, relay.address], cwd=NODE_CLIENT, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() in ("NOT_FOUND", "INVALID_ARGUMENT"), result.stdout + result.stderr
+    assert [call.header for call in relay.of("Step")] == [None]

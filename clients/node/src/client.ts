@@ -305,10 +305,13 @@ export class EpisodeClient {
  */
 export const EPISODE_HEADER = "x-episode-id";
 
-/** Call metadata carrying the routing header when the call names an episode. */
+/** Ids the service accepts; any other cannot be routed (nor is it always a legal header value). */
+const ROUTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Call metadata carrying the routing header when the call names a well-formed episode id. */
 function routing(episodeId: string): grpc.Metadata {
   const metadata = new grpc.Metadata();
-  if (episodeId) {
+  if (ROUTABLE_ID.test(episodeId)) {
     metadata.set(EPISODE_HEADER, episodeId);
   }
   return metadata;

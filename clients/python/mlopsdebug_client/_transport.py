@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from types import TracebackType
 from typing import Any, ClassVar, Final, Self, TypeVar
@@ -39,11 +40,14 @@ def _deadline(config: ClientConfig, timeout_s: float | None) -> float | None:
 # The request header by which a proxy in front of several episode servers (Envoy, ring hash) sends
 # every call naming one episode to the same server: the episode id. Routing only, never trusted.
 EPISODE_HEADER: Final[str] = "x-episode-id"
+# Ids the service accepts; any other cannot be routed (nor is it a legal header value, e.g. a control
+# character), goes without the header, and the service answers INVALID_ARGUMENT.
+_ROUTABLE_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 
 def call_metadata(config: ClientConfig, episode_id: str = "") -> tuple[tuple[str, str], ...]:
-    """The config's metadata, plus the routing header when the call names an episode."""
-    if not episode_id:
+    """The config's metadata, plus the routing header when the call names a (well-formed) episode id."""
+    if not _ROUTABLE_ID.fullmatch(episode_id):
         return tuple(config.call_metadata)
     return (*config.call_metadata, (EPISODE_HEADER, episode_id))
 

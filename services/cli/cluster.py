@@ -38,8 +38,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -243,10 +242,6 @@ class LocalCluster:
             self.certs_dir = tempfile.mkdtemp(prefix="mlopsdebug-certs-")
             generate_cluster_certs(self.certs_dir)
         return self.certs_dir
-
-    @property
-    def gateway_url(self) -> str:
-        return f"http://{self.address('gateway')}"
 
     def _env(self, service: str, port: int) -> dict[str, str]:
         o = self.options
@@ -578,9 +573,3 @@ def _redis_pong(port: int) -> bool:
     except OSError:
         return False
 
-
-@contextmanager
-def running_cluster(options: ClusterOptions | None = None) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(options)
-    with cluster:
-        yield cluster

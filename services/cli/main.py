@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from mlopsdebug_cli import conformance
 from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
 from mlopsdebug_cli.supervise import RestartPolicy
 
@@ -162,7 +163,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         from mlopsdebug_cli.sealed import evaluate_sealed  # noqa: PLC0415
 
         return evaluate_sealed(args)
-    from mlopsdebug_cli.evaluate import evaluate  # noqa: PLC0415
+    from mlopsdebug_cli.eval_run import evaluate  # noqa: PLC0415
 
     return evaluate(args)
 
@@ -310,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_eval)
 
+    conformance.add_parser(sub)
     return parser
 
 

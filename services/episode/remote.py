@@ -211,13 +211,6 @@ class RemoteScenarioSource:
             raise _peer_error("generator", err) from err
         return scenario_from_pb(response.scenario)
 
-    async def list_tasks(self) -> gen_pb.ListTasksResponse:
-        await _until_ready(self._channel, "generator", min(CONNECT_WINDOW_S, self._timeout_s))
-        try:
-            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as err:
-            raise _peer_error("generator", err) from err
-
     async def close(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import logging
 
 import grpc
@@ -13,10 +12,11 @@ import grpc
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, principals, rpc
-from mlopsdebug_common.convert import split_from_pb
+from mlopsdebug_common.convert import split_from_pb, task_to_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
-from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
+from mlopsdebug_episode.config import EpisodeServerConfig
+from mlopsdebug_episode.core import Episode, EpisodeManager, Grader, ScenarioSource, StepResult
 from mlopsdebug_episode.evaluation import EvaluationBook
 from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 
@@ -30,63 +30,8 @@ TEMPLATE_CACHE_SIZE = 4096
 log = logging.getLogger("mlopsdebug.episode")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class EpisodeServerConfig:
-    generator_addr: str = "localhost:50051"
-    grader_addr: str = "localhost:50053"
-    host: str = "[::]"
-    port: int = 50052
-    max_episodes: int = 10_000
-    idle_timeout_s: float = 900.0
-    scenario_cache_size: int = 2048
-    peer_timeout_s: float = 10.0
-    grace_s: float = 5.0
-    # The episode identity's certificate for mutual TLS to generator and grader (MLOPSDEBUG_MTLS_DIR).
-    mtls: rpc.MutualTls | None = None
-    # TLS for clients of this service (MLOPSDEBUG_EPISODE_TLS_CERT / _KEY); None serves plaintext.
-    edge_credentials: grpc.ServerCredentials | None = None
-    # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
-    # unused before the service closes it when room is needed, and whether every reset must name one
-    # (a held-out test server: no detailed grade is ever served).
-    max_evaluations: int = 64
-    evaluation_idle_s: float = 86_400.0
-    require_evaluation: bool = False
-    # Running episodes per principal (or anonymous client/connection); see README "Security model".
-    max_episodes_per_principal: int = 256
-    # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
-    api_keys: principals.ApiKeys | None = None
-
-    @classmethod
-    def from_env(cls) -> EpisodeServerConfig:
-        return cls(
-            generator_addr=rpc.env_str("MLOPSDEBUG_GENERATOR_ADDR", "localhost:50051"),
-            grader_addr=rpc.env_str("MLOPSDEBUG_GRADER_ADDR", "localhost:50053"),
-            host=rpc.env_str("MLOPSDEBUG_EPISODE_HOST", "[::]"),
-            port=rpc.env_int("MLOPSDEBUG_EPISODE_PORT", 50052),
-            max_episodes=rpc.env_int("MLOPSDEBUG_MAX_EPISODES", 10_000),
-            idle_timeout_s=rpc.env_float("MLOPSDEBUG_IDLE_TIMEOUT_S", 900.0),
-            scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
-            peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
-            grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
-            max_evaluations=rpc.env_int("MLOPSDEBUG_MAX_EVALUATIONS", 64),
-            evaluation_idle_s=rpc.env_float("MLOPSDEBUG_EVALUATION_IDLE_S", 86_400.0),
-            require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
-            max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
-            api_keys=principals.keys_from_env(),
-            mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
-            edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
-        )
-
-    def episode_config(self) -> EpisodeConfig:
-        return EpisodeConfig(
-            self.max_episodes,
-            self.idle_timeout_s,
-            max_episodes_per_owner=self.max_episodes_per_principal,
-        )
-
-
 class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
-    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard.
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.ServerGuard.
 
     Each call's owner (principal, client token or connection) comes from its metadata and scopes
     every episode it creates or names; a call with keys on but no valid key gets UNAUTHENTICATED.
@@ -95,12 +40,10 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     def __init__(
         self,
         manager: EpisodeManager,
-        scenarios: RemoteScenarioSource | ScenarioSource,
         *,
         api_keys: principals.ApiKeys | None = None,
     ) -> None:
         self._manager = manager
-        self._scenarios = scenarios
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
@@ -188,36 +131,28 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     # -- unary RPCs --
 
-    @rpc.guard(DOMAIN)
     async def ListTasks(self, request, context):  # noqa: N802
         self._owner(context)  # with keys on, even the task list needs one
-        response = await self._scenarios.list_tasks()
-        return ep_pb.ListTasksResponse(tasks=response.tasks)
+        return ep_pb.ListTasksResponse(tasks=[task_to_pb(task) for task in self._manager.list_tasks()])
 
-    @rpc.guard(DOMAIN)
     async def Reset(self, request, context):  # noqa: N802
         _, response = await self._reset(request, self._owner(context))
         return response
 
-    @rpc.guard(DOMAIN)
     async def Step(self, request, context):  # noqa: N802
         return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def StepBatch(self, request, context):  # noqa: N802
         return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def GetState(self, request, context):  # noqa: N802
         return self._get_state(request.episode_id, self._owner(context))
 
-    @rpc.guard(DOMAIN)
     async def CloseEpisode(self, request, context):  # noqa: N802
         return self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
-    @rpc.guard(DOMAIN)
     async def CreateEvaluation(self, request, context):  # noqa: N802
         self._owner(context)  # with keys on, only a keyed caller may open an evaluation
         plan = [(task.task_id, task.episodes) for task in request.tasks]
@@ -228,13 +163,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             progress=convert.progress_to_pb(evaluation.progress()),
         )
 
-    @rpc.guard(DOMAIN)
     async def GetEvaluation(self, request, context):  # noqa: N802
         self._owner(context)
         progress = self._manager.evaluations.progress(request.evaluation_id)
         return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
 
-    @rpc.guard(DOMAIN)
     async def CloseEvaluation(self, request, context):  # noqa: N802
         self._owner(context)
         report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
@@ -246,11 +179,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         """Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
-        try:
-            owner = self._owner(context)
-        except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
-            await rpc.abort(context, exc, DOMAIN)
-            return
+        owner = self._owner(context)  # a refusal here ends the call (ServerGuard) before the stream carries anything
         resumable = (RESUMABLE_METADATA, "1") in tuple(context.invocation_metadata() or ())
         owned: list[str] = []
         current = ""
@@ -316,7 +245,7 @@ async def build_server(
         require_evaluation=config.require_evaluation,
     )
     manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
-    servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
+    servicer = EpisodeServicer(manager, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from mlopsdebug_generator.world import World
 
 
-def _py_list(name: str, items, per_line: int = 1) -> list[str]:
+def _py_list(name: str, items) -> list[str]:
     lines = [f"{name} = ["]
     for item in items:
         lines.append(f"    {json.dumps(item)},")

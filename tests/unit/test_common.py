@@ -42,6 +42,16 @@ class TestSealing:
         with pytest.raises(SealError):
             Sealer(b"s" * 32).open(dataclasses.replace(sealed, scenario_id="sc-2"))
 
+    def test_seal_and_key_errors_are_invalid_answer_keys(self):
+        """Both are the common InvalidArgument on field answer_key (ANSWER_KEY_INVALID): no hand translation."""
+        with pytest.raises(SealError) as sealed:
+            Sealer(b"t" * 32).open(Sealer(b"s" * 32).seal(KEY))
+        with pytest.raises(AnswerKeyError) as malformed:
+            AnswerKey.from_bytes(b"{not json")
+        for error in (sealed.value, malformed.value):
+            assert isinstance(error, InvalidArgument) and error.reason == "ANSWER_KEY_INVALID"
+            assert [v.field for v in error.violations] == ["answer_key"]
+
     def test_short_secrets_are_refused(self):
         """A secret under 16 bytes cannot be used."""
         with pytest.raises(ValueError):

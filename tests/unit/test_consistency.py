@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from mlopsdebug_common.domain import SANITY_CHECKS, Scenario
+from mlopsdebug_common.domain import CHECK_STATUSES, SANITY_CHECKS, Scenario
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.rpc import MAX_MESSAGE_BYTES
 from mlopsdebug_common.sealing import Sealer
@@ -174,7 +174,7 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(size <= ARTIFACT_MAX_BYTES, f"{name} is {size:,} bytes: a full StepBatch of reads could overflow")
     checks = {c.check: c for c in scenario.sanity_checks}
     for c in scenario.sanity_checks:
-        expect(c.status in ("pass", "warn", "fail", "not_applicable"), f"{c.check}: bad status {c.status}")
+        expect(c.status in CHECK_STATUSES, f"{c.check}: bad status {c.status}")
         expect(all(isinstance(v, float) and math.isfinite(v) for v in c.metrics.values()), f"{c.check}: metrics")
         expect(len(c.details) <= 20, f"{c.check}: too many details")
 

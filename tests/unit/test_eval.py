@@ -14,6 +14,7 @@ from mlopsdebug_cli.evaluate import (
     compare,
     mean_ci95,
     parse_seeds,
+    parse_agents,
     parse_tasks,
     plan,
     read_records,
@@ -58,8 +59,14 @@ class TestParsing:
     def test_tasks_keep_order_without_duplicates(self):
         """Tasks come back in the order given, once each."""
         assert parse_tasks("hard, easy,hard") == ["hard", "easy"]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="no tasks given"):
             parse_tasks(" , ")
+
+    def test_agents_are_their_own_list(self):
+        """Agents parse with the same comma rules, and an empty list says agents, not tasks."""
+        assert parse_agents("random, heuristic,random") == ["random", "heuristic"]
+        with pytest.raises(ValueError, match="no agents given"):
+            parse_agents(",")
 
     def test_plan_is_canonical(self):
         """The plan is every (agent, task, seed), ordered by agent, task (easy, medium, hard), seed."""

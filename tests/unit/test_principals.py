@@ -192,7 +192,7 @@ class TestCoreOwnership:
 
 class TestConfiguration:
     def test_services_read_keys_quota_and_limits_from_the_environment(self, tmp_path, monkeypatch):
-        from mlopsdebug_episode.server import EpisodeServerConfig  # noqa: PLC0415
+        from mlopsdebug_episode.config import EpisodeServerConfig  # noqa: PLC0415
         from mlopsdebug_gateway.config import GatewayConfig, from_env  # noqa: PLC0415
 
         path = tmp_path / "keys"

@@ -34,7 +34,7 @@ from typing import Any, Final
 import numpy as np
 
 from mlopsdebug_agents.base import Agent
-from mlopsdebug_agents.random_agent import SANITY_CHECKS
+from mlopsdebug_client.vocabulary import SANITY_CHECKS
 
 __all__ = [
     "BLIND_AGENTS",

@@ -50,6 +50,7 @@ from typing import Any, Final
 import yaml
 
 from mlopsdebug_agents.base import Agent
+from mlopsdebug_client.vocabulary import SANITY_CHECKS
 
 # libyaml's parser where PyYAML was built with it (its wheels are): the same documents as the pure
 # Python SafeLoader (the resolver and constructor are shared), about ten times faster.
@@ -57,16 +58,7 @@ _YAML_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = ["HeuristicAgent"]
 
-_CHECKS: Final[tuple[str, ...]] = (
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-)
+_CHECKS: Final[tuple[str, ...]] = SANITY_CHECKS
 # Whole-artifact reads first, then every sanity check: 13 steps, inside the smallest budget (20).
 _PLAN: Final[tuple[dict[str, Any], ...]] = (
     {"action_type": "read_config"},
@@ -192,13 +184,6 @@ class _Code:
                 if not re.search(r"def (evaluate|score|export|save|write|dump)", text):
                     found.append(name)
         return found
-
-    def enclosing_function(self, target: ast.AST) -> str | None:
-        for name, fn in self.functions.items():
-            for node in ast.walk(fn):
-                if node is target:
-                    return name
-        return None
 
 
 def _is_label_map(node: ast.expr) -> bool:

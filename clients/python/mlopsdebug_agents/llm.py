@@ -24,6 +24,7 @@ from typing import Any, Final
 import httpx
 
 from mlopsdebug_agents.base import Agent
+from mlopsdebug_client.vocabulary import ARTIFACTS, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
 
 __all__ = ["SYSTEM_PROMPT", "TOOLS", "LLMAgent", "LLMAgentFactory", "LLMError", "LLMSettings"]
 
@@ -32,33 +33,10 @@ _ENV_BASE_URL: Final = ("MLOPSDEBUG_LLM_BASE_URL", "API_BASE_URL", "OPENAI_BASE_
 _ENV_MODEL: Final = ("MLOPSDEBUG_LLM_MODEL", "MODEL_NAME", "OPENAI_MODEL")
 _ENV_API_KEY: Final = ("MLOPSDEBUG_LLM_API_KEY", "HF_TOKEN", "OPENAI_API_KEY", "API_KEY")
 
-_CHECKS: Final = [
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-]
-_ARTIFACTS: Final = [
-    "config.yaml",
-    "train.log",
-    "dataset_stats.json",
-    "preprocessing.py",
-    "eval_results.json",
-    "model_card.json",
-]
-_STRUCTURED: Final = ["config.yaml", "dataset_stats.json", "eval_results.json", "model_card.json"]
-_CATEGORIES: Final = [
-    "config_error",
-    "data_leakage",
-    "evaluation_bug",
-    "preprocessing_bug",
-    "label_mismatch",
-    "architecture_bug",
-]
+_CHECKS: Final = list(SANITY_CHECKS)
+_ARTIFACTS: Final = list(ARTIFACTS)
+_STRUCTURED: Final = list(STRUCTURED_ARTIFACTS)
+_CATEGORIES: Final = list(CATEGORIES)
 
 SYSTEM_PROMPT: Final[str] = f"""\
 You are a senior ML engineer debugging a broken training run. Exactly one fault was planted in the

@@ -22,34 +22,16 @@ from openenv.core.env_client import EnvClient
 from openenv.core.env_server.types import Action, Observation, State
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import vocabulary
+
 __all__ = ["ArtifactMeta", "MLOpsAction", "MLOpsDebugEnv", "MLOpsObservation", "MLOpsState"]
 
-ActionType = Literal[
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-    "submit_diagnosis",
-]
-SanityCheckType = Literal[
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-]
-ArtifactName = Literal[
-    "config.yaml", "train.log", "dataset_stats.json", "preprocessing.py", "eval_results.json", "model_card.json"
-]
-FailureCategory = Literal[
-    "config_error", "data_leakage", "evaluation_bug", "preprocessing_bug", "label_mismatch", "architecture_bug"
-]
+# The seed's Literal types, built from the contract's word lists (mlopsdebug_client.vocabulary).
+# Literal[tuple] is Literal[*tuple] at run time, which is what pydantic validates and documents.
+ActionType = Literal[vocabulary.ACTION_TYPES]  # type: ignore[valid-type]
+SanityCheckType = Literal[vocabulary.SANITY_CHECKS]  # type: ignore[valid-type]
+ArtifactName = Literal[vocabulary.ARTIFACTS]  # type: ignore[valid-type]
+FailureCategory = Literal[vocabulary.CATEGORIES]  # type: ignore[valid-type]
 
 
 class MLOpsAction(Action):

@@ -80,11 +80,14 @@ async def measure(address: str, mode: str, workers: int, duration_s: float) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--duration-s", type=float, default=4.0, help="per row (default 4)")
     parser.add_argument("--workers", type=int, default=16, help="concurrent episodes (default 16)")
     parser.add_argument("--replicas", default="1,2", help="episode replicas behind Envoy, one row each (default 1,2)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 0.3 s per row, 4 episodes")
     args = parser.parse_args()
+    if args.quick:
+        args.duration_s, args.workers = 0.3, 4
     counts = [int(count) for count in args.replicas.split(",")]
     # (label, episode processes, Envoy in front, episodes in Redis)
     rows = [("direct, memory", 1, False, False), ("direct, Redis", 1, False, True)] + [

@@ -1,9 +1,14 @@
-"""Episode throughput, latency, reset cost and memory: the in-process core against each way in.
+"""Episode throughput, latency, reset cost and memory, each speed target as a ratio to a same-run reference.
 
-    .venv/bin/python bench/bench_episode.py            # full run, about 2-3 minutes on 2 cores
+    .venv/bin/python bench/bench_episode.py            # full run, about 3 minutes on 2 cores
     .venv/bin/python bench/bench_episode.py --quick    # shorter windows, fewer samples
     .venv/bin/python bench/bench_episode.py --markdown bench-results.md
-    .venv/bin/python bench/bench_episode.py --repeat 3 # every step row three times: median and range
+    .venv/bin/python bench/bench_episode.py --repeat 3 # every row three times: median and range
+    .venv/bin/python bench/bench_episode.py --only gateway,openenv   # some rows only
+
+First it prints the ratios of issue 16: every target against its reference measured in the same run
+(each repeat against the same repeat's reference), so that a figure means the same on any machine;
+then the absolute figures below.
 
 What it measures (all on this machine; client and servers share its cores):
 - Steps: steps/s and p50/p99 step latency for (a) the pure episode core in this process, (b) unary
@@ -25,7 +30,9 @@ What it measures (all on this machine; client and servers share its cores):
 Each row shows its ratio to the in-process core (throughput as a fraction of the core's; latency as
 a multiple of it). Two reference rows send the same number of 3 KiB messages through an empty gRPC
 echo server in its own process: what the transport alone costs on this machine, the ceiling for the
-unary and Session rows.
+unary and Session rows. Two more play the gateway rows' WebSocket client and frames against
+openenv-core's own server (`create_app`) around an environment that does nothing, in its own process:
+what the OpenEnv stack itself costs per frame.
 
 The servers run as real processes (the `mlopsdebug up` launcher on free ports). If the gateway
 cannot be started, its rows are skipped with the reason.
@@ -94,6 +101,7 @@ class StepStats:
     all_steps: int = 0  # warmup included, the denominator of the CPU columns
     server_cpu_s: float | None = None  # CPU of the serving processes over the whole row
     client_cpu_s: float | None = None  # CPU of this process (the client, all its threads) over the row
+    gateway_cpu_s: float | None = None  # the gateway's share of server_cpu_s, on gateway rows
     runs: list[StepStats] = dataclasses.field(default_factory=list)  # every repeat; this one is their median
 
     @property
@@ -132,27 +140,27 @@ class CoreDriver(Driver):
     name = "in-process core"
 
     def __init__(self, seeds: Sequence[int]) -> None:
+        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
         from mlopsdebug_common.sealing import Sealer  # noqa: PLC0415 - the baseline needs service code
         from mlopsdebug_common.tasks import TASKS  # noqa: PLC0415
         from mlopsdebug_episode.actions import Action  # noqa: PLC0415
         from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager  # noqa: PLC0415
         from mlopsdebug_generator import core as generator  # noqa: PLC0415
         from mlopsdebug_grader import core as grader  # noqa: PLC0415
-        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
 
         sealer = Sealer(secrets.token_bytes(32))
         self.generate = lambda task, seed: generator.generate_scenario(task, seed, sealer=sealer, salt=b"")
         self.cache = {(TASK, s): self.generate(TASK, s) for s in seeds}
 
         class Scenarios:
-            async def get(inner, task_id: str, seed: int, split: str = "all"):  # noqa: N805
+            async def get(_inner, task_id: str, seed: int, split: str = "all") -> Any:  # noqa: N805
                 key = (task_id, seed)  # the benchmark plays the "all" split only
                 if key not in self.cache:
                     self.cache[key] = self.generate(task_id, seed)
                 return self.cache[key]
 
         class Grader:
-            async def grade(inner, key, diagnosis, *, task):  # noqa: N805
+            async def grade(_inner, key: Any, diagnosis: Any, *, task: Any) -> Any:  # noqa: N805
                 return grader.grade(
                     sealer.open(key), diagnosis, asymmetric_penalty=task.asymmetric_penalty, reveal_answer=False
                 )
@@ -306,7 +314,14 @@ class WebSocketDriver(Driver):
                 await call(frames[i])
 
             async def close(self) -> None:
-                await socket.close()
+                # OpenEnv's way to end a session: the server closes. (Closing from the client first
+                # makes OpenEnv's server log a traceback: it closes the closed socket again.)
+                await socket.send('{"type": "close"}')
+                try:
+                    async with asyncio.timeout(5.0):
+                        await socket.wait_closed()
+                finally:
+                    await socket.close()
 
         return Worker()
 
@@ -345,7 +360,7 @@ class EchoDriver(Driver):
     def __init__(self, address: str, *, stream: bool) -> None:
         import grpc  # noqa: PLC0415
 
-        self.name = f"ref: empty gRPC echo ({'stream' if stream else 'unary'})"
+        self.name = ECHO_STREAM if stream else ECHO_UNARY
         self.channel = grpc.aio.insecure_channel(address)
         self.stream = stream
         self.payload = b"x" * 3072
@@ -380,6 +395,69 @@ class EchoDriver(Driver):
         return worker
 
 
+# -- reference: OpenEnv's own server with a no-op environment, driven by the same WebSocket client --
+
+def _serve_openenv_noop() -> None:
+    """openenv-core's own server (`create_app`, uvicorn on the same event loop as the gateway) around an
+    environment that does nothing: what the OpenEnv stack itself costs per WebSocket frame. The
+    environment is written as OpenEnv's template writes one (sync reset/step, run by the server on the
+    session's executor thread); its action class takes this benchmark's actions, its observation is empty."""
+    import socket  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+    from openenv.core.env_server.http_server import create_app  # noqa: PLC0415
+    from openenv.core.env_server.interfaces import Environment  # noqa: PLC0415
+    from openenv.core.env_server.types import Action, Observation, State  # noqa: PLC0415
+
+    class NoopAction(Action):
+        """Takes every field of this benchmark's actions, and does nothing with them."""
+
+        action_type: str = ""
+        log_filter: str | None = None
+        sanity_check_type: str | None = None
+        artifact_name: str | None = None
+        field_path: str | None = None
+        failure_category: str | None = None
+        root_cause_file: str | None = None
+        root_cause_field: str | None = None
+        diagnosis: str | None = None
+        proposed_fix: str | None = None
+
+    class NoopEnvironment(Environment):
+        SUPPORTS_CONCURRENT_SESSIONS = True
+
+        def __init__(self) -> None:
+            super().__init__()
+            self._state = State()
+
+        def reset(self, seed: int | None = None, episode_id: str | None = None, **kwargs: Any) -> Observation:
+            return Observation()
+
+        def step(self, action: Any, timeout_s: float | None = None, **kwargs: Any) -> Observation:
+            return Observation()
+
+        @property
+        def state(self) -> State:
+            return self._state
+
+    os.environ["ENABLE_WEB_INTERFACE"] = "false"
+    app = create_app(NoopEnvironment, NoopAction, Observation, max_concurrent_envs=256)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(2048)
+    print(sock.getsockname()[1], flush=True)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, loop=eventloop.chosen_loop(), ws_max_size=8 << 20
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class OpenEnvNoopDriver(WebSocketDriver):
+    """The gateway's WebSocket client and frames, against OpenEnv's server with a no-op environment."""
+
+    name = "ref: OpenEnv no-op WebSocket"
+
+
 async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup_s: float) -> StepStats:
     """Runs `episodes` workers for warmup + duration; counts steps and latencies of the measured window."""
     stats = StepStats(driver.name, episodes)
@@ -412,12 +490,13 @@ async def measure_steps(driver: Driver, episodes: int, duration_s: float, warmup
 
 
 async def measure_row(
-    driver: Driver, episodes: int, duration_s: float, warmup_s: float, servers: list[int]
+    driver: Driver, episodes: int, duration_s: float, warmup_s: float, servers: list[int], gateway_pid: int | None = None
 ) -> StepStats:
     """One run of a row, with the CPU this process and the serving processes spent on it; a failing
     path is reported in its row, and the others still run."""
     gc.collect()  # start each row without the previous row's garbage
     cpu_before = sum(process_cpu_s(pid) for pid in servers)
+    gateway_before = process_cpu_s(gateway_pid) if gateway_pid else 0.0
     client_before = time.process_time()
     try:
         row = await measure_steps(driver, episodes, duration_s, warmup_s)
@@ -426,6 +505,8 @@ async def measure_row(
     row.client_cpu_s = time.process_time() - client_before
     if servers:
         row.server_cpu_s = sum(process_cpu_s(pid) for pid in servers) - cpu_before
+    if gateway_pid:
+        row.gateway_cpu_s = process_cpu_s(gateway_pid) - gateway_before
     return row
 
 
@@ -446,22 +527,27 @@ def median_run(runs: list[StepStats]) -> StepStats:
 class ResetStats:
     label: str
     latencies_ms: list[float]
+    cpu_ms: list[float] = dataclasses.field(default_factory=list)  # this process's CPU per reset
 
     def pct(self, q: float) -> float:
         return float(np.percentile(self.latencies_ms, q))
+
+    def cpu_p50(self) -> float:
+        return float(np.percentile(self.cpu_ms, 50)) if self.cpu_ms else float("nan")
 
 
 async def measure_resets(
     reset: Callable[[int], Awaitable[str]], close: Callable[[str], Awaitable[None]], seeds: Sequence[int], label: str
 ) -> ResetStats:
     """Latency of each reset alone; the episode is closed afterwards, outside the timing."""
-    out = []
+    out, cpu = [], []
     for seed in seeds:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         episode_id = await reset(seed)
         out.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)
         await close(episode_id)
-    return ResetStats(label, out)
+    return ResetStats(label, out, cpu)
 
 
 def process_cpu_s(pid: int) -> float:
@@ -470,12 +556,14 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _serving_pids(driver: Driver, cluster: LocalCluster, echo_pid: int) -> list[int]:
+def _serving_pids(driver: Driver, cluster: LocalCluster, echo_pid: int, openenv_pid: int | None) -> list[int]:
     """The processes that serve a driver's steps: none for the core, which runs in this process."""
     if isinstance(driver, CoreDriver):
         return []
     if isinstance(driver, EchoDriver):
         return [echo_pid]
+    if isinstance(driver, OpenEnvNoopDriver):
+        return [openenv_pid] if openenv_pid is not None else []
     pids = [cluster.processes["episode"].pid]
     if isinstance(driver, WebSocketDriver):
         pids.append(cluster.processes["gateway"].pid)
@@ -504,6 +592,144 @@ async def open_many(address: str, count: int, concurrency: int, first_seed: int)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         return time.perf_counter() - t0
+
+
+async def _start_openenv_reference() -> tuple[asyncio.subprocess.Process | None, str, str | None]:
+    """Starts OpenEnv's no-op server in its own process: (process, ws url, None) or (None, "", why not)."""
+    try:
+        import openenv.core  # noqa: F401, PLC0415 - the `compat` extra
+    except ImportError:
+        return None, "", "openenv-core is not installed (pip install -e '.[compat]')"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--openenv-server", stdout=asyncio.subprocess.PIPE
+    )
+    assert process.stdout is not None
+    line = await process.stdout.readline()
+    if not line.strip().isdigit():
+        process.kill()
+        await process.wait()
+        return None, "", "the OpenEnv reference server did not start"
+    return process, f"ws://127.0.0.1:{int(line)}/ws", None
+
+
+def _selected(name: str, only: list[str]) -> bool:
+    return not only or any(part in name.lower() for part in only)
+
+
+def _median_reset(runs: list[ResetStats]) -> ResetStats:
+    """The run with the median p50 (the lower of the middle two for an even count)."""
+    return sorted(runs, key=lambda r: r.pct(50))[(len(runs) - 1) // 2]
+
+
+# -- the ratios: every speed goal is a ratio to a reference measured in the same run (issue 16) --
+
+
+@dataclasses.dataclass(frozen=True)
+class RatioSpec:
+    """One target: a project row against its same-run reference row, run by run."""
+
+    path: str
+    project: tuple[str, int]  # (row path, episodes)
+    reference: tuple[str, int]
+    target: float
+    method: str
+    lower_is_better: bool = False  # latency ratios (resets); throughput ratios are higher-better
+
+
+OPENENV_CONNECTIONS = (1, 8)
+ECHO_UNARY, ECHO_STREAM = "ref: empty gRPC echo (unary)", "ref: empty gRPC echo (stream)"
+RATIOS = (
+    RatioSpec(
+        "Session stream, 32 episodes", (SessionDriver.name, 32), (ECHO_STREAM, 32), 0.8,
+        "steps/s of 32 Session streams, one message per step; ref: 32 streams through an empty gRPC echo "
+        "server (3 KiB messages)",
+    ),
+    RatioSpec(
+        "unary Step, 32 in flight", (UnaryDriver.name, 32), (ECHO_UNARY, 32), 0.9,
+        "steps/s of 32 concurrent unary Step calls; ref: 32 concurrent unary calls to the echo server",
+    ),
+    RatioSpec(
+        "batching session, 32 episodes", (BatchingSessionDriver.name, 32), (CoreDriver.name, 32), 0.4,
+        "steps/s of 32 episodes on one batching Session (StepBatch); ref: the episode core in this "
+        "process, 32 workers, no I/O",
+    ),
+    RatioSpec(
+        "gateway WebSocket, 8 connections", (WebSocketDriver.name, 8), ("ref: OpenEnv no-op WebSocket", 8), 1.0,
+        "steps/s of 8 WebSockets playing real episodes; ref: openenv-core's create_app with a no-op "
+        "environment, the same client sending the same frames",
+    ),
+    RatioSpec(
+        "gateway WebSocket, 1 connection", (WebSocketDriver.name, 1), ("ref: OpenEnv no-op WebSocket", 1), 0.8,
+        "as above, one connection",
+    ),
+)  # fmt: skip
+COLD_RESET = RatioSpec(
+    "cold reset over gRPC (p50)", ("unary Reset (gRPC)|cold", 0), ("in-process core|cold", 0), 1.3,
+    "p50 of one-at-a-time unary Resets on seeds never seen (generation in the generator service, then the "
+    "transfer); ref: the same seeds reset by the in-process core (generation in this process)",
+    lower_is_better=True,
+)  # fmt: skip
+GENERATION_TARGET_MS = 2.0
+
+
+def _spread(values: list[float], fmt: str) -> str:
+    low, high = min(values), max(values)
+    return format(low, fmt) if len(values) == 1 or low == high else f"{format(low, fmt)}-{format(high, fmt)}"
+
+
+def _met(ratio: float, spec: RatioSpec) -> str:
+    ok = ratio <= spec.target if spec.lower_is_better else ratio >= spec.target
+    return "met" if ok else "not met"
+
+
+def _step_cell(runs: list[StepStats]) -> str:
+    median = median_run(list(runs))
+    cpu = median.cpu_us_per_step(median.server_cpu_s)
+    gateway = median.cpu_us_per_step(median.gateway_cpu_s)
+    share = f", gateway {gateway:,.0f}" if gateway is not None else ""
+    return f"{median.steps_per_s:,.0f} steps/s" + (f" ({cpu:,.0f} µs server CPU/step{share})" if cpu is not None else "")
+
+
+def ratio_table(step_runs: dict[tuple[str, int], list[StepStats]], reset_runs: dict[str, list[ResetStats]]) -> Table:
+    """Every target of issue 16 as a ratio to its reference, each run against the same repeat's reference
+    (repeats are interleaved), so the ratio means the same on any machine; median and range over runs."""
+    table = Table(title="Ratios to same-run references (median and range over runs)", title_justify="left")
+    for name in ("path", "project", "reference (same run)", "ratio", "range", "target", "", "method"):
+        table.add_column(name, justify="left" if name in ("path", "method", "") else "right")
+    for spec in RATIOS:
+        project, reference = step_runs.get(spec.project, []), step_runs.get(spec.reference, [])
+        pairs = [(p, r) for p, r in zip(project, reference, strict=False) if not p.skipped and not r.skipped]
+        if not pairs:
+            why = next((r.skipped for r in (*project, *reference) if r.skipped), "not measured (--only)")
+            table.add_row(spec.path, "skipped", "", "", "", f">= {spec.target}", "", why or "")
+            continue
+        ratios = [p.steps_per_s / r.steps_per_s for p, r in pairs if r.steps_per_s]
+        median = float(np.median(ratios))
+        table.add_row(
+            spec.path, _step_cell([p for p, _ in pairs]), _step_cell([r for _, r in pairs]), f"{median:.2f}",
+            _spread(ratios, ".2f"), f">= {spec.target}", _met(median, spec), spec.method,
+        )  # fmt: skip
+    if not reset_runs:
+        table.add_row(COLD_RESET.path, "not measured (--only)", "", "", "", f"<= {COLD_RESET.target}x", "", "")
+        return table
+    project, reference = reset_runs[COLD_RESET.project[0]], reset_runs[COLD_RESET.reference[0]]
+    ratios = [p.pct(50) / r.pct(50) for p, r in zip(project, reference, strict=True)]
+    median = float(np.median(ratios))
+    generation = _median_reset(reference).pct(50)
+    generation_cpu = float(np.median([r.cpu_p50() for r in reference]))
+    table.add_row(
+        COLD_RESET.path, f"{_median_reset(project).pct(50):.2f} ms", f"{generation:.2f} ms", f"{median:.2f}x",
+        _spread([r for r in ratios], ".2f") + "x", f"<= {COLD_RESET.target}x", _met(median, COLD_RESET),
+        COLD_RESET.method,
+    )  # fmt: skip
+    table.add_row(
+        "in-process generation (CPU p50)", f"{generation_cpu:.2f} ms CPU", f"{generation:.2f} ms wall", "",
+        _spread([r.cpu_p50() for r in reference], ".2f") + " ms", f"<= {GENERATION_TARGET_MS} ms",
+        "met" if generation_cpu <= GENERATION_TARGET_MS else "not met",
+        "the reference of the row above in CPU time (this process), which other work on the machine does not "
+        "inflate as it does the wall clock (an absolute target)",
+    )  # fmt: skip
+    return table
 
 
 # -- report --
@@ -625,18 +851,18 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             for seed in WORKLOAD_SEEDS:
                 await client.close_episode((await client.reset(TASK, seed)).episode_id)
 
-        plan: list[tuple[Callable[[], Driver] | None, int, str | None]] = []
+        plan: list[tuple[str, Callable[[], Driver], int, str | None]] = []  # (row, driver, episodes, skip)
         for n in concurrencies:
-            plan.append((lambda: core, n, None))
+            plan.append((CoreDriver.name, lambda: core, n, None))
         for n in concurrencies:
-            plan.append((lambda: UnaryDriver(address), n, None))
+            plan.append((UnaryDriver.name, lambda: UnaryDriver(address), n, None))
         for n in concurrencies:
-            plan.append((lambda: SessionDriver(address), n, None))
+            plan.append((SessionDriver.name, lambda: SessionDriver(address), n, None))
         for n in concurrencies:
-            plan.append((lambda: BatchingSessionDriver(address), n, None))
+            plan.append((BatchingSessionDriver.name, lambda: BatchingSessionDriver(address), n, None))
         ws_url = f"ws://{cluster.address('gateway')}/ws"
         for n in (1, 8, 32):
-            plan.append((lambda: WebSocketDriver(ws_url), n, gateway_skip))
+            plan.append((WebSocketDriver.name, lambda: WebSocketDriver(ws_url), n, gateway_skip))
         echo = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--echo-server", stdout=asyncio.subprocess.PIPE
         )
@@ -644,33 +870,48 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         echo_address = f"127.0.0.1:{int((await echo.stdout.readline()).decode())}"
         for stream in (False, True):
             for n in concurrencies:
-                plan.append((lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None))
+                plan.append(
+                    (ECHO_STREAM if stream else ECHO_UNARY, lambda stream=stream: EchoDriver(echo_address, stream=stream), n, None)
+                )
+        openenv, openenv_url, openenv_skip = await _start_openenv_reference()
+        for n in OPENENV_CONNECTIONS:
+            plan.append((OpenEnvNoopDriver.name, lambda: OpenEnvNoopDriver(openenv_url), n, openenv_skip))
         try:
             # Repeats are interleaved (every row once, then again), so that a slow minute of a noisy
             # machine touches every row a little rather than one row a lot.
+            plan = [entry for entry in plan if _selected(entry[0], args.only)]
             runs: list[list[StepStats]] = [[] for _ in plan]
             for repeat in range(args.repeat):
-                for index, (make, n, skip) in enumerate(plan):
+                for index, (_, make, n, skip) in enumerate(plan):
                     driver = make()
                     if skip:
                         runs[index].append(StepStats(driver.name, n, skipped=skip))
                         continue
                     counter = f" (run {repeat + 1} of {args.repeat})" if args.repeat > 1 else ""
                     console.print(f"steps: {driver.name} x {n}{counter} ...")
-                    servers = _serving_pids(driver, cluster, echo.pid)
-                    runs[index].append(await measure_row(driver, n, duration, warmup, servers))
+                    servers = _serving_pids(driver, cluster, echo.pid, openenv.pid if openenv else None)
+                    gateway_pid = (
+                        cluster.processes["gateway"].pid
+                        if isinstance(driver, WebSocketDriver) and not isinstance(driver, OpenEnvNoopDriver)
+                        else None
+                    )
+                    runs[index].append(await measure_row(driver, n, duration, warmup, servers, gateway_pid))
                     client = getattr(driver, "client", None) or getattr(driver, "channel", None)
                     if client is not None:
                         await client.close()
-            rows = [median_run(row_runs) for row_runs in runs]
+            step_runs = {(plan_runs[0].path, plan_runs[0].episodes): plan_runs for plan_runs in runs if plan_runs}
+            rows = [median_run(list(row_runs)) for row_runs in runs]
         finally:
             echo.terminate()
             await echo.wait()
+            if openenv is not None:
+                openenv.terminate()
+                await openenv.wait()
         tables.append(step_table(rows))
 
-        # Resets: cold seeds never seen by either cache, then the same seeds warm.
+        # Resets: cold seeds never seen by either cache, then the same seeds warm; each repeat on new seeds.
         n_resets = 30 if args.quick else 100
-        cold_seeds = [10_000_000 + i for i in range(n_resets)]
+        reset_runs: dict[str, list[ResetStats]] = {}
 
         async def core_reset(seed: int) -> str:
             return (await core.manager.reset(TASK, seed)).episode_id
@@ -678,8 +919,6 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
         async def core_close(episode_id: str) -> None:
             core.manager.close(episode_id)
 
-        core_cold = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|cold")
-        core_warm = await measure_resets(core_reset, core_close, cold_seeds, "in-process core|warm")
         async with AsyncEpisodeClient(address, config=ClientConfig(timeout_s=60.0)) as client:
 
             async def service_reset(seed: int) -> str:
@@ -688,13 +927,27 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             async def service_close(episode_id: str) -> None:
                 await client.close_episode(episode_id)
 
-            console.print("resets: cold and warm ...")
-            svc_cold = await measure_resets(service_reset, service_close, cold_seeds, "unary Reset (gRPC)|cold")
-            svc_warm = await measure_resets(service_reset, service_close, cold_seeds, "unary Reset (gRPC)|warm")
-        tables.append(reset_table([(core_cold, None), (core_warm, None), (svc_cold, core_cold), (svc_warm, core_warm)]))
+            for repeat in range(args.repeat if _selected("reset", args.only) else 0):
+                console.print(f"resets: cold and warm (run {repeat + 1} of {args.repeat}) ...")
+                cold_seeds = [10_000_000 + repeat * 100_000 + i for i in range(n_resets)]
+                for label, reset, close in (
+                    ("in-process core", core_reset, core_close),
+                    ("unary Reset (gRPC)", service_reset, service_close),
+                ):
+                    for cache in ("cold", "warm"):
+                        stats = await measure_resets(reset, close, cold_seeds, f"{label}|{cache}")
+                        reset_runs.setdefault(stats.label, []).append(stats)
+        if reset_runs:
+            medians = {label: _median_reset(stats) for label, stats in reset_runs.items()}
+            core_cold, core_warm = medians["in-process core|cold"], medians["in-process core|warm"]
+            svc_cold, svc_warm = medians["unary Reset (gRPC)|cold"], medians["unary Reset (gRPC)|warm"]
+            tables.append(
+                reset_table([(core_cold, None), (core_warm, None), (svc_cold, core_cold), (svc_warm, core_warm)])
+            )
+        tables.insert(0, ratio_table(step_runs, reset_runs))
 
         # Memory: open many episodes on distinct (task, seed), each holding its own scenario.
-        if args.episodes_for_memory:
+        if args.episodes_for_memory and _selected("memory", args.only):
             console.print(f"memory: opening {args.episodes_for_memory:,} episodes ...")
             before = vm_rss_kib(episode_pid)
             seconds = await open_many(address, args.episodes_for_memory, 32, first_seed=20_000_000)
@@ -728,7 +981,7 @@ def machine_line(started_load: tuple[float, float, float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows and fewer samples (a smoke run)")
     parser.add_argument("--duration-s", type=float, default=4.0, help="measured window per step row (default 4)")
     parser.add_argument(
@@ -740,13 +993,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=1,
         help="runs of every step row, interleaved; the table shows the median run and the range",
     )
+    parser.add_argument(
+        "--only",
+        type=lambda text: [part.strip().lower() for part in text.split(",") if part.strip()],
+        default=[],
+        help="comma-separated parts of row names: run only those step rows ('reset' for the reset rows), "
+        "e.g. --only 'gateway,openenv' while working on the gateway",
+    )
     parser.add_argument("--markdown", default=None, help="also write the tables as Markdown to this path")
     parser.add_argument("--echo-server", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--openenv-server", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
     if args.echo_server:
         eventloop.run(_serve_echo())
+        return 0
+    if args.openenv_server:
+        _serve_openenv_noop()
         return 0
     console = Console()
     if not console.is_terminal:

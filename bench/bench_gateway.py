@@ -31,12 +31,12 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from mlopsdebug.common.v1 import common_pb2 as pb  # noqa: E402
-from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: E402
-from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc  # noqa: E402
-from mlopsdebug_common import eventloop  # noqa: E402
-from mlopsdebug_gateway.config import GatewayConfig  # noqa: E402
-from mlopsdebug_gateway.server import start_in_thread  # noqa: E402
+from mlopsdebug.common.v1 import common_pb2 as pb
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+from mlopsdebug_common import eventloop
+from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.server import start_in_thread
 
 ACTIONS = [
     {"action_type": "read_config"},
@@ -87,6 +87,7 @@ async def session_stream(addr: str, workers: int, steps: int) -> tuple[list[floa
                     out.append(time.perf_counter() - begin)
                     done += 1
             await call.done_writing()
+            await call.code()  # waits for the status: the call is over before the channel closes
 
         return await timed_workers(workers, steps, worker)
 
@@ -145,8 +146,22 @@ async def open_sessions(url: str, sessions: int) -> float:
     return time.perf_counter() - started
 
 
+async def run_rows(gateway_url: str, episode_addr: str, steps: int) -> None:
+    """Every row on one event loop. A gRPC call or channel must not outlive the loop it ran on: grpc's
+    poller thread would hand its last events to a closed loop ("Event loop is closed")."""
+    await websocket(gateway_url, 1, 40)  # warm the scenario cache and both servers
+    print(f"gateway {gateway_url} -> episode {episode_addr}")
+    row("Session stream (direct), 1", *await session_stream(episode_addr, 1, steps))
+    row("gateway WebSocket /ws, 1", *await websocket(gateway_url, 1, steps))
+    row("Session stream (direct), 32", *await session_stream(episode_addr, 32, steps // 8))
+    row("gateway WebSocket /ws, 32", *await websocket(gateway_url, 32, steps // 8))
+    row("gateway HTTP POST /step, 1", *await http_steps(gateway_url, steps // 2, mcp=False))
+    row("gateway MCP tools/call (HTTP), 1", *await http_steps(gateway_url, steps // 2, mcp=True))
+    print(f"{'100 WebSocket sessions + reset':<34} {await open_sessions(gateway_url, 100):.2f} s")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
     steps = 200 if args.quick else 1000
@@ -154,20 +169,14 @@ def main() -> None:
     from inprocess import InProcessCluster  # noqa: PLC0415 - tests/ holds the in-process cluster
 
     cluster = InProcessCluster().start()
-    gateway = start_in_thread(GatewayConfig(host="127.0.0.1", port=0, episode_addr=cluster.episode_addr,
-                                            log_level="warning"))
     try:
-        eventloop.run(websocket(gateway.url, 1, 40))  # warm the scenario cache and both servers
-        print(f"gateway {gateway.url} -> episode {cluster.episode_addr}")
-        row("Session stream (direct), 1", *eventloop.run(session_stream(cluster.episode_addr, 1, steps)))
-        row("gateway WebSocket /ws, 1", *eventloop.run(websocket(gateway.url, 1, steps)))
-        row("Session stream (direct), 32", *eventloop.run(session_stream(cluster.episode_addr, 32, steps // 8)))
-        row("gateway WebSocket /ws, 32", *eventloop.run(websocket(gateway.url, 32, steps // 8)))
-        row("gateway HTTP POST /step, 1", *eventloop.run(http_steps(gateway.url, steps // 2, mcp=False)))
-        row("gateway MCP tools/call (HTTP), 1", *eventloop.run(http_steps(gateway.url, steps // 2, mcp=True)))
-        print(f"{'100 WebSocket sessions + reset':<34} {eventloop.run(open_sessions(gateway.url, 100)):.2f} s")
+        gateway = start_in_thread(GatewayConfig(host="127.0.0.1", port=0, episode_addr=cluster.episode_addr,
+                                                log_level="warning"))
+        try:
+            eventloop.run(run_rows(gateway.url, cluster.episode_addr, steps))
+        finally:
+            gateway.stop()  # the gateway closes its channel on its own loop, before the cluster goes
     finally:
-        gateway.stop()
         cluster.stop()
 
 

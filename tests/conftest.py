@@ -33,7 +33,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415 - unit tests must not need the servers
+    from inprocess import InProcessCluster
 
     # Public (unsalted) on purpose: some tests read a known scenario of the public code, e.g. the Node
     # suite's easy seed 7. Private clusters (make_cluster) draw a fresh salt, as every cluster does.
@@ -44,7 +44,7 @@ def cluster():
 
 @pytest.fixture
 def make_cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     made: list[InProcessCluster] = []
 

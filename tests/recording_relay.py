@@ -103,12 +103,12 @@ class RecordingRelay:
             _abort_like(context, err)
             raise  # unreachable: abort raises
 
-    def session(self, requests, context: grpc.ServicerContext):  # noqa: ANN001, ANN201 - raw bytes in and out
+    def session(self, requests, context: grpc.ServicerContext):
         metadata, header = _relayed(context)
         record = RecordedCall("Session", header, [])
         self._record(record)
 
-        def upstream_requests():  # noqa: ANN202
+        def upstream_requests():
             for raw in requests:
                 record.named.extend(_session_named(raw))
                 yield raw
@@ -143,7 +143,7 @@ class _Handler(grpc.GenericRpcHandler):
     def __init__(self, relay: RecordingRelay) -> None:
         self._relay = relay
 
-    def service(self, handler_call_details):  # noqa: ANN001, ANN201
+    def service(self, handler_call_details):
         path = handler_call_details.method
         if not path.startswith(SERVICE):
             return None

@@ -23,7 +23,7 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from rich.console import Console
@@ -161,7 +161,7 @@ async def collect(
         answers.setdefault(name, {})[where] = answer
         keys.append(EpisodeKey(name, example.task, example.seed))
 
-    def factory(name: str):
+    def factory(name: str) -> Callable[[int], Agent]:
         return lambda seed: _ProbeAgent(seed, answers[name])
 
     probed = await play(keys, {name: factory(name) for name in answers})

@@ -42,6 +42,7 @@ from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from mlopsdebug_cli.envoy import EnvoyConfig, envoy_binary, render, write_endpoints
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
 from mlopsdebug_common.certs import generate_cluster_certs
@@ -356,7 +357,7 @@ class LocalCluster:
         """The episode replicas in Envoy's ring now, by port: whether each passes its health check."""
         url = f"http://127.0.0.1:{self.envoy_admin_port}/clusters"
         try:
-            with urllib.request.urlopen(url, timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=2) as resp:
                 text = resp.read().decode()
         except OSError:
             return {}
@@ -478,13 +479,13 @@ class LocalCluster:
             # LIVE once Envoy's cluster finished its first round of health checks on the replicas.
             try:
                 url = f"http://127.0.0.1:{self.envoy_admin_port}/ready"
-                with urllib.request.urlopen(url, timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(url, timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
         if service == "gateway":
             try:
-                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
@@ -497,7 +498,7 @@ class LocalCluster:
             channel = grpc.insecure_channel(address)
         with channel:
             try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
             except grpc.RpcError:
                 return False
             return reply.status == health_pb2.HealthCheckResponse.SERVING

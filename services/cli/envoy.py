@@ -31,7 +31,7 @@ class EnvoyConfig:
     admin_port: int
     # (host, port) of each episode replica (STATIC), or one DNS name that resolves to them all (STRICT_DNS).
     upstreams: Sequence[tuple[str, int]]
-    listen_address: str = "0.0.0.0"
+    listen_address: str = "0.0.0.0"  # noqa: S104 - a proxy listens for its clients
     admin_address: str = "127.0.0.1"
     access_log_path: str = "/dev/stdout"
     dns: bool = False

@@ -16,7 +16,14 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode_replaying
 from mlopsdebug_cli import blind_training, eval_salt
@@ -218,7 +225,7 @@ def evaluate(args: argparse.Namespace) -> int:
                 if blind is not None and any(k.agent in blind.factories for k in pending):
                     blind.train(getattr(args, "train_address", None) or address, tasks, args.concurrency, console)
                 handle = stack.enter_context(output.open("a", encoding="utf-8"))
-                lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
+                lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None
                 progress = stack.enter_context(progress_bar(console, not args.no_progress))
                 bar = progress.add_task("eval", total=len(pending), mean="-")
                 total = 0.0

@@ -23,11 +23,13 @@ SERVICE_MODULES = {
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """`mlopsdebug serve SERVICE`: runs one service in this process until a signal."""
     importlib.import_module(SERVICE_MODULES[args.service]).main()
     return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """`mlopsdebug up`: runs the local cluster, supervised, until Ctrl-C."""
     ports = {name: (free_port() if args.ephemeral else DEFAULT_PORTS[name]) for name in SERVICES}
     try:
         options = ClusterOptions(
@@ -137,13 +139,14 @@ def cmd_health(args: argparse.Namespace) -> int:
         channel = grpc.insecure_channel(args.grpc)
     with channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
         except grpc.RpcError:
             return 1
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
 
 
 def cmd_certs(args: argparse.Namespace) -> int:
+    """`mlopsdebug certs`: writes a CA and a certificate per service for mutual TLS."""
     from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
 
     made = generate_cluster_certs(args.directory, extra_dns_names=args.dns)
@@ -153,12 +156,14 @@ def cmd_certs(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    """`mlopsdebug play`: one scripted episode per task."""
     from mlopsdebug_cli.play import play  # noqa: PLC0415 - keeps `serve` start-up lean
 
     return play(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`mlopsdebug eval`: evaluates agents (training or sealed mode)."""
     if args.mode == "sealed":
         from mlopsdebug_cli.sealed import evaluate_sealed  # noqa: PLC0415
 
@@ -169,6 +174,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="mlopsdebug", description="mlops-debug-env: services, cluster, play, eval")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -316,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `mlopsdebug` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("up", "eval"):

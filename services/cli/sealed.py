@@ -58,7 +58,11 @@ class _EvaluationSession:
         self._evaluation_id = evaluation_id
         self._reset_lock = reset_lock
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> ep_pb.ResetResponse:
+        if split != "all":
+            raise ValueError("a sealed evaluation draws its own scenarios: it takes no split")
         async with self._reset_lock:  # FIFO: the k-th waiting worker draws the k-th scenario
             return await self._session.reset(
                 task_id, episode_id=episode_id, evaluation_id=self._evaluation_id
@@ -203,7 +207,7 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
         with contextlib.ExitStack() as stack:
             address = args.address or stack.enter_context(eval_run.embedded_cluster(console))
             eval_run.check_tasks(address, tasks)
-            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
+            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None
             progress = stack.enter_context(eval_run.progress_bar(console, not args.no_progress))
             bar = progress.add_task("sealed eval", total=len(agents) * len(tasks) * episodes, mean="-")
             total, done = 0.0, 0

@@ -313,7 +313,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     def _refusal(self, context: grpc.aio.ServicerContext) -> grpc.Status | None:
         """PERMISSION_DENIED unless the caller's certificate names an allowed identity."""
         assert self._allowed is not None
-        names = context.auth_context().get("x509_common_name") or []
+        names = list(context.auth_context().get("x509_common_name") or [])
         identity = names[0].decode(errors="replace") if len(names) == 1 else ""
         if identity in self._allowed:
             return None
@@ -326,7 +326,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     async def _refuse_undecodable(self, method: str, context: grpc.aio.ServicerContext) -> None:
         self._undecodable_log.warning("undecodable request to %s from %s refused", method, context.peer())
         undecodable = InvalidArgument("the request is not a valid message of this method", reason="UNDECODABLE_REQUEST")
-        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))
+        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))  # pyright: ignore[reportAttributeAccessIssue] - as above
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """The handler with a deserializer that cannot raise, and a behavior that refuses first what it
@@ -351,7 +351,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             if check_peer:
                 refusal = guard._refusal(context)
                 if refusal is not None:
-                    await context.abort_with_status(refusal)
+                    await context.abort_with_status(refusal)  # pyright: ignore[reportAttributeAccessIssue] - as above
             if streaming_in:
                 return checked_stream(request, context)
             if request is UNDECODABLE:
@@ -359,7 +359,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             return request
 
         async def fail(exc: Exception, context: grpc.aio.ServicerContext) -> NoReturn:
-            await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, guard._domain)))
+            await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, guard._domain)))  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
             raise AssertionError("unreachable") from exc  # abort_with_status raises AbortError
 
         async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
@@ -392,7 +392,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
                     await fail(exc, context)
 
             new_behavior = called
-        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})
+        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})  # pyright: ignore[reportAttributeAccessIssue] - a namedtuple at run time; typeshed's RpcMethodHandler is a plain class
 
 
 async def start_server(

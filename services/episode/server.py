@@ -6,9 +6,11 @@ import asyncio
 import collections
 import contextlib
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from mlopsdebug.common.v1 import common_pb2 as common_pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, principals, rpc
@@ -46,9 +48,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self._manager = manager
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
-        self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
+        self._templates: collections.OrderedDict[str, common_pb.Observation] = collections.OrderedDict()
 
-    def _template(self, episode: Episode):  # noqa: ANN202 - a pb.Observation
+    def _template(self, episode: Episode) -> common_pb.Observation:
         key = episode.scenario.scenario_id
         template = self._templates.get(key)
         if template is None:
@@ -131,29 +133,43 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     # -- unary RPCs --
 
-    async def ListTasks(self, request, context):  # noqa: N802
+    async def ListTasks(  # noqa: N802
+        self, request: ep_pb.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.ListTasksResponse:
         self._owner(context)  # with keys on, even the task list needs one
         return ep_pb.ListTasksResponse(tasks=[task_to_pb(task) for task in self._manager.list_tasks()])
 
-    async def Reset(self, request, context):  # noqa: N802
+    async def Reset(  # noqa: N802
+        self, request: ep_pb.ResetRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.ResetResponse:
         _, response = await self._reset(request, self._owner(context))
         return response
 
-    async def Step(self, request, context):  # noqa: N802
+    async def Step(  # noqa: N802
+        self, request: ep_pb.StepRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.StepResponse:
         return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
-    async def StepBatch(self, request, context):  # noqa: N802
+    async def StepBatch(  # noqa: N802
+        self, request: ep_pb.StepBatchRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.StepBatchResponse:
         return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
-    async def GetState(self, request, context):  # noqa: N802
+    async def GetState(  # noqa: N802
+        self, request: ep_pb.GetStateRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.GetStateResponse:
         return self._get_state(request.episode_id, self._owner(context))
 
-    async def CloseEpisode(self, request, context):  # noqa: N802
+    async def CloseEpisode(  # noqa: N802
+        self, request: ep_pb.CloseEpisodeRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CloseEpisodeResponse:
         return self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
-    async def CreateEvaluation(self, request, context):  # noqa: N802
+    async def CreateEvaluation(  # noqa: N802
+        self, request: ep_pb.CreateEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CreateEvaluationResponse:
         self._owner(context)  # with keys on, only a keyed caller may open an evaluation
         plan = [(task.task_id, task.episodes) for task in request.tasks]
         evaluation, token = self._manager.evaluations.create(plan, request.scenario_stream_key)
@@ -163,19 +179,25 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             progress=convert.progress_to_pb(evaluation.progress()),
         )
 
-    async def GetEvaluation(self, request, context):  # noqa: N802
+    async def GetEvaluation(  # noqa: N802
+        self, request: ep_pb.GetEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.GetEvaluationResponse:
         self._owner(context)
         progress = self._manager.evaluations.progress(request.evaluation_id)
         return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
 
-    async def CloseEvaluation(self, request, context):  # noqa: N802
+    async def CloseEvaluation(  # noqa: N802
+        self, request: ep_pb.CloseEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CloseEvaluationResponse:
         self._owner(context)
         report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
         return ep_pb.CloseEvaluationResponse(report=convert.report_to_pb(report))
 
     # -- the bidirectional stream --
 
-    async def Session(self, request_iterator, context):  # noqa: N802
+    async def Session(  # noqa: N802
+        self, request_iterator: AsyncIterator[ep_pb.SessionRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ep_pb.SessionResponse]:
         """Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
@@ -227,7 +249,7 @@ async def build_server(
     scenarios: ScenarioSource | None = None,
     grader: Grader | None = None,
     reap_interval_s: float | None = None,
-):
+) -> tuple[grpc.aio.Server, int, rpc.HealthServicer, EpisodeServicer, Callable[[], Awaitable[None]]]:
     """Starts an episode server; returns (server, bound port, health, servicer, stop callback)."""
     remote_scenarios = scenarios or RemoteScenarioSource(
         config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s,
@@ -279,11 +301,13 @@ async def build_server(
 
 
 async def serve(config: EpisodeServerConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains."""
     server, port, health, _, stop_extras = await build_server(config)
     print(f"episode listening on {config.host}:{port}", flush=True)
     await rpc.serve_until_signal(server, health, grace_s=config.grace_s, on_stop=stop_extras)
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve episode`."""
     rpc.configure_logging("episode")
     eventloop.run(serve(EpisodeServerConfig.from_env()))

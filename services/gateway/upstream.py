@@ -26,7 +26,7 @@ import contextlib
 import logging
 import re
 import secrets
-from typing import Protocol
+from typing import Protocol, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -83,7 +83,7 @@ class EpisodeClient:
     async def healthy(self) -> bool:
         """True when the episode service answers its health check with SERVING."""
         try:
-            response = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=self.health_timeout_s)
+            response = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=self.health_timeout_s)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 return False
@@ -127,15 +127,19 @@ class StepBatcher:
         return self.steps_sent, self.batches_sent
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
-        """`request` must carry its caller's client_token."""
-        future: asyncio.Future[ep_pb.StepResponse] = asyncio.get_running_loop().create_future()
+        """`request` must carry its caller's client_token.
+
+        The deadline is a timer that fails the step's future (a late result then finds it done and is
+        dropped): cheaper per step than wait_for around a shield, which wraps the future twice."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[ep_pb.StepResponse] = loop.create_future()
         self._waiting.append((request, future))
         self._pump()
+        deadline = loop.call_later(timeout_s or self._timeout_s, _expire, future)
         try:
-            return await asyncio.wait_for(asyncio.shield(future), timeout_s or self._timeout_s)
-        except TimeoutError:
-            future.add_done_callback(_consume)  # its late outcome has no one to go to
-            raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
+            return await future
+        finally:
+            deadline.cancel()
 
     def _pump(self) -> None:
         if self._closed or self._sender is not None or not self._waiting:
@@ -165,7 +169,7 @@ class StepBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-        except BaseException as exc:  # noqa: BLE001 - cancelled (closing) or a bug: nobody may wait forever
+        except BaseException as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly"))
@@ -177,12 +181,13 @@ class StepBatcher:
             self._pump()
 
     async def _exchange(self, steps: list[ep_pb.StepRequest]) -> list[ep_pb.StepBatchResult]:
-        if self._call is None:
-            self._call = self._stub.Session()
         call = self._call
+        if call is None:
+            call = self._call = self._stub.Session()
         try:
             await call.write(ep_pb.SessionRequest(step_batch=ep_pb.StepBatchRequest(steps=steps)))
-            response = await asyncio.wait_for(call.read(), self._timeout_s)
+            async with asyncio.timeout(self._timeout_s):  # on this task: wait_for would start one per read
+                response = await call.read()
         except TimeoutError:
             self._drop()
             raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
@@ -192,9 +197,10 @@ class StepBatcher:
         except (grpc.aio.UsageError, asyncio.InvalidStateError):
             self._drop()
             raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly") from None
-        if response is grpc.aio.EOF:
+        if response is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
             self._drop()
             raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly")
+        response = cast(ep_pb.SessionResponse, response)  # not EOF: typeshed types read() as object
         self.steps_sent += len(steps)
         self.batches_sent += 1
         if response.WhichOneof("response") == "error":
@@ -220,9 +226,9 @@ class StepBatcher:
         self._drop()
 
 
-def _consume(future: asyncio.Future[ep_pb.StepResponse]) -> None:
-    if not future.cancelled():
-        future.exception()
+def _expire(future: asyncio.Future[ep_pb.StepResponse]) -> None:
+    if not future.done():
+        future.set_exception(UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time"))
 
 
 def is_submission(request: ep_pb.StepRequest) -> bool:
@@ -333,13 +339,14 @@ class StreamTransport:
 
     async def _exchange(self, request: ep_pb.SessionRequest, timeout_s: float | None = None) -> ep_pb.SessionResponse:
         async with self._lock:
-            if self._call is None:
-                self._call = self._client.stub.Session(metadata=self._metadata)
             call = self._call
+            if call is None:
+                call = self._call = self._client.stub.Session(metadata=self._metadata)
             try:
                 await call.write(request)
-                response = await asyncio.wait_for(call.read(), timeout_s or self._client.rpc_timeout_s)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(timeout_s or self._client.rpc_timeout_s):  # no task per read
+                    response = await call.read()
+            except TimeoutError:
                 self._drop()
                 raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
             except grpc.aio.AioRpcError as exc:
@@ -348,9 +355,10 @@ class StreamTransport:
             except (grpc.aio.UsageError, asyncio.InvalidStateError):
                 self._drop()
                 raise UpstreamError("UNAVAILABLE", "the episode session ended; reset to start again") from None
-            if response is grpc.aio.EOF:
+            if response is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
                 self._drop()
                 raise UpstreamError("UNAVAILABLE", "the episode session ended; reset to start again")
+        response = cast(ep_pb.SessionResponse, response)  # not EOF: typeshed types read() as object
         if response.WhichOneof("response") == "error":
             raise from_status(response.error)
         return response

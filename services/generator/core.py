@@ -14,9 +14,9 @@ import numpy as np
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, SanityCheckResult, Scenario
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.tasks import LATEST_VERSION, SPLITS, TASK_IDS, TASK_ORDER, TASKS, TaskSpec
 from mlopsdebug_common.validation import validate_seed, validate_split, validate_task_id
 from mlopsdebug_generator import checks, ids, locate, render

@@ -20,25 +20,30 @@ SERVICE_NAME = gen_pb.DESCRIPTOR.services_by_name["GeneratorService"].full_name
 log = logging.getLogger("mlopsdebug.generator")
 
 class GeneratorServicer(gen_grpc.GeneratorServiceServicer):
+    """Generates scenarios; validation and errors as everywhere (mlopsdebug_common)."""
     def __init__(self, config: GeneratorConfig) -> None:
         self._sealer = Sealer(config.secret)
         self._salt = config.salt
         if not config.salt:
             log.warning(PUBLIC_WARNING)
 
-    async def GenerateScenario(self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def GenerateScenario(  # noqa: N802
+        self, request: gen_pb.GenerateScenarioRequest, context: grpc.aio.ServicerContext
+    ) -> gen_pb.GenerateScenarioResponse:
         scenario = core.generate_scenario(
             request.task_id, request.seed, sealer=self._sealer, salt=self._salt, split=split_from_pb(request.split)
         )
         return gen_pb.GenerateScenarioResponse(scenario=scenario_to_pb(scenario))
 
-    async def ListTasks(self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def ListTasks(  # noqa: N802
+        self, request: gen_pb.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> gen_pb.ListTasksResponse:
         return gen_pb.ListTasksResponse(
             tasks=[task_to_pb(t) for t in core.list_tasks()], generator_version=core.GENERATOR_VERSION
         )
 
 
-async def build_server(config: GeneratorConfig):
+async def build_server(config: GeneratorConfig) -> tuple[grpc.aio.Server, int, rpc.HealthServicer]:
     """Starts a generator server; returns (server, bound port, health servicer)."""
     servicer = GeneratorServicer(config)
     server, port, health = await rpc.start_server(
@@ -56,6 +61,7 @@ async def build_server(config: GeneratorConfig):
 
 
 async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) -> None:
+    """Serves until SIGTERM or SIGINT, then drains; sets `ready` once listening."""
     server, port, health = await build_server(config)
     print(f"generator listening on {config.host}:{port}", flush=True)
     if ready is not None:
@@ -64,5 +70,6 @@ async def serve(config: GeneratorConfig, *, ready: asyncio.Event | None = None) 
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve generator`."""
     rpc.configure_logging("generator")
     eventloop.run(serve(GeneratorConfig.from_env()))

@@ -26,7 +26,9 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
         self._reveal_answers = config.reveal_answers
         self._reveal_heldout = config.reveal_heldout
 
-    async def Grade(self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext):  # noqa: N802
+    async def Grade(  # noqa: N802
+        self, request: grader_pb.GradeRequest, context: grpc.aio.ServicerContext
+    ) -> grader_pb.GradeResponse:
         if not request.HasField("answer_key"):
             raise InvalidArgument.for_field("answer_key", "required", reason="ANSWER_KEY_MISSING")
         if not request.HasField("diagnosis"):
@@ -43,7 +45,7 @@ class GraderServicer(grader_grpc.GraderServiceServicer):
         return grader_pb.GradeResponse(grade=grade_to_pb(grade))
 
 
-async def build_server(config: GraderConfig):
+async def build_server(config: GraderConfig) -> tuple[grpc.aio.Server, int, rpc.HealthServicer]:
     """Starts a grader server; returns (server, bound port, health servicer)."""
     servicer = GraderServicer(config)
     server, port, health = await rpc.start_server(
@@ -61,11 +63,13 @@ async def build_server(config: GraderConfig):
 
 
 async def serve(config: GraderConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains."""
     server, port, health = await build_server(config)
     print(f"grader listening on {config.host}:{port}", flush=True)
     await rpc.serve_until_signal(server, health, grace_s=config.grace_s)
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve grader`."""
     rpc.configure_logging("grader")
     eventloop.run(serve(GraderConfig.from_env()))

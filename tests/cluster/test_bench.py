@@ -26,10 +26,30 @@ def test_every_row_is_measured_and_reported(tmp_path: pathlib.Path):
     assert "skipped" not in text and "failed" not in text, text
     step_rows = text.splitlines()
     for path in ("in-process core", "unary Step (gRPC)", "Session stream (gRPC)", "Session, batching (gRPC)",
-                 "gateway WebSocket", "ref: empty gRPC echo (unary)", "ref: empty gRPC echo (stream)"):  # fmt: skip
+                 "gateway WebSocket", "ref: empty gRPC echo (unary)", "ref: empty gRPC echo (stream)",
+                 "ref: OpenEnv no-op WebSocket"):  # fmt: skip
         assert sum(row.startswith(f"| {path} |") for row in step_rows) >= 2, path
     assert "| range |" in text and "CPU ceiling" in text
     assert "unary Reset (gRPC) | cold" in text and "| 300 |" in text  # resets, and the memory row
+    # Every target of issue 16 as a ratio to its same-run reference, with its range over the two runs.
+    ratios = text.split("**Ratios to same-run references", 1)[1].split("\n\n**", 1)[0].splitlines()
+    for path in ("Session stream, 32 episodes", "unary Step, 32 in flight", "batching session, 32 episodes",
+                 "gateway WebSocket, 8 connections", "gateway WebSocket, 1 connection", "cold reset over gRPC (p50)",
+                 "in-process generation (CPU p50)"):  # fmt: skip
+        row = next((line for line in ratios if line.startswith(f"| {path} |")), None)
+        assert row is not None, (path, ratios)
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert cells[6] in ("met", "not met") and cells[4], row  # a verdict, and a range
+
+
+def test_gateway_benchmark_prints_its_rows_and_shuts_down_cleanly():
+    """No traceback at shutdown: a gRPC call left open past its event loop once printed 'Event loop is closed'."""
+    command = [sys.executable, str(BENCH.with_name("bench_gateway.py")), "--quick"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr and "Event loop is closed" not in proc.stderr, proc.stderr[-3000:]
+    for row in ("Session stream (direct), 1", "gateway WebSocket /ws, 32", "gateway MCP tools/call (HTTP), 1"):
+        assert row in proc.stdout, proc.stdout
 
 
 def test_eval_throughput_benchmark_plays_every_row():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import functools
 import os
 import pathlib
 import queue
@@ -187,7 +188,7 @@ def test_a_killed_envoy_is_restarted_by_the_supervisor(scalable):
 def test_the_gateway_plays_through_envoy(up3):
     """The gateway's HTTP routes reach the replicas through Envoy: unary calls hashed by episode, steps
     on its shared batching stream, which lands on any replica (so this needs the shared store)."""
-    import httpx  # noqa: PLC0415
+    import httpx
 
     if not shares_replicas_episodes(up3):
         pytest.skip("the replicas do not share episodes yet (needs the Redis episode store)")
@@ -235,7 +236,7 @@ def test_an_episode_goes_on_after_its_replica_is_killed(up3):
             except NotFoundError:
                 pytest.skip("the replicas do not share episodes yet (needs the Redis episode store)")
         os.kill(up3.pid_of_replica(holder), signal.SIGKILL)
-        observations = [eventually(lambda: client.step(episode_id, action)).observation for action in SCRIPT[1:]]
+        observations = [eventually(functools.partial(client.step, episode_id, action)).observation for action in SCRIPT[1:]]
         final = client.step(episode_id, VERDICT).observation
     assert [o.step_count for o in observations] == [2, 3, 4] and final.done
     with EpisodeClient(address) as client:  # the same seed, undisturbed
@@ -273,12 +274,12 @@ def test_session_episodes_go_on_after_their_replica_is_killed(up3):
 
 def _replicas_with_streams(up: ScaledUp) -> set[str]:
     """Replicas holding an open Session stream right now (Envoy's per-replica active requests)."""
-    import json  # noqa: PLC0415
-    import urllib.request  # noqa: PLC0415
+    import json
+    import urllib.request
 
     admin = re.search(r"admin (127\.0\.0\.1:\d+)", "".join(up.lines))
     assert admin is not None, "up prints Envoy's admin address"
-    with urllib.request.urlopen(f"http://{admin.group(1)}/clusters?format=json", timeout=5) as resp:  # noqa: S310
+    with urllib.request.urlopen(f"http://{admin.group(1)}/clusters?format=json", timeout=5) as resp:
         status = json.load(resp)["cluster_statuses"][0]
     active = set()
     for host in status["host_statuses"]:
@@ -356,8 +357,8 @@ def test_scaling_from_2_to_3_replicas_and_back_loses_no_episode(scalable):
             client.step(episode_id, SCRIPT[0])
         scalable.add_episode_replica()
         for episode_id in ids:
-            assert eventually(lambda: client.step(episode_id, SCRIPT[1])).observation.step_count == 2
+            assert eventually(functools.partial(client.step, episode_id, SCRIPT[1])).observation.step_count == 2
         scalable.remove_episode_replica()
         for episode_id in ids:
-            assert eventually(lambda: client.step(episode_id, SCRIPT[2])).observation.step_count == 3
+            assert eventually(functools.partial(client.step, episode_id, SCRIPT[2])).observation.step_count == 3
             client.close_episode(episode_id)

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from conformance.contract import Deployment, Episodes
 
 
@@ -24,8 +23,8 @@ def deployment(request: pytest.FixtureRequest) -> Iterator[Deployment]:
     if given.episode_address or given.gateway_url:
         yield given
         return
-    from compat.gateway_support import running_gateway  # noqa: PLC0415 - only the default deployment needs it
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from compat.gateway_support import running_gateway
+    from inprocess import InProcessCluster
 
     cluster = InProcessCluster().start()
     try:

@@ -12,7 +12,6 @@ import threading
 
 import grpc
 import pytest
-
 from conformance.contract import (
     FAMILY_BUDGETS,
     GRADE_WEIGHTS,
@@ -28,6 +27,7 @@ from conformance.contract import (
     every_action,
     refused,
 )
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep
 from mlopsdebug_client import vocabulary

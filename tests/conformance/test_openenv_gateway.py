@@ -10,9 +10,6 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
-
 from conformance.contract import (
     FAMILY_BUDGETS,
     REWARD_NEW_ARTIFACT,
@@ -20,6 +17,9 @@ from conformance.contract import (
     REWARD_REPEATED_READ,
     Deployment,
 )
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
 from mlopsdebug_client import vocabulary
 
 SUBMISSION = {"action_type": "submit_diagnosis", "failure_category": "config_error", "root_cause_file": "config.yaml",

@@ -7,8 +7,8 @@ import os
 
 import grpc
 import pytest
-
 from answers import gold_diagnosis, open_key
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_client import (
     AsyncGeneratorClient,

@@ -14,10 +14,10 @@ import subprocess
 
 import httpx
 import pytest
-
 from compat.gateway_support import running_gateway
-from mlopsdebug_client import AsyncEpisodeClient, EpisodeClient, MLOpsDebugError, StatusCode, actions
 from recording_relay import RecordingRelay
+
+from mlopsdebug_client import AsyncEpisodeClient, EpisodeClient, MLOpsDebugError, StatusCode, actions
 
 NODE_CLIENT = pathlib.Path(__file__).resolve().parents[2] / "clients" / "node"
 

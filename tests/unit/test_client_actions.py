@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from mlopsdebug_client import actions, vocabulary
 
 from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_client import actions, vocabulary
 
 # The specification's names, which the vocabulary derives from the contract (tests/unit/test_vocabulary.py
 # holds them against the seed's spelling).

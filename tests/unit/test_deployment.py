@@ -123,7 +123,7 @@ class TestCompose:
     def test_envoy_fronts_every_episode_replica_with_the_generated_config(self):
         """`--scale episode=N`: Envoy's committed config (rendered from the one template) resolves the
         `episode` service name to every replica and ring-hashes on x-episode-id; Redis keeps the episodes."""
-        from mlopsdebug_cli.envoy import COMPOSE, render  # noqa: PLC0415
+        from mlopsdebug_cli.envoy import COMPOSE, render
 
         services = compose()["services"]
         source, target, _ = services["envoy"]["volumes"][0].split(":")

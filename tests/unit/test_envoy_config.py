@@ -10,7 +10,15 @@ import subprocess
 import pytest
 import yaml
 
-from mlopsdebug_cli.envoy import COMPOSE, K8S, EnvoyConfig, envoy_binary, k8s_configmap, render, write_endpoints
+from mlopsdebug_cli.envoy import (
+    COMPOSE,
+    K8S,
+    EnvoyConfig,
+    envoy_binary,
+    k8s_configmap,
+    render,
+    write_endpoints,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 LOCAL = EnvoyConfig(

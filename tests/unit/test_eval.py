@@ -13,8 +13,8 @@ from mlopsdebug_cli.evaluate import (
     canonical_order,
     compare,
     mean_ci95,
-    parse_seeds,
     parse_agents,
+    parse_seeds,
     parse_tasks,
     plan,
     read_records,
@@ -201,10 +201,10 @@ class TestPairedComparison:
 class TestSplitRows:
     def test_held_out_faults_get_their_own_rows(self, monkeypatch):
         """With a held-out fault among the revealed ones, the per-task table adds train/held-out rows."""
-        import dataclasses  # noqa: PLC0415
+        import dataclasses
 
-        from mlopsdebug_cli.evaluate import summarize  # noqa: PLC0415
-        from mlopsdebug_common.faults import FAULTS  # noqa: PLC0415
+        from mlopsdebug_cli.evaluate import summarize
+        from mlopsdebug_common.faults import FAULTS
 
         monkeypatch.setitem(FAULTS, "silent_metric_swap", dataclasses.replace(FAULTS["silent_metric_swap"], heldout=True))
         records = [

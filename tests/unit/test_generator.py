@@ -132,11 +132,11 @@ class TestDeterminism:
         cases = [("easy", 3), ("medium", 8), ("hard", 21), ("hard", MAX_SEED)]
         here = [digest(core.generate_scenario(t, s, sealer=SEALER)) for t, s in cases]
         program = (
-            "import sys; sys.path.insert(0, %r)\n"
+            f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
             "from test_generator import digest, SEALER\n"
             "from mlopsdebug_generator import core\n"
-            "for t, s in %r: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
-        ) % (os.path.dirname(__file__), cases)
+            f"for t, s in {cases!r}: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
+        )
         for hash_seed in ("0", "12345"):
             env = {**os.environ, "PYTHONHASHSEED": hash_seed}
             out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
@@ -149,7 +149,7 @@ class TestDeterminism:
         world = core.generate_world("medium", 17, fault="data_leakage_overlap")
         forward = checks.run_all(world, core._check_streams("medium", 17, b""))
         streams = core._check_streams("medium", 17, b"")
-        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams)))]
+        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams, strict=True)))]
         assert forward == tuple(reversed(backward))
 
     def test_sealing_secret_changes_only_the_key(self):
@@ -173,7 +173,7 @@ class TestSaltAndIdentifiers:
 
     def test_the_service_refuses_to_run_unsalted_by_accident(self, monkeypatch):
         """No MLOPSDEBUG_SALT and no explicit public choice: the generator does not start."""
-        from mlopsdebug_generator.config import salt_from_env  # noqa: PLC0415
+        from mlopsdebug_generator.config import salt_from_env
 
         monkeypatch.delenv("MLOPSDEBUG_SALT", raising=False)
         monkeypatch.delenv("MLOPSDEBUG_SALT_PUBLIC", raising=False)
@@ -192,8 +192,8 @@ class TestSaltAndIdentifiers:
 
     def test_a_public_generator_says_so_loudly(self, caplog):
         """An unsalted generator logs a WARNING that its answers are computable offline."""
-        from mlopsdebug_generator.config import GeneratorConfig  # noqa: PLC0415
-        from mlopsdebug_generator.server import GeneratorServicer  # noqa: PLC0415
+        from mlopsdebug_generator.config import GeneratorConfig
+        from mlopsdebug_generator.server import GeneratorServicer
 
         with caplog.at_level("WARNING", logger="mlopsdebug.generator"):
             GeneratorServicer(GeneratorConfig(secret=b"s" * 32, salt=b"x"))
@@ -307,8 +307,8 @@ class TestGeneratedDocs:
     def test_readme_and_grading_tables_and_gallery_are_current(self):
         """The README's task, rules and gallery sections and docs/grading.md's rules table are exactly what
         scripts/gen_docs.py prints from the registry, the fix rules and the generator today."""
-        import importlib.util  # noqa: PLC0415
-        import pathlib  # noqa: PLC0415
+        import importlib.util
+        import pathlib
 
         path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_docs.py"
         spec = importlib.util.spec_from_file_location("gen_docs", path)

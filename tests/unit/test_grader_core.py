@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from fix_corpus import make_key
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis
@@ -15,8 +16,6 @@ from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_grader import core
 from mlopsdebug_grader.fix_rules import gold_fix, rule_sentence
-
-from fix_corpus import make_key
 
 LR_KEY = AnswerKey(
     "exploding_lr", "config_error", "config.yaml", "optimizer.learning_rate", ("optimizer.lr", "learning_rate", "lr"),
@@ -292,9 +291,9 @@ class TestAdversarialInput:
     )
     def test_text_at_the_cap_is_graded_quickly(self, text):
         """Reading stays linear in the text: 4,000 characters of repeated tokens grade in well under 10 s."""
-        import time  # noqa: PLC0415
+        import time
 
-        from mlopsdebug_grader import fix_rules  # noqa: PLC0415
+        from mlopsdebug_grader import fix_rules
 
         fix_rules.read_fix.cache_clear()
         fix_rules.proposed_faults.cache_clear()

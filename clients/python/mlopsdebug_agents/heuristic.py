@@ -143,9 +143,9 @@ class _Code:
     def segment(self, node: ast.AST) -> str:
         """The source text of `node` (as ast.get_source_segment, without re-splitting the source)."""
         positions = [getattr(node, name, None) for name in ("lineno", "col_offset", "end_lineno", "end_col_offset")]
-        if any(p is None for p in positions):  # a node made by hand: no source (ast gives None too)
-            return ""
         line, col, end_line, end_col = positions
+        if line is None or col is None or end_line is None or end_col is None:  # a node made by hand: no source
+            return ""
         try:
             return self.source[self._offset(line, col) : self._offset(end_line, end_col)]
         except IndexError:  # positions beyond this source
@@ -232,6 +232,7 @@ class HeuristicAgent(Agent):
             self.checks[result["check"]] = result
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """The next investigation step of the plan, or the diagnosis once the evidence names the fault."""
         self._observe(observation)
         left = observation["max_steps"] - observation["step_count"]
         if self._plan and left > 1:
@@ -559,7 +560,9 @@ class HeuristicAgent(Agent):
         candidates = []
         for fn_name, fn in code.functions.items():
             for node in ast.walk(fn):
-                target = node.targets[0] if isinstance(node, ast.Assign) else None
+                if not isinstance(node, ast.Assign):
+                    continue
+                target = node.targets[0]
                 if isinstance(target, ast.Name) and _is_label_map(node.value):
                     candidates.append((fn_name, target.id, node.value))
         if not candidates:
@@ -1021,7 +1024,8 @@ class HeuristicAgent(Agent):
             if not isinstance(per_class, dict) or not per_class or macro is None:
                 continue
             f1s = [_number(c.get("f1")) for c in per_class.values() if isinstance(c, dict)]
-            if f1s and all(f is not None for f in f1s) and abs(sum(f1s) / len(f1s) - macro) > 0.002:
+            numbers = [f for f in f1s if f is not None]
+            if f1s and len(numbers) == len(f1s) and abs(sum(numbers) / len(numbers) - macro) > 0.002:
                 off = True
         if not off or code.tree is None:
             return None

@@ -217,7 +217,7 @@ class LLMAgent(Agent):
         self._pending_call_id: str | None = None
         self.requests = 0
         # Backoff jitter only (it never changes what the agent does); seeded, like all randomness here.
-        self._jitter = random.Random(seed)
+        self._jitter = random.Random(seed)  # noqa: S311 - jitter, not a secret
 
     # -- rendering what the episode shows --
 
@@ -312,9 +312,10 @@ class LLMAgent(Agent):
             return f"arguments are not JSON: {str(raw)[:200]}"
         if not isinstance(arguments, dict):
             return "arguments must be a JSON object"
-        return name, arguments, str(call.get("id") or f"call_{len(self._messages)}")
+        return str(name), arguments, str(call.get("id") or f"call_{len(self._messages)}")
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """Asks the model for the next tool call and turns it into an action."""
         if not self._messages:
             self._messages = [
                 {"role": "system", "content": SYSTEM_PROMPT},
@@ -370,11 +371,14 @@ class LLMAgentFactory:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LLMAgentFactory:
+        """A factory configured by MLOPSDEBUG_LLM_* (or API_BASE_URL, MODEL_NAME, HF_TOKEN, OPENAI_*)."""
         return cls(LLMSettings.from_env(env))
 
     def __call__(self, seed: int) -> LLMAgent:
+        """A fresh agent for one episode, sharing this factory's HTTP client."""
         return LLMAgent(seed, settings=self.settings, http=self._http)
 
     def close(self) -> None:
+        """Closes the HTTP client, if this factory made it."""
         if self._owns_http:
             self._http.close()

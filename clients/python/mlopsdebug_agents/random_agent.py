@@ -49,6 +49,7 @@ class RandomAgent(Agent):
             self._seen_keys.append(f"{result['field_path'].rpartition('.')[0]}.{key}".lstrip("."))
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """A random valid action, or the random diagnosis once its drawn budget is spent."""
         if self._budget is None:
             # Investigate for 0 .. max_steps - 1 steps, uniformly, so the submission always fits.
             self._budget = int(self._rng.integers(observation["max_steps"]))

@@ -19,7 +19,7 @@ StepOutcome = pb.StepResponse | MLOpsDebugError
 BATCH_MAX_STEPS: Final[int] = 64
 
 # The fault splits a reset may ask for (see FaultSplit in the contracts): all faults by default.
-FAULT_SPLITS: Final[dict[str, int]] = {
+FAULT_SPLITS: Final[dict[str, common_pb2.FaultSplit]] = {
     "all": common_pb2.FAULT_SPLIT_ALL,
     "train": common_pb2.FAULT_SPLIT_TRAIN,
     "heldout": common_pb2.FAULT_SPLIT_HELDOUT,

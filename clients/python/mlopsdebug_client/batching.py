@@ -94,7 +94,7 @@ class AsyncBatchingSession:
     ) -> pb.ResetResponse:
         """Starts an episode bound to this session's streams; use the returned id in later calls.
         With `evaluation_id`, the sealed evaluation's next scenario; no seed."""
-        self._session._check_usable()
+        self._session._check_usable()  # noqa: SLF001 - the session this one wraps, same package
         side = self._side_stream()
         if side is None:
             return await self._session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id, split=split)
@@ -111,7 +111,7 @@ class AsyncBatchingSession:
                 "episode_id is required: a batching session carries many episodes",
                 "EPISODE_ID_MISSING",
             )
-        self._session._check_usable()
+        self._session._check_usable()  # noqa: SLF001 - the session this one wraps, same package
         message = as_action(action)
         if message.WhichOneof("kind") == "submit_diagnosis":
             side = self._side_stream()

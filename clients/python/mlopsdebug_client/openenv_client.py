@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
@@ -28,10 +28,14 @@ __all__ = ["ArtifactMeta", "MLOpsAction", "MLOpsDebugEnv", "MLOpsObservation", "
 
 # The seed's Literal types, built from the contract's word lists (mlopsdebug_client.vocabulary).
 # Literal[tuple] is Literal[*tuple] at run time, which is what pydantic validates and documents.
-ActionType = Literal[vocabulary.ACTION_TYPES]  # type: ignore[valid-type]
-SanityCheckType = Literal[vocabulary.SANITY_CHECKS]  # type: ignore[valid-type]
-ArtifactName = Literal[vocabulary.ARTIFACTS]  # type: ignore[valid-type]
-FailureCategory = Literal[vocabulary.CATEGORIES]  # type: ignore[valid-type]
+# A static checker cannot evaluate a Literal of a variable: to it these are plain strings.
+if TYPE_CHECKING:
+    ActionType = SanityCheckType = ArtifactName = FailureCategory = str
+else:
+    ActionType = Literal[vocabulary.ACTION_TYPES]
+    SanityCheckType = Literal[vocabulary.SANITY_CHECKS]
+    ArtifactName = Literal[vocabulary.ARTIFACTS]
+    FailureCategory = Literal[vocabulary.CATEGORIES]
 
 
 class MLOpsAction(Action):
@@ -125,7 +129,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         async def connect(self) -> MLOpsDebugEnv:
             """openenv-core 0.3's connect, plus the Authorization header when there is a key."""
             if not self._mlopsdebug_auth or self._ws is not None:
-                return await super().connect()
+                return await super().connect()  # pyright: ignore[reportReturnType] - EnvClient.connect returns self
             from websockets.asyncio.client import connect as ws_connect  # noqa: PLC0415
 
             try:
@@ -152,7 +156,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         done = bool(payload.get("done", False))
         observation = MLOpsObservation.model_validate({**payload.get("observation", {}), "reward": reward, "done": done})
         if _STEP_RESULT_HAS_METADATA:
-            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
+            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))  # pyright: ignore[reportCallIssue] - openenv versions whose StepResult has metadata (checked above)
         return StepResult(observation=observation, reward=reward, done=done)
 
     def _parse_state(self, payload: dict[str, Any]) -> MLOpsState:

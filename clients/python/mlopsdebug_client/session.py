@@ -95,11 +95,12 @@ class _Wait:
     seconds: float
 
 
-# What an operation receives for a _Send: the typed answer, the in-band error, or Broken.
+# What an operation receives for a _Send: the typed answer, the in-band error, or Broken (and None for a
+# _Wait; Any, so that the answer to a _Send needs no narrowing).
 _Answer = Any
 # A session operation: a generator of instructions that the sync or async driver carries out, so that
 # both sessions share one recovery logic (see _resume).
-_Operation = Generator[_Send | _Wait, _Answer | None, T]
+_Operation = Generator[_Send | _Wait, _Answer, T]
 
 
 class _SessionBase:
@@ -565,7 +566,7 @@ class AsyncEpisodeSession(_SessionBase):
         try:
             while True:
                 item = await stream.call.read()
-                if item is grpc.aio.EOF:
+                if item is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
                     if stream.awaiting or not self._closed:
                         self._break(stream, await _call_end_error(stream.call))
                     return

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Final
 
 from mlopsdebug.common.v1 import common_pb2
+
 from ._enums import short_names
 
 __all__ = [

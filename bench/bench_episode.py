@@ -194,7 +194,7 @@ class CoreDriver(Driver):
 
             async def reset(self, seed: int) -> None:
                 if driver.manager.has(self.episode_id):
-                    driver.manager.close(self.episode_id)
+                    await driver.manager.close(self.episode_id)
                 self.episode_id = (await driver.manager.reset(TASK, seed)).episode_id
 
             async def step(self, i: int) -> None:
@@ -202,7 +202,7 @@ class CoreDriver(Driver):
 
             async def close(self) -> None:
                 if driver.manager.has(self.episode_id):
-                    driver.manager.close(self.episode_id)
+                    await driver.manager.close(self.episode_id)
 
         return Worker()
 
@@ -917,7 +917,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             return (await core.manager.reset(TASK, seed)).episode_id
 
         async def core_close(episode_id: str) -> None:
-            core.manager.close(episode_id)
+            await core.manager.close(episode_id)
 
         async with AsyncEpisodeClient(address, config=ClientConfig(timeout_s=60.0)) as client:
 

@@ -45,6 +45,7 @@ class InProcessCluster:
         self.ports: dict[str, int] = {}
         self.episode_servicer = None
         self._episode_stop = None
+        self._replicas: dict[int, tuple[Any, Any]] = {}
 
     def run(self, coro: Coroutine[Any, Any, Any], timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
@@ -96,6 +97,28 @@ class InProcessCluster:
         self._servers[service] = server
         self.ports[service] = bound
 
+    def start_episode_replica(self, **overrides: Any) -> int:
+        """Another episode server on the same generator and grader (a replica: give it a shared store
+        with redis_url=...); returns its port. Stopped by `stop_episode_replica` or `stop`."""
+        return self.run(self._start_replica(overrides))
+
+    async def _start_replica(self, overrides: dict[str, Any]) -> int:
+        config = EpisodeServerConfig(**{
+            "generator_addr": self.address("generator"), "grader_addr": self.address("grader"),
+            "host": "127.0.0.1", "port": 0, "peer_timeout_s": 3.0, **self.episode_overrides, **overrides,
+        })
+        server, bound, _, _, stop = await build_episode(config, reap_interval_s=self.reap_interval_s)
+        self._replicas[bound] = (server, stop)
+        return bound
+
+    def stop_episode_replica(self, port: int) -> None:
+        self.run(self._stop_replica(port))
+
+    async def _stop_replica(self, port: int) -> None:
+        server, stop = self._replicas.pop(port)
+        await server.stop(0)
+        await stop()
+
     def stop_service(self, service: str) -> None:
         self.run(self._stop(service))
 
@@ -126,6 +149,8 @@ class InProcessCluster:
         self._servers["episode"] = server
 
     def stop(self) -> None:
+        for port in list(self._replicas):
+            self.stop_episode_replica(port)
         for service in ("episode", "grader", "generator"):
             self.stop_service(service)
         self._loop.call_soon_threadsafe(self._loop.stop)

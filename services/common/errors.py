@@ -72,6 +72,13 @@ class FailedPrecondition(DomainError):
     default_reason = "FAILED_PRECONDITION"
 
 
+class Aborted(DomainError):
+    """A concurrent call changed the same thing first (a lost compare-and-set); nothing was applied."""
+
+    code = "ABORTED"
+    default_reason = "ABORTED"
+
+
 class ResourceExhausted(DomainError):
     code = "RESOURCE_EXHAUSTED"
     default_reason = "RESOURCE_EXHAUSTED"

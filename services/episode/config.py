@@ -35,6 +35,9 @@ class EpisodeServerConfig:
     max_episodes_per_principal: int = 256
     # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
     api_keys: principals.ApiKeys | None = None
+    # The shared episode store (MLOPSDEBUG_REDIS_URL, e.g. redis://127.0.0.1:6379/0): replicas on one
+    # Redis serve each other's episodes. "": episodes live in this process (the memory store).
+    redis_url: str = ""
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -53,6 +56,7 @@ class EpisodeServerConfig:
             require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
             max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
             api_keys=principals.keys_from_env(),
+            redis_url=rpc.env_str("MLOPSDEBUG_REDIS_URL", ""),
             mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
             edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
         )

@@ -2,13 +2,16 @@
 
 The two things it waits on (a scenario, a grade) come through small protocols that the server
 implements over gRPC. Every refused call leaves the episode exactly as it was: checks and remote
-calls happen before any mutation, and mutations happen under the episode's lock.
+calls happen before any mutation. Episodes live in an `EpisodeStore` (mlopsdebug_episode.store): in
+memory (the default) a step mutates the episode under its lock; in a shared store (Redis) a step is
+applied to a copy that is committed only if nobody advanced the episode meanwhile (else ABORTED).
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import datetime
 import json
@@ -22,11 +25,9 @@ import yaml
 
 from mlopsdebug_common.domain import Grade, SanityCheckResult, Scenario
 from mlopsdebug_common.errors import (
-    AlreadyExists,
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    ResourceExhausted,
 )
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS, TASKS, TaskSpec
@@ -38,7 +39,8 @@ from mlopsdebug_common.validation import (
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
-from mlopsdebug_episode.evaluation import EvaluationBook, Slot
+from mlopsdebug_episode.evaluation import EvaluationBook, Slot, score_only
+from mlopsdebug_episode.store import EpisodeRecord, EpisodeStore, MemoryEpisodeStore
 
 REWARD_NEW_ARTIFACT: Final = 0.02
 REWARD_REPEATED_READ: Final = -0.02
@@ -60,7 +62,8 @@ class Grader(Protocol):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class EpisodeConfig:
-    """Limits of one process. Only running episodes (and resets under way) count against
+    """Limits of the episode service: of one process with the memory store, of all replicas together
+    with a shared store (counted in Redis). Only running episodes (and resets under way) count against
     `max_episodes` and `max_episodes_per_owner`; an ended episode stays readable until it is closed,
     reaped, or pushed out by newer ended episodes (at most that many are kept, overall and per owner).
     """
@@ -122,6 +125,19 @@ class Episode:
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     # The sealed evaluation's slot this episode plays; None in training mode.
     evaluation: Slot | None = None
+    split: str = "all"
+    # 1 when created, +1 per applied step: a shared store's compare-and-set guard.
+    version: int = 1
+
+    def successor(self) -> Episode:
+        """A copy to apply one step to (shared stores): the original stays as it was until the commit."""
+        return dataclasses.replace(
+            self,
+            artifacts_read=list(self.artifacts_read),
+            sanity_checks_run=list(self.sanity_checks_run),
+            seen_reads=set(self.seen_reads),
+            version=self.version + 1,
+        )
 
     @property
     def sealed(self) -> bool:
@@ -167,6 +183,7 @@ class EpisodeManager:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
         evaluations: EvaluationBook | None = None,
+        store: EpisodeStore | None = None,
     ) -> None:
         self._scenarios = scenarios
         self.evaluations = evaluations if evaluations is not None else EvaluationBook()
@@ -174,27 +191,24 @@ class EpisodeManager:
         self.config = config
         self._clock = clock
         self._wall_clock = wall_clock
-        self._episodes: dict[tuple[str, str], Episode] = {}
-        # Running episodes plus resets still waiting for their scenario, overall and by owner: the
-        # numbers the limits apply to (a pending reset holds its slot, so capacity cannot be overshot).
-        self._open = 0
-        self._open_by_owner: collections.Counter[str] = collections.Counter()
-        self._pending_ids: set[tuple[str, str]] = set()
-        # Ended episodes, oldest first, overall and by owner: kept for reading, within bounds.
-        self._ended: collections.OrderedDict[tuple[str, str], None] = collections.OrderedDict()
-        self._ended_by_owner: dict[str, collections.OrderedDict[tuple[str, str], None]] = {}
+        self.store: EpisodeStore = store if store is not None else MemoryEpisodeStore(config, clock)
         self._parsed: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
 
+    def _memory(self) -> MemoryEpisodeStore:
+        if not isinstance(self.store, MemoryEpisodeStore):
+            raise TypeError("only the memory store counts episodes in this process")
+        return self.store
+
     def __len__(self) -> int:
-        return len(self._episodes)
+        return len(self._memory())
 
     @property
     def open_count(self) -> int:
-        """Running episodes and resets under way: what max_episodes limits."""
-        return self._open
+        """Running episodes and resets under way: what max_episodes limits (memory store)."""
+        return self._memory().open_count
 
     def open_count_of(self, owner: str) -> int:
-        return self._open_by_owner.get(owner, 0)
+        return self._memory().open_count_of(owner)
 
     async def reset(
         self,
@@ -214,136 +228,127 @@ class EpisodeManager:
         if seed is None:
             seed = secrets.randbelow(MAX_SEED + 1)
         validate_seed(seed)
+        named = bool(episode_id)
         if episode_id:
             if not _EPISODE_ID.match(episode_id):
                 raise InvalidArgument.for_field(
                     "episode_id", "1 to 128 characters of [A-Za-z0-9._:-]", reason="INVALID_EPISODE_ID"
                 )
-            key = (owner, episode_id)
-            if key in self._episodes or key in self._pending_ids:
-                raise AlreadyExists(f"episode {episode_id!r} already exists", reason="EPISODE_EXISTS")
         else:
             episode_id = "ep-" + secrets.token_hex(12)
-            key = (owner, episode_id)
-        self._check_limits(owner)
-        slot = self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
+        await self.store.reserve(owner, episode_id, named=named)
+        try:
+            slot = self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
+        except BaseException:
+            await self.store.release(owner, episode_id)
+            raise
         if slot is not None:
             seed = slot.seed
-        self._open += 1
-        self._open_by_owner[owner] += 1
-        self._pending_ids.add(key)
+        attach_refused = False
         try:
             scenario = await self._scenarios.get(task.task_id, seed, split)
+            if slot is not None:
+                attach_refused = True  # attach is refused if the evaluation closed meanwhile
+                slot.attach(episode_id, scenario.scenario_id)
+                attach_refused = False
+            now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
+            episode = Episode(
+                owner, episode_id, task, seed, scenario, now, self._clock(), evaluation=slot, split=split
+            )
+            await self.store.create(episode)
         except BaseException:
-            self._release_slot(owner)
-            if slot is not None:  # nobody saw the scenario: the next reset takes it
+            if slot is not None and not attach_refused:  # nobody saw the scenario: the next reset takes it
+                slot.detach()
                 self.evaluations.put_back(slot)
+            with contextlib.suppress(Exception):  # a store that is down lets the reservation expire
+                await self.store.release(owner, episode_id)
             raise
-        finally:
-            self._pending_ids.discard(key)
-        if slot is not None:
-            slot.attach(episode_id, scenario.scenario_id)
-        now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
-        episode = Episode(owner, episode_id, task, seed, scenario, now, self._clock(), evaluation=slot)
-        self._episodes[key] = episode
         return episode
 
-    def _check_limits(self, owner: str) -> None:
-        """Refuses a reset past the owner's quota or the process's capacity (after reaping idle episodes)."""
-        quota = self.config.max_episodes_per_owner
-        over_quota = quota is not None and self._open_by_owner.get(owner, 0) >= quota
-        if over_quota or self._open >= self.config.max_episodes:
-            self.reap_idle()
-        if quota is not None and self._open_by_owner.get(owner, 0) >= quota:
-            raise ResourceExhausted(
-                f"quota max_episodes_per_principal reached: {quota} running episodes per principal; "
-                "finish or close one of yours first",
-                reason="EPISODE_QUOTA",
-                metadata={"quota": "max_episodes_per_principal", "limit": str(quota)},
+    async def _materialize(self, record: EpisodeRecord) -> Episode:
+        """A live episode from a stored record: its scenario regenerated (or cached) and checked by id."""
+        task = TASKS.get(record.task_id)
+        if task is None:
+            raise FailedPrecondition(f"episode {record.episode_id!r} plays task {record.task_id!r}, unknown here",
+                                     reason="EPISODE_UNREADABLE")
+        slot = None
+        if record.evaluation_id:
+            slot = self.evaluations.slot_of(record.evaluation_id, record.task_id, record.evaluation_index)
+            if slot is None:
+                raise FailedPrecondition(
+                    f"episode {record.episode_id!r} belongs to a sealed evaluation held by another replica; "
+                    "send its calls to the replica that created the evaluation",
+                    reason="EVALUATION_ELSEWHERE",
+                )
+        scenario = await self._scenarios.get(record.task_id, record.seed, record.split)
+        if scenario.scenario_id != record.scenario_id:
+            raise FailedPrecondition(
+                f"episode {record.episode_id!r} was started on a scenario that this replica's generator no longer "
+                "makes (another generator version or salt); it cannot continue here and expires when idle",
+                reason="SCENARIO_CHANGED",
             )
-        if self._open >= self.config.max_episodes:
-            raise ResourceExhausted(
-                f"at capacity: {self.config.max_episodes} episodes running; retry later",
-                reason="EPISODE_CAPACITY",
-                metadata={"quota": "max_episodes", "max_episodes": str(self.config.max_episodes)},
-            )
+        return Episode(
+            owner=record.owner,
+            episode_id=record.episode_id,
+            task=task,
+            seed=record.seed,
+            scenario=scenario,
+            created_at=record.created_at,
+            last_active=self._clock(),
+            step_count=record.step_count,
+            terminated=record.terminated,
+            truncated=record.truncated,
+            cumulative_reward=record.cumulative_reward,
+            artifacts_read=list(record.artifacts_read),
+            sanity_checks_run=list(record.sanity_checks_run),
+            duplicate_reads=record.duplicate_reads,
+            seen_reads={tuple(identity) for identity in record.seen_reads},
+            grade=record.grade,
+            evaluation=slot,
+            split=record.split,
+            version=record.version,
+        )
 
-    def _release_slot(self, owner: str) -> None:
-        self._open -= 1
-        left = self._open_by_owner[owner] - 1
-        if left:
-            self._open_by_owner[owner] = left
-        else:
-            del self._open_by_owner[owner]
-
-    def _ended_now(self, episode: Episode) -> None:
-        """An episode just ended: it gives back its slot and joins the bounded set of ended ones kept."""
-        self._release_slot(episode.owner)
-        key = (episode.owner, episode.episode_id)
-        mine = self._ended_by_owner.setdefault(episode.owner, collections.OrderedDict())
-        self._ended[key] = None
-        mine[key] = None
-        keep_mine = self.config.max_episodes_per_owner or self.config.max_episodes
-        while len(mine) > keep_mine:
-            self._remove(next(iter(mine)))
-        while len(self._ended) > self.config.max_episodes:
-            self._remove(next(iter(self._ended)))
-
-    def _remove(self, key: tuple[str, str]) -> Episode:
-        episode = self._episodes.pop(key)
-        if not episode.done:
-            self._release_slot(episode.owner)
-        else:
-            del self._ended[key]
-            mine = self._ended_by_owner[episode.owner]
-            del mine[key]
-            if not mine:
-                del self._ended_by_owner[episode.owner]
-        return episode
-
-    def get(self, episode_id: str, *, owner: str = "") -> Episode:
+    async def get(self, episode_id: str, *, owner: str = "") -> Episode:
         if not episode_id:
             raise InvalidArgument.for_field("episode_id", "required", reason="EPISODE_ID_MISSING")
-        episode = self._episodes.get((owner, episode_id))
+        episode = await self.store.get(owner, episode_id, self._materialize)
         if episode is None:
-            shown = episode_id if len(episode_id) <= 64 else episode_id[:64] + "..."
-            raise NotFound(
-                f"no open episode {shown!r} (never started, closed, or expired after being idle)",
-                reason="EPISODE_NOT_FOUND",
-            )
+            raise _not_found(episode_id)
         return episode
 
     def has(self, episode_id: str, *, owner: str = "") -> bool:
-        return (owner, episode_id) in self._episodes
+        """Whether this process holds the episode (memory store)."""
+        return self._memory().has(owner, episode_id)
 
     @staticmethod
     def list_tasks() -> tuple[TaskSpec, ...]:
         """The tasks a reset accepts: the families first, then the pinned versions."""
         return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
-    def close(self, episode_id: str, *, owner: str = "") -> Episode:
-        self.get(episode_id, owner=owner)
-        return self._remove((owner, episode_id))
+    async def close(self, episode_id: str, *, owner: str = "") -> Episode:
+        if not episode_id:
+            raise InvalidArgument.for_field("episode_id", "required", reason="EPISODE_ID_MISSING")
+        episode = await self.store.delete(owner, episode_id, self._materialize)
+        if episode is None:
+            raise _not_found(episode_id)
+        return episode
 
     def reap_idle(self) -> list[str]:
-        """Closes episodes idle longer than the timeout; returns their ids."""
-        cutoff = self._clock() - self.config.idle_timeout_s
-        expired = [key for key, ep in self._episodes.items() if ep.last_active < cutoff and not ep.lock.locked()]
-        for key in expired:
-            self._remove(key)
-        return [episode_id for _, episode_id in expired]
+        """Closes episodes idle longer than the timeout; returns their ids (a shared store expires them itself)."""
+        return self.store.reap_idle()
 
     async def step(self, episode_id: str, action: Action, *, owner: str = "") -> StepResult:
         validate_action(action)
-        episode = self.get(episode_id, owner=owner)
+        episode = await self.get(episode_id, owner=owner)
+        if self.store.shared:
+            return await self._step_shared(episode, action)
+        memory: MemoryEpisodeStore = self.store  # type: ignore[assignment]
         async with episode.lock:
-            if self._episodes.get((owner, episode_id)) is not episode:
+            if not memory.holds(episode):
                 raise NotFound(f"episode {episode_id!r} was closed", reason="EPISODE_NOT_FOUND")
             if episode.done:
-                raise FailedPrecondition(
-                    f"episode {episode_id!r} has ended ({episode.state}); reset to start a new one",
-                    reason="EPISODE_ENDED",
-                )
+                raise _ended(episode)
             if episode.evaluation is not None:
                 episode.evaluation.check_open()
             if action.kind == "submit_diagnosis":
@@ -355,14 +360,40 @@ class EpisodeManager:
                 )
                 if episode.evaluation is not None:  # the full grade goes to the operator's report only
                     grade = episode.evaluation.seal(grade)
-                return self._applied(episode, action, grade, grade.score)
-            outcome, reward = self._observe(episode, action)
-            return self._applied(episode, action, outcome, reward)
+                result = self._apply(episode, action, grade, grade.score)
+            else:
+                outcome, reward = self._observe(episode, action)
+                result = self._apply(episode, action, outcome, reward)
+            episode.version += 1
+            await memory.commit(episode)
+            if episode.evaluation is not None:
+                episode.evaluation.observe(episode.step_count, episode.truncated)
+            return result
 
-    def _applied(self, episode: Episode, action: Action, outcome: ActionOutcome, reward: float) -> StepResult:
-        result = self._apply(episode, action, outcome, reward)
-        if episode.evaluation is not None:
-            episode.evaluation.observe(episode.step_count, episode.truncated)
+    async def _step_shared(self, episode: Episode, action: Action) -> StepResult:
+        """A step on a shared store's episode: computed on the version just read, applied to a copy, and
+        committed only if the stored version is still that one (else ABORTED, nothing applied)."""
+        if episode.done:
+            raise _ended(episode)
+        slot = episode.evaluation
+        if slot is not None:
+            slot.check_open()
+        full_grade = None
+        if action.kind == "submit_diagnosis":
+            full_grade = await self._grader.grade(episode.scenario.answer_key, action.diagnosis, task=episode.task)
+            if slot is not None:
+                slot.check_sealable()
+            outcome: ActionOutcome = score_only(full_grade) if slot is not None else full_grade
+            reward = full_grade.score
+        else:
+            outcome, reward = self._observe(episode, action)
+        successor = episode.successor()
+        result = self._apply(successor, action, outcome, reward)
+        await self.store.commit(successor)
+        if slot is not None:
+            if full_grade is not None:
+                slot.record(full_grade)
+            slot.observe(successor.step_count, successor.truncated)
         return result
 
     async def step_batch(
@@ -392,12 +423,20 @@ class EpisodeManager:
             )
         results: list[StepResult | Exception | None] = []
         submissions: list[int] = []
+        others: list[int] = []
         for index, (episode_id, action) in enumerate(items):
             if action is not None and action.kind == "submit_diagnosis":
                 submissions.append(index)
                 results.append(None)  # filled in once graded
+            elif self.store.shared:
+                others.append(index)
+                results.append(None)  # filled in below, all at once
             else:
                 results.append(await self._step_or_error(episode_id, action, item_owners[index]))
+        if others:  # a shared store's round trips for distinct episodes go out together (one pipeline)
+            stepped = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in others))
+            for index, outcome in zip(others, stepped, strict=True):
+                results[index] = outcome
         if submissions:
             graded = await asyncio.gather(*(self._step_or_error(*items[i], item_owners[i]) for i in submissions))
             for index, outcome in zip(submissions, graded, strict=True):
@@ -465,8 +504,6 @@ class EpisodeManager:
                 if left <= 3:
                     messages.append(f"{left} step{'s' if left != 1 else ''} left.")
         episode.cumulative_reward = round(episode.cumulative_reward + reward, 10)
-        if episode.done and self._episodes.get((episode.owner, episode.episode_id)) is episode:
-            self._ended_now(episode)  # (a submission's episode may have been closed while it was graded)
         return StepResult(episode, outcome, reward, tuple(messages))
 
     def _lookup(self, scenario: Scenario, artifact: str, path: str) -> FieldLookup:
@@ -505,6 +542,21 @@ class EpisodeManager:
         if len(self._parsed) > 4096:
             self._parsed.popitem(last=False)
         return doc
+
+
+def _not_found(episode_id: str) -> NotFound:
+    shown = episode_id if len(episode_id) <= 64 else episode_id[:64] + "..."
+    return NotFound(
+        f"no open episode {shown!r} (never started, closed, or expired after being idle)",
+        reason="EPISODE_NOT_FOUND",
+    )
+
+
+def _ended(episode: Episode) -> FailedPrecondition:
+    return FailedPrecondition(
+        f"episode {episode.episode_id!r} has ended ({episode.state}); reset to start a new one",
+        reason="EPISODE_ENDED",
+    )
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

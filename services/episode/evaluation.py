@@ -102,11 +102,23 @@ class Slot:
         Refused once the evaluation is closed (the report is final) or if the slot was graded
         already (one grade per scenario), so the caller must not apply the submission then.
         """
+        self.check_sealable()
+        self.full_grade = grade
+        return score_only(grade)
+
+    def check_sealable(self) -> None:
+        """What `seal` checks, for a caller that records the grade only once its step is committed."""
         self.check_open()
         if self.full_grade is not None:
             raise FailedPrecondition("this scenario has already been graded", reason="SCENARIO_GRADED")
+
+    def record(self, grade: Grade) -> None:
+        """Keeps the full grade of a committed submission (checked by `check_sealable` before)."""
         self.full_grade = grade
-        return score_only(grade)
+
+    def detach(self) -> None:
+        """Undoes `attach` for an episode that could not be stored."""
+        self.episode_id = self.scenario_id = ""
 
     def observe(self, step_count: int, truncated: bool) -> None:
         self.step_count = step_count
@@ -423,6 +435,12 @@ class EvaluationBook:
     def draw(self, evaluation_id: str, task_id: str) -> Slot:
         """Takes the next scenario of `task_id` (checked by `resolve_task` in the same loop turn)."""
         return self.get(evaluation_id).draw(self.resolve_task(evaluation_id, task_id, None))
+
+    def slot_of(self, evaluation_id: str, task_id: str, index: int) -> Slot | None:
+        """The slot a stored episode plays, if this process holds its evaluation (they are per replica)."""
+        evaluation = self._evaluations.get(evaluation_id)
+        slots = evaluation.slots.get(task_id, []) if evaluation is not None else []
+        return slots[index] if 0 <= index < len(slots) else None
 
     def put_back(self, slot: Slot) -> None:
         """Returns a slot whose episode never started (its scenario could not be fetched)."""

@@ -121,11 +121,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                 result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
         return response
 
-    def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
-        return ep_pb.GetStateResponse(state=convert.state_to_pb(self._manager.get(episode_id, owner=owner)))
+    async def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
+        return ep_pb.GetStateResponse(state=convert.state_to_pb(await self._manager.get(episode_id, owner=owner)))
 
-    def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
-        episode = self._manager.close(episode_id, owner=owner)
+    async def _close(self, episode_id: str, owner: str) -> ep_pb.CloseEpisodeResponse:
+        episode = await self._manager.close(episode_id, owner=owner)
         return ep_pb.CloseEpisodeResponse(state=convert.state_to_pb(episode))
 
     def reap_idle(self) -> int:
@@ -158,12 +158,12 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     async def GetState(  # noqa: N802
         self, request: ep_pb.GetStateRequest, context: grpc.aio.ServicerContext
     ) -> ep_pb.GetStateResponse:
-        return self._get_state(request.episode_id, self._owner(context))
+        return await self._get_state(request.episode_id, self._owner(context))
 
     async def CloseEpisode(  # noqa: N802
         self, request: ep_pb.CloseEpisodeRequest, context: grpc.aio.ServicerContext
     ) -> ep_pb.CloseEpisodeResponse:
-        return self._close(request.episode_id, self._owner(context))
+        return await self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
@@ -225,9 +225,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     elif kind == "step_batch":
                         await self._step_batch(request.step_batch, response.step_batch, owner, current)
                     elif kind == "get_state":
-                        response.get_state.CopyFrom(self._get_state(request.get_state.episode_id or current, owner))
+                        response.get_state.CopyFrom(await self._get_state(request.get_state.episode_id or current, owner))
                     elif kind == "close":
-                        response.close.CopyFrom(self._close(request.close.episode_id or current, owner))
+                        response.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
                     else:
                         raise InvalidArgument.for_field(
                             "request", "exactly one of reset, step, step_batch, get_state, close"
@@ -240,7 +240,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):
-                    self._close(episode_id, owner)
+                    await self._close(episode_id, owner)
 
 
 async def build_server(
@@ -266,7 +266,15 @@ async def build_server(
         idle_timeout_s=config.evaluation_idle_s,
         require_evaluation=config.require_evaluation,
     )
-    manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
+    store = None
+    if config.redis_url:
+        from mlopsdebug_episode.redis_store import RedisEpisodeStore  # noqa: PLC0415 - only with Redis
+
+        store = RedisEpisodeStore.from_url(config.redis_url, config.episode_config(), timeout_s=config.peer_timeout_s)
+        log.info("episodes are kept in %s (MLOPSDEBUG_REDIS_URL), shared with every replica on it", store.describe())
+    manager = EpisodeManager(
+        remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations, store=store
+    )
     servicer = EpisodeServicer(manager, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
@@ -292,7 +300,7 @@ async def build_server(
         reaper.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reaper
-        for peer in (remote_scenarios, remote_grader):
+        for peer in (remote_scenarios, remote_grader, manager.store):
             close = getattr(peer, "close", None)
             if close is not None:
                 await close()

@@ -152,7 +152,7 @@ class TestReset:
             await m.reset("easy", 2)
             with pytest.raises(ResourceExhausted):
                 await m.reset("easy", 3)
-            m.close(a.episode_id)
+            await m.close(a.episode_id)
             await m.reset("easy", 3)
 
         run(go())
@@ -305,11 +305,11 @@ class TestRefusals:
             with pytest.raises(NotFound):
                 await m.step("ep-missing", Action("read_config"))
             ep = await m.reset("easy", 1)
-            m.close(ep.episode_id)
+            await m.close(ep.episode_id)
             with pytest.raises(NotFound):
                 await m.step(ep.episode_id, Action("read_config"))
             with pytest.raises(NotFound):
-                m.close(ep.episode_id)
+                await m.close(ep.episode_id)
 
         run(go())
 

@@ -372,7 +372,7 @@ class TestReport:
                 await m.step(truncated.episode_id, READ)
             unfinished = await m.reset("easy", evaluation_id=evaluation.evaluation_id)
             await m.step(unfinished.episode_id, READ)
-            m.close(unfinished.episode_id)
+            await m.close(unfinished.episode_id)
             return graded, truncated, unfinished
 
         graded, truncated, unfinished = run(go())

@@ -116,13 +116,14 @@ class TestCoreOwnership:
             [outcome] = await m.step_batch([("ep-1", READ)], owner="c")
             assert isinstance(outcome, NotFound)
             with pytest.raises(NotFound):
-                m.close("ep-1", owner="c")
+                await m.close("ep-1", owner="c")
             await m.step("ep-1", READ, owner="a")
+            assert await m.get("ep-1", owner="b") is b and await m.close("ep-1", owner="a") is a
             return a, b
 
         a, b = run(scenario())
         assert (a.step_count, b.step_count) == (1, 0)
-        assert m.get("ep-1", owner="b") is b and m.close("ep-1", owner="a") is a and m.has("ep-1", owner="b")
+        assert m.has("ep-1", owner="b")
 
     def test_quota_and_capacity_count_running_episodes(self):
         m, _, _ = manager(max_episodes=3, max_episodes_per_owner=2)
@@ -140,7 +141,7 @@ class TestCoreOwnership:
             with pytest.raises(ResourceExhausted) as full:
                 await m.reset("easy", 5, owner="b")
             assert full.value.reason == "EPISODE_CAPACITY"
-            assert m.get(first.episode_id, owner="a").terminated  # ended, still readable
+            assert (await m.get(first.episode_id, owner="a")).terminated  # ended, still readable
 
         run(scenario())
 
@@ -179,7 +180,7 @@ class TestCoreOwnership:
             episode = await m.reset("easy", 1, owner="a")
             grading = asyncio.ensure_future(m.step(episode.episode_id, SUBMIT, owner="a"))
             await asyncio.sleep(0)
-            m.close(episode.episode_id, owner="a")
+            await m.close(episode.episode_id, owner="a")
             gate.set()
             await grading
             assert (m.open_count, m.open_count_of("a"), len(m)) == (0, 0, 0)

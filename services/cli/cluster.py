@@ -9,6 +9,13 @@ private temporary directory, so generator and grader serve only this cluster's e
 The stateless services can run several replicas (as `docker compose up --scale generator=N`): the
 episode service then reaches them all, round-robin, through one `ipv4:` target.
 
+The scaled cluster (`episodes=N` > 1, `mlopsdebug up --episodes N`) adds Redis (a `redis-server` on a
+free port with its data in a temporary directory, unless `redis_url` names one) holding the episodes'
+state (MLOPSDEBUG_REDIS_URL), N episode processes on free ports, and Envoy on the episode port in front
+of them, ring-hashing on the `x-episode-id` header (see mlopsdebug_cli.envoy): the episode address
+everybody uses, the gateway included, is Envoy's. Envoy's access log (`envoy_access_log`) records which
+replica served each call.
+
 Every cluster draws a fresh random salt unless given one, so that nobody can compute its answers
 offline from the public code; an unsalted (public, reproducible) cluster is an explicit choice
 (`public=True`). Once up, a supervisor (mlopsdebug_cli.supervise) restarts a crashed process with
@@ -36,6 +43,7 @@ from collections.abc import Callable
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from mlopsdebug_cli.envoy import EnvoyConfig, envoy_binary, render, write_endpoints
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
 from mlopsdebug_common.certs import generate_cluster_certs
 
@@ -43,6 +51,8 @@ SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
 # Services any replica of which can answer any call; the others hold state (episodes, sessions).
 STATELESS = ("generator", "grader")
+# What the scaled cluster adds, in start order around the services: Redis first, Envoy before the gateway.
+STORE, PROXY = "redis", "envoy"
 
 
 def new_salt() -> str:
@@ -81,6 +91,18 @@ class ClusterOptions:
     replicas: dict[str, int] = dataclasses.field(default_factory=dict)
     # Restarts of crashed processes once the cluster is up; None: nothing restarts them.
     restart: RestartPolicy | None = dataclasses.field(default_factory=RestartPolicy)
+    # Episode processes; more than one puts Envoy on the episode port in front of them and their
+    # state in Redis (the scaled cluster).
+    episodes: int = 1
+    # A Redis the episode service keeps its episodes in (redis://host:port/db); None: with more than
+    # one episode process the cluster starts its own, with one the episodes stay in memory.
+    redis_url: str | None = None
+    # Envoy (and Redis) in front of the episode processes even when there is one: the proxy's own cost
+    # in benchmarks.
+    envoy: bool = False
+    # Episodes in a Redis the cluster starts even with one episode process and no Envoy (benchmarks:
+    # the store's own cost).
+    redis: bool = False
 
     def __post_init__(self) -> None:
         if self.public and self.salt:
@@ -94,11 +116,21 @@ class ClusterOptions:
                 raise ValueError(f"only {' and '.join(STATELESS)} can have replicas, not {service}")
             if count < 1:
                 raise ValueError(f"{service} needs at least 1 replica, got {count}")
+        if self.episodes < 1:
+            raise ValueError(f"the cluster needs at least 1 episode process, got {self.episodes}")
+        if self.episodes > 1 and "episode" not in self.services:
+            raise ValueError("episode processes need the episode service in the cluster")
         if any(count > 1 for count in self.replicas.values()):
             try:
                 ipaddress.IPv4Address(self.host)
             except ValueError:
                 raise ValueError(f"replicas need an IPv4 host (an ipv4: target), not {self.host!r}") from None
+
+    @property
+    def scaled(self) -> bool:
+        """Whether Envoy fronts the episode processes (several, or one with `envoy`), which keep their
+        episodes in Redis."""
+        return self.episodes > 1 or self.envoy
 
     @classmethod
     def ephemeral(cls, **kwargs) -> ClusterOptions:
@@ -127,9 +159,48 @@ class LocalCluster:
             + [free_port() for _ in range(self.options.replicas.get(service, 1) - 1)]
             for service in SERVICES
         }
+        """Ports of each service's processes; in a scaled cluster also `redis` and `envoy`, and the
+        episode processes listen on free ports while Envoy takes the episode port."""
+        self.runtime_dir: str | None = None
+        """Envoy's config and Redis's data in a scaled cluster (removed when the cluster stops)."""
+        self.envoy_admin_port: int | None = None
+        self.redis_url: str | None = self.options.redis_url
+        """The Redis the episode processes keep their episodes in (None: in memory)."""
+        if self.options.scaled:
+            self.replica_ports["episode"] = [free_port() for _ in range(self.options.episodes)]
+            self.replica_ports[PROXY] = [self.options.ports["episode"]]
+            self.envoy_admin_port = free_port()
+        if self.redis_url is None and (self.options.scaled or self.options.redis):
+            self.replica_ports[STORE] = [free_port()]
+            self.redis_url = f"redis://127.0.0.1:{self.replica_ports[STORE][0]}/0"
+
+    @property
+    def start_order(self) -> list[str]:
+        """Every service and helper process of this cluster, in start order (stopped in reverse)."""
+        order = [STORE] if STORE in self.replica_ports else []
+        for service in SERVICES:
+            if service == "gateway" and PROXY in self.replica_ports:
+                order.append(PROXY)
+            order.append(service)
+        return order
+
+    @property
+    def envoy_access_log(self) -> str | None:
+        """Envoy's access log in a scaled cluster: one line per call, `<x-episode-id or -> <replica>
+        <method> <grpc status> <ms>`, written when the call ends."""
+        if not self.options.scaled:
+            return None
+        folder = self.options.log_dir or self._runtime()
+        return os.path.join(folder, "envoy-access.log")
+
+    def _runtime(self) -> str:
+        """A private temporary directory (Envoy's config and endpoints, Redis's data)."""
+        if self.runtime_dir is None:
+            self.runtime_dir = tempfile.mkdtemp(prefix="mlopsdebug-cluster-")
+        return self.runtime_dir
 
     def address(self, service: str) -> str:
-        """host:port of the service (its first replica)."""
+        """host:port of the service (its first replica; for a scaled cluster's episode service, Envoy)."""
         return f"{self.options.host}:{self.options.ports[service]}"
 
     def peer_target(self, service: str) -> str:
@@ -139,8 +210,21 @@ class LocalCluster:
             return self.address(service)
         return "ipv4:" + ",".join(f"{self.options.host}:{port}" for port in ports)
 
+    def episode_replica_of(self, upstream: str) -> str:
+        """The process name (`episode-1`, `episode-2`, ...) of an Envoy upstream address `host:port`."""
+        port = int(upstream.rsplit(":", 1)[1])
+        for name, candidate in zip(self.process_names("episode"), self.replica_ports["episode"], strict=True):
+            if candidate == port:
+                return name
+        raise KeyError(upstream)
+
     def process_names(self, service: str) -> list[str]:
-        return [service if i == 0 else f"{service}-{i + 1}" for i in range(len(self.replica_ports[service]))]
+        """`generator`, `generator-2`, ...; in a scaled cluster the episode processes are `episode-1` to
+        `episode-N` (`episode`, the address everybody uses, is Envoy's)."""
+        count = len(self.replica_ports[service])
+        if service == "episode" and self.options.scaled:
+            return [f"episode-{i + 1}" for i in range(count)]
+        return [service if i == 0 else f"{service}-{i + 1}" for i in range(count)]
 
     def tls_files(self, identity: str = "episode") -> dict[str, str]:
         """The CA, certificate and key files of one identity (`episode`, `operator`, ...), as the keyword
@@ -182,6 +266,8 @@ class LocalCluster:
             env["MLOPSDEBUG_REVEAL_ANSWERS"] = "true" if o.reveal_answers else "false"
             env["MLOPSDEBUG_REVEAL_HELDOUT"] = "true" if o.reveal_heldout else "false"
         elif service == "episode":
+            if self.redis_url is not None:
+                env["MLOPSDEBUG_REDIS_URL"] = self.redis_url
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
             env["MLOPSDEBUG_EPISODE_PORT"] = str(port)
             env["MLOPSDEBUG_GENERATOR_ADDR"] = self.peer_target("generator")
@@ -217,8 +303,8 @@ class LocalCluster:
             self._logs[name] = out
         else:
             out = subprocess.DEVNULL
-        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service],
+        process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, redis-server, envoy
+            self._command(service, port),
             env=self._env(service, port),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -226,6 +312,98 @@ class LocalCluster:
         )
         self.processes[name] = process
         return process
+
+    def _command(self, service: str, port: int) -> list[str]:
+        if service == STORE:
+            data = os.path.join(self._runtime(), "redis")
+            os.makedirs(data, exist_ok=True)
+            # Redis's defaults for durability (AOF, fsync every second), private to this cluster.
+            return [
+                _redis_server(), "--port", str(port), "--bind", "127.0.0.1", "--dir", data,
+                "--appendonly", "yes", "--appendfsync", "everysec", "--save", "", "--daemonize", "no",
+            ]  # fmt: skip
+        if service == PROXY:
+            return [envoy_binary(), "-c", self._envoy_config(port), "--concurrency", "1",
+                    "--disable-hot-restart", "--log-level", "warn", "--file-flush-interval-msec", "200"]  # fmt: skip
+        return [sys.executable, "-m", "mlopsdebug_cli.main", "serve", service]
+
+    def _envoy_config(self, port: int) -> str:
+        assert self.envoy_admin_port is not None and self.envoy_access_log is not None
+        config = EnvoyConfig(
+            listen_address="127.0.0.1" if self.options.host in {"127.0.0.1", "localhost"} else "0.0.0.0",  # noqa: S104
+            listen_port=port,
+            admin_port=self.envoy_admin_port,
+            upstreams=[],
+            access_log_path=self.envoy_access_log,
+            health_interval_s=0.5,  # a killed replica leaves the ring within about a second
+            endpoints_path=self._endpoints_path,
+        )
+        self._publish_endpoints()
+        path = os.path.join(self._runtime(), "envoy.yaml")
+        pathlib.Path(path).write_text(render(config), encoding="utf-8")
+        return path
+
+    @property
+    def _endpoints_path(self) -> str:
+        folder = os.path.join(self._runtime(), "endpoints")  # Envoy watches this folder
+        os.makedirs(folder, exist_ok=True)
+        return os.path.join(folder, "episode.yaml")
+
+    def _publish_endpoints(self) -> None:
+        """Tells Envoy the episode replicas it balances over now (it re-reads the file when replaced)."""
+        write_endpoints(self._endpoints_path, [(self.options.host, p) for p in self.replica_ports["episode"]])
+
+    def envoy_hosts(self) -> dict[int, bool]:
+        """The episode replicas in Envoy's ring now, by port: whether each passes its health check."""
+        url = f"http://127.0.0.1:{self.envoy_admin_port}/clusters"
+        try:
+            with urllib.request.urlopen(url, timeout=2) as resp:
+                text = resp.read().decode()
+        except OSError:
+            return {}
+        hosts: dict[int, bool] = {}
+        for line in text.splitlines():
+            parts = line.split("::")
+            if len(parts) == 4 and parts[0] == "episode" and parts[2] == "health_flags":
+                hosts[int(parts[1].rsplit(":", 1)[1])] = parts[3] == "healthy"
+        return hosts
+
+    def _wait_for_ring(self, ports: list[int], timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            hosts = self.envoy_hosts()
+            if sorted(hosts) == sorted(ports) and all(hosts.values()):
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Envoy's ring is {hosts}, not the replicas on {ports}")
+            time.sleep(0.05)
+
+    def add_episode_replica(self, *, timeout_s: float = 30.0) -> str:
+        """Starts one more episode process and returns its name once Envoy routes to it. About 1/N of
+        the episodes now hash to it; it loads them from Redis on their next call."""
+        if not self.options.scaled:
+            raise RuntimeError("only a scaled cluster (episodes > 1 or envoy) adds episode replicas")
+        with self._lock:
+            port = free_port()
+            self.replica_ports["episode"].append(port)
+            name = self.process_names("episode")[-1]
+        self._start_process("episode", name, port, timeout_s)
+        self._publish_endpoints()
+        self._wait_for_ring(self.replica_ports["episode"], timeout_s)
+        return name
+
+    def remove_episode_replica(self, *, timeout_s: float = 30.0, grace_s: float = 5.0) -> str:
+        """Takes the newest episode replica out of Envoy's ring, then stops it (SIGTERM: its calls in
+        flight finish; its Session streams end and their clients reopen them on another replica)."""
+        with self._lock:
+            if len(self.replica_ports["episode"]) < 2:
+                raise RuntimeError("the last episode replica stays")
+            name = self.process_names("episode")[-1]
+            self.replica_ports["episode"].pop()
+        self._publish_endpoints()
+        self._wait_for_ring(self.replica_ports["episode"], timeout_s)
+        self.stop_process(name, grace_s=grace_s)
+        return name
 
     def _wait_healthy(
         self,
@@ -252,7 +430,7 @@ class LocalCluster:
 
     def _locate(self, name: str) -> tuple[str, int]:
         """(service, port) of a process name such as `generator-2`."""
-        for service in SERVICES:
+        for service in self.replica_ports:
             for candidate, port in zip(self.process_names(service), self.replica_ports[service], strict=True):
                 if candidate == name:
                     return service, port
@@ -295,6 +473,16 @@ class LocalCluster:
 
     def _healthy(self, service: str, port: int) -> bool:
         address = f"{self.options.host}:{port}"
+        if service == STORE:
+            return _redis_pong(port)
+        if service == PROXY:
+            # LIVE once Envoy's cluster finished its first round of health checks on the replicas.
+            try:
+                url = f"http://127.0.0.1:{self.envoy_admin_port}/ready"
+                with urllib.request.urlopen(url, timeout=1) as resp:
+                    return resp.status == 200
+            except OSError:
+                return False
         if service == "gateway":
             try:
                 with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:
@@ -341,8 +529,8 @@ class LocalCluster:
 
     def start(self) -> LocalCluster:
         try:
-            for service in SERVICES:
-                if service in self.options.services:
+            for service in self.start_order:
+                if service in self.options.services or service in (STORE, PROXY):
                     self.start_service(service)
             if self.options.restart is not None:
                 self.supervisor = Supervisor(self, self.options.restart, report=self._report).start()
@@ -354,8 +542,11 @@ class LocalCluster:
     def stop(self) -> None:
         if self.supervisor is not None:
             self.supervisor.stop()
-        for service in reversed(SERVICES):
+        for service in reversed(self.start_order):
             self.stop_service(service)
+        if self.runtime_dir is not None:
+            shutil.rmtree(self.runtime_dir, ignore_errors=True)
+            self.runtime_dir = None
         if self.certs_dir is not None:
             shutil.rmtree(self.certs_dir, ignore_errors=True)
             self.certs_dir = None
@@ -365,3 +556,21 @@ class LocalCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def _redis_server() -> str:
+    found = shutil.which("redis-server")
+    if found is None:
+        raise FileNotFoundError("no redis-server on PATH: install Debian's redis-server (./dev setup does), or pass a Redis URL")
+    return found
+
+
+def _redis_pong(port: int) -> bool:
+    """Whether a Redis answers PING on the port (the inline command, no client library needed)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+

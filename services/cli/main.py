@@ -43,6 +43,8 @@ def cmd_up(args: argparse.Namespace) -> int:
             log_dir=args.log_dir,
             replicas={"generator": args.generators, "grader": args.graders},
             restart=RestartPolicy(max_crashes_in_a_row=args.restart_limit),
+            episodes=args.episodes,
+            redis_url=args.redis_url,
         )
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -55,10 +57,22 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
         cluster.start()
         print("mlops-debug-env cluster is up (Ctrl-C to stop):", flush=True)
-        for service in SERVICES:
-            kind = "http+ws" if service == "gateway" else "grpc"
+        kinds = {"gateway": "http+ws", "redis": "redis", "envoy": "grpc"}
+        if options.scaled:  # the episode address everybody uses: Envoy's
+            print(f"  {'episode':<12} {'grpc':<8} {cluster.address('episode')}", flush=True)
+        for service in cluster.start_order:
+            kind = kinds.get(service, "grpc")
             for name, port in zip(cluster.process_names(service), cluster.replica_ports[service], strict=True):
                 print(f"  {name:<12} {kind:<8} {args.host}:{port}", flush=True)
+        if options.scaled:
+            print(
+                f"episode: Envoy on {cluster.address('episode')}, ring hash on x-episode-id over"
+                f" {options.episodes} replicas; admin 127.0.0.1:{cluster.envoy_admin_port};"
+                f" access log (episode id, replica, per call): {cluster.envoy_access_log}",
+                flush=True,
+            )
+        if cluster.redis_url is not None:
+            print(f"episode state in Redis: {cluster.redis_url}", flush=True)
         print(f"  mutual TLS certificates (generator and grader serve only `episode`): {cluster.certs_dir}", flush=True)
         print(f"salt: {_salt_origin(args)}", flush=True)
         supervisor = cluster.supervisor
@@ -187,6 +201,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--log-dir", default=None, help="write each service's log to DIR/<service>.log")
     up.add_argument("--generators", type=int, default=1, help="generator processes (stateless; default 1)")
     up.add_argument("--graders", type=int, default=1, help="grader processes (stateless; default 1)")
+    up.add_argument(
+        "--episodes",
+        type=int,
+        default=1,
+        help="episode processes (default 1); more than one adds Redis for their episodes and Envoy in front of"
+        " them on the episode port, ring-hashing on the x-episode-id header",
+    )
+    up.add_argument(
+        "--redis-url",
+        default=None,
+        help="keep episodes in this Redis (redis://host:port/db) instead of one the cluster starts",
+    )
     up.add_argument(
         "--restart-limit",
         type=int,

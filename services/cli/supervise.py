@@ -10,8 +10,9 @@ stable run between them, about two and a half minutes of trying, the supervisor 
 the crash loop and stops supervising, and `up` stops the cluster.
 
 A process stopped on purpose (`LocalCluster.stop_process`, `stop`) is never restarted. What lives in
-a process dies with it: a restarted episode service has lost its open episodes (they live in memory),
-a restarted gateway its MCP sessions; generator and grader hold nothing.
+a process dies with it: a restarted episode service has lost its open episodes when they live in its
+memory (one episode process, no Redis), a restarted gateway its MCP sessions; generator and grader
+hold nothing. The scaled cluster's Redis and Envoy are supervised the same way.
 """
 
 from __future__ import annotations

@@ -11,6 +11,12 @@ with its caller's token (`StepRequest.client_token`), so the batch acts for each
 call would. Steps of keyed callers, and submissions, go on the caller's own transport: a submission
 waits on the grader, and a batch answers only when its slowest step is done. All raise
 `UpstreamError` and never leak a `grpc.RpcError` to the routes.
+
+Routing (several episode replicas behind Envoy, ring hash on `x-episode-id`): every unary call that
+names an episode carries its id in that header, and a unary reset draws its id here so the reset goes
+where the episode's later calls go. Streams are routed once, when they open, and name no episode: a
+WebSocket's Session stream stays on the replica it landed on, and the shared StepBatcher stream,
+which carries many callers' episodes, lands on any replica, which loads them from the shared store.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
+import secrets
 from typing import Protocol, cast
 
 import grpc
@@ -27,11 +35,27 @@ from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common.principals import AUTHORIZATION, CLIENT_TOKEN
 from mlopsdebug_common.rpc import CHANNEL_OPTIONS
-from mlopsdebug_common.validation import STEP_BATCH_MAX_STEPS
+from mlopsdebug_common.validation import EPISODE_ID_PATTERN, STEP_BATCH_MAX_STEPS
 from mlopsdebug_gateway.errors import UpstreamError, from_rpc_error, from_status
 
 log = logging.getLogger("mlopsdebug.gateway")
 Metadata = tuple[tuple[str, str], ...]
+EPISODE_ID = re.compile(EPISODE_ID_PATTERN)
+# The header Envoy hashes on to send an episode's calls to one replica (routing only, never trusted).
+EPISODE_HEADER = "x-episode-id"
+
+
+def routing_metadata(metadata: Metadata, episode_id: str) -> Metadata:
+    """The caller's metadata plus the routing header, for a well-formed id only: any other is refused
+    by the episode service (INVALID_ARGUMENT), and may not even be a legal header value."""
+    if not EPISODE_ID.fullmatch(episode_id):
+        return metadata
+    return (*metadata, (EPISODE_HEADER, episode_id))
+
+
+def new_episode_id() -> str:
+    """An episode id in the episode service's own format, drawn before the reset so it can be routed."""
+    return "ep-" + secrets.token_hex(12)
 
 
 class EpisodeClient:
@@ -259,12 +283,15 @@ class UnaryTransport:
         self._batch_token = batch_token(metadata)
 
     async def _call(self, method, request, timeout_s: float | None = None):  # noqa: ANN001, ANN202
+        metadata = routing_metadata(self._metadata, request.episode_id)
         try:
-            return await method(request, timeout=timeout_s or self._client.rpc_timeout_s, metadata=self._metadata)
+            return await method(request, timeout=timeout_s or self._client.rpc_timeout_s, metadata=metadata)
         except grpc.aio.AioRpcError as exc:
             raise from_rpc_error(exc) from None
 
     async def reset(self, request: ep_pb.ResetRequest) -> ep_pb.ResetResponse:
+        if not request.episode_id:
+            request.episode_id = new_episode_id()
         return await self._call(self._client.stub.Reset, request)
 
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:

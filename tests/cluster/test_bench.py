@@ -72,3 +72,17 @@ def test_gaming_benchmark_prints_the_blind_baselines_next_to_their_targets():
     assert {"easy-v3", "medium-v3", "hard-v3", "all"} <= set(rows)  # the newest task version's pinned ids
     for target in ("checks-only overall", "verdict classifier test accuracy <= 0.5", "prior overall"):
         assert sum(target in line and "met:" in line for line in out.splitlines()) == 1, target
+
+
+def test_envoy_benchmark_measures_every_row():
+    """Direct (memory, Redis), Envoy with one replica and with two, over unary calls and Session streams
+    (numbers unchecked)."""
+    command = [sys.executable, str(BENCH.with_name("bench_envoy.py")), "--duration-s", "0.3", "--workers", "4"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    rows = [line.split("|")[1:3] for line in proc.stdout.splitlines() if line.startswith("| ") and "steps/s" not in line]
+    assert [(path.strip(), calls.strip()) for path, calls in rows] == [
+        (path, calls)
+        for path in ("direct, memory", "direct, Redis", "Envoy, 1 replica", "Envoy, 2 replicas")
+        for calls in ("unary", "Session")
+    ]

@@ -18,10 +18,13 @@ def compose() -> dict:
 
 class TestCompose:
     def test_the_four_services_with_health_checks(self):
-        """Every service exists, serves its own command and has a health check on its own port."""
+        """Every service exists, serves its own command and has a health check on its own port (beside
+        them, Redis and Envoy from their own images)."""
         services = compose()["services"]
-        assert set(services) == set(PORTS)
+        assert set(services) == {*PORTS, "redis", "envoy"}
         for name, svc in services.items():
+            if name in ("redis", "envoy"):
+                continue
             assert svc["command"] == ["serve", name]
             test = " ".join(svc["healthcheck"]["test"])
             assert "mlopsdebug health" in test and str(PORTS[name]) in test
@@ -29,21 +32,24 @@ class TestCompose:
     def test_ports_and_peer_addresses_agree(self):
         """Each service listens where its peers are told to find it."""
         services = compose()["services"]
-        env = {name: svc["environment"] for name, svc in services.items()}
+        env = {name: svc.get("environment", {}) for name, svc in services.items()}
         assert env["generator"]["MLOPSDEBUG_GENERATOR_PORT"] == "50051"
         assert env["grader"]["MLOPSDEBUG_GRADER_PORT"] == "50053"
         assert env["episode"]["MLOPSDEBUG_EPISODE_PORT"] == "50052"
         assert env["gateway"]["MLOPSDEBUG_GATEWAY_PORT"] == "7860"
         assert env["episode"]["MLOPSDEBUG_GENERATOR_ADDR"] == "dns:///generator:50051"
         assert env["episode"]["MLOPSDEBUG_GRADER_ADDR"] == "dns:///grader:50053"
-        assert env["gateway"]["MLOPSDEBUG_EPISODE_ADDR"] == "episode:50052"
+        assert env["gateway"]["MLOPSDEBUG_EPISODE_ADDR"] == "envoy:50052"
+        assert env["episode"]["MLOPSDEBUG_REDIS_URL"] == "redis://redis:6379/0"
         assert services["gateway"]["ports"] == ["7860:7860"]
+        assert services["envoy"]["ports"] == ["50052:50052"]
 
     def test_the_stateless_services_can_be_scaled(self):
-        """`docker compose up --scale generator=N` works: no fixed host port or container name, and the
-        episode service resolves every replica by DNS (its channels to them go round-robin)."""
+        """`docker compose up --scale generator=N` (and `episode=N`) works: no fixed host port or container
+        name, and the episode service resolves every generator and grader replica by DNS (its channels to
+        them go round-robin), as Envoy does the episode replicas."""
         services = compose()["services"]
-        for name in ("generator", "grader"):
+        for name in ("generator", "grader", "episode"):
             assert "ports" not in services[name] and "container_name" not in services[name]
         env = services["episode"]["environment"]
         assert env["MLOPSDEBUG_GENERATOR_ADDR"].startswith("dns:///")
@@ -86,7 +92,7 @@ class TestCompose:
 
     def test_revealing_answers_is_the_graders_setting(self):
         """Whether grades reveal the answer is configured on the grader, not on the episode service."""
-        env = {name: svc["environment"] for name, svc in compose()["services"].items()}
+        env = {name: svc.get("environment", {}) for name, svc in compose()["services"].items()}
         assert [name for name, e in env.items() if "MLOPSDEBUG_REVEAL_ANSWERS" in e] == ["grader"]
         assert env["grader"]["MLOPSDEBUG_REVEAL_ANSWERS"] == "${MLOPSDEBUG_REVEAL_ANSWERS:-false}"
 
@@ -101,13 +107,31 @@ class TestCompose:
         assert holders == {"generator"}
 
     def test_start_order_follows_health(self):
-        """The episode service waits for healthy peers; the gateway for a healthy episode service."""
+        """The episode service waits for healthy peers and Redis; the gateway for a healthy episode service
+        and Envoy."""
         services = compose()["services"]
         assert services["episode"]["depends_on"] == {
             "generator": {"condition": "service_healthy"},
             "grader": {"condition": "service_healthy"},
+            "redis": {"condition": "service_healthy"},
         }
-        assert services["gateway"]["depends_on"] == {"episode": {"condition": "service_healthy"}}
+        assert services["gateway"]["depends_on"] == {
+            "episode": {"condition": "service_healthy"},
+            "envoy": {"condition": "service_started"},
+        }
+
+    def test_envoy_fronts_every_episode_replica_with_the_generated_config(self):
+        """`--scale episode=N`: Envoy's committed config (rendered from the one template) resolves the
+        `episode` service name to every replica and ring-hashes on x-episode-id; Redis keeps the episodes."""
+        from mlopsdebug_cli.envoy import COMPOSE, render
+
+        services = compose()["services"]
+        source, target, _ = services["envoy"]["volumes"][0].split(":")
+        assert (ROOT / source).read_text().split("\n", 1)[1] == render(COMPOSE)
+        assert services["envoy"]["command"][:3] == ["envoy", "-c", target]
+        assert COMPOSE.upstreams == [("episode", 50052)] and COMPOSE.dns
+        assert services["envoy"]["image"].endswith(":v1.40.0")  # the version the tests validate with
+        assert "--appendonly" in services["redis"]["command"]
 
 
 class TestManifest:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from types import TracebackType
 from typing import Any, ClassVar, Final, Self, TypeVar
@@ -36,13 +37,36 @@ def _deadline(config: ClientConfig, timeout_s: float | None) -> float | None:
     return None if budget is None else time.monotonic() + budget
 
 
+# The request header by which a proxy in front of several episode servers (Envoy, ring hash) sends
+# every call naming one episode to the same server: the episode id. Routing only, never trusted.
+EPISODE_HEADER: Final[str] = "x-episode-id"
+# Ids the service accepts; any other cannot be routed (nor is it a legal header value, e.g. a control
+# character), goes without the header, and the service answers INVALID_ARGUMENT.
+_ROUTABLE_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
+def call_metadata(config: ClientConfig, episode_id: str = "") -> tuple[tuple[str, str], ...]:
+    """The config's metadata, plus the routing header when the call names a (well-formed) episode id."""
+    if not _ROUTABLE_ID.fullmatch(episode_id):
+        return tuple(config.call_metadata)
+    return (*config.call_metadata, (EPISODE_HEADER, episode_id))
+
+
 def call_unary(
-    config: ClientConfig, method: Any, request: Any, *, idempotent: bool, timeout_s: float | None = None
+    config: ClientConfig,
+    method: Any,
+    request: Any,
+    *,
+    idempotent: bool,
+    timeout_s: float | None = None,
+    episode_id: str = "",
 ) -> Any:
     """Calls a sync unary method; converts failures to MLOpsDebugError and retries safe calls on UNAVAILABLE.
 
     `timeout_s` overrides the config's deadline for this call; the deadline covers all attempts.
+    `episode_id` (the episode the call names) goes out as the `x-episode-id` routing header.
     """
+    metadata = call_metadata(config, episode_id)
     deadline = _deadline(config, timeout_s)
     attempt = 0
     while True:
@@ -51,7 +75,7 @@ def call_unary(
                 request,
                 timeout=_remaining(deadline),
                 wait_for_ready=config.wait_for_ready,
-                metadata=config.call_metadata,
+                metadata=metadata,
             )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
@@ -63,9 +87,16 @@ def call_unary(
 
 
 async def acall_unary(
-    config: ClientConfig, method: Any, request: Any, *, idempotent: bool, timeout_s: float | None = None
+    config: ClientConfig,
+    method: Any,
+    request: Any,
+    *,
+    idempotent: bool,
+    timeout_s: float | None = None,
+    episode_id: str = "",
 ) -> Any:
     """The grpc.aio counterpart of `call_unary`."""
+    metadata = call_metadata(config, episode_id)
     deadline = _deadline(config, timeout_s)
     attempt = 0
     while True:
@@ -74,7 +105,7 @@ async def acall_unary(
                 request,
                 timeout=_remaining(deadline),
                 wait_for_ready=config.wait_for_ready,
-                metadata=config.call_metadata,
+                metadata=metadata,
             )
         except grpc.RpcError as err:
             error = error_from_rpc_error(err)
@@ -109,9 +140,13 @@ def channel_credentials(config: ClientConfig) -> grpc.ChannelCredentials | None:
 RESUMABLE_SESSION: Final[tuple[str, str]] = ("mlopsdebug-session-resumable", "1")
 
 
-def session_call_options(config: ClientConfig) -> dict[str, Any]:
-    """Keyword arguments of every Session call a session opens (the one place for per-call options)."""
-    return {"wait_for_ready": config.wait_for_ready, "metadata": (*config.call_metadata, RESUMABLE_SESSION)}
+def session_call_options(config: ClientConfig, episode_id: str = "") -> dict[str, Any]:
+    """Keyword arguments of every Session call a session opens (the one place for per-call options).
+
+    A stream is routed once, when it opens: a session reopening after a break names its latest episode
+    (`episode_id`), so a proxy hashing on it sends the new stream where that episode's unary calls go.
+    A fresh stream names none and may land on any server."""
+    return {"wait_for_ready": config.wait_for_ready, "metadata": (*call_metadata(config, episode_id), RESUMABLE_SESSION)}
 
 
 # gRPC's own reconnect backoff grows to 120 s by default: after a long outage a channel could sit out

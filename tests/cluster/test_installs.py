@@ -76,6 +76,8 @@ class TestLoneInstalls:
         assert _python(venv, f"import mlopsdebug_{service}.server").returncode == 0
         for other in set(SERVICES) - {service}:
             assert _cannot_import(venv, f"mlopsdebug_{other}"), other
+        if service == "gateway":  # its whole module tree imports without the cipher
+            assert _cannot_import(venv, "cryptography") and _cannot_import(venv, "numpy")
         # Not an editable install: the code lives in the venv, not in the repository.
         where = _python(venv, f"import mlopsdebug_{service}; print(mlopsdebug_{service}.__file__)").stdout.strip()
         assert pathlib.Path(where).is_relative_to(venv)

@@ -54,9 +54,7 @@ def _providers() -> dict[str, str]:
             parts = pathlib.PurePosixPath(file).parts
             if len(parts) < 2 or parts[0].endswith((".dist-info", ".data")) or parts[0] == "..":
                 continue
-            key = f"google.{parts[1]}" if parts[0] == "google" else parts[0]
-            if key.endswith(".py"):
-                key = key[:-3]
+            key = (f"google.{parts[1]}" if parts[0] == "google" else parts[0]).removesuffix(".py")
             provided.setdefault(key, name)
     return provided
 
@@ -146,8 +144,12 @@ class TestLayering:
         assert members()["mlopsdebug-protos"].dependencies == {"grpcio", "protobuf", "googleapis-common-protos"}
 
     def test_services_carry_only_their_own_stack(self):
-        """The gateway has no numpy; the episode service no web framework; the grader neither."""
-        assert "numpy" not in closure("mlopsdebug-gateway")
+        """The gateway has no numpy and no cryptography (it only carries sealed keys: mlopsdebug-common's
+        `sealing` extra is for the parts that seal, open or make certificates); the episode service no web
+        framework; the grader neither."""
+        assert not closure("mlopsdebug-gateway") & {"numpy", "cryptography", "rich"}
+        for part in ("generator", "grader", "episode", "cli"):
+            assert "cryptography" in closure(f"mlopsdebug-{part}"), part
         assert not closure("mlopsdebug-episode") & {"fastapi", "starlette", "uvicorn", "numpy", "rich"}
         assert not closure("mlopsdebug-grader") & {"fastapi", "starlette", "uvicorn", "numpy", "rich"}
         assert not closure("mlopsdebug-generator") & {"fastapi", "starlette", "uvicorn", "rich"}
@@ -165,7 +167,7 @@ class TestLock:
     def test_one_uv_version_everywhere(self):
         """./dev, the workspace, the dev group and every Dockerfile use the same pinned uv."""
         required = workspace.root_pyproject()["tool"]["uv"]["required-version"].removeprefix("==")
-        assert re.search(rf"^UV_VERSION={re.escape(required)}$", (ROOT / "dev").read_text(), re.M)
+        assert re.search(rf"^UV_VERSION={re.escape(required)}$", (ROOT / "dev").read_text(), re.MULTILINE)
         assert f"uv=={required}" in workspace.root_pyproject()["dependency-groups"]["dev"]
         for service in SERVICES:
             assert f"uv=={required}" in (ROOT / "services" / service / "Dockerfile").read_text()

@@ -7,28 +7,19 @@ across processes. Reusing a nonce is only unsafe for *different* plaintexts, whi
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.answer_key import AnswerKey, SealedKey
 
 MIN_SECRET_BYTES = 16
 
 
 class SealError(ValueError):
     """A sealed key is tampered with, was sealed under another secret, or belongs to another scenario."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SealedKey:
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
-    scenario_id: str
 
 
 class Sealer:

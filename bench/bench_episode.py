@@ -132,27 +132,27 @@ class CoreDriver(Driver):
     name = "in-process core"
 
     def __init__(self, seeds: Sequence[int]) -> None:
+        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
         from mlopsdebug_common.sealing import Sealer  # noqa: PLC0415 - the baseline needs service code
         from mlopsdebug_common.tasks import TASKS  # noqa: PLC0415
         from mlopsdebug_episode.actions import Action  # noqa: PLC0415
         from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager  # noqa: PLC0415
         from mlopsdebug_generator import core as generator  # noqa: PLC0415
         from mlopsdebug_grader import core as grader  # noqa: PLC0415
-        from mlopsdebug_common.domain import Diagnosis  # noqa: PLC0415
 
         sealer = Sealer(secrets.token_bytes(32))
         self.generate = lambda task, seed: generator.generate_scenario(task, seed, sealer=sealer, salt=b"")
         self.cache = {(TASK, s): self.generate(TASK, s) for s in seeds}
 
         class Scenarios:
-            async def get(inner, task_id: str, seed: int, split: str = "all"):  # noqa: N805
+            async def get(_inner, task_id: str, seed: int, split: str = "all") -> Any:  # noqa: N805
                 key = (task_id, seed)  # the benchmark plays the "all" split only
                 if key not in self.cache:
                     self.cache[key] = self.generate(task_id, seed)
                 return self.cache[key]
 
         class Grader:
-            async def grade(inner, key, diagnosis, *, task):  # noqa: N805
+            async def grade(_inner, key: Any, diagnosis: Any, *, task: Any) -> Any:  # noqa: N805
                 return grader.grade(
                     sealer.open(key), diagnosis, asymmetric_penalty=task.asymmetric_penalty, reveal_answer=False
                 )
@@ -625,7 +625,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[Table]:
             for seed in WORKLOAD_SEEDS:
                 await client.close_episode((await client.reset(TASK, seed)).episode_id)
 
-        plan: list[tuple[Callable[[], Driver] | None, int, str | None]] = []
+        plan: list[tuple[Callable[[], Driver], int, str | None]] = []
         for n in concurrencies:
             plan.append((lambda: core, n, None))
         for n in concurrencies:
@@ -728,7 +728,7 @@ def machine_line(started_load: tuple[float, float, float]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short windows and fewer samples (a smoke run)")
     parser.add_argument("--duration-s", type=float, default=4.0, help="measured window per step row (default 4)")
     parser.add_argument(

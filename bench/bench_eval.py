@@ -120,7 +120,7 @@ async def run(args: argparse.Namespace, console: Console) -> list[dict[str, Any]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--agents", default="random,heuristic", help="comma-separated agents (default: both)")
     parser.add_argument("--concurrency", default="1,8,32,64", help="episodes at once, one row each")
     parser.add_argument("--seeds", type=int, default=100, help="seeds per task per row (default 100)")

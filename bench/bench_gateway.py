@@ -31,12 +31,12 @@ from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
 
-from mlopsdebug.common.v1 import common_pb2 as pb  # noqa: E402
-from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: E402
-from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc  # noqa: E402
-from mlopsdebug_common import eventloop  # noqa: E402
-from mlopsdebug_gateway.config import GatewayConfig  # noqa: E402
-from mlopsdebug_gateway.server import start_in_thread  # noqa: E402
+from mlopsdebug.common.v1 import common_pb2 as pb
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+from mlopsdebug_common import eventloop
+from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.server import start_in_thread
 
 ACTIONS = [
     {"action_type": "read_config"},
@@ -146,7 +146,7 @@ async def open_sessions(url: str, sessions: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer samples")
     args = parser.parse_args()
     steps = 200 if args.quick else 1000

@@ -33,6 +33,7 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from rich.console import Console
@@ -53,7 +54,7 @@ from mlopsdebug_agents.blind import (
     probe_plan,
 )
 from mlopsdebug_common.answer_key import AnswerKey
-from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis
+from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis, Grade
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
@@ -66,11 +67,11 @@ GUESS_SLACK = 0.01
 CORRECT_MIN = 0.95
 
 
-def _p(key: AnswerKey, name: str):
+def _p(key: AnswerKey, name: str) -> Any:
     return key.params[name]
 
 
-def _num(x) -> str:
+def _num(x: object) -> str:
     return f"{x:g}" if isinstance(x, float) else str(x)
 
 
@@ -526,7 +527,7 @@ def blind_episodes(task_id: str, seeds: range, sealer: Sealer, *, learnable_only
     return out
 
 
-def submit(key: AnswerKey, answer: Answer):
+def submit(key: AnswerKey, answer: Answer) -> Grade:
     """The grade of a blind agent's submission, exactly as the episode service would ask for it."""
     diagnosis = Diagnosis(answer.category, answer.file, answer.field, DIAGNOSIS_TEXT, answer.fix)
     return core.grade(key, diagnosis, asymmetric_penalty=TASKS[key.task_id].asymmetric_penalty, reveal_answer=False)
@@ -556,7 +557,7 @@ def run_blind(train_seeds: int, test_seeds: int) -> dict:
     majority = FaultClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
     bayes = NaiveBayesClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
 
-    def accuracy(classifier, episodes: list[BlindEpisode]) -> float:
+    def accuracy(classifier: FaultClassifier | NaiveBayesClassifier, episodes: list[BlindEpisode]) -> float:
         hits = [classifier.predict(e.example.task, e.example.pattern) == e.example.answer.fault_id for e in episodes]
         return float(np.mean(hits))
 
@@ -627,7 +628,7 @@ def blind_report(blind: dict, console: Console) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--seeds", type=int, default=300, help="seeds per task (0..N-1)")
     parser.add_argument("--verbose", action="store_true", help="print every paraphrase's mean")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task (60 to learn on)")

@@ -19,6 +19,8 @@ import sys
 import tempfile
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
+# The interpreter beneath this venv: the new venvs are made from it, as the images' are from theirs.
+BASE_PYTHON = getattr(sys, "_base_executable", sys.executable)
 PARTS = ("mlopsdebug-client", "mlopsdebug-generator", "mlopsdebug-episode", "mlopsdebug-grader", "mlopsdebug-gateway")
 
 
@@ -34,8 +36,8 @@ def install(package: str, venv: pathlib.Path) -> None:
     """`package` and its locked dependency closure, non-editable, into a new venv at `venv`."""
     env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv), "UV_LINK_MODE": "copy"}
     env.pop("VIRTUAL_ENV", None)
-    subprocess.run(
-        [uv(), "sync", "--frozen", "--no-dev", "--no-editable", "--package", package, "--python", sys._base_executable,
+    subprocess.run(  # noqa: S603 - the workspace's pinned uv on the workspace's own packages
+        [uv(), "sync", "--frozen", "--no-dev", "--no-editable", "--package", package, "--python", BASE_PYTHON,
          "--quiet"],
         cwd=ROOT, env=env, check=True, timeout=600,
     )
@@ -47,7 +49,9 @@ def installed(venv: pathlib.Path) -> dict[str, str]:
         "import importlib.metadata as m, json, re; "
         "print(json.dumps({re.sub(r'[-_.]+', '-', d.metadata['Name']).lower(): d.version for d in m.distributions()}))"
     )
-    out = subprocess.run([str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, check=True)
+    out = subprocess.run(  # noqa: S603 - the venv's own interpreter
+        [str(venv / "bin" / "python"), "-c", script], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
@@ -57,7 +61,7 @@ def site_packages_bytes(venv: pathlib.Path) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description="Installs each deployable part alone and prints its size.")
     parser.add_argument("parts", nargs="*", default=list(PARTS))
     args = parser.parse_args(argv)
     print("| Part | Distributions | Installed size |")

@@ -134,7 +134,7 @@ def rendered() -> dict[pathlib.Path, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--check", action="store_true", help="report stale sections instead of rewriting them")
     args = parser.parse_args(argv)
     stale = []

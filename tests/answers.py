@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import functools
 
+from mlopsdebug_client import ClientConfig, GeneratorClient, build_diagnosis
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.convert import sealed_key_from_pb
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_client import ClientConfig, GeneratorClient, build_diagnosis
 from mlopsdebug_grader.fix_rules import gold_fix
 
 

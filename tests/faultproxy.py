@@ -32,7 +32,7 @@ class FaultProxy:
         """Chunks waiting in the proxy right now (held, not yet forwarded)."""
         self.port = self._run(self._start())
 
-    def _run(self, coro, timeout: float = 10.0):  # noqa: ANN001, ANN202
+    def _run(self, coro, timeout: float = 10.0):
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
     @property

@@ -16,13 +16,13 @@ from typing import Any
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.rpc import MutualTls
+from mlopsdebug_episode.config import EpisodeServerConfig
 from mlopsdebug_episode.server import DOMAIN as EPISODE_DOMAIN
 from mlopsdebug_episode.server import SERVICE_NAME as EPISODE_SERVICE_NAME
-from mlopsdebug_episode.server import EpisodeServerConfig
 from mlopsdebug_episode.server import build_server as build_episode
-from mlopsdebug_generator.server import GeneratorConfig
+from mlopsdebug_generator.config import GeneratorConfig
 from mlopsdebug_generator.server import build_server as build_generator
-from mlopsdebug_grader.server import GraderConfig
+from mlopsdebug_grader.config import GraderConfig
 from mlopsdebug_grader.server import build_server as build_grader
 
 

@@ -10,8 +10,8 @@ import sys
 import time
 
 import pytest
-
 from answers import gold_diagnosis, open_key
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
 from mlopsdebug_client import ClientConfig, EpisodeClient, GeneratorClient, actions
@@ -183,7 +183,7 @@ class TestReplicas:
 
     @staticmethod
     def cpu_s(pid: int) -> float:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115, PTH123
+        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def test_calls_spread_over_replicas_and_survive_losing_one(self):

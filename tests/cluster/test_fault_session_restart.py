@@ -55,7 +55,7 @@ class Workers:
         self.parked: set[int] = set()
         self.unpark = asyncio.Event()
 
-    async def play(self, index: int, session) -> None:  # noqa: ANN001
+    async def play(self, index: int, session) -> None:
         seed = index
         while not self.stop.is_set():
             try:
@@ -80,14 +80,14 @@ class Workers:
                 self.lost[index].append(lost)
             seed += WORKERS
 
-    async def until(self, condition, what: str) -> None:  # noqa: ANN001
+    async def until(self, condition, what: str) -> None:
         deadline = time.monotonic() + PATIENCE_S
         while not condition():
             assert time.monotonic() < deadline, f"stalled: {what} (steps {self.steps})"
             await asyncio.sleep(0.05)
 
 
-async def _restart_under_load(cluster: LocalCluster, sessions: list, crash: bool) -> Workers:  # noqa: ANN001
+async def _restart_under_load(cluster: LocalCluster, sessions: list, crash: bool) -> Workers:
     workers = Workers()
     tasks = [asyncio.create_task(workers.play(i, sessions[i])) for i in range(WORKERS)]
     try:

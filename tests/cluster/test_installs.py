@@ -8,6 +8,7 @@ The installs are the service Dockerfiles' command (scripts/dependency_sizes.py: 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import pathlib
@@ -17,12 +18,11 @@ import sys
 import time
 
 import pytest
-
 import workspace
 from workspace import ROOT, SERVICES, closure
 
 sys.path.insert(0, str(ROOT / "scripts"))
-import dependency_sizes  # noqa: E402
+dependency_sizes = importlib.import_module("dependency_sizes")
 
 pytestmark = pytest.mark.cluster
 SERVER_DEPENDENCIES = {"numpy", "fastapi", "starlette", "cryptography", "uvicorn", "rich", "pyyaml", "orjson"}
@@ -93,7 +93,7 @@ class TestLoneInstalls:
 def services_from_their_own_venvs(venvs, tmp_path_factory):
     """The four services, each started by its own console script from its own venv (plaintext, public
     ports on 127.0.0.1), as the compose file starts the images."""
-    from mlopsdebug_cli.cluster import free_port  # noqa: PLC0415
+    from mlopsdebug_cli.cluster import free_port
 
     ports = {s: free_port() for s in SERVICES}
     logs = tmp_path_factory.mktemp("logs")
@@ -118,7 +118,7 @@ def services_from_their_own_venvs(venvs, tmp_path_factory):
         for service in SERVICES:  # generator and grader first: the episode service's peers
             venv = venvs[f"mlopsdebug-{service}"]
             with open(logs / f"{service}.log", "wb") as log:
-                processes[service] = subprocess.Popen(  # noqa: S603 - the service's own script
+                processes[service] = subprocess.Popen(
                     [str(venv / "bin" / f"mlopsdebug-{service}")], env={**common, **env[service]}, cwd=venv,
                     stdout=log, stderr=subprocess.STDOUT,
                 )

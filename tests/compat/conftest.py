@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from compat.gateway_support import running_gateway
 
 

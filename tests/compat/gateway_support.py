@@ -44,9 +44,9 @@ def running_gateway(episode_addr: str, **overrides: Any) -> Iterator[RunningGate
 
 def gold_submission(cluster: Any, task_id: str, seed: int) -> dict[str, Any]:
     """The correct diagnosis of (task, seed) as a seed-shaped submit_diagnosis action."""
-    from answers import gold_diagnosis, open_key  # noqa: PLC0415 - tests/ is on sys.path (tests/conftest.py)
+    from answers import gold_diagnosis, open_key
 
-    from mlopsdebug_client import GeneratorClient  # noqa: PLC0415
+    from mlopsdebug_client import GeneratorClient
 
     with GeneratorClient(cluster.address("generator")) as generator:
         key = open_key(cluster.secret, generator.generate_scenario(task_id, seed).scenario.answer_key)
@@ -63,9 +63,9 @@ def gold_submission(cluster: Any, task_id: str, seed: int) -> dict[str, Any]:
 
 def fault_of(cluster: Any, task_id: str, seed: int) -> str:
     """The planted fault's id (to check that it never shows on the agent's path)."""
-    from answers import open_key  # noqa: PLC0415
+    from answers import open_key
 
-    from mlopsdebug_client import GeneratorClient  # noqa: PLC0415
+    from mlopsdebug_client import GeneratorClient
 
     with GeneratorClient(cluster.address("generator")) as generator:
         return open_key(cluster.secret, generator.generate_scenario(task_id, seed).scenario.answer_key).fault_id

@@ -40,13 +40,13 @@ def play(url: str, episode: dict[str, Any]) -> dict[str, Any]:
 
 def runtime_graders(url: str, episode: dict[str, Any], reward_range: list[float]) -> dict[str, Any]:
     """openenv 0.10's runtime replay (reset, state, (step, state)*, close over /ws) and its graders."""
-    from openenv.validation.graders.runtime.basic import (  # noqa: PLC0415
+    from openenv.validation.graders.runtime.basic import (
         ObservationSchemaGrader,
         RewardWellFormedGrader,
         StateContractGrader,
     )
-    from openenv.validation.runtime.collector import collect_runtime_evidence  # noqa: PLC0415
-    from openenv.validation.runtime.contracts import RuntimePlan  # noqa: PLC0415
+    from openenv.validation.runtime.collector import collect_runtime_evidence
+    from openenv.validation.runtime.contracts import RuntimePlan
 
     plan = RuntimePlan.model_validate(
         {

@@ -8,8 +8,8 @@ import pathlib
 import subprocess
 
 import pytest
-
 from compat.gateway_support import declared_reward_range, gold_submission, investigation, openenv010_python
+
 from mlopsdebug_common.tasks import TASK_ORDER
 
 DRIVER = pathlib.Path(__file__).with_name("openenv010_driver.py")

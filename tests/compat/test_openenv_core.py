@@ -12,8 +12,8 @@ import subprocess
 import sys
 
 import pytest
-
 from compat.gateway_support import declared_reward_range, gold_submission, investigation
+
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
 
 openenv = pytest.importorskip(
@@ -137,8 +137,9 @@ class TestValidateCli:
 class TestApiKeys:
     def test_the_client_sends_its_api_key_in_the_handshake(self, cluster):
         """Against a gateway with keys: with the key the seed's usage works; without it, no connection."""
-        from compat.gateway_support import running_gateway  # noqa: PLC0415
-        from mlopsdebug_common.principals import ApiKeys  # noqa: PLC0415
+        from compat.gateway_support import running_gateway
+
+        from mlopsdebug_common.principals import ApiKeys
 
         key = "openenv-client-key-0123456789"
         with running_gateway(cluster.episode_addr, api_keys=ApiKeys.parse(f"{key} alice")) as keyed:

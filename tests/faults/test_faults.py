@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
+from gates import GatedProxy
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from gates import GatedProxy
 from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster, free_port
 from mlopsdebug_client import ClientConfig, EpisodeClient, MLOpsDebugError, StatusCode, actions
 from mlopsdebug_common.rpc import MutualTls
@@ -42,7 +42,7 @@ class LoopThread:
         self._thread = threading.Thread(target=self.loop.run_forever, name="fault-proxies", daemon=True)
         self._thread.start()
 
-    def run(self, coro, timeout_s: float = 30.0):  # noqa: ANN001, ANN201
+    def run(self, coro, timeout_s: float = 30.0):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout_s)
 
     def stop(self) -> None:
@@ -81,7 +81,7 @@ def start_episode_service(cluster: LocalCluster, generator_addr: str, grader_add
         "MLOPSDEBUG_GRACE_S": "120",
         "MLOPSDEBUG_PEER_TIMEOUT_S": "120",
     })
-    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+    process = subprocess.Popen(
         [sys.executable, "-m", "mlopsdebug_cli.main", "serve", "episode"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -162,7 +162,7 @@ def cluster() -> Iterator[LocalCluster]:
         yield running
 
 
-def outcome(call, *args) -> StatusCode | None:  # noqa: ANN001
+def outcome(call, *args) -> StatusCode | None:
     try:
         call(*args)
     except MLOpsDebugError as err:

@@ -12,10 +12,10 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))  # tests/, for inprocess
 
-from inprocess import InProcessCluster  # noqa: E402
+from inprocess import InProcessCluster
 
-from mlopsdebug_gateway.config import GatewayConfig  # noqa: E402
-from mlopsdebug_gateway.server import start_in_thread  # noqa: E402
+from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.server import start_in_thread
 
 
 def main() -> None:

@@ -13,7 +13,6 @@ grader, episode in process) and `fuzz_gateway` in front of it.
 from __future__ import annotations
 
 import pytest
-
 from compat.gateway_support import running_gateway
 
 
@@ -25,7 +24,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def fuzz_cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     cluster = InProcessCluster().start()
     yield cluster

@@ -15,11 +15,11 @@ import httpx
 import pytest
 import websockets.exceptions
 import websockets.sync.client
+from fuzz.budget import examples
+from fuzz.strategies import JSON, JSON_SCALARS, ODD_VALUES, seed_actions
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from fuzz.budget import examples
-from fuzz.strategies import JSON, JSON_SCALARS, ODD_VALUES, seed_actions
 from mlopsdebug_gateway.mcp import INTERNAL_ERROR, TOOL_NAMES
 
 ROUTES = ["/health", "/metadata", "/schema", "/state", "/reset", "/step", "/close", "/mcp", "/openapi.json", "/docs"]
@@ -233,7 +233,7 @@ def test_mcp_websocket(fuzz_gateway):
                                       st.sampled_from(sorted(TOOL_NAMES)), st.one_of(seed_actions(), JSON)), JSON)),
         st.text(max_size=40), st.binary(max_size=40), JSON.map(json.dumps),
     ), min_size=1, max_size=5))
-    @example(frames=['{"jsonrpc": "2.0", "id": %d, "method": "ping"}' % 2**70])  # killed the socket (orjson)
+    @example(frames=[f'{{"jsonrpc": "2.0", "id": {2**70}, "method": "ping"}}'])  # killed the socket (orjson)
     def check(frames: list[str | bytes]) -> None:
         with websockets.sync.client.connect(ws_url(fuzz_gateway, "/mcp"), max_size=None) as ws:
             for frame in frames:

@@ -11,11 +11,6 @@ from collections.abc import Iterator
 
 import grpc
 import pytest
-from google.rpc import code_pb2
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from hypothesis import example, given
-from hypothesis import strategies as st
-
 from fuzz.budget import examples
 from fuzz.strategies import (
     EPISODE_IDS,
@@ -27,6 +22,11 @@ from fuzz.strategies import (
     step_batches,
     step_requests,
 )
+from google.rpc import code_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from hypothesis import example, given
+from hypothesis import strategies as st
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
@@ -70,7 +70,7 @@ def episode(channels) -> ep_grpc.EpisodeServiceStub:
     return ep_grpc.EpisodeServiceStub(channels["episode"])
 
 
-def call(method, request):  # noqa: ANN001, ANN201 - any unary stub method and its request
+def call(method, request):
     """(status code, response or None); asserts the code is OK or a domain status."""
     try:
         response = method(request, timeout=TIMEOUT_S)
@@ -80,7 +80,7 @@ def call(method, request):  # noqa: ANN001, ANN201 - any unary stub method and i
     return grpc.StatusCode.OK, response
 
 
-def assert_domain_status(status) -> None:  # noqa: ANN001 - a google.rpc.Status
+def assert_domain_status(status) -> None:
     assert status.code in DOMAIN_STATUS_NUMBERS, f"{code_pb2.Code.Name(status.code)} {status.message!r}"
 
 
@@ -285,7 +285,7 @@ def _alive(stub: ep_grpc.EpisodeServiceStub, episode_id: str) -> bool:
 # -- undecodable bytes --
 
 
-def _raw_unary(channel: grpc.Channel, method: str):  # noqa: ANN202
+def _raw_unary(channel: grpc.Channel, method: str):
     return channel.unary_unary(method, request_serializer=None, response_deserializer=None)
 
 

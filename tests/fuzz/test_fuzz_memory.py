@@ -14,15 +14,11 @@ import pathlib
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import grpc
 import httpx
 import pytest
 import websockets.sync.client
-from hypothesis import given
-from hypothesis import strategies as st
-
 from fuzz.budget import examples
 from fuzz.strategies import (
     EPISODE_IDS,
@@ -36,6 +32,9 @@ from fuzz.strategies import (
     step_batches,
     step_requests,
 )
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb

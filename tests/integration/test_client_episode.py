@@ -6,7 +6,8 @@ import asyncio
 import time
 
 import pytest
-from mlopsdebug_common.tasks import TASKS
+
+from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AlreadyExistsError,
     AsyncEpisodeClient,
@@ -21,8 +22,7 @@ from mlopsdebug_client import (
     actions,
     observation_to_dict,
 )
-
-from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_common.tasks import TASKS
 
 DOMAIN = "episode.mlopsdebug"
 # A well-formed diagnosis; whether it is right does not matter to these tests.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from mlopsdebug_common.tasks import TASKS
+
+from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug_client import (
     AsyncMLOpsDebugGymEnv,
     EpisodeClient,
@@ -13,8 +14,7 @@ from mlopsdebug_client import (
     NotFoundError,
     actions,
 )
-
-from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_common.tasks import TASKS
 
 SUBMISSION = {
     "action_type": "submit_diagnosis",

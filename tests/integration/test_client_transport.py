@@ -17,6 +17,10 @@ import pytest
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_client import (
     AsyncEpisodeClient,
     ClientConfig,
@@ -29,10 +33,6 @@ from mlopsdebug_client import (
     UnavailableError,
     actions,
 )
-
-from mlopsdebug.common.v1 import common_pb2
-from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
-from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 
 SLOW_S = 1.0
 

@@ -7,9 +7,9 @@ import time
 
 import grpc
 import pytest
+from answers import gold_diagnosis, open_key, seeds_by_fault
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from answers import gold_diagnosis, open_key, seeds_by_fault
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
@@ -27,6 +27,7 @@ from mlopsdebug_client import (
     actions,
 )
 from mlopsdebug_common.faults import FAULTS
+
 
 def submit_action(diagnosis: pb.Diagnosis) -> pb.Action:
     return pb.Action(submit_diagnosis=pb.SubmitDiagnosis(diagnosis=diagnosis))

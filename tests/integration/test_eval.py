@@ -12,10 +12,9 @@ import statistics
 
 import pytest
 
-from mlopsdebug_cli.evaluate import read_records, summarize
+from mlopsdebug_cli.evaluate import read_records
 from mlopsdebug_cli.main import main
 from mlopsdebug_common.tasks import TASKS
-
 
 
 def without_timing(path: pathlib.Path) -> list[dict]:
@@ -34,7 +33,7 @@ def run_eval(address: str, output: pathlib.Path, *args: str) -> int:
 @pytest.fixture(scope="module")
 def revealing(request):
     """A private in-process cluster whose grades reveal the answer (for per-fault reports)."""
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     c = InProcessCluster(reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
     request.addfinalizer(c.stop)
@@ -120,17 +119,17 @@ class TestBlockingAgents:
         """Blocking agents (a model endpoint) each wait in a thread of their own: 16 episodes at once
         all reach their first action together (a barrier of 16), beyond the loop's default executor
         (min(32, CPUs + 4) threads: 6 on two cores)."""
-        import threading  # noqa: PLC0415
+        import threading
 
-        from mlopsdebug_agents import Agent  # noqa: PLC0415
-        from mlopsdebug_cli.evaluate import plan, run_eval  # noqa: PLC0415
+        from mlopsdebug_agents import Agent
+        from mlopsdebug_cli.evaluate import plan, run_eval
 
         together = threading.Barrier(16, timeout=30)
 
         class WaitsForEveryone(Agent):
             blocking = True
 
-            def act(self, observation):  # noqa: ANN001, ANN201
+            def act(self, observation):
                 if observation["step_count"] == 0:
                     together.wait()
                 return {

@@ -30,7 +30,7 @@ def load_bench():
 @pytest.fixture(scope="module")
 def revealing(request):
     """A private in-process cluster whose grades reveal the answer (what training needs)."""
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     c = InProcessCluster(salt=b"", reveal_answers=True).start()  # the benchmark learns unsalted
     request.addfinalizer(c.stop)

@@ -40,7 +40,7 @@ class ScriptedModel:
         model = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 model.bodies.append(body)
                 calls_so_far = sum(1 for m in body["messages"] if m["role"] == "tool")

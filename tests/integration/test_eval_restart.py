@@ -9,10 +9,10 @@ from mlopsdebug_agents import load_agent_factory
 from mlopsdebug_cli.evaluate import plan, run_eval
 
 
-async def _run(address: str, keys, on_record=None) -> tuple[list, dict]:  # noqa: ANN001
+async def _run(address: str, keys, on_record=None) -> tuple[list, dict]:
     records: dict = {}
 
-    def record(key, line, lines) -> None:  # noqa: ANN001
+    def record(key, line, lines) -> None:
         records[key] = (line, lines)
         if on_record is not None:
             on_record(len(records))

@@ -22,7 +22,7 @@ MIN_EPISODES_PER_FAULT = 4
 @pytest.fixture(scope="module")
 def revealing(request):
     """A private in-process cluster whose grades reveal every answer, held-out faults' too (per-fault reports)."""
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     c = InProcessCluster(salt=b"", reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
     request.addfinalizer(c.stop)

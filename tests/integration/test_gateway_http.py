@@ -15,8 +15,14 @@ import time
 
 import httpx
 import pytest
+from compat.gateway_support import (
+    declared_reward_range,
+    fault_of,
+    gold_submission,
+    investigation,
+    running_gateway,
+)
 
-from compat.gateway_support import declared_reward_range, fault_of, gold_submission, investigation, running_gateway
 from mlopsdebug_common.tasks import TASK_ORDER
 from mlopsdebug_gateway.models import MLOpsObservation, MLOpsState
 

@@ -22,8 +22,8 @@ import httpx
 import pytest
 import websockets.exceptions
 import websockets.sync.client
-
 from compat.gateway_support import running_gateway
+
 from mlopsdebug_gateway.config import GatewayConfig
 from mlopsdebug_gateway.limits import HeaderTimeoutH11Protocol
 from mlopsdebug_gateway.server import uvicorn_config
@@ -229,7 +229,7 @@ def test_limits_reach_uvicorn():
 
 
 def test_config_from_env_reads_the_limits():
-    from mlopsdebug_gateway.config import from_env  # noqa: PLC0415
+    from mlopsdebug_gateway.config import from_env
 
     config = from_env({
         "MLOPSDEBUG_GATEWAY_MAX_BODY_BYTES": "2048", "MLOPSDEBUG_GATEWAY_MAX_HEADER_BYTES": "4096",

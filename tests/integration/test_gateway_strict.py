@@ -8,7 +8,6 @@ import json
 import httpx
 import pytest
 import websockets.sync.client
-
 from compat.gateway_support import running_gateway
 
 # (value, why it is wrong) for an integer field.

@@ -9,10 +9,6 @@ import time
 
 import httpx
 import pytest
-from websockets.asyncio.client import connect as async_connect
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
-
 from compat.gateway_support import (
     declared_reward_range,
     fault_of,
@@ -21,6 +17,10 @@ from compat.gateway_support import (
     running_gateway,
 )
 from gates import GatedProxy
+from websockets.asyncio.client import connect as async_connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
 
@@ -58,7 +58,7 @@ def assert_closed_normally(ws) -> None:
 
 @pytest.fixture(scope="module")
 def seeds(cluster):
-    from answers import seeds_by_fault  # noqa: PLC0415
+    from answers import seeds_by_fault
 
     return seeds_by_fault(cluster.address("generator"), cluster.secret)
 
@@ -426,12 +426,14 @@ class TestStepBatching:
     def test_the_batcher_puts_simultaneous_steps_in_one_message(self, cluster):
         """Twelve steps of two callers made at the same moment leave in fewer messages, each answered
         on its own and acting for its own caller (its client token)."""
-        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: PLC0415
-        from mlopsdebug_client import ClientConfig  # noqa: PLC0415
-        from mlopsdebug_client import EpisodeClient as ServiceClient  # noqa: PLC0415
-        from mlopsdebug_client import actions  # noqa: PLC0415
-        from mlopsdebug_gateway.errors import UpstreamError  # noqa: PLC0415
-        from mlopsdebug_gateway.upstream import EpisodeClient as Upstream  # noqa: PLC0415
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_client import (
+            ClientConfig,
+            actions,
+        )
+        from mlopsdebug_client import EpisodeClient as ServiceClient
+        from mlopsdebug_gateway.errors import UpstreamError
+        from mlopsdebug_gateway.upstream import EpisodeClient as Upstream
 
         tokens = ("batch-caller-a", "batch-caller-b")
         owned = []

@@ -1,4 +1,4 @@
-"""The generator and grader services over real gRPC."""
+"""The generator and grader services over real gRPC, through their clients (sync and asyncio) and raw stubs."""
 
 from __future__ import annotations
 
@@ -7,20 +7,23 @@ import os
 
 import grpc
 import pytest
-
 from answers import gold_diagnosis, open_key
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_client import (
     AsyncGeneratorClient,
+    AsyncGraderClient,
     ClientConfig,
     GeneratorClient,
     GraderClient,
     InvalidArgumentError,
     build_diagnosis,
+    grade_to_dict,
 )
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.convert import sealed_key_to_pb
 from mlopsdebug_common.sealing import Sealer
+from mlopsdebug_common.tasks import TASKS
 
 
 @pytest.fixture
@@ -43,6 +46,7 @@ class TestGenerator:
         assert [t.task_id for t in response.tasks][3:6] == ["easy-v1", "medium-v1", "hard-v1"]
         assert response.tasks[3].version == 1 and not response.tasks[3].has_heldout_split
         assert response.tasks[2].asymmetric_penalty and response.generator_version
+        assert len(response.tasks) == len(TASKS)
 
     def test_scenario_shape(self, generator):
         """A scenario has the six artifacts and eight checks in order, and a sealed key."""
@@ -52,13 +56,23 @@ class TestGenerator:
         assert scenario.seed == 11 and scenario.task_id == "medium"
         assert scenario.answer_key.ciphertext and scenario.answer_key.scenario_id == scenario.scenario_id
 
-    @pytest.mark.parametrize("task,seed,reason", [("bogus", 1, "UNKNOWN_TASK"), ("easy", -5, "INVALID_SEED"),
-                                                  ("easy", 2**53, "INVALID_SEED")])
-    def test_bad_input(self, generator, task, seed, reason):
-        """Unknown tasks and out-of-range seeds are INVALID_ARGUMENT."""
+    def test_scenarios_are_deterministic(self, generator):
+        """The same task and seed give byte-identical scenarios; another seed does not."""
+        first = generator.generate_scenario("medium", 77).scenario
+        again = generator.generate_scenario("medium", 77).scenario
+        other = generator.generate_scenario("medium", 78).scenario
+        assert first.SerializeToString(deterministic=True) == again.SerializeToString(deterministic=True)
+        assert first.scenario_id != other.scenario_id
+
+    @pytest.mark.parametrize("task,seed,reason,field", [("bogus", 1, "UNKNOWN_TASK", "task_id"),
+                                                        ("easy", -5, "INVALID_SEED", "seed"),
+                                                        ("easy", 2**53, "INVALID_SEED", "seed")])
+    def test_bad_input(self, generator, task, seed, reason, field):
+        """Unknown tasks and out-of-range seeds are INVALID_ARGUMENT naming the field."""
         with pytest.raises(InvalidArgumentError) as info:
             generator.generate_scenario(task, seed)
         assert info.value.reason == reason
+        assert info.value.field_violations[0].field == field
 
     def test_concurrent_generation_is_deterministic(self, cluster, generator):
         """Scenarios generated concurrently, in shuffled order, equal those generated one by one."""
@@ -115,13 +129,37 @@ class TestGrader:
                 assert not asked.HasField("answer")
                 assert asked.SerializeToString(deterministic=True) == plain.SerializeToString(deterministic=True)
 
+    def test_revealed_answer_earns_full_location_credit(self, make_cluster, generator, grader):
+        """Naming the category, file and field that a revealing (training) grader shows earns those three
+        components in full from a grader that does not reveal (scenarios do not depend on the secret)."""
+        training = make_cluster(reveal_answers=True, salt=b"")  # the session cluster's salt: the same scenarios
+        key = generator.generate_scenario("easy-v1", 12).scenario.answer_key
+        blank = build_diagnosis("architecture_bug", "model_card.json", "none", "", "nothing")
+        with GeneratorClient(training.address("generator")) as training_generator, \
+                GraderClient(training.address("grader")) as revealing:
+            training_key = training_generator.generate_scenario("easy-v1", 12).scenario.answer_key
+            answer = revealing.grade(training_key, blank).grade.answer
+        assert answer.file and answer.field
+        right = build_diagnosis(answer.category, answer.file, answer.field, "", "nothing")
+        grade = grader.grade(key, right).grade
+        credits = {c["kind"]: c["credit"] for c in grade_to_dict(grade)["components"]}
+        assert credits["category"] == credits["file"] == credits["field"] == 1.0
+        assert not grade.HasField("answer")
+
+    def test_grading_is_deterministic(self, generator, grader):
+        """The same key and diagnosis always get the same grade."""
+        key = generator.generate_scenario("hard", 13).scenario.answer_key
+        diagnosis = build_diagnosis("evaluation_bug", "eval_results.json", "metrics", "swapped", "fix it")
+        assert grader.grade(key, diagnosis) == grader.grade(key, diagnosis)
+
     def test_tampered_key_is_rejected(self, generator, grader):
-        """A key whose ciphertext was altered fails authentication: INVALID_ARGUMENT."""
+        """A key whose ciphertext was altered fails authentication: INVALID_ARGUMENT on answer_key."""
         sealed = generator.generate_scenario("easy", 3).scenario.answer_key
         sealed.ciphertext = bytes([sealed.ciphertext[0] ^ 1]) + sealed.ciphertext[1:]
         with pytest.raises(InvalidArgumentError) as info:
             grader.grade(sealed, build_diagnosis("config_error", "config.yaml", "lr", "", "lower it"))
         assert info.value.reason == "ANSWER_KEY_INVALID"
+        assert info.value.field_violations[0].field == "answer_key"
 
     def test_key_moved_to_another_scenario_is_rejected(self, generator, grader):
         """A valid key presented for another scenario id fails authentication."""
@@ -156,6 +194,22 @@ class TestGrader:
         """A request without a key is INVALID_ARGUMENT."""
         with pytest.raises(InvalidArgumentError):
             grader.grade(pb.SealedAnswerKey(), build_diagnosis("config_error", "config.yaml", "lr", "", "x"))
+
+
+class TestAsyncClients:
+    async def test_generate_then_grade(self, cluster):
+        """The aio clients generate a scenario and grade a diagnosis against its key."""
+        async with (
+            AsyncGeneratorClient(cluster.address("generator")) as generator,
+            AsyncGraderClient(cluster.address("grader")) as grader,
+        ):
+            assert len((await generator.list_tasks()).tasks) == len(TASKS)
+            scenario = (await generator.generate_scenario("medium", 15)).scenario
+            diagnosis = build_diagnosis("data_leakage", "preprocessing.py", "scaler", "", "split first")
+            grade = (await grader.grade(scenario.answer_key, diagnosis)).grade
+            assert 0.0 <= grade.score <= 1.0 and len(grade.components) == 4
+            with pytest.raises(InvalidArgumentError):
+                await generator.generate_scenario("medium", 2**53)
 
 
 class TestEpisodeSideOfGrading:

@@ -16,9 +16,9 @@ import shutil
 import subprocess
 
 import pytest
+from compat.gateway_support import gold_submission
 from google.protobuf import json_format
 
-from compat.gateway_support import gold_submission
 from mlopsdebug_client import EpisodeClient, actions
 
 NODE_CLIENT = pathlib.Path(__file__).resolve().parents[2] / "clients" / "node"
@@ -50,10 +50,10 @@ def test_the_node_test_suite_passes_against_a_live_service(node, cluster):
 def test_the_node_client_connects_with_tls(node, cluster, tmp_path):
     """The Node client's TLS tests (skipped in the run above) against an episode service serving TLS:
     the CA as `tlsCaFile` or from MLOPSDEBUG_TLS_CA; a plaintext client is refused."""
-    import grpc  # noqa: PLC0415
+    import grpc
+    from inprocess import InProcessCluster
 
-    from inprocess import InProcessCluster  # noqa: PLC0415
-    from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
+    from mlopsdebug_common.certs import generate_cluster_certs
 
     made = generate_cluster_certs(tmp_path, identities=("episode",))
     edge = grpc.ssl_server_credentials([(made.keys["episode"].read_bytes(), made.certs["episode"].read_bytes())])
@@ -92,7 +92,7 @@ def _python_action(item: list) -> object:
     return builder(*args)
 
 
-def _normalized(value):  # noqa: ANN001, ANN202 - JSON in, JSON out
+def _normalized(value):
     """One JSON shape for both languages: no nulls (unset messages; NaN, which JSON.stringify writes as
     null), int64 as numbers, and no `result` (proto-loader's name of the set oneof member)."""
     if isinstance(value, dict):

@@ -11,10 +11,10 @@ import json
 import grpc
 import httpx
 import pytest
+from compat.gateway_support import running_gateway
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from compat.gateway_support import running_gateway
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_client import (
@@ -225,7 +225,7 @@ class TestQuotas:
 
 @pytest.fixture(scope="module")
 def keyed_cluster():
-    from inprocess import InProcessCluster  # noqa: PLC0415
+    from inprocess import InProcessCluster
 
     c = InProcessCluster(episode_overrides={"api_keys": keys()}).start()
     yield c
@@ -417,7 +417,7 @@ class TestGatewayApiKeys:
 
 class TestCli:
     def test_eval_sends_the_key_in_mlopsdebug_api_key(self, keyed_cluster, tmp_path, monkeypatch):
-        from mlopsdebug_cli.main import main  # noqa: PLC0415
+        from mlopsdebug_cli.main import main
 
         def run(output: str) -> int:
             args = ["eval", "--address", keyed_cluster.episode_addr, "--output", str(tmp_path / output), "--no-progress",

@@ -45,9 +45,9 @@ def test_sealed_evaluation_example_runs(cluster, capsys):
 
 def test_node_example_runs(cluster):
     """The Node.js example plays an episode to a graded end (skipped without a built Node client)."""
-    import os  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
-    import subprocess  # noqa: PLC0415
+    import os
+    import shutil
+    import subprocess
 
     if shutil.which("node") is None or not (ROOT / "clients" / "node" / "dist" / "src" / "index.js").exists():
         if os.environ.get("CI"):

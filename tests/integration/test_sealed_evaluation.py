@@ -5,8 +5,8 @@ a complete, deterministic operator report; the right status codes."""
 from __future__ import annotations
 
 import pytest
-
 from answers import gold_diagnosis, open_key, seeds_by_fault
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug_client import (
@@ -92,7 +92,7 @@ class TestOracleAttack:
         """Against detailed grades the attack reaches a perfect score without investigating."""
         for seed in range(3):
 
-            def grade_target(diagnosis: pb.Diagnosis) -> pb.Grade:
+            def grade_target(diagnosis: pb.Diagnosis, seed: int = seed) -> pb.Grade:
                 episode = client.reset("easy", seed)
                 return submit(client, episode.episode_id, diagnosis)
 
@@ -111,7 +111,8 @@ class TestOracleAttack:
             run_id = target.observation.run_id
             used = [False]
 
-            def grade_target(diagnosis: pb.Diagnosis) -> pb.Grade | None:
+            # Called within this iteration; the defaults bind this iteration's values all the same (B023).
+            def grade_target(diagnosis: pb.Diagnosis, target=target, used=used, run_id=run_id) -> pb.Grade | None:
                 if not used[0]:
                     used[0] = True
                     grade = submit(client, target.episode_id, diagnosis)
@@ -310,7 +311,7 @@ class TestStatusCodes:
 
 def test_the_gym_wrapper_plays_a_sealed_evaluation(cluster, candidates):
     """`reset(evaluation_id=...)` on the Gymnasium-style wrapper: no seed in info, a bare score."""
-    from mlopsdebug_client import MLOpsDebugGymEnv  # noqa: PLC0415
+    from mlopsdebug_client import MLOpsDebugGymEnv
 
     with EpisodeClient(cluster.episode_addr) as client:
         created = client.create_evaluation({"medium": 1})

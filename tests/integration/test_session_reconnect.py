@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 
 import pytest
-
 from faultproxy import FaultProxy
+
 from mlopsdebug_client import (
     AlreadyExistsError,
     AsyncEpisodeClient,
@@ -57,7 +57,7 @@ def _config(target: str) -> ClientConfig:
     )
 
 
-def _bytes(observation) -> bytes:  # noqa: ANN001
+def _bytes(observation) -> bytes:
     return observation.SerializeToString(deterministic=True)
 
 
@@ -78,7 +78,7 @@ def _wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
         time.sleep(0.01)
 
 
-def _warm_up(session) -> None:  # noqa: ANN001
+def _warm_up(session) -> None:
     """One exchange, so the connection is up before the proxy holds anything (its handshake included)."""
     with pytest.raises(NotFoundError):
         session.get_state("warm-up")
@@ -98,8 +98,8 @@ def proxied(make_cluster):
     proxy.close()
 
 
-def _open_episodes(cluster) -> int:  # noqa: ANN001
-    return len(cluster.episode_servicer._manager)  # noqa: SLF001 - the test looks inside the service
+def _open_episodes(cluster) -> int:
+    return len(cluster.episode_servicer._manager)
 
 
 class TestResumeAfterARestartThatKeepsEpisodes:
@@ -142,7 +142,7 @@ class TestResumeAfterARestartThatKeepsEpisodes:
         halfway = asyncio.Barrier(WORKERS + 1)
         resumed = asyncio.Event()
 
-        async def worker(session, seed: int) -> list[bytes]:  # noqa: ANN001
+        async def worker(session, seed: int) -> list[bytes]:
             episode_id = (await session.reset("easy", seed)).episode_id
             seen = []
             for round_, action in enumerate(READS):
@@ -364,10 +364,10 @@ class TestServiceSideOfResumableSessions:
     def test_episodes_of_a_cut_stream_stay_open_only_for_a_resumable_session(self, cluster, resumable) -> None:
         """Without the metadata the stream's end closes its episodes (as always); with it they stay,
         for the client to resume or close (or for the idle reaper)."""
-        import grpc  # noqa: PLC0415
+        import grpc
 
-        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb  # noqa: PLC0415
-        from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc  # noqa: PLC0415
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 
         token = (("x-mlopsdebug-client-token", TOKEN),)  # the raw stream and the client share an owner
         metadata = token + ((("mlopsdebug-session-resumable", "1"),) if resumable else ())

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-
 from answers import gold_diagnosis, open_key, seeds_by_fault
 from gates import GatedProxy
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_client import (
     AsyncEpisodeClient,

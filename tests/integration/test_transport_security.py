@@ -12,10 +12,10 @@ import urllib.request
 
 import grpc
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-
 from answers import gold_diagnosis, open_key
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from inprocess import InProcessCluster
+
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.generator.v1 import generator_service_pb2 as gen_pb
 from mlopsdebug_client import (
@@ -57,7 +57,7 @@ def mtls_cluster(certs):
     cluster.stop()
 
 
-def refusal(call, *args) -> MLOpsDebugError:  # noqa: ANN001
+def refusal(call, *args) -> MLOpsDebugError:
     with pytest.raises(MLOpsDebugError) as info:
         call(*args)
     return info.value
@@ -230,16 +230,16 @@ class TestEdgeTls:
         try:
             assert gateway.url.startswith("https://")
             context = ssl.create_default_context(cafile=str(certs / "ca.crt"))
-            with urllib.request.urlopen(f"{gateway.url}/health", context=context, timeout=10) as response:
+            with urllib.request.urlopen(f"{gateway.url}/health", context=context, timeout=10) as response:  # noqa: S310 - our gateway
                 assert response.status == 200 and json.load(response)["status"] == "healthy"
-            request = urllib.request.Request(
+            request = urllib.request.Request(  # noqa: S310 - our gateway
                 f"{gateway.url}/reset", data=json.dumps({"task_id": "easy", "seed": 3}).encode(),
                 headers={"content-type": "application/json"},
             )
-            with urllib.request.urlopen(request, context=context, timeout=20) as response:
+            with urllib.request.urlopen(request, context=context, timeout=20) as response:  # noqa: S310 - our gateway
                 assert response.status == 200 and json.load(response)["episode_id"]
             with pytest.raises(OSError):  # plain HTTP is not served (the TLS server drops it)
-                urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/health", timeout=10)  # noqa: S310
+                urllib.request.urlopen(f"http://127.0.0.1:{gateway.port}/health", timeout=10)
         finally:
             gateway.stop()
 

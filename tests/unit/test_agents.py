@@ -27,9 +27,8 @@ from mlopsdebug_agents import Agent, RandomAgent, load_agent_factory, run_episod
 from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 from mlopsdebug_agents.llm import SYSTEM_PROMPT, LLMAgentFactory, LLMError, LLMSettings
 from mlopsdebug_client import NotFoundError
-from mlopsdebug_client.errors import make_error
 from mlopsdebug_client.actions import as_action
-from mlopsdebug_client.errors import StatusCode
+from mlopsdebug_client.errors import StatusCode, make_error
 
 FAULT_IDS = (
     "exploding_lr",
@@ -277,7 +276,7 @@ class FakeOpenAI:
         fake = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 fake.requests.append(body)
                 fake.headers.append(dict(self.headers))
@@ -415,7 +414,7 @@ class TestLLMAgent:
     def test_rate_limits_are_retried_after_the_time_the_endpoint_asks(self, llm_factory, monkeypatch):
         """429 with Retry-After (seconds or an HTTP date) waits that long, capped at 60 s; without it
         the backoff is jittered per episode, so that agents limited together spread their retries."""
-        from mlopsdebug_agents import llm  # noqa: PLC0415
+        from mlopsdebug_agents import llm
 
         slept: list[float] = []
         monkeypatch.setattr(llm.time, "sleep", slept.append)
@@ -535,7 +534,7 @@ class LosingSession(ScriptedSession):
 
     async def step(self, action: Any, episode_id: str = "") -> ep_pb.StepResponse:
         if self.resets <= self.losses and self._obs.step_count == 1:
-            from mlopsdebug_client._resume import lost_episode_error  # noqa: PLC0415
+            from mlopsdebug_client._resume import lost_episode_error
 
             raise lost_episode_error(episode_id)
         return await super().step(action, episode_id)
@@ -543,7 +542,7 @@ class LosingSession(ScriptedSession):
 
 class TestReplays:
     def _play(self, session: LosingSession, **kwargs: Any):
-        from mlopsdebug_agents import run_episode_replaying  # noqa: PLC0415
+        from mlopsdebug_agents import run_episode_replaying
 
         lines: list[str] = []
         script = [{"action_type": "read_config"}, {"action_type": "read_logs"}, SUBMIT]
@@ -568,7 +567,7 @@ class TestReplays:
         assert lines == reference_lines and len(lines) == 5  # only the finished play's lines
 
     def test_replays_are_bounded(self):
-        from mlopsdebug_client import EpisodeLostError  # noqa: PLC0415
+        from mlopsdebug_client import EpisodeLostError
 
         session = LosingSession(losses=10)
         with pytest.raises(EpisodeLostError):

@@ -251,7 +251,7 @@ class TestAgents:
             assert isinstance(factory(seed=0), ChecksOnlyAgent if name == "checks-only" else PriorAgent)
 
     def test_the_neutral_fix_aims_at_no_fault_for_the_grader(self):
-        from mlopsdebug_grader.fix_rules import targeted_faults  # noqa: PLC0415
+        from mlopsdebug_grader.fix_rules import targeted_faults
 
         assert targeted_faults(NEUTRAL_FIX) == frozenset()
 

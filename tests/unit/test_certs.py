@@ -20,7 +20,7 @@ def made(tmp_path_factory):
     return certs.generate_cluster_certs(tmp_path_factory.mktemp("certs"), extra_dns_names=["generator.ml.svc"])
 
 
-def load(path) -> x509.Certificate:  # noqa: ANN001
+def load(path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
 
 

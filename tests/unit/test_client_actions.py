@@ -3,36 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from mlopsdebug_client import actions
 
 from mlopsdebug.common.v1 import common_pb2
+from mlopsdebug_client import actions, vocabulary
 
-SPEC_CHECKS = (
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-)
-SPEC_ARTIFACTS = (
-    "config.yaml",
-    "train.log",
-    "dataset_stats.json",
-    "preprocessing.py",
-    "eval_results.json",
-    "model_card.json",
-)
-SPEC_CATEGORIES = (
-    "config_error",
-    "data_leakage",
-    "evaluation_bug",
-    "preprocessing_bug",
-    "label_mismatch",
-    "architecture_bug",
-)
+# The specification's names, which the vocabulary derives from the contract (tests/unit/test_vocabulary.py
+# holds them against the seed's spelling).
+SPEC_CHECKS = vocabulary.SANITY_CHECKS
+SPEC_ARTIFACTS = vocabulary.ARTIFACTS
+SPEC_CATEGORIES = vocabulary.CATEGORIES
 
 
 class TestBuilders:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+
 from mlopsdebug_client import config as cfg
 from mlopsdebug_client.config import ClientConfig
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 import math
 
-from mlopsdebug_client import convert
-
 from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug_client import convert
 
 # The observation fields of the specification's MLOpsObservation.
 SPEC_OBSERVATION_FIELDS = {

@@ -8,6 +8,7 @@ import grpc
 import pytest
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+
 from mlopsdebug_client import errors
 from mlopsdebug_client.errors import StatusCode
 
@@ -244,7 +245,7 @@ class TestMLOpsDebugError:
     def test_pickles_with_its_details(self) -> None:
         """Errors survive pickling (process pools) with class and details intact."""
         error = errors.error_from_status(_status())
-        clone = pickle.loads(pickle.dumps(error))
+        clone = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object
         assert type(clone) is errors.InvalidArgumentError
         assert clone.field_violations == error.field_violations
         assert clone.metadata == error.metadata and clone.code is error.code

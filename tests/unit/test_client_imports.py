@@ -10,6 +10,7 @@ import sys
 import mlopsdebug_client
 
 PACKAGE_DIR = pathlib.Path(mlopsdebug_client.__file__).parent
+AGENTS_DIR = PACKAGE_DIR.parent / "mlopsdebug_agents"
 SERVICE_PACKAGES = {
     "mlopsdebug_common",
     "mlopsdebug_generator",
@@ -35,8 +36,8 @@ def _top_level_imports(path: pathlib.Path) -> set[str]:
 
 class TestClientImports:
     def test_no_module_imports_service_code(self) -> None:
-        """No client module imports a service package."""
-        for path in PACKAGE_DIR.glob("*.py"):
+        """No client or agent module imports a service package (agents take word lists from the vocabulary)."""
+        for path in [*PACKAGE_DIR.glob("*.py"), *AGENTS_DIR.glob("*.py")]:
             assert not (_top_level_imports(path) & SERVICE_PACKAGES), path.name
 
     def test_core_modules_use_only_the_contract_grpc_and_protobuf(self) -> None:

@@ -96,7 +96,7 @@ class TestStepVerdict:
         assert isinstance(verdict, ResponseLostError) and verdict.applied is None
 
     def test_the_error_survives_pickling(self) -> None:
-        import pickle  # noqa: PLC0415
+        import pickle
 
         verdict = step_verdict("ep-1", 0, pb.EpisodeStateInfo(step_count=1))
         copy = pickle.loads(pickle.dumps(verdict))  # noqa: S301 - our own object

@@ -42,6 +42,16 @@ class TestSealing:
         with pytest.raises(SealError):
             Sealer(b"s" * 32).open(dataclasses.replace(sealed, scenario_id="sc-2"))
 
+    def test_seal_and_key_errors_are_invalid_answer_keys(self):
+        """Both are the common InvalidArgument on field answer_key (ANSWER_KEY_INVALID): no hand translation."""
+        with pytest.raises(SealError) as sealed:
+            Sealer(b"t" * 32).open(Sealer(b"s" * 32).seal(KEY))
+        with pytest.raises(AnswerKeyError) as malformed:
+            AnswerKey.from_bytes(b"{not json")
+        for error in (sealed.value, malformed.value):
+            assert isinstance(error, InvalidArgument) and error.reason == "ANSWER_KEY_INVALID"
+            assert [v.field for v in error.violations] == ["answer_key"]
+
     def test_short_secrets_are_refused(self):
         """A secret under 16 bytes cannot be used."""
         with pytest.raises(ValueError):
@@ -89,7 +99,7 @@ class TestChannelSettings:
     def test_servers_accept_the_keepalive_pings_our_channels_send(self):
         """Our channels ping idle connections; a server that found the pings too frequent would close
         every idle internal connection with GOAWAY "too_many_pings" (as gRPC's 5-minute default did)."""
-        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, SERVER_OPTIONS  # noqa: PLC0415
+        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, SERVER_OPTIONS
 
         channel, server = dict(CHANNEL_OPTIONS), dict(SERVER_OPTIONS)
         assert channel["grpc.keepalive_permit_without_calls"] == 1
@@ -98,7 +108,7 @@ class TestChannelSettings:
     def test_only_channels_to_stateless_services_go_round_robin(self):
         """Calls to generator and grader may go to any replica; the episode service holds episodes, so
         the gateway's channel to it must stick to one server."""
-        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, STATELESS_PEER_OPTIONS  # noqa: PLC0415
+        from mlopsdebug_common.rpc import CHANNEL_OPTIONS, STATELESS_PEER_OPTIONS
 
         assert dict(STATELESS_PEER_OPTIONS)["grpc.lb_policy_name"] == "round_robin"
         assert set(CHANNEL_OPTIONS) < set(STATELESS_PEER_OPTIONS)
@@ -107,8 +117,8 @@ class TestChannelSettings:
     def test_a_peer_call_waits_for_a_reconnect_longer_than_the_longest_backoff(self):
         """A restarted peer is reconnected to within the window a call waits for it (the channel's longest
         reconnect backoff plus gRPC's 20% jitter), so calls fail fast only when the peer stays down."""
-        from mlopsdebug_common.rpc import STATELESS_PEER_OPTIONS  # noqa: PLC0415
-        from mlopsdebug_episode.remote import CONNECT_WINDOW_S  # noqa: PLC0415
+        from mlopsdebug_common.rpc import STATELESS_PEER_OPTIONS
+        from mlopsdebug_episode.remote import CONNECT_WINDOW_S
 
         longest_backoff_s = dict(STATELESS_PEER_OPTIONS)["grpc.max_reconnect_backoff_ms"] / 1000 * 1.2
         assert longest_backoff_s < CONNECT_WINDOW_S
@@ -117,9 +127,9 @@ class TestChannelSettings:
 class TestRateLimitedLog:
     def test_one_line_per_interval_counting_the_rest(self, caplog):
         """Within an interval only the first occurrence is logged; the next line says how many were not."""
-        import logging  # noqa: PLC0415
+        import logging
 
-        from mlopsdebug_common import rpc  # noqa: PLC0415
+        from mlopsdebug_common import rpc
 
         now = [1000.0]
         limited = rpc.RateLimitedLog(logging.getLogger("test.ratelimit"), interval_s=60, clock=lambda: now[0])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from mlopsdebug_common.domain import SANITY_CHECKS, Scenario
+from mlopsdebug_common.domain import CHECK_STATUSES, SANITY_CHECKS, Scenario
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.rpc import MAX_MESSAGE_BYTES
 from mlopsdebug_common.sealing import Sealer
@@ -174,11 +174,11 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(size <= ARTIFACT_MAX_BYTES, f"{name} is {size:,} bytes: a full StepBatch of reads could overflow")
     checks = {c.check: c for c in scenario.sanity_checks}
     for c in scenario.sanity_checks:
-        expect(c.status in ("pass", "warn", "fail", "not_applicable"), f"{c.check}: bad status {c.status}")
+        expect(c.status in CHECK_STATUSES, f"{c.check}: bad status {c.status}")
         expect(all(isinstance(v, float) and math.isfinite(v) for v in c.metrics.values()), f"{c.check}: metrics")
         expect(len(c.details) <= 20, f"{c.check}: too many details")
 
-    config = yaml.load(arts["config.yaml"].content, Loader=YAML_LOADER)
+    config = yaml.load(arts["config.yaml"].content, Loader=YAML_LOADER)  # noqa: S506 - YAML_LOADER is a safe loader
     stats = json.loads(arts["dataset_stats.json"].content)
     results = json.loads(arts["eval_results.json"].content)
     card = json.loads(arts["model_card.json"].content)
@@ -273,7 +273,7 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(log.sched is not None and num(log.sched.group(2)) == spe * epochs, "total_steps")
     # Oversampling repeats rows within a split: version 2 tabular stats count each split's distinct ids.
     distinct = [splits[s].get("n_unique_ids", splits[s]["n_samples"]) for s in ("train", "val", "test")]
-    expect(all(d <= n for d, n in zip(distinct, sizes)), "distinct ids per split")
+    expect(all(d <= n for d, n in zip(distinct, sizes, strict=True)), "distinct ids per split")
     expect(sum(distinct) - stats["n_unique_ids"] == checks["data_leakage"].metrics["shared_ids_train_val"], "shared ids")
     resampling = stats.get("preprocessing", {}).get("resampling")
     expect((resampling is not None) == ("RandomOverSampler(" in code), "oversampling in stats and code")

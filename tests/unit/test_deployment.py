@@ -6,9 +6,9 @@ import pathlib
 import re
 
 import yaml
+from workspace import closure, members
 
 from mlopsdebug_common.tasks import TASKS
-from workspace import closure, members
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}

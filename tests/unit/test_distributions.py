@@ -12,7 +12,6 @@ import subprocess
 import sys
 
 import pytest
-
 import workspace
 from workspace import ROOT, SERVICES, closure, members, normalize
 

@@ -522,8 +522,8 @@ class TestObservationTemplates:
     def servicer():
         from mlopsdebug_episode.server import EpisodeServicer
 
-        m, scenarios, _ = manager()
-        return EpisodeServicer(m, scenarios)
+        m, _, _ = manager()
+        return EpisodeServicer(m)
 
     @staticmethod
     async def reset(servicer, task_id: str, seed: int):

@@ -13,6 +13,7 @@ from mlopsdebug_cli.evaluate import (
     canonical_order,
     compare,
     mean_ci95,
+    parse_agents,
     parse_seeds,
     parse_tasks,
     plan,
@@ -58,8 +59,14 @@ class TestParsing:
     def test_tasks_keep_order_without_duplicates(self):
         """Tasks come back in the order given, once each."""
         assert parse_tasks("hard, easy,hard") == ["hard", "easy"]
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="no tasks given"):
             parse_tasks(" , ")
+
+    def test_agents_are_their_own_list(self):
+        """Agents parse with the same comma rules, and an empty list says agents, not tasks."""
+        assert parse_agents("random, heuristic,random") == ["random", "heuristic"]
+        with pytest.raises(ValueError, match="no agents given"):
+            parse_agents(",")
 
     def test_plan_is_canonical(self):
         """The plan is every (agent, task, seed), ordered by agent, task (easy, medium, hard), seed."""
@@ -194,10 +201,10 @@ class TestPairedComparison:
 class TestSplitRows:
     def test_held_out_faults_get_their_own_rows(self, monkeypatch):
         """With a held-out fault among the revealed ones, the per-task table adds train/held-out rows."""
-        import dataclasses  # noqa: PLC0415
+        import dataclasses
 
-        from mlopsdebug_cli.evaluate import summarize  # noqa: PLC0415
-        from mlopsdebug_common.faults import FAULTS  # noqa: PLC0415
+        from mlopsdebug_cli.evaluate import summarize
+        from mlopsdebug_common.faults import FAULTS
 
         monkeypatch.setitem(FAULTS, "silent_metric_swap", dataclasses.replace(FAULTS["silent_metric_swap"], heldout=True))
         records = [

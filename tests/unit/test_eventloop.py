@@ -65,8 +65,8 @@ class TestGatewayFollowsTheSetting:
     @pytest.mark.parametrize("setting", ["asyncio", "uvloop"])
     def test_uvicorn_is_told_the_chosen_loop(self, monkeypatch, setting):
         """A gateway started on a thread (tests, the in-process cluster) honours the setting too."""
-        from mlopsdebug_gateway.config import GatewayConfig  # noqa: PLC0415
-        from mlopsdebug_gateway.server import uvicorn_config  # noqa: PLC0415
+        from mlopsdebug_gateway.config import GatewayConfig
+        from mlopsdebug_gateway.server import uvicorn_config
 
         monkeypatch.setenv("MLOPSDEBUG_EVENT_LOOP", setting)
         assert uvicorn_config(GatewayConfig(port=0)).loop == setting

@@ -13,8 +13,8 @@ import functools
 
 import pytest
 import yaml
-
 from fix_corpus import PARAPHRASES, make_key
+
 from mlopsdebug_common.domain import SANITY_CHECKS
 from mlopsdebug_common.faults import CATEGORIES, FAULT_POOLS, FAULTS
 from mlopsdebug_common.tasks import TASK_ORDER, TASKS
@@ -35,7 +35,7 @@ def task_of(fault: str) -> str:
     return FAULTS[fault].task_id
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def worlds(fault: str) -> tuple[tuple, ...]:
     """(planted, twin, planted checks, twin checks) for SEEDS seeds of the fault."""
     out = []
@@ -122,4 +122,4 @@ class TestFixCorpus:
     def test_paraphrases_score_at_least_0_9(self, fault):
         texts = PARAPHRASES[fault]
         credits = [judge_fix(make_key(fault), text).credit for text in texts]
-        assert sum(credits) / len(credits) >= 0.9, dict(zip(texts, credits))
+        assert sum(credits) / len(credits) >= 0.9, dict(zip(texts, credits, strict=True))

@@ -13,7 +13,8 @@ import sys
 import pytest
 import yaml
 
-from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, Scenario
+from mlopsdebug_common.domain import SANITY_CHECKS, TRAINING_STATUSES, ArtifactDoc, RunSummary, Scenario
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import MAX_SEED, TASK_ORDER, TASKS
@@ -51,24 +52,25 @@ class TestTasks:
 
 
 class TestValidation:
-    def test_unknown_task_raises_unknown_task_error(self):
-        """An unknown task id is a ValueError subclass that names the valid tasks."""
-        with pytest.raises(core.UnknownTaskError, match="easy, medium, hard"):
+    def test_unknown_task_raises_invalid_argument(self):
+        """An unknown task id is the common InvalidArgument (UNKNOWN_TASK) that names the valid tasks."""
+        with pytest.raises(InvalidArgument, match="expected one of easy") as caught:
             core.generate_scenario("impossible", 1, sealer=SEALER)
-        assert issubclass(core.UnknownTaskError, ValueError)
+        assert caught.value.reason == "UNKNOWN_TASK" and caught.value.violations[0].field == "task_id"
 
     @pytest.mark.parametrize("seed", [-1, MAX_SEED + 1, 2**64])
     def test_seed_outside_range_raises_invalid_seed_error(self, seed):
         """Seeds outside [0, MAX_SEED] are rejected."""
-        with pytest.raises(core.InvalidSeedError):
+        with pytest.raises(InvalidArgument) as caught:
             core.generate_scenario("easy", seed, sealer=SEALER)
-        assert issubclass(core.InvalidSeedError, ValueError)
+        assert caught.value.reason == "INVALID_SEED"
 
     @pytest.mark.parametrize("seed", ["3", 1.5, True, None])
     def test_non_integer_seed_raises_invalid_seed_error(self, seed):
         """Strings, floats and booleans are not seeds."""
-        with pytest.raises(core.InvalidSeedError):
+        with pytest.raises(InvalidArgument) as caught:
             core.generate_world("easy", seed)
+        assert caught.value.reason == "INVALID_SEED"
 
     def test_boundary_seeds_are_accepted(self):
         """0 and MAX_SEED both generate."""
@@ -77,7 +79,7 @@ class TestValidation:
 
     def test_forcing_a_fault_from_another_task_is_rejected(self):
         """generate_world(fault=...) accepts only faults of the task's pool."""
-        with pytest.raises(ValueError, match="not in the pool"):
+        with pytest.raises(InvalidArgument, match="not in the pool"):
             core.generate_world("easy", 1, fault="silent_metric_swap")
 
 
@@ -111,7 +113,7 @@ class TestScenarioShape:
                 s = core.generate_scenario(task_id, seed, sealer=SEALER).run_summary
                 assert 0.0 <= s.val_metric <= 1.0 and 0.0 <= s.test_metric <= 1.0
                 assert 0 <= s.epochs_completed <= s.epochs_planned
-                assert s.training_status in ("completed", "early_stopped", "diverged", "failed")
+                assert s.training_status in TRAINING_STATUSES
                 assert s.wall_clock_seconds > 0
                 if s.training_status == "diverged":
                     assert math.isnan(s.final_train_loss) and math.isnan(s.final_val_loss)
@@ -130,11 +132,11 @@ class TestDeterminism:
         cases = [("easy", 3), ("medium", 8), ("hard", 21), ("hard", MAX_SEED)]
         here = [digest(core.generate_scenario(t, s, sealer=SEALER)) for t, s in cases]
         program = (
-            "import sys; sys.path.insert(0, %r)\n"
+            f"import sys; sys.path.insert(0, {os.path.dirname(__file__)!r})\n"
             "from test_generator import digest, SEALER\n"
             "from mlopsdebug_generator import core\n"
-            "for t, s in %r: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
-        ) % (os.path.dirname(__file__), cases)
+            f"for t, s in {cases!r}: print(digest(core.generate_scenario(t, s, sealer=SEALER)))\n"
+        )
         for hash_seed in ("0", "12345"):
             env = {**os.environ, "PYTHONHASHSEED": hash_seed}
             out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env, check=True)
@@ -147,7 +149,7 @@ class TestDeterminism:
         world = core.generate_world("medium", 17, fault="data_leakage_overlap")
         forward = checks.run_all(world, core._check_streams("medium", 17, b""))
         streams = core._check_streams("medium", 17, b"")
-        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams)))]
+        backward = [checks.CHECKS[name](world, stream) for name, stream in reversed(list(zip(SANITY_CHECKS, streams, strict=True)))]
         assert forward == tuple(reversed(backward))
 
     def test_sealing_secret_changes_only_the_key(self):
@@ -171,7 +173,7 @@ class TestSaltAndIdentifiers:
 
     def test_the_service_refuses_to_run_unsalted_by_accident(self, monkeypatch):
         """No MLOPSDEBUG_SALT and no explicit public choice: the generator does not start."""
-        from mlopsdebug_generator.server import salt_from_env  # noqa: PLC0415
+        from mlopsdebug_generator.config import salt_from_env
 
         monkeypatch.delenv("MLOPSDEBUG_SALT", raising=False)
         monkeypatch.delenv("MLOPSDEBUG_SALT_PUBLIC", raising=False)
@@ -190,7 +192,8 @@ class TestSaltAndIdentifiers:
 
     def test_a_public_generator_says_so_loudly(self, caplog):
         """An unsalted generator logs a WARNING that its answers are computable offline."""
-        from mlopsdebug_generator.server import GeneratorConfig, GeneratorServicer  # noqa: PLC0415
+        from mlopsdebug_generator.config import GeneratorConfig
+        from mlopsdebug_generator.server import GeneratorServicer
 
         with caplog.at_level("WARNING", logger="mlopsdebug.generator"):
             GeneratorServicer(GeneratorConfig(secret=b"s" * 32, salt=b"x"))
@@ -289,13 +292,23 @@ class TestGallery:
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text
 
+    def test_the_optimizer_in_a_conclusion_is_the_runs_optimizer(self, capsys):
+        """exploding_lr's conclusion names the run's optimizer (easy seed 0: adamw on tabnet), not its model."""
+        from mlopsdebug_generator import gallery
+
+        world = core.generate_world("easy", 0)
+        assert world.fault_id == "exploding_lr" and world.optimizer == "adamw"
+        gallery.main(["easy:0"])
+        root_cause = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Root cause:"))
+        assert "stable range for adamw" in root_cause
+
 
 class TestGeneratedDocs:
     def test_readme_and_grading_tables_and_gallery_are_current(self):
         """The README's task, rules and gallery sections and docs/grading.md's rules table are exactly what
         scripts/gen_docs.py prints from the registry, the fix rules and the generator today."""
-        import importlib.util  # noqa: PLC0415
-        import pathlib  # noqa: PLC0415
+        import importlib.util
+        import pathlib
 
         path = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "gen_docs.py"
         spec = importlib.util.spec_from_file_location("gen_docs", path)

@@ -89,7 +89,7 @@ class TestHealthyTwin:
         for seed in range(30):
             planted, twin = planted_and_twin(fault, seed)
             a, b = render_config.render(twin).splitlines(), render_config.render(planted).splitlines()
-            changed = [(x, y) for x, y in zip(a, b) if x != y]
+            changed = [(x, y) for x, y in zip(a, b, strict=False) if x != y]
             assert len(a) == len(b) and len(changed) == 1
             leaf = core.answer_key(planted).field.split(".")[-1]
             assert changed[0][1].strip().startswith(leaf + ":")
@@ -397,7 +397,7 @@ class TestVariety:
         for seed in range(60):
             planted, twin = planted_and_twin(fault, seed)
             a, b = render_config.render(twin).splitlines(), render_config.render(planted).splitlines()
-            lines.update(y.strip() for x, y in zip(a, b) if x != y)
+            lines.update(y.strip() for x, y in zip(a, b, strict=False) if x != y)
         assert len(lines) >= 5 and lines.most_common(1)[0][1] <= 30
 
     def test_every_run_has_benign_warnings(self):

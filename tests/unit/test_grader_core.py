@@ -8,14 +8,14 @@ import math
 
 import numpy as np
 import pytest
+from fix_corpus import make_key
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_grader import core
 from mlopsdebug_grader.fix_rules import gold_fix, rule_sentence
-
-from fix_corpus import make_key
 
 LR_KEY = AnswerKey(
     "exploding_lr", "config_error", "config.yaml", "optimizer.learning_rate", ("optimizer.lr", "learning_rate", "lr"),
@@ -129,11 +129,12 @@ class TestCaps:
     def test_text_at_the_cap_is_accepted_and_one_more_is_refused(self, field, limit):
         """Each free-text field is refused one character over its cap, naming the field and the limit."""
         core.validate_diagnosis(with_(**{field: "a" * limit}))
-        with pytest.raises(core.DiagnosisTooLongError) as info:
+        with pytest.raises(InvalidArgument) as info:
             core.validate_diagnosis(with_(**{field: "a" * (limit + 1)}))
-        assert info.value.field == field
-        assert info.value.limit == limit
-        assert isinstance(info.value, ValueError)
+        assert info.value.reason == "DIAGNOSIS_TOO_LONG"
+        (violation,) = info.value.violations
+        assert violation.field == f"diagnosis.{field}"
+        assert violation.description == f"longer than {limit} characters"
 
     def test_documented_caps(self):
         """Field and file 200 characters, diagnosis and fix 4,000."""
@@ -141,18 +142,19 @@ class TestCaps:
 
     def test_grade_refuses_too_long_input(self):
         """grade() validates too, so nothing is scored from refused input."""
-        with pytest.raises(core.DiagnosisTooLongError):
+        with pytest.raises(InvalidArgument) as info:
             grade(with_(proposed_fix="x" * 4001))
+        assert info.value.reason == "DIAGNOSIS_TOO_LONG"
 
-    def test_unknown_category_is_a_value_error_not_a_length_error(self):
-        """An unknown category is refused with ValueError, distinct from the length error."""
-        with pytest.raises(ValueError, match="unknown failure category") as info:
+    def test_unknown_category_is_invalid_not_too_long(self):
+        """An unknown category is refused with InvalidArgument, a reason distinct from the length error."""
+        with pytest.raises(InvalidArgument, match="unknown failure category") as info:
             core.validate_diagnosis(with_(failure_category="optimizer_bug"))
-        assert not isinstance(info.value, core.DiagnosisTooLongError)
+        assert info.value.reason == "INVALID_DIAGNOSIS"
 
     def test_empty_category_is_refused(self):
         """The unset category is not a category."""
-        with pytest.raises(ValueError):
+        with pytest.raises(InvalidArgument):
             core.validate_diagnosis(with_(failure_category=""))
 
     def test_empty_texts_are_accepted_and_earn_nothing(self):
@@ -289,9 +291,9 @@ class TestAdversarialInput:
     )
     def test_text_at_the_cap_is_graded_quickly(self, text):
         """Reading stays linear in the text: 4,000 characters of repeated tokens grade in well under 10 s."""
-        import time  # noqa: PLC0415
+        import time
 
-        from mlopsdebug_grader import fix_rules  # noqa: PLC0415
+        from mlopsdebug_grader import fix_rules
 
         fix_rules.read_fix.cache_clear()
         fix_rules.proposed_faults.cache_clear()

@@ -5,14 +5,13 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from fix_corpus import DUPLICATE_SOURCE_PARAPHRASES, PARAPHRASES, make_key
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_grader import fix_rules
 from mlopsdebug_grader.fix_rules import RULES, gold_fix, judge_fix, proposed_faults, rule_sentence
 from mlopsdebug_grader.fix_text import normalise, numbers_in, split_sentences
-
-from fix_corpus import DUPLICATE_SOURCE_PARAPHRASES, PARAPHRASES, make_key
 
 
 def credit(fault_id: str, text: str, **overrides) -> float:
@@ -521,7 +520,7 @@ class TestBareMentions:
 
 def _corpus() -> list[str]:
     """Fix texts to probe: every paraphrase, gold and code fix, cross-fault pairs, and seeded keyword bags."""
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
 
     singles = [t for ts in PARAPHRASES.values() for t in ts] + DUPLICATE_SOURCE_PARAPHRASES
     singles += [t for ts in CODE_FIXES.values() for t in ts] + [gold_fix(make_key(f)) for f in FAULTS]

@@ -7,7 +7,13 @@ import asyncio
 import pytest
 from unit.test_episode_core import DIAG, FakeGrader, make_scenario, manager, run
 
-from mlopsdebug_common.errors import AlreadyExists, InvalidArgument, NotFound, ResourceExhausted, Unauthenticated
+from mlopsdebug_common.errors import (
+    AlreadyExists,
+    InvalidArgument,
+    NotFound,
+    ResourceExhausted,
+    Unauthenticated,
+)
 from mlopsdebug_common.principals import ApiKeys, digest, keys_from_env, owner_of_call
 from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.core import EpisodeConfig, EpisodeManager
@@ -192,8 +198,8 @@ class TestCoreOwnership:
 
 class TestConfiguration:
     def test_services_read_keys_quota_and_limits_from_the_environment(self, tmp_path, monkeypatch):
-        from mlopsdebug_episode.server import EpisodeServerConfig  # noqa: PLC0415
-        from mlopsdebug_gateway.config import GatewayConfig, from_env  # noqa: PLC0415
+        from mlopsdebug_episode.config import EpisodeServerConfig
+        from mlopsdebug_gateway.config import GatewayConfig, from_env
 
         path = tmp_path / "keys"
         path.write_text(f"{KEY} alice\n")
@@ -214,7 +220,7 @@ class TestConfiguration:
             EpisodeConfig(max_episodes_per_owner=0)
 
     def test_the_python_client_config_carries_its_credentials(self):
-        from mlopsdebug_client import ClientConfig  # noqa: PLC0415
+        from mlopsdebug_client import ClientConfig
 
         default = ClientConfig()
         assert dict(default.call_metadata)["x-mlopsdebug-client-token"] == default.client_token
@@ -222,7 +228,7 @@ class TestConfiguration:
         keyed = ClientConfig(api_key=KEY, client_token="t")
         assert keyed.call_metadata == (("authorization", f"Bearer {KEY}"), ("x-mlopsdebug-client-token", "t"))
         assert KEY not in repr(keyed)
-        import dataclasses  # noqa: PLC0415
+        import dataclasses
 
         assert dataclasses.replace(keyed, timeout_s=5).call_metadata == keyed.call_metadata
         for bad in ({"api_key": ""}, {"api_key": "a b"}, {"client_token": ""}, {"client_token": "x" * 257}):

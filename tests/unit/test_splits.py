@@ -46,8 +46,9 @@ class TestWithoutHeldOutFaults:
                 with pytest.raises(InvalidArgument) as caught:
                     validate_split(task_id, split)
                 assert caught.value.reason == "NO_SUCH_SPLIT"
-                with pytest.raises(core.InvalidSplitError):
+                with pytest.raises(InvalidArgument) as caught:
                     core.generate_scenario(task_id, 1, sealer=SEALER, split=split)
+                assert caught.value.reason == "NO_SUCH_SPLIT"
 
     def test_unknown_split(self):
         with pytest.raises(InvalidArgument) as caught:

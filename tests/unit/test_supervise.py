@@ -140,7 +140,7 @@ class TestSupervisor:
 
     def test_a_crash_loop_gives_up_past_the_limit(self):
         cluster, clock, messages, supervisor = self.make(max_crashes_in_a_row=2)
-        for step in range(2):
+        for _ in range(2):
             cluster.codes["episode"] = 1
             assert supervisor.check()
             clock.now += 10

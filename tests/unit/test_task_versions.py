@@ -57,7 +57,7 @@ class TestPinnedVersions:
     def test_v1_tasks_reproduce_the_published_scenarios(self):
         expected = json.loads(GOLDEN.read_text())
         got = digests("-v1")
-        changed = {name: sum(a != b for a, b in zip(got[name], expected[name])) for name in expected}
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name], strict=True)) for name in expected}
         assert not any(changed.values()), f"scenarios changed under the pinned v1 ids: {changed}"
 
     def test_v1_pools_are_the_seeds_three_faults(self):

@@ -56,7 +56,9 @@ class Agent:
 class AgentFactory(Protocol):
     """Makes the agent for one episode (an `Agent` subclass is itself a factory)."""
 
-    def __call__(self, seed: int) -> Agent: ...
+    def __call__(self, seed: int) -> Agent:
+        """A fresh agent for one episode, seeded for reproducible play."""
+        ...
 
 
 def _builtin(name: str) -> Callable[[], AgentFactory]:

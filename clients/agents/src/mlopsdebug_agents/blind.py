@@ -28,13 +28,13 @@ import dataclasses
 import json
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final
 
 import numpy as np
 
 from mlopsdebug_agents.base import Agent
-from mlopsdebug_agents.random_agent import SANITY_CHECKS
+from mlopsdebug_client.vocabulary import SANITY_CHECKS
 
 __all__ = [
     "BLIND_AGENTS",
@@ -100,6 +100,7 @@ class Answer:
     fix: str
 
     def action(self) -> dict[str, Any]:
+        """The submit_diagnosis action that gives this answer."""
         return {
             "action_type": "submit_diagnosis",
             "failure_category": self.category,
@@ -110,10 +111,12 @@ class Answer:
         }
 
     def to_json(self) -> dict[str, str]:
+        """A JSON-ready dict (the learned table's file format)."""
         return dataclasses.asdict(self)
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Answer:
+        """The answer that to_json wrote."""
         return cls(str(data["category"]), str(data["file"]), str(data["field"]), str(data["fix"]))
 
 
@@ -130,6 +133,7 @@ class Revealed:
 
     @classmethod
     def from_grade(cls, grade: Mapping[str, Any] | None) -> Revealed | None:
+        """The answer a revealing grade carries, or None when the grade reveals none."""
         answer = (grade or {}).get("answer") or {}
         if not answer.get("fault_id"):
             return None
@@ -143,6 +147,7 @@ class Revealed:
         )
 
     def field_names(self) -> set[str]:
+        """The field's name and aliases, normalised for matching."""
         return {_norm(n) for n in (self.field, *self.field_aliases) if n.strip()}
 
 
@@ -192,6 +197,7 @@ class Probe:
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Probe | None:
+        """The probe an eval record played (its submission and the credit of each component), or None."""
         grade = record.get("grade") or {}
         credits = {c["kind"]: float(c["credit"]) for c in grade.get("components") or ()}
         submitted = [s["action"] for s in record.get("steps") or () if s.get("error") is None]
@@ -376,20 +382,24 @@ class BlindTable:
     meta: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def task(self, task_id: str) -> TaskTable:
+        """The table learned for one task; KeyError names the tasks it has."""
         if task_id not in self.tasks:
             raise KeyError(f"the blind table was not trained on task {task_id!r} (it has {', '.join(self.tasks)})")
         return self.tasks[task_id]
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (the table's file format)."""
         return {"format": TABLE_FORMAT, "meta": self.meta, "tasks": {t: v.to_json() for t, v in self.tasks.items()}}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> BlindTable:
+        """The table that to_json wrote; ValueError for another format."""
         if data.get("format") != TABLE_FORMAT:
             raise ValueError(f"not a blind table of format {TABLE_FORMAT}: {data.get('format')!r}")
         return cls({t: TaskTable.from_json(v) for t, v in data["tasks"].items()}, dict(data.get("meta") or {}))
 
     def dumps(self) -> str:
+        """The table as stable JSON text (sorted keys), for its cache file."""
         return json.dumps(self.to_json(), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
 
@@ -415,7 +425,7 @@ def learn_table(
     for task, own in by_task.items():
         options = _options(own, probes, candidates)
 
-        def entries(key_of) -> dict[str, Entry]:
+        def entries(key_of: Callable[[Example], str]) -> dict[str, Entry]:
             groups: dict[str, list[int]] = defaultdict(list)
             for i, e in enumerate(own):  # noqa: B023 - used at once
                 groups[key_of(e)].append(i)
@@ -447,6 +457,7 @@ class FaultClassifier:
 
     @classmethod
     def fit(cls, examples: Iterable[Example]) -> FaultClassifier:
+        """Counts the faults seen per (task, verdict pattern), per failed-check set and per task."""
         patterns: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         fails: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         tasks: dict[str, Counter[str]] = defaultdict(Counter)
@@ -462,6 +473,7 @@ class FaultClassifier:
                    {k: top(v) for k, v in tasks.items()})  # fmt: skip
 
     def predict(self, task: str, pattern: str) -> str:
+        """The fault most often seen with this pattern, else with its failed checks, else on the task."""
         return self.patterns.get((task, pattern)) or self.fail_sets.get((task, fail_set(pattern))) or self.majority[task]
 
 
@@ -475,6 +487,7 @@ class NaiveBayesClassifier:
 
     @classmethod
     def fit(cls, examples: Iterable[Example], alpha: float = 1.0) -> NaiveBayesClassifier:
+        """Fits per-task priors and per-check verdict likelihoods, smoothed by `alpha`."""
         by_task: dict[str, list[Example]] = defaultdict(list)
         for e in examples:
             by_task[e.task].append(e)
@@ -495,6 +508,7 @@ class NaiveBayesClassifier:
         return cls(faults, log_prior, log_likelihood)
 
     def predict(self, task: str, pattern: str) -> str:
+        """The fault with the highest posterior for this verdict pattern."""
         letters = _NB_LETTERS
         index = [letters.index(letter if letter in letters else "?") for letter in pattern]
         scores = self.log_prior[task] + sum(self.log_likelihood[task][:, i, j] for i, j in enumerate(index))
@@ -514,6 +528,7 @@ class ChecksOnlyAgent(Agent):
         self.level: str | None = None  # where the answer came from: "pattern", "fail_set" or "prior"
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """Runs the sanity checks not yet run, then submits the answer learned for their verdicts."""
         result = observation.get("last_action_result") or {}
         if result.get("type") == "sanity_check":
             self.statuses[str(result["check"])] = str(result["status"])
@@ -533,6 +548,7 @@ class PriorAgent(Agent):
         self.table = table
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """Submits the task's best constant answer at once."""
         return self.table.task(str(observation["task_id"])).prior.answer.action()
 
 
@@ -551,9 +567,11 @@ class BlindAgentFactory:
         self.table = table
 
     def train(self, table: BlindTable) -> None:
+        """Gives the factory the table its agents answer from."""
         self.table = table
 
     def __call__(self, seed: int) -> Agent:
+        """A fresh agent for one episode; RuntimeError before the factory was trained."""
         if self.table is None:
             raise RuntimeError(
                 f"the {self.kind} agent has no learned table: train it with `mlopsdebug eval --agent {self.kind}"

@@ -50,6 +50,7 @@ from typing import Any, Final
 import yaml
 
 from mlopsdebug_agents.base import Agent
+from mlopsdebug_client.vocabulary import SANITY_CHECKS
 
 # libyaml's parser where PyYAML was built with it (its wheels are): the same documents as the pure
 # Python SafeLoader (the resolver and constructor are shared), about ten times faster.
@@ -57,16 +58,7 @@ _YAML_LOADER: Final = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 __all__ = ["HeuristicAgent"]
 
-_CHECKS: Final[tuple[str, ...]] = (
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-)
+_CHECKS: Final[tuple[str, ...]] = SANITY_CHECKS
 # Whole-artifact reads first, then every sanity check: 13 steps, inside the smallest budget (20).
 _PLAN: Final[tuple[dict[str, Any], ...]] = (
     {"action_type": "read_config"},
@@ -151,9 +143,9 @@ class _Code:
     def segment(self, node: ast.AST) -> str:
         """The source text of `node` (as ast.get_source_segment, without re-splitting the source)."""
         positions = [getattr(node, name, None) for name in ("lineno", "col_offset", "end_lineno", "end_col_offset")]
-        if any(p is None for p in positions):  # a node made by hand: no source (ast gives None too)
-            return ""
         line, col, end_line, end_col = positions
+        if line is None or col is None or end_line is None or end_col is None:  # a node made by hand: no source
+            return ""
         try:
             return self.source[self._offset(line, col) : self._offset(end_line, end_col)]
         except IndexError:  # positions beyond this source
@@ -192,13 +184,6 @@ class _Code:
                 if not re.search(r"def (evaluate|score|export|save|write|dump)", text):
                     found.append(name)
         return found
-
-    def enclosing_function(self, target: ast.AST) -> str | None:
-        for name, fn in self.functions.items():
-            for node in ast.walk(fn):
-                if node is target:
-                    return name
-        return None
 
 
 def _is_label_map(node: ast.expr) -> bool:
@@ -247,6 +232,7 @@ class HeuristicAgent(Agent):
             self.checks[result["check"]] = result
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """The next investigation step of the plan, or the diagnosis once the evidence names the fault."""
         self._observe(observation)
         left = observation["max_steps"] - observation["step_count"]
         if self._plan and left > 1:
@@ -574,7 +560,9 @@ class HeuristicAgent(Agent):
         candidates = []
         for fn_name, fn in code.functions.items():
             for node in ast.walk(fn):
-                target = node.targets[0] if isinstance(node, ast.Assign) else None
+                if not isinstance(node, ast.Assign):
+                    continue
+                target = node.targets[0]
                 if isinstance(target, ast.Name) and _is_label_map(node.value):
                     candidates.append((fn_name, target.id, node.value))
         if not candidates:
@@ -1036,7 +1024,8 @@ class HeuristicAgent(Agent):
             if not isinstance(per_class, dict) or not per_class or macro is None:
                 continue
             f1s = [_number(c.get("f1")) for c in per_class.values() if isinstance(c, dict)]
-            if f1s and all(f is not None for f in f1s) and abs(sum(f1s) / len(f1s) - macro) > 0.002:
+            numbers = [f for f in f1s if f is not None]
+            if f1s and len(numbers) == len(f1s) and abs(sum(numbers) / len(numbers) - macro) > 0.002:
                 off = True
         if not off or code.tree is None:
             return None

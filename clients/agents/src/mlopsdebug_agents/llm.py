@@ -24,6 +24,7 @@ from typing import Any, Final
 import httpx
 
 from mlopsdebug_agents.base import Agent
+from mlopsdebug_client.vocabulary import ARTIFACTS, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
 
 __all__ = ["SYSTEM_PROMPT", "TOOLS", "LLMAgent", "LLMAgentFactory", "LLMError", "LLMSettings"]
 
@@ -32,33 +33,10 @@ _ENV_BASE_URL: Final = ("MLOPSDEBUG_LLM_BASE_URL", "API_BASE_URL", "OPENAI_BASE_
 _ENV_MODEL: Final = ("MLOPSDEBUG_LLM_MODEL", "MODEL_NAME", "OPENAI_MODEL")
 _ENV_API_KEY: Final = ("MLOPSDEBUG_LLM_API_KEY", "HF_TOKEN", "OPENAI_API_KEY", "API_KEY")
 
-_CHECKS: Final = [
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-]
-_ARTIFACTS: Final = [
-    "config.yaml",
-    "train.log",
-    "dataset_stats.json",
-    "preprocessing.py",
-    "eval_results.json",
-    "model_card.json",
-]
-_STRUCTURED: Final = ["config.yaml", "dataset_stats.json", "eval_results.json", "model_card.json"]
-_CATEGORIES: Final = [
-    "config_error",
-    "data_leakage",
-    "evaluation_bug",
-    "preprocessing_bug",
-    "label_mismatch",
-    "architecture_bug",
-]
+_CHECKS: Final = list(SANITY_CHECKS)
+_ARTIFACTS: Final = list(ARTIFACTS)
+_STRUCTURED: Final = list(STRUCTURED_ARTIFACTS)
+_CATEGORIES: Final = list(CATEGORIES)
 
 SYSTEM_PROMPT: Final[str] = f"""\
 You are a senior ML engineer debugging a broken training run. Exactly one fault was planted in the
@@ -239,7 +217,7 @@ class LLMAgent(Agent):
         self._pending_call_id: str | None = None
         self.requests = 0
         # Backoff jitter only (it never changes what the agent does); seeded, like all randomness here.
-        self._jitter = random.Random(seed)
+        self._jitter = random.Random(seed)  # noqa: S311 - jitter, not a secret
 
     # -- rendering what the episode shows --
 
@@ -334,9 +312,10 @@ class LLMAgent(Agent):
             return f"arguments are not JSON: {str(raw)[:200]}"
         if not isinstance(arguments, dict):
             return "arguments must be a JSON object"
-        return name, arguments, str(call.get("id") or f"call_{len(self._messages)}")
+        return str(name), arguments, str(call.get("id") or f"call_{len(self._messages)}")
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """Asks the model for the next tool call and turns it into an action."""
         if not self._messages:
             self._messages = [
                 {"role": "system", "content": SYSTEM_PROMPT},
@@ -392,11 +371,14 @@ class LLMAgentFactory:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> LLMAgentFactory:
+        """A factory configured by MLOPSDEBUG_LLM_* (or API_BASE_URL, MODEL_NAME, HF_TOKEN, OPENAI_*)."""
         return cls(LLMSettings.from_env(env))
 
     def __call__(self, seed: int) -> LLMAgent:
+        """A fresh agent for one episode, sharing this factory's HTTP client."""
         return LLMAgent(seed, settings=self.settings, http=self._http)
 
     def close(self) -> None:
+        """Closes the HTTP client, if this factory made it."""
         if self._owns_http:
             self._http.close()

@@ -15,45 +15,13 @@ from typing import Any, Final
 import numpy as np
 
 from mlopsdebug_agents.base import Agent
+from mlopsdebug_client.vocabulary import ACTION_TYPES, ARTIFACTS, CATEGORIES, SANITY_CHECKS
+from mlopsdebug_client.vocabulary import STRUCTURED_ARTIFACTS as STRUCTURED
 
 __all__ = ["RandomAgent"]
 
-SANITY_CHECKS: Final[tuple[str, ...]] = (
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-)
-ARTIFACTS: Final[tuple[str, ...]] = (
-    "config.yaml",
-    "train.log",
-    "dataset_stats.json",
-    "preprocessing.py",
-    "eval_results.json",
-    "model_card.json",
-)
-STRUCTURED: Final[tuple[str, ...]] = ("config.yaml", "dataset_stats.json", "eval_results.json", "model_card.json")
-CATEGORIES: Final[tuple[str, ...]] = (
-    "config_error",
-    "data_leakage",
-    "evaluation_bug",
-    "preprocessing_bug",
-    "label_mismatch",
-    "architecture_bug",
-)
-_INVESTIGATIONS: Final[tuple[str, ...]] = (
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-)
+# Every action but the submission.
+_INVESTIGATIONS: Final[tuple[str, ...]] = tuple(a for a in ACTION_TYPES if a != "submit_diagnosis")
 _LOG_FILTERS: Final[tuple[str, ...]] = ("", "epoch:1-2", "epoch:1", "warning", "loss", "error")
 # Seeds the agent's generator apart from any other consumer of the same episode seed.
 _STREAM: Final[int] = 0x52414E44
@@ -81,6 +49,7 @@ class RandomAgent(Agent):
             self._seen_keys.append(f"{result['field_path'].rpartition('.')[0]}.{key}".lstrip("."))
 
     def act(self, observation: Mapping[str, Any]) -> dict[str, Any]:
+        """A random valid action, or the random diagnosis once its drawn budget is spent."""
         if self._budget is None:
             # Investigate for 0 .. max_steps - 1 steps, uniformly, so the submission always fits.
             self._budget = int(self._rng.integers(observation["max_steps"]))

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final, Protocol
 
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+from mlopsdebug_agents.base import Agent
+from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 from mlopsdebug_client import (
     EpisodeLostError,
     InvalidArgumentError,
@@ -27,9 +29,6 @@ from mlopsdebug_client import (
     observation_to_dict,
 )
 from mlopsdebug_client.actions import ActionLike, as_action, to_dict
-
-from mlopsdebug_agents.base import Agent
-from mlopsdebug_agents.lines import action_str, end_line, start_line, step_line
 
 __all__ = [
     "SUCCESS_THRESHOLD",
@@ -53,11 +52,19 @@ MAX_REPLAYS: Final[int] = 2
 class EpisodeSessionLike(Protocol):
     """What the runner needs of a session: `mlopsdebug_client.AsyncEpisodeSession` provides it."""
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse: ...
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> ep_pb.ResetResponse:
+        """Starts an episode (the runner passes `split` only when it is not "all")."""
+        ...
 
-    async def step(self, action: ActionLike, episode_id: str = "") -> ep_pb.StepResponse: ...
+    async def step(self, action: ActionLike, episode_id: str) -> ep_pb.StepResponse:
+        """Applies one action to the episode."""
+        ...
 
-    async def close_episode(self, episode_id: str = "") -> ep_pb.CloseEpisodeResponse: ...
+    async def close_episode(self, episode_id: str) -> ep_pb.CloseEpisodeResponse:
+        """Ends the episode and frees its slot."""
+        ...
 
 
 @dataclasses.dataclass(slots=True)
@@ -78,6 +85,7 @@ class StepRecord:
         return {field.name: getattr(self, field.name) for field in _STEP_FIELDS}
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready copy of the step's fields."""
         return json_safe(self.fields())  # json_safe copies every dict and list
 
 
@@ -101,6 +109,7 @@ class EpisodeRecord:
 
     @property
     def success(self) -> bool:
+        """Whether the episode scored at least SUCCESS_THRESHOLD."""
         return self.score >= SUCCESS_THRESHOLD
 
     @property
@@ -116,9 +125,11 @@ class EpisodeRecord:
 
     @property
     def rewards(self) -> list[float]:
+        """The reward of each step that the service applied."""
         return [s.reward for s in self.steps if s.error is None]
 
     def to_json(self) -> dict[str, Any]:
+        """The episode's JSON line, as `mlopsdebug eval` writes it."""
         return json_safe(
             {
                 "task": self.task,

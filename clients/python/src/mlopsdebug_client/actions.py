@@ -16,6 +16,7 @@ from mlopsdebug.common.v1 import common_pb2
 
 from . import _enums
 from .convert import grade_to_dict, observation_to_dict
+from .vocabulary import ACTION_TYPES
 
 __all__ = [
     "ACTION_TYPES",
@@ -44,17 +45,6 @@ SanityCheckLike: TypeAlias = str | int
 ArtifactLike: TypeAlias = str | int
 CategoryLike: TypeAlias = str | int
 
-# The action types of the specification, in its order; also the names of the Action oneof.
-ACTION_TYPES: Final[tuple[str, ...]] = (
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-    "submit_diagnosis",
-)
 
 _DICT_FIELDS: Final[frozenset[str]] = frozenset(
     {

@@ -74,6 +74,7 @@ class ClientConfig:
 
     @property
     def uses_tls(self) -> bool:
+        """Whether the channel is TLS (a CA file or a client certificate is set)."""
         return bool(self.tls_ca_file or self.tls_cert_file)
 
     def __post_init__(self) -> None:

@@ -90,7 +90,7 @@ _SESSION_DRAIN_S: Final[float] = 5.0
 
 
 # The fault splits a reset may ask for (see FaultSplit in the contracts): all faults by default.
-FAULT_SPLITS: Final[dict[str, int]] = {
+FAULT_SPLITS: Final[dict[str, common_pb2.FaultSplit]] = {
     "all": common_pb2.FAULT_SPLIT_ALL,
     "train": common_pb2.FAULT_SPLIT_TRAIN,
     "heldout": common_pb2.FAULT_SPLIT_HELDOUT,
@@ -177,11 +177,12 @@ class _Wait:
     seconds: float
 
 
-# What an operation receives for a _Send: the typed answer, the in-band error, or Broken.
+# What an operation receives for a _Send: the typed answer, the in-band error, or Broken (and None for a
+# _Wait; Any, so that the answer to a _Send needs no narrowing).
 _Answer = Any
 # A session operation: a generator of instructions that the sync or async driver carries out, so that
 # both sessions share one recovery logic (see _resume).
-_Operation = Generator[_Send | _Wait, _Answer | None, T]
+_Operation = Generator[_Send | _Wait, _Answer, T]
 
 
 class _SessionBase:
@@ -647,7 +648,7 @@ class AsyncEpisodeSession(_SessionBase):
         try:
             while True:
                 item = await stream.call.read()
-                if item is grpc.aio.EOF:
+                if item is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
                     if stream.awaiting or not self._closed:
                         self._break(stream, await _call_end_error(stream.call))
                     return
@@ -873,7 +874,7 @@ class AsyncBatchingSession:
     ) -> pb.ResetResponse:
         """Starts an episode bound to this session's streams; use the returned id in later calls.
         With `evaluation_id`, the sealed evaluation's next scenario; no seed."""
-        self._session._check_usable()
+        self._session._check_usable()  # noqa: SLF001 - the session this one wraps, same module
         side = self._side_stream()
         if side is None:
             return await self._session.reset(task_id, seed, episode_id, evaluation_id=evaluation_id, split=split)
@@ -890,7 +891,7 @@ class AsyncBatchingSession:
                 "episode_id is required: a batching session carries many episodes",
                 "EPISODE_ID_MISSING",
             )
-        self._session._check_usable()
+        self._session._check_usable()  # noqa: SLF001 - the session this one wraps, same module
         message = as_action(action)
         if message.WhichOneof("kind") == "submit_diagnosis":
             side = self._side_stream()

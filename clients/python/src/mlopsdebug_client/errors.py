@@ -239,22 +239,22 @@ def _details_keywords(details: Iterable[any_pb2.Any]) -> dict[str, Any]:
     precondition_violations: list[PreconditionViolation] = []
     retry_delay_s: float | None = None
     for detail in details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - types-protobuf: DESCRIPTOR's union is not the Descriptor Is() takes
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             if not reason:  # the first ErrorInfo is the primary one
                 reason, domain, metadata = info.reason, info.domain, dict(info.metadata)
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - as above
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             field_violations.extend(FieldViolation(v.field, v.description) for v in bad.field_violations)
-        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
+        elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - as above
             failure = error_details_pb2.PreconditionFailure()
             detail.Unpack(failure)
             precondition_violations.extend(
                 PreconditionViolation(v.type, v.subject, v.description) for v in failure.violations
             )
-        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):
+        elif detail.Is(error_details_pb2.RetryInfo.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - as above
             retry = error_details_pb2.RetryInfo()
             detail.Unpack(retry)
             retry_delay_s = retry.retry_delay.ToTimedelta().total_seconds()

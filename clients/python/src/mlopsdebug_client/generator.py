@@ -7,8 +7,6 @@ mutual TLS the generator serves only the episode service's identity: pass its ce
 
 from __future__ import annotations
 
-
-
 from mlopsdebug.generator.v1 import generator_service_pb2 as pb
 from mlopsdebug.generator.v1 import generator_service_pb2_grpc as pb_grpc
 

@@ -9,8 +9,6 @@ Under mutual TLS the grader serves only the episode service's identity: pass its
 
 from __future__ import annotations
 
-
-
 from mlopsdebug.common.v1 import common_pb2
 from mlopsdebug.grader.v1 import grader_service_pb2 as pb
 from mlopsdebug.grader.v1 import grader_service_pb2_grpc as pb_grpc

@@ -15,41 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from openenv.core.client_types import StepResult
 from openenv.core.env_client import EnvClient
 from openenv.core.env_server.types import Action, Observation, State
 from pydantic import BaseModel, ConfigDict, Field
 
+from . import vocabulary
+
 __all__ = ["ArtifactMeta", "MLOpsAction", "MLOpsDebugEnv", "MLOpsObservation", "MLOpsState"]
 
-ActionType = Literal[
-    "read_config",
-    "read_logs",
-    "check_dataset_stats",
-    "inspect_preprocessing",
-    "read_eval_results",
-    "run_sanity_check",
-    "query_artifact",
-    "submit_diagnosis",
-]
-SanityCheckType = Literal[
-    "label_consistency",
-    "data_leakage",
-    "gradient_norms",
-    "class_balance",
-    "feature_statistics",
-    "encoder_version_match",
-    "loss_trajectory",
-    "metric_gap_analysis",
-]
-ArtifactName = Literal[
-    "config.yaml", "train.log", "dataset_stats.json", "preprocessing.py", "eval_results.json", "model_card.json"
-]
-FailureCategory = Literal[
-    "config_error", "data_leakage", "evaluation_bug", "preprocessing_bug", "label_mismatch", "architecture_bug"
-]
+# The seed's Literal types, built from the contract's word lists (mlopsdebug_client.vocabulary).
+# Literal[tuple] is Literal[*tuple] at run time, which is what pydantic validates and documents.
+# A static checker cannot evaluate a Literal of a variable: to it these are plain strings.
+if TYPE_CHECKING:
+    ActionType = SanityCheckType = ArtifactName = FailureCategory = str
+else:
+    ActionType = Literal[vocabulary.ACTION_TYPES]
+    SanityCheckType = Literal[vocabulary.SANITY_CHECKS]
+    ArtifactName = Literal[vocabulary.ARTIFACTS]
+    FailureCategory = Literal[vocabulary.CATEGORIES]
 
 
 class MLOpsAction(Action):
@@ -143,7 +129,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         async def connect(self) -> MLOpsDebugEnv:
             """openenv-core 0.3's connect, plus the Authorization header when there is a key."""
             if not self._mlopsdebug_auth or self._ws is not None:
-                return await super().connect()
+                return await super().connect()  # pyright: ignore[reportReturnType] - EnvClient.connect returns self
             from websockets.asyncio.client import connect as ws_connect  # noqa: PLC0415
 
             try:
@@ -170,7 +156,7 @@ class MLOpsDebugEnv(EnvClient[MLOpsAction, MLOpsObservation, MLOpsState]):
         done = bool(payload.get("done", False))
         observation = MLOpsObservation.model_validate({**payload.get("observation", {}), "reward": reward, "done": done})
         if _STEP_RESULT_HAS_METADATA:
-            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))
+            return StepResult(observation=observation, reward=reward, done=done, metadata=payload.get("metadata"))  # pyright: ignore[reportCallIssue] - openenv versions whose StepResult has metadata (checked above)
         return StepResult(observation=observation, reward=reward, done=done)
 
     def _parse_state(self, payload: dict[str, Any]) -> MLOpsState:

@@ -23,7 +23,7 @@ import json
 import os
 import pathlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from rich.console import Console
@@ -127,7 +127,8 @@ async def collect(
     address: str, tasks: Sequence[str], seeds: Sequence[int], *, concurrency: int
 ) -> tuple[list[Example], list[Probe]]:
     """Plays the survey and the probes on `address` (which must reveal answers) and returns what they showed."""
-    from mlopsdebug_cli.evaluate import EpisodeKey, run_eval  # noqa: PLC0415 - evaluate imports this module lazily
+    from mlopsdebug_cli.eval_records import EpisodeKey  # noqa: PLC0415 - eval_run imports this module
+    from mlopsdebug_cli.eval_run import run_eval  # noqa: PLC0415
 
     async def play(keys: list[EpisodeKey], factories: Mapping[str, Any]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -160,7 +161,7 @@ async def collect(
         answers.setdefault(name, {})[where] = answer
         keys.append(EpisodeKey(name, example.task, example.seed))
 
-    def factory(name: str):
+    def factory(name: str) -> Callable[[int], Agent]:
         return lambda seed: _ProbeAgent(seed, answers[name])
 
     probed = await play(keys, {name: factory(name) for name in answers})

@@ -31,14 +31,13 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from mlopsdebug_common.certs import generate_cluster_certs
 from mlopsdebug_cli.supervise import RestartPolicy, Supervisor, report_to_stderr
+from mlopsdebug_common.certs import generate_cluster_certs
 
 SERVICES = ("generator", "grader", "episode", "gateway")
 DEFAULT_PORTS = {"generator": 50051, "episode": 50052, "grader": 50053, "gateway": 7860}
@@ -160,10 +159,6 @@ class LocalCluster:
             self.certs_dir = tempfile.mkdtemp(prefix="mlopsdebug-certs-")
             generate_cluster_certs(self.certs_dir)
         return self.certs_dir
-
-    @property
-    def gateway_url(self) -> str:
-        return f"http://{self.address('gateway')}"
 
     def _env(self, service: str, port: int) -> dict[str, str]:
         o = self.options
@@ -302,7 +297,7 @@ class LocalCluster:
         address = f"{self.options.host}:{port}"
         if service == "gateway":
             try:
-                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:  # noqa: S310
+                with urllib.request.urlopen(f"http://{address}/health", timeout=1) as resp:
                     return resp.status == 200
             except OSError:
                 return False
@@ -315,7 +310,7 @@ class LocalCluster:
             channel = grpc.insecure_channel(address)
         with channel:
             try:
-                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+                reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
             except grpc.RpcError:
                 return False
             return reply.status == health_pb2.HealthCheckResponse.SERVING
@@ -370,10 +365,3 @@ class LocalCluster:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-@contextmanager
-def running_cluster(options: ClusterOptions | None = None) -> Iterator[LocalCluster]:
-    cluster = LocalCluster(options)
-    with cluster:
-        yield cluster

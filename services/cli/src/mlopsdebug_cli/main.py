@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 
+from mlopsdebug_cli import conformance
 from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
 from mlopsdebug_cli.supervise import RestartPolicy
 from mlopsdebug_common import health as health_probe
@@ -23,11 +24,13 @@ SERVICE_MODULES = {
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """`mlopsdebug serve SERVICE`: runs one service in this process until a signal."""
     importlib.import_module(SERVICE_MODULES[args.service]).main()
     return 0
 
 
 def cmd_up(args: argparse.Namespace) -> int:
+    """`mlopsdebug up`: runs the local cluster, supervised, until Ctrl-C."""
     ports = {name: (free_port() if args.ephemeral else DEFAULT_PORTS[name]) for name in SERVICES}
     try:
         options = ClusterOptions(
@@ -96,6 +99,7 @@ def _salt_default(args: argparse.Namespace) -> None:
 
 
 def cmd_certs(args: argparse.Namespace) -> int:
+    """`mlopsdebug certs`: writes a CA and a certificate per service for mutual TLS."""
     from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
 
     made = generate_cluster_certs(args.directory, extra_dns_names=args.dns)
@@ -105,22 +109,25 @@ def cmd_certs(args: argparse.Namespace) -> int:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
+    """`mlopsdebug play`: one scripted episode per task."""
     from mlopsdebug_cli.play import play  # noqa: PLC0415 - keeps `serve` start-up lean
 
     return play(args)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """`mlopsdebug eval`: evaluates agents (training or sealed mode)."""
     if args.mode == "sealed":
         from mlopsdebug_cli.sealed import evaluate_sealed  # noqa: PLC0415
 
         return evaluate_sealed(args)
-    from mlopsdebug_cli.evaluate import evaluate  # noqa: PLC0415
+    from mlopsdebug_cli.eval_run import evaluate  # noqa: PLC0415
 
     return evaluate(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(prog="mlopsdebug", description="mlops-debug-env: services, cluster, play, eval")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -244,10 +251,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.set_defaults(func=cmd_eval)
 
+    conformance.add_parser(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The `mlopsdebug` console script; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command in ("up", "eval"):

@@ -29,7 +29,7 @@ from rich.console import Console
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug_agents import AgentFactory, load_agent_factory, run_episode
 from mlopsdebug_agents.runner import SUCCESS_THRESHOLD
-from mlopsdebug_cli import evaluate as ev
+from mlopsdebug_cli import eval_records, eval_report, eval_run, eval_statistics
 from mlopsdebug_client import AsyncEpisodeClient, ClientConfig, MLOpsDebugError, grade_to_dict
 from mlopsdebug_common import eventloop
 
@@ -58,7 +58,11 @@ class _EvaluationSession:
         self._evaluation_id = evaluation_id
         self._reset_lock = reset_lock
 
-    async def reset(self, task_id: str, seed: int | None = None, episode_id: str = "") -> ep_pb.ResetResponse:
+    async def reset(
+        self, task_id: str, seed: int | None = None, episode_id: str = "", *, split: str = "all"
+    ) -> ep_pb.ResetResponse:
+        if split != "all":
+            raise ValueError("a sealed evaluation draws its own scenarios: it takes no split")
         async with self._reset_lock:  # FIFO: the k-th waiting worker draws the k-th scenario
             return await self._session.reset(
                 task_id, episode_id=episode_id, evaluation_id=self._evaluation_id
@@ -148,11 +152,11 @@ async def run_sealed(
 
 def records_from_reports(
     reports: Mapping[str, ep_pb.EvaluationReport], played: Mapping[str, Mapping[str, Any]]
-) -> dict[ev.EpisodeKey, dict[str, Any]]:
+) -> dict[eval_records.EpisodeKey, dict[str, Any]]:
     """One eval-file record per planned episode: what the agent did (by episode id), with the seed,
     score, grade and fault that only the operator's report holds. Episodes without a played record
     (failed, never started) get an empty one with status "aborted" and score 0."""
-    records: dict[ev.EpisodeKey, dict[str, Any]] = {}
+    records: dict[eval_records.EpisodeKey, dict[str, Any]] = {}
     for agent, report in reports.items():
         for episode in report.episodes:
             grade = grade_to_dict(episode.grade) if episode.HasField("grade") else None
@@ -171,7 +175,7 @@ def records_from_reports(
                 grade=grade,
                 evaluation={"evaluation_id": report.evaluation_id, "index": episode.index},
             )
-            records[ev.EpisodeKey.of(record)] = record
+            records[eval_records.EpisodeKey.of(record)] = record
     return records
 
 
@@ -182,9 +186,9 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
     if not out.is_terminal:
         out = Console(width=120)
     try:
-        tasks = ev.parse_tasks(args.tasks)
-        agents = ev.parse_tasks(args.agent)
-        episodes = args.episodes if args.episodes is not None else len(ev.parse_seeds(args.seeds))
+        tasks = eval_records.parse_tasks(args.tasks)
+        agents = eval_records.parse_agents(args.agent)
+        episodes = args.episodes if args.episodes is not None else len(eval_records.parse_seeds(args.seeds))
         factories = {name: load_agent_factory(name) for name in agents}
     except ValueError as exc:
         console.print(f"[red]error:[/] {exc}")
@@ -198,13 +202,13 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
             f"[red]error:[/] {output} exists; a sealed run cannot resume: pass --fresh or another --output"
         )
         return 2
-    records: dict[ev.EpisodeKey, dict[str, Any]] = {}
+    records: dict[eval_records.EpisodeKey, dict[str, Any]] = {}
     try:
         with contextlib.ExitStack() as stack:
-            address = args.address or stack.enter_context(ev.embedded_cluster(console))
-            ev._check_tasks(address, tasks)
-            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None  # noqa: SIM115
-            progress = stack.enter_context(ev._progress(console, not args.no_progress))
+            address = args.address or stack.enter_context(eval_run.embedded_cluster(console))
+            eval_run.check_tasks(address, tasks)
+            lines_file = stack.enter_context(open(args.lines, "a", encoding="utf-8")) if args.lines else None
+            progress = stack.enter_context(eval_run.progress_bar(console, not args.no_progress))
             bar = progress.add_task("sealed eval", total=len(agents) * len(tasks) * episodes, mean="-")
             total, done = 0.0, 0
 
@@ -229,7 +233,7 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
                 )
             )
             records = records_from_reports(reports, played)
-    except ev._TaskError as exc:
+    except eval_run.TaskError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
     except MLOpsDebugError as exc:
@@ -240,11 +244,11 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
             close = getattr(factory, "close", None)
             if callable(close):
                 close()
-    ev.write_canonical(output, records)
+    eval_records.write_canonical(output, records)
     planned = list(records.values())
-    per_task, per_fault = ev.summarize(planned)
-    comparisons = ev.compare(planned)
-    for table in ev.render_tables(per_task, per_fault, comparisons):
+    per_task, per_fault = eval_statistics.summarize(planned)
+    comparisons = eval_statistics.compare(planned)
+    for table in eval_report.render_tables(per_task, per_fault, comparisons):
         out.print(table)
     for agent, report in sorted(reports.items()):
         out.print(
@@ -254,11 +258,11 @@ def evaluate_sealed(args: argparse.Namespace) -> int:
     if args.summary_md:
         md = pathlib.Path(args.summary_md)
         md.parent.mkdir(parents=True, exist_ok=True)
-        md.write_text(ev.render_markdown(per_task, per_fault, comparisons), encoding="utf-8")
+        md.write_text(eval_report.render_markdown(per_task, per_fault, comparisons), encoding="utf-8")
         out.print(f"summary written to {md}")
     if args.chart:
         try:
-            ev.write_chart(planned, pathlib.Path(args.chart))
+            eval_report.write_chart(planned, pathlib.Path(args.chart))
         except RuntimeError as exc:
             console.print(f"[red]error:[/] {exc}")
             return 2

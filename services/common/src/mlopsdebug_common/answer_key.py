@@ -6,10 +6,11 @@ import dataclasses
 import json
 from typing import Any
 
+from mlopsdebug_common.errors import InvalidAnswerKey
 from mlopsdebug_common.faults import ARTIFACT_FILES, CATEGORIES, FAULTS
 
 
-class AnswerKeyError(ValueError):
+class AnswerKeyError(InvalidAnswerKey):
     """The plaintext is not a valid answer key."""
 
 

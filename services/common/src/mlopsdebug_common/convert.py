@@ -6,7 +6,7 @@ ARTIFACT_NAME_CONFIG_YAML / SANITY_CHECK_TYPE_LABEL_CONSISTENCY.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, TypeVar
 
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug_common.answer_key import SealedKey
@@ -22,14 +22,17 @@ from mlopsdebug_common.domain import (
 )
 from mlopsdebug_common.errors import InvalidArgument
 
+E = TypeVar("E", bound=int)  # a protobuf enum class of the generated .pyi
 
-def _enum_maps(enum: type, prefix: str, spell: dict[str, str] | None = None) -> tuple[dict[str, int], dict[int, str]]:
-    to_proto: dict[str, int] = {}
+
+def _enum_maps(enum: type[E], prefix: str, spell: dict[str, str] | None = None) -> tuple[dict[str, E], dict[E, str]]:
+    """Lower-case words to an enum's numbers and back, without the zero value; typed by the enum's class."""
+    to_proto: dict[str, E] = {}
     for name, number in enum.items():  # type: ignore[attr-defined]
         if number == 0:
             continue
-        word = name.removeprefix(prefix).lower()
-        word = (spell or {}).get(word, word)
+        word = str(name).removeprefix(prefix).lower()
+        word = spell.get(word, word) if spell else word
         to_proto[word] = number
     return to_proto, {v: k for k, v in to_proto.items()}
 
@@ -156,7 +159,7 @@ def scenario_from_pb(m: pb.Scenario) -> Scenario:
 
 def diagnosis_to_pb(d: Diagnosis) -> pb.Diagnosis:
     return pb.Diagnosis(
-        failure_category=CATEGORY_TO_PB.get(d.failure_category, 0),
+        failure_category=CATEGORY_TO_PB.get(d.failure_category, pb.FAILURE_CATEGORY_UNSPECIFIED),
         root_cause_file=d.root_cause_file,
         root_cause_field=d.root_cause_field,
         diagnosis=d.diagnosis,
@@ -245,7 +248,7 @@ SPLIT_FROM_PB: Final[dict[int, str]] = {
     pb.FAULT_SPLIT_TRAIN: "train",
     pb.FAULT_SPLIT_HELDOUT: "heldout",
 }
-SPLIT_TO_PB: Final[dict[str, int]] = {"all": pb.FAULT_SPLIT_ALL, "train": pb.FAULT_SPLIT_TRAIN,
+SPLIT_TO_PB: Final[dict[str, pb.FaultSplit]] = {"all": pb.FAULT_SPLIT_ALL, "train": pb.FAULT_SPLIT_TRAIN,
                                       "heldout": pb.FAULT_SPLIT_HELDOUT}
 
 

@@ -1,7 +1,9 @@
 """Domain errors shared by every service core. Each maps to exactly one canonical status code.
 
-Cores raise these; `mlopsdebug_common.rpc` turns them into gRPC statuses with rich details in one place,
-and the gateway into HTTP statuses. Messages are written for the caller and never name the fault.
+Every core raises these and only these for bad input or state (no ValueError subclasses of its own);
+the one server interceptor in `mlopsdebug_common.rpc` (ServerGuard) turns them into gRPC statuses with
+rich details for every service, and the gateway into HTTP statuses. Anything else is a bug: INTERNAL.
+Messages are written for the caller and never name the fault.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ class InvalidArgument(DomainError):
         return cls(f"{field}: {description}", reason=reason, violations=[FieldViolation(field, description)])
 
 
+class InvalidAnswerKey(InvalidArgument):
+    """A sealed answer key that cannot be opened or does not decode to a valid key (field `answer_key`)."""
+
+    default_reason = "ANSWER_KEY_INVALID"
+
+    def __init__(self, description: str) -> None:
+        super().__init__(f"answer_key: {description}", violations=[FieldViolation("answer_key", description)])
+
+
 class NotFound(DomainError):
     code = "NOT_FOUND"
     default_reason = "NOT_FOUND"
@@ -64,11 +75,6 @@ class FailedPrecondition(DomainError):
 class ResourceExhausted(DomainError):
     code = "RESOURCE_EXHAUSTED"
     default_reason = "RESOURCE_EXHAUSTED"
-
-
-class PermissionDenied(DomainError):
-    code = "PERMISSION_DENIED"
-    default_reason = "PERMISSION_DENIED"
 
 
 class Unavailable(DomainError):

@@ -33,7 +33,7 @@ def chosen_loop(environ: dict[str, str] | None = None) -> str:
 
 def new_loop() -> asyncio.AbstractEventLoop:
     """A new loop of the chosen kind, for a server run on a thread of its own (the in-process cluster)."""
-    return uvloop.new_event_loop() if chosen_loop() == "uvloop" else asyncio.new_event_loop()
+    return uvloop.new_event_loop() if uvloop is not None and chosen_loop() == "uvloop" else asyncio.new_event_loop()
 
 
 def run(main: Coroutine[Any, Any, T]) -> T:
@@ -43,6 +43,6 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     except ValueError as exc:
         main.close()  # never awaited: close it so Python does not warn about it
         raise SystemExit(str(exc)) from None
-    if loop == "uvloop":
+    if loop == "uvloop" and uvloop is not None:
         return uvloop.run(main)
     return asyncio.run(main)

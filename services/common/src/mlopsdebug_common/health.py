@@ -51,7 +51,7 @@ def check(args: argparse.Namespace) -> int:
         channel = grpc.insecure_channel(args.grpc)
     with channel:
         try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)
+            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
         except grpc.RpcError:
             return 1
     return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1

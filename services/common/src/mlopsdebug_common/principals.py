@@ -28,7 +28,7 @@ from typing import Final
 from mlopsdebug_common.errors import InvalidArgument, Unauthenticated
 
 AUTHORIZATION: Final = "authorization"
-CLIENT_TOKEN: Final = "x-mlopsdebug-client-token"
+CLIENT_TOKEN: Final = "x-mlopsdebug-client-token"  # noqa: S105 - a metadata key's name, not a secret
 KEYS_FILE_ENV: Final = "MLOPSDEBUG_API_KEYS_FILE"
 PRINCIPAL_PATTERN: Final = r"^[A-Za-z0-9._@-]{1,64}$"
 CLIENT_TOKEN_MAX_CHARS: Final = 256

@@ -1,4 +1,5 @@
-"""gRPC plumbing shared by the servers: domain errors to statuses (the one place), health, reflection,
+"""gRPC plumbing shared by the servers: domain errors to statuses (the one place: ServerGuard, the
+interceptor every server runs, maps whatever a servicer raises), health, reflection,
 graceful shutdown, TLS and peer identities, undecodable requests, and configuration from the environment.
 """
 
@@ -6,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import inspect
 import logging
 import os
@@ -14,7 +14,7 @@ import pathlib
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn
 
 import grpc
 from google.protobuf import any_pb2
@@ -57,8 +57,6 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 # goes down is skipped while others are up. Never for the episode service, which holds episodes.
 STATELESS_PEER_OPTIONS: tuple[tuple[str, Any], ...] = (*CHANNEL_OPTIONS, ("grpc.lb_policy_name", "round_robin"))
 
-T = TypeVar("T")
-
 
 def status_from_error(err: DomainError, domain: str) -> status_pb2.Status:
     """The google.rpc.Status for a domain error: canonical code, ErrorInfo, and BadRequest violations."""
@@ -88,34 +86,11 @@ def internal_status(domain: str) -> status_pb2.Status:
 
 
 def status_from_exception(exc: BaseException, domain: str) -> status_pb2.Status:
+    """A domain error's own status; anything else is a bug: traceback logged, INTERNAL on the wire."""
     if isinstance(exc, DomainError):
         return status_from_error(exc, domain)
-    log.exception("unexpected error", exc_info=exc)
+    log.error("unexpected error", exc_info=exc)
     return internal_status(domain)
-
-
-async def abort(context: grpc.aio.ServicerContext, exc: BaseException, domain: str) -> None:
-    """Ends the call with the status of `exc` (for stream handlers, which `guard` does not wrap)."""
-    await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, domain)))
-
-
-def guard(domain: str) -> Callable[[Callable[..., Awaitable[T]]], Callable[..., Awaitable[T]]]:
-    """Wraps an async unary servicer method: domain errors become statuses, anything else INTERNAL."""
-
-    def decorate(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
-        @functools.wraps(method)
-        async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext) -> T:
-            try:
-                return await method(self, request, context)
-            except (asyncio.CancelledError, grpc.aio.AbortError):
-                raise
-            except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
-                await abort(context, exc, domain)
-                raise AssertionError("unreachable") from exc
-
-        return wrapper
-
-    return decorate
 
 
 def env_str(name: str, default: str) -> str:
@@ -303,6 +278,9 @@ class RateLimitedLog:
 class ServerGuard(grpc.aio.ServerInterceptor):
     """Wraps every method of a server (health and reflection too):
 
+    - whatever the method raises becomes its status: a DomainError its canonical code with ErrorInfo
+      (and BadRequest violations), anything else INTERNAL with a generic message, the traceback logged
+      (servicers raise domain errors and never translate them themselves);
     - a request whose bytes do not parse as the method's message gets INVALID_ARGUMENT (gRPC itself
       answers UNKNOWN and logs a traceback per request), and at most one log line a minute;
     - when `allowed_peers` is set (mutual TLS), a caller whose certificate names another identity gets
@@ -335,7 +313,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     def _refusal(self, context: grpc.aio.ServicerContext) -> grpc.Status | None:
         """PERMISSION_DENIED unless the caller's certificate names an allowed identity."""
         assert self._allowed is not None
-        names = context.auth_context().get("x509_common_name") or []
+        names = list(context.auth_context().get("x509_common_name") or [])
         identity = names[0].decode(errors="replace") if len(names) == 1 else ""
         if identity in self._allowed:
             return None
@@ -348,7 +326,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
     async def _refuse_undecodable(self, method: str, context: grpc.aio.ServicerContext) -> None:
         self._undecodable_log.warning("undecodable request to %s from %s refused", method, context.peer())
         undecodable = InvalidArgument("the request is not a valid message of this method", reason="UNDECODABLE_REQUEST")
-        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))
+        await context.abort_with_status(rpc_status.to_status(status_from_error(undecodable, self._domain)))  # pyright: ignore[reportAttributeAccessIssue] - as above
 
     def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         """The handler with a deserializer that cannot raise, and a behavior that refuses first what it
@@ -373,12 +351,16 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             if check_peer:
                 refusal = guard._refusal(context)
                 if refusal is not None:
-                    await context.abort_with_status(refusal)
+                    await context.abort_with_status(refusal)  # pyright: ignore[reportAttributeAccessIssue] - as above
             if streaming_in:
                 return checked_stream(request, context)
             if request is UNDECODABLE:
                 await guard._refuse_undecodable(method, context)
             return request
+
+        async def fail(exc: Exception, context: grpc.aio.ServicerContext) -> NoReturn:
+            await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, guard._domain)))  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
+            raise AssertionError("unreachable") from exc  # abort_with_status raises AbortError
 
         async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
             async for request in requests:
@@ -389,16 +371,28 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         new_behavior: Callable[..., Any]
         if inspect.isasyncgenfunction(behavior):
             async def streamed(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-                async for response in behavior(await admit(request, context), context):
-                    yield response
+                admitted = await admit(request, context)
+                try:
+                    async for response in behavior(admitted, context):
+                        yield response
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
+                    await fail(exc, context)
 
             new_behavior = streamed
         else:
             async def called(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                return await behavior(await admit(request, context), context)
+                admitted = await admit(request, context)
+                try:
+                    return await behavior(admitted, context)
+                except (asyncio.CancelledError, grpc.aio.AbortError):
+                    raise
+                except Exception as exc:  # noqa: BLE001 - the one place errors become statuses
+                    await fail(exc, context)
 
             new_behavior = called
-        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})
+        return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})  # pyright: ignore[reportAttributeAccessIssue] - a namedtuple at run time; typeshed's RpcMethodHandler is a plain class
 
 
 async def start_server(

@@ -14,11 +14,12 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from mlopsdebug_common.answer_key import AnswerKey, SealedKey
+from mlopsdebug_common.errors import InvalidAnswerKey
 
 MIN_SECRET_BYTES = 16
 
 
-class SealError(ValueError):
+class SealError(InvalidAnswerKey):
     """A sealed key is tampered with, was sealed under another secret, or belongs to another scenario."""
 
 

@@ -1,6 +1,12 @@
-"""Input checks shared by the generator and episode services, so both refuse the same inputs alike."""
+"""Input checks shared by the generator and episode services, so both refuse the same inputs alike.
+
+The one place task, seed and split are validated: the generator's core calls these, and its servicer
+does not check again.
+"""
 
 from __future__ import annotations
+
+import numbers
 
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.tasks import MAX_SEED, SPLITS, TASKS
@@ -29,9 +35,13 @@ def validate_task_id(task_id: str, *, field: str = "task_id") -> str:
 
 
 def validate_seed(seed: int, *, field: str = "seed") -> int:
+    """An integer in [0, MAX_SEED] (numpy integers too; booleans, floats and strings are not seeds)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise InvalidArgument.for_field(field, f"seed must be an integer, got {type(seed).__name__}",
+                                        reason="INVALID_SEED")
     if not 0 <= seed <= MAX_SEED:
         raise InvalidArgument.for_field(field, f"seed {seed} outside [0, {MAX_SEED}]", reason="INVALID_SEED")
-    return seed
+    return int(seed)
 
 
 def validate_split(task_id: str, split: str, *, field: str = "split") -> str:

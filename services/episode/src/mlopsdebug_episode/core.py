@@ -29,7 +29,7 @@ from mlopsdebug_common.errors import (
     ResourceExhausted,
 )
 from mlopsdebug_common.sealing import SealedKey
-from mlopsdebug_common.tasks import MAX_SEED, TASKS, TaskSpec
+from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS, TASKS, TaskSpec
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
     STEP_BATCH_MAX_STEPS,
@@ -315,6 +315,11 @@ class EpisodeManager:
 
     def has(self, episode_id: str, *, owner: str = "") -> bool:
         return (owner, episode_id) in self._episodes
+
+    @staticmethod
+    def list_tasks() -> tuple[TaskSpec, ...]:
+        """The tasks a reset accepts: the families first, then the pinned versions."""
+        return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
     def close(self, episode_id: str, *, owner: str = "") -> Episode:
         self.get(episode_id, owner=owner)

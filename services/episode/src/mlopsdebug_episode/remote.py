@@ -46,7 +46,7 @@ _DIAGNOSIS_REASONS = frozenset({"DIAGNOSIS_TOO_LONG", "INVALID_DIAGNOSIS", "DIAG
 
 
 def _error_reason(err: grpc.aio.AioRpcError) -> str:
-    status = rpc_status.from_call(err)
+    status = rpc_status.from_call(err)  # pyright: ignore[reportArgumentType] - an AioRpcError has what from_call reads (code, details, trailing metadata)
     for detail in status.details if status is not None else ():
         info = error_details_pb2.ErrorInfo()
         if detail.Unpack(info):
@@ -115,7 +115,7 @@ class RemoteScenarioSource:
         self._channel = internal_channel(target, tls, "generator")
         self._stub = gen_grpc.GeneratorServiceStub(self._channel)
         self._cache: collections.OrderedDict[tuple[str, int, str], Scenario] = collections.OrderedDict()
-        self._inflight: dict[tuple[str, int], asyncio.Future[Scenario]] = {}
+        self._inflight: dict[tuple[str, int, str], asyncio.Future[Scenario]] = {}
         self._cache_size = cache_size
         self._timeout_s = timeout_s
         self._watcher: asyncio.Task[None] | None = None
@@ -210,13 +210,6 @@ class RemoteScenarioSource:
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
         return scenario_from_pb(response.scenario)
-
-    async def list_tasks(self) -> gen_pb.ListTasksResponse:
-        await _until_ready(self._channel, "generator", min(CONNECT_WINDOW_S, self._timeout_s))
-        try:
-            return await self._stub.ListTasks(gen_pb.ListTasksRequest(), timeout=self._timeout_s)
-        except grpc.aio.AioRpcError as err:
-            raise _peer_error("generator", err) from err
 
     async def close(self) -> None:
         if self._watcher is not None:

@@ -5,18 +5,20 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 
+from mlopsdebug.common.v1 import common_pb2 as common_pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, principals, rpc
-from mlopsdebug_common.convert import split_from_pb
+from mlopsdebug_common.convert import split_from_pb, task_to_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
-from mlopsdebug_episode.core import Episode, EpisodeConfig, EpisodeManager, Grader, ScenarioSource, StepResult
+from mlopsdebug_episode.config import EpisodeServerConfig
+from mlopsdebug_episode.core import Episode, EpisodeManager, Grader, ScenarioSource, StepResult
 from mlopsdebug_episode.evaluation import EvaluationBook
 from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 
@@ -30,63 +32,8 @@ TEMPLATE_CACHE_SIZE = 4096
 log = logging.getLogger("mlopsdebug.episode")
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class EpisodeServerConfig:
-    generator_addr: str = "localhost:50051"
-    grader_addr: str = "localhost:50053"
-    host: str = "[::]"
-    port: int = 50052
-    max_episodes: int = 10_000
-    idle_timeout_s: float = 900.0
-    scenario_cache_size: int = 2048
-    peer_timeout_s: float = 10.0
-    grace_s: float = 5.0
-    # The episode identity's certificate for mutual TLS to generator and grader (MLOPSDEBUG_MTLS_DIR).
-    mtls: rpc.MutualTls | None = None
-    # TLS for clients of this service (MLOPSDEBUG_EPISODE_TLS_CERT / _KEY); None serves plaintext.
-    edge_credentials: grpc.ServerCredentials | None = None
-    # Sealed evaluations held at once (closed ones are evicted first), how long an open one may sit
-    # unused before the service closes it when room is needed, and whether every reset must name one
-    # (a held-out test server: no detailed grade is ever served).
-    max_evaluations: int = 64
-    evaluation_idle_s: float = 86_400.0
-    require_evaluation: bool = False
-    # Running episodes per principal (or anonymous client/connection); see README "Security model".
-    max_episodes_per_principal: int = 256
-    # API keys (MLOPSDEBUG_API_KEYS_FILE); None: keys off, callers are anonymous.
-    api_keys: principals.ApiKeys | None = None
-
-    @classmethod
-    def from_env(cls) -> EpisodeServerConfig:
-        return cls(
-            generator_addr=rpc.env_str("MLOPSDEBUG_GENERATOR_ADDR", "localhost:50051"),
-            grader_addr=rpc.env_str("MLOPSDEBUG_GRADER_ADDR", "localhost:50053"),
-            host=rpc.env_str("MLOPSDEBUG_EPISODE_HOST", "[::]"),
-            port=rpc.env_int("MLOPSDEBUG_EPISODE_PORT", 50052),
-            max_episodes=rpc.env_int("MLOPSDEBUG_MAX_EPISODES", 10_000),
-            idle_timeout_s=rpc.env_float("MLOPSDEBUG_IDLE_TIMEOUT_S", 900.0),
-            scenario_cache_size=rpc.env_int("MLOPSDEBUG_SCENARIO_CACHE_SIZE", 2048),
-            peer_timeout_s=rpc.env_float("MLOPSDEBUG_PEER_TIMEOUT_S", 10.0),
-            grace_s=rpc.env_float("MLOPSDEBUG_GRACE_S", 5.0),
-            max_evaluations=rpc.env_int("MLOPSDEBUG_MAX_EVALUATIONS", 64),
-            evaluation_idle_s=rpc.env_float("MLOPSDEBUG_EVALUATION_IDLE_S", 86_400.0),
-            require_evaluation=rpc.env_bool("MLOPSDEBUG_REQUIRE_EVALUATION", False),
-            max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
-            api_keys=principals.keys_from_env(),
-            mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
-            edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
-        )
-
-    def episode_config(self) -> EpisodeConfig:
-        return EpisodeConfig(
-            self.max_episodes,
-            self.idle_timeout_s,
-            max_episodes_per_owner=self.max_episodes_per_principal,
-        )
-
-
 class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
-    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.guard.
+    """Thin adapter: proto in, core call, proto out. Errors become statuses in rpc.ServerGuard.
 
     Each call's owner (principal, client token or connection) comes from its metadata and scopes
     every episode it creates or names; a call with keys on but no valid key gets UNAUTHENTICATED.
@@ -95,17 +42,15 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     def __init__(
         self,
         manager: EpisodeManager,
-        scenarios: RemoteScenarioSource | ScenarioSource,
         *,
         api_keys: principals.ApiKeys | None = None,
     ) -> None:
         self._manager = manager
-        self._scenarios = scenarios
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
-        self._templates: collections.OrderedDict[str, object] = collections.OrderedDict()
+        self._templates: collections.OrderedDict[str, common_pb.Observation] = collections.OrderedDict()
 
-    def _template(self, episode: Episode):  # noqa: ANN202 - a pb.Observation
+    def _template(self, episode: Episode) -> common_pb.Observation:
         key = episode.scenario.scenario_id
         template = self._templates.get(key)
         if template is None:
@@ -188,37 +133,43 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     # -- unary RPCs --
 
-    @rpc.guard(DOMAIN)
-    async def ListTasks(self, request, context):  # noqa: N802
+    async def ListTasks(  # noqa: N802
+        self, request: ep_pb.ListTasksRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.ListTasksResponse:
         self._owner(context)  # with keys on, even the task list needs one
-        response = await self._scenarios.list_tasks()
-        return ep_pb.ListTasksResponse(tasks=response.tasks)
+        return ep_pb.ListTasksResponse(tasks=[task_to_pb(task) for task in self._manager.list_tasks()])
 
-    @rpc.guard(DOMAIN)
-    async def Reset(self, request, context):  # noqa: N802
+    async def Reset(  # noqa: N802
+        self, request: ep_pb.ResetRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.ResetResponse:
         _, response = await self._reset(request, self._owner(context))
         return response
 
-    @rpc.guard(DOMAIN)
-    async def Step(self, request, context):  # noqa: N802
+    async def Step(  # noqa: N802
+        self, request: ep_pb.StepRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.StepResponse:
         return await self._step(request, ep_pb.StepResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
-    async def StepBatch(self, request, context):  # noqa: N802
+    async def StepBatch(  # noqa: N802
+        self, request: ep_pb.StepBatchRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.StepBatchResponse:
         return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
 
-    @rpc.guard(DOMAIN)
-    async def GetState(self, request, context):  # noqa: N802
+    async def GetState(  # noqa: N802
+        self, request: ep_pb.GetStateRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.GetStateResponse:
         return self._get_state(request.episode_id, self._owner(context))
 
-    @rpc.guard(DOMAIN)
-    async def CloseEpisode(self, request, context):  # noqa: N802
+    async def CloseEpisode(  # noqa: N802
+        self, request: ep_pb.CloseEpisodeRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CloseEpisodeResponse:
         return self._close(request.episode_id, self._owner(context))
 
     # -- sealed evaluations (the operator's calls, and progress) --
 
-    @rpc.guard(DOMAIN)
-    async def CreateEvaluation(self, request, context):  # noqa: N802
+    async def CreateEvaluation(  # noqa: N802
+        self, request: ep_pb.CreateEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CreateEvaluationResponse:
         self._owner(context)  # with keys on, only a keyed caller may open an evaluation
         plan = [(task.task_id, task.episodes) for task in request.tasks]
         evaluation, token = self._manager.evaluations.create(plan, request.scenario_stream_key)
@@ -228,29 +179,29 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
             progress=convert.progress_to_pb(evaluation.progress()),
         )
 
-    @rpc.guard(DOMAIN)
-    async def GetEvaluation(self, request, context):  # noqa: N802
+    async def GetEvaluation(  # noqa: N802
+        self, request: ep_pb.GetEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.GetEvaluationResponse:
         self._owner(context)
         progress = self._manager.evaluations.progress(request.evaluation_id)
         return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
 
-    @rpc.guard(DOMAIN)
-    async def CloseEvaluation(self, request, context):  # noqa: N802
+    async def CloseEvaluation(  # noqa: N802
+        self, request: ep_pb.CloseEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> ep_pb.CloseEvaluationResponse:
         self._owner(context)
         report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
         return ep_pb.CloseEvaluationResponse(report=convert.report_to_pb(report))
 
     # -- the bidirectional stream --
 
-    async def Session(self, request_iterator, context):  # noqa: N802
+    async def Session(  # noqa: N802
+        self, request_iterator: AsyncIterator[ep_pb.SessionRequest], context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[ep_pb.SessionResponse]:
         """Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
-        try:
-            owner = self._owner(context)
-        except Exception as exc:  # noqa: BLE001 - refused before the stream carries anything
-            await rpc.abort(context, exc, DOMAIN)
-            return
+        owner = self._owner(context)  # a refusal here ends the call (ServerGuard) before the stream carries anything
         resumable = (RESUMABLE_METADATA, "1") in tuple(context.invocation_metadata() or ())
         owned: list[str] = []
         current = ""
@@ -298,7 +249,7 @@ async def build_server(
     scenarios: ScenarioSource | None = None,
     grader: Grader | None = None,
     reap_interval_s: float | None = None,
-):
+) -> tuple[grpc.aio.Server, int, rpc.HealthServicer, EpisodeServicer, Callable[[], Awaitable[None]]]:
     """Starts an episode server; returns (server, bound port, health, servicer, stop callback)."""
     remote_scenarios = scenarios or RemoteScenarioSource(
         config.generator_addr, cache_size=config.scenario_cache_size, timeout_s=config.peer_timeout_s,
@@ -316,7 +267,7 @@ async def build_server(
         require_evaluation=config.require_evaluation,
     )
     manager = EpisodeManager(remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations)
-    servicer = EpisodeServicer(manager, remote_scenarios, api_keys=config.api_keys)
+    servicer = EpisodeServicer(manager, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
         lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],
@@ -350,11 +301,13 @@ async def build_server(
 
 
 async def serve(config: EpisodeServerConfig) -> None:
+    """Serves until SIGTERM or SIGINT, then drains."""
     server, port, health, _, stop_extras = await build_server(config)
     print(f"episode listening on {config.host}:{port}", flush=True)
     await rpc.serve_until_signal(server, health, grace_s=config.grace_s, on_stop=stop_extras)
 
 
 def main() -> None:
+    """Entry point of `mlopsdebug serve episode`."""
     rpc.configure_logging("episode")
     eventloop.run(serve(EpisodeServerConfig.from_env()))

@@ -420,7 +420,7 @@ async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) ->
         if code == "VALIDATION_ERROR":
             frame["data"]["errors"] = exc.validation_detail()
         return frame, code != "CAPACITY_REACHED"
-    except Exception:  # noqa: BLE001 - a gateway bug must not take the connection down
+    except Exception:
         log.exception("unexpected error handling a %s frame", str(kind)[:32])
         return _error_frame("EXECUTION_ERROR", "internal gateway error"), True
     return _error_frame("UNKNOWN_TYPE", f"Unknown message type: {str(kind)[:64]}"), True

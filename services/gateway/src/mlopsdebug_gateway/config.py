@@ -20,7 +20,7 @@ DEFAULT_EPISODE_ADDR = "localhost:50052"
 class GatewayConfig:
     """Where the gateway listens, where the episode service is, and the limits it enforces."""
 
-    host: str = "0.0.0.0"
+    host: str = "0.0.0.0"  # noqa: S104 - the gateway is the public edge (a container's port 7860)
     port: int = DEFAULT_PORT
     episode_addr: str = DEFAULT_EPISODE_ADDR
     # Concurrent WebSocket sessions (/ws and /mcp together); the next one gets CAPACITY_REACHED.

@@ -14,7 +14,6 @@ from typing import Any, Final
 import grpc
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-
 _STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
 HTTP_STATUS: Final[dict[str, int]] = {
@@ -81,11 +80,11 @@ def from_status(status: status_pb2.Status) -> UpstreamError:
     reason = ""
     violations: list[tuple[str, str]] = []
     for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - types-protobuf: DESCRIPTOR's union is not the Descriptor Is() takes
             info = error_details_pb2.ErrorInfo()
             detail.Unpack(info)
             reason = info.reason
-        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+        elif detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):  # pyright: ignore[reportArgumentType] - as above
             bad = error_details_pb2.BadRequest()
             detail.Unpack(bad)
             violations.extend((v.field, v.description) for v in bad.field_violations)
@@ -98,7 +97,7 @@ def from_rpc_error(error: grpc.RpcError) -> UpstreamError:
     code_obj = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     code = code_obj.name if isinstance(code_obj, grpc.StatusCode) else "UNKNOWN"
     trailing = error.trailing_metadata() if hasattr(error, "trailing_metadata") else None
-    for key, value in trailing or ():
+    for key, value in trailing or ():  # pyright: ignore[reportGeneralTypeIssues] - typeshed's _Metadatum is a tuple at run time
         if key == _STATUS_DETAILS_KEY:
             status = status_pb2.Status.FromString(value)
             parsed = from_status(status)

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Final, Literal
+from typing import TYPE_CHECKING, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import InitErrorDetails
 
-from mlopsdebug_common.domain import ACTION_TYPES, ARTIFACT_FILES, CATEGORIES, SANITY_CHECKS, STRUCTURED_ARTIFACTS
+from mlopsdebug_common.domain import (
+    ACTION_TYPES,
+    ARTIFACT_FILES,
+    CATEGORIES,
+    SANITY_CHECKS,
+    STRUCTURED_ARTIFACTS,
+)
 from mlopsdebug_common.tasks import MAX_SEED, TASK_IDS
 from mlopsdebug_common.validation import (
     EPISODE_ID_PATTERN,
@@ -35,10 +41,15 @@ REQUIRED_FIELDS: Final[dict[str, tuple[str, ...]]] = {
 }
 RESET_FIELDS: Final[tuple[str, ...]] = ("task_id", "seed", "episode_id", "split")
 
-ActionType = Literal[ACTION_TYPES]  # type: ignore[valid-type]
-SanityCheckType = Literal[SANITY_CHECKS]  # type: ignore[valid-type]
-ArtifactName = Literal[ARTIFACT_FILES]  # type: ignore[valid-type]
-FailureCategory = Literal[CATEGORIES]  # type: ignore[valid-type]
+# Literals built from the word lists at run time (pydantic validates and documents them); a static checker
+# cannot expand a tuple into a Literal, so it sees plain str.
+if TYPE_CHECKING:
+    ActionType = SanityCheckType = ArtifactName = FailureCategory = str
+else:
+    ActionType = Literal[ACTION_TYPES]
+    SanityCheckType = Literal[SANITY_CHECKS]
+    ArtifactName = Literal[ARTIFACT_FILES]
+    FailureCategory = Literal[CATEGORIES]
 
 
 def _conditional_requirements(schema: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ log = logging.getLogger("mlopsdebug.gateway")
 
 
 def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
+    """The uvicorn settings that serve the gateway app with this config."""
     return uvicorn.Config(
         create_app(config),
         host=config.host,
@@ -38,7 +39,7 @@ def uvicorn_config(config: GatewayConfig) -> uvicorn.Config:
         h11_max_incomplete_event_size=config.max_header_bytes,
         timeout_keep_alive=config.keep_alive_timeout_s,  # type: ignore[arg-type] - call_later takes a float
         limit_concurrency=config.max_connections or None,
-        timeout_graceful_shutdown=config.grace_s,
+        timeout_graceful_shutdown=config.grace_s,  # pyright: ignore[reportArgumentType] - uvicorn waits with asyncio, which takes a float
         lifespan="on",
         access_log=False,
         loop=eventloop.chosen_loop(),  # what start_in_thread runs on; main() runs its own via eventloop.run

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Protocol
+from typing import Protocol, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -59,7 +59,7 @@ class EpisodeClient:
     async def healthy(self) -> bool:
         """True when the episode service answers its health check with SERVING."""
         try:
-            response = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=self.health_timeout_s)
+            response = await self._health.Check(health_pb2.HealthCheckRequest(), timeout=self.health_timeout_s)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
         except grpc.aio.AioRpcError as exc:
             if exc.code() != grpc.StatusCode.UNIMPLEMENTED:
                 return False
@@ -141,7 +141,7 @@ class StepBatcher:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
-        except BaseException as exc:  # noqa: BLE001 - cancelled (closing) or a bug: nobody may wait forever
+        except BaseException as exc:
             for _, future in batch:
                 if not future.done():
                     future.set_exception(UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly"))
@@ -153,9 +153,9 @@ class StepBatcher:
             self._pump()
 
     async def _exchange(self, steps: list[ep_pb.StepRequest]) -> list[ep_pb.StepBatchResult]:
-        if self._call is None:
-            self._call = self._stub.Session()
         call = self._call
+        if call is None:
+            call = self._call = self._stub.Session()
         try:
             await call.write(ep_pb.SessionRequest(step_batch=ep_pb.StepBatchRequest(steps=steps)))
             response = await asyncio.wait_for(call.read(), self._timeout_s)
@@ -168,9 +168,10 @@ class StepBatcher:
         except (grpc.aio.UsageError, asyncio.InvalidStateError):
             self._drop()
             raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly") from None
-        if response is grpc.aio.EOF:
+        if response is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
             self._drop()
             raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly")
+        response = cast(ep_pb.SessionResponse, response)  # not EOF: typeshed types read() as object
         self.steps_sent += len(steps)
         self.batches_sent += 1
         if response.WhichOneof("response") == "error":
@@ -306,13 +307,13 @@ class StreamTransport:
 
     async def _exchange(self, request: ep_pb.SessionRequest, timeout_s: float | None = None) -> ep_pb.SessionResponse:
         async with self._lock:
-            if self._call is None:
-                self._call = self._client.stub.Session(metadata=self._metadata)
             call = self._call
+            if call is None:
+                call = self._call = self._client.stub.Session(metadata=self._metadata)
             try:
                 await call.write(request)
                 response = await asyncio.wait_for(call.read(), timeout_s or self._client.rpc_timeout_s)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._drop()
                 raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None
             except grpc.aio.AioRpcError as exc:
@@ -321,9 +322,10 @@ class StreamTransport:
             except (grpc.aio.UsageError, asyncio.InvalidStateError):
                 self._drop()
                 raise UpstreamError("UNAVAILABLE", "the episode session ended; reset to start again") from None
-            if response is grpc.aio.EOF:
+            if response is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
                 self._drop()
                 raise UpstreamError("UNAVAILABLE", "the episode session ended; reset to start again")
+        response = cast(ep_pb.SessionResponse, response)  # not EOF: typeshed types read() as object
         if response.WhichOneof("response") == "error":
             raise from_status(response.error)
         return response

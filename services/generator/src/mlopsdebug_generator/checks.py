@@ -34,8 +34,9 @@ a handful of reposted items). Thresholds:
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -62,7 +63,7 @@ class Stream:
         return self._rng
 
 
-def _result(check: str, status: str, summary: str, metrics: dict[str, float], details=()) -> SanityCheckResult:
+def _result(check: str, status: str, summary: str, metrics: Mapping[str, float], details: Iterable[str] = ()) -> SanityCheckResult:
     clean = {k: float(round(v, 6)) for k, v in metrics.items()}
     return SanityCheckResult(check, status, summary, clean, tuple(details)[:20])
 
@@ -108,12 +109,12 @@ def data_leakage(w: World, stream: Stream) -> SanityCheckResult:
         "shared_ids_fraction_of_val": sp.shared_ids / max(1, n_val),
         "content_duplicates_val": sp.content_duplicates,
     }
-    details = [f"{name}: {n:,} ids" for name, n in zip(_SPLITS, sp.n)]
+    details = [f"{name}: {n:,} ids" for name, n in zip(_SPLITS, sp.n, strict=True)]
     key = w.dataset.group_key
     if sp.groups is not None:
         metrics["shared_groups_train_val"] = sp.shared_groups
         metrics["val_samples_with_train_group"] = round(sp.val_seen_fraction * n_val) if sp.shared_groups else 0
-        details += [f"{name}: {g:,} distinct {key}" for name, g in zip(_SPLITS, sp.groups)]
+        details += [f"{name}: {g:,} distinct {key}" for name, g in zip(_SPLITS, sp.groups, strict=True)]
     ds = w.dataset
     if sp.shared_ids:
         examples = sorted(int(x) for x in stream.rng().choice(sp.n_unique_ids, 3, replace=False))
@@ -152,7 +153,7 @@ def step_variability(values: np.ndarray | list[float]) -> float:
     finite = [math.log(v) for v in values if v > 0 and math.isfinite(v)]
     if len(finite) < 7:  # too few values to tell noise from a swing
         return 0.0
-    diffs = sorted(abs(b - a) for a, b in zip(finite, finite[1:]))
+    diffs = sorted(abs(b - a) for a, b in itertools.pairwise(finite))
     mid = len(diffs) // 2
     return diffs[mid] if len(diffs) % 2 else 0.5 * (diffs[mid - 1] + diffs[mid])
 
@@ -268,7 +269,7 @@ def class_balance(w: World, stream: Stream) -> SanityCheckResult:
 
 def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "tabular":
-        tab = w.tabular
+        tab = w.tabular_stats()
         names = [f.name for f in w.dataset.numeric]
         train_mean = np.abs(tab.scaled_mean[0]).round(4)
         train_std = np.abs(tab.scaled_std[0] - 1.0).round(4)
@@ -300,7 +301,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
         )
         return _result("feature_statistics", "warn" if shift.max() > 0.1 else "pass", body, metrics, details)
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         token_change = float(txt.eval_mean_tokens[0] / txt.mean_tokens[1] - 1.0)
         unk_ratio = float(txt.eval_unk_rate[0] / max(1e-9, txt.unk_rate[1]))
         metrics = {
@@ -323,7 +324,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
         if abs(token_change) > 0.02 or unk_ratio > 1.5:
             return _result("feature_statistics", "fail", body, metrics, details)
         return _result("feature_statistics", "pass", body, metrics, details)
-    vis = w.vision
+    vis = w.vision_stats()
     diff = np.abs(vis.pixel_mean[1:] - vis.pixel_mean[0]) / vis.pixel_std[0]
     metrics = {"max_channel_mean_shift_std": float(diff.max()), "image_size": vis.image_size}
     details = [f"{split}: mean {list(map(float, vis.pixel_mean[i]))} std {list(map(float, vis.pixel_std[i]))}" for i, split in enumerate(_SPLITS)]
@@ -346,7 +347,7 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
 
 def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         metrics = {
             "vocab_size_train": txt.vocab_train,
             "vocab_size_eval": txt.vocab_eval,
@@ -365,7 +366,7 @@ def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
         summary = f"training and evaluation both used tokenizer {txt.train_version} (vocab {txt.vocab_train:,})"
         return _result("encoder_version_match", "pass", summary, metrics, details)
     if w.modality == "tabular":
-        tab = w.tabular
+        tab = w.tabular_stats()
         unseen = int(tab.unseen_categories.sum())
         metrics = {"categorical_columns": len(w.dataset.categorical), "unseen_categories_at_eval": unseen}
         details = [
@@ -402,7 +403,7 @@ def loss_trajectory(w: World, stream: Stream) -> SanityCheckResult:
     overfit = (final - best) / best if done and best > 0 else 0.0
     # Epoch-mean train loss only falls in healthy training (noise aside); a jump up means instability.
     train = [x for x in traj.train_loss[:done].tolist() if math.isfinite(x) and x > 0]
-    rises = [b / a - 1.0 for a, b in zip(train, train[1:])]
+    rises = [b / a - 1.0 for a, b in itertools.pairwise(train)]
     worst_rise = max(rises) if rises else 0.0
     rise_epoch = rises.index(worst_rise) + 2 if rises else 0
     metrics = {
@@ -501,7 +502,7 @@ def _report_integrity(w: World, metrics: dict[str, float], details: list[str]) -
         metrics[f"{name}_samples_in_split"] = rows
         metrics[f"{name}_macro_f1_minus_mean_class_f1"] = block.macro_f1 - mean_f1
         details.append(f"{name}: scored {block.n_samples:,} of {rows:,} rows; mean per-class F1 {mean_f1:.4f}")
-    for name, block, rows in blocks:
+    for _name, block, rows in blocks:
         if block.n_samples != rows:
             return (
                 f"eval_results.json scored {ev.val.n_samples:,} val and {ev.test.n_samples:,} test samples; "
@@ -532,4 +533,4 @@ assert tuple(CHECKS) == SANITY_CHECKS
 
 def run_all(world: World, streams: list[Stream]) -> tuple[SanityCheckResult, ...]:
     """All checks in SANITY_CHECKS order, check i drawing only from its own stream."""
-    return tuple(CHECKS[name](world, stream) for name, stream in zip(SANITY_CHECKS, streams))
+    return tuple(CHECKS[name](world, stream) for name, stream in zip(SANITY_CHECKS, streams, strict=True))

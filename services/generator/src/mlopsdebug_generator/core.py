@@ -1,5 +1,8 @@
 """The generator's pure core: (task, seed, salt) -> one scenario with a sealed answer key.
 
+Bad input (task, seed, split, forced fault) raises mlopsdebug_common.errors.InvalidArgument, checked by
+mlopsdebug_common.validation, the same checks the episode service runs.
+
 Seed streams (numpy SeedSequence, entropy = [seed, salt, task index, version]) are spawned in a fixed
 order: child 0 chooses the fault, child 1 builds the world, children 2.. run one sanity check each, so
 adding a check never changes the world. Output is byte-identical for equal inputs in any process.
@@ -11,9 +14,11 @@ import numpy as np
 
 from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc, RunSummary, SanityCheckResult, Scenario
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.tasks import LATEST_VERSION, MAX_SEED, TASK_IDS, TASK_ORDER, TASKS, TaskSpec
+from mlopsdebug_common.tasks import LATEST_VERSION, SPLITS, TASK_IDS, TASK_ORDER, TASKS, TaskSpec
+from mlopsdebug_common.validation import validate_seed, validate_split, validate_task_id
 from mlopsdebug_generator import checks, ids, locate, render
 from mlopsdebug_generator.world import World, build_world
 
@@ -21,15 +26,11 @@ from mlopsdebug_generator.world import World, build_world
 # "easy-v1" keeps producing, byte for byte, what generator 2.0.0 produced for "easy".
 GENERATOR_VERSIONS: dict[int, str] = {1: "2.0.0", 2: "3.0.0"}
 GENERATOR_VERSION = GENERATOR_VERSIONS[LATEST_VERSION]
-SPLITS = ("all", "train", "heldout")
 
 __all__ = [
     "GENERATOR_VERSION",
     "GENERATOR_VERSIONS",
     "SPLITS",
-    "InvalidSeedError",
-    "InvalidSplitError",
-    "UnknownTaskError",
     "generate_scenario",
     "generate_world",
     "list_tasks",
@@ -37,41 +38,16 @@ __all__ = [
 ]
 
 
-class UnknownTaskError(ValueError):
-    """The task id is not one of TASKS."""
-
-
-class InvalidSplitError(ValueError):
-    """The fault split is unknown, or the task has no fault in it."""
-
-
-class InvalidSeedError(ValueError):
-    """The seed is not an integer in [0, MAX_SEED]."""
-
-
 def list_tasks() -> tuple[TaskSpec, ...]:
     """Every task id: the plain family names (newest versions) first, then each pinned version."""
     return tuple(TASKS[task_id] for task_id in TASK_IDS)
 
 
-def _validate(task_id: str, seed: int) -> TaskSpec:
-    if task_id not in TASKS:
-        raise UnknownTaskError(f"unknown task {task_id!r}; expected one of {', '.join(TASK_IDS)}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise InvalidSeedError(f"seed must be an integer, got {type(seed).__name__}")
-    if not 0 <= int(seed) <= MAX_SEED:
-        raise InvalidSeedError(f"seed {seed} is outside [0, {MAX_SEED}]")
-    return TASKS[task_id]
-
-
 def split_pool(spec: TaskSpec, split: str) -> tuple[str, ...]:
     """The faults a reset on this split draws from: all of the task's, or its train or held-out part."""
-    if split not in SPLITS:
-        raise InvalidSplitError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
+    validate_split(spec.task_id, split)
     if split == "all":
         return spec.fault_pool
-    if not spec.has_heldout_split:
-        raise InvalidSplitError(f"task {spec.task_id!r} holds out no faults, so it has no {split} split")
     heldout = set(spec.heldout_faults)
     return tuple(f for f in spec.fault_pool if (f in heldout) == (split == "heldout"))
 
@@ -88,11 +64,11 @@ def _root(spec: TaskSpec, seed: int, salt: bytes) -> np.random.SeedSequence:
 def _build(
     task_id: str, seed: int, salt: bytes, fault: str | None, healthy: bool, split: str = "all"
 ) -> tuple[World, np.random.SeedSequence]:
-    spec = _validate(task_id, seed)
-    seed = int(seed)
+    spec = TASKS[validate_task_id(task_id)]
+    seed = validate_seed(seed)
     pool = split_pool(spec, split)
     if fault is not None and fault not in spec.fault_pool:
-        raise ValueError(f"fault {fault!r} is not in the pool of task {task_id!r}")
+        raise InvalidArgument.for_field("fault", f"fault {fault!r} is not in the pool of task {task_id!r}")
     version = GENERATOR_VERSIONS[spec.version]
     root = _root(spec, seed, salt)
     fault_seq, world_seq = ids.child_sequence(root, 0), ids.child_sequence(root, 1)

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TypeVar
+
 import numpy as np
 
+T = TypeVar("T")
 
-def pick(rng: np.random.Generator, options):
+
+def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
     """A uniform choice; rng.random() is several times cheaper than rng.integers() for one scalar."""
     return options[int(rng.random() * len(options))]
 

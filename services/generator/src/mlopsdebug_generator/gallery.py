@@ -18,19 +18,6 @@ from mlopsdebug_generator import core, faults
 _SEALER = Sealer(b"gallery-only-secret-not-for-deployments")
 
 
-def _lines_with(text: str, needles: tuple[str, ...], context: int = 0, limit: int = 8) -> list[str]:
-    lines = text.splitlines()
-    keep: list[int] = []
-    for i, line in enumerate(lines):
-        if any(n in line for n in needles):
-            keep.extend(range(max(0, i - context), min(len(lines), i + context + 1)))
-    seen: list[int] = []
-    for i in keep:
-        if i not in seen:
-            seen.append(i)
-    return [lines[i] for i in seen[:limit]]
-
-
 def _block(title: str, lines: list[str], lang: str = "") -> list[str]:
     if not lines:
         return []
@@ -109,7 +96,9 @@ _MECHANISMS = {
 }
 
 
-def scenario_markdown(scenario: Scenario) -> list[str]:
+def scenario_markdown(scenario: Scenario, optimizer: str) -> list[str]:
+    """The gallery section of one scenario; `optimizer` is its run's optimizer (no artifact field names it
+    in one place across config layouts, so the caller takes it from the world)."""
     key = _SEALER.open(scenario.answer_key)
     s = scenario.run_summary
     arts = {a.name: a.content for a in scenario.artifacts}
@@ -139,7 +128,7 @@ def scenario_markdown(scenario: Scenario) -> list[str]:
     out += ["*Sanity checks*", ""]
     out += [f"- `{c.check}` **{c.status}**: {c.summary}" for c in flagged]
     mechanism = _MECHANISMS[str(key.params.get("mechanism", ""))].format(group=key.params.get("group_key", ""))
-    conclusion = line.conclusion.format(opt=s.model, mechanism=mechanism)
+    conclusion = line.conclusion.format(opt=optimizer, mechanism=mechanism)
     out += ["", f"Root cause: `{key.field}` in `{key.file}`: {conclusion}", ""]
     return out
 
@@ -157,7 +146,8 @@ def main(argv: list[str] | None = None) -> None:
     ]
     for pair in pairs:
         task_id, seed = pair.split(":")
-        out += scenario_markdown(core.generate_scenario(task_id, int(seed), sealer=_SEALER))
+        scenario = core.generate_scenario(task_id, int(seed), sealer=_SEALER)
+        out += scenario_markdown(scenario, core.generate_world(task_id, int(seed)).optimizer)
     print("\n".join(out).rstrip() + "\n")
 
 

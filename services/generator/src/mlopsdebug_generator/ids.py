@@ -69,8 +69,3 @@ def draw_start_time(rng: np.random.Generator) -> dt.datetime:
 def iso_utc(moment: dt.datetime) -> str:
     """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z."""
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def log_stamp(moment: dt.datetime) -> str:
-    """Python logging's default asctime: 2025-06-14 09:12:03,114."""
-    return f"{moment:%Y-%m-%d %H:%M:%S},{moment.microsecond // 1000:03d}"

@@ -19,10 +19,12 @@ from mlopsdebug_generator import faults
 from mlopsdebug_generator.sites import CodeLocation
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from mlopsdebug_generator.world import World
 
 
-def _py_list(name: str, items, per_line: int = 1) -> list[str]:
+def _py_list(name: str, items: Iterable[object]) -> list[str]:
     lines = [f"{name} = ["]
     for item in items:
         lines.append(f"    {json.dumps(item)},")
@@ -163,12 +165,12 @@ def _eval_transform_lines(c: _Ctx) -> list[str]:
     if c.eval_augment == "reuse":
         return [head, "    return train_transform()"]
     if c.eval_augment == "crop":
-        first = w.vision.augmentations[0]
+        first = w.vision_stats().augmentations[0]
         crop = ("transforms.RandomResizedCrop(IMAGE_SIZE, scale=(0.6, 1.0))," if first.startswith("RandomResizedCrop")
                 else "transforms.RandomCrop(IMAGE_SIZE, padding=4),")
         ops = [crop, "transforms.RandomHorizontalFlip(),"]
     elif w.eval_resize:
-        resize = "IMAGE_SIZE" if w.eval_resize == w.vision.image_size else str(w.eval_resize)
+        resize = "IMAGE_SIZE" if w.eval_resize == w.vision_stats().image_size else str(w.eval_resize)
         ops = [f"transforms.Resize({resize}),", "transforms.CenterCrop(IMAGE_SIZE),"]
     else:
         return [
@@ -397,7 +399,7 @@ def _render_sklearn_functions(c: _Ctx) -> str:
     tv, vv = n["train_var"], n["val_var"]
     lines += _resample_call(c, "train")
     lines += [
-        "    if max_train_samples is not None and len({0}) > max_train_samples:".format(tv),
+        f"    if max_train_samples is not None and len({tv}) > max_train_samples:",
         f"        {tv} = {tv}.sample(n=max_train_samples, random_state=SEED).reset_index(drop=True)",
     ]
     if healthy_scaler:
@@ -501,7 +503,7 @@ def _render_sklearn_pipeline(c: _Ctx) -> str:
 
 def _render_torch_vision(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
-    vis = w.vision
+    vis = w.vision_stats()
     param = n["torch_frac_param"]
     cls = n["dataset_cls"]
     imports = ["import csv", "import json", "from pathlib import Path", ""]
@@ -713,7 +715,7 @@ def _render_torch_vision(c: _Ctx) -> str:
 
 def _render_hf_text(c: _Ctx) -> str:
     n, w, ds = c.n, c.world, c.ds
-    txt = w.text
+    txt = w.text_stats()
     tv, vv = n["train_var"], n["val_var"]
     lines = [
         f'"""Data pipeline for {ds.name}: load the snapshot, split, tokenize and batch, plus the evaluation export.',
@@ -894,6 +896,6 @@ def render(world: World) -> tuple[str, CodeLocation | None]:
     text = _RENDERERS[world.code_style](ctx)
     location = faults.get(world.fault_id).code_location(ctx) if world.planted else None
     n = world.names
-    for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"])):
+    for placeholder, name in zip(_PLACEHOLDERS, (n["pool_var"], n["eval_frame"], n["val_scores"], n["test_scores"], n["tok_loader"]), strict=True):
         text = text.replace(placeholder, name)
     return text, location

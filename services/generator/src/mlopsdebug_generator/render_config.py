@@ -82,7 +82,7 @@ def yaml_float(x: float) -> str:
     return f"{mantissa}e{sign}{int(exponent[1:]):02d}"
 
 
-def _scalar(value) -> str:
+def _scalar(value: object) -> str:
     if value is None:
         return "null"
     if value is True:
@@ -157,9 +157,9 @@ def _schedule_block(w: World, name_key: str, min_key: str) -> dict:
 
 def _data_extras(w: World) -> dict:
     if w.modality == "vision":
-        return {"image_size": w.vision.image_size}
+        return {"image_size": w.vision_stats().image_size}
     if w.modality == "text":
-        return {"max_length": w.text.max_length}
+        return {"max_length": w.text_stats().max_length}
     return {}
 
 

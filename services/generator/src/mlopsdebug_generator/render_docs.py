@@ -7,6 +7,7 @@ world numbers the log and the checks use.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from mlopsdebug_generator import catalog, evaluation
 from mlopsdebug_generator.world import World
@@ -20,7 +21,7 @@ _encode_str = json.encoder.encode_basestring  # the C implementation when availa
 _LITERALS = {None: "null", True: "true", False: "false"}
 
 
-def _scalar(value) -> str | None:
+def _scalar(value: Any) -> str | None:
     """JSON text of a scalar, or None for containers (json.dumps' own float and int spelling)."""
     kind = type(value)
     if kind is str:
@@ -38,7 +39,7 @@ def _scalar(value) -> str | None:
     raise TypeError(f"cannot encode {kind.__name__} in a JSON artifact")
 
 
-def _emit(obj, depth: int, out: list[str]) -> None:
+def _emit(obj: dict | list, depth: int, out: list[str]) -> None:
     """Append the indent=2 JSON text of a dict or list (scalars are inlined by the caller)."""
     newline = "\n" + "  " * (depth + 1)
     if isinstance(obj, dict):
@@ -85,7 +86,7 @@ _dumps = dumps
 
 
 def _counts(w: World, split: int) -> dict[str, int]:
-    return {name: int(c) for name, c in zip(w.classes, w.splits.counts[split])}
+    return {name: int(c) for name, c in zip(w.classes, w.splits.counts[split], strict=True)}
 
 
 _SPLITS = ("train", "val", "test")
@@ -121,7 +122,7 @@ def dataset_stats(w: World, generated_at: str) -> str:
         doc["group_key"] = ds.group_key
         doc["n_unique_groups"] = int(sp.n_unique_groups)
     if w.modality == "tabular":
-        tab = w.tabular
+        tab = w.tabular_stats()
         names = [f.name for f in ds.numeric]
         numeric = {
             feat: {
@@ -170,7 +171,7 @@ def dataset_stats(w: World, generated_at: str) -> str:
                 "n_rows_out": int(sp.n_train_available + (sp.n[1] if w.resample_scope == "pool" else 0)),
             }
     elif w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         doc["features"] = {
             "tokens_per_sample": {
                 split: {"mean": float(txt.mean_tokens[i]), "p95": float(txt.p95_tokens[i])} for i, split in enumerate(_SPLITS)
@@ -186,7 +187,7 @@ def dataset_stats(w: World, generated_at: str) -> str:
             "lowercase": txt.lowercase,
         }
     else:
-        vis = w.vision
+        vis = w.vision_stats()
         doc["features"] = {
             "image_size": [vis.image_size, vis.image_size],
             "channels": int(vis.pixel_mean.shape[1]),
@@ -205,17 +206,19 @@ def dataset_stats(w: World, generated_at: str) -> str:
 
 def _association_stats(w: World, names: list[str]) -> dict:
     """Version 2: how strongly each input tracks the target per split, and the joined columns' match rate."""
-    association = {
-        feat: {split: float(w.feature_association[j, i]) for i, split in enumerate(_SPLITS)}
+    matrix = w.feature_association
+    assert matrix is not None  # version 2 worlds measure it
+    association: dict[str, dict[str, float | None]] = {
+        feat: {split: float(matrix[j, i]) for i, split in enumerate(_SPLITS)}
         for j, feat in enumerate(names)
     }
     out: dict = {"target_association": association}
     if w.join_table:
-        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association))
+        association[w.joined_column] = dict(zip(_SPLITS, w.joined_association, strict=True))
         out["joined_columns"] = {
             w.joined_column: {
                 "source": f"{w.join_table}.parquet",
-                "missing_fraction": dict(zip(_SPLITS, w.joined_missing)),
+                "missing_fraction": dict(zip(_SPLITS, w.joined_missing, strict=True)),
             }
         }
     return out
@@ -223,7 +226,7 @@ def _association_stats(w: World, names: list[str]) -> dict:
 
 def _eval_transforms(w: World) -> list[str]:
     """The evaluation transform's ops as the pipeline reports them."""
-    vis = w.vision
+    vis = w.vision_stats()
     if w.eval_augment == "reuse":
         return list(vis.augmentations)
     if w.eval_augment == "crop":
@@ -262,7 +265,7 @@ def eval_results(w: World, evaluated_at: str) -> str:
         "metrics": {"val": _split_block(ev.val, ev.class_names), "test": _split_block(ev.test, ev.class_names)},
     }
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         doc["inputs"] = {
             "tokenizer": txt.tokenizer_path,
             "tokenizer_version": txt.eval_version,
@@ -314,12 +317,12 @@ def model_card(w: World, created_at: str) -> str:
         "dataset": {
             "name": w.dataset.name,
             "snapshot": w.snapshot,
-            "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n)},
+            "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n, strict=True)},
         },
         "id2label": {str(i): name for i, name in enumerate(w.classes)},
     }
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         doc["tokenizer"] = {
             "path": txt.tokenizer_path,
             "version": txt.train_version,

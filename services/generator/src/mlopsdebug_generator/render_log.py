@@ -111,7 +111,7 @@ def render(w: World) -> str:
     capped = f" (train subsampled from {w.splits.n_train_available:,})" if n_train < w.splits.n_train_available else ""
     emit(t, "INFO", "data", f"dataset {ds.name} snapshot {w.snapshot}: train={n_train:,} val={n_val:,} test={n_test:,} classes={len(w.classes)}{capped}")
     if w.modality == "text":
-        txt = w.text
+        txt = w.text_stats()
         emit(t + 0.2, "INFO", "data", f"tokenizer {txt.tokenizer_path}/{txt.train_version} vocab_size={txt.vocab_train:,} max_length={txt.max_length}")
     for i, (logger, message) in enumerate(by_phase["data"]):
         emit(t + 0.5 + 0.1 * i, "WARNING", logger, message)

@@ -238,6 +238,24 @@ class World:
     # preprocessing.py and the fault's location in it, once rendered (see render.code).
     code_cache: tuple | None = None
 
+    def tabular_stats(self) -> TabularStats:
+        """The tabular statistics, which only a tabular world has (checked here once, not at every use)."""
+        if self.tabular is None:
+            raise AssertionError(f"a {self.modality} world has no tabular statistics")
+        return self.tabular
+
+    def text_stats(self) -> TextStats:
+        """The text statistics, which only a text world has (checked here once, not at every use)."""
+        if self.text is None:
+            raise AssertionError(f"a {self.modality} world has no text statistics")
+        return self.text
+
+    def vision_stats(self) -> VisionStats:
+        """The vision statistics, which only a vision world has (checked here once, not at every use)."""
+        if self.vision is None:
+            raise AssertionError(f"a {self.modality} world has no vision statistics")
+        return self.vision
+
     @property
     def fault(self) -> str | None:
         """The fault in effect: None for a healthy twin."""
@@ -512,6 +530,7 @@ EXTRA_STREAMS = {"config": 7, "data": 8, "evaluation": 9, "check_noise": 10}
 
 def extra_rng(world: World, area: str) -> np.random.Generator:
     """A fresh generator on the world's stream for `area` (same draws every time it is asked for)."""
+    assert world.seq is not None  # set when the world is built
     return np.random.Generator(np.random.PCG64(ids.child_sequence(world.seq, EXTRA_STREAMS[area])))
 
 
@@ -748,7 +767,7 @@ def _build_splits(world: World, rng: np.random.Generator) -> None:
     )
 
 
-def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int):
+def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int) -> tuple:
     """Split sizes and overlap when a merge repeats every row 1 + Poisson(lam) times before the split (no draws).
 
     The copies of one id are split independently, so ids land in train and val alike; the test rows,
@@ -777,7 +796,7 @@ def _duplicated(world: World, weights: np.ndarray, rest: int, n_test: int):
     return n_train, n_val, n_test, n_avail, counts, shared, seen, (unique_train, unique_val, unique_test)
 
 
-def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray):
+def _resampled(world: World, weights: np.ndarray, rest: int, counts: np.ndarray) -> tuple:
     """Split sizes and overlap when RandomOverSampler repeats rows of the smaller classes (no draws).
 
     "train": the training split is balanced after the split (then capped): repeats stay in train.
@@ -983,11 +1002,11 @@ def _parameter_count(world: World) -> int:
         head = (model.head_in + 1) * k
         if model.name == "textcnn":
             # Embedding table scales with the vocabulary (300-d), three conv banks of 100 filters.
-            return world.text.vocab_train * 300 + 3 * (100 * 300 * 4 + 100) + head
+            return world.text_stats().vocab_train * 300 + 3 * (100 * 300 * 4 + 100) + head
         if model.family in ("distilbert", "roberta"):
             return model.backbone_params + 768 * 768 + 768 + head
         return model.backbone_params + head
-    d_in = world.tabular.input_dim
+    d_in = world.tabular_stats().input_dim
     if model.name == "mlp":
         h = model.head_in
         return (d_in + 1) * h + (h + 1) * h + (h + 1) * k
@@ -1030,10 +1049,10 @@ def _throughput(world: World) -> float:
     model = world.model
     thr = model.throughput * world.gpu.speed
     if world.modality == "vision":
-        thr *= (224.0 / world.vision.image_size) ** 2
+        thr *= (224.0 / world.vision_stats().image_size) ** 2
         thr = min(thr, 1500.0 * world.num_workers + 2000.0)
     elif world.modality == "text":
-        thr *= 128.0 / world.text.max_length
+        thr *= 128.0 / world.text_stats().max_length
     if world.precision == "32-true":
         thr *= 0.45
     return thr
@@ -1157,6 +1176,7 @@ def _evaluate(world: World, rng: np.random.Generator) -> None:
             if abs(v - t) >= 0.004:
                 break
             gap *= 1.6
+        assert test_matrix is not None  # the loop runs at least once
         test_loss = clean_loss * (1.0 + rng.uniform(0.0, 0.06) if gap < 0 else 1.0 - rng.uniform(0.0, 0.03))
         test_loss *= 1.0 + 2.0 * world.test_shift
         if world.target_leak_acc:
@@ -1292,7 +1312,7 @@ def _benign_warnings(world: World, rng: np.random.Generator) -> tuple[tuple[str,
         pool.append(("data", "py.warnings",
                      f"{site}/pandas/core/frame.py:4524: SettingWithCopyWarning: A value is trying to be set on a copy "
                      "of a slice from a DataFrame."))
-        unseen = world.tabular.unseen_categories.sum(axis=0)
+        unseen = world.tabular_stats().unseen_categories.sum(axis=0)
         if unseen.any():
             column = len(world.dataset.numeric) + int(np.nonzero(unseen)[0][0])
             pool.append(("data", "py.warnings",

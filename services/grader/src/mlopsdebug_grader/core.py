@@ -21,6 +21,7 @@ from mlopsdebug_common.domain import (
     GradeComponent,
     RevealedAnswer,
 )
+from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_common.faults import FAULTS
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader import fix_rules, matching
@@ -40,27 +41,24 @@ CAPS: Final[tuple[tuple[str, int], ...]] = (
 )
 
 
-class DiagnosisTooLongError(ValueError):
-    """A free-text field of the diagnosis exceeds its cap; the service answers INVALID_ARGUMENT naming `field`."""
-
-    def __init__(self, field: str, limit: int, length: int) -> None:
-        super().__init__(f"{field} is {length} characters long; the limit is {limit}")
-        self.field = field
-        self.limit = limit
-        self.length = length
-
-
 def validate_diagnosis(d: Diagnosis) -> None:
-    """Refuses a diagnosis that cannot be graded: a field over its cap, or an unknown category."""
+    """Refuses a diagnosis that cannot be graded (InvalidArgument): a field over its cap, or an unknown
+    category. A field over its cap is reason DIAGNOSIS_TOO_LONG, naming the field (diagnosis.<name>)."""
     for name, limit in CAPS:
         value = getattr(d, name)
         if not isinstance(value, str):
-            raise ValueError(f"{name} must be text")
+            raise InvalidArgument.for_field("diagnosis", f"{name} must be text", reason="INVALID_DIAGNOSIS")
         if len(value) > limit:
-            raise DiagnosisTooLongError(name, limit, len(value))
+            raise InvalidArgument.for_field(
+                f"diagnosis.{name}", f"longer than {limit} characters", reason="DIAGNOSIS_TOO_LONG"
+            )
     if d.failure_category not in CATEGORIES:
         shown = d.failure_category if len(d.failure_category) <= 40 else d.failure_category[:40] + "..."
-        raise ValueError(f"unknown failure category {shown!r}; expected one of {', '.join(CATEGORIES)}")
+        raise InvalidArgument.for_field(
+            "diagnosis",
+            f"unknown failure category {shown!r}; expected one of {', '.join(CATEGORIES)}",
+            reason="INVALID_DIAGNOSIS",
+        )
 
 
 R_CATEGORY_INCOHERENT = (
@@ -90,7 +88,7 @@ def grade(
     reveal_answer: bool,
     reveal_heldout: bool = False,
 ) -> Grade:
-    """Scores a diagnosis; raises DiagnosisTooLongError / ValueError for input that validate_diagnosis refuses.
+    """Scores a diagnosis; raises InvalidArgument for input that validate_diagnosis refuses.
 
     A held-out fault's answer stays sealed even in training mode unless `reveal_heldout`: revealing it
     would let a training loop learn the faults that are meant to measure generalisation.
@@ -170,7 +168,6 @@ __all__ = [
     "FILE_MAX_CHARS",
     "GRADER_VERSION",
     "TEXT_MAX_CHARS",
-    "DiagnosisTooLongError",
     "grade",
     "validate_diagnosis",
 ]

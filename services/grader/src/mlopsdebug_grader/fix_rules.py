@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import itertools
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from mlopsdebug_common.answer_key import AnswerKey
@@ -26,12 +26,12 @@ from mlopsdebug_common.faults import FAULT_POOLS
 from mlopsdebug_common.tasks import TASKS
 from mlopsdebug_grader.fix_text import (
     CHANGE_WORDS,
-    clause_bounds,
     KEEP_BEFORE,
     MAX_MENTIONS,
     NumberToken,
     ParameterReading,
     Span,
+    clause_bounds,
     close,
     find_spans,
     is_negated,
@@ -105,7 +105,7 @@ def _with_key_names(base: re.Pattern[str], key: AnswerKey) -> re.Pattern[str]:
     return re.compile(f"{literal.pattern}|{base.pattern}")
 
 
-def _numeric_verdict(values: Iterable[float], is_safe, *, mentioned: bool) -> FixVerdict:
+def _numeric_verdict(values: Iterable[float], is_safe: Callable[[float], bool], *, mentioned: bool) -> FixVerdict:
     values = list(values)
     if values:
         safe = [is_safe(v) for v in values]

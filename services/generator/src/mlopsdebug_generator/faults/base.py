@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
 
@@ -41,6 +41,13 @@ if TYPE_CHECKING:
 @dataclasses.dataclass(frozen=True, slots=True)
 class FaultParams:
     """A fault's drawn details. Subclasses add typed fields; `key_params` is what the answer key carries."""
+
+    @classmethod
+    def of(cls, world: World) -> Self:
+        """The world's details as this plugin's own Params class (checked, so its fields are typed)."""
+        if not isinstance(world.details, cls):
+            raise AssertionError(f"{type(world.details).__name__} is not {cls.__name__}")
+        return world.details
 
     def key_params(self) -> dict[str, Any]:
         """The answer key's params: every field that is not None and not marked `key=False`."""
@@ -184,7 +191,7 @@ class Fault:
 
     def locate(self, world: World) -> Location:
         """File, canonical field, aliases and fix parameters of the world's fault."""
-        from mlopsdebug_generator import render  # the renderers import the world model, which imports plugins
+        from mlopsdebug_generator import render  # noqa: PLC0415 - the renderers import the world model, which imports plugins
 
         if not world.planted:
             raise ValueError("a healthy twin has no fault location in its code")
@@ -201,7 +208,7 @@ class ConfigFault(Fault):
     config_kind: ClassVar[str]
 
     def locate(self, world: World) -> Location:
-        from mlopsdebug_generator import render_config
+        from mlopsdebug_generator import render_config  # noqa: PLC0415 - as in Fault.locate
 
         path = render_config.FIELD_PATHS[self.config_kind][world.config_layout]
         aliases = tuple(a for a in render_config.FIELD_ALIASES[self.config_kind] if a != path)

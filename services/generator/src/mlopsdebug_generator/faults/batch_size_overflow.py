@@ -33,10 +33,11 @@ class BatchSizeOverflow(ConfigFault):
         return int(pick(rng, (2_000, 2_500, 3_000, 4_000, 5_000)))
 
     def draw(self, world, rng):
+        assert world.max_train_samples is not None  # train_cap gave this fault's worlds a capped split
         cap = int(world.max_train_samples)
         world.drop_last = True
         options = tuple(b for b in (4096, 5000, 6000, 6144, 8192, 10000, 12288, 16384, 20000, 32768) if b > 1.1 * cap)
         return Params(bad_value=int(pick(rng, options[:5])), train_size=cap, healthy_value=world.healthy_batch_size)
 
     def plant(self, world):
-        world.batch_size = int(world.details.bad_value)
+        world.batch_size = int(Params.of(world).bad_value)

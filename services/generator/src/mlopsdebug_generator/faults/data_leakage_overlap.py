@@ -44,7 +44,7 @@ class TrainValOverlap(Fault):
         return Params(mechanism=mechanism, group_key=group_key, reseed=reseed)
 
     def plant(self, world):
-        world.split_mechanism = world.details.mechanism
+        world.split_mechanism = Params.of(world).mechanism
 
     def training_effects(self, world, rng):
         return TrainingEffects(val_seen_fraction=world.splits.val_seen_fraction)

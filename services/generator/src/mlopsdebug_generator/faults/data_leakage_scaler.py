@@ -32,7 +32,7 @@ class ScalerFitBeforeSplit(Fault):
         return Params(scope="pool_and_test" if world.dataset.official_test and rng.random() < 0.5 else "pool")
 
     def plant(self, world):
-        world.scaler_scope = world.details.scope
+        world.scaler_scope = Params.of(world).scope
 
     def code_location(self, ctx):
         n = ctx.n

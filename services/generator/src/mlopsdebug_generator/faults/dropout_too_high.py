@@ -34,7 +34,7 @@ class DropoutTooHigh(ConfigFault):
                       healthy_value=world.dropout)
 
     def plant(self, world):
-        world.dropout = float(world.details.bad_value)
+        world.dropout = float(Params.of(world).bad_value)
 
     def training_effects(self, world, rng):
         keep = 1.0 - float(world.dropout)

@@ -37,14 +37,14 @@ class EvalRandomAugmentation(Fault):
         return Params(variant=variant, drop=float(rng.uniform(0.01, 0.04)), noise=float(rng.uniform(0.004, 0.01)))
 
     def plant(self, world):
-        world.eval_augment = world.details.variant
-        world.eval_augment_drop = world.details.drop
+        world.eval_augment = Params.of(world).variant
+        world.eval_augment_drop = Params.of(world).drop
 
     def training_effects(self, world, rng):
-        return TrainingEffects(val_noise=world.details.noise)
+        return TrainingEffects(val_noise=Params.of(world).noise)
 
     def code_location(self, ctx):
         if ctx.eval_augment == "reuse":
             return CodeLocation("eval_transform", ("train_transform",))
-        crop = "RandomResizedCrop" if ctx.world.vision.augmentations[0].startswith("RandomResizedCrop") else "RandomCrop"
+        crop = "RandomResizedCrop" if ctx.world.vision_stats().augmentations[0].startswith("RandomResizedCrop") else "RandomCrop"
         return CodeLocation("eval_transform", (crop, "RandomHorizontalFlip"))

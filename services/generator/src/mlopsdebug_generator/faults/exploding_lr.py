@@ -52,7 +52,7 @@ class ExplodingLr(ConfigFault):
         return Params(bad_value=float(pick(rng, options)), safe_max=SAFE_MAX_LR, healthy_value=world.healthy_lr)
 
     def plant(self, world):
-        world.lr = float(world.details.bad_value)
+        world.lr = float(Params.of(world).bad_value)
 
     def training_effects(self, world, rng):
         return TrainingEffects(lr_critical=world.lr_opt * rng.uniform(6.0, 15.0))

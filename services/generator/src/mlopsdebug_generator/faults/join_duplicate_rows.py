@@ -49,7 +49,7 @@ class JoinDuplicateRows(Fault):
         return Params(table=world.join_table, extra_rows=round(extra, 3))
 
     def plant(self, world):
-        world.join_duplicates = world.details.extra_rows
+        world.join_duplicates = Params.of(world).extra_rows
 
     def training_effects(self, world, rng):
         return TrainingEffects(val_seen_fraction=world.splits.val_seen_fraction)

@@ -8,7 +8,7 @@ import numpy as np
 
 from mlopsdebug_generator import evaluation
 from mlopsdebug_generator.draws import appearance_order, uniform_int
-from mlopsdebug_generator.faults.base import ReportedMetrics, Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, ReportedMetrics, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import label_location
 
@@ -52,8 +52,8 @@ class LabelMapMismatch(Fault):
         return Params(source=source, eval_order=order)
 
     def plant(self, world):
-        world.eval_classes = world.details.eval_order
-        world.label_source = world.details.source
+        world.eval_classes = Params.of(world).eval_order
+        world.label_source = Params.of(world).source
 
     def report(self, world, rng, measured):
         penalty = 1.0 + rng.uniform(0.8, 2.0)

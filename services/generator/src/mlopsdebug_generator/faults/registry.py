@@ -11,10 +11,10 @@ if TYPE_CHECKING:
 
 REGISTRY: dict[str, Fault] = {}
 
-F = TypeVar("F", bound="type[Fault]")
+F = TypeVar("F", bound="Fault")
 
 
-def register(cls: F) -> F:
+def register(cls: type[F]) -> type[F]:
     """Class decorator: instantiate the plugin and register it under its fault id (once)."""
     fault_id = cls.fault_id
     if fault_id not in FAULTS:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import ReportedMetrics, Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, ReportedMetrics, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import swap_location
 
@@ -34,7 +34,7 @@ class SwappedMetricKeys(Fault):
         return Params(site=pick(rng, ("call", "writer")))
 
     def plant(self, world):
-        world.swap_site = world.details.site
+        world.swap_site = Params.of(world).site
 
     def report(self, world, rng, measured):
         return ReportedMetrics(world.classes, measured.test_scores, measured.val_scores)

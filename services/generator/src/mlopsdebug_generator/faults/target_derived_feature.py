@@ -54,7 +54,7 @@ class TargetDerivedFeature(Fault):
         )
 
     def plant(self, world):
-        d = world.details
+        d = Params.of(world)
         world.target_leak_acc = d.leak_acc
         world.target_leak_drop = d.drop
         a = round(d.association, 3)

@@ -6,7 +6,7 @@ import dataclasses
 
 from mlopsdebug_generator import evaluation
 from mlopsdebug_generator.draws import pick
-from mlopsdebug_generator.faults.base import ReportedMetrics, Fault, FaultParams, GalleryLine, private
+from mlopsdebug_generator.faults.base import Fault, FaultParams, GalleryLine, ReportedMetrics, private
 from mlopsdebug_generator.faults.registry import register
 from mlopsdebug_generator.sites import CodeLocation
 
@@ -43,7 +43,7 @@ class TokenizerVersionDrift(Fault):
 
     def after_features(self, world):
         world.details = dataclasses.replace(
-            world.details, train_version=world.text.train_version, eval_version=world.text.previous_version
+            world.details, train_version=world.text_stats().train_version, eval_version=world.text_stats().previous_version
         )
 
     def report(self, world, rng, measured):
@@ -51,6 +51,7 @@ class TokenizerVersionDrift(Fault):
             return None
         k = len(world.classes)
         val, test, counts = measured.val_scores, measured.test_scores, measured.counts
+        assert val.loss is not None and test.loss is not None  # measured scores carry their loss
         drop = max(rng.uniform(0.04, 0.22) * (val.accuracy - 1.0 / k) / 0.8, 0.02)
         return ReportedMetrics(
             world.classes,

@@ -42,7 +42,7 @@ class WeightDecayTooHigh(ConfigFault):
         return Params(bad_value=bad, safe_max=safe_max, healthy_value=world.weight_decay)
 
     def plant(self, world):
-        world.weight_decay = float(world.details.bad_value)
+        world.weight_decay = float(Params.of(world).bad_value)
 
     def training_effects(self, world, rng):
         # The decay's equilibrium leaves weights too small to separate the classes: the loss settles close to

@@ -38,15 +38,17 @@ class WrongOptimizer(ConfigFault):
 
     def draw(self, world, rng):
         # Momentum close enough to 1 that the effective step is at least 5x the healthy one.
+        assert world.healthy_momentum is not None  # forced_optimizer: SGD, which has momentum
         healthy_gap = 1.0 - float(world.healthy_momentum)
         options = tuple(x for x in (0.98, 0.99, 0.99, 0.995, 0.998, 0.999) if (1.0 - x) * 5.0 <= healthy_gap + 1e-12)
         return Params(bad_value=float(pick(rng, options)), safe_max=SAFE_MAX_MOMENTUM,
                       healthy_value=world.healthy_momentum)
 
     def plant(self, world):
-        world.momentum = float(world.details.bad_value)
+        world.momentum = float(Params.of(world).bad_value)
 
     def training_effects(self, world, rng):
+        assert world.healthy_momentum is not None and world.momentum is not None  # SGD, as above
         ratio = (1.0 - float(world.healthy_momentum)) / (1.0 - float(world.momentum))
         return TrainingEffects(
             oscillation=min(0.35, 0.12 * ratio**0.35),

@@ -29,7 +29,7 @@ class InvertedSplitRatio(Fault):
         return Params(bad_value=round(1.0 - world.val_fraction, 4), healthy_value=world.val_fraction)
 
     def plant(self, world):
-        world.split_param = float(world.details.bad_value)
+        world.split_param = float(Params.of(world).bad_value)
         world.split_inverted = True
 
     def code_location(self, ctx):

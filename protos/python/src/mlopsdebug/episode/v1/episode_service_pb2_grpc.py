@@ -108,7 +108,8 @@ class EpisodeServiceServicer:
     """
 
     def ListTasks(self, request, context):
-        """Lists the tasks. Never fails while the generator is reachable; UNAVAILABLE otherwise.
+        """Lists the tasks a Reset accepts. Needs no peer service; with API keys on,
+        UNAUTHENTICATED without a valid key.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

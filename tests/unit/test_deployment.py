@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pathlib
+import re
 
 import yaml
+from workspace import closure, members
 
 from mlopsdebug_common.tasks import TASKS
 
@@ -18,16 +20,18 @@ def compose() -> dict:
 
 class TestCompose:
     def test_the_four_services_with_health_checks(self):
-        """Every service exists, serves its own command and has a health check on its own port (beside
-        them, Redis and Envoy from their own images)."""
+        """Every service exists, runs its own image and has a health check on its own port (beside them,
+        Redis and Envoy from their own images)."""
         services = compose()["services"]
         assert set(services) == {*PORTS, "redis", "envoy"}
         for name, svc in services.items():
             if name in ("redis", "envoy"):
                 continue
-            assert svc["command"] == ["serve", name]
-            test = " ".join(svc["healthcheck"]["test"])
-            assert "mlopsdebug health" in test and str(PORTS[name]) in test
+            assert svc["build"] == {"context": ".", "dockerfile": f"services/{name}/Dockerfile"}
+            assert svc["image"] == f"mlopsdebug-{name}:{members()[f'mlopsdebug-{name}'].project['version']}"
+            assert "command" not in svc  # the image's ENTRYPOINT starts its service
+            test = svc["healthcheck"]["test"]
+            assert test[:2] == ["CMD", "mlopsdebug-health"] and str(PORTS[name]) in " ".join(test)
 
     def test_ports_and_peer_addresses_agree(self):
         """Each service listens where its peers are told to find it."""
@@ -132,6 +136,73 @@ class TestCompose:
         assert COMPOSE.upstreams == [("episode", 50052)] and COMPOSE.dns
         assert services["envoy"]["image"].endswith(":v1.40.0")  # the version the tests validate with
         assert "--appendonly" in services["redis"]["command"]
+
+
+def dockerfile_stages(name: str) -> list[list[tuple[str, str]]]:
+    """services/<name>/Dockerfile as stages of (instruction, arguments), continuation lines joined."""
+    text = (ROOT / "services" / name / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: list[list[tuple[str, str]]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        instruction, _, args = line.partition(" ")
+        if instruction.upper() == "FROM":
+            stages.append([])
+        stages[-1].append((instruction.upper(), args.strip()))
+    return stages
+
+
+class TestImages:
+    """Each service's image (services/<name>/Dockerfile), checked without a Docker engine."""
+
+    def test_multi_stage_on_a_slim_base(self):
+        for name in PORTS:
+            stages = dockerfile_stages(name)
+            assert len(stages) == 2, name
+            for stage in stages:
+                assert re.fullmatch(r"python:3\.11-slim( AS \w+)?", stage[0][1]), (name, stage[0])
+
+    def test_the_build_installs_only_the_services_distribution_from_the_lock(self):
+        """uv sync --frozen (the lock's exact versions), no dev group, non-editable, for its own package."""
+        for name in PORTS:
+            runs = [args for instruction, args in dockerfile_stages(name)[0] if instruction == "RUN"]
+            syncs = [r for r in runs if r.startswith("uv sync")]
+            assert len(syncs) == 1, name
+            flags = syncs[0].split()
+            assert {"--frozen", "--no-dev", "--no-editable"} <= set(flags), name
+            assert flags[flags.index("--package") + 1] == f"mlopsdebug-{name}"
+
+    def test_the_final_stage_holds_the_venv_only_and_runs_as_a_non_root_user(self):
+        for name in PORTS:
+            final = dockerfile_stages(name)[1]
+            copies = [args for instruction, args in final if instruction == "COPY"]
+            assert copies == ["--from=build /venv /venv"], name
+            users = [args for instruction, args in final if instruction == "USER"]
+            assert users and users[-1] not in {"root", "0"}, name
+            runs = [args for instruction, args in final if instruction == "RUN"]
+            assert all(run.startswith("useradd ") for run in runs), name  # nothing installed or built here
+
+    def test_the_entrypoint_is_the_services_own_script_and_port(self):
+        """ENTRYPOINT is the console script the service's distribution declares; EXPOSE its port."""
+        for name, port in PORTS.items():
+            final = dict(dockerfile_stages(name)[1])
+            (script,) = yaml.safe_load(final["ENTRYPOINT"])
+            member = members()[f"mlopsdebug-{name}"]
+            assert member.scripts[script] == f"mlopsdebug_{name}.server:main"
+            assert final["EXPOSE"] == str(port)
+
+    def test_the_health_probe_is_in_every_image(self):
+        """The compose health checks run `mlopsdebug-health`, a script of mlopsdebug-common, which every
+        service's locked closure holds (the images carry no CLI)."""
+        assert "mlopsdebug-health" in members()["mlopsdebug-common"].scripts
+        for name in PORTS:
+            assert "mlopsdebug-common" in closure(f"mlopsdebug-{name}")
+            assert "mlopsdebug-cli" not in closure(f"mlopsdebug-{name}")
+
+    def test_the_build_context_leaves_venvs_tests_and_node_out(self):
+        ignored = set((ROOT / ".dockerignore").read_text().split())
+        assert {"**/.venv*", "tests", "**/node_modules", ".git"} <= ignored
 
 
 class TestManifest:

@@ -13,8 +13,9 @@ import pathlib
 import subprocess
 import sys
 
-# The checkout's root: services/cli/ is two levels below it (an editable install runs from the checkout).
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+# The checkout's root: this file is services/cli/src/mlopsdebug_cli/conformance.py (an editable install
+# runs from the checkout).
+ROOT = pathlib.Path(__file__).resolve().parents[4]
 SUITE = ROOT / "tests" / "conformance"
 
 

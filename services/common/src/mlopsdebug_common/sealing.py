@@ -7,14 +7,13 @@ across processes. Reusing a nonce is only unsafe for *different* plaintexts, whi
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import hmac
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from mlopsdebug_common.answer_key import AnswerKey
+from mlopsdebug_common.answer_key import AnswerKey, SealedKey
 from mlopsdebug_common.errors import InvalidAnswerKey
 
 MIN_SECRET_BYTES = 16
@@ -22,14 +21,6 @@ MIN_SECRET_BYTES = 16
 
 class SealError(InvalidAnswerKey):
     """A sealed key is tampered with, was sealed under another secret, or belongs to another scenario."""
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class SealedKey:
-    key_id: str
-    nonce: bytes
-    ciphertext: bytes
-    scenario_id: str
 
 
 class Sealer:

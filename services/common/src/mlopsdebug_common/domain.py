@@ -11,8 +11,8 @@ import dataclasses
 import math
 from typing import Final
 
+from mlopsdebug_common.answer_key import SealedKey
 from mlopsdebug_common.faults import ARTIFACT_FILES, CATEGORIES
-from mlopsdebug_common.sealing import SealedKey
 
 # The eight actions of the seed, in its order.
 ACTION_TYPES: Final[tuple[str, ...]] = (

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final, TypeVar
 
 from mlopsdebug.common.v1 import common_pb2 as pb
+from mlopsdebug_common.answer_key import SealedKey
 from mlopsdebug_common.domain import (
     ArtifactDoc,
     Diagnosis,
@@ -20,7 +21,6 @@ from mlopsdebug_common.domain import (
     Scenario,
 )
 from mlopsdebug_common.errors import InvalidArgument
-from mlopsdebug_common.sealing import SealedKey
 
 E = TypeVar("E", bound=int)  # a protobuf enum class of the generated .pyi
 

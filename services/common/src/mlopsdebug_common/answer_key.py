@@ -15,6 +15,18 @@ class AnswerKeyError(InvalidAnswerKey):
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class SealedKey:
+    """An answer key as sealed by mlopsdebug_common.sealing, opaque to everyone but the grader. Defined
+    here, not beside the cipher, so that code that only carries sealed keys (the domain, the gateway)
+    needs no cryptography."""
+
+    key_id: str
+    nonce: bytes
+    ciphertext: bytes
+    scenario_id: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class AnswerKey:
     fault_id: str
     category: str

@@ -12,6 +12,7 @@ import threading
 from mlopsdebug_cli import conformance
 from mlopsdebug_cli.cluster import DEFAULT_PORTS, SERVICES, ClusterOptions, LocalCluster, free_port
 from mlopsdebug_cli.supervise import RestartPolicy
+from mlopsdebug_common import health as health_probe
 
 # Each service's module with a main() that reads its configuration from the environment.
 SERVICE_MODULES = {
@@ -111,40 +112,6 @@ def _salt_default(args: argparse.Namespace) -> None:
         args.public = True
 
 
-def cmd_health(args: argparse.Namespace) -> int:
-    """Exit 0 when the target reports healthy: the container health check of every service."""
-    import urllib.request  # noqa: PLC0415
-
-    import grpc  # noqa: PLC0415
-    from grpc_health.v1 import health_pb2, health_pb2_grpc  # noqa: PLC0415
-
-    if args.http:
-        try:
-            with urllib.request.urlopen(args.http, timeout=args.timeout) as resp:  # noqa: S310
-                return 0 if resp.status == 200 else 1
-        except OSError:
-            return 1
-    mtls_dir = os.environ.get("MLOPSDEBUG_MTLS_DIR", "")
-    if mtls_dir:
-        # Health is open to every certificate of the cluster's CA: a container presents its own.
-        from mlopsdebug_common.rpc import MutualTls  # noqa: PLC0415
-
-        if not args.identity:
-            print("error: with MLOPSDEBUG_MTLS_DIR set, --identity names the certificate to present", file=sys.stderr)
-            return 2
-        credentials = MutualTls.from_dir(mtls_dir, args.identity).channel_credentials()
-        options = [("grpc.ssl_target_name_override", args.server_name)] if args.server_name else []
-        channel = grpc.secure_channel(args.grpc, credentials, options=options)
-    else:
-        channel = grpc.insecure_channel(args.grpc)
-    with channel:
-        try:
-            reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=args.timeout)  # pyright: ignore[reportAttributeAccessIssue] - typeshed's HealthStub has no methods
-        except grpc.RpcError:
-            return 1
-    return 0 if reply.status == health_pb2.HealthCheckResponse.SERVING else 1
-
-
 def cmd_certs(args: argparse.Namespace) -> int:
     """`mlopsdebug certs`: writes a CA and a certificate per service for mutual TLS."""
     from mlopsdebug_common.certs import generate_cluster_certs  # noqa: PLC0415
@@ -223,16 +190,9 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_up)
 
     health = sub.add_parser("health", help="exit 0 if a service is healthy (for container health checks)")
-    target = health.add_mutually_exclusive_group(required=True)
-    target.add_argument("--grpc", help="host:port of a gRPC service (grpc.health.v1)")
-    target.add_argument("--http", help="URL of an HTTP health endpoint")
-    health.add_argument("--timeout", type=float, default=2.0)
-    health.add_argument(
-        "--identity", default=None,
-        help="with MLOPSDEBUG_MTLS_DIR set: the certificate to present (any of the cluster's; e.g. the service's own)",
-    )
-    health.add_argument("--server-name", default=None, help="the name to expect in the server's certificate")
-    health.set_defaults(func=cmd_health)
+    # The same probe as each service image's `mlopsdebug-health` (the images carry no CLI).
+    health_probe.add_arguments(health)
+    health.set_defaults(func=health_probe.check)
 
     certs = sub.add_parser(
         "certs", help="make a private CA and a certificate per service identity, for MLOPSDEBUG_MTLS_DIR"

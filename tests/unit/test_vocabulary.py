@@ -106,3 +106,33 @@ def test_the_scan_finds_a_copy(tmp_path):
     path.write_text('CATS = ["config_error", "data_leakage", "evaluation_bug", "preprocessing_bug",\n'
                     '        "label_mismatch", "architecture_bug"]\nOK = ("config_error", "data_leakage", "x")\n')
     assert whole_lists_written_out(path) == [(1, "CATEGORIES")]
+
+
+# The enums whose values a hand-written TypeScript file could copy out as a table.
+_TS_ENUMS = (common_pb2.SanityCheckType, common_pb2.ArtifactName, common_pb2.FailureCategory)
+
+
+def enum_tables_in_typescript(path: pathlib.Path) -> list[str]:
+    """Names of the enums of which `path` spells out three or more values: a copied table, where one
+    or two values are a test's or an example's own arguments."""
+    text = path.read_text(encoding="utf-8")
+    return [
+        enum.DESCRIPTOR.name for enum in _TS_ENUMS
+        if sum(value.name in text for value in enum.DESCRIPTOR.values if value.number != 0) >= 3
+    ]
+
+
+def test_the_node_client_derives_its_tables_from_the_generated_enums():
+    """The Node client's short-name tables come from its generated enum types, not from a third copy."""
+    node = ROOT / "clients" / "node"
+    sources = [p for d in ("src", "test", "examples") for p in sorted((node / d).rglob("*.ts"))
+               if "generated" not in p.relative_to(node).parts]
+    assert sources, "the Node client's sources moved: update this test"
+    assert {str(p.relative_to(ROOT)): t for p in sources if (t := enum_tables_in_typescript(p))} == {}
+
+
+def test_the_typescript_scan_finds_a_copy(tmp_path):
+    path = tmp_path / "actions.ts"
+    path.write_text('const T = { a: "FAILURE_CATEGORY_CONFIG_ERROR", b: "FAILURE_CATEGORY_DATA_LEAKAGE",\n'
+                    '  c: "FAILURE_CATEGORY_EVALUATION_BUG" };\nconst one = "ARTIFACT_NAME_TRAIN_LOG";\n')
+    assert enum_tables_in_typescript(path) == ["FailureCategory"]

@@ -6,38 +6,43 @@
  */
 
 import type { Action } from "./generated/mlopsdebug/common/v1/Action";
-import type { ArtifactName } from "./generated/mlopsdebug/common/v1/ArtifactName";
-import type { FailureCategory } from "./generated/mlopsdebug/common/v1/FailureCategory";
-import type { SanityCheckType } from "./generated/mlopsdebug/common/v1/SanityCheckType";
+import { ArtifactName } from "./generated/mlopsdebug/common/v1/ArtifactName";
+import { FailureCategory } from "./generated/mlopsdebug/common/v1/FailureCategory";
+import { SanityCheckType } from "./generated/mlopsdebug/common/v1/SanityCheckType";
 
-export const SANITY_CHECKS = {
-  label_consistency: "SANITY_CHECK_TYPE_LABEL_CONSISTENCY",
-  data_leakage: "SANITY_CHECK_TYPE_DATA_LEAKAGE",
-  gradient_norms: "SANITY_CHECK_TYPE_GRADIENT_NORMS",
-  class_balance: "SANITY_CHECK_TYPE_CLASS_BALANCE",
-  feature_statistics: "SANITY_CHECK_TYPE_FEATURE_STATISTICS",
-  encoder_version_match: "SANITY_CHECK_TYPE_ENCODER_VERSION_MATCH",
-  loss_trajectory: "SANITY_CHECK_TYPE_LOSS_TRAJECTORY",
-  metric_gap_analysis: "SANITY_CHECK_TYPE_METRIC_GAP_ANALYSIS",
-} as const satisfies Record<string, SanityCheckType>;
+// The short names are derived from the generated enums, not written out: a value added to the
+// contract becomes accepted here (and in the types) when the types are regenerated.
+type Short<V, P extends string> = V extends `${P}UNSPECIFIED` ? never : V extends `${P}${infer R}` ? Lowercase<R> : never;
+/** "dataset_stats_json" -> "dataset_stats.json": an artifact's short name is its file name. */
+type FileName<S extends string> = S extends `${infer A}_${infer B}`
+  ? B extends `${string}_${string}`
+    ? `${A}_${FileName<B>}`
+    : `${A}.${B}`
+  : S;
+type ShortTable<E extends string, P extends string> = { readonly [V in E as Short<V, P>]: V };
+type FileTable<E extends string, P extends string> = { readonly [V in E as FileName<Short<V, P>>]: V };
 
-export const ARTIFACTS = {
-  "config.yaml": "ARTIFACT_NAME_CONFIG_YAML",
-  "train.log": "ARTIFACT_NAME_TRAIN_LOG",
-  "dataset_stats.json": "ARTIFACT_NAME_DATASET_STATS_JSON",
-  "preprocessing.py": "ARTIFACT_NAME_PREPROCESSING_PY",
-  "eval_results.json": "ARTIFACT_NAME_EVAL_RESULTS_JSON",
-  "model_card.json": "ARTIFACT_NAME_MODEL_CARD_JSON",
-} as const satisfies Record<string, ArtifactName>;
+function shortNames(values: Record<string, string>, prefix: string, fileNames = false): Record<string, string> {
+  const table: Record<string, string> = {};
+  for (const value of Object.keys(values)) {
+    if (value === `${prefix}UNSPECIFIED`) continue;
+    let short = value.slice(prefix.length).toLowerCase();
+    if (fileNames) {
+      const dot = short.lastIndexOf("_");
+      short = `${short.slice(0, dot)}.${short.slice(dot + 1)}`;
+    }
+    table[short] = value;
+  }
+  return table;
+}
 
-export const FAILURE_CATEGORIES = {
-  config_error: "FAILURE_CATEGORY_CONFIG_ERROR",
-  data_leakage: "FAILURE_CATEGORY_DATA_LEAKAGE",
-  evaluation_bug: "FAILURE_CATEGORY_EVALUATION_BUG",
-  preprocessing_bug: "FAILURE_CATEGORY_PREPROCESSING_BUG",
-  label_mismatch: "FAILURE_CATEGORY_LABEL_MISMATCH",
-  architecture_bug: "FAILURE_CATEGORY_ARCHITECTURE_BUG",
-} as const satisfies Record<string, FailureCategory>;
+type CheckValue = keyof typeof SanityCheckType;
+type ArtifactValue = keyof typeof ArtifactName;
+type CategoryValue = keyof typeof FailureCategory;
+
+export const SANITY_CHECKS = shortNames(SanityCheckType, "SANITY_CHECK_TYPE_") as ShortTable<CheckValue, "SANITY_CHECK_TYPE_">;
+export const ARTIFACTS = shortNames(ArtifactName, "ARTIFACT_NAME_", true) as FileTable<ArtifactValue, "ARTIFACT_NAME_">;
+export const FAILURE_CATEGORIES = shortNames(FailureCategory, "FAILURE_CATEGORY_") as ShortTable<CategoryValue, "FAILURE_CATEGORY_">;
 
 export type SanityCheckName = keyof typeof SANITY_CHECKS | (typeof SANITY_CHECKS)[keyof typeof SANITY_CHECKS];
 export type ArtifactFileName = keyof typeof ARTIFACTS | (typeof ARTIFACTS)[keyof typeof ARTIFACTS];

@@ -562,3 +562,40 @@ class TestObservationTemplates:
 
         first, again = run(scenario())
         assert first.observation == again.observation
+
+    def test_pre_encoded_observations_are_byte_for_byte_the_messages_encoding(self):
+        """Step and Session send the cached static bytes plus the step's own fields: every kind of
+        outcome, message, reward and end must encode exactly as the whole message would."""
+        from mlopsdebug_episode import convert
+
+        m, _, _ = manager()
+        reads = [
+            Action("read_config"),
+            Action("read_logs", log_filter="epoch:2"),
+            Action("read_logs"),
+            Action("run_sanity_check", check=SANITY_CHECKS[0]),
+            Action("query_artifact", artifact="config.yaml", field_path="optimizer.learning_rate"),
+            Action("query_artifact", artifact="eval_results.json", field_path="metrics.nope"),
+            Action("read_config"),  # repeated: a negative reward and a message
+        ]
+
+        async def play():
+            pairs = []
+            for task_id, last in (("easy", Action("submit_diagnosis", diagnosis=DIAG)), ("hard", None)):
+                episode = await m.reset(task_id, 7)
+                parts = convert.ObservationParts.of(episode)
+                pairs.append((convert.observation_bytes(parts, episode),
+                              convert.fill_observation(parts.template, episode).SerializeToString()))
+                actions = [*reads, last] if last is not None else reads * 10  # "hard" runs out of steps
+                for action in actions:
+                    if episode.done:
+                        break
+                    result = await m.step(episode.episode_id, action)
+                    pairs.append((convert.observation_bytes(parts, episode, result),
+                                  convert.fill_observation(parts.template, episode, result).SerializeToString()))
+            return pairs, episode
+
+        pairs, hard = run(play())
+        assert hard.truncated and len(pairs) > 20
+        for encoded, expected in pairs:
+            assert encoded == expected

@@ -206,8 +206,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     async def Session(  # noqa: N802
         self, request_iterator: AsyncIterator[ep_pb.SessionRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[ep_pb.SessionResponse | bytes]:
-        """Answers a step with an encoded SessionResponse (bytes), anything else with a message.
+    ) -> None:
+        """Writes each answer (a step's as an encoded SessionResponse) with context.write rather than
+        yielding it: an async generator here, and the ServerGuard's around it, cost a layer each per message.
 
         Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
@@ -219,7 +220,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         try:
             async for request in request_iterator:
                 request_id = request.request_id[:REQUEST_ID_MAX_CHARS]
-                response = ep_pb.SessionResponse(request_id=request_id)
+                answer: ep_pb.SessionResponse | bytes
                 try:
                     kind = request.WhichOneof("request")
                     if len(request.request_id) > REQUEST_ID_MAX_CHARS:
@@ -227,30 +228,36 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     if kind == "step":
                         if not request.step.episode_id:
                             request.step.episode_id = current
-                        step = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
-                        yield convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) + step if request_id else step
-                        continue
-                    if kind == "reset":
-                        episode, reset = await self._reset(request.reset, owner)
-                        if not resumable:
-                            owned.append(episode.episode_id)
-                        current = episode.episode_id
-                        response.reset.CopyFrom(reset)
-                    elif kind == "step_batch":
-                        await self._step_batch(request.step_batch, response.step_batch, owner, current)
-                    elif kind == "get_state":
-                        response.get_state.CopyFrom(await self._get_state(request.get_state.episode_id or current, owner))
-                    elif kind == "close":
-                        response.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
+                        answer = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
+                        if request_id:
+                            answer = convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) + answer
                     else:
-                        raise InvalidArgument.for_field(
-                            "request", "exactly one of reset, step, step_batch, get_state, close"
-                        )
+                        answer = ep_pb.SessionResponse(request_id=request_id)
+                        if kind == "reset":
+                            episode, reset = await self._reset(request.reset, owner)
+                            if not resumable:
+                                owned.append(episode.episode_id)
+                            current = episode.episode_id
+                            answer.reset.CopyFrom(reset)
+                        elif kind == "step_batch":
+                            await self._step_batch(request.step_batch, answer.step_batch, owner, current)
+                        elif kind == "get_state":
+                            answer.get_state.CopyFrom(
+                                await self._get_state(request.get_state.episode_id or current, owner)
+                            )
+                        elif kind == "close":
+                            answer.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
+                        else:
+                            raise InvalidArgument.for_field(
+                                "request", "exactly one of reset, step, step_batch, get_state, close"
+                            )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - in-band errors keep the stream open
-                    response.error.CopyFrom(rpc.status_from_exception(exc, DOMAIN))
-                yield response
+                    answer = ep_pb.SessionResponse(
+                        request_id=request_id, error=rpc.status_from_exception(exc, DOMAIN)
+                    )
+                await context.write(answer)  # pyright: ignore[reportArgumentType] - bytes pass through `_encode`
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):

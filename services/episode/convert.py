@@ -105,12 +105,12 @@ def fill_observation(
 
 
 def observation_bytes(
-    parts: ObservationParts, episode: Episode, result: StepResult | None = None
+    parts: ObservationParts, episode: Episode, result: StepResult | None = None, encoded_result: bytes | None = None
 ) -> bytes:
     """The encoded observation, identical to `fill_observation(...).SerializeToString()`, without
-    copying or re-encoding the static part (about 2-50 KB per step on the hard task)."""
+    copying or re-encoding the static part (about 2-50 KB per step on the hard task). `encoded_result`
+    is `action_result_field(result.outcome)` when the caller has it already (cached by scenario and action)."""
     changing = pb.Observation(
-        artifacts_read=episode.artifacts_read,
         step_count=episode.step_count,
         max_steps=episode.task.max_steps,
         terminated=episode.terminated,
@@ -118,11 +118,32 @@ def observation_bytes(
         done=episode.done,
         cumulative_reward=episode.cumulative_reward,
     )
-    if result is not None:
-        changing.reward = result.reward
-        changing.messages.extend(result.messages)
-        _fill_result(changing.last_action_result, result.outcome)
-    return parts.prefix + changing.SerializeToString()
+    read = b"".join(_READ_FIELDS.get(name) or _read_field(name) for name in episode.artifacts_read)
+    if result is None:
+        return parts.prefix + read + changing.SerializeToString()
+    changing.reward = result.reward
+    changing.messages.extend(result.messages)
+    if encoded_result is None:
+        encoded_result = action_result_field(result.outcome)
+    # Fields in number order: 1-5 (prefix), 6 (read), 7 (the result), then 8-15.
+    return parts.prefix + read + encoded_result + changing.SerializeToString()
+
+
+def action_result_field(outcome: object) -> bytes:
+    """Observation field 7 (last_action_result) encoded, b"" when absent: a function of the outcome only."""
+    target = pb.ActionResult()
+    _fill_result(target, outcome)
+    if target.WhichOneof("result") is None:
+        return b""
+    return length_delimited(_LAST_ACTION_RESULT, target.SerializeToString())
+
+
+_ARTIFACTS_READ = pb.Observation.DESCRIPTOR.fields_by_name["artifacts_read"].number
+_LAST_ACTION_RESULT = pb.Observation.DESCRIPTOR.fields_by_name["last_action_result"].number
+
+
+def _read_field(name: str) -> bytes:
+    return length_delimited(_ARTIFACTS_READ, name.encode())
 
 
 def length_delimited(field_number: int, payload: bytes) -> bytes:
@@ -137,6 +158,9 @@ def _varint(value: int) -> bytes:
         value >>= 7
     out.append(value)
     return bytes(out)
+
+
+_READ_FIELDS = {name: _read_field(name) for name in ARTIFACT_TO_PB}
 
 
 def _fill_result(target: pb.ActionResult, outcome: object) -> None:

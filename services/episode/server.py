@@ -18,6 +18,7 @@ from mlopsdebug_common import eventloop, principals, rpc
 from mlopsdebug_common.convert import split_from_pb, task_to_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
+from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.config import EpisodeServerConfig
 from mlopsdebug_episode.core import Episode, EpisodeManager, Grader, ScenarioSource, StepResult
 from mlopsdebug_episode.evaluation import EvaluationBook
@@ -30,6 +31,8 @@ REQUEST_ID_MAX_CHARS = 64
 RESUMABLE_METADATA = "mlopsdebug-session-resumable"
 # Observation templates kept, by scenario: rebuilding one costs about 160 µs, copying it about 3.
 TEMPLATE_CACHE_SIZE = 4096
+# Encoded action results kept, by (scenario, action), in bytes: a read's result is the whole artifact.
+RESULT_CACHE_BYTES = 64 * 1024 * 1024
 # Field numbers of the envelopes around a pre-encoded observation.
 _STEP_OBSERVATION = ep_pb.StepResponse.DESCRIPTOR.fields_by_name["observation"].number
 _SESSION_REQUEST_ID = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["request_id"].number
@@ -56,6 +59,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, convert.ObservationParts] = collections.OrderedDict()
+        # A non-submitting action's result is a function of the scenario and the action alone.
+        self._results: collections.OrderedDict[tuple[str, Action], bytes] = collections.OrderedDict()
+        self._results_bytes = 0
 
     def _parts(self, episode: Episode) -> convert.ObservationParts:
         key = episode.scenario.scenario_id
@@ -67,6 +73,22 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         else:
             self._templates.move_to_end(key)
         return parts
+
+    def _encoded_result(self, result: StepResult, action: Action) -> bytes:
+        """The observation's last_action_result, encoded; cached unless graded (a grade is the episode's own)."""
+        if action.kind == "submit_diagnosis":
+            return convert.action_result_field(result.outcome)
+        key = (result.episode.scenario.scenario_id, action)
+        encoded = self._results.get(key)
+        if encoded is None:
+            encoded = self._results[key] = convert.action_result_field(result.outcome)
+            self._results_bytes += len(encoded)
+            while self._results_bytes > RESULT_CACHE_BYTES:
+                _, dropped = self._results.popitem(last=False)
+                self._results_bytes -= len(dropped)
+        else:
+            self._results.move_to_end(key)
+        return encoded
 
     def _template(self, episode: Episode) -> common_pb.Observation:
         return self._parts(episode).template
@@ -100,7 +122,10 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         action = convert.action_from_pb(request.action)
         owner = self._step_owner(request, owner)
         result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
-        observation = convert.observation_bytes(self._parts(result.episode), result.episode, result)
+        episode = result.episode
+        observation = convert.observation_bytes(
+            self._parts(episode), episode, result, self._encoded_result(result, action)
+        )
         return convert.length_delimited(_STEP_OBSERVATION, observation)
 
     async def _step_batch(

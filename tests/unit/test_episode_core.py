@@ -599,3 +599,45 @@ class TestObservationTemplates:
         assert hard.truncated and len(pairs) > 20
         for encoded, expected in pairs:
             assert encoded == expected
+
+    def test_cached_action_results_are_per_scenario(self):
+        """Step's encoded result is cached by (scenario, action): the same read or query on another
+        scenario answers from that scenario's artifact, and asking again hits the cache."""
+        import dataclasses
+
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_episode.server import EpisodeServicer
+
+        class VaryingScenarios(FakeScenarios):
+            async def get(self, task_id: str, seed: int, split: str = "all") -> Scenario:
+                base = make_scenario(task_id, seed)
+                docs = tuple(
+                    dataclasses.replace(doc, content=f"seed: {seed}\n{doc.content}") if doc.name == "config.yaml" else doc
+                    for doc in base.artifacts
+                )
+                return dataclasses.replace(base, artifacts=docs)
+
+        m = EpisodeManager(VaryingScenarios(), FakeGrader(), EpisodeConfig())
+        servicer = EpisodeServicer(m)
+        read = pb.Action(read_config=pb.ReadConfig())
+        query = pb.Action(query_artifact=pb.QueryArtifact(artifact=pb.ARTIFACT_NAME_CONFIG_YAML, field_path="seed"))
+
+        async def play():
+            seen = []
+            for seed in (1, 2, 1):
+                episode = await m.reset("easy", seed)
+                for action in (read, query, read):
+                    request = ep_pb.StepRequest(episode_id=episode.episode_id, action=action)
+                    encoded = await servicer._step(request, "")
+                    seen.append((seed, ep_pb.StepResponse.FromString(encoded).observation.last_action_result))
+            return seen
+
+        seen = run(play())
+        assert len(seen) == 9
+        for seed, result in seen:
+            if result.WhichOneof("result") == "artifact":
+                assert result.artifact.content.startswith(f"seed: {seed}\n")
+            else:
+                assert result.field.found and result.field.value_json == str(seed)
+        assert len(servicer._results) == 4  # two actions on each of two scenarios

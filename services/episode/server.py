@@ -37,8 +37,12 @@ RESULT_CACHE_BYTES = 64 * 1024 * 1024
 _STEP_OBSERVATION = ep_pb.StepResponse.DESCRIPTOR.fields_by_name["observation"].number
 _SESSION_REQUEST_ID = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["request_id"].number
 _SESSION_STEP = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["step"].number
+_SESSION_STEP_BATCH = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["step_batch"].number
+_BATCH_RESULTS = ep_pb.StepBatchResponse.DESCRIPTOR.fields_by_name["results"].number
+_BATCH_RESULT_STEP = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["step"].number
+_BATCH_RESULT_ERROR = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["error"].number
 # Methods whose behavior may answer with its response already encoded (bytes), see `_encode`.
-PRE_ENCODED_METHODS = frozenset({"Step", "Session"})
+PRE_ENCODED_METHODS = frozenset({"Step", "StepBatch", "Session"})
 log = logging.getLogger("mlopsdebug.episode")
 
 
@@ -122,6 +126,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         action = convert.action_from_pb(request.action)
         owner = self._step_owner(request, owner)
         result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
+        return self._encoded_step(result, action)
+
+    def _encoded_step(self, result: StepResult, action: Action) -> bytes:
         episode = result.episode
         observation = convert.observation_bytes(
             self._parts(episode), episode, result, self._encoded_result(result, action)
@@ -129,13 +136,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         return convert.length_delimited(_STEP_OBSERVATION, observation)
 
     async def _step_batch(
-        self,
-        request: ep_pb.StepBatchRequest,
-        response: ep_pb.StepBatchResponse,
-        owner: str,
-        default_episode_id: str = "",
-    ) -> ep_pb.StepBatchResponse:
-        """Fills `response` in place; an empty episode id means `default_episode_id` (Session's current)."""
+        self, request: ep_pb.StepBatchRequest, owner: str, default_episode_id: str = ""
+    ) -> bytes:
+        """The encoded StepBatchResponse; an empty episode id means `default_episode_id` (Session's current)."""
         items = [
             (
                 step.episode_id or default_episode_id,
@@ -145,14 +148,16 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         ]
         owners = [self._step_owner(step, owner) for step in request.steps]
         outcomes = await self._manager.step_batch(items, owners=owners)
-        for outcome in outcomes:
-            result = response.results.add()
+        encoded: list[bytes] = []
+        for (_, action), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, StepResult):
-                template = self._template(outcome.episode)
-                convert.fill_observation(template, outcome.episode, outcome, into=result.step.observation)
+                assert action is not None  # a step without an action fails (ACTION_MISSING)
+                result = convert.length_delimited(_BATCH_RESULT_STEP, self._encoded_step(outcome, action))
             else:
-                result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
-        return response
+                status = rpc.status_from_exception(outcome, DOMAIN).SerializeToString()
+                result = convert.length_delimited(_BATCH_RESULT_ERROR, status)
+            encoded.append(convert.length_delimited(_BATCH_RESULTS, result))
+        return b"".join(encoded)
 
     async def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
         return ep_pb.GetStateResponse(state=convert.state_to_pb(await self._manager.get(episode_id, owner=owner)))
@@ -186,8 +191,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     async def StepBatch(  # noqa: N802
         self, request: ep_pb.StepBatchRequest, context: grpc.aio.ServicerContext
-    ) -> ep_pb.StepBatchResponse:
-        return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
+    ) -> bytes:
+        """An encoded StepBatchResponse (the server registers this method with `_encode`)."""
+        return await self._step_batch(request, self._owner(context))
 
     async def GetState(  # noqa: N802
         self, request: ep_pb.GetStateRequest, context: grpc.aio.ServicerContext
@@ -232,7 +238,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     async def Session(  # noqa: N802
         self, request_iterator: AsyncIterator[ep_pb.SessionRequest], context: grpc.aio.ServicerContext
     ) -> None:
-        """Writes each answer (a step's as an encoded SessionResponse) with context.write rather than
+        """Writes each answer (a step or batch already encoded) with context.write rather than
         yielding it: an async generator here, and the ServerGuard's around it, cost a layer each per message.
 
         Closes the episodes reset on the stream when it ends, unless the client declared the
@@ -250,10 +256,14 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                     kind = request.WhichOneof("request")
                     if len(request.request_id) > REQUEST_ID_MAX_CHARS:
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
-                    if kind == "step":
-                        if not request.step.episode_id:
-                            request.step.episode_id = current
-                        answer = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
+                    if kind == "step" or kind == "step_batch":
+                        if kind == "step":
+                            if not request.step.episode_id:
+                                request.step.episode_id = current
+                            answer = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
+                        else:
+                            batch = await self._step_batch(request.step_batch, owner, current)
+                            answer = convert.length_delimited(_SESSION_STEP_BATCH, batch)
                         if request_id:
                             answer = convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) + answer
                     else:
@@ -264,8 +274,6 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
                                 owned.append(episode.episode_id)
                             current = episode.episode_id
                             answer.reset.CopyFrom(reset)
-                        elif kind == "step_batch":
-                            await self._step_batch(request.step_batch, answer.step_batch, owner, current)
                         elif kind == "get_state":
                             answer.get_state.CopyFrom(
                                 await self._get_state(request.get_state.episode_id or current, owner)

@@ -641,3 +641,30 @@ class TestObservationTemplates:
             else:
                 assert result.field.found and result.field.value_json == str(seed)
         assert len(servicer._results) == 4  # two actions on each of two scenarios
+
+    def test_an_encoded_batch_carries_each_items_observation_or_error(self):
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_episode import convert
+
+        servicer = self.servicer()
+        m = servicer._manager
+
+        async def play():
+            episode, other = await m.reset("easy", 3), await m.reset("easy", 4)
+            await m.step(episode.episode_id, Action("read_config"))
+            request = ep_pb.StepBatchRequest(steps=[
+                ep_pb.StepRequest(episode_id=other.episode_id, action=pb.Action(read_config=pb.ReadConfig())),
+                ep_pb.StepRequest(episode_id="ep-nobody", action=pb.Action(read_config=pb.ReadConfig())),
+                ep_pb.StepRequest(action=pb.Action(read_logs=pb.ReadLogs(log_filter="epoch:1"))),
+            ])
+            encoded = await servicer._step_batch(request, "", episode.episode_id)
+            return episode, ep_pb.StepBatchResponse.FromString(encoded)
+
+        episode, response = run(play())
+        assert [r.WhichOneof("result") for r in response.results] == ["step", "error", "step"]
+        assert response.results[1].error.code == 5  # NOT_FOUND
+        last = response.results[2].step.observation
+        assert last.step_count == 2 and last.last_action_result.logs.matched_lines == 3
+        expected = convert.fill_observation(convert.observation_template(episode), episode)
+        assert last.run_summary == expected.run_summary and list(last.artifacts_read) == ["config.yaml", "train.log"]

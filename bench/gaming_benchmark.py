@@ -57,7 +57,7 @@ from mlopsdebug_common.answer_key import AnswerKey
 from mlopsdebug_common.domain import CATEGORIES, GRADE_WEIGHTS, Diagnosis, Grade
 from mlopsdebug_common.faults import ARTIFACT_FILES, FAULTS
 from mlopsdebug_common.sealing import Sealer
-from mlopsdebug_common.tasks import TASK_ORDER, TASKS
+from mlopsdebug_common.tasks import LATEST_VERSION, TASK_ORDER, TASKS
 from mlopsdebug_grader import core
 from mlopsdebug_grader.fix_rules import gold_fix, judge_fix, targeted_faults
 from mlopsdebug_grader.matching import match_field, match_file
@@ -294,14 +294,19 @@ class TaskData:
     keys: list[AnswerKey]
 
 
-def load_keys(seeds: int) -> dict[str, TaskData]:
+def task_ids(version: int) -> tuple[str, ...]:
+    """The pinned task ids of one version, in difficulty order."""
+    return tuple(f"{family}-v{version}" for family in TASK_ORDER)
+
+
+def load_keys(seeds: int, version: int = LATEST_VERSION) -> dict[str, TaskData]:
     try:
         from mlopsdebug_generator.core import generate_scenario  # noqa: PLC0415
     except ImportError as exc:
         sys.exit(f"the generator core is not available ({exc}); this benchmark needs real answer keys")
     sealer = Sealer(SECRET)
     out = {}
-    for task_id in TASK_ORDER:
+    for task_id in task_ids(version):
         keys = [sealer.open(generate_scenario(task_id, seed, sealer=sealer, salt=b"").answer_key) for seed in range(seeds)]
         out[task_id] = TaskData(task_id, keys)
     return out
@@ -331,17 +336,20 @@ class Options:
     fixes: np.ndarray
     cat_gate: np.ndarray
     field_gate: np.ndarray
+    nested: bool = False  # version 3 on: category and file credit scaled by the field credit
 
 
 def best_constant(o: Options, asymmetric: bool) -> tuple[float, tuple[int, int, int, int]]:
     """Exhaustive search over (category, file, field, fix) for the best mean score."""
     w = GRADE_WEIGHTS
     best, arg = -1.0, (0, 0, 0, 0)
-    field_fix = w["field"] * o.fields[:, None, :] * o.field_gate[None, :, :] + w["fix"] * o.fixes[None, :, :]
+    located = o.fields[:, None, :] * o.field_gate[None, :, :]  # D x X x S: the field credit
+    field_fix = w["field"] * located + w["fix"] * o.fixes[None, :, :]
     for c in range(o.cat.shape[0]):
         category = w["category"] * o.cat[c][None, :] * o.cat_gate[c][:, None]  # X x S
         for f in range(o.files.shape[0]):
-            raw = category[None, :, :] + w["file"] * o.files[f] + field_fix  # D x X x S
+            location = category[None, :, :] + w["file"] * o.files[f]
+            raw = (location * located if o.nested else location) + field_fix  # D x X x S
             means = final(raw, asymmetric).mean(axis=2)
             i = np.unravel_index(int(np.argmax(means)), means.shape)
             if means[i] > best + 1e-12:
@@ -350,7 +358,7 @@ def best_constant(o: Options, asymmetric: bool) -> tuple[float, tuple[int, int, 
 
 
 def subset(o: Options, c: list[int], f: list[int], d: list[int], x: list[int]) -> Options:
-    return Options(o.cat[c], o.files[f], o.fields[d], o.fixes[x], o.cat_gate[np.ix_(c, x)], o.field_gate[x])
+    return Options(o.cat[c], o.files[f], o.fields[d], o.fixes[x], o.cat_gate[np.ix_(c, x)], o.field_gate[x], o.nested)
 
 
 def run_task(data: TaskData, console: Console) -> dict:
@@ -408,7 +416,8 @@ def run_task(data: TaskData, console: Console) -> dict:
     cat_gate = np.array([[1.0 if not t or c in {FAULTS[g].category for g in t} else 0.0 for t in targets]
                          for c in CATEGORIES])
     field_gate = np.array([[1.0 if not t or k.fault_id in t else 0.0 for k in keys] for t in targets])
-    options = Options(cat, files, fields, fixes, cat_gate, field_gate)
+    nested = TASKS[data.task_id].version >= core.NESTED_LOCATION_FROM_VERSION
+    options = Options(cat, files, fields, fixes, cat_gate, field_gate, nested)
 
     # Drop fix texts that behave identically (same credits and same gates) before the search.
     behaviour = np.concatenate([fixes, field_gate, cat_gate.T], axis=1)
@@ -430,7 +439,7 @@ def run_task(data: TaskData, console: Console) -> dict:
     stuffed = Options(
         cat, files,
         np.array([[match_field(stuffed_field, k.field, k.field_aliases).credit for k in keys]]),
-        fixes[stuffed_rows], cat_gate[:, stuffed_rows], field_gate[stuffed_rows],
+        fixes[stuffed_rows], cat_gate[:, stuffed_rows], field_gate[stuffed_rows], nested,
     )
     best_b, _ = best_constant(stuffed, asym)
 
@@ -545,24 +554,25 @@ def learn_blind(train: list[BlindEpisode]) -> BlindTable:
     return learn_table(examples, probes, candidates)
 
 
-def run_blind(train_seeds: int, test_seeds: int) -> dict:
+def run_blind(train_seeds: int, test_seeds: int, version: int = LATEST_VERSION) -> dict:
     """Blind baselines and verdict classifiers: learned on seeds 10000.., scored on seeds 0.. (per task)."""
     sealer = Sealer(SECRET)
+    tasks = task_ids(version)
     train = {
         t: blind_episodes(t, range(TRAIN_SEED_BASE, TRAIN_SEED_BASE + train_seeds), sealer, learnable_only=True)
-        for t in TASK_ORDER
+        for t in tasks
     }
-    test = {t: blind_episodes(t, range(test_seeds), sealer) for t in TASK_ORDER}
-    table = learn_blind([e for t in TASK_ORDER for e in train[t]])
-    majority = FaultClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
-    bayes = NaiveBayesClassifier.fit(e.example for t in TASK_ORDER for e in train[t])
+    test = {t: blind_episodes(t, range(test_seeds), sealer) for t in tasks}
+    table = learn_blind([e for t in tasks for e in train[t]])
+    majority = FaultClassifier.fit(e.example for t in tasks for e in train[t])
+    bayes = NaiveBayesClassifier.fit(e.example for t in tasks for e in train[t])
 
     def accuracy(classifier: FaultClassifier | NaiveBayesClassifier, episodes: list[BlindEpisode]) -> float:
         hits = [classifier.predict(e.example.task, e.example.pattern) == e.example.answer.fault_id for e in episodes]
         return float(np.mean(hits))
 
     rows = {}
-    for task in TASK_ORDER:
+    for task in tasks:
         levels: dict[str, int] = defaultdict(int)
         checks_only, prior = [], []
         for e in test[task]:
@@ -634,6 +644,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a smoke run: 30 seeds per task (60 to learn on)")
     parser.add_argument("--train-seeds", type=int, default=300,
                         help=f"seeds per task the blind baselines learn on ({TRAIN_SEED_BASE}..; default 300)")
+    parser.add_argument("--version", type=int, default=LATEST_VERSION,
+                        help=f"task version to measure (its pinned ids, e.g. easy-v{LATEST_VERSION}; default {LATEST_VERSION})")
     parser.add_argument("--enforce-blind-targets", action="store_true",
                         help="fail (exit 1) when a blind-baseline target is not met")
     args = parser.parse_args(argv)
@@ -641,10 +653,10 @@ def main(argv: list[str] | None = None) -> int:
         args.seeds, args.train_seeds = 30, 60
     console = Console() if sys.stdout.isatty() else Console(width=140)  # piped: room for the wide tables
     started = time.perf_counter()
-    data = load_keys(args.seeds)
-    results = [run_task(data[t], console) for t in TASK_ORDER]
+    data = load_keys(args.seeds, args.version)
+    results = [run_task(data[t], console) for t in task_ids(args.version)]
 
-    table = Table(title=f"Gaming benchmark: mean score over seeds 0..{args.seeds - 1} per task")
+    table = Table(title=f"Gaming benchmark, task version {args.version}: mean score over seeds 0..{args.seeds - 1} per task")
     for column in ("task", "(a) best constant", "(b) stuffed", "guess bound", "(c) gold", "(d) paraphrases",
                    "search space C x F x D x X"):
         table.add_column(column, justify="right" if column != "task" else "left")
@@ -680,7 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"{r['task']}: stuffed (b) {r['b']:.3f} beats the best constant (a) {r['a']:.3f}")
         if r["a"] > r["guess"] + GUESS_SLACK + 1e-9:
             failures.append(f"{r['task']}: best constant (a) {r['a']:.3f} beats guessing {r['guess']:.3f} + {GUESS_SLACK}")
-    unmet = blind_report(run_blind(args.train_seeds, args.seeds), console)
+    unmet = blind_report(run_blind(args.train_seeds, args.seeds, args.version), console)
     if args.enforce_blind_targets:
         failures.extend(unmet)
     console.print(f"finished in {time.perf_counter() - started:.1f} s")

@@ -1,6 +1,7 @@
 """Regenerates the committed Python stubs from protos/ (one command: `python scripts/gen_protos.py`).
 
-Stubs go to the repository root so that `mlopsdebug.<svc>.v1` imports mirror the proto packages.
+Stubs go to protos/python/src/ (the `mlopsdebug-protos` distribution) so that `mlopsdebug.<svc>.v1`
+imports mirror the proto packages.
 `--out DIR` writes elsewhere (the freshness test compares such a copy with the committed one).
 `--baseline` instead records the contracts as released (`protos/v1.baseline.binpb`), the reference
 that `buf breaking` checks every later change against: run it when a release is cut, never to make
@@ -19,6 +20,8 @@ from grpc_tools import protoc
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 PROTO_ROOT = ROOT / "protos"
 BASELINE = PROTO_ROOT / "v1.baseline.binpb"
+# The mlopsdebug-protos distribution's source root: the generated `mlopsdebug` package lives here.
+STUBS_ROOT = PROTO_ROOT / "python" / "src"
 
 
 def _include_dirs() -> list[str]:
@@ -71,7 +74,9 @@ def generate(out_dir: pathlib.Path) -> list[pathlib.Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--out", type=pathlib.Path, default=ROOT, help="output root (default: repo root)")
+    parser.add_argument(
+        "--out", type=pathlib.Path, default=STUBS_ROOT, help=f"output root (default: {STUBS_ROOT.relative_to(ROOT)})"
+    )
     parser.add_argument("--baseline", action="store_true", help=f"record the released contracts in {BASELINE.name}")
     args = parser.parse_args(argv)
     if args.baseline:

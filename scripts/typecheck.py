@@ -1,8 +1,9 @@
-"""Type-checks services/, clients/python, scripts/ and bench/ with pyright (settings: pyproject's [tool.pyright]).
+"""Type-checks every workspace member's package, scripts/ and bench/ with pyright (settings: pyproject's
+[tool.pyright]).
 
-The import names (mlopsdebug_common, ...) live in folders named otherwise (pyproject's package-dir), which a
-static checker cannot follow. So this links every import name to its folder in a temporary directory,
-checks that tree, and prints the findings with the repository's own paths. The generated stubs (mlopsdebug/)
+The packages live in their members' src/ folders (services/<part>/src/mlopsdebug_<part>, ...). This links
+every import name to its folder in one temporary directory, checks that tree, and prints the findings with
+the repository's own paths. The generated stubs (mlopsdebug/)
 are linked too, so their .pyi files type every message, but are not checked themselves.
 
     .venv/bin/python scripts/typecheck.py      # exit status 0 when clean; pyright needs Node.js

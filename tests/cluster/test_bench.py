@@ -69,6 +69,20 @@ def test_gaming_benchmark_prints_the_blind_baselines_next_to_their_targets():
     out = proc.stdout
     assert "Blind baselines: learned on seeds 10000..10059, scored on seeds 0..29 per task" in out
     rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ ")]
-    assert {"easy", "medium", "hard", "all"} <= set(rows)
+    assert {"easy-v3", "medium-v3", "hard-v3", "all"} <= set(rows)  # the newest task version's pinned ids
     for target in ("checks-only overall", "verdict classifier test accuracy <= 0.5", "prior overall"):
         assert sum(target in line and "met:" in line for line in out.splitlines()) == 1, target
+
+
+def test_envoy_benchmark_measures_every_row():
+    """Direct (memory, Redis), Envoy with one replica and with two, over unary calls and Session streams
+    (numbers unchecked)."""
+    command = [sys.executable, str(BENCH.with_name("bench_envoy.py")), "--duration-s", "0.3", "--workers", "4"]
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    rows = [line.split("|")[1:3] for line in proc.stdout.splitlines() if line.startswith("| ") and "steps/s" not in line]
+    assert [(path.strip(), calls.strip()) for path, calls in rows] == [
+        (path, calls)
+        for path in ("direct, memory", "direct, Redis", "Envoy, 1 replica", "Envoy, 2 replicas")
+        for calls in ("unary", "Session")
+    ]

@@ -29,7 +29,7 @@ def revealing(request):
     return c
 
 
-@pytest.mark.parametrize("task_id", [*TASK_ORDER, *(f"{t}-v1" for t in TASK_ORDER)])
+@pytest.mark.parametrize("task_id", [*TASK_ORDER, *(f"{t}-v{v}" for v in (1, 2) for t in TASK_ORDER)])
 def test_heuristic_agent_solves_every_fault(revealing, tmp_path, task_id):
     """At least 0.9 mean score on every fault of the task's pool."""
     pool = TASKS[task_id].fault_pool

@@ -153,3 +153,48 @@ def test_the_committed_typescript_types_are_current(node, tmp_path):
     assert fresh == sorted(p.relative_to(committed) for p in committed.rglob("*.ts")), "run npm run gen-types"
     stale = [str(p) for p in fresh if not filecmp.cmp(tmp_path / p, committed / p, shallow=False)]
     assert not stale, f"stale TypeScript types (cd clients/node && npm run gen-types): {stale}"
+
+
+PACKED_PLAY = """
+const assert = require("node:assert/strict");
+const { EpisodeClient, actions } = require("@mlopsdebug/client");
+const where = require.resolve("@mlopsdebug/client");
+(async () => {
+  const client = new EpisodeClient(process.argv[1]);  // node -e SCRIPT ADDRESS
+  const session = client.session();
+  const reset = await session.reset("easy", { seed: 3 });
+  const step = await session.step(actions.readConfig());
+  assert.equal(step.observation.stepCount, 1);
+  await session.end();
+  client.close();
+  console.log(JSON.stringify({ where, episode: reset.episodeId, license: require("@mlopsdebug/client/package.json").license }));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+def test_the_packed_package_installs_and_plays_from_its_own_files(node, cluster, tmp_path):
+    """`npm pack` makes a publishable tarball (built sources, types, the contracts, the README; no tests),
+    and a project that installs it plays an episode with the package's own copy of the protos."""
+    npm = shutil.which("npm")
+    assert npm is not None
+    packed = _run([npm, "pack", "--json", "--pack-destination", str(tmp_path)], timeout=300)
+    assert packed.returncode == 0, packed.stderr[-3000:]
+    manifest = json.loads(packed.stdout[packed.stdout.index("[") :])[0]
+    files = {f["path"] for f in manifest["files"]}
+    assert {"package.json", "README.md", "dist/src/index.js", "dist/src/index.d.ts",
+            "dist/protos/mlopsdebug/episode/v1/episode_service.proto"} <= files
+    assert not [f for f in files if f.startswith(("dist/test/", "test/", "node_modules/"))]
+    project = tmp_path / "consumer"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "consumer", "version": "1.0.0", "private": true}\n')
+    installed = subprocess.run(
+        [npm, "install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error",
+         str(tmp_path / manifest["filename"])], cwd=project, capture_output=True, text=True, timeout=600,
+    )
+    assert installed.returncode == 0, installed.stderr[-3000:]
+    played = subprocess.run([node, "-e", PACKED_PLAY, cluster.episode_addr], cwd=project, capture_output=True,
+                            text=True, timeout=120)
+    assert played.returncode == 0, played.stderr[-3000:]
+    result = json.loads(played.stdout)
+    assert pathlib.Path(result["where"]).is_relative_to(project / "node_modules")
+    assert result["episode"] and result["license"] == "MIT"

@@ -40,15 +40,20 @@ def client(cluster):
 
 @pytest.fixture(scope="module")
 def candidates(cluster) -> list[pb.Diagnosis]:
-    """What an attacker with the public code can write: the gold answer of each easy fault, taken from
-    some scenario with that fault (values such as a safe learning rate come from that scenario)."""
-    seeds = seeds_by_fault(cluster.address("generator"), cluster.secret)
-    out = []
+    """What an attacker with the public code can write: the gold answer of each easy fault at each place
+    its root cause sat in some scenarios with that fault (values such as a safe learning rate come from
+    that scenario; from version 3 a config fault's value may sit in config.yaml or in preprocessing.py's
+    overrides dict, under one of a few names)."""
+    seeds = seeds_by_fault(cluster.address("generator"), cluster.secret, per_fault=16)
+    out, seen = [], set()
     with GeneratorClient(cluster.address("generator")) as generator:
         for fault, spec in FAULTS.items():
             if spec.task_id == "easy":
-                sealed = generator.generate_scenario("easy", seeds[fault][0]).scenario.answer_key
-                out.append(gold_diagnosis(open_key(cluster.secret, sealed)))
+                for seed in seeds[fault]:
+                    key = open_key(cluster.secret, generator.generate_scenario("easy", seed).scenario.answer_key)
+                    if (fault, key.file, key.field) not in seen:
+                        seen.add((fault, key.file, key.field))
+                        out.append(gold_diagnosis(key))
     return out
 
 

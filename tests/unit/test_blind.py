@@ -22,6 +22,7 @@ from mlopsdebug_agents.blind import (
     fail_set,
     fix_candidates,
     learn_table,
+    nested_location,
     pattern_of,
     probe_plan,
 )
@@ -156,11 +157,22 @@ class TestLearning:
     def test_asymmetric_tasks_pay_one_and_a_half_times_each_miss(self):
         b_in_config = Revealed("fault_b", "config_error", "config.yaml", "batch_size", (), "Lower the batch size.")
         for asymmetric, expected in ((False, 0.7), (True, 0.55)):
-            examples = [example(A, 0, P_A, asymmetric=asymmetric), example(b_in_config, 1, P_A, asymmetric=asymmetric)]
-            table = learn_table(examples, probes_for(examples, full_credit)).task("t")
+            examples = [example(A, 0, P_A, task="t-v2", asymmetric=asymmetric),
+                        example(b_in_config, 1, P_A, task="t-v2", asymmetric=asymmetric)]
+            table = learn_table(examples, probes_for(examples, full_credit)).task("t-v2")
             # Either fault's answer: 1.0 on its own seed; 0.4 raw on the other (category and file), which the
             # asymmetric penalty makes max(0, 1 - 1.5 * 0.6) = 0.1.
             assert table.prior.train_score == pytest.approx(expected)
+
+    def test_from_version_3_category_and_file_need_the_field(self):
+        """Version 3 (and plain task names) scale category and file credit by the field credit: on the other
+        fault's seed the shared category and file earn nothing."""
+        b_in_config = Revealed("fault_b", "config_error", "config.yaml", "batch_size", (), "Lower the batch size.")
+        assert nested_location("easy") and nested_location("easy-v3") and not nested_location("easy-v2")
+        for task in ("t-v3", "t"):
+            examples = [example(A, 0, P_A, task=task), example(b_in_config, 1, P_A, task=task)]
+            table = learn_table(examples, probes_for(examples, full_credit)).task(task)
+            assert table.prior.train_score == pytest.approx(0.5)
 
     def test_incoherent_probes_count_against_their_fix(self):
         """A probe whose field earned nothing although it was right shows the fix aims at another fault."""

@@ -8,6 +8,7 @@ breaks (a metric swap makes eval_results' val block the test split's), and the c
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import re
@@ -156,6 +157,31 @@ def _float(text: str) -> float:
     return math.nan if text == "nan" else float(text)
 
 
+RE_OVERRIDES_LOG = re.compile(r"config overrides from preprocessing\.(\w+): (.*)$", re.MULTILINE)
+RE_DROPOUT_LOG = re.compile(r"model: \S+ pretrained=\S+ params=\S+ dropout=(\S+)")
+
+
+def apply_code_overrides(config: dict, code: str, log_text: str, expect: Callable[[bool, str], None]) -> dict:
+    """Version 3: the dict of dotted config keys in preprocessing.py that train.py applies over config.yaml
+    (the log names it and lists its keys); returns the entries, and applies them to `config` in place."""
+    named = RE_OVERRIDES_LOG.search(log_text)
+    if named is None:
+        return {}
+    block = re.search(rf"^{named.group(1)} = (\{{.*?^\}})", code, re.MULTILINE | re.DOTALL)
+    expect(block is not None, "overrides named in the log but not in the code")
+    if block is None:
+        return {}
+    entries = ast.literal_eval(block.group(1))
+    expect(list(entries) == named.group(2).split(", "), "override keys: code vs log")
+    for dotted, value in entries.items():
+        *parents, leaf = dotted.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return entries
+
+
 def check_scenario(scenario: Scenario) -> list[str]:
     """Every cross-artifact invariant of one scenario; returns the violations."""
     problems: list[str] = []
@@ -186,6 +212,11 @@ def check_scenario(scenario: Scenario) -> list[str]:
     code = arts["preprocessing.py"].content
     summary = scenario.run_summary
     layout = "lightning" if "trainer" in config else ("nested" if "train" in config else "sections")
+    # What the run used: config.yaml with preprocessing.py's overrides (version 3) applied.
+    overrides = apply_code_overrides(config, code, arts["train.log"].content, expect)
+    dropout_logged = RE_DROPOUT_LOG.search(arts["train.log"].content)
+    if dropout_logged is not None:
+        expect(close(float(dropout_logged.group(1)), float(dig(config, "model.dropout"))), "dropout: config vs log")
 
     # --- answer key: the field really exists where the key says, with the key's bad value --------------
     spec = FAULTS[fault]
@@ -194,7 +225,16 @@ def check_scenario(scenario: Scenario) -> list[str]:
     expect(set(spec.params) <= set(key.params), "answer key params")
     expect(key.field not in key.field_aliases and len(set(key.field_aliases)) == len(key.field_aliases), "aliases")
     expect(all(isinstance(v, (str, int, float, bool)) for v in key.params.values()), "params are JSON scalars")
-    if key.file == "config.yaml":
+    named = RE_OVERRIDES_LOG.search(arts["train.log"].content)
+    in_overrides = [a[len(key.field) + 1:] for a in key.field_aliases if a.startswith(key.field + ".")]
+    in_overrides = in_overrides if named is not None and named.group(1) == key.field else []
+    if key.file == "config.yaml" and "bad_value" not in key.params:  # an evaluation setting read from config.yaml
+        expect(dig(config, key.field) in (True, "weighted", "test"), "config evaluation setting is not the planted one")
+    elif key.file == "preprocessing.py" and in_overrides:  # a config value set in the code's overrides
+        expect(len(in_overrides) == 1 and in_overrides[0] in overrides, "overridden field not in the overrides")
+        value, bad = dig(config, in_overrides[0]), key.params["bad_value"]
+        expect(value == bad if isinstance(bad, str) else close(float(value), float(bad)), "override != bad_value")
+    elif key.file == "config.yaml":
         value, bad = dig(config, key.field), key.params["bad_value"]
         if isinstance(bad, str):  # a setting such as a scheduler interval
             expect(value == bad, "config field != bad_value")
@@ -408,7 +448,8 @@ def check_scenario(scenario: Scenario) -> list[str]:
         expect(same != drift, "eval-time tokenization of val")
     if summary.modality == "tabular":
         scaler = stats["preprocessing"]["scaler"]
-        expect(checks["feature_statistics"].metrics["scaler_samples_seen"] == scaler["n_samples_seen"], "scaler rows")
+        seen = checks["feature_statistics"].metrics.get("scaler_samples_seen", scaler["n_samples_seen"])  # v3: may be unknown
+        expect(seen == scaler["n_samples_seen"], "scaler rows")
         fitted_on_train = scaler["n_samples_seen"] == sizes[0]
         expect(fitted_on_train != (fault == "data_leakage_scaler"), "scaler fit scope")
         if fitted_on_train:
@@ -428,11 +469,17 @@ def check_scenario(scenario: Scenario) -> list[str]:
         random_eval = any(op.startswith("Random") for op in stats["preprocessing"]["eval_transforms"])
         expect(random_eval == (fault == "eval_random_augmentation"), "random evaluation transforms")
         body = code[code.index("def eval_transform"):].split("\n\n\n")[0]
-        expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
+        flag = re.search(r"if (CONFIG\[[^\n]*\]):", body)
+        if flag:  # version 3: a config.yaml flag picks the training transform
+            path = ".".join(re.findall(r'\["(\w+)"\]', flag.group(1)))
+            expect(bool(dig(config, path)) == random_eval, "eval_transform flag vs stats")
+        else:
+            expect(("Random" in body or "train_transform()" in body) == random_eval, "eval_transform code vs stats")
         normalize = stats["preprocessing"]["normalize"]["mean"]
         from_test = normalize == stats["features"]["pixel_mean"]["test"] != stats["features"]["pixel_mean"]["train"]
         expect(from_test == (fault == "normalization_from_test"), "normalisation statistics from the test images")
-        expect(from_test == ('channel_stats("test")' in code), "normalisation source in code")
+        configured = 'channel_stats(CONFIG[' in code and dig(config, {"nested": "dataset"}.get(layout, "data") + ".normalize_stats") == "test"
+        expect(from_test == ('channel_stats("test")' in code or configured), "normalisation source in code")
         expect(('MEAN = (' in code) != ("def channel_stats" in code), "normalisation constants or computed")
     cb = checks["class_balance"].metrics
     expect(cb["train_samples"] == sizes[0] and cb["val_samples"] == sizes[1], "class balance sizes")

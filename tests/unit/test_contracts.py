@@ -26,7 +26,7 @@ class TestStubs:
     def test_regenerating_changes_nothing(self, tmp_path):
         """The committed stubs are byte-identical to a fresh generation from protos/."""
         gen_protos.generate(tmp_path)
-        fresh, committed = _generated_files(tmp_path), _generated_files(ROOT)
+        fresh, committed = _generated_files(tmp_path), _generated_files(gen_protos.STUBS_ROOT)
         assert sorted(fresh) == sorted(committed), "run ./dev protos and commit the result"
         stale = [name for name in fresh if not filecmp.cmp(fresh[name], committed[name], shallow=False)]
         assert not stale, f"stale stubs (run ./dev protos): {stale}"

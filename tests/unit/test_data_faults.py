@@ -13,6 +13,9 @@ import re
 from mlopsdebug_generator import core, render
 
 SEEDS = range(40)
+# The mechanisms on the published version-2 scenarios (version 3 draws other worlds for the same seeds, with
+# more benign noise; the fault contract and the played contract cover it).
+TASK = "medium-v2"
 
 
 def _docs(world) -> dict[str, str]:
@@ -28,8 +31,8 @@ def _logged_best_val_acc(log: str, best: int) -> float:
 class TestTargetDerivedFeature:
     def test_the_joined_column_encodes_the_label_and_test_pays_for_it(self):
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="target_derived_feature")
-            twin = core.generate_world("medium", seed, fault="target_derived_feature", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="target_derived_feature")
+            twin = core.generate_world(TASK, seed, fault="target_derived_feature", healthy=True)
             column = planted.details.column
             stats = json.loads(_docs(planted)["dataset_stats.json"])["features"]
             twin_stats = json.loads(_docs(twin)["dataset_stats.json"])["features"]
@@ -46,7 +49,7 @@ class TestTargetDerivedFeature:
 
     def test_the_key_names_the_constant_that_lists_the_column(self):
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="target_derived_feature")
+            planted = core.generate_world(TASK, seed, fault="target_derived_feature")
             key = core.answer_key(planted)
             code = _docs(planted)["preprocessing.py"]
             assert re.search(rf'^{key.field} = \[\n    "{planted.details.column}",\n\]', code, re.M)
@@ -55,7 +58,7 @@ class TestTargetDerivedFeature:
     def test_healthy_version_2_tabular_runs_join_half_the_time_and_version_1_never(self):
         joined = []
         for seed in range(60):
-            world = core.generate_world("medium", seed, fault="data_leakage_overlap", healthy=True)
+            world = core.generate_world(TASK, seed, fault="data_leakage_overlap", healthy=True)
             if world.modality != "tabular":
                 continue
             stats = json.loads(_docs(world)["dataset_stats.json"])["features"]
@@ -74,8 +77,8 @@ class TestEvalRandomAugmentation:
     def test_evaluation_crops_at_random_and_disagrees_with_the_log(self):
         variants = set()
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="eval_random_augmentation")
-            twin = core.generate_world("medium", seed, fault="eval_random_augmentation", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="eval_random_augmentation")
+            twin = core.generate_world(TASK, seed, fault="eval_random_augmentation", healthy=True)
             docs, twin_docs = _docs(planted), _docs(twin)
             variants.add(planted.details.variant)
             ops = json.loads(docs["dataset_stats.json"])["preprocessing"]["eval_transforms"]
@@ -92,15 +95,15 @@ class TestEvalRandomAugmentation:
     def test_random_crops_cost_accuracy_on_average(self):
         gaps = []
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="eval_random_augmentation")
-            twin = core.generate_world("medium", seed, fault="eval_random_augmentation", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="eval_random_augmentation")
+            twin = core.generate_world(TASK, seed, fault="eval_random_augmentation", healthy=True)
             gaps.append(twin.eval.test.accuracy - planted.eval.test.accuracy)
         assert sum(gaps) / len(gaps) > 0.005
 
     def test_healthy_vision_runs_resize_to_the_crop_or_wider_and_version_1_keeps_its_line(self):
         resizes = set()
         for seed in range(60):
-            world = core.generate_world("medium", seed, fault="data_leakage_overlap", healthy=True)
+            world = core.generate_world(TASK, seed, fault="data_leakage_overlap", healthy=True)
             if world.modality != "vision":
                 continue
             resizes.add(world.eval_resize == world.vision.image_size)
@@ -117,8 +120,8 @@ class TestOversampleBeforeSplit:
     def test_copies_of_minority_rows_straddle_the_split(self):
         gains = []
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="oversample_before_split")
-            twin = core.generate_world("medium", seed, fault="oversample_before_split", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="oversample_before_split")
+            twin = core.generate_world(TASK, seed, fault="oversample_before_split", healthy=True)
             docs = _docs(planted)
             stats = json.loads(docs["dataset_stats.json"])
             val_counts = list(stats["splits"]["val"]["class_counts"].values())
@@ -140,7 +143,7 @@ class TestOversampleBeforeSplit:
     def test_healthy_runs_oversample_the_training_split_sometimes(self):
         scopes = []
         for seed in range(80):
-            world = core.generate_world("medium", seed, fault="data_leakage_scaler", healthy=True)
+            world = core.generate_world(TASK, seed, fault="data_leakage_scaler", healthy=True)
             scopes.append(world.resample_scope)
             if world.resample_scope != "train":
                 continue
@@ -158,8 +161,8 @@ class TestJoinDuplicateRows:
     def test_a_lookup_with_several_rows_per_id_repeats_rows_across_the_split(self):
         gains = []
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="join_duplicate_rows")
-            twin = core.generate_world("medium", seed, fault="join_duplicate_rows", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="join_duplicate_rows")
+            twin = core.generate_world(TASK, seed, fault="join_duplicate_rows", healthy=True)
             docs, twin_docs = _docs(planted), _docs(twin)
             stats = json.loads(docs["dataset_stats.json"])
             for split in ("train", "val", "test"):
@@ -180,8 +183,8 @@ class TestJoinDuplicateRows:
 class TestNormalizationFromTest:
     def test_normalize_reproduces_the_test_images_statistics(self):
         for seed in SEEDS:
-            planted = core.generate_world("medium", seed, fault="normalization_from_test")
-            twin = core.generate_world("medium", seed, fault="normalization_from_test", healthy=True)
+            planted = core.generate_world(TASK, seed, fault="normalization_from_test")
+            twin = core.generate_world(TASK, seed, fault="normalization_from_test", healthy=True)
             stats = json.loads(_docs(planted)["dataset_stats.json"])
             twin_stats = json.loads(_docs(twin)["dataset_stats.json"])
             pixels = stats["features"]["pixel_mean"]
@@ -195,7 +198,7 @@ class TestNormalizationFromTest:
     def test_healthy_runs_from_scratch_compute_statistics_on_the_train_manifest_half_the_time(self):
         sources = []
         for seed in range(80):
-            world = core.generate_world("medium", seed, fault="data_leakage_overlap", healthy=True)
+            world = core.generate_world(TASK, seed, fault="data_leakage_overlap", healthy=True)
             if world.modality != "vision" or world.pretrained:
                 continue
             sources.append(world.norm_source)

@@ -1,4 +1,4 @@
-"""Unit tests of sealed evaluations (services/episode/evaluation.py) through the pure episode core."""
+"""Unit tests of sealed evaluations (services/episode/src/mlopsdebug_episode/evaluation.py) through the pure episode core."""
 
 from __future__ import annotations
 

@@ -36,12 +36,12 @@ def task_of(fault: str) -> str:
 
 
 @functools.cache
-def worlds(fault: str) -> tuple[tuple, ...]:
-    """(planted, twin, planted checks, twin checks) for SEEDS seeds of the fault."""
+def worlds(fault: str, version_suffix: str = "") -> tuple[tuple, ...]:
+    """(planted, twin, planted checks, twin checks) for SEEDS seeds of the fault (newest version by default)."""
     out = []
     for seed in range(SEEDS):
-        planted = core.generate_world(task_of(fault), seed, fault=fault)
-        twin = core.generate_world(task_of(fault), seed, fault=fault, healthy=True)
+        planted = core.generate_world(task_of(fault) + version_suffix, seed, fault=fault)
+        twin = core.generate_world(task_of(fault) + version_suffix, seed, fault=fault, healthy=True)
         checks = {c.check: c.status for c in core.render_world(planted)[2]}
         twin_checks = {c.check: c.status for c in core.render_world(twin)[2]}
         out.append((planted, twin, checks, twin_checks))
@@ -78,14 +78,24 @@ class TestRegistry:
 class TestEvidence:
     @pytest.mark.parametrize("fault", ALL_FAULTS)
     def test_planted_evidence_shows_and_the_healthy_twin_does_not_show_it(self, fault):
-        """Each declared check fails on most planted runs and on few of their healthy twins."""
+        """Each declared check fails on most planted runs and on few of their healthy twins (version 2); from
+        version 3 on checks miss and trip for benign reasons by design (issue 13: a verdict must not name the
+        fault), so there a declared check only has to fail more often on planted runs than on their twins."""
         plugin = faults.get(fault)
-        runs = worlds(fault)
+        runs = worlds(fault, "-v2")
         for check in plugin.tripped_checks:
             planted_rate = sum(c[check] == "fail" for _, _, c, _ in runs) / len(runs)
             twin_rate = sum(t[check] == "fail" for _, _, _, t in runs) / len(runs)
             assert planted_rate >= MIN_TRIP_RATE, f"{check} fails on {planted_rate:.0%} of planted runs"
             assert twin_rate <= MAX_TWIN_TRIP_RATE, f"{check} fails on {twin_rate:.0%} of healthy twins"
+        runs = worlds(fault)
+        for check in plugin.tripped_checks:
+            for flagged in (("fail",), ("warn", "fail")):
+                planted_rate = sum(c[check] in flagged for _, _, c, _ in runs) / len(runs)
+                twin_rate = sum(t[check] in flagged for _, _, _, t in runs) / len(runs)
+                if planted_rate > twin_rate:
+                    break
+            assert planted_rate > twin_rate, f"v3: {check} flags {planted_rate:.0%} planted, {twin_rate:.0%} twins"
 
     @pytest.mark.parametrize("fault", ALL_FAULTS)
     def test_the_fault_changes_the_run(self, fault):
@@ -103,7 +113,7 @@ class TestLocation:
             key = core.answer_key(planted)
             assert set(FAULTS[fault].params) <= set(key.params)
             docs = {a.name: a.content for a in render.artifacts(planted)}
-            if isinstance(faults.get(fault), ConfigFault) or key.file == "config.yaml":
+            if key.file == "config.yaml":
                 config = yaml.safe_load(docs["config.yaml"])
                 node = config
                 for part in key.field.split("."):
@@ -114,6 +124,10 @@ class TestLocation:
                 text = docs[key.file]
                 assert any(name in text for name in (key.field, *key.field_aliases)), (key.file, key.field)
                 seen[("style", planted.code_style)] += 1
+            if isinstance(faults.get(fault), ConfigFault) and key.file != "config.yaml":
+                # Version 3: set in the code's overrides, which train.log lists; config.yaml keeps a sane value.
+                assert planted.fault_in_code and key.file == "preprocessing.py"
+                assert f"config overrides from preprocessing.{key.field}:" in docs["train.log"]
         assert seen
 
 

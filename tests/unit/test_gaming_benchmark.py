@@ -47,7 +47,8 @@ class TestTargets:
 class TestRun:
     def test_small_run_has_every_task_and_disjoint_seeds(self):
         blind = bench.run_blind(train_seeds=12, test_seeds=6)
-        assert set(blind["rows"]) == {"easy", "medium", "hard"}
+        assert set(blind["rows"]) == {"easy-v3", "medium-v3", "hard-v3"}
+        assert set(bench.run_blind(train_seeds=12, test_seeds=6, version=2)["rows"]) == {"easy-v2", "medium-v2", "hard-v2"}
         for row in blind["rows"].values():
             assert len(row["checks_only"]) == len(row["prior"]) == 6
             assert sum(row["levels"].values()) == 6
@@ -56,8 +57,8 @@ class TestRun:
     @pytest.mark.parametrize("enforce", [False, True])
     def test_targets_count_towards_the_exit_status_only_when_enforced(self, monkeypatch, enforce):
         monkeypatch.setattr(bench, "PRIOR_TARGET", -1.0)  # cannot be met, whatever the faults
-        monkeypatch.setattr(bench, "load_keys", lambda seeds: {})
+        monkeypatch.setattr(bench, "load_keys", lambda seeds, version: {})
         monkeypatch.setattr(bench, "TASK_ORDER", ())
-        monkeypatch.setattr(bench, "run_blind", lambda train, test: figures(0.3, 0.05, 0.4))
+        monkeypatch.setattr(bench, "run_blind", lambda train, test, version: figures(0.3, 0.05, 0.4))
         args = ["--quick"] + (["--enforce-blind-targets"] if enforce else [])
         assert bench.main(args) == (1 if enforce else 0)

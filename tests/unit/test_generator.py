@@ -48,7 +48,7 @@ class TestTasks:
 
     def test_generator_versions(self):
         """The generator version that enters the seed entropy and the answer key, per task version."""
-        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0"} and core.GENERATOR_VERSION == "3.0.0"
+        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0", 3: "4.0.0"} and core.GENERATOR_VERSION == "4.0.0"
 
 
 class TestValidation:
@@ -250,6 +250,8 @@ class TestAnswerKeys:
         for seed in range(40):
             world = core.generate_world("easy", seed, fault=fault)
             key = core.answer_key(world)
+            if world.fault_in_code:  # version 3: the value is set in preprocessing.py's overrides (tested there)
+                continue
             config = yaml.safe_load(render_config.render(world))
             node = config
             for part in key.field.split("."):
@@ -287,18 +289,18 @@ class TestGallery:
         """The README gallery generator prints one section per task with artifact excerpts and checks."""
         from mlopsdebug_generator import gallery
 
-        gallery.main(["easy:13", "medium:13", "hard:4"])
+        gallery.main(["easy:15", "medium:13", "hard:4"])
         text = capsys.readouterr().out
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text
 
     def test_the_optimizer_in_a_conclusion_is_the_runs_optimizer(self, capsys):
-        """exploding_lr's conclusion names the run's optimizer (easy seed 0: adamw on tabnet), not its model."""
+        """exploding_lr's conclusion names the run's optimizer (easy-v2 seed 0: adamw on tabnet), not its model."""
         from mlopsdebug_generator import gallery
 
-        world = core.generate_world("easy", 0)
+        world = core.generate_world("easy-v2", 0)
         assert world.fault_id == "exploding_lr" and world.optimizer == "adamw"
-        gallery.main(["easy:0"])
+        gallery.main(["easy-v2:0"])
         root_cause = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("Root cause:"))
         assert "stable range for adamw" in root_cause
 

@@ -214,7 +214,7 @@ class TestExplanations:
 
     def test_grader_version(self):
         """Grades carry the rules' version."""
-        assert grade().grader_version == core.GRADER_VERSION == "2.0.0"
+        assert grade().grader_version == core.GRADER_VERSION == "3.0.0"
 
 
 class TestDeterminism:

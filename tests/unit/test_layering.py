@@ -14,17 +14,16 @@ import pathlib
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-# Import name -> folder (pyproject's package-dir).
+# Import name -> folder (each distribution's src/ layout: the folder is the import path).
 PACKAGES = {
-    "mlopsdebug_common": ROOT / "services" / "common",
-    "mlopsdebug_generator": ROOT / "services" / "generator",
-    "mlopsdebug_episode": ROOT / "services" / "episode",
-    "mlopsdebug_grader": ROOT / "services" / "grader",
+    f"mlopsdebug_{name}": ROOT / "services" / name / "src" / f"mlopsdebug_{name}"
+    for name in ("common", "generator", "episode", "grader")
 }
 # The modules that speak the transport or read the deployment's settings (TLS credentials, environment).
 # Everything else in PACKAGES is domain code.
 TRANSPORT = frozenset({
     "mlopsdebug_common.rpc",
+    "mlopsdebug_common.health",
     "mlopsdebug_generator.config",
     "mlopsdebug_grader.config",
     "mlopsdebug_episode.config",

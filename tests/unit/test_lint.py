@@ -42,6 +42,6 @@ def test_ruff_catches_a_planted_violation(tmp_path: Path) -> None:
     shutil.which("node") is None and not os.environ.get("CI"), reason="pyright runs on Node.js (required in CI)"
 )
 def test_pyright_finds_nothing() -> None:
-    """pyright (basic mode) over services/, clients/python, scripts/ and bench/, the generated .pyi included."""
+    """pyright (basic mode) over every workspace member's package, scripts/ and bench/, the generated .pyi included."""
     result = _run("scripts/typecheck.py")
     assert result.returncode == 0, f"scripts/typecheck.py found:\n{result.stdout}{result.stderr}"

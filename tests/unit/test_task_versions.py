@@ -20,6 +20,10 @@ from mlopsdebug_common.tasks import LATEST_VERSION, TASK_ORDER, TASKS
 from mlopsdebug_generator import core
 
 GOLDEN = pathlib.Path(__file__).parent.parent / "data" / "v1_digests.json"
+# Digests of version 2 (generator 3.0.0, the eight-fault pools) made before version 3 existed, and of the
+# grades its keys earn: version 3 must change neither a v2 scenario nor a v2 grade.
+GOLDEN_V2 = pathlib.Path(__file__).parent.parent / "data" / "v2_digests.json"
+GRADED_SEEDS = 40
 SEEDS_PER_TASK = 60
 SEEDS_PER_FAULT = 20
 
@@ -37,14 +41,14 @@ def world_digest(task_id: str, seed: int, *, fault: str | None = None, healthy: 
     return h.hexdigest()[:16]
 
 
-def digests(version_suffix: str) -> dict[str, list[str]]:
-    """Digests of every task's seeds and every v1 fault's planted and healthy worlds."""
+def digests(version_suffix: str, pool_version: int = 1) -> dict[str, list[str]]:
+    """Digests of every task's seeds and every fault's (of `pool_version`) planted and healthy worlds."""
     out = {
         family: [world_digest(family + version_suffix, seed) for seed in range(SEEDS_PER_TASK)]
         for family in TASK_ORDER
     }
     for family in TASK_ORDER:
-        for fault in FAULT_POOLS[(family, 1)]:
+        for fault in FAULT_POOLS[(family, pool_version)]:
             out[fault] = [
                 world_digest(family + version_suffix, seed, fault=fault, healthy=healthy)
                 for seed in range(SEEDS_PER_FAULT)
@@ -64,6 +68,54 @@ class TestPinnedVersions:
         for family in TASK_ORDER:
             assert len(TASKS[f"{family}-v1"].fault_pool) == 3
             assert TASKS[f"{family}-v1"].fault_pool == FAULT_POOLS[(family, 1)]
+
+
+def grade_digests(version: int) -> dict[str, list[str]]:
+    """Per task: the digest of each seed's grades for a fixed set of answers (each fault's full answer as a
+    constant, the scenario's own answer, and its category and file alone), so a grader change that moves any
+    grade of this version shows."""
+    from mlopsdebug_common.domain import Diagnosis
+    from mlopsdebug_grader import core as grader
+    from mlopsdebug_grader.fix_rules import gold_fix
+
+    out = {}
+    for family in TASK_ORDER:
+        task_id = f"{family}-v{version}"
+        asym = TASKS[task_id].asymmetric_penalty
+        keys = [core.answer_key(core.generate_world(task_id, seed)) for seed in range(GRADED_SEEDS)]
+        constants = [core.answer_key(core.generate_world(task_id, 0, fault=f)) for f in TASKS[task_id].fault_pool]
+
+        def full(k):
+            return Diagnosis(k.category, k.file, k.field, "", gold_fix(k))
+
+        row = []
+        for key in keys:
+            answers = [full(c) for c in constants]
+            answers.append(full(key))
+            answers.append(Diagnosis(key.category, key.file, "", "", ""))
+            answers.append(Diagnosis(key.category, key.file, "", "", gold_fix(key)))
+            grades = [grader.grade(key, a, asymmetric_penalty=asym, reveal_answer=False) for a in answers]
+            h = hashlib.sha256(repr([(g.score, [c.credit for c in g.components]) for g in grades]).encode())
+            row.append(h.hexdigest()[:16])
+        out[family] = row
+    return out
+
+
+class TestPinnedVersion2:
+    """Version 2 stays as published when a newer version is added."""
+
+    def test_v2_tasks_reproduce_the_published_scenarios(self):
+        expected = json.loads(GOLDEN_V2.read_text())["scenarios"]
+        got = digests("-v2", pool_version=2)
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name], strict=True)) for name in expected}
+        assert set(got) == set(expected)
+        assert not any(changed.values()), f"scenarios changed under the pinned v2 ids: {changed}"
+
+    def test_v2_grades_are_unchanged(self):
+        expected = json.loads(GOLDEN_V2.read_text())["grades"]
+        got = grade_digests(2)
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name], strict=True)) for name in expected}
+        assert not any(changed.values()), f"grades of v2 keys changed: {changed}"
 
 
 class TestLatestVersion:
@@ -96,5 +148,10 @@ def _sealer():
     return Sealer(b"k" * 32)
 
 
-if __name__ == "__main__":  # how tests/data/v1_digests.json was made, with generator 2.0.0's code
-    print(json.dumps(digests(""), indent=0))
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["v2"]:  # how tests/data/v2_digests.json was made, with generator 3.0.0's code
+        print(json.dumps({"scenarios": digests("-v2", pool_version=2), "grades": grade_digests(2)}, indent=0))
+    else:  # how tests/data/v1_digests.json was made, with generator 2.0.0's code
+        print(json.dumps(digests(""), indent=0))

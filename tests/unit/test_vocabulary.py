@@ -38,7 +38,9 @@ DOMAIN_LISTS = {
     "TASK_FAMILIES": tasks.TASK_ORDER,
 }
 # The domain catalogs themselves; every other module must take its lists from them or the vocabulary.
-CANONICAL_FILES = {ROOT / "services" / "common" / name for name in ("domain.py", "faults.py", "tasks.py")}
+CANONICAL_FILES = {
+    ROOT / "services" / "common" / "src" / "mlopsdebug_common" / name for name in ("domain.py", "faults.py", "tasks.py")
+}
 
 
 def test_the_vocabulary_is_the_seeds():
@@ -90,7 +92,7 @@ def whole_lists_written_out(path: pathlib.Path) -> list[tuple[int, str]]:
 
 def test_no_client_or_service_module_writes_a_list_out_again():
     """Clients take the lists from the vocabulary, services from the domain catalogs: no third copy."""
-    roots = [ROOT / "clients" / "python", ROOT / "services"]
+    roots = [ROOT / "clients" / "python", ROOT / "clients" / "agents", ROOT / "services"]
     copies = {
         f"{path.relative_to(ROOT)}:{line}": name
         for root in roots for path in sorted(root.rglob("*.py")) if path not in CANONICAL_FILES

@@ -223,20 +223,29 @@ export class EpisodeClient {
     return response.tasks;
   }
 
-  /** Starts an episode of `taskId` ("easy", "medium" or "hard"); it lives until closed or idle too long. */
+  /**
+   * Starts an episode of `taskId` ("easy", "medium" or "hard"); it lives until closed or idle too long.
+   * Without `episodeId` the client draws one, so that the reset already carries the routing header
+   * (`x-episode-id`) that the episode's later calls carry.
+   */
   reset(taskId: string, options: ResetOptions = {}): Promise<ResetResponse__Output> {
-    const request = resetRequest(taskId, options);
-    return this.call<ResetResponse__Output>((o, cb) => this.stub.Reset(request, o, cb));
+    const episodeId = options.episodeId || newEpisodeId();
+    const request = resetRequest(taskId, { ...options, episodeId });
+    return this.call<ResetResponse__Output>((o, cb) => this.stub.Reset(request, routing(episodeId), o, cb));
   }
 
   /** Applies one action; the observation carries the reward and whether the episode ended. */
   step(episodeId: string, action: Action): Promise<StepResponse__Output> {
-    return this.call<StepResponse__Output>((o, cb) => this.stub.Step({ episodeId, action }, o, cb));
+    return this.call<StepResponse__Output>((o, cb) => this.stub.Step({ episodeId, action }, routing(episodeId), o, cb));
   }
 
-  /** One step on each of several distinct episodes (a vector environment's step); each succeeds or fails alone. */
+  /**
+   * One step on each of several distinct episodes (a vector environment's step); each succeeds or fails alone.
+   * Routed by its first episode, so a vector environment stepping the same episodes keeps landing on one server.
+   */
   async stepBatch(steps: { episodeId: string; action: Action }[]): Promise<StepBatchOutcome[]> {
-    const response = await this.call<StepBatchResponse__Output>((o, cb) => this.stub.StepBatch({ steps }, o, cb));
+    const first = steps.length > 0 ? steps[0].episodeId : "";
+    const response = await this.call<StepBatchResponse__Output>((o, cb) => this.stub.StepBatch({ steps }, routing(first), o, cb));
     return response.results.map((result) =>
       result.result === "step" && result.step ? result.step : errorFromStatus(result.error as Status__Output),
     );
@@ -244,7 +253,7 @@ export class EpisodeClient {
 
   /** The episode's state: counts, rewards, and its grade once graded. Never the answer before the end. */
   async getState(episodeId: string): Promise<EpisodeStateInfo__Output> {
-    const response = await this.call<GetStateResponse__Output>((o, cb) => this.stub.GetState({ episodeId }, o, cb), {
+    const response = await this.call<GetStateResponse__Output>((o, cb) => this.stub.GetState({ episodeId }, routing(episodeId), o, cb), {
       idempotent: true,
     });
     return response.state as EpisodeStateInfo__Output;
@@ -252,7 +261,9 @@ export class EpisodeClient {
 
   /** Ends the episode and returns its final state. */
   async closeEpisode(episodeId: string): Promise<EpisodeStateInfo__Output> {
-    return (await this.call<CloseEpisodeResponse__Output>((o, cb) => this.stub.CloseEpisode({ episodeId }, o, cb))).state as EpisodeStateInfo__Output;
+    return (
+      await this.call<CloseEpisodeResponse__Output>((o, cb) => this.stub.CloseEpisode({ episodeId }, routing(episodeId), o, cb))
+    ).state as EpisodeStateInfo__Output;
   }
 
   /**
@@ -260,15 +271,20 @@ export class EpisodeClient {
    * after a break and resumes them (see `EpisodeSession`). `book` is for streams that share episodes.
    */
   session(book?: EpisodeBook): EpisodeSession {
-    const metadata = new grpc.Metadata();
-    metadata.set(...RESUMABLE_SESSION);
+    // A stream is routed once, when it opens: a reopened one names the session's latest episode, so a
+    // proxy hashing on x-episode-id sends it where that episode's unary calls go; a fresh one names none.
+    const open = (latestEpisodeId: string) => {
+      const metadata = routing(latestEpisodeId);
+      metadata.set(...RESUMABLE_SESSION);
+      return this.stub.Session(metadata);
+    };
     const settings = {
       timeoutMs: this.timeoutMs,
       reconnectMs: this.reconnectMs,
       retryInitialBackoffMs: this.retryInitialBackoffMs,
       retryMaxBackoffMs: this.retryMaxBackoffMs,
     };
-    return new EpisodeSession(() => this.stub.Session(metadata), settings, book);
+    return new EpisodeSession(open, settings, book);
   }
 
   /** Opens a Session stream that many concurrent agents share, their steps batched; see `BatchingSession`. */
@@ -281,6 +297,24 @@ export class EpisodeClient {
   close(): void {
     this.stub.close();
   }
+}
+
+/**
+ * The header by which a proxy in front of several episode servers (Envoy, ring hash) sends every call
+ * naming one episode to the same server. Routing only: the service never trusts it.
+ */
+export const EPISODE_HEADER = "x-episode-id";
+
+/** Ids the service accepts; any other cannot be routed (nor is it always a legal header value). */
+const ROUTABLE_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Call metadata carrying the routing header when the call names a well-formed episode id. */
+function routing(episodeId: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  if (ROUTABLE_ID.test(episodeId)) {
+    metadata.set(EPISODE_HEADER, episodeId);
+  }
+  return metadata;
 }
 
 /** Session call metadata by which the service leaves the stream's episodes open when it ends (the
@@ -492,7 +526,7 @@ export class EpisodeSession {
   private current = "";
 
   constructor(
-    private readonly open: () => grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
+    private readonly open: (latestEpisodeId: string) => grpc.ClientDuplexStream<SessionRequest, SessionResponse__Output>,
     private readonly settings: SessionSettings,
     private readonly book: EpisodeBook = new EpisodeBook(),
   ) {
@@ -500,7 +534,7 @@ export class EpisodeSession {
   }
 
   private newStream(): SessionStream {
-    return new SessionStream(this.open(), (error) => {
+    return new SessionStream(this.open(this.current), (error) => {
       if (!isRetryableBreak(error)) {
         this.broken ??= error;
       }

@@ -11,8 +11,9 @@ import * as protoLoader from "@grpc/proto-loader";
 
 import type { ProtoGrpcType } from "./generated/episode_service";
 
-/** The repository's `protos/` (this file is compiled to clients/node/dist/src/). */
-export const DEFAULT_PROTO_ROOT = path.resolve(__dirname, "..", "..", "..", "..", "protos");
+/** The contracts shipped in the package (dist/protos, copied from the repository's protos/ by `npm run build`;
+ * this file is compiled to dist/src/). */
+export const DEFAULT_PROTO_ROOT = path.resolve(__dirname, "..", "protos");
 
 /** Where google/rpc/*.proto live: the google-proto-files package. */
 export function googleProtoRoot(): string {

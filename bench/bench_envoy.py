@@ -1,0 +1,115 @@
+"""Steps/s through Envoy: the episode service direct (episodes in memory, then in Redis), behind Envoy
+with one replica, and with two (episodes in Redis).
+
+    .venv/bin/python bench/bench_envoy.py                    # about half a minute on 2 cores
+    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32 --replicas 1,3
+
+Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
+then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
+unary Step call at a time each (every call carries `x-episode-id`, so Envoy keeps an episode on one
+replica), or one Session stream each. It prints steps/s and the median and 99th-percentile step latency.
+Prints numbers only; it asserts nothing.
+
+On a 2-core machine the client, Redis, Envoy and the replicas share the same two cores, so a second
+replica adds no core: expect 2 replicas to match 1, not double it. What the rows do show is the store's
+cost per step (direct, memory vs. Redis), Envoy's (direct, Redis vs. Envoy with one replica), and that
+spreading episodes over replicas costs nothing extra.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
+from mlopsdebug_client import AsyncEpisodeClient, actions
+from mlopsdebug_common import eventloop
+
+SERVICES = ("generator", "grader", "episode")
+# Cheap actions on a cached scenario: what is measured is the path, not the work behind it.
+ACTIONS = [actions.read_config(), actions.check_dataset_stats(), actions.read_eval_results()]
+
+
+async def unary_worker(client: AsyncEpisodeClient, seed: int, until: float, latencies: list[float]) -> None:
+    while time.perf_counter() < until:
+        reset = await client.reset("easy", seed)
+        episode_id, budget = reset.episode_id, reset.observation.max_steps
+        for i in range(budget - 1):
+            if time.perf_counter() >= until:
+                break
+            started = time.perf_counter()
+            await client.step(episode_id, ACTIONS[i % len(ACTIONS)])
+            latencies.append(time.perf_counter() - started)
+        await client.close_episode(episode_id)
+
+
+async def session_worker(client: AsyncEpisodeClient, seed: int, until: float, latencies: list[float]) -> None:
+    async with client.session() as session:
+        while time.perf_counter() < until:
+            reset = await session.reset("easy", seed)
+            for i in range(reset.observation.max_steps - 1):
+                if time.perf_counter() >= until:
+                    break
+                started = time.perf_counter()
+                await session.step(ACTIONS[i % len(ACTIONS)])
+                latencies.append(time.perf_counter() - started)
+            await session.close_episode()
+
+
+async def measure(address: str, mode: str, workers: int, duration_s: float) -> dict[str, float]:
+    async with AsyncEpisodeClient(address) as client:
+        # Warm up: every seed's scenario generated and cached before the clock starts.
+        async def warm(seed: int) -> None:
+            await client.close_episode((await client.reset("easy", seed)).episode_id)
+
+        await asyncio.gather(*(warm(seed) for seed in range(workers)))
+        latencies: list[float] = []
+        worker = unary_worker if mode == "unary" else session_worker
+        started = time.perf_counter()
+        until = started + duration_s
+        await asyncio.gather(*(worker(client, seed, until, latencies) for seed in range(workers)))
+        wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "steps_per_s": len(latencies) / wall,
+        "p50_ms": statistics.median(ordered) * 1000,
+        "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
+    parser.add_argument("--duration-s", type=float, default=4.0, help="per row (default 4)")
+    parser.add_argument("--workers", type=int, default=16, help="concurrent episodes (default 16)")
+    parser.add_argument("--replicas", default="1,2", help="episode replicas behind Envoy, one row each (default 1,2)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 0.3 s per row, 4 episodes")
+    args = parser.parse_args()
+    if args.quick:
+        args.duration_s, args.workers = 0.3, 4
+    counts = [int(count) for count in args.replicas.split(",")]
+    # (label, episode processes, Envoy in front, episodes in Redis)
+    rows = [("direct, memory", 1, False, False), ("direct, Redis", 1, False, True)] + [
+        (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True, True) for count in counts
+    ]
+    print(f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency")
+    print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
+    print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    for label, episodes, envoy, redis in rows:
+        options = ClusterOptions.ephemeral(
+            services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
+            extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
+        )  # fmt: skip
+        with LocalCluster(options) as cluster:
+            for mode in ("unary", "Session"):
+                result = eventloop.run(measure(cluster.address("episode"), mode, args.workers, args.duration_s))
+                print(
+                    f"| {label:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
+                    f" | {result['p99_ms']:>7.2f} |",
+                    flush=True,
+                )
+
+
+if __name__ == "__main__":
+    main()

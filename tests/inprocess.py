@@ -13,13 +13,13 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
 from mlopsdebug_common import eventloop, rpc
 from mlopsdebug_common.rpc import MutualTls
 from mlopsdebug_episode.config import EpisodeServerConfig
 from mlopsdebug_episode.server import DOMAIN as EPISODE_DOMAIN
 from mlopsdebug_episode.server import SERVICE_NAME as EPISODE_SERVICE_NAME
 from mlopsdebug_episode.server import build_server as build_episode
+from mlopsdebug_episode.server import register as register_episode
 from mlopsdebug_generator.config import GeneratorConfig
 from mlopsdebug_generator.server import build_server as build_generator
 from mlopsdebug_grader.config import GraderConfig
@@ -140,7 +140,7 @@ class InProcessCluster:
         await self._servers.pop("episode").stop(0)
         servicer = self.episode_servicer
         server, _, _ = await rpc.start_server(
-            lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
+            lambda s: register_episode(servicer, s),
             [EPISODE_SERVICE_NAME],
             host="127.0.0.1",
             port=self.ports["episode"],

@@ -562,3 +562,109 @@ class TestObservationTemplates:
 
         first, again = run(scenario())
         assert first.observation == again.observation
+
+    def test_pre_encoded_observations_are_byte_for_byte_the_messages_encoding(self):
+        """Step and Session send the cached static bytes plus the step's own fields: every kind of
+        outcome, message, reward and end must encode exactly as the whole message would."""
+        from mlopsdebug_episode import convert
+
+        m, _, _ = manager()
+        reads = [
+            Action("read_config"),
+            Action("read_logs", log_filter="epoch:2"),
+            Action("read_logs"),
+            Action("run_sanity_check", check=SANITY_CHECKS[0]),
+            Action("query_artifact", artifact="config.yaml", field_path="optimizer.learning_rate"),
+            Action("query_artifact", artifact="eval_results.json", field_path="metrics.nope"),
+            Action("read_config"),  # repeated: a negative reward and a message
+        ]
+
+        async def play():
+            pairs = []
+            for task_id, last in (("easy", Action("submit_diagnosis", diagnosis=DIAG)), ("hard", None)):
+                episode = await m.reset(task_id, 7)
+                parts = convert.ObservationParts.of(episode)
+                pairs.append((convert.observation_bytes(parts, episode),
+                              convert.fill_observation(parts.template, episode).SerializeToString()))
+                actions = [*reads, last] if last is not None else reads * 10  # "hard" runs out of steps
+                for action in actions:
+                    if episode.done:
+                        break
+                    result = await m.step(episode.episode_id, action)
+                    pairs.append((convert.observation_bytes(parts, episode, result),
+                                  convert.fill_observation(parts.template, episode, result).SerializeToString()))
+            return pairs, episode
+
+        pairs, hard = run(play())
+        assert hard.truncated and len(pairs) > 20
+        for encoded, expected in pairs:
+            assert encoded == expected
+
+    def test_cached_action_results_are_per_scenario(self):
+        """Step's encoded result is cached by (scenario, action): the same read or query on another
+        scenario answers from that scenario's artifact, and asking again hits the cache."""
+        import dataclasses
+
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_episode.server import EpisodeServicer
+
+        class VaryingScenarios(FakeScenarios):
+            async def get(self, task_id: str, seed: int, split: str = "all") -> Scenario:
+                base = make_scenario(task_id, seed)
+                docs = tuple(
+                    dataclasses.replace(doc, content=f"seed: {seed}\n{doc.content}") if doc.name == "config.yaml" else doc
+                    for doc in base.artifacts
+                )
+                return dataclasses.replace(base, artifacts=docs)
+
+        m = EpisodeManager(VaryingScenarios(), FakeGrader(), EpisodeConfig())
+        servicer = EpisodeServicer(m)
+        read = pb.Action(read_config=pb.ReadConfig())
+        query = pb.Action(query_artifact=pb.QueryArtifact(artifact=pb.ARTIFACT_NAME_CONFIG_YAML, field_path="seed"))
+
+        async def play():
+            seen = []
+            for seed in (1, 2, 1):
+                episode = await m.reset("easy", seed)
+                for action in (read, query, read):
+                    request = ep_pb.StepRequest(episode_id=episode.episode_id, action=action)
+                    encoded = await servicer._step(request, "")
+                    seen.append((seed, ep_pb.StepResponse.FromString(encoded).observation.last_action_result))
+            return seen
+
+        seen = run(play())
+        assert len(seen) == 9
+        for seed, result in seen:
+            if result.WhichOneof("result") == "artifact":
+                assert result.artifact.content.startswith(f"seed: {seed}\n")
+            else:
+                assert result.field.found and result.field.value_json == str(seed)
+        assert len(servicer._results) == 4  # two actions on each of two scenarios
+
+    def test_an_encoded_batch_carries_each_items_observation_or_error(self):
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_episode import convert
+
+        servicer = self.servicer()
+        m = servicer._manager
+
+        async def play():
+            episode, other = await m.reset("easy", 3), await m.reset("easy", 4)
+            await m.step(episode.episode_id, Action("read_config"))
+            request = ep_pb.StepBatchRequest(steps=[
+                ep_pb.StepRequest(episode_id=other.episode_id, action=pb.Action(read_config=pb.ReadConfig())),
+                ep_pb.StepRequest(episode_id="ep-nobody", action=pb.Action(read_config=pb.ReadConfig())),
+                ep_pb.StepRequest(action=pb.Action(read_logs=pb.ReadLogs(log_filter="epoch:1"))),
+            ])
+            encoded = await servicer._step_batch(request, "", episode.episode_id)
+            return episode, ep_pb.StepBatchResponse.FromString(encoded)
+
+        episode, response = run(play())
+        assert [r.WhichOneof("result") for r in response.results] == ["step", "error", "step"]
+        assert response.results[1].error.code == 5  # NOT_FOUND
+        last = response.results[2].step.observation
+        assert last.step_count == 2 and last.last_action_result.logs.matched_lines == 3
+        expected = convert.fill_observation(convert.observation_template(episode), episode)
+        assert last.run_summary == expected.run_summary and list(last.artifacts_read) == ["config.yaml", "train.log"]

@@ -1,10 +1,14 @@
 """Episode-service conversions: proto actions to domain actions, episode results to observations.
 
-The static part of an observation (task, run summary, artifact list) is built once per episode and
-copied per step, which keeps the per-step cost to the fields that change.
+The static part of an observation (task, run summary, artifact list) is built once per scenario,
+as a message (copied into messages that need one) and as its encoded bytes: a streamed or unary step's
+observation is those bytes followed by the encoding of the fields that change, byte for byte what
+encoding the whole message gives (the static fields are numbers 1-5, all before the changing ones).
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
@@ -41,6 +45,23 @@ def action_from_pb(m: pb.Action) -> Action:
         sub = m.submit_diagnosis
         return Action(kind, diagnosis=diagnosis_from_pb(sub.diagnosis) if sub.HasField("diagnosis") else None)
     return Action(kind)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ObservationParts:
+    """What every observation on one scenario shares: the static fields as a message (`template`, with
+    max_steps) and as encoded bytes (`prefix`: fields 1-5, which precede every field that changes)."""
+
+    template: pb.Observation
+    prefix: bytes
+
+    @classmethod
+    def of(cls, episode: Episode) -> ObservationParts:
+        template = observation_template(episode)
+        static = pb.Observation()
+        static.CopyFrom(template)
+        static.ClearField("max_steps")  # field 9 sits between changing fields: encoded with them
+        return cls(template, static.SerializeToString())
 
 
 def observation_template(episode: Episode) -> pb.Observation:
@@ -81,6 +102,65 @@ def fill_observation(
         obs.messages.extend(result.messages)
         _fill_result(obs.last_action_result, result.outcome)
     return obs
+
+
+def observation_bytes(
+    parts: ObservationParts, episode: Episode, result: StepResult | None = None, encoded_result: bytes | None = None
+) -> bytes:
+    """The encoded observation, identical to `fill_observation(...).SerializeToString()`, without
+    copying or re-encoding the static part (about 2-50 KB per step on the hard task). `encoded_result`
+    is `action_result_field(result.outcome)` when the caller has it already (cached by scenario and action)."""
+    changing = pb.Observation(
+        step_count=episode.step_count,
+        max_steps=episode.task.max_steps,
+        terminated=episode.terminated,
+        truncated=episode.truncated,
+        done=episode.done,
+        cumulative_reward=episode.cumulative_reward,
+    )
+    read = b"".join(_READ_FIELDS.get(name) or _read_field(name) for name in episode.artifacts_read)
+    if result is None:
+        return parts.prefix + read + changing.SerializeToString()
+    changing.reward = result.reward
+    changing.messages.extend(result.messages)
+    if encoded_result is None:
+        encoded_result = action_result_field(result.outcome)
+    # Fields in number order: 1-5 (prefix), 6 (read), 7 (the result), then 8-15.
+    return parts.prefix + read + encoded_result + changing.SerializeToString()
+
+
+def action_result_field(outcome: object) -> bytes:
+    """Observation field 7 (last_action_result) encoded, b"" when absent: a function of the outcome only."""
+    target = pb.ActionResult()
+    _fill_result(target, outcome)
+    if target.WhichOneof("result") is None:
+        return b""
+    return length_delimited(_LAST_ACTION_RESULT, target.SerializeToString())
+
+
+_ARTIFACTS_READ = pb.Observation.DESCRIPTOR.fields_by_name["artifacts_read"].number
+_LAST_ACTION_RESULT = pb.Observation.DESCRIPTOR.fields_by_name["last_action_result"].number
+
+
+def _read_field(name: str) -> bytes:
+    return length_delimited(_ARTIFACTS_READ, name.encode())
+
+
+def length_delimited(field_number: int, payload: bytes) -> bytes:
+    """One length-delimited field (a string, bytes or sub-message) as protobuf encodes it."""
+    return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+_READ_FIELDS = {name: _read_field(name) for name in ARTIFACT_TO_PB}
 
 
 def _fill_result(target: pb.ActionResult, outcome: object) -> None:

@@ -48,6 +48,10 @@ REWARD_NEW_SANITY_CHECK: Final = 0.01
 _EPISODE_ID = re.compile(EPISODE_ID_PATTERN)
 # Log lines that open an epoch ("Epoch 3/20", "epoch=3", "[epoch 3]") move the epoch filter's cursor.
 _EPOCH_MARK = re.compile(r"\bepoch\b\D{0,3}(\d+)", re.IGNORECASE)
+# Outcomes of queries and filtered log reads kept, by (scenario, what was asked): a scenario never
+# changes, so neither do they, and recomputing them (json.dumps, filtering the log) costs every step.
+LOOKUP_CACHE_SIZE: Final = 16_384
+EXCERPT_CACHE_SIZE: Final = 1_024  # an excerpt may be a whole log
 
 
 class ScenarioSource(Protocol):
@@ -193,6 +197,8 @@ class EpisodeManager:
         self._wall_clock = wall_clock
         self.store: EpisodeStore = store if store is not None else MemoryEpisodeStore(config, clock)
         self._parsed: collections.OrderedDict[tuple[str, str], Any] = collections.OrderedDict()
+        self._lookups: collections.OrderedDict[tuple[str, str, str], FieldLookup] = collections.OrderedDict()
+        self._excerpts: collections.OrderedDict[tuple[str, str], LogExcerpt] = collections.OrderedDict()
 
     def _memory(self) -> MemoryEpisodeStore:
         if not isinstance(self.store, MemoryEpisodeStore):
@@ -464,7 +470,7 @@ class EpisodeManager:
             target = READ_TARGETS[action.kind]
             content = scenario.artifact(target).content
             if action.kind == "read_logs":
-                outcome = _filter_log(self._parsed_artifact(scenario, target), content, action.log_filter)
+                outcome = self._excerpt(scenario, target, content, action.log_filter)
             else:
                 outcome = ArtifactRead(target, content)
         if target not in episode.artifacts_read:
@@ -506,7 +512,27 @@ class EpisodeManager:
         episode.cumulative_reward = round(episode.cumulative_reward + reward, 10)
         return StepResult(episode, outcome, reward, tuple(messages))
 
+    def _excerpt(self, scenario: Scenario, log: str, content: str, log_filter: str) -> LogExcerpt:
+        key = (scenario.scenario_id, log_filter)
+        excerpt = self._excerpts.get(key)
+        if excerpt is None:
+            excerpt = _filter_log(self._parsed_artifact(scenario, log), content, log_filter)
+            _remember(self._excerpts, key, excerpt, EXCERPT_CACHE_SIZE)
+        else:
+            self._excerpts.move_to_end(key)
+        return excerpt
+
     def _lookup(self, scenario: Scenario, artifact: str, path: str) -> FieldLookup:
+        key = (scenario.scenario_id, artifact, path)
+        found = self._lookups.get(key)
+        if found is None:
+            found = self._look_up(scenario, artifact, path)
+            _remember(self._lookups, key, found, LOOKUP_CACHE_SIZE)
+        else:
+            self._lookups.move_to_end(key)
+        return found
+
+    def _look_up(self, scenario: Scenario, artifact: str, path: str) -> FieldLookup:
         doc = self._parsed_artifact(scenario, artifact)
         node: Any = doc
         for part in path.split("."):
@@ -542,6 +568,12 @@ class EpisodeManager:
         if len(self._parsed) > 4096:
             self._parsed.popitem(last=False)
         return doc
+
+
+def _remember(cache: collections.OrderedDict[Any, Any], key: Any, value: Any, limit: int) -> None:
+    cache[key] = value
+    if len(cache) > limit:
+        cache.popitem(last=False)
 
 
 def _not_found(episode_id: str) -> NotFound:

@@ -7,6 +7,7 @@ import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import grpc
 
@@ -17,6 +18,7 @@ from mlopsdebug_common import eventloop, principals, rpc
 from mlopsdebug_common.convert import split_from_pb, task_to_pb
 from mlopsdebug_common.errors import InvalidArgument
 from mlopsdebug_episode import convert
+from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.config import EpisodeServerConfig
 from mlopsdebug_episode.core import Episode, EpisodeManager, Grader, ScenarioSource, StepResult
 from mlopsdebug_episode.evaluation import EvaluationBook
@@ -29,6 +31,18 @@ REQUEST_ID_MAX_CHARS = 64
 RESUMABLE_METADATA = "mlopsdebug-session-resumable"
 # Observation templates kept, by scenario: rebuilding one costs about 160 µs, copying it about 3.
 TEMPLATE_CACHE_SIZE = 4096
+# Encoded action results kept, by (scenario, action), in bytes: a read's result is the whole artifact.
+RESULT_CACHE_BYTES = 64 * 1024 * 1024
+# Field numbers of the envelopes around a pre-encoded observation.
+_STEP_OBSERVATION = ep_pb.StepResponse.DESCRIPTOR.fields_by_name["observation"].number
+_SESSION_REQUEST_ID = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["request_id"].number
+_SESSION_STEP = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["step"].number
+_SESSION_STEP_BATCH = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["step_batch"].number
+_BATCH_RESULTS = ep_pb.StepBatchResponse.DESCRIPTOR.fields_by_name["results"].number
+_BATCH_RESULT_STEP = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["step"].number
+_BATCH_RESULT_ERROR = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["error"].number
+# Methods whose behavior may answer with its response already encoded (bytes), see `_encode`.
+PRE_ENCODED_METHODS = frozenset({"Step", "StepBatch", "Session"})
 log = logging.getLogger("mlopsdebug.episode")
 
 
@@ -48,18 +62,40 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self._manager = manager
         self._keys = api_keys
         # The static part of observations by scenario id, shared by every episode on that scenario.
-        self._templates: collections.OrderedDict[str, common_pb.Observation] = collections.OrderedDict()
+        self._templates: collections.OrderedDict[str, convert.ObservationParts] = collections.OrderedDict()
+        # A non-submitting action's result is a function of the scenario and the action alone.
+        self._results: collections.OrderedDict[tuple[str, Action], bytes] = collections.OrderedDict()
+        self._results_bytes = 0
 
-    def _template(self, episode: Episode) -> common_pb.Observation:
+    def _parts(self, episode: Episode) -> convert.ObservationParts:
         key = episode.scenario.scenario_id
-        template = self._templates.get(key)
-        if template is None:
-            template = self._templates[key] = convert.observation_template(episode)
+        parts = self._templates.get(key)
+        if parts is None:
+            parts = self._templates[key] = convert.ObservationParts.of(episode)
             if len(self._templates) > TEMPLATE_CACHE_SIZE:
                 self._templates.popitem(last=False)
         else:
             self._templates.move_to_end(key)
-        return template
+        return parts
+
+    def _encoded_result(self, result: StepResult, action: Action) -> bytes:
+        """The observation's last_action_result, encoded; cached unless graded (a grade is the episode's own)."""
+        if action.kind == "submit_diagnosis":
+            return convert.action_result_field(result.outcome)
+        key = (result.episode.scenario.scenario_id, action)
+        encoded = self._results.get(key)
+        if encoded is None:
+            encoded = self._results[key] = convert.action_result_field(result.outcome)
+            self._results_bytes += len(encoded)
+            while self._results_bytes > RESULT_CACHE_BYTES:
+                _, dropped = self._results.popitem(last=False)
+                self._results_bytes -= len(dropped)
+        else:
+            self._results.move_to_end(key)
+        return encoded
+
+    def _template(self, episode: Episode) -> common_pb.Observation:
+        return self._parts(episode).template
 
     def _owner(self, context: grpc.aio.ServicerContext) -> str:
         return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
@@ -83,26 +119,26 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         observation = convert.fill_observation(self._template(episode), episode)
         return episode, convert.reset_to_pb(episode, observation)
 
-    async def _step(
-        self, request: ep_pb.StepRequest, response: ep_pb.StepResponse, owner: str
-    ) -> ep_pb.StepResponse:
-        """Fills `response` in place (the Session stream passes its own, saving a copy per step)."""
+    async def _step(self, request: ep_pb.StepRequest, owner: str) -> bytes:
+        """The encoded StepResponse: the scenario's pre-encoded static fields plus this step's own."""
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
         action = convert.action_from_pb(request.action)
         owner = self._step_owner(request, owner)
         result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
-        convert.fill_observation(self._template(result.episode), result.episode, result, into=response.observation)
-        return response
+        return self._encoded_step(result, action)
+
+    def _encoded_step(self, result: StepResult, action: Action) -> bytes:
+        episode = result.episode
+        observation = convert.observation_bytes(
+            self._parts(episode), episode, result, self._encoded_result(result, action)
+        )
+        return convert.length_delimited(_STEP_OBSERVATION, observation)
 
     async def _step_batch(
-        self,
-        request: ep_pb.StepBatchRequest,
-        response: ep_pb.StepBatchResponse,
-        owner: str,
-        default_episode_id: str = "",
-    ) -> ep_pb.StepBatchResponse:
-        """Fills `response` in place; an empty episode id means `default_episode_id` (Session's current)."""
+        self, request: ep_pb.StepBatchRequest, owner: str, default_episode_id: str = ""
+    ) -> bytes:
+        """The encoded StepBatchResponse; an empty episode id means `default_episode_id` (Session's current)."""
         items = [
             (
                 step.episode_id or default_episode_id,
@@ -112,14 +148,16 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         ]
         owners = [self._step_owner(step, owner) for step in request.steps]
         outcomes = await self._manager.step_batch(items, owners=owners)
-        for outcome in outcomes:
-            result = response.results.add()
+        encoded: list[bytes] = []
+        for (_, action), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, StepResult):
-                template = self._template(outcome.episode)
-                convert.fill_observation(template, outcome.episode, outcome, into=result.step.observation)
+                assert action is not None  # a step without an action fails (ACTION_MISSING)
+                result = convert.length_delimited(_BATCH_RESULT_STEP, self._encoded_step(outcome, action))
             else:
-                result.error.CopyFrom(rpc.status_from_exception(outcome, DOMAIN))
-        return response
+                status = rpc.status_from_exception(outcome, DOMAIN).SerializeToString()
+                result = convert.length_delimited(_BATCH_RESULT_ERROR, status)
+            encoded.append(convert.length_delimited(_BATCH_RESULTS, result))
+        return b"".join(encoded)
 
     async def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
         return ep_pb.GetStateResponse(state=convert.state_to_pb(await self._manager.get(episode_id, owner=owner)))
@@ -147,13 +185,15 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     async def Step(  # noqa: N802
         self, request: ep_pb.StepRequest, context: grpc.aio.ServicerContext
-    ) -> ep_pb.StepResponse:
-        return await self._step(request, ep_pb.StepResponse(), self._owner(context))
+    ) -> bytes:
+        """An encoded StepResponse (the server registers this method with `_encode`)."""
+        return await self._step(request, self._owner(context))
 
     async def StepBatch(  # noqa: N802
         self, request: ep_pb.StepBatchRequest, context: grpc.aio.ServicerContext
-    ) -> ep_pb.StepBatchResponse:
-        return await self._step_batch(request, ep_pb.StepBatchResponse(), self._owner(context))
+    ) -> bytes:
+        """An encoded StepBatchResponse (the server registers this method with `_encode`)."""
+        return await self._step_batch(request, self._owner(context))
 
     async def GetState(  # noqa: N802
         self, request: ep_pb.GetStateRequest, context: grpc.aio.ServicerContext
@@ -197,8 +237,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
 
     async def Session(  # noqa: N802
         self, request_iterator: AsyncIterator[ep_pb.SessionRequest], context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[ep_pb.SessionResponse]:
-        """Closes the episodes reset on the stream when it ends, unless the client declared the
+    ) -> None:
+        """Writes each answer (a step or batch already encoded) with context.write rather than
+        yielding it: an async generator here, and the ServerGuard's around it, cost a layer each per message.
+
+        Closes the episodes reset on the stream when it ends, unless the client declared the
         session resumable (it then closes them itself, and may resume them on a new stream after a
         break: a cut stream and a clean end look alike here)."""
         owner = self._owner(context)  # a refusal here ends the call (ServerGuard) before the stream carries anything
@@ -207,40 +250,85 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         current = ""
         try:
             async for request in request_iterator:
-                response = ep_pb.SessionResponse(request_id=request.request_id[:REQUEST_ID_MAX_CHARS])
+                request_id = request.request_id[:REQUEST_ID_MAX_CHARS]
+                answer: ep_pb.SessionResponse | bytes
                 try:
                     kind = request.WhichOneof("request")
                     if len(request.request_id) > REQUEST_ID_MAX_CHARS:
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
-                    if kind == "reset":
-                        episode, reset = await self._reset(request.reset, owner)
-                        if not resumable:
-                            owned.append(episode.episode_id)
-                        current = episode.episode_id
-                        response.reset.CopyFrom(reset)
-                    elif kind == "step":
-                        if not request.step.episode_id:
-                            request.step.episode_id = current
-                        await self._step(request.step, response.step, owner)
-                    elif kind == "step_batch":
-                        await self._step_batch(request.step_batch, response.step_batch, owner, current)
-                    elif kind == "get_state":
-                        response.get_state.CopyFrom(await self._get_state(request.get_state.episode_id or current, owner))
-                    elif kind == "close":
-                        response.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
+                    if kind == "step" or kind == "step_batch":
+                        if kind == "step":
+                            if not request.step.episode_id:
+                                request.step.episode_id = current
+                            answer = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
+                        else:
+                            batch = await self._step_batch(request.step_batch, owner, current)
+                            answer = convert.length_delimited(_SESSION_STEP_BATCH, batch)
+                        if request_id:
+                            answer = convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) + answer
                     else:
-                        raise InvalidArgument.for_field(
-                            "request", "exactly one of reset, step, step_batch, get_state, close"
-                        )
+                        answer = ep_pb.SessionResponse(request_id=request_id)
+                        if kind == "reset":
+                            episode, reset = await self._reset(request.reset, owner)
+                            if not resumable:
+                                owned.append(episode.episode_id)
+                            current = episode.episode_id
+                            answer.reset.CopyFrom(reset)
+                        elif kind == "get_state":
+                            answer.get_state.CopyFrom(
+                                await self._get_state(request.get_state.episode_id or current, owner)
+                            )
+                        elif kind == "close":
+                            answer.close.CopyFrom(await self._close(request.close.episode_id or current, owner))
+                        else:
+                            raise InvalidArgument.for_field(
+                                "request", "exactly one of reset, step, step_batch, get_state, close"
+                            )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - in-band errors keep the stream open
-                    response.error.CopyFrom(rpc.status_from_exception(exc, DOMAIN))
-                yield response
+                    answer = ep_pb.SessionResponse(
+                        request_id=request_id, error=rpc.status_from_exception(exc, DOMAIN)
+                    )
+                await context.write(answer)  # pyright: ignore[reportArgumentType] - bytes pass through `_encode`
         finally:
             for episode_id in owned:
                 with contextlib.suppress(Exception):
                     await self._close(episode_id, owner)
+
+
+def _encode(response: Any) -> bytes:
+    """The response serializer of PRE_ENCODED_METHODS: their behaviors may answer with bytes."""
+    return response if type(response) is bytes else response.SerializeToString()
+
+
+class _PreEncodingRegistration:
+    """Stands in for the server while the generated code registers a servicer: registers the same
+    handlers, with `_encode` as the response serializer of PRE_ENCODED_METHODS."""
+
+    def __init__(self, server: grpc.aio.Server) -> None:
+        self._server = server
+        self.registered = False
+
+    def add_generic_rpc_handlers(self, handlers: Any) -> None:
+        """Ignored: add_registered_method_handlers registers the same methods, serializers swapped."""
+
+    def add_registered_method_handlers(self, service_name: str, handlers: dict[str, Any]) -> None:
+        swapped = {
+            name: handler._replace(response_serializer=_encode) if name in PRE_ENCODED_METHODS else handler
+            for name, handler in handlers.items()
+        }
+        self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service_name, swapped),))
+        self.registered = True
+        self._server.add_registered_method_handlers(service_name, swapped)  # pyright: ignore[reportAttributeAccessIssue] - newer than typeshed's grpc stubs
+
+
+def register(servicer: EpisodeServicer, server: grpc.aio.Server) -> None:
+    """Adds the episode service to `server` (Step and Session may answer with pre-encoded bytes)."""
+    registration = _PreEncodingRegistration(server)
+    ep_grpc.add_EpisodeServiceServicer_to_server(servicer, registration)
+    if not registration.registered:
+        raise RuntimeError("the generated stubs no longer call add_registered_method_handlers: regenerate or adapt")
 
 
 async def build_server(
@@ -277,7 +365,7 @@ async def build_server(
     )
     servicer = EpisodeServicer(manager, api_keys=config.api_keys)
     server, port, health = await rpc.start_server(
-        lambda s: ep_grpc.add_EpisodeServiceServicer_to_server(servicer, s),
+        lambda s: register(servicer, s),
         [SERVICE_NAME],
         host=config.host,
         port=config.port,

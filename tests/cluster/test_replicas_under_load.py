@@ -38,6 +38,7 @@ from mlopsdebug_client import (
     ClientConfig,
     EpisodeClient,
     MLOpsDebugError,
+    NotFoundError,
     ResponseLostError,
     StatusCode,
     actions,
@@ -170,17 +171,52 @@ def test_redis_stopping_makes_calls_unavailable_and_its_restart_resumes_the_epis
                 direct.get_state(episode_id)
             assert direct_down.value.reason == "STORE_UNAVAILABLE", direct_down.value
             cluster.start_service("redis")
-            assert eventually(lambda: direct.get_state(episode_id)).state.step_count == 2
-        assert eventually(lambda: client.get_state(episode_id)).state.step_count == 2
-        got += [wire(client.step(episode_id, action).observation) for action in [PLAY[2], VERDICT]]
-        state = client.get_state(episode_id).state
-        client.reset("easy", 42, "ep-redis-new")  # refused while Redis was down, so the id is free
+            # The same calls again, writes first. A replica's pooled connections died with the old Redis:
+            # a write that meets one is refused UNAVAILABLE, once (the service does not try a write
+            # again itself: it cannot know whether a lost write was applied; it drops the pool), so a
+            # call may be asked twice; the identical play below proves each step was applied once.
+            refusals: list[int] = []
+            got.append(wire(until_back(lambda: direct.step(episode_id, PLAY[2]), refusals).observation))
+        got.append(wire(until_back(lambda: client.step(episode_id, VERDICT), refusals).observation))
+        state = until_back(lambda: client.get_state(episode_id), refusals).state
+        # Refused while Redis was down, so the id is still free.
+        until_back(lambda: client.reset("easy", 42, "ep-redis-new"), refusals)
         for done in (twin, episode_id, "ep-redis-new"):
-            client.close_episode(done)
+            until_back(lambda: client.close_episode(done), refusals)  # noqa: B023 - called at once
+        # Every replica, including those no call reached while Redis was down (their pools still hold
+        # connections to the old Redis): a write refuses at most once, applying nothing (the same
+        # reset then succeeds under the same id), and afterwards every call succeeds.
+        for index in range(3):
+            with EpisodeClient(replica_address(cluster, index), config=config) as replica:
+                fresh = f"ep-redis-after-{index}"
+                until_back(lambda: replica.reset("easy", 43, fresh), refusals)  # noqa: B023
+                assert replica.step(fresh, PLAY[0]).observation.step_count == 1
+                replica.close_episode(fresh)
+                with pytest.raises(NotFoundError):
+                    replica.get_state(episode_id)  # closed through Envoy, gone for every replica
+        assert all(count <= 1 for count in refusals), refusals  # at most once per call
     assert got == expected
     assert (state.step_count, state.cumulative_reward, wire(state.grade)) == (
         expected_state.step_count, expected_state.cumulative_reward, wire(expected_state.grade),
     )  # fmt: skip
+
+
+def until_back(call: Callable[[], T], refusals: list[int]) -> T:
+    """The call's result once Redis is back: asked again while refused STORE_UNAVAILABLE; appends to
+    `refusals` how many times it was."""
+    refused = 0
+    deadline = time.monotonic() + PATIENCE_S
+    while True:
+        try:
+            result = call()
+        except MLOpsDebugError as exc:
+            if exc.reason != "STORE_UNAVAILABLE" or time.monotonic() > deadline:
+                raise
+            refused += 1
+            time.sleep(0.2)
+            continue
+        refusals.append(refused)
+        return result
 
 
 def race(
@@ -257,9 +293,12 @@ async def unary_step(
         await asyncio.sleep(0.1)
 
 
-async def play_all(address: str, label: str, kill: Callable[[], None] | None) -> dict[str, Played]:
+async def play_all(
+    address: str, label: str, kill: Callable[[], None] | None
+) -> tuple[dict[str, Played], int]:
     """300 episodes at once: each reset (all before any goes on), then PLAY and VERDICT, `CONCURRENCY`
-    calls in flight at most. With `kill`, it is called once a third of the steps are done."""
+    calls in flight at most. With `kill`, it is called once a third of the steps are done. Returns the
+    episodes and how many times the Session streams were reopened."""
     config = ClientConfig(client_token=f"load-{label}")
     played = {f"ep-{label}-{index:03d}": Played(seed=1000 + index) for index in range(EPISODES)}
     ids = list(played)
@@ -300,7 +339,10 @@ async def play_all(address: str, label: str, kill: Callable[[], None] | None) ->
             episode.digests.append(None if response is None else digest(response.observation))
             count_step()
 
+    reconnects = 0
+
     async def session_episodes(client: AsyncEpisodeClient, episode_ids: list[str]) -> None:
+        nonlocal reconnects
         async with client.session() as session:
             for episode_id in episode_ids:
                 reset = await limited(lambda: session.reset("easy", played[episode_id].seed, episode_id))  # noqa: B023
@@ -319,6 +361,7 @@ async def play_all(address: str, label: str, kill: Callable[[], None] | None) ->
             for episode_id in episode_ids:  # read before the session ends: ending it closes its episodes
                 state = (await limited(lambda: session.get_state(episode_id))).state  # noqa: B023
                 played[episode_id].final = (state.step_count, state.cumulative_reward, wire(state.grade))
+            reconnects += session.reconnects
 
     async with AsyncEpisodeClient(address, config=config) as client:
         groups = [session_ids[k * PER_SESSION : (k + 1) * PER_SESSION] for k in range(SESSIONS)]
@@ -330,7 +373,7 @@ async def play_all(address: str, label: str, kill: Callable[[], None] | None) ->
             state = (await limited(lambda: until_reachable(lambda: client.get_state(episode_id)))).state  # noqa: B023
             played[episode_id].final = (state.step_count, state.cumulative_reward, wire(state.grade))
             await limited(lambda: until_reachable(lambda: client.close_episode(episode_id)))  # noqa: B023
-    return played
+    return played, reconnects
 
 
 def served_by(cluster: LocalCluster, episode_ids: set[str]) -> dict[str, set[str]]:
@@ -354,7 +397,7 @@ def test_300_episodes_in_progress_lose_nothing_when_a_replica_is_killed(cluster)
     identical. A step whose answer died with the replica (applied, as its step count shows) is the
     only observation not compared."""
     address = cluster.address("episode")
-    undisturbed = asyncio.run(play_all(address, "calm", None))
+    undisturbed, _ = asyncio.run(play_all(address, "calm", None))
     victim = "episode-2"
     killed_at: list[float] = []
 
@@ -362,7 +405,7 @@ def test_300_episodes_in_progress_lose_nothing_when_a_replica_is_killed(cluster)
         os.kill(cluster.processes[victim].pid, signal.SIGKILL)
         killed_at.append(time.monotonic())
 
-    disturbed = asyncio.run(play_all(address, "kill", kill))
+    disturbed, reconnects = asyncio.run(play_all(address, "kill", kill))
     assert killed_at, "the replica was never killed"
     assert cluster.processes[victim].poll() is not None
     assert len(disturbed) == len(undisturbed) == EPISODES
@@ -385,3 +428,6 @@ def test_300_episodes_in_progress_lose_nothing_when_a_replica_is_killed(cluster)
     }
     moved = [ids for ids in served_by(cluster, unary_ids).values() if victim in ids and len(ids) > 1]
     assert moved, "no episode served by the killed replica went on elsewhere"
+    # Envoy puts a stream that names no episode on a random replica: 20 streams miss the victim with
+    # probability (2/3)^20, about 3 in 10,000.
+    assert reconnects >= 1, "no Session stream was on the killed replica"

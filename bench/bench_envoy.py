@@ -1,8 +1,8 @@
 """Steps/s through Envoy: the episode service direct (episodes in memory, then in Redis), behind Envoy
 with one replica, and with two (episodes in Redis).
 
-    .venv/bin/python bench/bench_envoy.py                    # about half a minute on 2 cores
-    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 32 --replicas 1,3
+    .venv/bin/python bench/bench_envoy.py                    # about 40 s on 2 cores
+    .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 64 --replicas 1,2,3
 
 Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
 then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
@@ -82,8 +82,10 @@ async def measure(address: str, mode: str, workers: int, duration_s: float) -> d
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n", 1)[0])
     parser.add_argument("--duration-s", type=float, default=4.0, help="per row (default 4)")
-    parser.add_argument("--workers", type=int, default=16, help="concurrent episodes (default 16)")
-    parser.add_argument("--replicas", default="1,2", help="episode replicas behind Envoy, one row each (default 1,2)")
+    parser.add_argument("--workers", type=int, default=32, help="concurrent episodes (default 32)")
+    parser.add_argument(
+        "--replicas", default="1,3", help="episode replicas behind Envoy, one row each (default 1,3)"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run: 0.3 s per row, 4 episodes")
     args = parser.parse_args()
     if args.quick:
@@ -93,9 +95,18 @@ def main() -> None:
     rows = [("direct, memory", 1, False, False), ("direct, Redis", 1, False, True)] + [
         (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True, True) for count in counts
     ]
-    print(f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency")
+    print(
+        f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency"
+    )
+    print(
+        "Method: each row is a fresh local cluster of real processes; one client process runs"
+        f" {args.workers} asyncio tasks, each playing easy episodes back to back (cheap actions, scenarios"
+        " cached beforehand), one Step at a time, over unary calls or one Session stream per task;"
+        " steps/s = steps completed / wall time, latency per Step call."
+    )
     print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    results: dict[tuple[str, str], dict[str, float]] = {}
     for label, episodes, envoy, redis in rows:
         options = ClusterOptions.ephemeral(
             services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
@@ -103,12 +114,51 @@ def main() -> None:
         )  # fmt: skip
         with LocalCluster(options) as cluster:
             for mode in ("unary", "Session"):
-                result = eventloop.run(measure(cluster.address("episode"), mode, args.workers, args.duration_s))
+                result = eventloop.run(
+                    measure(cluster.address("episode"), mode, args.workers, args.duration_s)
+                )
+                results[label, mode] = result
                 print(
                     f"| {label:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
                     f" | {result['p99_ms']:>7.2f} |",
                     flush=True,
                 )
+    for line in comparisons(results, args.workers, [label for label, *_ in rows[2:]]):
+        print(line)
+
+
+def comparisons(
+    results: dict[tuple[str, str], dict[str, float]], workers: int, envoy_rows: list[str]
+) -> list[str]:
+    """Issue 14's figures from the table's rows: store against store, Envoy's hop, replicas against one."""
+    lines = []
+    for mode in ("Session", "unary"):
+        memory, redis = results["direct, memory", mode], results["direct, Redis", mode]
+        ratio = redis["steps_per_s"] / memory["steps_per_s"]
+        target = (
+            f" (target at 32 Session episodes: >= 0.8x, {'met' if ratio >= 0.8 else 'NOT met'})"
+            if mode == "Session" and workers == 32
+            else ""
+        )
+        lines.append(
+            f"Redis store vs memory store, {mode}, {workers} episodes: {redis['steps_per_s']:.0f} vs"
+            f" {memory['steps_per_s']:.0f} steps/s = {ratio:.2f}x{target}; p50 {redis['p50_ms']:.2f} vs {memory['p50_ms']:.2f} ms"
+        )
+    one = envoy_rows[0]
+    for mode in ("unary", "Session"):
+        direct, proxied = results["direct, Redis", mode], results[one, mode]
+        lines.append(
+            f"Envoy's added latency, {mode} (p50, Redis store, {one} vs direct): {proxied['p50_ms'] - direct['p50_ms']:+.2f} ms"
+            f" ({proxied['p50_ms']:.2f} vs {direct['p50_ms']:.2f} ms)"
+        )
+    for label in envoy_rows[1:]:
+        for mode in ("unary", "Session"):
+            more, base = results[label, mode], results[one, mode]
+            lines.append(
+                f"{label} vs {one}, {mode}: {more['steps_per_s'] / base['steps_per_s']:.2f}x steps/s"
+                f" ({more['steps_per_s']:.0f} vs {base['steps_per_s']:.0f}); p50 {more['p50_ms']:.2f} vs {base['p50_ms']:.2f} ms"
+            )
+    return lines
 
 
 if __name__ == "__main__":

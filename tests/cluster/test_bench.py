@@ -75,14 +75,17 @@ def test_gaming_benchmark_prints_the_blind_baselines_next_to_their_targets():
 
 
 def test_envoy_benchmark_measures_every_row():
-    """Direct (memory, Redis), Envoy with one replica and with two, over unary calls and Session streams
-    (numbers unchecked)."""
+    """Direct (memory, Redis), Envoy with one replica and with three, over unary calls and Session
+    streams, and the comparisons drawn from them (numbers unchecked)."""
     command = [sys.executable, str(BENCH.with_name("bench_envoy.py")), "--duration-s", "0.3", "--workers", "4"]
     proc = subprocess.run(command, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
     rows = [line.split("|")[1:3] for line in proc.stdout.splitlines() if line.startswith("| ") and "steps/s" not in line]
     assert [(path.strip(), calls.strip()) for path, calls in rows] == [
         (path, calls)
-        for path in ("direct, memory", "direct, Redis", "Envoy, 1 replica", "Envoy, 2 replicas")
+        for path in ("direct, memory", "direct, Redis", "Envoy, 1 replica", "Envoy, 3 replicas")
         for calls in ("unary", "Session")
     ]
+    lines = proc.stdout.splitlines()
+    for comparison in ("Redis store vs memory store, Session", "Envoy's added latency, unary", "Envoy, 3 replicas vs Envoy, 1 replica, Session"):
+        assert sum(line.startswith(comparison) for line in lines) == 1, comparison

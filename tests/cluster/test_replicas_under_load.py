@@ -172,9 +172,10 @@ def test_redis_stopping_makes_calls_unavailable_and_its_restart_resumes_the_epis
             assert direct_down.value.reason == "STORE_UNAVAILABLE", direct_down.value
             cluster.start_service("redis")
             # The same calls again, writes first. A replica's pooled connections died with the old Redis:
-            # a write that meets one is refused UNAVAILABLE, once (the service does not try a write
-            # again itself: it cannot know whether a lost write was applied; it drops the pool), so a
-            # call may be asked twice; the identical play below proves each step was applied once.
+            # one idle for a second is checked with a PING (safe to retry) and replaced before a write
+            # goes out on it, but one used within the last second is not, and a write that meets it is
+            # refused UNAVAILABLE, once (the service cannot know whether a lost write was applied, so
+            # it does not send it again); the identical play below proves each step was applied once.
             refusals: list[int] = []
             got.append(wire(until_back(lambda: direct.step(episode_id, PLAY[2]), refusals).observation))
         got.append(wire(until_back(lambda: client.step(episode_id, VERDICT), refusals).observation))

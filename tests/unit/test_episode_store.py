@@ -122,3 +122,37 @@ def test_the_memory_store_refuses_a_taken_id_and_counts_reservations():
 
     run(go())
     assert (store.open_count, store.open_count_of("a"), store.open_count_of("c"), len(store)) == (2, 1, 1, 0)
+
+
+class TestRedisRetries:
+    """The Redis store tries a command once (a retried write could be applied twice over a lost reply)
+    and only the health-check PING, which changes nothing, once more on a new connection."""
+
+    @staticmethod
+    def attempts(name: str) -> int:
+        import asyncio
+
+        from redis.exceptions import ConnectionError as RedisConnectionError
+
+        from mlopsdebug_episode.redis_store import _RetryOnlyPing
+
+        calls = 0
+
+        async def do() -> None:
+            nonlocal calls
+            calls += 1
+            raise RedisConnectionError("connection lost")
+
+        async def fail(error: Exception, failures: int) -> None:
+            return None
+
+        do.__name__ = name
+        with pytest.raises(RedisConnectionError):
+            asyncio.run(_RetryOnlyPing().call_with_retry(do, fail, with_failure_count=True))
+        return calls
+
+    def test_a_command_is_tried_once(self):
+        assert self.attempts("_send_command_parse_response") == 1
+
+    def test_the_health_check_ping_is_tried_twice(self):
+        assert self.attempts("_send_ping") == 2

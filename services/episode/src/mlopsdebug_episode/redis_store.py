@@ -26,14 +26,15 @@ import asyncio
 import collections
 import hashlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from mlopsdebug_common.errors import Aborted, AlreadyExists, NotFound, Unavailable
 from mlopsdebug_episode.store import EpisodeRecord, Materialize, capacity_exhausted, quota_exhausted
@@ -136,6 +137,30 @@ def _unavailable() -> Unavailable:
     )
 
 
+# Seconds a pooled connection may sit unused before it is checked with a PING.
+HEALTH_CHECK_INTERVAL_S: Final = 1.0
+
+
+class _RetryOnlyPing(Retry):
+    """Tries every command once, except redis-py's health-check PING, which gets one more try on a new
+    connection: a PING changes nothing, so retrying it is safe where retrying a write is not."""
+
+    def __init__(self) -> None:
+        super().__init__(NoBackoff(), 0)
+        self._ping = Retry(NoBackoff(), 1)
+
+    async def call_with_retry(
+        self,
+        do: Callable[[], Awaitable[Any]],
+        fail: Callable[..., Any],
+        is_retryable: Callable[[Exception], bool] | None = None,
+        with_failure_count: bool = False,
+    ) -> Any:
+        if getattr(do, "__name__", "") == "_send_ping":
+            return await self._ping.call_with_retry(do, fail, is_retryable, with_failure_count)
+        return await super().call_with_retry(do, fail, is_retryable, with_failure_count)
+
+
 class RedisEpisodeStore:
     """Episode records in Redis; see the module docstring. One per process, on one event loop."""
 
@@ -166,7 +191,10 @@ class RedisEpisodeStore:
             url,
             socket_timeout=timeout_s,
             socket_connect_timeout=min(timeout_s, 2.0),
-            retry=Retry(NoBackoff(), 0),
+            retry=_RetryOnlyPing(),
+            # A pooled connection idle this long is PINGed before its next command: after a Redis
+            # restart a stale one is replaced there, instead of failing the write sent on it.
+            health_check_interval=HEALTH_CHECK_INTERVAL_S,
             decode_responses=False,
         )
         return cls(client, config, prefix=prefix)

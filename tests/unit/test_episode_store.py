@@ -156,3 +156,10 @@ class TestRedisRetries:
 
     def test_the_health_check_ping_is_tried_twice(self):
         assert self.attempts("_send_ping") == 2
+
+    def test_redis_py_still_names_its_health_check_ping_so(self):
+        """The store recognises the PING by redis-py's method name: an upgrade that renames it fails here."""
+        from redis.asyncio.connection import Connection
+
+        assert Connection._send_ping.__name__ == "_send_ping"
+        assert "_send_ping" in Connection.check_health.__code__.co_names

@@ -46,10 +46,16 @@ def _run(args: list[str], *, env: dict[str, str] | None = None, timeout: float =
         pytest.fail(f"{args[:3]} did not finish in {timeout:.0f} s; its output ended with:\n{out[-4000:]}")
 
 
+# The suite takes 13-35 s here; the in-process cluster shares this process, so a loaded machine (CI
+# beside other jobs) can take several times that. Every guard sits inside the next one out, so a hang
+# reports itself by name: one node test (2 min), the whole node run (7 min), this pytest test (8 min).
+NODE_TEST_TIMEOUT_MS = 120_000
+
+
+@pytest.mark.timeout(480)
 def test_the_node_test_suite_passes_against_a_live_service(node, cluster):
-    # The suite takes about 35 s here; the in-process cluster shares this process, so a loaded machine
-    # (CI beside other jobs) can take several times that.
-    result = _run([node, "--test", "dist/test/"], env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr}, timeout=420)
+    result = _run([node, "--test", f"--test-timeout={NODE_TEST_TIMEOUT_MS}", "dist/test/"],
+                  env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr}, timeout=420)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
 
@@ -67,7 +73,7 @@ def test_the_node_client_connects_with_tls(node, cluster, tmp_path):
     tls_cluster = InProcessCluster(episode_overrides={"edge_credentials": edge}).start()
     try:
         result = _run(
-            [node, "--test", "--test-name-pattern=TLS", "dist/test/"],
+            [node, "--test", f"--test-timeout={NODE_TEST_TIMEOUT_MS}", "--test-name-pattern=TLS", "dist/test/"],
             env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr, "MLOPSDEBUG_TLS_EPISODE_ADDR": tls_cluster.episode_addr,
                  "MLOPSDEBUG_TLS_CA_FILE": str(made.ca)},
         )
@@ -179,6 +185,7 @@ const where = require.resolve("@mlopsdebug/client");
 """
 
 
+@pytest.mark.timeout(1200)  # npm pack (up to 5 min) then npm install (up to 10 min) on a slow registry
 def test_the_packed_package_installs_and_plays_from_its_own_files(node, cluster, tmp_path):
     """`npm pack` makes a publishable tarball (built sources, types, the contracts, the README; no tests),
     and a project that installs it plays an episode with the package's own copy of the protos."""

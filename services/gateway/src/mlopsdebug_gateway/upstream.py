@@ -43,6 +43,8 @@ Metadata = tuple[tuple[str, str], ...]
 EPISODE_ID = re.compile(EPISODE_ID_PATTERN)
 # The header Envoy hashes on to send an episode's calls to one replica (routing only, never trusted).
 EPISODE_HEADER = "x-episode-id"
+# How long a closing gateway waits for grpc to hand back the completions of the calls it cancelled.
+CANCELLED_CALLS_DRAIN_S = 0.25
 
 
 def routing_metadata(metadata: Metadata, episode_id: str) -> Metadata:
@@ -79,6 +81,11 @@ class EpisodeClient:
     async def close(self) -> None:
         await self.steps.aclose()
         await self._channel.close(grace=None)
+        # Closing cancels the channel's calls, but grpc's poller thread hands their last completions to
+        # this loop a little later. Wait for them here: once this loop is closed, another loop in the
+        # same process (tests and benchmarks run the gateway on a thread) would get them and print
+        # "Event loop is closed". Measured: 0.1 s was enough on 2 loaded cores, 0 s was not.
+        await asyncio.sleep(CANCELLED_CALLS_DRAIN_S)
 
     async def healthy(self) -> bool:
         """True when the episode service answers its health check with SERVING."""

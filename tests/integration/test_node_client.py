@@ -49,12 +49,13 @@ def _run(args: list[str], *, env: dict[str, str] | None = None, timeout: float =
 # The suite takes 13-35 s here; the in-process cluster shares this process, so a loaded machine (CI
 # beside other jobs) can take several times that. Every guard sits inside the next one out, so a hang
 # reports itself by name: one node test (2 min), the whole node run (7 min), this pytest test (8 min).
-NODE_TEST_TIMEOUT_MS = 120_000
+# --test-force-exit: a test that fails before closing its client must not keep the run alive on its channel.
+NODE_TEST_FLAGS = ("--test", "--test-timeout=120000", "--test-force-exit")
 
 
 @pytest.mark.timeout(480)
 def test_the_node_test_suite_passes_against_a_live_service(node, cluster):
-    result = _run([node, "--test", f"--test-timeout={NODE_TEST_TIMEOUT_MS}", "dist/test/"],
+    result = _run([node, *NODE_TEST_FLAGS, "dist/test/"],
                   env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr}, timeout=420)
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-3000:]
     assert "# fail 0" in result.stdout and "# pass 0" not in result.stdout
@@ -73,7 +74,7 @@ def test_the_node_client_connects_with_tls(node, cluster, tmp_path):
     tls_cluster = InProcessCluster(episode_overrides={"edge_credentials": edge}).start()
     try:
         result = _run(
-            [node, "--test", f"--test-timeout={NODE_TEST_TIMEOUT_MS}", "--test-name-pattern=TLS", "dist/test/"],
+            [node, *NODE_TEST_FLAGS, "--test-name-pattern=TLS", "dist/test/"],
             env={"MLOPSDEBUG_EPISODE_ADDR": cluster.episode_addr, "MLOPSDEBUG_TLS_EPISODE_ADDR": tls_cluster.episode_addr,
                  "MLOPSDEBUG_TLS_CA_FILE": str(made.ca)},
         )

@@ -39,7 +39,13 @@ from mlopsdebug_common.validation import (
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
-from mlopsdebug_episode.evaluation import EvaluationBook, EvaluationStore, MemoryEvaluationStore, SlotRef, score_only
+from mlopsdebug_episode.evaluation import (
+    EvaluationBook,
+    EvaluationStore,
+    MemoryEvaluationStore,
+    SlotRef,
+    score_only,
+)
 from mlopsdebug_episode.store import EpisodeRecord, EpisodeStore, MemoryEpisodeStore
 
 REWARD_NEW_ARTIFACT: Final = 0.02

@@ -540,7 +540,10 @@ class EvaluationStore(Protocol):
     with the full grade of a submission). Each method does all it says or nothing.
     """
 
-    require_evaluation: bool
+    @property
+    def require_evaluation(self) -> bool:
+        """Every reset must name an evaluation (a held-out test server)."""
+        ...
 
     async def create(self, plan: Sequence[tuple[str, int]], stream_key: bytes = b"") -> tuple[Progress, str]:
         """A new evaluation of `plan`; returns its progress (which names it) and its operator token."""
@@ -623,7 +626,7 @@ class MemoryEvaluationStore:
 
     async def put_back(self, slot: SlotRef) -> None:
         held = self.book.slot_of(slot.evaluation_id, slot.task_id, slot.index)
-        if held is not None:
+        if held is not None and held.drawn and not held.episode_id:  # (again: nothing)
             held.detach()
             self.book.put_back(held)
 
@@ -642,11 +645,12 @@ class MemoryEvaluationStore:
 
     async def observe(self, slot: SlotRef, step_count: int, truncated: bool, full_grade: Grade | None = None) -> None:
         held = self.book.slot_of(slot.evaluation_id, slot.task_id, slot.index)
-        if held is None:
+        if held is None or held.evaluation.closed:  # the report is final
             return
-        if full_grade is not None:
+        if full_grade is not None and held.full_grade is None:
             held.record(full_grade)
         held.observe(step_count, truncated)
+        held.evaluation.touch()
 
     async def aclose(self) -> None:
         return None

@@ -264,6 +264,8 @@ class RedisEvaluationStore:
         self._observe = client.register_script(_OBSERVE)
         self._progress = client.register_script(_PROGRESS)
         self._close = client.register_script(_CLOSE)
+        self._state = client.register_script("return redis.call('HGETALL', KEYS[1])")
+        self._meta = client.register_script("return redis.call('HGET', KEYS[1], 'meta')")
         # (evaluation id, task) -> its planned seeds, derived from the stream key once per replica.
         self._seeds: collections.OrderedDict[tuple[str, str], list[int]] = collections.OrderedDict()
 
@@ -368,7 +370,8 @@ class RedisEvaluationStore:
     async def close(self, evaluation_id: str, operator_token: str) -> Report:
         if not evaluation_id:
             raise missing_id()
-        raw_meta = await self._redis_get(evaluation_id)
+        # The secrets, read to check the token here: never part of a reply but the operator's report.
+        raw_meta = await self._run(self._meta, evaluation_id, [], repeatable=True)
         if raw_meta is None:
             raise not_found(evaluation_id)
         meta = _decode_meta(raw_meta)
@@ -403,21 +406,10 @@ class RedisEvaluationStore:
                 )
         return assemble_report(evaluation_id, plan, episodes, bytes.fromhex(meta["key"]))
 
-    async def _redis_get(self, evaluation_id: str) -> bytes | None:
-        """The evaluation's meta (its secrets: for this process only, never for a reply)."""
-        try:
-            return await self._redis.hget(self._keys(evaluation_id)[0], "meta")  # pyright: ignore[reportGeneralTypeIssues]
-        except (RedisConnectionError, RedisTimeoutError, OSError, RedisError) as exc:
-            await self._redis.connection_pool.disconnect()
-            raise _unavailable() from exc
-
     async def resolve_task(self, evaluation_id: str, task_id: str, seed: int | None) -> str:
         check_named(evaluation_id)
-        try:
-            state: dict[bytes, bytes] = await self._redis.hgetall(self._keys(evaluation_id)[0])  # pyright: ignore[reportGeneralTypeIssues]
-        except (RedisConnectionError, RedisTimeoutError, OSError, RedisError) as exc:
-            await self._redis.connection_pool.disconnect()
-            raise _unavailable() from exc
+        flat = await self._run(self._state, evaluation_id, [], repeatable=True)
+        state: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
         if not state:
             raise not_found(evaluation_id)
         check_seed(seed)

@@ -367,6 +367,46 @@ def test_any_replica_serves_any_call_of_a_sealed_evaluation(make_cluster, redis_
         assert reason(closed.value) == "EVALUATION_CLOSED"
 
 
+def test_a_sealed_evaluation_survives_redis_going_down_and_a_replica_going(make_cluster, durable_redis):
+    """Redis killed mid-evaluation: the evaluation's calls are UNAVAILABLE and change nothing; once it is
+    back (AOF, fsync always) another replica continues the play and the report has every step."""
+    cluster = make_cluster()
+    me = token("sealed-down")
+    a, b = replicas(cluster, durable_redis.url, me)
+    created = a.stub.CreateEvaluation(
+        ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=2)]), metadata=me, timeout=20
+    )
+    b.stub.Reset(ep_pb.ResetRequest(task_id="easy", episode_id="s", evaluation_id=created.evaluation_id),
+                 metadata=me, timeout=20)  # fmt: skip
+    a.step("s", PLAY[0])
+    durable_redis.stop()
+    calls = [
+        lambda: b.step("s", PLAY[1]),
+        lambda: a.stub.Reset(ep_pb.ResetRequest(task_id="easy", evaluation_id=created.evaluation_id),
+                             metadata=me, timeout=20),  # fmt: skip
+        lambda: b.stub.GetEvaluation(ep_pb.GetEvaluationRequest(evaluation_id=created.evaluation_id),
+                                     metadata=me, timeout=20),  # fmt: skip
+        lambda: a.stub.CreateEvaluation(
+            ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=1)]), metadata=me, timeout=20
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as down:
+            call()
+        assert down.value.code() == grpc.StatusCode.UNAVAILABLE and reason(down.value) == "STORE_UNAVAILABLE"
+    durable_redis.start()
+    cluster.stop_episode_replica(a.port)
+    for action in PLAY[1:]:
+        b.step("s", action)
+    report = b.stub.CloseEvaluation(
+        ep_pb.CloseEvaluationRequest(evaluation_id=created.evaluation_id, operator_token=created.operator_token),
+        metadata=me, timeout=20,
+    ).report
+    assert [(e.episode_id, e.status, e.step_count) for e in report.episodes] == [
+        ("s", ep_pb.EVALUATION_EPISODE_STATUS_GRADED, len(PLAY)), ("", ep_pb.EVALUATION_EPISODE_STATUS_NOT_STARTED, 0),
+    ]  # fmt: skip
+
+
 def test_a_session_stream_and_unary_calls_on_another_replica_share_one_episode(make_cluster, redis_server):
     """The Python client's Session on A and unary steps on B interleave on one episode, each replica
     seeing the other's steps, and the responses are byte-identical to one process's; ending the

@@ -152,6 +152,29 @@ def test_a_slot_whose_scenario_could_not_be_fetched_goes_back_to_the_front(backe
     assert [slot.index for slot in again] == [0, 1, 2] and again[:2] == [first, second]
 
 
+def test_a_slot_bound_to_an_episode_or_in_a_closed_evaluation_is_not_put_back(backend: Backend):
+    """Once an episode id is bound the scenario stays used (its record may exist although its write
+    failed); once closed, nothing changes the report."""
+
+    async def body():
+        a, b = backend.store(), backend.store()
+        progress, token = await a.create([("easy", 3)], KEY)
+        ev = progress.evaluation_id
+        bound = await a.draw(ev, "easy")
+        await a.attach(bound, "e", "scn")
+        await b.put_back(bound)
+        loose = await b.draw(ev, "easy")
+        report = await a.close(ev, token)
+        await b.put_back(loose)
+        return bound, loose, report, await b.close(ev, token)
+
+    bound, loose, report, again = backend.run(body)
+    assert (bound.index, loose.index) == (0, 1) and report == again
+    assert [(e.status, e.episode_id) for e in report.episodes] == [
+        (UNFINISHED, "e"), (UNFINISHED, ""), (NOT_STARTED, ""),
+    ]  # fmt: skip
+
+
 def test_a_play_across_replicas_gives_the_same_report_as_one_process(backend: Backend):
     """Reset on one replica, act on the other: the report (statuses, steps, full grades, seeds) is the
     same as the memory store's for the same key and play, and the agent saw only scores."""

@@ -260,21 +260,23 @@ class EpisodeManager:
             raise
         if slot is not None:
             seed = slot.seed
-        attach_refused = False
+        attached = False
         try:
             scenario = await self._scenarios.get(task.task_id, seed, split)
-            if slot is not None:
-                attach_refused = True  # attach is refused if the evaluation closed meanwhile
+            if slot is not None:  # refused if the evaluation closed meanwhile
                 await self.evaluations.attach(slot, episode_id, scenario.scenario_id)
-                attach_refused = False
+                attached = True
             now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
             episode = Episode(
                 owner, episode_id, task, seed, scenario, now, self._clock(), evaluation=slot, split=split
             )
             await self.store.create(episode)
         except BaseException:
-            if slot is not None and not attach_refused:  # nobody saw the scenario: the next reset takes it
-                with contextlib.suppress(Exception):  # a store that is down keeps the slot drawn (score 0)
+            # Nobody saw the scenario: the next reset takes it. Once bound to this episode id it stays used
+            # (score 0), as a record whose write failed may exist all the same; a store that is down too
+            # keeps it drawn.
+            if slot is not None and not attached:
+                with contextlib.suppress(Exception):
                     await self.evaluations.put_back(slot)
             with contextlib.suppress(Exception):  # a store that is down lets the reservation expire
                 await self.store.release(owner, episode_id)

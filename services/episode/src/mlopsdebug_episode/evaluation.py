@@ -7,10 +7,11 @@ submission's full grade stays here, for the operator's report; the agent gets a 
 the score. Without a second grade of the same scenario and without per-component credit, the grade
 cannot serve as an oracle (issue #15, item 3).
 
-The episode core calls in at four points: a reset that names an evaluation draws a slot
-(`resolve_task`, `draw`, `put_back` if the scenario cannot be fetched, `attach`), every action checks
-that the evaluation is still open (`Slot.check_open`), a submission swaps its grade for the
-score-only one (`Slot.seal`), and every applied step updates the slot (`Slot.observe`).
+The episode core reaches evaluations through an `EvaluationStore` (the calls it makes are listed
+there) and holds of each episode's slot only a `SlotRef`. `MemoryEvaluationStore` keeps this process's
+`EvaluationBook` (the default, one replica); `RedisEvaluationStore` (redis_evaluations.py) keeps them in
+Redis for every replica. Both derive the seeds with `planned_seeds` and build the report with
+`assemble_report`, so the same key and play give the same report on either.
 """
 
 from __future__ import annotations
@@ -564,7 +565,8 @@ class EvaluationStore(Protocol):
         ...
 
     async def put_back(self, slot: SlotRef) -> None:
-        """Returns a slot whose episode never started (its scenario could not be fetched)."""
+        """Returns a drawn slot not bound to an episode (its scenario could not be fetched) to the front;
+        nothing in a closed evaluation or for a slot already back."""
         ...
 
     async def attach(self, slot: SlotRef, episode_id: str, scenario_id: str) -> None:
@@ -626,7 +628,8 @@ class MemoryEvaluationStore:
 
     async def put_back(self, slot: SlotRef) -> None:
         held = self.book.slot_of(slot.evaluation_id, slot.task_id, slot.index)
-        if held is not None and held.drawn and not held.episode_id:  # (again: nothing)
+        # Not once bound to an episode or closed (the report is final), nor twice.
+        if held is not None and held.drawn and not held.episode_id and not held.evaluation.closed:
             held.detach()
             self.book.put_back(held)
 

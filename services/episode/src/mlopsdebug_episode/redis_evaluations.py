@@ -137,8 +137,10 @@ redis.call('HSET', KEYS[2], 's:' .. ARGV[3] .. ':' .. index,
 return {index, redis.call('HGET', KEYS[1], 'meta')}
 """
 
-# KEYS: ev, slots. ARGV: id, TTL ms, task, index. Un-draws a slot that no episode took (again: nothing).
+# KEYS: ev, slots. ARGV: id, TTL ms, task, index. Un-draws a slot that no episode took (again, or once
+# closed: nothing).
 _PUT_BACK = """
+if redis.call('HGET', KEYS[1], 'closed') ~= '0' then return 'ok' end
 local field = 's:' .. ARGV[3] .. ':' .. ARGV[4]
 local raw = redis.call('HGET', KEYS[2], field)
 if not raw or cjson.decode(raw).e ~= '' then return 'ok' end

@@ -311,9 +311,14 @@ def test_bad_plans_and_ids_are_refused(backend: Backend):
                 await store.create(plan, key)
         with pytest.raises(InvalidArgument):
             await store.progress("")
-        for call in (store.progress("ev-nope"), store.close("ev-nope", "t"), store.draw("ev-nope", "easy")):
-            with pytest.raises(NotFound):
-                await call
+        progress, _ = await store.create([("easy", 2)], KEY)
+        await store.draw(progress.evaluation_id, "easy")
+        crafted = progress.evaluation_id + ":slots"  # (in Redis, the name of its slots' key)
+        for unknown in ("ev-nope", crafted, "x" * 500):
+            for call in (store.progress(unknown), store.close(unknown, "t"), store.draw(unknown, "easy"),
+                         store.resolve_task(unknown, "easy", None)):  # fmt: skip
+                with pytest.raises(NotFound):
+                    await call
 
     backend.run(body)
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import collections
 import hmac
 import logging
+import re
 import secrets
 from collections.abc import Sequence
 from typing import Any, Final
@@ -68,6 +69,8 @@ log = logging.getLogger("mlopsdebug.episode")
 
 # Bumped when the layout changes incompatibly: a replica refuses an evaluation it cannot read.
 EVALUATION_FORMAT: Final = 1
+# The ids `create` makes; nothing else names an evaluation.
+_EVALUATION_ID: Final = re.compile(r"ev-[0-9a-f]{32}")
 # Evaluations whose derived seeds this replica keeps (they never change).
 SEED_CACHE_SIZE: Final = 256
 
@@ -284,6 +287,15 @@ class RedisEvaluationStore:
         )
         return cls(client, **kwargs)
 
+    @staticmethod
+    def _check_id(evaluation_id: str) -> None:
+        """An id this store never made is unknown without asking Redis: a crafted one (`<id>:slots`)
+        must not name another key."""
+        if not evaluation_id:
+            raise missing_id()
+        if not _EVALUATION_ID.fullmatch(evaluation_id):
+            raise not_found(evaluation_id)
+
     def _keys(self, evaluation_id: str) -> list[str]:
         base = f"{self._prefix}:ev:{evaluation_id}"
         return [base, base + ":slots", f"{self._prefix}:evs"]
@@ -356,8 +368,7 @@ class RedisEvaluationStore:
         return progress, token
 
     async def progress(self, evaluation_id: str) -> Progress:
-        if not evaluation_id:
-            raise missing_id()
+        self._check_id(evaluation_id)
         answer = await self._run(self._progress, evaluation_id, [], repeatable=True)
         if answer is None:
             raise not_found(evaluation_id)
@@ -370,8 +381,7 @@ class RedisEvaluationStore:
         return Progress(evaluation_id, closed == b"1", tasks)
 
     async def close(self, evaluation_id: str, operator_token: str) -> Report:
-        if not evaluation_id:
-            raise missing_id()
+        self._check_id(evaluation_id)
         # The secrets, read to check the token here: never part of a reply but the operator's report.
         raw_meta = await self._run(self._meta, evaluation_id, [], repeatable=True)
         if raw_meta is None:
@@ -410,6 +420,7 @@ class RedisEvaluationStore:
 
     async def resolve_task(self, evaluation_id: str, task_id: str, seed: int | None) -> str:
         check_named(evaluation_id)
+        self._check_id(evaluation_id)
         flat = await self._run(self._state, evaluation_id, [], repeatable=True)
         state: dict[bytes, bytes] = dict(zip(flat[::2], flat[1::2], strict=True))
         if not state:
@@ -426,8 +437,7 @@ class RedisEvaluationStore:
         return choose_task(plan, remaining, task_id)
 
     async def draw(self, evaluation_id: str, task_id: str) -> SlotRef:
-        if not evaluation_id:
-            raise missing_id()
+        self._check_id(evaluation_id)
         answer = await self._run(self._draw, evaluation_id, [task_id], repeatable=False)
         if answer == b"gone":
             raise not_found(evaluation_id)

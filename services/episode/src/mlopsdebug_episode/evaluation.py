@@ -120,29 +120,16 @@ class Slot:
         self.check_open()
         self.episode_id, self.scenario_id = episode_id, scenario_id
 
-    def seal(self, grade: Grade) -> Grade:
-        """Keeps the full grade for the report; returns the score-only grade for the agent.
-
-        Refused once the evaluation is closed (the report is final) or if the slot was graded
-        already (one grade per scenario), so the caller must not apply the submission then.
-        """
-        self.check_sealable()
-        self.full_grade = grade
-        return score_only(grade)
-
     def check_sealable(self) -> None:
-        """What `seal` checks, for a caller that records the grade only once its step is committed."""
+        """Refused once the evaluation is closed (the report is final) or if the slot was graded already
+        (one grade per scenario), so the caller must not apply the submission then."""
         self.check_open()
         if self.full_grade is not None:
             raise FailedPrecondition("this scenario has already been graded", reason="SCENARIO_GRADED")
 
     def record(self, grade: Grade) -> None:
-        """Keeps the full grade of a committed submission (checked by `check_sealable` before)."""
+        """Keeps the full grade of a committed submission (checked by `check_sealable` before) for the report."""
         self.full_grade = grade
-
-    def detach(self) -> None:
-        """Undoes `attach` for an episode that could not be stored."""
-        self.episode_id = self.scenario_id = ""
 
     def observe(self, step_count: int, truncated: bool) -> None:
         self.step_count = step_count
@@ -630,7 +617,6 @@ class MemoryEvaluationStore:
         held = self.book.slot_of(slot.evaluation_id, slot.task_id, slot.index)
         # Not once bound to an episode or closed (the report is final), nor twice.
         if held is not None and held.drawn and not held.episode_id and not held.evaluation.closed:
-            held.detach()
             self.book.put_back(held)
 
     async def attach(self, slot: SlotRef, episode_id: str, scenario_id: str) -> None:

@@ -27,6 +27,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from mlopsdebug_gateway import mcp
 from mlopsdebug_gateway.auth import AuthError, Caller, http_caller, ws_caller
 from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.convert import encode_text
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
 from mlopsdebug_gateway.limits import BodyLimit
 from mlopsdebug_gateway.metadata import metadata, package_version
@@ -42,7 +43,6 @@ from mlopsdebug_gateway.models import (
     StepRequest,
     StepResponse,
     plain_errors,
-    plain_json,
     validation_errors,
 )
 from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
@@ -142,16 +142,6 @@ def _auth_response(exc: AuthError) -> JSONResponse:
 
 def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
-
-
-def _encode(reply: dict[str, Any]) -> str:
-    """A WebSocket reply as JSON text. orjson is several times faster than json.dumps on observations, the
-    bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a JSON-RPC id, a refused
-    seed): those replies take the slow path."""
-    try:
-        return orjson.dumps(reply).decode()
-    except TypeError:
-        return json.dumps(plain_json(reply))
 
 
 def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
@@ -344,7 +334,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    await websocket.send_text(_encode(reply))
+                    await websocket.send_text(reply if isinstance(reply, str) else encode_text(reply))
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return
@@ -381,8 +371,8 @@ async def _mcp_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tup
     return (None if is_notification else reply), True
 
 
-async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | None, bool]:
-    """Answers one OpenEnv frame: (reply, keep the connection open)."""
+async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | str | None, bool]:
+    """Answers one OpenEnv frame: (reply, or its JSON text; keep the connection open)."""
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -396,10 +386,12 @@ async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) ->
         if kind == "reset":
             return {"type": "observation", "data": await session.reset(WSReset.model_validate(message).data)}, True
         if kind == "step":
-            data = WSStep.model_validate(message).data
+            data = message.get("data")
+            if len(message) != 2 or type(data) is not dict:  # not a plain {"type", "data": {...}}: pydantic's errors
+                data = WSStep.model_validate(message).data
             if mcp.is_mcp_step(data):
                 return {"type": "observation", "data": await mcp.step_action(data, mcp.ConnectionScope(session))}, True
-            return {"type": "observation", "data": await session.step(data)}, True
+            return await session.step_frame(data), True
         if kind == "state":
             WSState.model_validate(message)
             return {"type": "state", "data": await session.state()}, True

@@ -317,16 +317,18 @@ def create_app(config: GatewayConfig) -> FastAPI:
                 await websocket.close(CLOSE_NORMAL)
             return
         session = gateway.stream_session(caller)
-        idle = gateway.config.session_idle_timeout_s or None
+        idle = _IdleTimer(gateway.config.session_idle_timeout_s or None)
         try:
             while True:
+                idle.waiting()
                 try:
-                    # A deadline on this task: asyncio.wait_for would wrap every receive in a new task.
-                    async with asyncio.timeout(idle):
-                        message = await websocket.receive()
-                except TimeoutError:
+                    message = await websocket.receive()
+                except asyncio.CancelledError:
+                    if not idle.expired_here():
+                        raise
                     await websocket.close(CLOSE_NORMAL, reason="idle timeout")
                     return
+                idle.busy()
                 if message["type"] == "websocket.disconnect":
                     return
                 raw = message.get("text")
@@ -341,6 +343,7 @@ def create_app(config: GatewayConfig) -> FastAPI:
         except (WebSocketDisconnect, OSError, RuntimeError):
             return  # the client went away mid-exchange (a send on a closed socket raises one of these)
         finally:
+            idle.stop()
             gateway.release_ws()
             with contextlib.suppress(Exception):
                 await session.aclose()
@@ -349,6 +352,57 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     await websocket.close(CLOSE_NORMAL)
 
     return app
+
+
+class _IdleTimer:
+    """Ends a connection's wait for its next frame once the client has been silent for `idle_s`.
+
+    One timer per connection, re-armed only when it fires early, instead of a new `asyncio.timeout`
+    (a context object and a timer handle) around every receive. Expiring cancels the connection's task
+    inside its receive, as `asyncio.timeout` does; `expired_here` then takes that cancellation back."""
+
+    def __init__(self, idle_s: float | None) -> None:
+        self._idle_s = idle_s
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._waiting_since: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    def waiting(self) -> None:
+        """The connection now waits for the client's next frame."""
+        if self._idle_s is None:
+            return
+        self._waiting_since = self._loop.time()
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._waiting_since + self._idle_s, self._check)
+
+    def busy(self) -> None:
+        """A frame arrived: the silence is over (the timer stays armed and re-arms itself if need be)."""
+        self._waiting_since = None
+
+    def _check(self) -> None:
+        self._timer = None
+        since = self._waiting_since
+        if since is None or self._idle_s is None or self._task is None:
+            return  # busy with a frame: the next wait arms a new timer
+        if self._loop.time() - since < self._idle_s:
+            self._timer = self._loop.call_at(since + self._idle_s, self._check)
+            return
+        self._expired = True
+        self._task.cancel()
+
+    def expired_here(self) -> bool:
+        """Whether a cancellation is this timer's (and no one else's): then it is taken back."""
+        if not self._expired or self._task is None:
+            return False
+        self._expired = False
+        return self._task.uncancel() == 0
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def _refuse_handshake(websocket: WebSocket, exc: AuthError) -> None:

@@ -8,6 +8,7 @@ shape is explicit here rather than implied by proto field names.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -64,17 +65,13 @@ def checked_action_to_pb(data: Any) -> pb.Action | None:
             if name == "action_type":
                 continue
             return None
-        if rule is dict:  # metadata: an object, never null
-            if type(value) is not dict:
+        if isinstance(rule, tuple):  # an optional string of bounded length
+            if value is not None and (type(value) is not str or not rule[0] <= len(value) <= rule[1]):
                 return None
-        elif value is None:  # every other field is optional
-            continue
-        elif type(value) is not str:
-            return None
-        elif isinstance(rule, frozenset):
-            if value not in rule:
+        elif isinstance(rule, frozenset):  # an optional enumeration
+            if value is not None and (type(value) is not str or value not in rule):
                 return None
-        elif not rule[0] <= len(value) <= rule[1]:
+        elif type(value) is not dict:  # metadata: an object, never null
             return None
     for name in REQUIRED_FIELDS.get(kind, ()):
         if data.get(name) is None:
@@ -82,7 +79,7 @@ def checked_action_to_pb(data: Any) -> pb.Action | None:
     return _action_pb(kind, data)
 
 
-def _action_pb(kind: str, values: dict[str, Any]) -> pb.Action:
+def _action_pb(kind: str, values: Mapping[str, Any]) -> pb.Action:
     """The action message from its fields' values (an absent or null field reads as empty)."""
     message = pb.Action()
     if kind == "read_config":

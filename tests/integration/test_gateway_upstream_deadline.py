@@ -29,9 +29,11 @@ class SlowSessions(ep_grpc.EpisodeServiceServicer):
         async for request in requests:
             await asyncio.sleep(self.delay_s)
             if request.WhichOneof("request") == "step_batch":
-                results = [
-                    ep_pb.StepBatchResult(step=ep_pb.StepResponse(observation=pb.Observation(step_count=1)))
-                    for _ in request.step_batch.steps
+                results = [  # each answer names its step's episode (in task_id), to tell answers apart
+                    ep_pb.StepBatchResult(
+                        step=ep_pb.StepResponse(observation=pb.Observation(step_count=1, task_id=step.episode_id))
+                    )
+                    for step in request.step_batch.steps
                 ]
                 yield ep_pb.SessionResponse(step_batch=ep_pb.StepBatchResponse(results=results))
             else:
@@ -51,8 +53,30 @@ async def slow_service() -> AsyncIterator[tuple[str, SlowSessions]]:
         await server.stop(grace=None)
 
 
-def _step(token: str = "client-token-0123456789") -> ep_pb.StepRequest:
-    return ep_pb.StepRequest(episode_id="ep-1", client_token=token, action=pb.Action(read_config=pb.ReadConfig()))
+def _step(token: str = "client-token-0123456789", episode_id: str = "ep-1") -> ep_pb.StepRequest:
+    return ep_pb.StepRequest(episode_id=episode_id, client_token=token, action=pb.Action(read_config=pb.ReadConfig()))
+
+
+async def test_a_step_cancelled_on_the_idle_stream_leaves_no_answer_for_the_next(slow_service):
+    """A step that found the shared stream idle is sent by its caller's task; cancelling that caller
+    mid-step drops the stream, so the next step reads its own answer, not the cancelled step's."""
+    address, servicer = slow_service
+    channel = grpc.aio.insecure_channel(address)
+    batcher = StepBatcher(ep_grpc.EpisodeServiceStub(channel), rpc_timeout_s=10.0)
+    try:
+        servicer.delay_s = 0.3
+        cancelled = asyncio.ensure_future(batcher.step(_step(episode_id="ep-cancelled")))
+        await asyncio.sleep(0.1)
+        cancelled.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await cancelled
+        servicer.delay_s = 0.0
+        await asyncio.sleep(0.4)  # the cancelled step's answer is due by now
+        answer = await batcher.step(_step(episode_id="ep-next"), timeout_s=5.0)
+        assert answer.observation.task_id == "ep-next"
+    finally:
+        await batcher.aclose()
+        await channel.close()
 
 
 async def test_a_batched_step_past_its_deadline_fails_and_its_late_answer_is_dropped(slow_service):

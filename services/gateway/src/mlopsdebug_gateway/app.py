@@ -27,6 +27,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from mlopsdebug_gateway import mcp
 from mlopsdebug_gateway.auth import AuthError, Caller, http_caller, ws_caller
 from mlopsdebug_gateway.config import GatewayConfig
+from mlopsdebug_gateway.convert import encode_text
 from mlopsdebug_gateway.errors import UpstreamError, ws_code
 from mlopsdebug_gateway.limits import BodyLimit
 from mlopsdebug_gateway.metadata import metadata, package_version
@@ -42,7 +43,6 @@ from mlopsdebug_gateway.models import (
     StepRequest,
     StepResponse,
     plain_errors,
-    plain_json,
     validation_errors,
 )
 from mlopsdebug_gateway.session import EpisodeSession, NoEpisodeError
@@ -142,16 +142,6 @@ def _auth_response(exc: AuthError) -> JSONResponse:
 
 def _invalid(errors: list[dict[str, Any]]) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
-
-
-def _encode(reply: dict[str, Any]) -> str:
-    """A WebSocket reply as JSON text. orjson is several times faster than json.dumps on observations, the
-    bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a JSON-RPC id, a refused
-    seed): those replies take the slow path."""
-    try:
-        return orjson.dumps(reply).decode()
-    except TypeError:
-        return json.dumps(plain_json(reply))
 
 
 def _with_episode_id(payload: dict[str, Any]) -> dict[str, Any]:
@@ -327,16 +317,18 @@ def create_app(config: GatewayConfig) -> FastAPI:
                 await websocket.close(CLOSE_NORMAL)
             return
         session = gateway.stream_session(caller)
-        idle = gateway.config.session_idle_timeout_s or None
+        idle = _IdleTimer(gateway.config.session_idle_timeout_s or None)
         try:
             while True:
+                idle.waiting()
                 try:
-                    # A deadline on this task: asyncio.wait_for would wrap every receive in a new task.
-                    async with asyncio.timeout(idle):
-                        message = await websocket.receive()
-                except TimeoutError:
+                    message = await websocket.receive()
+                except asyncio.CancelledError:
+                    if not idle.expired_here():
+                        raise
                     await websocket.close(CLOSE_NORMAL, reason="idle timeout")
                     return
+                idle.busy()
                 if message["type"] == "websocket.disconnect":
                     return
                 raw = message.get("text")
@@ -344,13 +336,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     raw = (message.get("bytes") or b"").decode("utf-8", errors="replace")
                 reply, keep_open = await on_frame(raw, session, gateway)
                 if reply is not None:
-                    await websocket.send_text(_encode(reply))
+                    await websocket.send_text(reply if isinstance(reply, str) else encode_text(reply))
                 if not keep_open:
                     await websocket.close(CLOSE_NORMAL)
                     return
         except (WebSocketDisconnect, OSError, RuntimeError):
             return  # the client went away mid-exchange (a send on a closed socket raises one of these)
         finally:
+            idle.stop()
             gateway.release_ws()
             with contextlib.suppress(Exception):
                 await session.aclose()
@@ -359,6 +352,57 @@ def create_app(config: GatewayConfig) -> FastAPI:
                     await websocket.close(CLOSE_NORMAL)
 
     return app
+
+
+class _IdleTimer:
+    """Ends a connection's wait for its next frame once the client has been silent for `idle_s`.
+
+    One timer per connection, re-armed only when it fires early, instead of a new `asyncio.timeout`
+    (a context object and a timer handle) around every receive. Expiring cancels the connection's task
+    inside its receive, as `asyncio.timeout` does; `expired_here` then takes that cancellation back."""
+
+    def __init__(self, idle_s: float | None) -> None:
+        self._idle_s = idle_s
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._waiting_since: float | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._expired = False
+
+    def waiting(self) -> None:
+        """The connection now waits for the client's next frame."""
+        if self._idle_s is None:
+            return
+        self._waiting_since = self._loop.time()
+        if self._timer is None:
+            self._timer = self._loop.call_at(self._waiting_since + self._idle_s, self._check)
+
+    def busy(self) -> None:
+        """A frame arrived: the silence is over (the timer stays armed and re-arms itself if need be)."""
+        self._waiting_since = None
+
+    def _check(self) -> None:
+        self._timer = None
+        since = self._waiting_since
+        if since is None or self._idle_s is None or self._task is None:
+            return  # busy with a frame: the next wait arms a new timer
+        if self._loop.time() - since < self._idle_s:
+            self._timer = self._loop.call_at(since + self._idle_s, self._check)
+            return
+        self._expired = True
+        self._task.cancel()
+
+    def expired_here(self) -> bool:
+        """Whether a cancellation is this timer's (and no one else's): then it is taken back."""
+        if not self._expired or self._task is None:
+            return False
+        self._expired = False
+        return self._task.uncancel() == 0
+
+    def stop(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 async def _refuse_handshake(websocket: WebSocket, exc: AuthError) -> None:
@@ -381,8 +425,8 @@ async def _mcp_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tup
     return (None if is_notification else reply), True
 
 
-async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | None, bool]:
-    """Answers one OpenEnv frame: (reply, keep the connection open)."""
+async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) -> tuple[dict[str, Any] | str | None, bool]:
+    """Answers one OpenEnv frame: (reply, or its JSON text; keep the connection open)."""
     try:
         message = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
@@ -396,10 +440,12 @@ async def _openenv_frame(raw: str, session: EpisodeSession, gateway: Gateway) ->
         if kind == "reset":
             return {"type": "observation", "data": await session.reset(WSReset.model_validate(message).data)}, True
         if kind == "step":
-            data = WSStep.model_validate(message).data
+            data = message.get("data")
+            if len(message) != 2 or type(data) is not dict:  # not a plain {"type", "data": {...}}: pydantic's errors
+                data = WSStep.model_validate(message).data
             if mcp.is_mcp_step(data):
                 return {"type": "observation", "data": await mcp.step_action(data, mcp.ConnectionScope(session))}, True
-            return {"type": "observation", "data": await session.step(data)}, True
+            return await session.step_frame(data), True
         if kind == "state":
             WSState.model_validate(message)
             return {"type": "state", "data": await session.state()}, True

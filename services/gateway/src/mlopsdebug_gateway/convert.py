@@ -8,7 +8,10 @@ shape is explicit here rather than implied by proto field names.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
+
+import orjson
 
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
@@ -23,7 +26,14 @@ from mlopsdebug_common.convert import (
     STATUS_FROM_PB,
     TRAINING_FROM_PB,
 )
-from mlopsdebug_gateway.models import MLOpsAction, finite_or_none
+from mlopsdebug_gateway.models import (
+    ACTION_FIELD_RULES,
+    ACTION_KINDS,
+    REQUIRED_FIELDS,
+    MLOpsAction,
+    finite_or_none,
+    plain_json,
+)
 
 _EPISODE_STATES = {
     pb.EPISODE_STATE_RUNNING: "running",
@@ -34,12 +44,48 @@ _EPISODE_STATES = {
 
 def action_to_pb(action: MLOpsAction) -> pb.Action:
     """The validated seed-shaped action as the contract's oneof."""
-    kind = action.action_type
+    return _action_pb(action.action_type, action.__dict__)
+
+
+def checked_action_to_pb(data: Any) -> pb.Action | None:
+    """`action_to_pb(parse_action(data))` for an action that certainly passes validation, or None.
+
+    A frame's action is checked here against the same rules as MLOpsAction and parse_action (strict
+    types, known fields only, lengths, enumerations, the fields its type requires) at a fraction of
+    pydantic's cost; None sends it through parse_action, which accepts it or answers the errors. So this
+    may only ever decline: whatever it accepts, pydantic accepts too, and turns into the same message."""
+    if type(data) is not dict:
+        return None
+    kind = data.get("action_type")
+    if type(kind) is not str or kind not in ACTION_KINDS:
+        return None
+    for name, value in data.items():
+        rule = ACTION_FIELD_RULES.get(name)
+        if rule is None:  # action_type (checked above) or an unknown field
+            if name == "action_type":
+                continue
+            return None
+        if isinstance(rule, tuple):  # an optional string of bounded length
+            if value is not None and (type(value) is not str or not rule[0] <= len(value) <= rule[1]):
+                return None
+        elif isinstance(rule, frozenset):  # an optional enumeration
+            if value is not None and (type(value) is not str or value not in rule):
+                return None
+        elif type(value) is not dict:  # metadata: an object, never null
+            return None
+    for name in REQUIRED_FIELDS.get(kind, ()):
+        if data.get(name) is None:
+            return None
+    return _action_pb(kind, data)
+
+
+def _action_pb(kind: str, values: Mapping[str, Any]) -> pb.Action:
+    """The action message from its fields' values (an absent or null field reads as empty)."""
     message = pb.Action()
     if kind == "read_config":
         message.read_config.SetInParent()
     elif kind == "read_logs":
-        message.read_logs.log_filter = action.log_filter or ""
+        message.read_logs.log_filter = values.get("log_filter") or ""
     elif kind == "check_dataset_stats":
         message.check_dataset_stats.SetInParent()
     elif kind == "inspect_preprocessing":
@@ -47,17 +93,17 @@ def action_to_pb(action: MLOpsAction) -> pb.Action:
     elif kind == "read_eval_results":
         message.read_eval_results.SetInParent()
     elif kind == "run_sanity_check":
-        message.run_sanity_check.check = CHECK_TO_PB[action.sanity_check_type or ""]
+        message.run_sanity_check.check = CHECK_TO_PB[values.get("sanity_check_type") or ""]
     elif kind == "query_artifact":
-        message.query_artifact.artifact = ARTIFACT_TO_PB[action.artifact_name or ""]
-        message.query_artifact.field_path = action.field_path or ""
+        message.query_artifact.artifact = ARTIFACT_TO_PB[values.get("artifact_name") or ""]
+        message.query_artifact.field_path = values.get("field_path") or ""
     elif kind == "submit_diagnosis":
         diagnosis = message.submit_diagnosis.diagnosis
-        diagnosis.failure_category = CATEGORY_TO_PB[action.failure_category or ""]
-        diagnosis.root_cause_file = action.root_cause_file or ""
-        diagnosis.root_cause_field = action.root_cause_field or ""
-        diagnosis.diagnosis = action.diagnosis or ""
-        diagnosis.proposed_fix = action.proposed_fix or ""
+        diagnosis.failure_category = CATEGORY_TO_PB[values.get("failure_category") or ""]
+        diagnosis.root_cause_file = values.get("root_cause_file") or ""
+        diagnosis.root_cause_field = values.get("root_cause_field") or ""
+        diagnosis.diagnosis = values.get("diagnosis") or ""
+        diagnosis.proposed_fix = values.get("proposed_fix") or ""
     else:  # pragma: no cover - MLOpsAction admits only the kinds above
         raise ValueError(f"unknown action_type {kind!r}")
     return message
@@ -122,6 +168,8 @@ def grade_json(m: pb.Grade) -> dict[str, Any]:
 
 
 def _field_value(value_json: str) -> Any:
+    """The queried value as json.loads decodes it (not orjson, which turns an integer beyond 64 bits into
+    a float; a test holds this); text that does not decode is passed on as it is."""
     try:
         return json.loads(value_json)
     except ValueError:
@@ -169,8 +217,8 @@ def action_result_json(m: pb.ActionResult) -> dict[str, Any]:
     return {}
 
 
-def observation_json(m: pb.Observation, episode_id: str) -> dict[str, Any]:
-    """The observation as OpenEnv carries it: the seed's fields plus lifecycle, without the reward."""
+def static_observation_json(m: pb.Observation) -> dict[str, Any]:
+    """The observation's fields that stay the same for a whole episode (its scenario's), in wire order."""
     return {
         "task_id": m.task_id,
         "task_description": m.task_description,
@@ -185,6 +233,12 @@ def observation_json(m: pb.Observation, episode_id: str) -> dict[str, Any]:
             }
             for a in m.available_artifacts
         ],
+    }
+
+
+def changing_observation_json(m: pb.Observation, episode_id: str) -> dict[str, Any]:
+    """The observation's fields that a step changes (and the episode id), in wire order after the static ones."""
+    return {
         "artifacts_read": list(m.artifacts_read),
         "last_action_result": action_result_json(m.last_action_result),
         "step_count": m.step_count,
@@ -198,13 +252,60 @@ def observation_json(m: pb.Observation, episode_id: str) -> dict[str, Any]:
     }
 
 
+def observation_json(m: pb.Observation, episode_id: str) -> dict[str, Any]:
+    """The observation as OpenEnv carries it: the seed's fields plus lifecycle, without the reward."""
+    return {**static_observation_json(m), **changing_observation_json(m, episode_id)}
+
+
+def _reward(m: pb.Observation, after_reset: bool) -> float | None:
+    return None if after_reset else (finite_or_none(m.reward) or 0.0)
+
+
 def step_payload(m: pb.Observation, episode_id: str, *, after_reset: bool) -> dict[str, Any]:
     """OpenEnv's {observation, reward, done} envelope. A reset's reward is null, as in OpenEnv."""
-    return {
-        "observation": observation_json(m, episode_id),
-        "reward": None if after_reset else (finite_or_none(m.reward) or 0.0),
-        "done": m.done,
-    }
+    return {"observation": observation_json(m, episode_id), "reward": _reward(m, after_reset), "done": m.done}
+
+
+def encode_text(reply: Any) -> str:
+    """A reply as the JSON text the gateway sends. orjson is several times faster than json.dumps on
+    observations, the bulk of a reply, but refuses integers beyond 64 bits, which a reply may echo (a
+    JSON-RPC id, a refused seed): those replies take the slow path (and the same text comes out)."""
+    try:
+        return orjson.dumps(reply).decode()
+    except TypeError:
+        return json.dumps(plain_json(reply))
+
+
+class StaticObservation:
+    """The static fields of one episode's observations, encoded once as they sit inside the observation
+    object (orjson's compact form, without the braces), with the run id they belong to."""
+
+    __slots__ = ("episode_id", "json", "run_id")
+
+    def __init__(self, m: pb.Observation, episode_id: str) -> None:
+        self.episode_id = episode_id
+        self.run_id = m.run_id
+        self.json = orjson.dumps(static_observation_json(m))[1:-1]
+
+    def fits(self, m: pb.Observation, episode_id: str) -> bool:
+        """Whether `m` is an observation of the episode this was encoded from (same episode, same run)."""
+        return episode_id == self.episode_id and m.run_id == self.run_id
+
+
+_FRAME_HEAD = b'{"type":"observation","data":{"observation":{'
+
+
+def observation_frame(m: pb.Observation, episode_id: str, static: StaticObservation) -> str:
+    """A step's WebSocket reply, `encode_text({"type": "observation", "data": step_payload(...)})` to the
+    byte, with the episode's static fields spliced in already encoded (orjson writes compact JSON in dict
+    order, so joining the encoded parts gives the same bytes as encoding the whole); only the fields a step
+    changes are converted and encoded per step."""
+    try:
+        changing = orjson.dumps(changing_observation_json(m, episode_id))  # '{...}'
+        tail = orjson.dumps({"reward": _reward(m, False), "done": m.done})  # '{"reward":..,"done":..}'
+    except TypeError:  # an integer orjson refuses: the slow path writes the same text
+        return encode_text({"type": "observation", "data": step_payload(m, episode_id, after_reset=False)})
+    return b"".join((_FRAME_HEAD, static.json, b",", changing[1:], b",", tail[1:], b"}")).decode()
 
 
 def state_json(m: ep_pb.EpisodeStateInfo) -> dict[str, Any]:

@@ -105,6 +105,24 @@ class MLOpsAction(BaseModel):
     )
 
 
+# MLOpsAction's fields after action_type, as convert.checked_action_to_pb checks them without pydantic:
+# the allowed values of an enumeration, a string's (min, max) length in characters, or `dict` (not null).
+# A unit test holds this table to the model's own validation.
+ACTION_KINDS: Final[frozenset[str]] = frozenset(ACTION_TYPES)
+ACTION_FIELD_RULES: Final[dict[str, frozenset[str] | tuple[int, int] | type[dict]]] = {
+    "log_filter": (0, LOG_FILTER_MAX_CHARS),
+    "sanity_check_type": frozenset(SANITY_CHECKS),
+    "artifact_name": frozenset(ARTIFACT_FILES),
+    "field_path": (1, FIELD_PATH_MAX_CHARS),
+    "failure_category": frozenset(CATEGORIES),
+    "root_cause_file": (1, FILE_MAX_CHARS),
+    "root_cause_field": (1, FIELD_MAX_CHARS),
+    "diagnosis": (0, TEXT_MAX_CHARS),
+    "proposed_fix": (1, TEXT_MAX_CHARS),
+    "metadata": dict,
+}
+
+
 def parse_action(data: Any) -> MLOpsAction:
     """Validates an action dict: field types first, then the fields its action type requires."""
     action = MLOpsAction.model_validate(data)

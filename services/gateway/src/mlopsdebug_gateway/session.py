@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
 from mlopsdebug_gateway import convert
 from mlopsdebug_gateway.errors import UpstreamError
@@ -32,6 +33,7 @@ class EpisodeSession:
         self.default_task_id = default_task_id
         self._episode_id = episode_id
         self._generation = transport.generation
+        self._static: convert.StaticObservation | None = None  # the current episode's, encoded once
 
     @property
     def episode_id(self) -> str | None:
@@ -60,6 +62,7 @@ class EpisodeSession:
             await self._close_quietly(previous)
         self._episode_id = response.episode_id
         self._generation = self.transport.generation
+        self._static = convert.StaticObservation(response.observation, response.episode_id)
         payload = convert.step_payload(response.observation, response.episode_id, after_reset=True)
         ignored = args.ignored_keys()
         if ignored:
@@ -68,13 +71,30 @@ class EpisodeSession:
 
     async def step(self, data: Any, *, timeout_s: float | None = None) -> dict[str, Any]:
         """Applies one seed-shaped action; raises ValidationError on a bad action, NoEpisodeError before reset."""
-        action = parse_action(data)
+        episode_id, observation = await self._step(data, timeout_s)
+        return convert.step_payload(observation, episode_id, after_reset=False)
+
+    async def step_frame(self, data: Any) -> str:
+        """`step`, answered as the WebSocket reply's JSON text, `{"type": "observation", "data": ...}`.
+
+        The observation's static fields (task, run summary, artifact list: most of its JSON on a step
+        that reads little) are converted and encoded once per episode, not on every step."""
+        episode_id, observation = await self._step(data, None)
+        static = self._static
+        if static is None or not static.fits(observation, episode_id):
+            static = self._static = convert.StaticObservation(observation, episode_id)
+        return convert.observation_frame(observation, episode_id, static)
+
+    async def _step(self, data: Any, timeout_s: float | None) -> tuple[str, pb.Observation]:
+        action = convert.checked_action_to_pb(data)
+        if action is None:  # not certainly valid: pydantic decides, and names the errors
+            action = convert.action_to_pb(parse_action(data))
         episode_id = self.episode_id
         if episode_id is None:
             raise NoEpisodeError()
-        request = ep_pb.StepRequest(episode_id=episode_id, action=convert.action_to_pb(action))
+        request = ep_pb.StepRequest(episode_id=episode_id, action=action)
         response = await self.transport.step(request, timeout_s=timeout_s)
-        return convert.step_payload(response.observation, episode_id, after_reset=False)
+        return episode_id, response.observation
 
     async def state(self) -> dict[str, Any]:
         """The current episode's state, or OpenEnv's empty state before the first reset."""

@@ -124,6 +124,7 @@ class StepBatcher:
         self._waiting: list[tuple[ep_pb.StepRequest, asyncio.Future[ep_pb.StepResponse]]] = []
         self._call: grpc.aio.StreamStreamCall | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._sending_alone = False  # a step is on the stream, sent by its caller's own task
         self._closed = False
         self.steps_sent = 0
         self.batches_sent = 0
@@ -136,8 +137,13 @@ class StepBatcher:
     async def step(self, request: ep_pb.StepRequest, *, timeout_s: float | None = None) -> ep_pb.StepResponse:
         """`request` must carry its caller's client_token.
 
-        The deadline is a timer that fails the step's future (a late result then finds it done and is
-        dropped): cheaper per step than wait_for around a shield, which wraps the future twice."""
+        A step that finds the stream idle is sent by its own task (no sender task, no future: one
+        connection's steps, the common case, cost less and arrive sooner); steps that arrive meanwhile
+        wait and leave together after it. Otherwise the deadline is a timer that fails the step's future
+        (a late result then finds it done and is dropped): cheaper per step than wait_for around a
+        shield, which wraps the future twice."""
+        if self._sender is None and not self._sending_alone and not self._waiting and not self._closed:
+            return await self._step_alone(request, timeout_s)
         loop = asyncio.get_running_loop()
         future: asyncio.Future[ep_pb.StepResponse] = loop.create_future()
         self._waiting.append((request, future))
@@ -148,8 +154,27 @@ class StepBatcher:
         finally:
             deadline.cancel()
 
+    async def _step_alone(self, request: ep_pb.StepRequest, timeout_s: float | None) -> ep_pb.StepResponse:
+        self._sending_alone = True  # the stream is busy: steps arriving meanwhile queue for the next batch
+        try:
+            results = await self._exchange([request], timeout_s)
+        except UpstreamError:
+            raise
+        except Exception:  # as a batch's sender answers it
+            log.exception("step batch failed")
+            raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly") from None
+        finally:
+            self._sending_alone = False
+            self._pump()
+        if len(results) != 1:
+            log.error("a step batch of 1 was answered with %d results", len(results))
+            raise UpstreamError("UNAVAILABLE", "the episode service is unavailable; retry shortly")
+        if results[0].WhichOneof("result") == "step":
+            return results[0].step
+        raise from_status(results[0].error)
+
     def _pump(self) -> None:
-        if self._closed or self._sender is not None or not self._waiting:
+        if self._closed or self._sender is not None or self._sending_alone or not self._waiting:
             return
         batch, later, seen = [], [], set()
         for item in self._waiting:
@@ -187,14 +212,21 @@ class StepBatcher:
             self._sender = None
             self._pump()
 
-    async def _exchange(self, steps: list[ep_pb.StepRequest]) -> list[ep_pb.StepBatchResult]:
+    async def _exchange(self, steps: list[ep_pb.StepRequest], timeout_s: float | None = None) -> list[ep_pb.StepBatchResult]:
         call = self._call
         if call is None:
             call = self._call = self._stub.Session()
         try:
             await call.write(ep_pb.SessionRequest(step_batch=ep_pb.StepBatchRequest(steps=steps)))
-            async with asyncio.timeout(self._timeout_s):  # on this task: wait_for would start one per read
+            async with asyncio.timeout(timeout_s or self._timeout_s):  # on this task: wait_for would start one per read
                 response = await call.read()
+        except asyncio.CancelledError:
+            self._drop()  # an answer left unread would be read as the next batch's
+            task = asyncio.current_task()
+            if self._closed and task is not None and not task.cancelling():
+                # Not this task's cancellation: grpc raises it from a read of a call that aclose cancelled.
+                raise UpstreamError("UNAVAILABLE", "the gateway is shutting down") from None
+            raise
         except TimeoutError:
             self._drop()
             raise UpstreamError("DEADLINE_EXCEEDED", "the episode service did not answer in time") from None

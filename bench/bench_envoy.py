@@ -3,6 +3,7 @@ with one replica, and with two (episodes in Redis).
 
     .venv/bin/python bench/bench_envoy.py                    # about 40 s on 2 cores
     .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 64 --replicas 1,2,3
+    .venv/bin/python bench/bench_envoy.py --replicas none --repeat 5   # the stores only, five times
 
 Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
 then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
@@ -86,11 +87,14 @@ def main() -> None:
     parser.add_argument(
         "--replicas", default="1,3", help="episode replicas behind Envoy, one row each (default 1,3)"
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every row, interleaved (default 1)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 0.3 s per row, 4 episodes")
     args = parser.parse_args()
     if args.quick:
         args.duration_s, args.workers = 0.3, 4
-    counts = [int(count) for count in args.replicas.split(",")]
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
+    counts = [] if args.replicas == "none" else [int(count) for count in args.replicas.split(",")]
     # (label, episode processes, Envoy in front, episodes in Redis)
     rows = [("direct, memory", 1, False, False), ("direct, Redis", 1, False, True)] + [
         (f"Envoy, {count} replica{'s' if count > 1 else ''}", count, True, True) for count in counts
@@ -106,57 +110,82 @@ def main() -> None:
     )
     print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
-    results: dict[tuple[str, str], dict[str, float]] = {}
-    for label, episodes, envoy, redis in rows:
-        options = ClusterOptions.ephemeral(
-            services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
-            extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
-        )  # fmt: skip
-        with LocalCluster(options) as cluster:
-            for mode in ("unary", "Session"):
-                result = eventloop.run(
-                    measure(cluster.address("episode"), mode, args.workers, args.duration_s)
-                )
-                results[label, mode] = result
-                print(
-                    f"| {label:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
-                    f" | {result['p99_ms']:>7.2f} |",
-                    flush=True,
-                )
-    for line in comparisons(results, args.workers, [label for label, *_ in rows[2:]]):
+    runs: list[dict[tuple[str, str], dict[str, float]]] = []
+    for repeat in range(args.repeat):
+        results: dict[tuple[str, str], dict[str, float]] = {}
+        for label, episodes, envoy, redis in rows:
+            options = ClusterOptions.ephemeral(
+                services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
+                extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
+            )  # fmt: skip
+            with LocalCluster(options) as cluster:
+                for mode in ("unary", "Session"):
+                    result = eventloop.run(
+                        measure(cluster.address("episode"), mode, args.workers, args.duration_s)
+                    )
+                    results[label, mode] = result
+                    run = f" (run {repeat + 1})" if args.repeat > 1 else ""
+                    print(
+                        f"| {label + run:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
+                        f" | {result['p99_ms']:>7.2f} |",
+                        flush=True,
+                    )
+        runs.append(results)
+    for line in comparisons(runs, args.workers, [label for label, *_ in rows[2:]]):
         print(line)
 
 
+def _spread(values: list[float], unit: str, digits: int) -> str:
+    """The median of the runs' values, and their range when there are several."""
+    middle = f"{statistics.median(values):.{digits}f}{unit}"
+    if len(values) == 1:
+        return middle
+    return f"{middle} (range {min(values):.{digits}f}-{max(values):.{digits}f}{unit} over {len(values)} runs)"
+
+
 def comparisons(
-    results: dict[tuple[str, str], dict[str, float]], workers: int, envoy_rows: list[str]
+    runs: list[dict[tuple[str, str], dict[str, float]]], workers: int, envoy_rows: list[str]
 ) -> list[str]:
-    """Issue 14's figures from the table's rows: store against store, Envoy's hop, replicas against one."""
+    """Issue 14's figures from the table's rows: store against store, Envoy's hop, replicas against one.
+    Each figure is taken within one run, then summarised over the runs (median and range)."""
+
+    def per_run(row: str, mode: str, key: str) -> list[float]:
+        return [results[row, mode][key] for results in runs]
+
     lines = []
     for mode in ("Session", "unary"):
-        memory, redis = results["direct, memory", mode], results["direct, Redis", mode]
-        ratio = redis["steps_per_s"] / memory["steps_per_s"]
+        redis, memory = per_run("direct, Redis", mode, "steps_per_s"), per_run("direct, memory", mode, "steps_per_s")
+        ratios = [r / m for r, m in zip(redis, memory, strict=True)]
+        ratio = statistics.median(ratios)
         target = (
             f" (target at 32 Session episodes: >= 0.8x, {'met' if ratio >= 0.8 else 'NOT met'})"
             if mode == "Session" and workers == 32
             else ""
         )
         lines.append(
-            f"Redis store vs memory store, {mode}, {workers} episodes: {redis['steps_per_s']:.0f} vs"
-            f" {memory['steps_per_s']:.0f} steps/s = {ratio:.2f}x{target}; p50 {redis['p50_ms']:.2f} vs {memory['p50_ms']:.2f} ms"
+            f"Redis store vs memory store, {mode}, {workers} episodes: {statistics.median(redis):.0f} vs"
+            f" {statistics.median(memory):.0f} steps/s = {_spread(ratios, 'x', 2)}{target}; p50"
+            f" {statistics.median(per_run('direct, Redis', mode, 'p50_ms')):.2f} vs"
+            f" {statistics.median(per_run('direct, memory', mode, 'p50_ms')):.2f} ms"
         )
+    if not envoy_rows:
+        return lines
     one = envoy_rows[0]
     for mode in ("unary", "Session"):
-        direct, proxied = results["direct, Redis", mode], results[one, mode]
+        direct, proxied = per_run("direct, Redis", mode, "p50_ms"), per_run(one, mode, "p50_ms")
+        added = [p - d for p, d in zip(proxied, direct, strict=True)]
         lines.append(
-            f"Envoy's added latency, {mode} (p50, Redis store, {one} vs direct): {proxied['p50_ms'] - direct['p50_ms']:+.2f} ms"
-            f" ({proxied['p50_ms']:.2f} vs {direct['p50_ms']:.2f} ms)"
+            f"Envoy's added latency, {mode} (p50, Redis store, {one} vs direct): {_spread(added, ' ms', 2)}"
+            f" ({statistics.median(proxied):.2f} vs {statistics.median(direct):.2f} ms)"
         )
     for label in envoy_rows[1:]:
         for mode in ("unary", "Session"):
-            more, base = results[label, mode], results[one, mode]
+            more, base = per_run(label, mode, "steps_per_s"), per_run(one, mode, "steps_per_s")
+            ratios = [m / b for m, b in zip(more, base, strict=True)]
             lines.append(
-                f"{label} vs {one}, {mode}: {more['steps_per_s'] / base['steps_per_s']:.2f}x steps/s"
-                f" ({more['steps_per_s']:.0f} vs {base['steps_per_s']:.0f}); p50 {more['p50_ms']:.2f} vs {base['p50_ms']:.2f} ms"
+                f"{label} vs {one}, {mode}: {_spread(ratios, 'x', 2)} steps/s"
+                f" ({statistics.median(more):.0f} vs {statistics.median(base):.0f}); p50"
+                f" {statistics.median(per_run(label, mode, 'p50_ms')):.2f} vs {statistics.median(per_run(one, mode, 'p50_ms')):.2f} ms"
             )
     return lines
 

@@ -26,6 +26,8 @@ import asyncio
 import collections
 import hashlib
 import logging
+import os
+import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
@@ -37,7 +39,13 @@ from redis.exceptions import NoScriptError, RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mlopsdebug_common.errors import Aborted, AlreadyExists, NotFound, Unavailable
-from mlopsdebug_episode.store import EpisodeRecord, Materialize, capacity_exhausted, quota_exhausted
+from mlopsdebug_episode.store import (
+    EpisodeRecord,
+    Materialize,
+    StaleCopy,
+    capacity_exhausted,
+    quota_exhausted,
+)
 
 if TYPE_CHECKING:
     from mlopsdebug_episode.core import Episode, EpisodeConfig
@@ -47,15 +55,31 @@ log = logging.getLogger("mlopsdebug.episode")
 PREFIX: Final = "mlopsdebug"
 # How long a reset under way holds its slot before the scenario arrives (longer than any peer timeout).
 RESERVATION_MS: Final = 120_000
-# Episodes whose latest state this replica keeps, to skip decoding a record that has not changed.
+# Episodes whose latest state this replica keeps: a step computes on it without reading the record first.
 LOCAL_CACHE_SIZE: Final = 10_000
+# A write's token: random hex characters, so that a write sent again is recognised (the odds that two
+# writes of one episode draw the same token are 16**-16).
+TOKEN_CHARS: Final = 16
+# The tokens a record keeps of its latest writes: a write sent again after that many others were applied
+# to its episode meanwhile would be taken for a new one (and refused, its version being past).
+REVISIONS_KEPT: Final = 4
+# How long a closed episode's record is kept to answer its close sent again (longer than a reconnect).
+CLOSED_KEPT_MS: Final = 60_000
 
-# Every script reads Redis' own clock (TIME), so replicas' clocks never matter.
-_NOW = "local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
+# Every script reads Redis' own clock (TIME), so replicas' clocks never matter: `now` in ms, `now_us` in
+# microseconds (a string: a Lua number would be printed in exponent notation).
+_NOW = """local t = redis.call('TIME'); local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = t[1] .. string.format('%06d', tonumber(t[2]))
+"""
 
-# KEYS: record, open, owner's open. ARGV: member, reservation ms, max episodes, owner quota (0: none),
-# named (1: the id was chosen by the caller, so it may be taken), owner set TTL ms.
+# Every write carries a token (TOKEN_CHARS random hex characters) that names it, so that a write sent
+# again after its reply was lost is recognised as already applied. A record's `w` field holds the
+# tokens of its last REVISIONS_KEPT writes, newest first: the first one is the record's revision.
+
+# KEYS: record, open, owner's open, reservation. ARGV: member, reservation ms, max episodes, owner quota
+# (0: none), named (1: the id was chosen by the caller, so it may be taken), owner set TTL ms, token.
 _RESERVE = _NOW + """
+if redis.call('GET', KEYS[4]) == ARGV[7] then return 'ok' end
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
 if ARGV[5] == '1' and (redis.call('EXISTS', KEYS[1]) == 1 or redis.call('ZSCORE', KEYS[2], ARGV[1])) then
@@ -67,11 +91,13 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then return 'capacity' end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('SET', KEYS[4], ARGV[7], 'PX', ARGV[2])
 return 'ok'
 """
 
-# KEYS: record, open, owner's open. ARGV: member. Gives back a reservation whose reset failed.
+# KEYS: record, open, owner's open, reservation. ARGV: member. Gives back a reservation whose reset failed.
 _RELEASE = """
+redis.call('DEL', KEYS[4])
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
@@ -79,54 +105,99 @@ end
 return 'ok'
 """
 
-# KEYS: record, open, owner's open. ARGV: member, record, TTL ms.
-_CREATE = _NOW + """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 'exists' end
-redis.call('HSET', KEYS[1], 'v', 1, 'r', ARGV[2])
+# Whether the token ARGV[i] is among a record's last writes (`w`): the write was applied already.
+_APPLIED = """
+local function applied(written, token)
+  for i = 1, #written, TOKEN_CHARS do
+    if string.sub(written, i, i + TOKEN_CHARS - 1) == token then return true end
+  end
+  return false
+end
+"""
+
+# KEYS: record, open, owner's open, reservation. ARGV: member, record, TTL ms, token.
+_CREATE = _NOW + _APPLIED + """
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  if applied(redis.call('HGET', KEYS[1], 'w') or '', ARGV[4]) then return 'ok' end
+  return 'exists'
+end
+redis.call('HSET', KEYS[1], 'v', 1, 'r', ARGV[2], 'w', ARGV[4], 't', now_us)
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+redis.call('DEL', KEYS[4])
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('ZADD', KEYS[3], now + tonumber(ARGV[3]), ARGV[1])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
 return 'ok'
 """
 
-# KEYS: record. ARGV: the version this replica holds (0: none). Returns nil (no record), 'current'
-# (the held version is the latest: nothing to transfer), or {version, record}.
+# KEYS: record. ARGV: the version and revision this replica holds (0 and '': none). Returns nil (no
+# record), 'current' (the held version is the latest: nothing to transfer), or {version, record, revision}.
 _LOAD = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return nil end
-if v == ARGV[1] then return 'current' end
-return {v, redis.call('HGET', KEYS[1], 'r')}
+local f = redis.call('HMGET', KEYS[1], 'v', 'w')
+if not f[1] then return nil end
+local revision = string.sub(f[2] or '', 1, TOKEN_CHARS)
+if f[1] == ARGV[1] and revision == ARGV[2] then return 'current' end
+return {f[1], redis.call('HGET', KEYS[1], 'r'), revision}
 """
 
-# KEYS: record, open, owner's open. ARGV: member, expected version, new record, TTL ms, ended (1/0).
-# Returns 'ok', 'gone' (closed or expired), or the stored version (another call advanced the episode).
-_COMMIT = _NOW + """
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return 'gone' end
-if v ~= ARGV[2] then return v end
-redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[2]) + 1, 'r', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-if ARGV[5] == '1' then
+# KEYS: record, open, owner's open. ARGV: member, expected version, expected revision, token, new record,
+# TTL ms, ended (1/0), microseconds since the call arrived ('': unknown). Replaces the record only if it
+# is still the expected version and revision (a revision tells an episode from another one closed and
+# started again under its id). Returns 'ok'; {'applied', version} (this very write, sent again);
+# 'gone' (closed or expired); {'stale', version, record, revision} if the record moved before the call
+# arrived (the caller's copy was out of date: it may compute again on this state); {'moved', version}
+# if it moved since (a race lost).
+_COMMIT = _NOW + _APPLIED + """
+local f = redis.call('HMGET', KEYS[1], 'v', 'w', 't')
+if not f[1] then return 'gone' end
+local written = f[2] or ''
+if applied(written, ARGV[4]) then return {'applied', f[1]} end
+if f[1] ~= ARGV[2] or string.sub(written, 1, TOKEN_CHARS) ~= ARGV[3] then
+  local age = tonumber(ARGV[8])
+  if age and tonumber(f[3] or '0') <= tonumber(now_us) - age then
+    return {'stale', f[1], redis.call('HGET', KEYS[1], 'r'), string.sub(written, 1, TOKEN_CHARS)}
+  end
+  return {'moved', f[1]}
+end
+redis.call('HSET', KEYS[1], 'v', tonumber(ARGV[2]) + 1, 'r', ARGV[5], 't', now_us,
+           'w', string.sub(ARGV[4] .. written, 1, TOKEN_CHARS * REVISIONS_KEPT))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+if ARGV[7] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
 else
-  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[1])
-  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[4]), ARGV[1])
-  redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  redis.call('ZADD', KEYS[2], now + tonumber(ARGV[6]), ARGV[1])
+  redis.call('ZADD', KEYS[3], now + tonumber(ARGV[6]), ARGV[1])
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 return 'ok'
 """
 
-# KEYS: record, open, owner's open. ARGV: member. Returns nil or {version, record} of the deleted episode.
+# KEYS: record, open, owner's open, closed. ARGV: member, token, ms the closed record is kept. Returns nil
+# or {version, record} of the deleted episode. The record is kept a while under `closed`, marked with the
+# token, so that this close sent again gets the same answer instead of NOT_FOUND.
 _DELETE = """
-local fields = redis.call('HMGET', KEYS[1], 'v', 'r')
-if not fields[1] then return nil end
-redis.call('DEL', KEYS[1])
+local f = redis.call('HMGET', KEYS[1], 'v', 'r')
+if not f[1] then
+  local closed = redis.call('HMGET', KEYS[4], 'c', 'v', 'r')
+  if closed[1] == ARGV[2] then return {closed[2], closed[3]} end
+  return nil
+end
+redis.call('RENAME', KEYS[1], KEYS[4])
+redis.call('HSET', KEYS[4], 'c', ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-return fields
+return f
 """
+
+
+def _lua(script: str) -> str:
+    return script.replace("TOKEN_CHARS", str(TOKEN_CHARS)).replace("REVISIONS_KEPT", str(REVISIONS_KEPT))
+
+
+def _token() -> bytes:
+    return os.urandom(TOKEN_CHARS // 2).hex().encode()
 
 
 def _unavailable() -> Unavailable:
@@ -171,12 +242,12 @@ class RedisEpisodeStore:
         self.config = config
         self._prefix = prefix
         self._ttl_ms = max(1, round(config.idle_timeout_s * 1000))
-        self._reserve = client.register_script(_RESERVE)
-        self._release = client.register_script(_RELEASE)
-        self._create = client.register_script(_CREATE)
-        self._load = client.register_script(_LOAD)
-        self._commit = client.register_script(_COMMIT)
-        self._delete = client.register_script(_DELETE)
+        self._reserve = client.register_script(_lua(_RESERVE))
+        self._release = client.register_script(_lua(_RELEASE))
+        self._create = client.register_script(_lua(_CREATE))
+        self._load = client.register_script(_lua(_LOAD))
+        self._commit = client.register_script(_lua(_COMMIT))
+        self._delete = client.register_script(_lua(_DELETE))
         # The latest state seen of recently used episodes: a load that finds it current transfers nothing.
         self._cache: collections.OrderedDict[tuple[str, str], Episode] = collections.OrderedDict()
         # Scripts waiting for the end of this loop turn, to go out in one pipeline; flushes in flight.
@@ -208,22 +279,28 @@ class RedisEpisodeStore:
     # -- keys --
 
     def _keys(self, owner: str, episode_id: str) -> tuple[list[str], str]:
+        """The record's keys (record, open, owner's open, reservation, closed) and its member name."""
         owner_digest = hashlib.sha256(owner.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         member = f"{owner_digest}:{episode_id}"
-        return [f"{self._prefix}:ep:{member}", f"{self._prefix}:open", f"{self._prefix}:open:{owner_digest}"], member
+        prefix = self._prefix
+        return [
+            f"{prefix}:ep:{member}", f"{prefix}:open", f"{prefix}:open:{owner_digest}",
+            f"{prefix}:reserved:{member}", f"{prefix}:closed:{member}",
+        ], member  # fmt: skip
 
-    async def _run(self, script: Any, keys: list[str], args: list[Any], *, read_only: bool = False) -> Any:
-        """Runs a script; Redis unreachable becomes UNAVAILABLE. A read is tried twice: the first attempt
-        after a Redis restart may meet a pooled connection that Redis closed."""
-        attempts = 2 if read_only else 1
-        for attempt in range(attempts):
+    async def _run(self, script: Any, keys: list[str], args: list[Any]) -> Any:
+        """Runs a script; Redis unreachable becomes UNAVAILABLE. Every script is tried twice: the first
+        attempt after a Redis restart may meet a pooled connection that Redis closed, and each is safe to
+        send again (a read changes nothing; a write carries a token, so one already applied is recognised
+        and answered as it was, never applied twice)."""
+        for attempt in range(2):
             try:
                 return await self._pipelined(script, keys, args)
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                # Drop every pooled connection: after a restart they are all dead, and the next write
+                # Drop every pooled connection: after a restart they are all dead, and the second attempt
                 # must not meet one.
                 await self._redis.connection_pool.disconnect()
-                if attempt + 1 == attempts:
+                if attempt == 1:
                     log.warning("the episode store is unreachable: %s", exc)
                     raise _unavailable() from exc
             except RedisError as exc:  # read-only replica, out of memory, a script error: not the caller's fault
@@ -280,11 +357,12 @@ class RedisEpisodeStore:
             else:
                 future.set_result(result)
 
-    def _remember(self, episode: Episode) -> None:
-        """Caches the latest state seen (a load that awaited its scenario may return an older one)."""
+    def _remember(self, episode: Episode, *, latest: bool = False) -> None:
+        """Caches the latest state seen (a load that awaited its scenario may return an older one, unless
+        `latest`: the state just read, of an episode that may have been closed and started again)."""
         key = (episode.owner, episode.episode_id)
         known = self._cache.get(key)
-        if known is not None and known.version > episode.version:
+        if known is not None and known.version > episode.version and not latest:
             return
         self._cache[key] = episode
         self._cache.move_to_end(key)
@@ -298,9 +376,10 @@ class RedisEpisodeStore:
         quota = self.config.max_episodes_per_owner or 0
         answer = await self._run(
             self._reserve,
-            keys,
-            [member, RESERVATION_MS, self.config.max_episodes, quota, 1 if named else 0, self._ttl_ms + RESERVATION_MS],
-        )
+            keys[:4],
+            [member, RESERVATION_MS, self.config.max_episodes, quota, 1 if named else 0,
+             self._ttl_ms + RESERVATION_MS, _token()],
+        )  # fmt: skip
         if answer == b"exists":
             raise AlreadyExists(f"episode {episode_id!r} already exists", reason="EPISODE_EXISTS")
         if answer == b"quota":
@@ -310,20 +389,30 @@ class RedisEpisodeStore:
 
     async def release(self, owner: str, episode_id: str) -> None:
         keys, member = self._keys(owner, episode_id)
-        await self._run(self._release, keys, [member])
+        await self._run(self._release, keys[:4], [member])
 
     async def create(self, episode: Episode) -> None:
         keys, member = self._keys(episode.owner, episode.episode_id)
-        answer = await self._run(self._create, keys, [member, EpisodeRecord.of(episode).encode(), self._ttl_ms])
+        token = _token()
+        answer = await self._run(self._create, keys[:4], [member, EpisodeRecord.of(episode).encode(), self._ttl_ms, token])
         if answer == b"exists":
             raise AlreadyExists(f"episode {episode.episode_id!r} already exists", reason="EPISODE_EXISTS")
-        self._remember(episode)
+        episode.revision = token
+        self._remember(episode, latest=True)
 
-    async def get(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
+    async def get(
+        self, owner: str, episode_id: str, materialize: Materialize, *, for_step: bool = False
+    ) -> Episode | None:
         key = (owner, episode_id)
         cached = self._cache.get(key)
+        if for_step and cached is not None and not cached.done:
+            # The commit checks that this is still the stored version (an ended copy is read again: the
+            # episode may have been closed and started anew under its id).
+            self._cache.move_to_end(key)
+            return cached
         keys, _ = self._keys(owner, episode_id)
-        answer = await self._run(self._load, keys[:1], [cached.version if cached is not None else 0], read_only=True)
+        held = [cached.version, cached.revision] if cached is not None else [0, b""]
+        answer = await self._run(self._load, keys[:1], held)
         if answer is None:
             self._cache.pop(key, None)
             return None
@@ -332,31 +421,55 @@ class RedisEpisodeStore:
             if key in self._cache:  # (a conflict seen meanwhile may have dropped it)
                 self._cache.move_to_end(key)
             return cached
-        version, raw = answer
+        version, raw, revision = answer
         episode = await materialize(EpisodeRecord.decode(raw, int(version)))
+        episode.revision = revision
         self._remember(episode)
         return episode
 
-    async def commit(self, episode: Episode) -> None:
+    async def commit(
+        self, episode: Episode, *, materialize: Materialize | None = None, arrived: float | None = None
+    ) -> None:
         keys, member = self._keys(episode.owner, episode.episode_id)
+        key = (episode.owner, episode.episode_id)
+        token = _token()
+        # Microseconds since the call arrived, for the script to tell a copy already stale then (compute
+        # again) from a version that moved since (a race lost). Unknown: every move is a race lost.
+        age_us = "" if arrived is None or materialize is None else max(0, round((time.monotonic() - arrived) * 1e6))
         answer = await self._run(
             self._commit,
-            keys,
-            [member, episode.version - 1, EpisodeRecord.of(episode).encode(), self._ttl_ms, 1 if episode.done else 0],
-        )
+            keys[:3],
+            [member, episode.version - 1, episode.revision, token, EpisodeRecord.of(episode).encode(),
+             self._ttl_ms, 1 if episode.done else 0, age_us],
+        )  # fmt: skip
         if answer == b"ok":
+            episode.revision = token
             self._remember(episode)
             return
-        self._cache.pop((episode.owner, episode.episode_id), None)
         if answer == b"gone":
+            self._cache.pop(key, None)
             raise NotFound(f"episode {episode.episode_id!r} was closed", reason="EPISODE_NOT_FOUND")
-        stored = int(answer)
-        raise Aborted(
+        outcome, stored = answer[0], int(answer[1])
+        if outcome == b"applied":  # this write, sent again after its answer was lost: applied once
+            episode.revision = token
+            if stored == episode.version:
+                self._remember(episode)
+            else:
+                self._cache.pop(key, None)
+            return
+        conflict = Aborted(
             f"episode {episode.episode_id!r} was advanced by another call (it is at step {stored - 1}, this step "
             f"was computed at step {episode.version - 2}); this step was not applied: read its state and decide",
             reason="EPISODE_CONFLICT",
             metadata={"step_count": str(stored - 1)},
         )
+        if outcome == b"stale" and materialize is not None:
+            current = await materialize(EpisodeRecord.decode(answer[2], stored))
+            current.revision = answer[3]
+            self._remember(current, latest=True)
+            raise StaleCopy(conflict, current)
+        self._cache.pop(key, None)
+        raise conflict
 
     async def delete(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
         """Loads the episode first (a replica that cannot rebuild it changes nothing), then deletes it."""
@@ -365,7 +478,7 @@ class RedisEpisodeStore:
             return None
         keys, member = self._keys(owner, episode_id)
         self._cache.pop((owner, episode_id), None)
-        answer = await self._run(self._delete, keys, [member])
+        answer = await self._run(self._delete, [*keys[:3], keys[4]], [member, _token(), CLOSED_KEPT_MS])
         if answer is None:
             return None  # closed by another call meanwhile
         version, raw = answer

@@ -31,11 +31,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Final
 
+import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError
+from redis.exceptions import NoScriptError, RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mlopsdebug_common.errors import Aborted, AlreadyExists, NotFound, Unavailable
@@ -200,6 +201,17 @@ def _token() -> bytes:
     return os.urandom(TOKEN_CHARS // 2).hex().encode()
 
 
+def _packed(sha: str, keys: list[str], args: list[Any]) -> bytes:
+    """EVALSHA in the Redis protocol (RESP): an array of bulk strings."""
+    parts = [b"EVALSHA", sha.encode(), str(len(keys)).encode()]
+    parts += [key.encode() for key in keys]
+    parts += [arg if arg.__class__ is bytes else str(arg).encode() for arg in args]
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        out += (b"$%d\r\n" % len(part), part, b"\r\n")
+    return b"".join(out)
+
+
 def _unavailable() -> Unavailable:
     return Unavailable(
         "the episode store (Redis) is unreachable; retry. A refused reset or read changed nothing; a step "
@@ -232,6 +244,88 @@ class _RetryOnlyPing(Retry):
         return await super().call_with_retry(do, fail, is_retryable, with_failure_count)
 
 
+class _Pipe:
+    """One connection on which every batch of scripts is written the moment it is ready, never waiting for
+    the replies of the batches before it; one task reads the replies (parsed by hiredis) and hands each
+    batch its own, in order. redis-py's per-call machinery (pool checkout, packing, retry and timeout
+    wrappers, a task per write) cost more CPU per batch than the rest of the store's work per step; its
+    connection class still connects (TCP, unix socket or TLS; AUTH, SELECT). A connection that fails or
+    closes fails every batch waiting on it (the store sends each again) and the next batch reconnects:
+    after a Redis restart the reader sees the old connection close at once."""
+
+    def __init__(self, pool: aioredis.ConnectionPool, timeout_s: float) -> None:
+        self._pool = pool
+        self._timeout_s = timeout_s
+        self._connection: Any = None
+        self._writer: asyncio.StreamWriter | None = None
+        self._waiting: collections.deque[tuple[asyncio.Future[list[Any]], int, list[Any]]] = collections.deque()
+        self._reading: asyncio.Task[None] | None = None
+        self._connect_lock = asyncio.Lock()
+
+    async def exchange(self, data: bytes, count: int) -> list[Any]:
+        """Sends `count` commands packed in `data`; their replies (an error reply as its exception)."""
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            writer = await self._connect()
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._waiting.append((future, count, []))
+        writer.write(data)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                return await asyncio.shield(future)
+        except TimeoutError:
+            self._fail(RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g} s"))
+            raise RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g} s") from None
+
+    async def _connect(self) -> asyncio.StreamWriter:
+        async with self._connect_lock:
+            if self._writer is not None and not self._writer.is_closing():
+                return self._writer
+            connection = self._pool.make_connection()
+            await connection.connect()  # raises redis' ConnectionError / TimeoutError
+            reader, writer = connection._reader, connection._writer  # noqa: SLF001 - the streams it opened
+            assert reader is not None and writer is not None
+            self._connection, self._writer = connection, writer
+            self._reading = asyncio.ensure_future(self._read(reader, writer))
+            return writer
+
+    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        parser = hiredis.Reader(replyError=ResponseError)
+        try:
+            while data := await reader.read(65536):
+                parser.feed(data)
+                while (reply := parser.gets()) is not False:
+                    if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
+                        reply = NoScriptError(str(reply))
+                    future, count, replies = self._waiting[0]
+                    replies.append(reply)
+                    if len(replies) == count:
+                        self._waiting.popleft()
+                        if not future.done():
+                            future.set_result(replies)
+            failure = RedisConnectionError("Connection closed by server.")
+        except (OSError, hiredis.ProtocolError, IndexError) as exc:
+            failure = RedisConnectionError(f"the connection to Redis failed: {exc!r}")
+        if writer is self._writer:
+            self._fail(failure)
+
+    def _fail(self, failure: Exception) -> None:
+        """Closes the connection and fails every batch still waiting on it."""
+        if self._writer is not None:
+            self._writer.close()
+        self._writer = self._connection = None
+        if self._reading is not None and self._reading is not asyncio.current_task():
+            self._reading.cancel()
+        self._reading = None
+        waiting, self._waiting = self._waiting, collections.deque()
+        for future, *_ in waiting:
+            if not future.done():
+                future.set_exception(failure)
+
+    async def close(self) -> None:
+        self._fail(RedisConnectionError("the episode store is closed"))
+
+
 class RedisEpisodeStore:
     """Episode records in Redis; see the module docstring. One per process, on one event loop."""
 
@@ -253,6 +347,8 @@ class RedisEpisodeStore:
         # Scripts waiting for the end of this loop turn, to go out in one pipeline; flushes in flight.
         self._queued: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]] = []
         self._flushes: set[asyncio.Task[None]] = set()
+        timeout_s = client.connection_pool.connection_kwargs.get("socket_timeout") or 5.0
+        self._pipe = _Pipe(client.connection_pool, timeout_s)
 
     @classmethod
     def from_url(cls, url: str, config: EpisodeConfig, *, timeout_s: float = 5.0, prefix: str = PREFIX) -> RedisEpisodeStore:
@@ -325,23 +421,16 @@ class RedisEpisodeStore:
 
     async def _send(self, batch: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]]) -> None:
         try:
-            if len(batch) == 1:
-                script, keys, args, _ = batch[0]
-                results: list[Any] = [await script(keys=keys, args=args)]
-            else:
-                # Plain EVALSHA: a script registered on the pipeline would cost a SCRIPT EXISTS round trip
-                # per pipeline. One that Redis lost (a restart) is NOSCRIPT, did not run, and runs alone.
-                pipe = self._redis.pipeline(transaction=False)
-                for script, keys, args, _ in batch:
-                    pipe.evalsha(script.sha, len(keys), *keys, *args)
-                results = await pipe.execute(raise_on_error=False)
-                for index, result in enumerate(results):
-                    if isinstance(result, NoScriptError):
-                        script, keys, args, _ = batch[index]
-                        try:
-                            results[index] = await script(keys=keys, args=args)
-                        except Exception as exc:  # noqa: BLE001 - that call's own answer
-                            results[index] = exc
+            results = await self._exchange(batch)
+            for index, result in enumerate(results):
+                # A script that Redis lost (a restart, SCRIPT FLUSH) is NOSCRIPT, did not run, and runs
+                # again through redis-py, which loads it first.
+                if isinstance(result, NoScriptError):
+                    script, keys, args, _ = batch[index]
+                    try:
+                        results[index] = await script(keys=keys, args=args)
+                    except Exception as exc:  # noqa: BLE001 - that call's own answer
+                        results[index] = exc
         except BaseException as exc:
             for *_, future in batch:
                 if not future.done():
@@ -356,6 +445,10 @@ class RedisEpisodeStore:
                 future.set_exception(result)
             else:
                 future.set_result(result)
+
+    async def _exchange(self, batch: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
+        """The batch's EVALSHAs, packed here, in one write on the store's pipelined connection."""
+        return await self._pipe.exchange(b"".join(_packed(script.sha, keys, args) for script, keys, args, _ in batch), len(batch))
 
     def _remember(self, episode: Episode, *, latest: bool = False) -> None:
         """Caches the latest state seen (a load that awaited its scenario may return an older one, unless
@@ -490,4 +583,5 @@ class RedisEpisodeStore:
         return []  # records expire by their TTL
 
     async def close(self) -> None:
+        await self._pipe.close()
         await self._redis.aclose()

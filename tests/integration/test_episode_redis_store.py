@@ -399,6 +399,7 @@ class _ReplyDropper:
     async def stop(self) -> None:
         assert self._server is not None
         self._server.close()
+        await asyncio.sleep(0.05)  # the relays' sockets close on the loop's next turns
 
     async def _relay(self, client_reader, client_writer) -> None:
         redis_reader, redis_writer = await asyncio.open_connection("127.0.0.1", self.redis_port)
@@ -421,11 +422,13 @@ class _ReplyDropper:
                 await client_writer.drain()
 
         pumps = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
-        await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
-        for pump in pumps:
-            pump.cancel()
-        for writer in (client_writer, redis_writer):
-            writer.close()
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            for writer in (client_writer, redis_writer):
+                writer.close()
 
 
 def test_writes_whose_replies_were_lost_are_sent_again_and_applied_once(redis_server):

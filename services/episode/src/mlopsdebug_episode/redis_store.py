@@ -28,7 +28,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any, Final
 
 import hiredis
@@ -36,7 +36,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, RedisError, ResponseError
+from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from mlopsdebug_common.errors import Aborted, AlreadyExists, NotFound, Unavailable
@@ -174,23 +174,30 @@ end
 return 'ok'
 """
 
-# KEYS: record, open, owner's open, closed. ARGV: member, token, ms the closed record is kept. Returns nil
-# or {version, record} of the deleted episode. The record is kept a while under `closed`, marked with the
-# token, so that this close sent again gets the same answer instead of NOT_FOUND.
+# KEYS: record, open, owner's open, closed. ARGV: member, token, ms the closed record is kept, the version
+# and revision this replica holds. Returns nil, or the deleted episode's {version} (the one held here) or
+# {version, record}. The record is kept a while under `closed`, marked with the token, so that this close
+# sent again gets the same answer instead of NOT_FOUND.
 _DELETE = """
-local f = redis.call('HMGET', KEYS[1], 'v', 'r')
+local function answer(key, version, written)
+  if version == ARGV[4] and string.sub(written or '', 1, TOKEN_CHARS) == ARGV[5] then return {version} end
+  return {version, redis.call('HGET', key, 'r')}
+end
+local f = redis.call('HMGET', KEYS[1], 'v', 'w')
 if not f[1] then
-  local closed = redis.call('HMGET', KEYS[4], 'c', 'v', 'r')
-  if closed[1] == ARGV[2] then return {closed[2], closed[3]} end
+  local closed = redis.call('HMGET', KEYS[4], 'c', 'v', 'w')
+  if closed[1] == ARGV[2] then return answer(KEYS[4], closed[2], closed[3]) end
   return nil
 end
+local reply = answer(KEYS[1], f[1], f[2])
 redis.call('RENAME', KEYS[1], KEYS[4])
 redis.call('HSET', KEYS[4], 'c', ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ARGV[3])
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
-return f
+return reply
 """
+
 
 
 def _lua(script: str) -> str:
@@ -244,85 +251,119 @@ class _RetryOnlyPing(Retry):
         return await super().call_with_retry(do, fail, is_retryable, with_failure_count)
 
 
-class _Pipe:
-    """One connection on which every batch of scripts is written the moment it is ready, never waiting for
-    the replies of the batches before it; one task reads the replies (parsed by hiredis) and hands each
-    batch its own, in order. redis-py's per-call machinery (pool checkout, packing, retry and timeout
-    wrappers, a task per write) cost more CPU per batch than the rest of the store's work per step; its
-    connection class still connects (TCP, unix socket or TLS; AUTH, SELECT). A connection that fails or
-    closes fails every batch waiting on it (the store sends each again) and the next batch reconnects:
-    after a Redis restart the reader sees the old connection close at once."""
+# A queued script: the script, its keys, its arguments, and the future its caller awaits.
+_Call = tuple[Any, list[str], list[Any], "asyncio.Future[Any]"]
 
-    def __init__(self, pool: aioredis.ConnectionPool, timeout_s: float) -> None:
+
+class _Replies(asyncio.Protocol):
+    """Takes over a connection's transport once redis-py has opened it: replies go straight to the pipe."""
+
+    def __init__(self, pipe: _Pipe) -> None:
+        self._pipe = pipe
+        self.parser = hiredis.Reader(replyError=ResponseError)
+
+    def data_received(self, data: bytes) -> None:
+        self._pipe.received(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._pipe.lost(self, exc)
+
+
+class _Pipe:
+    """One connection on which every batch of scripts is written the moment it is ready, never waiting
+    for the replies of the batches before it; each reply, parsed by hiredis as it arrives, answers its
+    caller directly. redis-py's per-call machinery (pool checkout, packing, retry and timeout wrappers, a
+    task per write) cost more CPU per batch than the rest of the store's work per step, and extra turns
+    of the event loop per step; its connection class still opens the connection (TCP, unix socket or
+    TLS; AUTH, SELECT). A connection that fails, closes, or leaves a reply unanswered past the timeout
+    fails every call waiting on it (the store sends each again) and the next batch reconnects: after a
+    Redis restart the old connection's close is seen at once."""
+
+    def __init__(self, pool: aioredis.ConnectionPool, timeout_s: float, rerun: Callable[[_Call], None]) -> None:
         self._pool = pool
         self._timeout_s = timeout_s
-        self._connection: Any = None
-        self._writer: asyncio.StreamWriter | None = None
-        self._waiting: collections.deque[tuple[asyncio.Future[list[Any]], int, list[Any]]] = collections.deque()
-        self._reading: asyncio.Task[None] | None = None
+        self._rerun = rerun
+        self._connection: Any = None  # redis-py's, kept for its lifetime
+        self._transport: asyncio.WriteTransport | None = None
+        self._protocol: _Replies | None = None
+        self._waiting: collections.deque[tuple[_Call, float]] = collections.deque()
+        self._timer: asyncio.TimerHandle | None = None
         self._connect_lock = asyncio.Lock()
 
-    async def exchange(self, data: bytes, count: int) -> list[Any]:
-        """Sends `count` commands packed in `data`; their replies (an error reply as its exception)."""
-        writer = self._writer
-        if writer is None or writer.is_closing():
-            writer = await self._connect()
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
-        self._waiting.append((future, count, []))
-        writer.write(data)
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                return await asyncio.shield(future)
-        except TimeoutError:
-            self._fail(RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g} s"))
-            raise RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g} s") from None
+    @property
+    def connected(self) -> bool:
+        return self._transport is not None and not self._transport.is_closing()
 
-    async def _connect(self) -> asyncio.StreamWriter:
+    async def connect(self) -> None:
         async with self._connect_lock:
-            if self._writer is not None and not self._writer.is_closing():
-                return self._writer
+            if self.connected:
+                return
             connection = self._pool.make_connection()
             await connection.connect()  # raises redis' ConnectionError / TimeoutError
-            reader, writer = connection._reader, connection._writer  # noqa: SLF001 - the streams it opened
-            assert reader is not None and writer is not None
-            self._connection, self._writer = connection, writer
-            self._reading = asyncio.ensure_future(self._read(reader, writer))
-            return writer
+            writer = connection._writer  # noqa: SLF001 - the stream it opened
+            assert writer is not None
+            transport = writer.transport
+            protocol = _Replies(self)
+            transport.set_protocol(protocol)
+            self._connection, self._transport, self._protocol = connection, transport, protocol
 
-    async def _read(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        parser = hiredis.Reader(replyError=ResponseError)
+    def send(self, batch: list[_Call]) -> None:
+        """Writes the batch's EVALSHAs in one write (the pipe must be connected)."""
+        assert self._transport is not None
+        self._transport.write(b"".join(_packed(script.sha, keys, args) for script, keys, args, _ in batch))
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        self._waiting.extend((call, now) for call in batch)
+        if self._timer is None:
+            self._timer = loop.call_later(self._timeout_s, self._check_deadline)
+
+    def received(self, protocol: _Replies, data: bytes) -> None:
+        if protocol is not self._protocol:
+            return
+        protocol.parser.feed(data)
         try:
-            while data := await reader.read(65536):
-                parser.feed(data)
-                while (reply := parser.gets()) is not False:
-                    if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
-                        reply = NoScriptError(str(reply))
-                    future, count, replies = self._waiting[0]
-                    replies.append(reply)
-                    if len(replies) == count:
-                        self._waiting.popleft()
-                        if not future.done():
-                            future.set_result(replies)
-            failure = RedisConnectionError("Connection closed by server.")
-        except (OSError, hiredis.ProtocolError, IndexError) as exc:
-            failure = RedisConnectionError(f"the connection to Redis failed: {exc!r}")
-        if writer is self._writer:
-            self._fail(failure)
+            while (reply := protocol.parser.gets()) is not False:
+                (call, _) = self._waiting.popleft()
+                future = call[3]
+                if isinstance(reply, ResponseError) and str(reply).startswith("NOSCRIPT"):
+                    self._rerun(call)  # Redis lost the script (a restart, SCRIPT FLUSH): it did not run
+                elif future.done():
+                    continue
+                elif isinstance(reply, ResponseError):
+                    future.set_exception(reply)
+                else:
+                    future.set_result(reply)
+        except (hiredis.ProtocolError, IndexError) as exc:
+            self._fail(RedisConnectionError(f"unreadable reply from Redis: {exc!r}"))
+
+    def lost(self, protocol: _Replies, exc: Exception | None) -> None:
+        if protocol is self._protocol:
+            self._fail(RedisConnectionError(f"Connection closed by server ({exc!r})."))
+
+    def _check_deadline(self) -> None:
+        self._timer = None
+        if not self._waiting:
+            return
+        waited = asyncio.get_running_loop().time() - self._waiting[0][1]
+        if waited >= self._timeout_s:
+            self._fail(RedisTimeoutError(f"no reply from Redis within {self._timeout_s:g} s"))
+        else:
+            self._timer = asyncio.get_running_loop().call_later(self._timeout_s - waited, self._check_deadline)
 
     def _fail(self, failure: Exception) -> None:
-        """Closes the connection and fails every batch still waiting on it."""
-        if self._writer is not None:
-            self._writer.close()
-        self._writer = self._connection = None
-        if self._reading is not None and self._reading is not asyncio.current_task():
-            self._reading.cancel()
-        self._reading = None
+        """Closes the connection and fails every call still waiting on it."""
+        if self._connection is not None:
+            self._connection._close()  # noqa: SLF001 - closes its transport and forgets its streams
+        self._connection = self._transport = self._protocol = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         waiting, self._waiting = self._waiting, collections.deque()
-        for future, *_ in waiting:
+        for (*_, future), _ in waiting:
             if not future.done():
                 future.set_exception(failure)
 
-    async def close(self) -> None:
+    def close(self) -> None:
         self._fail(RedisConnectionError("the episode store is closed"))
 
 
@@ -345,10 +386,10 @@ class RedisEpisodeStore:
         # The latest state seen of recently used episodes: a load that finds it current transfers nothing.
         self._cache: collections.OrderedDict[tuple[str, str], Episode] = collections.OrderedDict()
         # Scripts waiting for the end of this loop turn, to go out in one pipeline; flushes in flight.
-        self._queued: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]] = []
+        self._queued: list[_Call] = []
         self._flushes: set[asyncio.Task[None]] = set()
         timeout_s = client.connection_pool.connection_kwargs.get("socket_timeout") or 5.0
-        self._pipe = _Pipe(client.connection_pool, timeout_s)
+        self._pipe = _Pipe(client.connection_pool, timeout_s, self._rerun)
 
     @classmethod
     def from_url(cls, url: str, config: EpisodeConfig, *, timeout_s: float = 5.0, prefix: str = PREFIX) -> RedisEpisodeStore:
@@ -415,22 +456,19 @@ class RedisEpisodeStore:
 
     def _flush_queued(self) -> None:
         batch, self._queued = self._queued, []
-        task = asyncio.ensure_future(self._send(batch))
+        if self._pipe.connected:
+            self._pipe.send(batch)
+        else:
+            self._spawn(self._connect_and_send(batch))
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coroutine)
         self._flushes.add(task)
         task.add_done_callback(self._flushes.discard)
 
-    async def _send(self, batch: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]]) -> None:
+    async def _connect_and_send(self, batch: list[_Call]) -> None:
         try:
-            results = await self._exchange(batch)
-            for index, result in enumerate(results):
-                # A script that Redis lost (a restart, SCRIPT FLUSH) is NOSCRIPT, did not run, and runs
-                # again through redis-py, which loads it first.
-                if isinstance(result, NoScriptError):
-                    script, keys, args, _ = batch[index]
-                    try:
-                        results[index] = await script(keys=keys, args=args)
-                    except Exception as exc:  # noqa: BLE001 - that call's own answer
-                        results[index] = exc
+            await self._pipe.connect()
         except BaseException as exc:
             for *_, future in batch:
                 if not future.done():
@@ -438,17 +476,23 @@ class RedisEpisodeStore:
             if not isinstance(exc, Exception):
                 raise
             return
-        for (*_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
+        self._pipe.send(batch)
+
+    def _rerun(self, call: _Call) -> None:
+        """Runs a script that Redis answered NOSCRIPT through redis-py, which loads it first."""
+
+        async def run() -> None:
+            script, keys, args, future = call
+            try:
+                result = await script(keys=keys, args=args)
+            except Exception as exc:  # noqa: BLE001 - that call's own answer
+                if not future.done():
+                    future.set_exception(exc)
+                return
+            if not future.done():
                 future.set_result(result)
 
-    async def _exchange(self, batch: list[tuple[Any, list[str], list[Any], asyncio.Future[Any]]]) -> list[Any]:
-        """The batch's EVALSHAs, packed here, in one write on the store's pipelined connection."""
-        return await self._pipe.exchange(b"".join(_packed(script.sha, keys, args) for script, keys, args, _ in batch), len(batch))
+        self._spawn(run())
 
     def _remember(self, episode: Episode, *, latest: bool = False) -> None:
         """Caches the latest state seen (a load that awaited its scenario may return an older one, unless
@@ -565,23 +609,29 @@ class RedisEpisodeStore:
         raise conflict
 
     async def delete(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
-        """Loads the episode first (a replica that cannot rebuild it changes nothing), then deletes it."""
-        episode = await self.get(owner, episode_id, materialize)
+        """Deletes the episode in one round trip when this replica holds a copy of it (the reply carries
+        the record only if it moved since); otherwise loads it first, so that a replica that cannot
+        rebuild it changes nothing."""
+        key = (owner, episode_id)
+        episode = self._cache.get(key)
         if episode is None:
-            return None
+            episode = await self.get(owner, episode_id, materialize)
+            if episode is None:
+                return None
         keys, member = self._keys(owner, episode_id)
-        self._cache.pop((owner, episode_id), None)
-        answer = await self._run(self._delete, [*keys[:3], keys[4]], [member, _token(), CLOSED_KEPT_MS])
+        self._cache.pop(key, None)
+        answer = await self._run(
+            self._delete, [*keys[:3], keys[4]], [member, _token(), CLOSED_KEPT_MS, episode.version, episode.revision]
+        )
         if answer is None:
             return None  # closed by another call meanwhile
-        version, raw = answer
-        if int(version) == episode.version:
+        if len(answer) == 1:
             return episode
-        return await materialize(EpisodeRecord.decode(raw, int(version)))  # a step landed meanwhile
+        return await materialize(EpisodeRecord.decode(answer[1], int(answer[0])))  # a step landed meanwhile
 
     def reap_idle(self) -> list[str]:
         return []  # records expire by their TTL
 
     async def close(self) -> None:
-        await self._pipe.close()
+        self._pipe.close()
         await self._redis.aclose()

@@ -277,6 +277,31 @@ def test_redis_down_is_unavailable_and_nothing_is_lost_or_changed(make_cluster, 
     assert got == expected
 
 
+
+def test_calls_right_after_a_redis_restart_are_not_refused(make_cluster, durable_redis):
+    """Redis restarted (AOF, fsync always) right after a replica used its connection: the connection it
+    holds is dead, yet the next step, state, close and reset succeed at once (the write that meets the
+    dead connection is sent again on a new one), and the play is the same as without restarts."""
+    cluster = make_cluster()
+    me = token("quick")
+    expected = reference_run(cluster, me, "ep-quick", 19)
+    [a] = replicas(cluster, durable_redis.url, me, n=1)
+    got = [wire(a.reset("ep-quick", 19)), wire(a.step("ep-quick", PLAY[0]))]
+    for action in PLAY[1:]:
+        durable_redis.stop()
+        durable_redis.start()
+        got.append(wire(a.step("ep-quick", action)))
+    assert got == expected
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.state("ep-quick").step_count == len(PLAY)
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.close("ep-quick").step_count == len(PLAY)
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.reset("ep-quick-2", 20).observation.step_count == 0
+
 def test_quotas_and_capacity_hold_across_replicas(make_cluster, redis_server):
     """Per-principal quota and overall capacity count running episodes in Redis, whichever replica
     started them; closing one on another replica frees its slot."""

@@ -8,16 +8,21 @@ Layout (one Redis database; every key under PREFIX):
 - `PREFIX:open` and `PREFIX:open:<owner digest>`: sorted sets of running episodes (and resets under
   way), scored by the time their record expires. The limits count their members, after dropping the
   expired ones, inside the same script that adds one: quotas hold across replicas.
+- `PREFIX:reserved:<member>` (a reset's reservation token, until its record is created) and
+  `PREFIX:closed:<member>` (a closed record, kept CLOSED_KEPT_MS): what a write sent again is checked against.
 
 Every write is one Lua script (EVALSHA), so it runs atomically in one round trip. Scripts that calls
-on different episodes send in the same turn of the event loop travel together in one pipeline (one
-write and one read on the socket instead of one each): each script is still atomic on its own. A step's commit
-replaces the record only if its version is the one the step was computed on: two replicas can never
-both advance one episode, and a step computed on a stale copy is never applied (ABORTED).
+on different episodes send in the same turn of the event loop travel together in one write on one
+pipelined connection (`_Pipe`): each script is still atomic on its own. A step is computed on this
+replica's latest copy of its episode, and its commit replaces the record only if it is still that
+version and revision: two replicas can never both advance one episode, and a step computed on a stale
+copy is never applied (it is computed again on the stored state if that was already there when the
+call arrived, else ABORTED).
 
-When Redis cannot be reached, a call fails with UNAVAILABLE and no episode changes: a script runs
-entirely or not at all. A write whose reply is lost (Redis failed after running it) may have been
-applied; the client learns which from GetState's step count, as after any lost reply.
+Every write carries a random token that the record keeps, so a script is sent a second time when the
+first attempt fails on the connection (a Redis restart, a lost reply): a write already applied is
+recognised and answered as applied, never applied twice. When Redis cannot be reached, a call fails
+with UNAVAILABLE and no episode changes: a script runs entirely or not at all.
 """
 
 from __future__ import annotations
@@ -393,15 +398,15 @@ class RedisEpisodeStore:
 
     @classmethod
     def from_url(cls, url: str, config: EpisodeConfig, *, timeout_s: float = 5.0, prefix: str = PREFIX) -> RedisEpisodeStore:
-        """A store on `url`. redis-py's own retries are off: a write retried after a lost reply could be
-        refused as a conflict although it was applied, so failures surface as UNAVAILABLE instead."""
+        """A store on `url`. redis-py's own retries are off (the store sends a script again itself, with
+        the same token), except for its health-check PING on the connections it uses to load scripts."""
         client = aioredis.Redis.from_url(
             url,
             socket_timeout=timeout_s,
             socket_connect_timeout=min(timeout_s, 2.0),
             retry=_RetryOnlyPing(),
-            # A pooled connection idle this long is PINGed before its next command: after a Redis
-            # restart a stale one is replaced there, instead of failing the write sent on it.
+            # A pooled connection (loading scripts) idle this long is PINGed before its next command:
+            # after a Redis restart a stale one is replaced there.
             health_check_interval=HEALTH_CHECK_INTERVAL_S,
             decode_responses=False,
         )

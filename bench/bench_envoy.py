@@ -5,10 +5,14 @@ with one replica, and with two (episodes in Redis).
     .venv/bin/python bench/bench_envoy.py --duration-s 10 --workers 64 --replicas 1,2,3
     .venv/bin/python bench/bench_envoy.py --replicas none --repeat 5   # the stores only, five times
 
-Each row starts a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster),
-then `--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one
-unary Step call at a time each (every call carries `x-episode-id`, so Envoy keeps an episode on one
-replica), or one Session stream each. It prints steps/s and the median and 99th-percentile step latency.
+Each row runs on a local cluster of real processes (`mlopsdebug up --episodes N` through LocalCluster):
+`--workers` asyncio tasks in this process play episodes back to back for `--duration-s`: one unary Step
+call at a time each (every call carries `x-episode-id`, so Envoy keeps an episode on one replica), or
+one Session stream each. It prints steps/s and the median and 99th-percentile step latency.
+The two direct rows (memory store, Redis store) run on two clusters that are both up, measured in turn.
+With `--repeat N` every row is measured N times (the two stores in alternating order), and each
+comparison is the median (and range) of the N ratios, each taken within one run: on a shared machine a
+ratio of two rows measured side by side means more than either row's steps/s.
 Prints numbers only; it asserts nothing.
 
 On a 2-core machine the client, Redis, Envoy and the replicas share the same two cores, so a second
@@ -103,44 +107,64 @@ def main() -> None:
         f"{args.workers} concurrent episodes, {args.duration_s:g} s per row; steps/s, p50 and p99 step latency"
     )
     print(
-        "Method: each row is a fresh local cluster of real processes; one client process runs"
+        "Method: one client process runs"
         f" {args.workers} asyncio tasks, each playing easy episodes back to back (cheap actions, scenarios"
         " cached beforehand), one Step at a time, over unary calls or one Session stream per task;"
-        " steps/s = steps completed / wall time, latency per Step call."
+        " steps/s = steps completed / wall time, latency per Step call. The two direct rows run on two"
+        " local clusters of real processes, both up, measured in turn (memory then Redis, then the other way"
+        " round in the next run), so that a shared machine's drifting load weighs on both alike; each"
+        " Envoy row on a fresh cluster."
     )
     print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
     print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
-    runs: list[dict[tuple[str, str], dict[str, float]]] = []
-    for repeat in range(args.repeat):
-        results: dict[tuple[str, str], dict[str, float]] = {}
-        for label, episodes, envoy, redis in rows:
-            options = ClusterOptions.ephemeral(
-                services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
-                extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
-            )  # fmt: skip
-            with LocalCluster(options) as cluster:
+
+    def options(episodes: int, envoy: bool, redis: bool) -> ClusterOptions:
+        return ClusterOptions.ephemeral(
+            services=SERVICES, episodes=episodes, envoy=envoy, redis=redis,
+            extra_env={"MLOPSDEBUG_LOG_LEVEL": "warning"},
+        )  # fmt: skip
+
+    def show(label: str, mode: str, result: dict[str, float], repeat: int) -> None:
+        run = f" (run {repeat + 1})" if args.repeat > 1 else ""
+        print(
+            f"| {label + run:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
+            f" | {result['p99_ms']:>7.2f} |",
+            flush=True,
+        )
+
+    runs: list[dict[tuple[str, str], dict[str, float]]] = [{} for _ in range(args.repeat)]
+    stores = [(label, options(episodes, envoy, redis)) for label, episodes, envoy, redis in rows[:2]]
+    with LocalCluster(stores[0][1]) as memory, LocalCluster(stores[1][1]) as shared:
+        clusters = [(stores[0][0], memory), (stores[1][0], shared)]
+        for repeat, results in enumerate(runs):
+            for mode in ("unary", "Session"):
+                for label, cluster in clusters if repeat % 2 == 0 else clusters[::-1]:
+                    results[label, mode] = eventloop.run(
+                        measure(cluster.address("episode"), mode, args.workers, args.duration_s)
+                    )
+            for label, _ in clusters:
+                for mode in ("unary", "Session"):
+                    show(label, mode, results[label, mode], repeat)
+    for repeat, results in enumerate(runs):
+        for label, episodes, envoy, redis in rows[2:]:
+            with LocalCluster(options(episodes, envoy, redis)) as cluster:
                 for mode in ("unary", "Session"):
                     result = eventloop.run(
                         measure(cluster.address("episode"), mode, args.workers, args.duration_s)
                     )
                     results[label, mode] = result
-                    run = f" (run {repeat + 1})" if args.repeat > 1 else ""
-                    print(
-                        f"| {label + run:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
-                        f" | {result['p99_ms']:>7.2f} |",
-                        flush=True,
-                    )
-        runs.append(results)
+                    show(label, mode, result, repeat)
     for line in comparisons(runs, args.workers, [label for label, *_ in rows[2:]]):
         print(line)
 
 
-def _spread(values: list[float], unit: str, digits: int) -> str:
+def _spread(values: list[float], unit: str, digits: int, sign: str = "") -> str:
     """The median of the runs' values, and their range when there are several."""
-    middle = f"{statistics.median(values):.{digits}f}{unit}"
+    middle = f"{statistics.median(values):{sign}.{digits}f}{unit}"
     if len(values) == 1:
         return middle
-    return f"{middle} (range {min(values):.{digits}f}-{max(values):.{digits}f}{unit} over {len(values)} runs)"
+    low, high = f"{min(values):{sign}.{digits}f}", f"{max(values):{sign}.{digits}f}"
+    return f"{middle} (range {low} to {high}{unit} over {len(values)} runs)"
 
 
 def comparisons(
@@ -175,7 +199,7 @@ def comparisons(
         direct, proxied = per_run("direct, Redis", mode, "p50_ms"), per_run(one, mode, "p50_ms")
         added = [p - d for p, d in zip(proxied, direct, strict=True)]
         lines.append(
-            f"Envoy's added latency, {mode} (p50, Redis store, {one} vs direct): {_spread(added, ' ms', 2)}"
+            f"Envoy's added latency, {mode} (p50, Redis store, {one} vs direct): {_spread(added, ' ms', 2, '+')}"
             f" ({statistics.median(proxied):.2f} vs {statistics.median(direct):.2f} ms)"
         )
     for label in envoy_rows[1:]:

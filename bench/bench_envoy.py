@@ -25,8 +25,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import pathlib
+import resource
 import statistics
 import time
+from collections.abc import Iterable
 
 from mlopsdebug_cli.cluster import ClusterOptions, LocalCluster
 from mlopsdebug_client import AsyncEpisodeClient, actions
@@ -63,7 +67,24 @@ async def session_worker(client: AsyncEpisodeClient, seed: int, until: float, la
             await session.close_episode()
 
 
-async def measure(address: str, mode: str, workers: int, duration_s: float) -> dict[str, float]:
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """CPU time (user + system) of this process and of `pids` so far; 0 for a process /proc cannot show."""
+    mine = resource.getrusage(resource.RUSAGE_SELF)
+    total = mine.ru_utime + mine.ru_stime
+    for pid in pids:
+        try:
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+async def measure(
+    address: str, mode: str, workers: int, duration_s: float, pids: Iterable[int] = ()
+) -> dict[str, float]:
+    """Steps/s, p50 and p99 latency, and the CPU time per step of this process and `pids` together."""
+    pids = list(pids)
     async with AsyncEpisodeClient(address) as client:
         # Warm up: every seed's scenario generated and cached before the clock starts.
         async def warm(seed: int) -> None:
@@ -72,13 +93,16 @@ async def measure(address: str, mode: str, workers: int, duration_s: float) -> d
         await asyncio.gather(*(warm(seed) for seed in range(workers)))
         latencies: list[float] = []
         worker = unary_worker if mode == "unary" else session_worker
+        cpu = cpu_seconds(pids)
         started = time.perf_counter()
         until = started + duration_s
         await asyncio.gather(*(worker(client, seed, until, latencies) for seed in range(workers)))
         wall = time.perf_counter() - started
+        cpu = cpu_seconds(pids) - cpu
     ordered = sorted(latencies)
     return {
         "steps_per_s": len(latencies) / wall,
+        "cpu_us": cpu / len(latencies) * 1e6,
         "p50_ms": statistics.median(ordered) * 1000,
         "p99_ms": ordered[int(0.99 * (len(ordered) - 1))] * 1000,
     }
@@ -115,8 +139,8 @@ def main() -> None:
         " round in the next run), so that a shared machine's drifting load weighs on both alike; each"
         " Envoy row on a fresh cluster."
     )
-    print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} |")
-    print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|")
+    print(f"| {'path':<20} | {'calls':<7} | {'steps/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'CPU us/step':>11} |")
+    print(f"|{'-' * 22}|{'-' * 9}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 13}|")
 
     def options(episodes: int, envoy: bool, redis: bool) -> ClusterOptions:
         return ClusterOptions.ephemeral(
@@ -128,7 +152,7 @@ def main() -> None:
         run = f" (run {repeat + 1})" if args.repeat > 1 else ""
         print(
             f"| {label + run:<20} | {mode:<7} | {result['steps_per_s']:>8.0f} | {result['p50_ms']:>7.2f}"
-            f" | {result['p99_ms']:>7.2f} |",
+            f" | {result['p99_ms']:>7.2f} | {result['cpu_us']:>11.0f} |",
             flush=True,
         )
 
@@ -139,8 +163,9 @@ def main() -> None:
         for repeat, results in enumerate(runs):
             for mode in ("unary", "Session"):
                 for label, cluster in clusters if repeat % 2 == 0 else clusters[::-1]:
+                    pids = [process.pid for process in cluster.processes.values()]
                     results[label, mode] = eventloop.run(
-                        measure(cluster.address("episode"), mode, args.workers, args.duration_s)
+                        measure(cluster.address("episode"), mode, args.workers, args.duration_s, pids)
                     )
             for label, _ in clusters:
                 for mode in ("unary", "Session"):
@@ -149,8 +174,9 @@ def main() -> None:
         for label, episodes, envoy, redis in rows[2:]:
             with LocalCluster(options(episodes, envoy, redis)) as cluster:
                 for mode in ("unary", "Session"):
+                    pids = [process.pid for process in cluster.processes.values()]
                     result = eventloop.run(
-                        measure(cluster.address("episode"), mode, args.workers, args.duration_s)
+                        measure(cluster.address("episode"), mode, args.workers, args.duration_s, pids)
                     )
                     results[label, mode] = result
                     show(label, mode, result, repeat)
@@ -190,7 +216,10 @@ def comparisons(
             f"Redis store vs memory store, {mode}, {workers} episodes: {statistics.median(redis):.0f} vs"
             f" {statistics.median(memory):.0f} steps/s = {_spread(ratios, 'x', 2)}{target}; p50"
             f" {statistics.median(per_run('direct, Redis', mode, 'p50_ms')):.2f} vs"
-            f" {statistics.median(per_run('direct, memory', mode, 'p50_ms')):.2f} ms"
+            f" {statistics.median(per_run('direct, memory', mode, 'p50_ms')):.2f} ms; CPU per step (this client,"
+            f" the services, Redis) {statistics.median(per_run('direct, Redis', mode, 'cpu_us')):.0f} vs"
+            f" {statistics.median(per_run('direct, memory', mode, 'cpu_us')):.0f} us, memory/Redis"
+            f" {_spread([m / r for m, r in zip(per_run('direct, memory', mode, 'cpu_us'), per_run('direct, Redis', mode, 'cpu_us'), strict=True)], 'x', 2)}"
         )
     if not envoy_rows:
         return lines

@@ -237,8 +237,8 @@ HEALTH_CHECK_INTERVAL_S: Final = 1.0
 
 
 class _RetryOnlyPing(Retry):
-    """Tries every command once, except redis-py's health-check PING, which gets one more try on a new
-    connection: a PING changes nothing, so retrying it is safe where retrying a write is not."""
+    """Tries every command once (the store sends a script again itself, with the same token), except
+    redis-py's health-check PING, which gets one more try on a new connection."""
 
     def __init__(self) -> None:
         super().__init__(NoBackoff(), 0)
@@ -390,7 +390,7 @@ class RedisEpisodeStore:
         self._delete = client.register_script(_lua(_DELETE))
         # The latest state seen of recently used episodes: a load that finds it current transfers nothing.
         self._cache: collections.OrderedDict[tuple[str, str], Episode] = collections.OrderedDict()
-        # Scripts waiting for the end of this loop turn, to go out in one pipeline; flushes in flight.
+        # Scripts waiting for the end of this loop turn, to go out in one write; connects and reruns in flight.
         self._queued: list[_Call] = []
         self._flushes: set[asyncio.Task[None]] = set()
         timeout_s = client.connection_pool.connection_kwargs.get("socket_timeout") or 5.0

@@ -58,9 +58,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         manager: EpisodeManager,
         *,
         api_keys: principals.ApiKeys | None = None,
+        trust_proxy_peer: bool = False,
     ) -> None:
         self._manager = manager
         self._keys = api_keys
+        self._trust_proxy_peer = trust_proxy_peer  # see EpisodeServerConfig.trust_proxy_peer
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, convert.ObservationParts] = collections.OrderedDict()
         # A non-submitting action's result is a function of the scenario and the action alone.
@@ -98,7 +100,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         return self._parts(episode).template
 
     def _owner(self, context: grpc.aio.ServicerContext) -> str:
-        return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
+        return principals.owner_of_call(
+            context.invocation_metadata() or (), context.peer(), self._keys, trust_proxy_peer=self._trust_proxy_peer
+        )
 
     def _step_owner(self, step: ep_pb.StepRequest, call_owner: str) -> str:
         """A step's own client token (keys off only) stands in for the call's: see StepRequest.client_token."""
@@ -363,7 +367,7 @@ async def build_server(
     manager = EpisodeManager(
         remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations, store=store
     )
-    servicer = EpisodeServicer(manager, api_keys=config.api_keys)
+    servicer = EpisodeServicer(manager, api_keys=config.api_keys, trust_proxy_peer=config.trust_proxy_peer)
     server, port, health = await rpc.start_server(
         lambda s: register(servicer, s),
         [SERVICE_NAME],

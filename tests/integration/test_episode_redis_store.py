@@ -277,6 +277,31 @@ def test_redis_down_is_unavailable_and_nothing_is_lost_or_changed(make_cluster, 
     assert got == expected
 
 
+
+def test_calls_right_after_a_redis_restart_are_not_refused(make_cluster, durable_redis):
+    """Redis restarted (AOF, fsync always) right after a replica used its connection: the connection it
+    holds is dead, yet the next step, state, close and reset succeed at once (the write that meets the
+    dead connection is sent again on a new one), and the play is the same as without restarts."""
+    cluster = make_cluster()
+    me = token("quick")
+    expected = reference_run(cluster, me, "ep-quick", 19)
+    [a] = replicas(cluster, durable_redis.url, me, n=1)
+    got = [wire(a.reset("ep-quick", 19)), wire(a.step("ep-quick", PLAY[0]))]
+    for action in PLAY[1:]:
+        durable_redis.stop()
+        durable_redis.start()
+        got.append(wire(a.step("ep-quick", action)))
+    assert got == expected
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.state("ep-quick").step_count == len(PLAY)
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.close("ep-quick").step_count == len(PLAY)
+    durable_redis.stop()
+    durable_redis.start()
+    assert a.reset("ep-quick-2", 20).observation.step_count == 0
+
 def test_quotas_and_capacity_hold_across_replicas(make_cluster, redis_server):
     """Per-principal quota and overall capacity count running episodes in Redis, whichever replica
     started them; closing one on another replica frees its slot."""
@@ -465,3 +490,128 @@ def test_scripts_that_redis_forgot_are_loaded_again_even_inside_a_pipeline(make_
     response = a.stub.StepBatch(ep_pb.StepBatchRequest(steps=steps), metadata=me, timeout=20)
     assert [result.WhichOneof("result") for result in response.results] == ["step"] * len(ids)
     assert all(result.step.observation.step_count == 1 for result in response.results)
+
+
+class _ReplyDropper:
+    """A TCP relay in front of Redis (real sockets) that lets every script call (EVALSHA) through, but the
+    first time it sees one it cuts the connection instead of passing on the reply: a write that Redis
+    applied but whose answer was lost, as when Redis or the network fails at that moment. The same call
+    sent again (the same bytes) gets its reply."""
+
+    def __init__(self, redis_port: int) -> None:
+        self.redis_port = redis_port
+        self.seen: set[bytes] = set()
+        self.dropped = 0
+        self._server: asyncio.base_events.Server | None = None
+
+    async def start(self) -> str:
+        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        return f"redis://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/0"
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        self._server.close()
+        await asyncio.sleep(0.05)  # the relays' sockets close on the loop's next turns
+
+    async def _relay(self, client_reader, client_writer) -> None:
+        redis_reader, redis_writer = await asyncio.open_connection("127.0.0.1", self.redis_port)
+        doomed = asyncio.Event()
+
+        async def upstream() -> None:
+            while data := await client_reader.read(65536):
+                if b"EVALSHA" in data and data not in self.seen:
+                    self.seen.add(data)
+                    doomed.set()
+                redis_writer.write(data)
+                await redis_writer.drain()
+
+        async def downstream() -> None:
+            while data := await redis_reader.read(65536):
+                if doomed.is_set():
+                    self.dropped += 1
+                    return  # the script ran; its reply is never delivered
+                client_writer.write(data)
+                await client_writer.drain()
+
+        pumps = [asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())]
+        try:
+            await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pump in pumps:
+                pump.cancel()
+            for writer in (client_writer, redis_writer):
+                writer.close()
+
+
+def test_writes_whose_replies_were_lost_are_sent_again_and_applied_once(redis_server):
+    """Reset, steps and close with every script's first reply lost after Redis ran it: each call still
+    succeeds (the store sends the script again on a new connection, and a write's token tells Redis it
+    was applied), no step is applied twice, and the play is the one a store without losses gives."""
+    from mlopsdebug_common.errors import NotFound
+    from mlopsdebug_generator import core as generator
+
+    sealer = Sealer(secrets.token_bytes(32))
+
+    class Scenarios:
+        async def get(self, task_id, seed, split="all"):
+            return generator.generate_scenario(task_id, seed, sealer=sealer, salt=b"")
+
+    actions = [Action("read_config"), Action("read_config"), Action("check_dataset_stats"), Action("read_eval_results")]
+
+    async def play(url: str) -> tuple[list[tuple], tuple]:
+        config = EpisodeConfig(max_episodes_per_owner=1)
+        store = RedisEpisodeStore.from_url(url, config, prefix=f"t{secrets.token_hex(4)}")
+        manager = EpisodeManager(Scenarios(), _GatedGrader(), config, store=store)
+        try:
+            episode = await manager.reset("easy", 7, "ep-lossy", owner="o")
+            steps = []
+            for action in actions:
+                result = await manager.step("ep-lossy", action, owner="o")
+                steps.append((result.reward, result.messages, result.outcome, result.episode.step_count))
+            stored = await manager.get("ep-lossy", owner="o")
+            closed = await manager.close("ep-lossy", owner="o")
+            with pytest.raises(NotFound):
+                await manager.get("ep-lossy", owner="o")
+            await manager.reset("easy", 8, "ep-after", owner="o")  # the quota slot was given back
+            final = (episode.scenario.scenario_id, stored.step_count, stored.version, stored.cumulative_reward,
+                     closed.step_count)  # fmt: skip
+            return steps, final
+        finally:
+            await store.close()
+
+    async def lossy() -> tuple[list[tuple], tuple, int]:
+        dropper = _ReplyDropper(redis_server.port)
+        url = await dropper.start()
+        try:
+            steps, final = await play(url)
+        finally:
+            await dropper.stop()
+        return steps, final, dropper.dropped
+
+    expected_steps, expected_final = asyncio.run(play(redis_server.url))
+    steps, final, dropped = asyncio.run(lossy())
+    assert dropped >= len(actions) + 5  # reserve, create, each step, close, the second reset's writes
+    assert steps == expected_steps
+    assert final == expected_final and final[1:3] == (len(actions), len(actions) + 1)
+
+
+def test_an_episode_closed_and_started_again_under_its_id_is_not_taken_for_the_old_one(make_cluster, redis_server):
+    """A holds episode `ep-again` at step 2; B closes it and starts a new one under the same id (another
+    seed) and plays it to step 2 too. A's next step is computed on the new episode, not on A's copy of
+    the old one at the same version: its response is byte-identical to the same play on one process."""
+    cluster = make_cluster()
+    me = token("again")
+    memory = Replica(cluster.ports["episode"], me)
+    memory.reset("ep-again", 22)
+    for action in PLAY[:2]:
+        memory.step("ep-again", action)
+    expected = wire(memory.step("ep-again", PLAY[2]))
+    a, b = replicas(cluster, redis_server.url, me)
+    a.reset("ep-again", 21)
+    for action in PLAY[:2]:
+        a.step("ep-again", action)
+    b.close("ep-again")
+    b.reset("ep-again", 22)
+    for action in PLAY[:2]:
+        b.step("ep-again", action)
+    assert wire(a.step("ep-again", PLAY[2])) == expected

@@ -125,8 +125,8 @@ def test_the_memory_store_refuses_a_taken_id_and_counts_reservations():
 
 
 class TestRedisRetries:
-    """The Redis store tries a command once (a retried write could be applied twice over a lost reply)
-    and only the health-check PING, which changes nothing, once more on a new connection."""
+    """redis-py tries a command once for the Redis store (the store sends a script again itself, with the
+    token that makes a write safe to repeat), and only its health-check PING once more."""
 
     @staticmethod
     def attempts(name: str) -> int:
@@ -163,3 +163,12 @@ class TestRedisRetries:
 
         assert Connection._send_ping.__name__ == "_send_ping"
         assert "_send_ping" in Connection.check_health.__code__.co_names
+
+    def test_redis_py_still_keeps_what_the_pipelined_connection_takes_over(self):
+        """The store's pipe lets redis-py open a connection, then takes its transport (`_writer`) and closes
+        it with `_close()`: an upgrade that renames either fails here."""
+        from redis.asyncio.connection import Connection
+
+        connection = Connection(host="127.0.0.1", port=1)
+        assert connection._writer is None  # set by connect(), to the StreamWriter of the transport
+        assert "_writer" in Connection._close.__code__.co_names

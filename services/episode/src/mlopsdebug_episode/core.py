@@ -46,7 +46,7 @@ from mlopsdebug_episode.evaluation import (
     SlotRef,
     score_only,
 )
-from mlopsdebug_episode.store import EpisodeRecord, EpisodeStore, MemoryEpisodeStore
+from mlopsdebug_episode.store import EpisodeRecord, EpisodeStore, MemoryEpisodeStore, StaleCopy
 
 REWARD_NEW_ARTIFACT: Final = 0.02
 REWARD_REPEATED_READ: Final = -0.02
@@ -138,6 +138,9 @@ class Episode:
     split: str = "all"
     # 1 when created, +1 per applied step: a shared store's compare-and-set guard.
     version: int = 1
+    # A shared store's name for this version (the token of the write that made it): tells it from the
+    # same version of another episode closed and started again under the same id.
+    revision: bytes = b""
 
     def successor(self) -> Episode:
         """A copy to apply one step to (shared stores): the original stays as it was until the commit."""
@@ -358,9 +361,9 @@ class EpisodeManager:
 
     async def step(self, episode_id: str, action: Action, *, owner: str = "") -> StepResult:
         validate_action(action)
-        episode = await self.get(episode_id, owner=owner)
         if self.store.shared:
-            return await self._step_shared(episode, action)
+            return await self._step_shared(episode_id, action, owner)
+        episode = await self.get(episode_id, owner=owner)
         memory: MemoryEpisodeStore = self.store  # type: ignore[assignment]
         async with episode.lock:
             if not memory.holds(episode):
@@ -391,29 +394,43 @@ class EpisodeManager:
                 await self.evaluations.observe(slot, episode.step_count, episode.truncated, full_grade)
             return result
 
-    async def _step_shared(self, episode: Episode, action: Action) -> StepResult:
-        """A step on a shared store's episode: computed on the version just read, applied to a copy, and
-        committed only if the stored version is still that one (else ABORTED, nothing applied)."""
-        if episode.done:
-            raise _ended(episode)
-        slot = episode.evaluation
-        if slot is not None:
-            await self.evaluations.check_open(slot)
-        full_grade = None
-        if action.kind == "submit_diagnosis":
-            full_grade = await self._grader.grade(episode.scenario.answer_key, action.diagnosis, task=episode.task)
+    async def _step_shared(self, episode_id: str, action: Action, owner: str) -> StepResult:
+        """A step on a shared store's episode: computed on this replica's copy, applied to a copy of it, and
+        committed only if the stored version is still that one: one round trip when the copy is current.
+        A copy that was already out of date when the call arrived is replaced by the stored state and the
+        step computed again; a version that moved since is a race lost (ABORTED, nothing applied)."""
+        arrived: float | None = time.monotonic()
+        if not episode_id:
+            raise InvalidArgument.for_field("episode_id", "required", reason="EPISODE_ID_MISSING")
+        episode = await self.store.get(owner, episode_id, self._materialize, for_step=True)
+        if episode is None:
+            raise _not_found(episode_id)
+        while True:
+            if episode.done:
+                raise _ended(episode)
+            slot = episode.evaluation
             if slot is not None:
-                await self.evaluations.check_sealable(slot)
-            outcome: ActionOutcome = score_only(full_grade) if slot is not None else full_grade
-            reward = full_grade.score
-        else:
-            outcome, reward = self._observe(episode, action)
-        successor = episode.successor()
-        result = self._apply(successor, action, outcome, reward)
-        await self.store.commit(successor)
-        if slot is not None:
-            await self.evaluations.observe(slot, successor.step_count, successor.truncated, full_grade)
-        return result
+                await self.evaluations.check_open(slot)
+            full_grade = None
+            if action.kind == "submit_diagnosis":
+                full_grade = await self._grader.grade(episode.scenario.answer_key, action.diagnosis, task=episode.task)
+                if slot is not None:
+                    await self.evaluations.check_sealable(slot)
+                outcome: ActionOutcome = score_only(full_grade) if slot is not None else full_grade
+                reward = full_grade.score
+            else:
+                outcome, reward = self._observe(episode, action)
+            successor = episode.successor()
+            result = self._apply(successor, action, outcome, reward)
+            try:
+                await self.store.commit(successor, materialize=self._materialize, arrived=arrived)
+            except StaleCopy as stale:
+                # The state it carries is newer than the call: any later move is a race lost (ABORTED).
+                episode, arrived = stale.current, None
+                continue
+            if slot is not None:
+                await self.evaluations.observe(slot, successor.step_count, successor.truncated, full_grade)
+            return result
 
     async def step_batch(
         self,

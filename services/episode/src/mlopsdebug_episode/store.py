@@ -4,7 +4,7 @@ No transport imports. Two stores implement `EpisodeStore`:
 - `MemoryEpisodeStore` (this module), the embedded default: one process holds its episodes as live
   objects; limits count this process's episodes; an idle reaper closes forgotten ones.
 - `RedisEpisodeStore` (`mlopsdebug_episode.redis_store`, with MLOPSDEBUG_REDIS_URL): every replica
-  reads and writes the same small records in Redis, so any replica serves any episode; each write is
+  reads and writes the same small records in Redis, so any replica serves any episode; each step is
   one compare-and-set on the record's version; limits count in Redis; the idle timeout is a TTL.
 
 A record never holds the scenario: the generator is deterministic, so a replica rebuilds it from
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 import orjson
 
 from mlopsdebug_common.domain import Grade, GradeComponent, RevealedAnswer
-from mlopsdebug_common.errors import AlreadyExists, ResourceExhausted
+from mlopsdebug_common.errors import Aborted, AlreadyExists, ResourceExhausted
 
 if TYPE_CHECKING:
     from mlopsdebug_episode.core import Episode, EpisodeConfig
@@ -163,6 +163,16 @@ def _grade_from_json(body: dict[str, Any]) -> Grade:
 Materialize = Callable[[EpisodeRecord], Awaitable["Episode"]]
 
 
+class StaleCopy(Aborted):
+    """A commit refused because the step was computed on a copy that was already out of date when the
+    call arrived (another replica advanced the episode before): `current` is the stored state, to
+    compute the step again on. Left uncaught it is what it also is: a conflict, nothing applied."""
+
+    def __init__(self, conflict: Aborted, current: Episode) -> None:
+        super().__init__(conflict.message, reason=conflict.reason, metadata=conflict.metadata)
+        self.current = current
+
+
 class EpisodeStore(Protocol):
     """Where episodes live. Every method either does all it says or changes nothing.
 
@@ -186,14 +196,21 @@ class EpisodeStore(Protocol):
         """Stores a new episode (version 1) in its reserved slot."""
         ...
 
-    async def get(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
-        """The episode's latest state, or None (never existed, closed, or expired)."""
+    async def get(
+        self, owner: str, episode_id: str, materialize: Materialize, *, for_step: bool = False
+    ) -> Episode | None:
+        """The episode's latest state, or None (never existed, closed, or expired). `for_step`: a shared
+        store may answer with its own copy without asking (the step's commit checks the version)."""
         ...
 
-    async def commit(self, episode: Episode) -> None:
+    async def commit(
+        self, episode: Episode, *, materialize: Materialize | None = None, arrived: float | None = None
+    ) -> None:
         """Stores a step's result: `episode.version` is one past the version the step was computed on.
         Refuses with Aborted if the stored version moved, NotFound if the episode is gone. An episode
-        that just ended gives back its running slot."""
+        that just ended gives back its running slot. With `materialize` and `arrived` (the call's
+        time.monotonic() on arrival), a version that moved before the call arrived is StaleCopy instead,
+        with the stored state. A shared store's commit is safe to send again: applied at most once."""
         ...
 
     async def delete(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
@@ -267,10 +284,14 @@ class MemoryEpisodeStore:
         self._pending_ids.discard(key)
         self._episodes[key] = episode
 
-    async def get(self, owner: str, episode_id: str, materialize: Materialize) -> Episode | None:
+    async def get(
+        self, owner: str, episode_id: str, materialize: Materialize, *, for_step: bool = False
+    ) -> Episode | None:
         return self._episodes.get((owner, episode_id))
 
-    async def commit(self, episode: Episode) -> None:
+    async def commit(
+        self, episode: Episode, *, materialize: Materialize | None = None, arrived: float | None = None
+    ) -> None:
         # The episode was changed in place under its lock; only the ended bookkeeping is left (and not
         # for a submission whose episode was closed while it was graded).
         if episode.done and self.holds(episode):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,8 +28,27 @@ def salt_number(salt: bytes) -> int:
     return int.from_bytes(hashlib.sha256(_SALT_DOMAIN + salt).digest()[:16], "big")
 
 
+def entropy_words(values: Sequence[int]) -> np.ndarray:
+    """The uint32 words SeedSequence assembles from a list of non-negative ints (each little-endian, 0 as
+    one word): given as the entropy, the same pool and streams as the list, without numpy re-deriving
+    them from Python ints for the root and again for every child (most of a SeedSequence's cost)."""
+    words: list[int] = []
+    for value in values:
+        if value < 0:
+            raise ValueError("entropy values must be non-negative")
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        while value:
+            words.append(value & 0xFFFFFFFF)
+            value >>= 32
+    return np.array(words, dtype=np.uint32)
+
+
 def root_sequence(task_index: int, seed: int, salt: bytes, version: str) -> np.random.SeedSequence:
-    return np.random.SeedSequence(entropy=[seed, salt_number(salt), task_index, version_number(version)])
+    """The entropy is [seed, salt, task index, version] as SeedSequence reads that list (entropy_words)."""
+    return np.random.SeedSequence(
+        entropy=entropy_words((int(seed), salt_number(salt), task_index, version_number(version)))
+    )
 
 
 def child_sequence(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:

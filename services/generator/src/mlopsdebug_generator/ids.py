@@ -87,5 +87,10 @@ def draw_start_time(rng: np.random.Generator) -> dt.datetime:
 
 
 def iso_utc(moment: dt.datetime) -> str:
-    """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z (strftime's text, formatted directly:
+    a dozen stamps per scenario)."""
+    if moment.year < 1000:  # strftime's %Y does not pad: keep its spelling
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )

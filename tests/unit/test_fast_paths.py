@@ -21,7 +21,7 @@ from mlopsdebug_common.domain import SANITY_CHECKS, ArtifactDoc
 from mlopsdebug_common.sealing import Sealer
 from mlopsdebug_common.tasks import TASK_IDS
 from mlopsdebug_episode import wire
-from mlopsdebug_generator import core, ids, render_docs
+from mlopsdebug_generator import core, ids, render_docs, render_log
 
 
 class TestSeedEntropy:
@@ -50,6 +50,17 @@ class TestIsoStamps:
         for _ in range(5_000):
             moment = start + dt.timedelta(seconds=rng.random() * 1e8)
             assert ids.iso_utc(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class TestLogStamps:
+    def test_stamps_together_are_each_stamp(self):
+        rng = random.Random(5)  # noqa: S311 - test inputs, not secrets
+        for _ in range(200):
+            start = dt.datetime(2025, 1, 6, tzinfo=dt.UTC) + dt.timedelta(seconds=rng.random() * 4e7)
+            clock = render_log._Clock(start)
+            offsets = sorted(rng.random() * 3 * 86400 for _ in range(50))
+            offsets += [0.0, 0.0005, 86399.9995, 0.0025, 1.0005, 3600 * 23.9999999]  # roundings, day edges
+            assert clock.stamps(offsets) == [render_log._Clock(start).stamp(o) for o in offsets]
 
 
 def _random_value(rng: random.Random, depth: int = 0) -> object:

@@ -38,6 +38,17 @@ class TestSeedEntropy:
             b = np.random.SeedSequence(by_words.entropy, spawn_key=spawn_key)
             assert np.array_equal(a.generate_state(8), b.generate_state(8))
 
+    def test_streams_without_numpys_errstate_give_its_words_and_draws(self):
+        root = ids.root_sequence(2, 123_456_789, b"salt", "4.0.0")
+        with np.errstate(all="raise"):  # nothing in the unwrapped arithmetic may reach numpy's error state
+            for index in range(40):
+                child = ids.child_sequence(root, index)
+                plain = np.random.SeedSequence(child.entropy, spawn_key=child.spawn_key)
+                assert np.array_equal(child.generate_state(4, np.uint64), plain.generate_state(4, np.uint64))
+                ours = np.random.Generator(np.random.PCG64(child)).random(5)
+                assert np.array_equal(ours, np.random.Generator(np.random.PCG64(plain)).random(5))
+        assert type(root.spawn(2)[1]) is type(root)
+
     def test_negative_entropy_is_refused_as_numpy_does(self):
         with pytest.raises(ValueError):
             ids.entropy_words([1, -1])

@@ -44,16 +44,25 @@ def entropy_words(values: Sequence[int]) -> np.ndarray:
     return np.array(words, dtype=np.uint32)
 
 
+class _Sequence(np.random.SeedSequence):
+    """numpy's SeedSequence without the errstate(over="ignore") context numpy enters around every
+    generate_state call (a third of seeding a PCG64): its arithmetic is typed uint32 Cython, which no
+    numpy error state reaches, so the words are the same."""
+
+    if hasattr(np.random.SeedSequence.generate_state, "__wrapped__"):
+        generate_state = np.random.SeedSequence.generate_state.__wrapped__
+
+
 def root_sequence(task_index: int, seed: int, salt: bytes, version: str) -> np.random.SeedSequence:
     """The entropy is [seed, salt, task index, version] as SeedSequence reads that list (entropy_words)."""
-    return np.random.SeedSequence(
+    return _Sequence(
         entropy=entropy_words((int(seed), salt_number(salt), task_index, version_number(version)))
     )
 
 
 def child_sequence(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
     """root.spawn(n)[index] without building the other children (same entropy, spawn key, pool size)."""
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size)
+    return type(root)(root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size)
 
 
 def _keyed_digest(kind: str, task_id: str, seed: int, salt: bytes, version: str) -> str:

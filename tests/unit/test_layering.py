@@ -30,6 +30,7 @@ TRANSPORT = frozenset({
     "mlopsdebug_common.convert",
     "mlopsdebug_episode.convert",
     "mlopsdebug_episode.remote",
+    "mlopsdebug_episode.wire",
     "mlopsdebug_episode.server",
     "mlopsdebug_generator.server",
     "mlopsdebug_grader.server",

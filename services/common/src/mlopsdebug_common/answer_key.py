@@ -55,8 +55,10 @@ class AnswerKey:
 
     def to_bytes(self) -> bytes:
         """Canonical JSON: sorted keys, no whitespace, so equal keys seal to equal plaintexts."""
-        doc = dataclasses.asdict(self)
+        # A flat dict (params holds JSON scalars only): what dataclasses.asdict gave, without its deep copy.
+        doc = {name: getattr(self, name) for name in _ANSWER_KEY_FIELDS}
         doc["field_aliases"] = list(self.field_aliases)
+        doc["params"] = dict(self.params)
         return json.dumps(doc, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 
     @classmethod
@@ -67,3 +69,6 @@ class AnswerKey:
             return cls(**doc)
         except (ValueError, TypeError, KeyError) as exc:
             raise AnswerKeyError(f"malformed answer key: {exc}") from exc
+
+
+_ANSWER_KEY_FIELDS = tuple(field.name for field in dataclasses.fields(AnswerKey))

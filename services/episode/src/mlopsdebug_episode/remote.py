@@ -27,7 +27,6 @@ from mlopsdebug_common.convert import (
     SPLIT_TO_PB,
     diagnosis_to_pb,
     grade_from_pb,
-    scenario_from_pb,
     sealed_key_to_pb,
 )
 from mlopsdebug_common.domain import Diagnosis, Grade, Scenario
@@ -35,6 +34,7 @@ from mlopsdebug_common.errors import InvalidArgument, Unavailable
 from mlopsdebug_common.rpc import MutualTls, internal_channel
 from mlopsdebug_common.sealing import SealedKey
 from mlopsdebug_common.tasks import TaskSpec
+from mlopsdebug_episode.wire import scenario_from_wire
 
 log = logging.getLogger("mlopsdebug.episode")
 
@@ -157,7 +157,7 @@ class RemoteScenarioSource:
             self._recheck_at = asyncio.get_running_loop().time() + self.RECHECK_S
             return
         self._revalidate_pending = False
-        fresh = scenario_from_pb(response.scenario)
+        fresh = scenario_from_wire(response.scenario)
         if fresh.scenario_id != cached.scenario_id:
             log.warning(
                 "the generator changed (version %s -> %s, or its salt): dropping %d cached scenarios",
@@ -209,7 +209,7 @@ class RemoteScenarioSource:
             )
         except grpc.aio.AioRpcError as err:
             raise _peer_error("generator", err) from err
-        return scenario_from_pb(response.scenario)
+        return scenario_from_wire(response.scenario)
 
     async def close(self) -> None:
         if self._watcher is not None:

@@ -50,7 +50,7 @@ def confusion(
     spread = 0.35 * (1.0 - accuracy)
     draws = rng.random(k * k + 2 * k)
     noise = (draws[:k] - 0.5) * 0.6 * spread * 1.7  # uniform with about the normal's spread
-    recall = accuracy + spread * (log_share - log_share.mean()) + noise
+    recall = accuracy + spread * (log_share - log_share.sum() / k) + noise  # sum / k: mean()'s value, unwrapped
     for _ in range(2):
         recall = np.minimum(np.maximum(recall + (accuracy - float(recall @ share)), 0.01), 0.998)
     if collapse > 0.0:
@@ -66,7 +66,7 @@ def confusion(
     weights = -np.log1p(-draws[k:k + k * k].reshape(k, k)) + 0.15
     if collapse > 0.0:
         weights[:, dominant] += collapse * 6.0 * weights.sum(axis=1) / k
-    np.fill_diagonal(weights, 0.0)
+    weights.flat[:: k + 1] = 0.0  # what np.fill_diagonal does for a square matrix
     expected = np.cumsum(weights * (wrong / weights.sum(axis=1))[:, None], axis=1)
     expected[:, -1] = wrong  # exact row totals despite float error
     bounds = np.floor(expected + draws[k + k * k:k + k * k + k, None]).astype(np.int64)
@@ -90,7 +90,7 @@ def _round4(values: np.ndarray) -> tuple[float, ...]:
 
 def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
     """Classification-report numbers of one confusion matrix (zero_division=0, as sklearn's option)."""
-    tp = np.diagonal(matrix).astype(np.float64)
+    tp = matrix.diagonal().astype(np.float64)
     support = matrix.sum(axis=1)
     predicted = matrix.sum(axis=0)
     precision = tp / np.maximum(predicted, 1)
@@ -102,7 +102,7 @@ def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
         n_samples=n,
         loss=None if loss is None else round(loss, 4),
         accuracy=round(float(tp.sum()) / max(1, n), 4),
-        macro_f1=round(float(f1.mean()), 4),
+        macro_f1=round(float(f1.sum()) / f1.size, 4),  # mean()'s value without its wrapper
         precision=_round4(precision),
         recall=_round4(recall),
         f1=_round4(f1),
@@ -113,7 +113,7 @@ def scores(matrix: np.ndarray, loss: float | None) -> SplitScores:
 
 def primary(matrix: np.ndarray, metric: str) -> float:
     """Just the headline metric of a confusion matrix, rounded as scores() reports it."""
-    tp = np.diagonal(matrix).astype(np.float64)
+    tp = matrix.diagonal().astype(np.float64)
     if metric == "accuracy":
         return round(float(tp.sum()) / max(1, int(matrix.sum())), 4)
     precision = tp / np.maximum(matrix.sum(axis=0), 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -27,13 +28,41 @@ def salt_number(salt: bytes) -> int:
     return int.from_bytes(hashlib.sha256(_SALT_DOMAIN + salt).digest()[:16], "big")
 
 
+def entropy_words(values: Sequence[int]) -> np.ndarray:
+    """The uint32 words SeedSequence assembles from a list of non-negative ints (each little-endian, 0 as
+    one word): given as the entropy, the same pool and streams as the list, without numpy re-deriving
+    them from Python ints for the root and again for every child (most of a SeedSequence's cost)."""
+    words: list[int] = []
+    for value in values:
+        if value < 0:
+            raise ValueError("entropy values must be non-negative")
+        words.append(value & 0xFFFFFFFF)
+        value >>= 32
+        while value:
+            words.append(value & 0xFFFFFFFF)
+            value >>= 32
+    return np.array(words, dtype=np.uint32)
+
+
+class _Sequence(np.random.SeedSequence):
+    """numpy's SeedSequence without the errstate(over="ignore") context numpy enters around every
+    generate_state call (a third of seeding a PCG64): its arithmetic is typed uint32 Cython, which no
+    numpy error state reaches, so the words are the same."""
+
+    if hasattr(np.random.SeedSequence.generate_state, "__wrapped__"):
+        generate_state = np.random.SeedSequence.generate_state.__wrapped__
+
+
 def root_sequence(task_index: int, seed: int, salt: bytes, version: str) -> np.random.SeedSequence:
-    return np.random.SeedSequence(entropy=[seed, salt_number(salt), task_index, version_number(version)])
+    """The entropy is [seed, salt, task index, version] as SeedSequence reads that list (entropy_words)."""
+    return _Sequence(
+        entropy=entropy_words((int(seed), salt_number(salt), task_index, version_number(version)))
+    )
 
 
 def child_sequence(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
     """root.spawn(n)[index] without building the other children (same entropy, spawn key, pool size)."""
-    return np.random.SeedSequence(root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size)
+    return type(root)(root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size)
 
 
 def _keyed_digest(kind: str, task_id: str, seed: int, salt: bytes, version: str) -> str:
@@ -67,5 +96,10 @@ def draw_start_time(rng: np.random.Generator) -> dt.datetime:
 
 
 def iso_utc(moment: dt.datetime) -> str:
-    """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """ISO 8601 UTC with second precision, e.g. 2025-06-14T09:12:03Z (strftime's text, formatted directly:
+    a dozen stamps per scenario)."""
+    if moment.year < 1000:  # strftime's %Y does not pad: keep its spelling
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (
+        f"{moment.year}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}Z"
+    )

@@ -193,16 +193,11 @@ def length_delimited(field_number: int, payload: bytes) -> bytes:
 def nested(field_numbers: tuple[int, ...], payload: bytes, prefix: bytes = b"") -> bytes:
     """`prefix`, then `payload` inside length-delimited fields, outermost first (`nested((3, 1), obs)`:
     field 3 holding field 1 holding obs): one copy of the payload however deep it sits."""
-    headers: list[bytes] = []
-    size = len(payload)
+    headers = b""
     for number in reversed(field_numbers):
-        header = _varint(number << 3 | 2) + _varint(size)
-        headers.append(header)
-        size += len(header)
-    headers.append(prefix)
-    headers.reverse()
-    headers.append(payload)
-    return b"".join(headers)
+        tag = _DELIMITED_TAGS[number] if number < len(_DELIMITED_TAGS) else _varint(number << 3 | 2)
+        headers = tag + _varint(len(payload) + len(headers)) + headers
+    return b"".join((prefix, headers, payload))
 
 
 def _tag(name: str, wire_type: int) -> bytes:
@@ -215,10 +210,8 @@ def _int32(value: int) -> bytes:
 
 
 def _varint(value: int) -> bytes:
-    if value < 0x80:
-        return _ONE_BYTE[value]
-    if value < 0x4000:  # a field of a few KB: the length of most observations
-        return bytes((value & 0x7F | 0x80, value >> 7))
+    if value < 0x4000:  # up to two bytes (a length up to 16 KiB, most observations'): from a table
+        return _SHORT_VARINTS[value]
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -227,7 +220,10 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-_ONE_BYTE = [bytes((value,)) for value in range(0x80)]
+_SHORT_VARINTS = [bytes((value,)) for value in range(0x80)] + [
+    bytes((value & 0x7F | 0x80, value >> 7)) for value in range(0x80, 0x4000)
+]  # about 0.5 MB
+_DELIMITED_TAGS = [_varint(number << 3 | 2) for number in range(16)]  # one byte each
 _STEP_COUNT_TAG = _tag("step_count", _VARINT)
 _MAX_STEPS_TAG = _tag("max_steps", _VARINT)
 _DONE_TRUE = _tag("done", _VARINT) + b"\x01"

@@ -205,6 +205,31 @@ def test_the_gateway_plays_through_envoy(up3):
             assert http.post("/close", json={"episode_id": episode_id}).status_code == 200
 
 
+def test_anonymous_callers_without_a_token_stay_apart_behind_envoy(up3):
+    """Envoy carries every caller's calls on its own few connections to a replica, so the connection's peer
+    names nobody in particular: Envoy's x-mlopsdebug-peer (the caller's own address, overwriting whatever
+    the caller sent) names the owner of a raw gRPC caller that sends neither key nor token."""
+    import grpc
+
+    from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+    from mlopsdebug.episode.v1 import episode_service_pb2_grpc as ep_grpc
+
+    address = up3.addresses["episode"]
+    spoofed = (("x-mlopsdebug-peer", "127.0.0.1:1"),)  # the same claimed address from both callers
+    own_connection = [("grpc.use_local_subchannel_pool", 1)]  # else both channels share one TCP connection
+    with grpc.insecure_channel(address, options=own_connection) as a, \
+            grpc.insecure_channel(address, options=own_connection) as b:  # fmt: skip
+        one, other = ep_grpc.EpisodeServiceStub(a), ep_grpc.EpisodeServiceStub(b)
+        episode_id = one.Reset(ep_pb.ResetRequest(task_id="easy", seed=5), metadata=spoofed, timeout=60).episode_id
+        state = ep_pb.GetStateRequest(episode_id=episode_id)
+        assert one.GetState(state, metadata=spoofed, timeout=60).state.episode_id == episode_id
+        for _ in range(3):  # random replicas (no x-episode-id): whichever serves, the episode is not theirs
+            with pytest.raises(grpc.RpcError) as refused:
+                other.GetState(state, metadata=spoofed, timeout=60)
+            assert refused.value.code() == grpc.StatusCode.NOT_FOUND
+        one.CloseEpisode(ep_pb.CloseEpisodeRequest(episode_id=episode_id), metadata=spoofed, timeout=60)
+
+
 def shares_replicas_episodes(up: ScaledUp) -> bool:
     """Whether a replica that did not start an episode can read it (the Redis store)."""
     config = ClientConfig(client_token="shared-store-probe")

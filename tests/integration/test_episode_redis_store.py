@@ -300,24 +300,111 @@ def test_quotas_and_capacity_hold_across_replicas(make_cluster, redis_server):
     assert taken.value.code() == grpc.StatusCode.ALREADY_EXISTS
 
 
-def test_a_sealed_evaluations_episodes_stay_with_the_replica_that_holds_the_evaluation(make_cluster, redis_server):
-    """Evaluations are per replica: another replica refuses their episodes with FAILED_PRECONDITION."""
+def sealed_play(replicas_in_turn: list[Replica], stop_first=None) -> tuple[list[bytes], ep_pb.EvaluationReport]:
+    """A sealed evaluation played over the given replicas in turn (one replica: the reference): three
+    episodes (one graded after every kind of action, one cut short, one never started), then the
+    operator's report. Returns every reply the agent got, on the wire, and the report (id cleared)."""
+    first = replicas_in_turn[0]
+    me = first.metadata
+    created = first.stub.CreateEvaluation(
+        ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=3)],
+                                      scenario_stream_key=b"s" * 32),
+        metadata=me, timeout=20,
+    )  # fmt: skip
+    turn = iter(range(10_000))
+
+    def next_replica() -> Replica:
+        index = next(turn)
+        if stop_first is not None and index == 8:
+            stop_first()  # mid-play: the replica that created the evaluation is gone
+        alive = replicas_in_turn[1:] if stop_first is not None and index >= 8 else replicas_in_turn
+        return alive[index % len(alive)]
+
+    seen: list[bytes] = []
+    for episode_id, actions in (("sealed-0", PLAY), ("sealed-1", PLAY[:2])):
+        reset = next_replica().stub.Reset(
+            ep_pb.ResetRequest(task_id="easy", episode_id=episode_id, evaluation_id=created.evaluation_id),
+            metadata=me, timeout=20,
+        )  # fmt: skip
+        assert reset.seed == 0 and reset.sealed  # the agent never learns its scenario
+        seen.append(wire(reset.observation))
+        for action in actions:
+            seen.append(wire(next_replica().step(episode_id, action)))
+        state = next_replica().state(episode_id)
+        assert state.sealed and state.seed == 0 and not state.scenario_id
+    progress = next_replica().stub.GetEvaluation(
+        ep_pb.GetEvaluationRequest(evaluation_id=created.evaluation_id), metadata=me, timeout=20
+    ).progress
+    assert [(t.started, t.ended) for t in progress.tasks] == [(2, 1)]
+    report = next_replica().stub.CloseEvaluation(
+        ep_pb.CloseEvaluationRequest(evaluation_id=created.evaluation_id, operator_token=created.operator_token),
+        metadata=me, timeout=20,
+    ).report
+    report.evaluation_id = ""
+    return seen, report
+
+
+def test_any_replica_serves_any_call_of_a_sealed_evaluation(make_cluster, redis_server):
+    """Create on A; resets, steps, progress and close spread over A, B and C, and A stopped mid-play: the
+    agent's replies and the operator's report are byte-identical to the same play on one process, and
+    no reply showed a seed or scenario id. Then every replica refuses the closed evaluation."""
     cluster = make_cluster()
     me = token("sealed")
-    a, b = replicas(cluster, redis_server.url, me)
+    expected_seen, expected_report = sealed_play([Replica(cluster.ports["episode"], me)])
+    a, b, c = replicas(cluster, redis_server.url, me, n=3)
+    seen, report = sealed_play([a, b, c], stop_first=lambda: cluster.stop_episode_replica(a.port))
+    assert seen == expected_seen
+    assert wire(report) == wire(expected_report)
+    assert [e.status for e in report.episodes] == [
+        ep_pb.EVALUATION_EPISODE_STATUS_GRADED, ep_pb.EVALUATION_EPISODE_STATUS_UNFINISHED,
+        ep_pb.EVALUATION_EPISODE_STATUS_NOT_STARTED,
+    ]  # fmt: skip
+    assert len(report.episodes[0].grade.components) > 0 and report.episodes[0].seed != 0
+    for replica in (b, c):
+        with pytest.raises(grpc.RpcError) as closed:
+            replica.step("sealed-1", {"action_type": "read_config"})
+        assert closed.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+        assert reason(closed.value) == "EVALUATION_CLOSED"
+
+
+def test_a_sealed_evaluation_survives_redis_going_down_and_a_replica_going(make_cluster, durable_redis):
+    """Redis killed mid-evaluation: the evaluation's calls are UNAVAILABLE and change nothing; once it is
+    back (AOF, fsync always) another replica continues the play and the report has every step."""
+    cluster = make_cluster()
+    me = token("sealed-down")
+    a, b = replicas(cluster, durable_redis.url, me)
     created = a.stub.CreateEvaluation(
-        ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=2)]),
+        ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=2)]), metadata=me, timeout=20
+    )
+    b.stub.Reset(ep_pb.ResetRequest(task_id="easy", episode_id="s", evaluation_id=created.evaluation_id),
+                 metadata=me, timeout=20)  # fmt: skip
+    a.step("s", PLAY[0])
+    durable_redis.stop()
+    calls = [
+        lambda: b.step("s", PLAY[1]),
+        lambda: a.stub.Reset(ep_pb.ResetRequest(task_id="easy", evaluation_id=created.evaluation_id),
+                             metadata=me, timeout=20),  # fmt: skip
+        lambda: b.stub.GetEvaluation(ep_pb.GetEvaluationRequest(evaluation_id=created.evaluation_id),
+                                     metadata=me, timeout=20),  # fmt: skip
+        lambda: a.stub.CreateEvaluation(
+            ep_pb.CreateEvaluationRequest(tasks=[ep_pb.EvaluationTask(task_id="easy", episodes=1)]), metadata=me, timeout=20
+        ),
+    ]
+    for call in calls:
+        with pytest.raises(grpc.RpcError) as down:
+            call()
+        assert down.value.code() == grpc.StatusCode.UNAVAILABLE and reason(down.value) == "STORE_UNAVAILABLE"
+    durable_redis.start()
+    cluster.stop_episode_replica(a.port)
+    for action in PLAY[1:]:
+        b.step("s", action)
+    report = b.stub.CloseEvaluation(
+        ep_pb.CloseEvaluationRequest(evaluation_id=created.evaluation_id, operator_token=created.operator_token),
         metadata=me, timeout=20,
-    )
-    started = a.stub.Reset(
-        ep_pb.ResetRequest(task_id="easy", evaluation_id=created.evaluation_id), metadata=me, timeout=20
-    )
-    a.step(started.episode_id, {"action_type": "read_config"})
-    with pytest.raises(grpc.RpcError) as elsewhere:
-        b.step(started.episode_id, {"action_type": "read_config"})
-    assert elsewhere.value.code() == grpc.StatusCode.FAILED_PRECONDITION
-    assert reason(elsewhere.value) == "EVALUATION_ELSEWHERE"
-    assert a.state(started.episode_id).step_count == 1
+    ).report
+    assert [(e.episode_id, e.status, e.step_count) for e in report.episodes] == [
+        ("s", ep_pb.EVALUATION_EPISODE_STATUS_GRADED, len(PLAY)), ("", ep_pb.EVALUATION_EPISODE_STATUS_NOT_STARTED, 0),
+    ]  # fmt: skip
 
 
 def test_a_session_stream_and_unary_calls_on_another_replica_share_one_episode(make_cluster, redis_server):

@@ -76,14 +76,15 @@ class TestTraining:
         bench = load_bench()
         sealer = bench.Sealer(bench.SECRET)
         lo, hi = (int(x) for x in TRAIN.split("-"))
-        train = [e for t in ("easy", "medium", "hard") for e in bench.blind_episodes(t, range(lo, hi + 1), sealer, learnable_only=True)]
+        train = [e for t in ("easy", "medium", "hard") for e in bench.blind_episodes(t, range(lo, hi + 1), sealer, training=True)]
         offline = bench.learn_blind(train)
         for path in table_paths:
             served = BlindTable.from_json(json.loads(path.read_text()))
             (task,) = served.tasks
             assert served.tasks[task] == offline.tasks[task]
-            learnable = sum(e.example.task == task for e in train)  # held-out faults' answers stay sealed
-            assert served.meta["fingerprint"]["train_seeds"] == TRAIN and served.meta["examples"] == learnable
+            assert served.meta["fingerprint"]["train_seeds"] == TRAIN
+            # Learned on the train split: every training episode revealed its answer, none was a held-out fault.
+            assert served.meta["sealed"] == 0 and served.meta["examples"] == sum(e.example.task == task for e in train)
         for task in ("easy", "medium", "hard"):
             for e in bench.blind_episodes(task, range(6), sealer):
                 entry, _ = offline.task(task).lookup(e.example.pattern)
@@ -108,6 +109,24 @@ class TestTraining:
         code = run_eval(revealing.episode_addr, tmp_path, "--agent", "prior", "--train-seeds", "200-209",
                         "--seeds", "0", "--tasks", "easy", output="other.jsonl")  # fmt: skip
         assert code == 0 and len(list((tmp_path / "cache").glob("easy-*.json"))) == 2
+
+
+def test_answers_revealed_for_held_out_faults_teach_nothing(blind_run, tmp_path):
+    """`mlopsdebug eval`'s own cluster reveals held-out faults' answers (its report needs them); the agents
+    learn on the train split, so they learn there exactly what they learn where those answers stay sealed."""
+    from inprocess import InProcessCluster
+
+    _, _, sealed_tables = blind_run
+    revealing_all = InProcessCluster(salt=b"", reveal_answers=True, grader_overrides={"reveal_heldout": True}).start()
+    try:
+        code = run_eval(revealing_all.episode_addr, tmp_path, "--agent", "checks-only", "--train-seeds", TRAIN,
+                        "--seeds", "0", "--tasks", "medium")  # fmt: skip
+    finally:
+        revealing_all.stop()
+    assert code == 0
+    (table,) = (tmp_path / "cache").glob("medium-*.json")
+    (sealed,) = [t for t in sealed_tables if t.name.startswith("medium-")]
+    assert BlindTable.from_json(json.loads(table.read_text())).tasks == BlindTable.from_json(json.loads(sealed.read_text())).tasks
 
 
 class TestRefusals:

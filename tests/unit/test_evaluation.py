@@ -36,6 +36,7 @@ from mlopsdebug_episode.evaluation import (
     TRUNCATED,
     UNFINISHED,
     EvaluationBook,
+    MemoryEvaluationStore,
     score_only,
     stream_seed,
 )
@@ -119,6 +120,12 @@ def make(**book) -> tuple[EpisodeManager, Scenarios, Grader]:
     return EpisodeManager(scenarios, grader, evaluations=EvaluationBook(**book)), scenarios, grader
 
 
+def book_of(m: EpisodeManager) -> EvaluationBook:
+    """The memory store's book, whose evaluations these tests inspect directly."""
+    assert isinstance(m.evaluations, MemoryEvaluationStore)
+    return m.evaluations.book
+
+
 def run(coro):
     return asyncio.run(coro)
 
@@ -180,26 +187,26 @@ class TestCreate:
         closes it (its episodes then refuse actions) and evicts it after the reports already closed."""
         now = [0.0]
         m, _, _ = make(max_evaluations=3, idle_timeout_s=100.0, clock=lambda: now[0])
-        idle, idle_token = m.evaluations.create([("easy", 2)], KEY)
-        busy, _ = m.evaluations.create([("easy", 2)], KEY)
-        done, done_token = m.evaluations.create([("easy", 1)], KEY)
-        m.evaluations.close(done.evaluation_id, done_token)
+        idle, idle_token = book_of(m).create([("easy", 2)], KEY)
+        busy, _ = book_of(m).create([("easy", 2)], KEY)
+        done, done_token = book_of(m).create([("easy", 1)], KEY)
+        book_of(m).close(done.evaluation_id, done_token)
         episode = run(m.reset("easy", evaluation_id=idle.evaluation_id))
         now[0] = 90.0
         run(m.reset("easy", evaluation_id=busy.evaluation_id))
         now[0] = 150.0  # idle was last active at 0, busy at 90: only idle is past the timeout
-        m.evaluations.create([("easy", 1)])
+        book_of(m).create([("easy", 1)])
         assert idle.closed and idle.expired and not busy.closed
         with pytest.raises(NotFound):
-            m.evaluations.get(done.evaluation_id)  # the report its operator already has went first
+            book_of(m).get(done.evaluation_id)  # the report its operator already has went first
         with pytest.raises(FailedPrecondition) as err:
             run(m.step(episode.episode_id, READ))
         assert err.value.reason == "EVALUATION_CLOSED" and "idle" in err.value.message
-        report = m.evaluations.close(idle.evaluation_id, idle_token)
+        report = book_of(m).close(idle.evaluation_id, idle_token)
         assert [e.status for e in report.episodes] == [UNFINISHED, NOT_STARTED]
-        m.evaluations.create([("easy", 1)])
+        book_of(m).create([("easy", 1)])
         with pytest.raises(NotFound):
-            m.evaluations.get(idle.evaluation_id)
+            book_of(m).get(idle.evaluation_id)
         assert not busy.closed
 
 
@@ -207,7 +214,7 @@ class TestReset:
     def test_resets_take_the_planned_scenarios_in_order_and_withhold_them(self):
         """The service picks each scenario; the agent-facing messages carry neither seed nor scenario id."""
         m, scenarios, _ = make()
-        evaluation, _ = m.evaluations.create([("easy", 2), ("medium", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 2), ("medium", 1)], KEY)
 
         async def go():
             return [await m.reset("", evaluation_id=evaluation.evaluation_id) for _ in range(3)]
@@ -228,7 +235,7 @@ class TestReset:
 
     def test_a_named_task_takes_that_tasks_next_scenario(self):
         m, _, _ = make()
-        evaluation, _ = m.evaluations.create([("easy", 1), ("hard", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 1), ("hard", 1)], KEY)
         episode = run(m.reset("hard", evaluation_id=evaluation.evaluation_id))
         assert (episode.task.task_id, episode.seed) == ("hard", evaluation.slots["hard"][0].seed)
 
@@ -243,7 +250,7 @@ class TestReset:
     )
     def test_bad_resets_are_refused_and_take_nothing(self, evaluation_id, task, seed, error, reason):
         m, scenarios, _ = make()
-        evaluation, _ = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 1)], KEY)
         with pytest.raises(error) as err:
             run(m.reset(task, seed, evaluation_id=evaluation_id or evaluation.evaluation_id))
         assert err.value.reason == reason
@@ -252,7 +259,7 @@ class TestReset:
     def test_an_exhausted_evaluation_is_failed_precondition(self):
         """Each scenario is played by one episode: no reset can draw it again."""
         m, _, _ = make()
-        evaluation, _ = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 1)], KEY)
 
         async def go():
             await m.reset("easy", evaluation_id=evaluation.evaluation_id)
@@ -266,7 +273,7 @@ class TestReset:
     def test_a_scenario_that_could_not_be_fetched_is_put_back(self):
         """A reset that fails on the generator consumes nothing: the next one gets the same scenario."""
         m, scenarios, _ = make()
-        evaluation, _ = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 1)], KEY)
         scenarios.fail = True
         with pytest.raises(Unavailable):
             run(m.reset("easy", evaluation_id=evaluation.evaluation_id))
@@ -280,14 +287,14 @@ class TestReset:
         with pytest.raises(FailedPrecondition) as err:
             run(m.reset("easy", 1))
         assert err.value.reason == "EVALUATION_REQUIRED" and scenarios.requested == []
-        evaluation, _ = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, _ = book_of(m).create([("easy", 1)], KEY)
         assert run(m.reset("easy", evaluation_id=evaluation.evaluation_id)).sealed
 
 
 class TestGrading:
     def test_the_agent_sees_only_the_score_and_the_report_keeps_the_full_grade(self):
         m, _, _ = make()
-        evaluation, token = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, token = book_of(m).create([("easy", 1)], KEY)
 
         async def go():
             episode = await m.reset("easy", evaluation_id=evaluation.evaluation_id)
@@ -297,7 +304,7 @@ class TestGrading:
         assert result.outcome == episode.grade == score_only(full_grade())
         assert result.outcome.components == () and result.outcome.answer is None and result.reward == 0.55
         assert not convert.state_to_pb(episode).grade.components
-        report = m.evaluations.close(evaluation.evaluation_id, token)
+        report = book_of(m).close(evaluation.evaluation_id, token)
         assert report.episodes[0].grade == full_grade() and report.episodes[0].status == GRADED
 
     def test_training_mode_keeps_the_detailed_grade(self):
@@ -311,9 +318,9 @@ class TestGrading:
 
     def test_a_closed_evaluation_refuses_every_action_and_freezes_the_report(self):
         m, _, grader = make()
-        evaluation, token = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, token = book_of(m).create([("easy", 1)], KEY)
         episode = run(m.reset("easy", evaluation_id=evaluation.evaluation_id))
-        report = m.evaluations.close(evaluation.evaluation_id, token)
+        report = book_of(m).close(evaluation.evaluation_id, token)
         for action in (READ, SUBMIT):
             with pytest.raises(FailedPrecondition) as err:
                 run(m.step(episode.episode_id, action))
@@ -321,12 +328,12 @@ class TestGrading:
         assert grader.calls == 0 and episode.step_count == 0
         with pytest.raises(FailedPrecondition):
             run(m.reset("easy", evaluation_id=evaluation.evaluation_id))
-        assert m.evaluations.close(evaluation.evaluation_id, token) is report
+        assert book_of(m).close(evaluation.evaluation_id, token) is report
 
     def test_a_submission_graded_while_the_evaluation_closes_is_refused_and_changes_nothing(self):
         """The grade that arrives after the report was made never reaches the agent."""
         m, _, grader = make()
-        evaluation, token = m.evaluations.create([("easy", 1)], KEY)
+        evaluation, token = book_of(m).create([("easy", 1)], KEY)
 
         async def go():
             episode = await m.reset("easy", evaluation_id=evaluation.evaluation_id)
@@ -334,7 +341,7 @@ class TestGrading:
             submission = asyncio.create_task(m.step(episode.episode_id, SUBMIT))
             while grader.calls == 0:
                 await asyncio.sleep(0)
-            report = m.evaluations.close(evaluation.evaluation_id, token)
+            report = book_of(m).close(evaluation.evaluation_id, token)
             grader.gate.set()
             with pytest.raises(FailedPrecondition):
                 await submission
@@ -362,7 +369,7 @@ class TestReport:
     def test_the_report_lists_every_planned_episode_with_its_status(self):
         """Graded, truncated, unfinished and never started, in plan order; ungraded ones score 0."""
         m, _, _ = make()
-        evaluation, token = m.evaluations.create([("easy", 4)], KEY)
+        evaluation, token = book_of(m).create([("easy", 4)], KEY)
 
         async def go():
             graded = await m.reset("easy", evaluation_id=evaluation.evaluation_id)
@@ -378,7 +385,7 @@ class TestReport:
         graded, truncated, unfinished = run(go())
         progress = evaluation.progress().tasks[0]
         assert (progress.started, progress.ended) == (3, 2)
-        report = m.evaluations.close(evaluation.evaluation_id, token)
+        report = book_of(m).close(evaluation.evaluation_id, token)
         rows = [(e.index, e.status, e.episode_id, e.step_count, e.score) for e in report.episodes]
         assert rows == [
             (0, GRADED, graded.episode_id, 1, 0.55),
@@ -396,14 +403,14 @@ class TestReport:
 
         def play() -> tuple:
             m, _, _ = make()
-            evaluation, token = m.evaluations.create([("easy", 2), ("hard", 1)], KEY)
+            evaluation, token = book_of(m).create([("easy", 2), ("hard", 1)], KEY)
 
             async def go():
                 episode = await m.reset("", evaluation_id=evaluation.evaluation_id)
                 await m.step(episode.episode_id, SUBMIT)
 
             run(go())
-            report = convert.report_to_pb(m.evaluations.close(evaluation.evaluation_id, token))
+            report = convert.report_to_pb(book_of(m).close(evaluation.evaluation_id, token))
             report.evaluation_id = ""
             for episode in report.episodes:
                 episode.episode_id = ""

@@ -74,6 +74,18 @@ class TestOwnerOfCall:
         with pytest.raises(InvalidArgument):
             owner_of_call([("x-mlopsdebug-client-token", "x" * 257)], "p", None)
 
+    def test_behind_a_proxy_its_peer_header_names_a_tokenless_caller(self):
+        forwarded = [("x-mlopsdebug-peer", "10.0.0.7:41234")]
+        assert owner_of_call(forwarded, "ipv4:10.0.0.2:5", None, trust_proxy_peer=True) == "peer:10.0.0.7:41234"
+        # Not trusted unless told: any direct caller could send the header.
+        assert owner_of_call(forwarded, "ipv4:10.0.0.2:5", None) == "peer:ipv4:10.0.0.2:5"
+        # A call that did not come through the proxy keeps its connection's peer; a token or key still wins.
+        assert owner_of_call([], "ipv4:10.0.0.2:5", None, trust_proxy_peer=True) == "peer:ipv4:10.0.0.2:5"
+        token = [("x-mlopsdebug-client-token", "secret"), *forwarded]
+        assert owner_of_call(token, "p", None, trust_proxy_peer=True) == owner_of_call(token[:1], "p", None)
+        keyed = [("authorization", f"Bearer {KEY}"), *forwarded]
+        assert owner_of_call(keyed, "p", KEYS, trust_proxy_peer=True) == "key:alice"
+
 
 class TestGatewayCallers:
     def test_http_callers(self):

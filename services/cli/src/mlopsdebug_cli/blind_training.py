@@ -3,9 +3,10 @@
 The agents learn as any agent in training mode could: on a deployment whose grades reveal the answer
 after each episode, on seeds disjoint from the evaluated ones. Two rounds of episodes, played with
 `mlopsdebug eval`'s own runner:
-1. survey: on every training seed, run the eight sanity checks, submit a neutral diagnosis, and keep the
-   verdicts and the revealed answer (held-out faults keep theirs sealed in training mode unless the operator
-   reveals them, so the table does not know them: evaluating on `--split heldout` measures that);
+1. survey: on every training seed of the task's `train` split (its held-out faults never come up, even on
+   a deployment that reveals their answers, as `mlopsdebug eval`'s own does for its report; so the table
+   does not know them, and evaluating on `--split heldout` measures that), run the eight sanity checks,
+   submit a neutral diagnosis, and keep the verdicts and the revealed answer;
 2. probes: submit each candidate fix (derived from the revealed rule sentences) with the episode's own
    category, file and field on up to `blind.PROBE_SEEDS` training seeds of its fault, and keep the
    credits the grade gives it.
@@ -59,7 +60,7 @@ __all__ = [
 # Used when a blind agent is evaluated without --train-seeds; refused if it overlaps the evaluated seeds.
 DEFAULT_TRAIN_SEEDS: Final[str] = "10000-10299"
 # Part of the cache key: bump when the learning changes, so old tables are not reused.
-LEARNER_VERSION: Final[str] = "1"
+LEARNER_VERSION: Final[str] = "2"  # 2: learns on the train split
 _SURVEY: Final[str] = "blind-survey"
 
 
@@ -140,9 +141,8 @@ async def collect(
             raise TrainingError(f"{len(failures)} training episode(s) failed, e.g. {key.task} seed {key.seed}: {reason}")
         return sorted(records, key=lambda r: (str(r["agent"]), str(r["task"]), int(r["seed"])))
 
-    survey = await play([EpisodeKey(_SURVEY, t, s) for t in tasks for s in seeds], {_SURVEY: _SurveyAgent})
-    # Held-out faults keep their answers sealed in training mode (unless the operator reveals them): a
-    # training-mode agent cannot learn them, so neither does the table.
+    splits = training_splits(address, tasks)
+    survey = await play([EpisodeKey(_SURVEY, t, s, splits[t]) for t in tasks for s in seeds], {_SURVEY: _SurveyAgent})
     known = [e for e in (Example.from_record(r) for r in survey) if e is not None]
     if not known:
         raise TrainingError(
@@ -159,7 +159,7 @@ async def collect(
         index = taken[where] = taken.get(where, -1) + 1
         name = f"blind-probe-{index}"
         answers.setdefault(name, {})[where] = answer
-        keys.append(EpisodeKey(name, example.task, example.seed))
+        keys.append(EpisodeKey(name, example.task, example.seed, splits[example.task]))
 
     def factory(name: str) -> Callable[[int], Agent]:
         return lambda seed: _ProbeAgent(seed, answers[name])
@@ -167,6 +167,13 @@ async def collect(
     probed = await play(keys, {name: factory(name) for name in answers})
     probes = [p for p in (Probe.from_record(r) for r in probed) if p is not None]
     return known, probes
+
+
+def training_splits(address: str, tasks: Sequence[str]) -> dict[str, str]:
+    """The split the agents learn on, per task: `train` where the task holds faults out, else `all`."""
+    with EpisodeClient(address, config=ClientConfig(timeout_s=60.0, wait_for_ready=True)) as client:
+        offered = {t.task_id: t.has_heldout_split for t in client.list_tasks().tasks}
+    return {task: "train" if offered.get(task) else "all" for task in tasks}
 
 
 def fingerprint(address: str, task: str, seeds: Sequence[int]) -> dict[str, Any]:
@@ -232,7 +239,7 @@ def train(
         console.print(
             f"[dim]blind agents: learned from {len(examples)} episodes and {len(probes)} probes in"
             f" {time.perf_counter() - started:.1f}s; cached in {cache_dir}[/]"
-            + (f" ({sealed} training episodes kept their answer sealed: held-out faults)" if sealed else "")
+            + (f" ({sealed} training episodes kept their answer sealed)" if sealed else "")
         )
     merged = BlindTable(
         {task: table.tasks[task] for task, table in tables.items() if table is not None},

@@ -268,6 +268,8 @@ class LocalCluster:
         elif service == "episode":
             if self.redis_url is not None:
                 env["MLOPSDEBUG_REDIS_URL"] = self.redis_url
+            # Behind Envoy, anonymous callers without a token are told apart by Envoy's x-mlopsdebug-peer.
+            env["MLOPSDEBUG_TRUST_PROXY_PEER"] = "true" if self.options.scaled else "false"
             env["MLOPSDEBUG_EPISODE_HOST"] = bind
             env["MLOPSDEBUG_EPISODE_PORT"] = str(port)
             env["MLOPSDEBUG_GENERATOR_ADDR"] = self.peer_target("generator")

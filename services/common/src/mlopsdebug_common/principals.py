@@ -29,6 +29,9 @@ from mlopsdebug_common.errors import InvalidArgument, Unauthenticated
 
 AUTHORIZATION: Final = "authorization"
 CLIENT_TOKEN: Final = "x-mlopsdebug-client-token"  # noqa: S105 - a metadata key's name, not a secret
+# The downstream client's address (ip:port), set by Envoy in front of episode replicas; trusted only when
+# the replica is told so (MLOPSDEBUG_TRUST_PROXY_PEER), since any direct caller could send it.
+PROXY_PEER: Final = "x-mlopsdebug-peer"
 KEYS_FILE_ENV: Final = "MLOPSDEBUG_API_KEYS_FILE"
 PRINCIPAL_PATTERN: Final = r"^[A-Za-z0-9._@-]{1,64}$"
 CLIENT_TOKEN_MAX_CHARS: Final = 256
@@ -118,20 +121,27 @@ def validate_client_token(token: str) -> str:
     return token
 
 
-def owner_of_call(metadata: Iterable[tuple[str, str | bytes]], peer: str, keys: ApiKeys | None) -> str:
+def owner_of_call(
+    metadata: Iterable[tuple[str, str | bytes]], peer: str, keys: ApiKeys | None, *, trust_proxy_peer: bool = False
+) -> str:
     """The owner scope of a call: `key:<principal>`, `token:<digest>` or `peer:<address>`.
 
     With keys configured, a valid key is required (else Unauthenticated) and names the owner; a client
     token is then irrelevant. Without keys, the client token (hashed, so that scopes never show the
     secret) names the owner, else the connection's peer address. An authorization header sent to a
-    service without keys is ignored.
+    service without keys is ignored. `trust_proxy_peer`: the peer is the proxy's (Envoy's), shared by
+    every client it multiplexes onto one connection, so the client's address comes from the proxy's
+    PROXY_PEER header instead (the proxy overwrites it, so a client cannot choose it; a call without it
+    did not come through the proxy and keeps its connection's peer).
     """
-    authorization = token = None
+    authorization = token = forwarded = None
     for name, value in metadata:
         if name == AUTHORIZATION and authorization is None:
             authorization = value if isinstance(value, str) else value.decode("latin-1")
         elif name == CLIENT_TOKEN and token is None:
             token = value if isinstance(value, str) else value.decode("latin-1")
+        elif name == PROXY_PEER and forwarded is None and trust_proxy_peer:
+            forwarded = value if isinstance(value, str) else value.decode("latin-1")
     if keys is not None:
         key = bearer_token(authorization) if authorization else None
         principal = keys.principal(key) if key else None
@@ -144,7 +154,7 @@ def owner_of_call(metadata: Iterable[tuple[str, str | bytes]], peer: str, keys: 
         return "key:" + principal
     if token is not None:
         return token_owner(token)
-    return "peer:" + peer
+    return "peer:" + (forwarded or peer)
 
 
 def token_owner(token: str) -> str:

@@ -38,6 +38,11 @@ class EpisodeServerConfig:
     # The shared episode store (MLOPSDEBUG_REDIS_URL, e.g. redis://127.0.0.1:6379/0): replicas on one
     # Redis serve each other's episodes. "": episodes live in this process (the memory store).
     redis_url: str = ""
+    # Behind Envoy every anonymous caller without a client token shares Envoy's connection, so its
+    # owner scope comes from Envoy's `x-mlopsdebug-peer` header (the caller's own address) instead
+    # (MLOPSDEBUG_TRUST_PROXY_PEER). Only for replicas that nothing but Envoy can reach (deploy/k8s's
+    # NetworkPolicy; `mlopsdebug up --episodes N` binds them to loopback): a direct caller could send it.
+    trust_proxy_peer: bool = False
 
     @classmethod
     def from_env(cls) -> EpisodeServerConfig:
@@ -57,6 +62,7 @@ class EpisodeServerConfig:
             max_episodes_per_principal=rpc.env_int("MLOPSDEBUG_MAX_EPISODES_PER_PRINCIPAL", 256),
             api_keys=principals.keys_from_env(),
             redis_url=rpc.env_str("MLOPSDEBUG_REDIS_URL", ""),
+            trust_proxy_peer=rpc.env_bool("MLOPSDEBUG_TRUST_PROXY_PEER", False),
             mtls=rpc.mtls_from_env(rpc.EPISODE_IDENTITY),
             edge_credentials=rpc.edge_tls_from_env("MLOPSDEBUG_EPISODE"),
         )

@@ -273,7 +273,7 @@ def state_to_pb(episode: Episode) -> ep_pb.EpisodeStateInfo:
         scenario_id="" if sealed else episode.scenario.scenario_id,
         created_at=episode.created_at,
         sealed=sealed,
-        evaluation_id=episode.evaluation.evaluation.evaluation_id if episode.evaluation is not None else "",
+        evaluation_id=episode.evaluation.evaluation_id if episode.evaluation is not None else "",
     )
     if episode.grade is not None:
         state.grade.CopyFrom(grade_to_pb(episode.grade))

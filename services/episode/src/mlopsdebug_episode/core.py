@@ -39,7 +39,13 @@ from mlopsdebug_common.validation import (
     validate_task_id,
 )
 from mlopsdebug_episode.actions import READ_TARGETS, Action, parse_epoch_filter, validate_action
-from mlopsdebug_episode.evaluation import EvaluationBook, Slot, score_only
+from mlopsdebug_episode.evaluation import (
+    EvaluationBook,
+    EvaluationStore,
+    MemoryEvaluationStore,
+    SlotRef,
+    score_only,
+)
 from mlopsdebug_episode.store import EpisodeRecord, EpisodeStore, MemoryEpisodeStore
 
 REWARD_NEW_ARTIFACT: Final = 0.02
@@ -128,7 +134,7 @@ class Episode:
     grade: Grade | None = None
     lock: asyncio.Lock = dataclasses.field(default_factory=asyncio.Lock)
     # The sealed evaluation's slot this episode plays; None in training mode.
-    evaluation: Slot | None = None
+    evaluation: SlotRef | None = None
     split: str = "all"
     # 1 when created, +1 per applied step: a shared store's compare-and-set guard.
     version: int = 1
@@ -186,11 +192,15 @@ class EpisodeManager:
         *,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime.datetime] = lambda: datetime.datetime.now(datetime.UTC),
-        evaluations: EvaluationBook | None = None,
+        evaluations: EvaluationStore | EvaluationBook | None = None,
         store: EpisodeStore | None = None,
     ) -> None:
         self._scenarios = scenarios
-        self.evaluations = evaluations if evaluations is not None else EvaluationBook()
+        # A bare book (tests, embedded use) is held in memory; a deployment passes its store.
+        self.evaluations: EvaluationStore = (
+            MemoryEvaluationStore(evaluations) if evaluations is None or isinstance(evaluations, EvaluationBook)
+            else evaluations
+        )
         self._grader = grader
         self.config = config
         self._clock = clock
@@ -228,7 +238,7 @@ class EpisodeManager:
     ) -> Episode:
         """Starts an episode; with `evaluation_id`, on that sealed evaluation's next scenario of the task."""
         if evaluation_id or self.evaluations.require_evaluation:
-            task_id = self.evaluations.resolve_task(evaluation_id, task_id, seed)
+            task_id = await self.evaluations.resolve_task(evaluation_id, task_id, seed)
         task = TASKS[validate_task_id(task_id)]
         validate_split(task.task_id, split)
         if seed is None:
@@ -244,28 +254,30 @@ class EpisodeManager:
             episode_id = "ep-" + secrets.token_hex(12)
         await self.store.reserve(owner, episode_id, named=named)
         try:
-            slot = self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
+            slot = await self.evaluations.draw(evaluation_id, task.task_id) if evaluation_id else None
         except BaseException:
             await self.store.release(owner, episode_id)
             raise
         if slot is not None:
             seed = slot.seed
-        attach_refused = False
+        attached = False
         try:
             scenario = await self._scenarios.get(task.task_id, seed, split)
-            if slot is not None:
-                attach_refused = True  # attach is refused if the evaluation closed meanwhile
-                slot.attach(episode_id, scenario.scenario_id)
-                attach_refused = False
+            if slot is not None:  # refused if the evaluation closed meanwhile
+                await self.evaluations.attach(slot, episode_id, scenario.scenario_id)
+                attached = True
             now = self._wall_clock().replace(microsecond=0).isoformat().replace("+00:00", "Z")
             episode = Episode(
                 owner, episode_id, task, seed, scenario, now, self._clock(), evaluation=slot, split=split
             )
             await self.store.create(episode)
         except BaseException:
-            if slot is not None and not attach_refused:  # nobody saw the scenario: the next reset takes it
-                slot.detach()
-                self.evaluations.put_back(slot)
+            # Nobody saw the scenario: the next reset takes it. Once bound to this episode id it stays used
+            # (score 0), as a record whose write failed may exist all the same; a store that is down too
+            # keeps it drawn.
+            if slot is not None and not attached:
+                with contextlib.suppress(Exception):
+                    await self.evaluations.put_back(slot)
             with contextlib.suppress(Exception):  # a store that is down lets the reservation expire
                 await self.store.release(owner, episode_id)
             raise
@@ -279,7 +291,7 @@ class EpisodeManager:
                                      reason="EPISODE_UNREADABLE")
         slot = None
         if record.evaluation_id:
-            slot = self.evaluations.slot_of(record.evaluation_id, record.task_id, record.evaluation_index)
+            slot = self.evaluations.slot_of(record.evaluation_id, record.task_id, record.evaluation_index, record.seed)
             if slot is None:
                 raise FailedPrecondition(
                     f"episode {record.episode_id!r} belongs to a sealed evaluation held by another replica; "
@@ -355,8 +367,10 @@ class EpisodeManager:
                 raise NotFound(f"episode {episode_id!r} was closed", reason="EPISODE_NOT_FOUND")
             if episode.done:
                 raise _ended(episode)
-            if episode.evaluation is not None:
-                episode.evaluation.check_open()
+            slot = episode.evaluation
+            if slot is not None:
+                await self.evaluations.check_open(slot)
+            full_grade = None
             if action.kind == "submit_diagnosis":
                 # The remote call happens before any mutation: if it fails, the episode is untouched.
                 grade = await self._grader.grade(
@@ -364,16 +378,17 @@ class EpisodeManager:
                     action.diagnosis,
                     task=episode.task,
                 )
-                if episode.evaluation is not None:  # the full grade goes to the operator's report only
-                    grade = episode.evaluation.seal(grade)
+                if slot is not None:  # the full grade goes to the operator's report only
+                    await self.evaluations.check_sealable(slot)
+                    full_grade, grade = grade, score_only(grade)
                 result = self._apply(episode, action, grade, grade.score)
             else:
                 outcome, reward = self._observe(episode, action)
                 result = self._apply(episode, action, outcome, reward)
             episode.version += 1
             await memory.commit(episode)
-            if episode.evaluation is not None:
-                episode.evaluation.observe(episode.step_count, episode.truncated)
+            if slot is not None:
+                await self.evaluations.observe(slot, episode.step_count, episode.truncated, full_grade)
             return result
 
     async def _step_shared(self, episode: Episode, action: Action) -> StepResult:
@@ -383,12 +398,12 @@ class EpisodeManager:
             raise _ended(episode)
         slot = episode.evaluation
         if slot is not None:
-            slot.check_open()
+            await self.evaluations.check_open(slot)
         full_grade = None
         if action.kind == "submit_diagnosis":
             full_grade = await self._grader.grade(episode.scenario.answer_key, action.diagnosis, task=episode.task)
             if slot is not None:
-                slot.check_sealable()
+                await self.evaluations.check_sealable(slot)
             outcome: ActionOutcome = score_only(full_grade) if slot is not None else full_grade
             reward = full_grade.score
         else:
@@ -397,9 +412,7 @@ class EpisodeManager:
         result = self._apply(successor, action, outcome, reward)
         await self.store.commit(successor)
         if slot is not None:
-            if full_grade is not None:
-                slot.record(full_grade)
-            slot.observe(successor.step_count, successor.truncated)
+            await self.evaluations.observe(slot, successor.step_count, successor.truncated, full_grade)
         return result
 
     async def step_batch(

@@ -21,7 +21,7 @@ from mlopsdebug_episode import convert
 from mlopsdebug_episode.actions import Action
 from mlopsdebug_episode.config import EpisodeServerConfig
 from mlopsdebug_episode.core import Episode, EpisodeManager, Grader, ScenarioSource, StepResult
-from mlopsdebug_episode.evaluation import EvaluationBook
+from mlopsdebug_episode.evaluation import EvaluationBook, EvaluationStore, MemoryEvaluationStore
 from mlopsdebug_episode.remote import RemoteGrader, RemoteScenarioSource
 
 DOMAIN = "episode.mlopsdebug"
@@ -62,9 +62,11 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         manager: EpisodeManager,
         *,
         api_keys: principals.ApiKeys | None = None,
+        trust_proxy_peer: bool = False,
     ) -> None:
         self._manager = manager
         self._keys = api_keys
+        self._trust_proxy_peer = trust_proxy_peer  # see EpisodeServerConfig.trust_proxy_peer
         # The static part of observations by scenario id, shared by every episode on that scenario.
         self._templates: collections.OrderedDict[str, convert.ObservationParts] = collections.OrderedDict()
         # A non-submitting action's result is a function of the scenario and the action alone.
@@ -102,7 +104,9 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         return self._parts(episode).template
 
     def _owner(self, context: grpc.aio.ServicerContext) -> str:
-        return principals.owner_of_call(context.invocation_metadata() or (), context.peer(), self._keys)
+        return principals.owner_of_call(
+            context.invocation_metadata() or (), context.peer(), self._keys, trust_proxy_peer=self._trust_proxy_peer
+        )
 
     def _step_owner(self, step: ep_pb.StepRequest, call_owner: str) -> str:
         """A step's own client token (keys off only) stands in for the call's: see StepRequest.client_token."""
@@ -215,25 +219,23 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
     ) -> ep_pb.CreateEvaluationResponse:
         self._owner(context)  # with keys on, only a keyed caller may open an evaluation
         plan = [(task.task_id, task.episodes) for task in request.tasks]
-        evaluation, token = self._manager.evaluations.create(plan, request.scenario_stream_key)
+        progress, token = await self._manager.evaluations.create(plan, request.scenario_stream_key)
         return ep_pb.CreateEvaluationResponse(
-            evaluation_id=evaluation.evaluation_id,
-            operator_token=token,
-            progress=convert.progress_to_pb(evaluation.progress()),
+            evaluation_id=progress.evaluation_id, operator_token=token, progress=convert.progress_to_pb(progress)
         )
 
     async def GetEvaluation(  # noqa: N802
         self, request: ep_pb.GetEvaluationRequest, context: grpc.aio.ServicerContext
     ) -> ep_pb.GetEvaluationResponse:
         self._owner(context)
-        progress = self._manager.evaluations.progress(request.evaluation_id)
+        progress = await self._manager.evaluations.progress(request.evaluation_id)
         return ep_pb.GetEvaluationResponse(progress=convert.progress_to_pb(progress))
 
     async def CloseEvaluation(  # noqa: N802
         self, request: ep_pb.CloseEvaluationRequest, context: grpc.aio.ServicerContext
     ) -> ep_pb.CloseEvaluationResponse:
         self._owner(context)
-        report = self._manager.evaluations.close(request.evaluation_id, request.operator_token)
+        report = await self._manager.evaluations.close(request.evaluation_id, request.operator_token)
         return ep_pb.CloseEvaluationResponse(report=convert.report_to_pb(report))
 
     # -- the bidirectional stream --
@@ -354,21 +356,31 @@ async def build_server(
             "%s is not set: calls to generator and grader are plaintext, and those services accept calls "
             "from any process that reaches them", rpc.MTLS_DIR_ENV,
         )
-    evaluations = EvaluationBook(
-        max_evaluations=config.max_evaluations,
-        idle_timeout_s=config.evaluation_idle_s,
-        require_evaluation=config.require_evaluation,
+    evaluations: EvaluationStore = MemoryEvaluationStore(
+        EvaluationBook(
+            max_evaluations=config.max_evaluations,
+            idle_timeout_s=config.evaluation_idle_s,
+            require_evaluation=config.require_evaluation,
+        )
     )
     store = None
     if config.redis_url:
+        from mlopsdebug_episode.redis_evaluations import RedisEvaluationStore  # noqa: PLC0415 - only with Redis
         from mlopsdebug_episode.redis_store import RedisEpisodeStore  # noqa: PLC0415 - only with Redis
 
         store = RedisEpisodeStore.from_url(config.redis_url, config.episode_config(), timeout_s=config.peer_timeout_s)
         log.info("episodes are kept in %s (MLOPSDEBUG_REDIS_URL), shared with every replica on it", store.describe())
+        evaluations = RedisEvaluationStore.from_url(
+            config.redis_url,
+            max_evaluations=config.max_evaluations,
+            idle_timeout_s=config.evaluation_idle_s,
+            require_evaluation=config.require_evaluation,
+            timeout_s=config.peer_timeout_s,
+        )
     manager = EpisodeManager(
         remote_scenarios, remote_grader, config.episode_config(), evaluations=evaluations, store=store
     )
-    servicer = EpisodeServicer(manager, api_keys=config.api_keys)
+    servicer = EpisodeServicer(manager, api_keys=config.api_keys, trust_proxy_peer=config.trust_proxy_peer)
     server, port, health = await rpc.start_server(
         lambda s: register(servicer, s),
         [SERVICE_NAME],
@@ -397,6 +409,7 @@ async def build_server(
             close = getattr(peer, "close", None)
             if close is not None:
                 await close()
+        await manager.evaluations.aclose()
 
     return server, port, health, servicer, stop_extras
 

@@ -80,7 +80,7 @@ class EpisodeRecord:
             duplicate_reads=episode.duplicate_reads,
             seen_reads=sorted(list(identity) for identity in episode.seen_reads),
             grade=episode.grade,
-            evaluation_id=slot.evaluation.evaluation_id if slot is not None else "",
+            evaluation_id=slot.evaluation_id if slot is not None else "",
             evaluation_index=slot.index if slot is not None else 0,
         )
 

@@ -726,3 +726,10 @@ class TestHandEncodedFields:
         assert convert.action_from_pb(pb.Action(run_sanity_check=pb.RunSanityCheck(check=999))) == Action(  # type: ignore[arg-type]
             "run_sanity_check", check=""
         )
+
+    def test_a_negative_varint_is_refused_not_read_from_the_table_backwards(self):
+        from mlopsdebug_episode import convert
+
+        with pytest.raises(ValueError):
+            convert._varint(-1)
+        assert convert._int32(-1) == b"\xff" * 9 + b"\x01"

@@ -210,8 +210,10 @@ def _int32(value: int) -> bytes:
 
 
 def _varint(value: int) -> bytes:
-    if value < 0x4000:  # up to two bytes (a length up to 16 KiB, most observations'): from a table
+    if 0 <= value < 0x4000:  # up to two bytes (a length up to 16 KiB, most observations'): from a table
         return _SHORT_VARINTS[value]
+    if value < 0:
+        raise ValueError(f"a varint holds a non-negative value, not {value}")
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)

@@ -630,7 +630,7 @@ class TestObservationTemplates:
                 for action in (read, query, read):
                     request = ep_pb.StepRequest(episode_id=episode.episode_id, action=action)
                     encoded = await servicer._step(request, "")
-                    seen.append((seed, ep_pb.StepResponse.FromString(encoded).observation.last_action_result))
+                    seen.append((seed, pb.Observation.FromString(encoded).last_action_result))
             return seen
 
         seen = run(play())
@@ -668,3 +668,68 @@ class TestObservationTemplates:
         assert last.step_count == 2 and last.last_action_result.logs.matched_lines == 3
         expected = convert.fill_observation(convert.observation_template(episode), episode)
         assert last.run_summary == expected.run_summary and list(last.artifacts_read) == ["config.yaml", "train.log"]
+
+
+class TestHandEncodedFields:
+    """The servicer writes an observation's changing fields and the envelopes around it by hand; each
+    must be byte for byte what protobuf writes, at the edges where the encodings differ."""
+
+    @pytest.mark.parametrize("reward", [0.0, -0.0, 0.02, -0.02, 1e-300, float("inf"), float("-inf")])
+    @pytest.mark.parametrize("cumulative", [0.0, -0.0, 0.7, -3.25])
+    def test_changing_fields_match_the_message(self, reward, cumulative):
+        from types import SimpleNamespace
+
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug_episode import convert
+
+        messages = ("Identical to an earlier read; repeated reads cost reward.", "1 step left. é✓")
+        for step_count, max_steps in ((0, 0), (1, 40), (127, 128), (300, 20_000), (-1, 5)):
+            for terminated, truncated in ((False, False), (True, False), (False, True), (True, True)):
+                for with_result in (False, True):
+                    episode = SimpleNamespace(
+                        step_count=step_count, task=SimpleNamespace(max_steps=max_steps), terminated=terminated,
+                        truncated=truncated, cumulative_reward=cumulative,
+                    )
+                    result = SimpleNamespace(reward=reward, messages=messages) if with_result else None
+                    expected = pb.Observation(
+                        step_count=step_count, max_steps=max_steps, terminated=terminated, truncated=truncated,
+                        done=terminated or truncated, cumulative_reward=cumulative,
+                    )
+                    if result is not None:
+                        expected.reward = reward
+                        expected.messages.extend(messages)
+                    assert convert._changing_fields(episode, result) == expected.SerializeToString()  # type: ignore[arg-type]
+
+    @pytest.mark.parametrize("size", [0, 1, 127, 128, 16_383, 16_384, 70_000])
+    def test_nested_fields_match_the_message(self, size):
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
+        from mlopsdebug_episode import convert
+
+        observation = pb.Observation(task_description="x" * size)
+        encoded = observation.SerializeToString()
+        request_id = convert.length_delimited(1, b"request-7")
+        session = ep_pb.SessionResponse(request_id="request-7", step=ep_pb.StepResponse(observation=observation))
+        assert convert.nested((3, 1), encoded, request_id) == session.SerializeToString()
+        batch = ep_pb.StepBatchResponse(results=[ep_pb.StepBatchResult(step=ep_pb.StepResponse(observation=observation))])
+        assert convert.nested((1, 1, 1), encoded) == batch.SerializeToString()
+
+    def test_shared_actions_equal_freshly_converted_ones(self):
+        from mlopsdebug.common.v1 import common_pb2 as pb
+        from mlopsdebug_common.convert import CHECK_TO_PB
+        from mlopsdebug_episode import convert
+
+        assert convert.action_from_pb(pb.Action(read_config=pb.ReadConfig())) == Action("read_config")
+        for check, number in CHECK_TO_PB.items():
+            action = convert.action_from_pb(pb.Action(run_sanity_check=pb.RunSanityCheck(check=number)))
+            assert action == Action("run_sanity_check", check=check)
+        assert convert.action_from_pb(pb.Action(run_sanity_check=pb.RunSanityCheck(check=999))) == Action(  # type: ignore[arg-type]
+            "run_sanity_check", check=""
+        )
+
+    def test_a_negative_varint_is_refused_not_read_from_the_table_backwards(self):
+        from mlopsdebug_episode import convert
+
+        with pytest.raises(ValueError):
+            convert._varint(-1)
+        assert convert._int32(-1) == b"\xff" * 9 + b"\x01"

@@ -554,8 +554,11 @@ class AsyncEpisodeSession(_SessionBase):
                 return Broken(error, sent=False)
         if stream.reader is None:
             stream.reader = asyncio.create_task(self._read_responses(stream), name="mlopsdebug-session-reader")
+        remaining = patience.remaining()
+        if remaining is None:  # no deadline: wait_for would only add a coroutine and a future per request
+            return await answer
         try:
-            return await asyncio.wait_for(answer, patience.remaining())
+            return await asyncio.wait_for(answer, remaining)
         except TimeoutError:
             for episode_id in send.episodes:
                 self._book.unknown(episode_id)

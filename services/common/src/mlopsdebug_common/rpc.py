@@ -339,6 +339,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         kind = next(name for name in ("unary_unary", "unary_stream", "stream_unary", "stream_stream")
                     if getattr(handler, name) is not None)
         behavior = getattr(handler, kind)
+        must_admit = check_peer or streaming_in
 
         def tolerant_decode(data: bytes) -> Any:
             try:
@@ -353,7 +354,7 @@ class ServerGuard(grpc.aio.ServerInterceptor):
                 if refusal is not None:
                     await context.abort_with_status(refusal)  # pyright: ignore[reportAttributeAccessIssue] - as above
             if streaming_in:
-                return checked_stream(request, context)
+                return _CheckedRequests(guard, method, context)
             if request is UNDECODABLE:
                 await guard._refuse_undecodable(method, context)
             return request
@@ -361,12 +362,6 @@ class ServerGuard(grpc.aio.ServerInterceptor):
         async def fail(exc: Exception, context: grpc.aio.ServicerContext) -> NoReturn:
             await context.abort_with_status(rpc_status.to_status(status_from_exception(exc, guard._domain)))  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
             raise AssertionError("unreachable") from exc  # abort_with_status raises AbortError
-
-        async def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
-            async for request in requests:
-                if request is UNDECODABLE:
-                    await guard._refuse_undecodable(method, context)
-                yield request
 
         new_behavior: Callable[..., Any]
         if inspect.isasyncgenfunction(behavior):
@@ -383,7 +378,8 @@ class ServerGuard(grpc.aio.ServerInterceptor):
             new_behavior = streamed
         else:
             async def called(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                admitted = await admit(request, context)
+                # A unary request that decoded needs no admission step (one coroutine less per call).
+                admitted = await admit(request, context) if must_admit or request is UNDECODABLE else request
                 try:
                     return await behavior(admitted, context)
                 except (asyncio.CancelledError, grpc.aio.AbortError):
@@ -393,6 +389,31 @@ class ServerGuard(grpc.aio.ServerInterceptor):
 
             new_behavior = called
         return handler._replace(request_deserializer=tolerant_decode, **{kind: new_behavior})  # pyright: ignore[reportAttributeAccessIssue] - a namedtuple at run time; typeshed's RpcMethodHandler is a plain class
+
+
+class _CheckedRequests:
+    """A stream method's requests, read straight from the call with `context.read()`: an async iterator
+    class rather than an async generator around grpc's own request generator (two generator layers, about
+    8% of the episode service's time per Session message). An undecodable request aborts the call with
+    INVALID_ARGUMENT, as a unary one does."""
+
+    __slots__ = ("_context", "_guard", "_method")
+
+    def __init__(self, guard: ServerGuard, method: str, context: grpc.aio.ServicerContext) -> None:
+        self._guard = guard
+        self._method = method
+        self._context = context
+
+    def __aiter__(self) -> _CheckedRequests:
+        return self
+
+    async def __anext__(self) -> Any:
+        request = await self._context.read()
+        if request is grpc.aio.EOF:  # pyright: ignore[reportAttributeAccessIssue] - missing from typeshed's grpc.aio stubs
+            raise StopAsyncIteration
+        if request is UNDECODABLE:
+            await self._guard._refuse_undecodable(self._method, self._context)  # noqa: SLF001 - the guard's own helper
+        return request
 
 
 async def start_server(

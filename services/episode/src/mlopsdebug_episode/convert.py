@@ -9,6 +9,7 @@ encoding the whole message gives (the static fields are numbers 1-5, all before 
 from __future__ import annotations
 
 import dataclasses
+import struct
 
 from mlopsdebug.common.v1 import common_pb2 as pb
 from mlopsdebug.episode.v1 import episode_service_pb2 as ep_pb
@@ -30,14 +31,19 @@ from mlopsdebug_episode.evaluation import GRADED, NOT_STARTED, TRUNCATED, UNFINI
 
 
 def action_from_pb(m: pb.Action) -> Action:
-    """Unset enums become "" so that validation names the field; it never raises here."""
+    """Unset enums become "" so that validation names the field; it never raises here. Actions without
+    parameters and sanity checks are shared instances (an Action is immutable): no construction per step."""
     kind = m.WhichOneof("kind")
     if kind is None:
         return Action(kind="")
+    simple = _PARAMETERLESS.get(kind)
+    if simple is not None:
+        return simple
+    if kind == "run_sanity_check":
+        check = m.run_sanity_check.check
+        return _CHECKS.get(check) or Action(kind, check=CHECK_FROM_PB.get(check, ""))
     if kind == "read_logs":
         return Action(kind, log_filter=m.read_logs.log_filter)
-    if kind == "run_sanity_check":
-        return Action(kind, check=CHECK_FROM_PB.get(m.run_sanity_check.check, ""))
     if kind == "query_artifact":
         q = m.query_artifact
         return Action(kind, artifact=ARTIFACT_FROM_PB.get(q.artifact, ""), field_path=q.field_path)
@@ -45,6 +51,14 @@ def action_from_pb(m: pb.Action) -> Action:
         sub = m.submit_diagnosis
         return Action(kind, diagnosis=diagnosis_from_pb(sub.diagnosis) if sub.HasField("diagnosis") else None)
     return Action(kind)
+
+
+_PARAMETERLESS = {
+    field.name: Action(field.name)
+    for field in pb.Action.DESCRIPTOR.oneofs_by_name["kind"].fields
+    if field.name not in ("read_logs", "run_sanity_check", "query_artifact", "submit_diagnosis")
+}
+_CHECKS = {number: Action("run_sanity_check", check=name) for number, name in CHECK_FROM_PB.items()}
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -108,25 +122,45 @@ def observation_bytes(
     parts: ObservationParts, episode: Episode, result: StepResult | None = None, encoded_result: bytes | None = None
 ) -> bytes:
     """The encoded observation, identical to `fill_observation(...).SerializeToString()`, without
-    copying or re-encoding the static part (about 2-50 KB per step on the hard task). `encoded_result`
-    is `action_result_field(result.outcome)` when the caller has it already (cached by scenario and action)."""
-    changing = pb.Observation(
-        step_count=episode.step_count,
-        max_steps=episode.task.max_steps,
-        terminated=episode.terminated,
-        truncated=episode.truncated,
-        done=episode.done,
-        cumulative_reward=episode.cumulative_reward,
-    )
-    read = b"".join(_READ_FIELDS.get(name) or _read_field(name) for name in episode.artifacts_read)
+    copying or re-encoding the static part (about 2-50 KB per step on the hard task) or building a
+    message for the rest. `encoded_result` is `action_result_field(result.outcome)` when the caller has
+    it already (cached by scenario and action)."""
+    read = b"".join([_READ_FIELDS.get(name) or _read_field(name) for name in episode.artifacts_read])
     if result is None:
-        return parts.prefix + read + changing.SerializeToString()
-    changing.reward = result.reward
-    changing.messages.extend(result.messages)
+        return parts.prefix + read + _changing_fields(episode, None)
     if encoded_result is None:
         encoded_result = action_result_field(result.outcome)
     # Fields in number order: 1-5 (prefix), 6 (read), 7 (the result), then 8-15.
-    return parts.prefix + read + encoded_result + changing.SerializeToString()
+    return b"".join((parts.prefix, read, encoded_result, _changing_fields(episode, result)))
+
+
+def _changing_fields(episode: Episode, result: StepResult | None) -> bytes:
+    """Observation fields 8-15 encoded as protobuf encodes them: in number order, a proto3 field at its
+    default left out (a double counts as set unless all its bits are zero, so -0.0 is written)."""
+    out = bytearray()
+    if episode.step_count:
+        out += _STEP_COUNT_TAG + _int32(episode.step_count)
+    max_steps = episode.task.max_steps
+    if max_steps:
+        out += _MAX_STEPS_TAG + _int32(max_steps)
+    terminated, truncated = episode.terminated, episode.truncated
+    if terminated or truncated:
+        out += _DONE_TRUE
+    if terminated:
+        out += _TERMINATED_TRUE
+    if truncated:
+        out += _TRUNCATED_TRUE
+    if result is not None:
+        reward = _pack_double(result.reward)
+        if reward != _ZERO_DOUBLE:
+            out += _REWARD_TAG + reward
+    cumulative = _pack_double(episode.cumulative_reward)
+    if cumulative != _ZERO_DOUBLE:
+        out += _CUMULATIVE_TAG + cumulative
+    if result is not None:
+        for message in result.messages:
+            out += length_delimited(_MESSAGES, message.encode())
+    return bytes(out)
 
 
 def action_result_field(outcome: object) -> bytes:
@@ -138,8 +172,13 @@ def action_result_field(outcome: object) -> bytes:
     return length_delimited(_LAST_ACTION_RESULT, target.SerializeToString())
 
 
-_ARTIFACTS_READ = pb.Observation.DESCRIPTOR.fields_by_name["artifacts_read"].number
-_LAST_ACTION_RESULT = pb.Observation.DESCRIPTOR.fields_by_name["last_action_result"].number
+_OBSERVATION_FIELDS = pb.Observation.DESCRIPTOR.fields_by_name
+_ARTIFACTS_READ = _OBSERVATION_FIELDS["artifacts_read"].number
+_LAST_ACTION_RESULT = _OBSERVATION_FIELDS["last_action_result"].number
+_MESSAGES = _OBSERVATION_FIELDS["messages"].number
+_VARINT, _FIXED64 = 0, 1  # protobuf wire types
+_ZERO_DOUBLE = bytes(8)
+_pack_double = struct.Struct("<d").pack
 
 
 def _read_field(name: str) -> bytes:
@@ -151,7 +190,30 @@ def length_delimited(field_number: int, payload: bytes) -> bytes:
     return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
 
 
+def nested(field_numbers: tuple[int, ...], payload: bytes, prefix: bytes = b"") -> bytes:
+    """`prefix`, then `payload` inside length-delimited fields, outermost first (`nested((3, 1), obs)`:
+    field 3 holding field 1 holding obs): one copy of the payload however deep it sits."""
+    headers = b""
+    for number in reversed(field_numbers):
+        tag = _DELIMITED_TAGS[number] if number < len(_DELIMITED_TAGS) else _varint(number << 3 | 2)
+        headers = tag + _varint(len(payload) + len(headers)) + headers
+    return b"".join((prefix, headers, payload))
+
+
+def _tag(name: str, wire_type: int) -> bytes:
+    return _varint(_OBSERVATION_FIELDS[name].number << 3 | wire_type)
+
+
+def _int32(value: int) -> bytes:
+    """An int32 as a varint: a negative one takes ten bytes (sign-extended to 64 bits)."""
+    return _varint(value if value >= 0 else value & 0xFFFF_FFFF_FFFF_FFFF)
+
+
 def _varint(value: int) -> bytes:
+    if 0 <= value < 0x4000:  # up to two bytes (a length up to 16 KiB, most observations'): from a table
+        return _SHORT_VARINTS[value]
+    if value < 0:
+        raise ValueError(f"a varint holds a non-negative value, not {value}")
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
@@ -160,6 +222,17 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
+_SHORT_VARINTS = [bytes((value,)) for value in range(0x80)] + [
+    bytes((value & 0x7F | 0x80, value >> 7)) for value in range(0x80, 0x4000)
+]  # about 0.5 MB
+_DELIMITED_TAGS = [_varint(number << 3 | 2) for number in range(16)]  # one byte each
+_STEP_COUNT_TAG = _tag("step_count", _VARINT)
+_MAX_STEPS_TAG = _tag("max_steps", _VARINT)
+_DONE_TRUE = _tag("done", _VARINT) + b"\x01"
+_TERMINATED_TRUE = _tag("terminated", _VARINT) + b"\x01"
+_TRUNCATED_TRUE = _tag("truncated", _VARINT) + b"\x01"
+_REWARD_TAG = _tag("reward", _FIXED64)
+_CUMULATIVE_TAG = _tag("cumulative_reward", _FIXED64)
 _READ_FIELDS = {name: _read_field(name) for name in ARTIFACT_TO_PB}
 
 

@@ -41,6 +41,10 @@ _SESSION_STEP_BATCH = ep_pb.SessionResponse.DESCRIPTOR.fields_by_name["step_batc
 _BATCH_RESULTS = ep_pb.StepBatchResponse.DESCRIPTOR.fields_by_name["results"].number
 _BATCH_RESULT_STEP = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["step"].number
 _BATCH_RESULT_ERROR = ep_pb.StepBatchResult.DESCRIPTOR.fields_by_name["error"].number
+# Where a step's observation sits in each response, outermost field first (see `convert.nested`).
+_SESSION_STEP_OBSERVATION = (_SESSION_STEP, _STEP_OBSERVATION)
+_BATCH_STEP_OBSERVATION = (_BATCH_RESULTS, _BATCH_RESULT_STEP, _STEP_OBSERVATION)
+_BATCH_ERROR = (_BATCH_RESULTS, _BATCH_RESULT_ERROR)
 # Methods whose behavior may answer with its response already encoded (bytes), see `_encode`.
 PRE_ENCODED_METHODS = frozenset({"Step", "StepBatch", "Session"})
 log = logging.getLogger("mlopsdebug.episode")
@@ -124,43 +128,42 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         return episode, convert.reset_to_pb(episode, observation)
 
     async def _step(self, request: ep_pb.StepRequest, owner: str) -> bytes:
-        """The encoded StepResponse: the scenario's pre-encoded static fields plus this step's own."""
+        """The step's encoded Observation: the scenario's pre-encoded static fields plus this step's own
+        (callers put it in their response's fields with `convert.nested`, copying it once)."""
         if not request.HasField("action"):
             raise InvalidArgument.for_field("action", "required", reason="ACTION_MISSING")
         action = convert.action_from_pb(request.action)
         owner = self._step_owner(request, owner)
         result: StepResult = await self._manager.step(request.episode_id, action, owner=owner)
-        return self._encoded_step(result, action)
+        return self._encoded_observation(result, action)
 
-    def _encoded_step(self, result: StepResult, action: Action) -> bytes:
+    def _encoded_observation(self, result: StepResult, action: Action) -> bytes:
         episode = result.episode
-        observation = convert.observation_bytes(
-            self._parts(episode), episode, result, self._encoded_result(result, action)
-        )
-        return convert.length_delimited(_STEP_OBSERVATION, observation)
+        return convert.observation_bytes(self._parts(episode), episode, result, self._encoded_result(result, action))
 
     async def _step_batch(
         self, request: ep_pb.StepBatchRequest, owner: str, default_episode_id: str = ""
     ) -> bytes:
         """The encoded StepBatchResponse; an empty episode id means `default_episode_id` (Session's current)."""
+        steps = request.steps
         items = [
             (
                 step.episode_id or default_episode_id,
                 convert.action_from_pb(step.action) if step.HasField("action") else None,
             )
-            for step in request.steps
+            for step in steps
         ]
-        owners = [self._step_owner(step, owner) for step in request.steps]
+        owners = [self._step_owner(step, owner) for step in steps]
         outcomes = await self._manager.step_batch(items, owners=owners)
         encoded: list[bytes] = []
         for (_, action), outcome in zip(items, outcomes, strict=True):
             if isinstance(outcome, StepResult):
                 assert action is not None  # a step without an action fails (ACTION_MISSING)
-                result = convert.length_delimited(_BATCH_RESULT_STEP, self._encoded_step(outcome, action))
+                observation = self._encoded_observation(outcome, action)
+                encoded.append(convert.nested(_BATCH_STEP_OBSERVATION, observation))
             else:
                 status = rpc.status_from_exception(outcome, DOMAIN).SerializeToString()
-                result = convert.length_delimited(_BATCH_RESULT_ERROR, status)
-            encoded.append(convert.length_delimited(_BATCH_RESULTS, result))
+                encoded.append(convert.nested(_BATCH_ERROR, status))
         return b"".join(encoded)
 
     async def _get_state(self, episode_id: str, owner: str) -> ep_pb.GetStateResponse:
@@ -191,7 +194,7 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         self, request: ep_pb.StepRequest, context: grpc.aio.ServicerContext
     ) -> bytes:
         """An encoded StepResponse (the server registers this method with `_encode`)."""
-        return await self._step(request, self._owner(context))
+        return convert.length_delimited(_STEP_OBSERVATION, await self._step(request, self._owner(context)))
 
     async def StepBatch(  # noqa: N802
         self, request: ep_pb.StepBatchRequest, context: grpc.aio.ServicerContext
@@ -252,22 +255,24 @@ class EpisodeServicer(ep_grpc.EpisodeServiceServicer):
         current = ""
         try:
             async for request in request_iterator:
-                request_id = request.request_id[:REQUEST_ID_MAX_CHARS]
+                request_id = request.request_id
                 answer: ep_pb.SessionResponse | bytes
                 try:
                     kind = request.WhichOneof("request")
-                    if len(request.request_id) > REQUEST_ID_MAX_CHARS:
+                    if len(request_id) > REQUEST_ID_MAX_CHARS:
+                        request_id = request_id[:REQUEST_ID_MAX_CHARS]
                         raise InvalidArgument.for_field("request_id", f"longer than {REQUEST_ID_MAX_CHARS} characters")
                     if kind == "step" or kind == "step_batch":
+                        # The request id (field 1) first, then the answer: the order protobuf encodes them in.
+                        prefix = convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) if request_id else b""
                         if kind == "step":
-                            if not request.step.episode_id:
-                                request.step.episode_id = current
-                            answer = convert.length_delimited(_SESSION_STEP, await self._step(request.step, owner))
+                            step = request.step
+                            if not step.episode_id:
+                                step.episode_id = current
+                            answer = convert.nested(_SESSION_STEP_OBSERVATION, await self._step(step, owner), prefix)
                         else:
                             batch = await self._step_batch(request.step_batch, owner, current)
-                            answer = convert.length_delimited(_SESSION_STEP_BATCH, batch)
-                        if request_id:
-                            answer = convert.length_delimited(_SESSION_REQUEST_ID, request_id.encode()) + answer
+                            answer = convert.nested((_SESSION_STEP_BATCH,), batch, prefix)
                     else:
                         answer = ep_pb.SessionResponse(request_id=request_id)
                         if kind == "reset":

@@ -23,6 +23,9 @@ GOLDEN = pathlib.Path(__file__).parent.parent / "data" / "v1_digests.json"
 # Digests of version 2 (generator 3.0.0, the eight-fault pools) made before version 3 existed, and of the
 # grades its keys earn: version 3 must change neither a v2 scenario nor a v2 grade.
 GOLDEN_V2 = pathlib.Path(__file__).parent.parent / "data" / "v2_digests.json"
+# Digests of version 3 (generator 4.0.0) and its grades, made before the generator's speed work (issue 16):
+# making generation faster must not move one byte of a published scenario.
+GOLDEN_V3 = pathlib.Path(__file__).parent.parent / "data" / "v3_digests.json"
 GRADED_SEEDS = 40
 SEEDS_PER_TASK = 60
 SEEDS_PER_FAULT = 20
@@ -118,6 +121,23 @@ class TestPinnedVersion2:
         assert not any(changed.values()), f"grades of v2 keys changed: {changed}"
 
 
+class TestPinnedVersion3:
+    """Version 3 stays as published while the generator is optimised (or a newer version is added)."""
+
+    def test_v3_tasks_reproduce_the_published_scenarios(self):
+        expected = json.loads(GOLDEN_V3.read_text())["scenarios"]
+        got = digests("-v3", pool_version=3)
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name], strict=True)) for name in expected}
+        assert set(got) == set(expected)
+        assert not any(changed.values()), f"scenarios changed under the pinned v3 ids: {changed}"
+
+    def test_v3_grades_are_unchanged(self):
+        expected = json.loads(GOLDEN_V3.read_text())["grades"]
+        got = grade_digests(3)
+        changed = {name: sum(a != b for a, b in zip(got[name], expected[name], strict=True)) for name in expected}
+        assert not any(changed.values()), f"grades of v3 keys changed: {changed}"
+
+
 class TestLatestVersion:
     @pytest.mark.parametrize("family", TASK_ORDER)
     def test_plain_name_is_the_newest_version(self, family):
@@ -151,7 +171,9 @@ def _sealer():
 if __name__ == "__main__":
     import sys
 
-    if sys.argv[1:] == ["v2"]:  # how tests/data/v2_digests.json was made, with generator 3.0.0's code
+    if sys.argv[1:] == ["v3"]:  # how tests/data/v3_digests.json was made, with generator 4.0.0's code
+        print(json.dumps({"scenarios": digests("-v3", pool_version=3), "grades": grade_digests(3)}, indent=0))
+    elif sys.argv[1:] == ["v2"]:  # how tests/data/v2_digests.json was made, with generator 3.0.0's code
         print(json.dumps({"scenarios": digests("-v2", pool_version=2), "grades": grade_digests(2)}, indent=0))
     else:  # how tests/data/v1_digests.json was made, with generator 2.0.0's code
         print(json.dumps(digests(""), indent=0))

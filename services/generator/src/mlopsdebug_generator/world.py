@@ -233,6 +233,9 @@ class World:
     eval_train_site: str = "missing"
     lookup_var: str = "lookup"  # the variable a joined lookup table is read into (named per run from version 3)
     v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
+    # Version 4: whether the evaluation job records the tokenizer release and vocabulary it loaded (text runs;
+    # many evaluation scripts log only the tokenizer's path and the token statistics).
+    eval_records_tokenizer: bool = True
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -670,10 +673,11 @@ def _draw_eval_sites(world: World) -> None:
 
 
 # Version 4: how often a run that has none of these yet gets one (each drawn for every world, fault or not).
-LATER_TEST_SET_RATE = 0.6
+LATER_TEST_SET_RATE = 0.8
 RECOVERED_SPIKE_RATE = 0.4
 REPOSTED_ITEMS_RATE = 0.7
 CAMERA_CHANGE_RATE = 0.4
+UNRECORDED_TOKENIZER_RATE = 0.5
 
 
 def _draw_benign_conditions_v4(world: World) -> None:
@@ -681,7 +685,8 @@ def _draw_benign_conditions_v4(world: World) -> None:
 
     A test set collected later than the pool (test accuracy a few points below val), a bad batch whose
     gradient spike training recovers from, items re-posted under new ids in train and val, test images from
-    another camera or batch. Each shows in the artifacts like any other measurement (eval_results.json,
+    another camera or batch. And half the text runs' evaluation jobs do not record which tokenizer release
+    they loaded (eval_results.json lists its path and token statistics only). Each shows in the artifacts like any other measurement (eval_results.json,
     train.log, dataset_stats.json) and trips the checks that look for it whatever the run's fault, so the
     verdicts overlap across faults. Drawn in a fixed order for every world, planted or healthy.
     """
@@ -690,6 +695,7 @@ def _draw_benign_conditions_v4(world: World) -> None:
     spike_roll, spike, spike_at = rng.random(), float(rng.uniform(9.0, 90.0)), float(rng.uniform(0.25, 0.9))
     dup_roll, dups = rng.random(), int(rng.integers(1, 7))
     pixel_roll, pixel_shift = rng.random(), float(rng.uniform(0.12, 0.3))
+    tokenizer_roll = rng.random()
     if world.test_shift == 0.0 and shift_roll < LATER_TEST_SET_RATE:
         world.test_shift = shift
     if world.benign_spike == 0.0 and spike_roll < RECOVERED_SPIKE_RATE:
@@ -698,6 +704,7 @@ def _draw_benign_conditions_v4(world: World) -> None:
         world.v3_duplicates = dups
     if world.modality == "vision" and world.test_pixel_shift == 0.0 and pixel_roll < CAMERA_CHANGE_RATE:
         world.test_pixel_shift = pixel_shift
+    world.eval_records_tokenizer = not (world.modality == "text" and tokenizer_roll < UNRECORDED_TOKENIZER_RATE)
 
 
 def _place_config_fault(world: World, kind: str, configured: object) -> None:

@@ -376,6 +376,26 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
             # source), which is common in real tables and harmless to the pipeline.
             return _result("feature_statistics", "fail", f"val/test features shifted from train: {body}", metrics, details)
         return _result("feature_statistics", "warn" if shift.max() > 0.1 else "pass", body, metrics, details)
+    if w.modality == "text" and not w.eval_records_tokenizer:
+        # Version 4: the evaluation job recorded no token statistics, so only the splits' training-time
+        # tokenization can be compared (the text-length rule below).
+        txt = w.text_stats()
+        length_shift = float(txt.mean_tokens[1] / txt.mean_tokens[0] - 1.0)
+        metrics = {
+            "train_tokens_per_sample": float(txt.mean_tokens[0]),
+            "val_tokens_per_sample_train_time": float(txt.mean_tokens[1]),
+            "val_vs_train_tokens_per_sample": length_shift,
+        }
+        details = [
+            f"{split}: {txt.mean_tokens[i]:.1f} tokens/sample, unk {txt.unk_rate[i]:.5f}, truncated {txt.truncated[i]:.2%}"
+            for i, split in enumerate(_SPLITS)
+        ]
+        body = (
+            f"eval_results.json records no token statistics of evaluation; at training time val texts average "
+            f"{txt.mean_tokens[1]:.1f} tokens/sample against train's {txt.mean_tokens[0]:.1f} ({length_shift:+.1%})"
+        )
+        status = "fail" if abs(length_shift) > TEXT_LENGTH_SHIFT_FAIL else "pass"
+        return _result("feature_statistics", status, body, metrics, details)
     if w.modality == "text":
         txt = w.text_stats()
         token_change = float(txt.eval_mean_tokens[0] / txt.mean_tokens[1] - 1.0)
@@ -455,7 +475,7 @@ def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
         ]
         if not w.eval_records_tokenizer:
             # Version 4: eval_results.json does not say which tokenizer release evaluation loaded, so the check
-            # cannot compare releases; the token statistics (feature_statistics) and the evaluation code can.
+            # cannot compare releases; the evaluation code (preprocessing.py) can.
             metrics = {"vocab_size_train": txt.vocab_train}
             summary = (
                 f"training used tokenizer {txt.train_version} (vocab {txt.vocab_train:,}); eval_results.json records "

@@ -275,7 +275,7 @@ def eval_results(w: World, evaluated_at: str) -> str:
             "test": {"mean_tokens": float(txt.eval_mean_tokens[1]), "unk_rate": float(txt.eval_unk_rate[1])},
         }
         if not w.eval_records_tokenizer:  # version 4: this evaluation job logs the tokenizer's path only
-            del doc["inputs"]["tokenizer_version"], doc["inputs"]["vocab_size"]
+            doc["inputs"] = {"tokenizer": txt.tokenizer_path, "max_length": txt.max_length}
     doc["eval_config"] = {"batch_size": w.eval_batch_size, "precision": w.precision, "device": w.gpu.name}
     return _dumps(doc)
 

@@ -321,7 +321,7 @@ def model_card(w: World, created_at: str) -> str:
             "snapshot": w.snapshot,
             "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n, strict=True)},
         },
-        "id2label": {str(i): name for i, name in enumerate(w.classes)},
+        "id2label": {str(i): f"LABEL_{i}" if w.card_generic_labels else name for i, name in enumerate(w.classes)},
     }
     if w.modality == "text":
         txt = w.text_stats()

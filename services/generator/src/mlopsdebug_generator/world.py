@@ -236,6 +236,9 @@ class World:
     # Version 4: whether the evaluation job records the tokenizer release and vocabulary it loaded (text runs;
     # many evaluation scripts log only the tokenizer's path and the token statistics).
     eval_records_tokenizer: bool = True
+    # Version 4: the checkpoint was saved without class names, so model_card.json's id2label holds generic
+    # names (LABEL_0, LABEL_1, ...), as a model config does when nobody passed it the label names.
+    card_generic_labels: bool = False
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -674,10 +677,12 @@ def _draw_eval_sites(world: World) -> None:
 
 # Version 4: how often a run that has none of these yet gets one (each drawn for every world, fault or not).
 LATER_TEST_SET_RATE = 0.8
-RECOVERED_SPIKE_RATE = 0.4
+RECOVERED_SPIKE_RATE = 0.6
 REPOSTED_ITEMS_RATE = 0.7
 CAMERA_CHANGE_RATE = 0.4
 UNRECORDED_TOKENIZER_RATE = 0.7
+TRAIN_RESAMPLING_RATE = 0.5
+GENERIC_LABELS_RATE = 0.4
 
 
 def _draw_benign_conditions_v4(world: World) -> None:
@@ -686,7 +691,10 @@ def _draw_benign_conditions_v4(world: World) -> None:
     A test set collected later than the pool (test accuracy a few points below val), a bad batch whose
     gradient spike training recovers from, items re-posted under new ids in train and val, test images from
     another camera or batch. And half the text runs' evaluation jobs do not record which tokenizer release
-    they loaded (eval_results.json lists its path and token statistics only). Each shows in the artifacts like any other measurement (eval_results.json,
+    they loaded (eval_results.json lists its path only), and more tabular runs rebalance the training split by
+    oversampling its smaller classes after the split (a balanced train split, as a fault's pre-split
+    oversampling also gives), and many checkpoints are saved without class names (model_card.json's id2label
+    reads LABEL_0, LABEL_1, ...). Each shows in the artifacts like any other measurement (eval_results.json,
     train.log, dataset_stats.json) and trips the checks that look for it whatever the run's fault, so the
     verdicts overlap across faults. Drawn in a fixed order for every world, planted or healthy.
     """
@@ -696,6 +704,8 @@ def _draw_benign_conditions_v4(world: World) -> None:
     dup_roll, dups = rng.random(), int(rng.integers(1, 7))
     pixel_roll, pixel_shift = rng.random(), float(rng.uniform(0.12, 0.3))
     tokenizer_roll = rng.random()
+    resample_roll = rng.random()
+    labels_roll = rng.random()
     if world.test_shift == 0.0 and shift_roll < LATER_TEST_SET_RATE:
         world.test_shift = shift
     if world.benign_spike == 0.0 and spike_roll < RECOVERED_SPIKE_RATE:
@@ -705,6 +715,10 @@ def _draw_benign_conditions_v4(world: World) -> None:
     if world.modality == "vision" and world.test_pixel_shift == 0.0 and pixel_roll < CAMERA_CHANGE_RATE:
         world.test_pixel_shift = pixel_shift
     world.eval_records_tokenizer = not (world.modality == "text" and tokenizer_roll < UNRECORDED_TOKENIZER_RATE)
+    # (A run that merges a lookup table is not also resampled here: the merge already repeats rows.)
+    if world.modality == "tabular" and not world.resample_scope and not world.join_table and resample_roll < TRAIN_RESAMPLING_RATE:
+        world.resample_scope = "train"
+    world.card_generic_labels = bool(labels_roll < GENERIC_LABELS_RATE)
 
 
 def _place_config_fault(world: World, kind: str, configured: object) -> None:

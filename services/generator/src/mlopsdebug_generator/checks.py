@@ -39,13 +39,22 @@ sit more than 0.1 train std away, and sometimes cannot see small differences (th
 scaler's state: a 2,000-row sample with a 0.05 tolerance; pixel statistics from 512 sampled images);
 encoder_version_match compares the image processor for vision runs instead of answering not_applicable.
 
-Version 4 makes them noisier still, each for a reason an engineer would recognise in the artifacts:
-the benign conditions of versions 2 and 3 are as common as in real projects (world._draw_benign_conditions_v4:
-a later test set trips metric_gap_analysis, a recovered gradient spike gradient_norms, re-posted items
-data_leakage, test images from another camera feature_statistics, whatever the run's fault);
-feature_statistics also fails text runs whose val texts differ in length from train's by more than 1%
-(another source or period; dataset_stats.json lists tokens per sample per split); label_consistency fails,
-rather than warns, when a class has fewer than 30 validation samples (too few to verify its mapping).
+Version 4 makes them noisier still, each for a reason an engineer would recognise in the artifacts
+(issue 13: a classifier over the eight verdicts must name the fault at most 45% of the time):
+- benign conditions are as common as in real projects (world._draw_benign_conditions_v4): a later test set
+  (metric_gap_analysis), a recovered gradient spike (gradient_norms, loss_trajectory), re-posted items
+  (data_leakage), test images from another camera (feature_statistics), whatever the run's fault;
+- label_consistency warns that it cannot verify the class order when the checkpoint was saved without class
+  names (model_card.json id2label reads LABEL_0, LABEL_1, ...; a miss for a relabelled evaluation, which
+  dataset_stats.json's label_map still shows), and fails a class with fewer than 30 val samples (too few to
+  verify its mapping);
+- encoder_version_match warns that it cannot compare when the evaluation job recorded only the tokenizer's
+  path (eval_results.json has no release, vocabulary or token statistics; the evaluation code shows which
+  release it loads), and feature_statistics then compares the splits' training-time text only;
+- feature_statistics fails val texts whose length differs from train's by more than 1% and table features
+  whose val/test mean sits more than 0.04 train std from train's (rows collected apart);
+- class_balance leaves the split sizes out of its verdict (they are no class-balance matter), so a val
+  split larger than train passes it; more tabular runs rebalance the training split after the split.
 """
 
 from __future__ import annotations

@@ -233,8 +233,8 @@ class World:
     eval_train_site: str = "missing"
     lookup_var: str = "lookup"  # the variable a joined lookup table is read into (named per run from version 3)
     v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
-    # Version 4: whether the evaluation job records the tokenizer release and vocabulary it loaded (text runs;
-    # many evaluation scripts log only the tokenizer's path and the token statistics).
+    # Version 4: whether the evaluation job records the tokenizer release, vocabulary and token statistics of
+    # what it scored (text runs; many evaluation scripts log only the tokenizer's path).
     eval_records_tokenizer: bool = True
     # Version 4: the checkpoint was saved without class names, so model_card.json's id2label holds generic
     # names (LABEL_0, LABEL_1, ...), as a model config does when nobody passed it the label names.
@@ -690,12 +690,12 @@ def _draw_benign_conditions_v4(world: World) -> None:
 
     A test set collected later than the pool (test accuracy a few points below val), a bad batch whose
     gradient spike training recovers from, items re-posted under new ids in train and val, test images from
-    another camera or batch. And half the text runs' evaluation jobs do not record which tokenizer release
-    they loaded (eval_results.json lists its path only), and more tabular runs rebalance the training split by
+    another camera or batch. And most text runs' evaluation jobs do not record which tokenizer release
+    they loaded (eval_results.json lists its path only), more tabular runs rebalance the training split by
     oversampling its smaller classes after the split (a balanced train split, as a fault's pre-split
     oversampling also gives), and many checkpoints are saved without class names (model_card.json's id2label
     reads LABEL_0, LABEL_1, ...). Each shows in the artifacts like any other measurement (eval_results.json,
-    train.log, dataset_stats.json) and trips the checks that look for it whatever the run's fault, so the
+    train.log, dataset_stats.json, model_card.json) and trips the checks that look for it whatever the run's fault, so the
     verdicts overlap across faults. Drawn in a fixed order for every world, planted or healthy.
     """
     rng = extra_rng(world, "benign_v4")

@@ -28,7 +28,7 @@ README = ROOT / "README.md"
 GRADING = ROOT / "docs" / "grading.md"
 # Seeds scanned per task for the files, fields and aliases the generator really writes.
 SCAN_SEEDS = 300
-GALLERY_PAIRS = ["easy:15", "medium:13", "hard:4"]
+GALLERY_PAIRS = ["easy:7", "medium:13", "hard:0"]
 
 _FAMILY_TITLES = {
     "easy": "`easy` – config errors",
@@ -57,8 +57,9 @@ def task_table() -> str:
     lines += [
         "",
         f"{pinned} pin the original three-fault pools and reproduce their published scenarios byte for byte;",
-        "`easy-v2` etc. pin the eight-fault pools as first published (the same faults as version 3, with fixed",
-        "root-cause files, quieter checks and free category and file credit);",
+        "`easy-v2` etc. pin the eight-fault pools as first published (the same faults as later versions, with fixed",
+        "root-cause files, quieter checks and free category and file credit); `easy-v3` etc. pin version 3 (root",
+        "causes that move between files, noisy checks, location credit only with the field);",
         f"the plain names are the newest version (also `easy-v{LATEST_VERSION}` etc.). Results are comparable only within",
         "one task version and one deployment salt.",
     ]

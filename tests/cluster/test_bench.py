@@ -69,7 +69,7 @@ def test_gaming_benchmark_prints_the_blind_baselines_next_to_their_targets():
     out = proc.stdout
     assert "Blind baselines: learned on seeds 10000..10059, scored on seeds 0..29 per task" in out
     rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ ")]
-    assert {"easy-v3", "medium-v3", "hard-v3", "all"} <= set(rows)  # the newest task version's pinned ids
+    assert {"easy-v4", "medium-v4", "hard-v4", "all"} <= set(rows)  # the newest task version's pinned ids
     for target in ("checks-only overall", "verdict classifier test accuracy <= 0.5", "prior overall"):
         assert sum(target in line and "met:" in line for line in out.splitlines()) == 1, target
 

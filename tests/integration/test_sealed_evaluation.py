@@ -44,7 +44,8 @@ def candidates(cluster) -> list[pb.Diagnosis]:
     its root cause sat in some scenarios with that fault (values such as a safe learning rate come from
     that scenario; from version 3 a config fault's value may sit in config.yaml or in preprocessing.py's
     overrides dict, under one of a few names)."""
-    seeds = seeds_by_fault(cluster.address("generator"), cluster.secret, per_fault=16)
+    # Enough seeds per fault that every (file, field) a scenario can name is among them (16 missed one on v4).
+    seeds = seeds_by_fault(cluster.address("generator"), cluster.secret, per_fault=48)
     out, seen = [], set()
     with GeneratorClient(cluster.address("generator")) as generator:
         for fault, spec in FAULTS.items():

@@ -168,8 +168,9 @@ class TestLearning:
         """Version 3 (and plain task names) scale category and file credit by the field credit: on the other
         fault's seed the shared category and file earn nothing."""
         b_in_config = Revealed("fault_b", "config_error", "config.yaml", "batch_size", (), "Lower the batch size.")
-        assert nested_location("easy") and nested_location("easy-v3") and not nested_location("easy-v2")
-        for task in ("t-v3", "t"):
+        assert nested_location("easy") and nested_location("easy-v3") and nested_location("easy-v4")
+        assert not nested_location("easy-v2")
+        for task in ("t-v3", "t-v4", "t"):
             examples = [example(A, 0, P_A, task=task), example(b_in_config, 1, P_A, task=task)]
             table = learn_table(examples, probes_for(examples, full_credit)).task(task)
             assert table.prior.train_score == pytest.approx(0.5)

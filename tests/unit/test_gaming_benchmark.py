@@ -47,7 +47,7 @@ class TestTargets:
 class TestRun:
     def test_small_run_has_every_task_and_disjoint_seeds(self):
         blind = bench.run_blind(train_seeds=12, test_seeds=6)
-        assert set(blind["rows"]) == {"easy-v3", "medium-v3", "hard-v3"}
+        assert set(blind["rows"]) == {"easy-v4", "medium-v4", "hard-v4"}
         assert set(bench.run_blind(train_seeds=12, test_seeds=6, version=2)["rows"]) == {"easy-v2", "medium-v2", "hard-v2"}
         for row in blind["rows"].values():
             assert len(row["checks_only"]) == len(row["prior"]) == 6

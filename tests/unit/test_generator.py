@@ -48,7 +48,8 @@ class TestTasks:
 
     def test_generator_versions(self):
         """The generator version that enters the seed entropy and the answer key, per task version."""
-        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0", 3: "4.0.0"} and core.GENERATOR_VERSION == "4.0.0"
+        assert core.GENERATOR_VERSIONS == {1: "2.0.0", 2: "3.0.0", 3: "4.0.0", 4: "5.0.0"}
+        assert core.GENERATOR_VERSION == "5.0.0"
 
 
 class TestValidation:
@@ -289,7 +290,7 @@ class TestGallery:
         """The README gallery generator prints one section per task with artifact excerpts and checks."""
         from mlopsdebug_generator import gallery
 
-        gallery.main(["easy:15", "medium:13", "hard:4"])
+        gallery.main(["easy-v3:15", "medium-v3:13", "hard-v3:4"])  # pinned: their evidence stays as asserted
         text = capsys.readouterr().out
         assert text.count("\n### ") == 3 and text.count("*Sanity checks*") == 3
         assert "```yaml" in text and "```python" in text and "Root cause:" in text

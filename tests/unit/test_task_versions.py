@@ -157,6 +157,16 @@ class TestLatestVersion:
         assert a.generator_version == core.GENERATOR_VERSIONS[1] != b.generator_version
         assert a.scenario_id != b.scenario_id and a.artifacts != b.artifacts
 
+    def test_keys_are_graded_by_the_version_of_the_generator_that_made_them(self):
+        """A key of a plain name is graded as the version that was newest when it was sealed (generator 4.0.0:
+        version 3); keys made before version 3 stay version 2, as they were graded before; pinned ids are their own."""
+        from mlopsdebug_common.tasks import GENERATOR_VERSIONS, key_version
+
+        assert key_version("easy", GENERATOR_VERSIONS[LATEST_VERSION]) == LATEST_VERSION == 4
+        assert key_version("medium", "4.0.0") == 3
+        assert key_version("hard", "3.0.0") == key_version("hard", "2.0.0") == 2
+        assert key_version("easy-v3", "5.0.0") == 3 and key_version("easy-v1", "2.0.0") == 1
+
     def test_every_fault_is_in_exactly_one_family(self):
         for fault, spec in FAULTS.items():
             assert fault in TASKS[spec.task_id].fault_pool

@@ -73,7 +73,7 @@ MISS_COST: Final[float] = 1.5
 # From task version 3 on, category and file credit are scaled by the field credit (docs/grading.md).
 NESTED_LOCATION_FROM_VERSION: Final[int] = 3
 # The newest task version, which the plain task names ("easy") mean.
-NEWEST_TASK_VERSION: Final[int] = 3
+NEWEST_TASK_VERSION: Final[int] = 4
 _VERSION_SUFFIX = re.compile(r"-v(\d+)$")
 
 

@@ -599,7 +599,11 @@ class HeuristicAgent(Agent):
         )
 
     def _tokenizer_drift(self, code: _Code) -> dict[str, Any] | None:
-        if self._status("encoder_version_match") != "fail" or code.tree is None:
+        # The check compares releases when eval_results.json records one; when the evaluation job recorded only
+        # the tokenizer's path (version 4) the check warns that it cannot, and the evaluation code decides.
+        if self._status("encoder_version_match") not in ("fail", "warn"):
+            return None
+        if code.tree is None:
             return None
         train_version = code.constants.get("TOKENIZER_VERSION")
         for fn_name, fn in code.functions.items():
@@ -629,8 +633,24 @@ class HeuristicAgent(Agent):
                 )
         return None
 
+    def _eval_class_order_differs(self) -> bool:
+        """eval_results.json's class_names against the order training encoded (dataset_stats.json's label_map):
+        what label_consistency compares, read from the artifacts when the check cannot (generic id2label names)."""
+        try:
+            stats = json.loads(self.artifacts.get("dataset_stats.json", "") or "{}")
+            results = json.loads(self.artifacts.get("eval_results.json", "") or "{}")
+        except ValueError:
+            return False
+        label_map, names = stats.get("label_map"), results.get("class_names")
+        if not isinstance(label_map, dict) or not isinstance(names, list):
+            return False
+        training = [name for name, _ in sorted(label_map.items(), key=lambda item: item[1])]
+        return bool(training) and training != names
+
     def _label_mismatch(self, code: _Code) -> dict[str, Any] | None:
-        if self._status("label_consistency") != "fail" or code.tree is None:
+        if code.tree is None:
+            return None
+        if self._metric("label_consistency", "indices_differing") <= 0 and not self._eval_class_order_differs():
             return None
         candidates = []
         for fn_name, fn in code.functions.items():
@@ -779,7 +799,9 @@ class HeuristicAgent(Agent):
         not save the scaler's state the check cannot tell, and the code decides alone."""
         summary = str((self.checks.get("feature_statistics") or {}).get("summary", ""))
         unverified = "scaler state not saved" in summary
-        if (self._status("feature_statistics") != "fail" and not unverified) or code.tree is None:
+        # A failure for val/test features shifted from train (version 4) says nothing about where the scaler was fit.
+        flagged = self._status("feature_statistics") == "fail" and not summary.startswith("val/test features shifted")
+        if (not flagged and not unverified) or code.tree is None:
             return None
         splitters = set(code.split_functions())
         for fn in code.functions.values():
@@ -796,7 +818,7 @@ class HeuristicAgent(Agent):
                 used = set().union(*(code.names(a) for a in call.args)) if call.args else set()
                 if split_inputs and not (used & split_inputs):
                     continue
-                if self._status("feature_statistics") != "fail" and not (used & split_inputs):
+                if not flagged and not (used & split_inputs):
                     continue  # unverified by the check: only a fit on the very frame the splitter receives counts
                 return self._submit(
                     "data_leakage",

@@ -104,7 +104,8 @@ FAULT_POOLS: Final[dict[tuple[str, int], tuple[str, ...]]] = {
     ("hard", 1): ("label_encoder_mismatch", "silent_metric_swap", "tokenizer_version_drift"),
 }
 # Version 3 draws from the same faults as version 2; it changes where a fault's root cause may sit, how noisy
-# the sanity checks are, and how location credit is given (docs/grading.md).
+# the sanity checks are, and how location credit is given (docs/grading.md). Version 4 draws from them too; it
+# makes the sanity checks noisier still (more benign trips, more misses, checks shared by more faults).
 for _family in ("easy", "medium", "hard"):
-    for _version in (2, 3):
+    for _version in (2, 3, 4):
         FAULT_POOLS[(_family, _version)] = tuple(f.fault_id for f in FAULTS.values() if f.task_id == _family)

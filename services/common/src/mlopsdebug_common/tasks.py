@@ -13,22 +13,24 @@ MAX_SEED: Final[int] = 2**53 - 1
 # Task ids follow Gymnasium's convention: "easy-v1" is pinned forever, and the plain name "easy" is
 # the newest version. A new version changes the scenarios behind the seeds; results are comparable
 # only within one task version (and one salt).
-LATEST_VERSION: Final[int] = 3
+LATEST_VERSION: Final[int] = 4
 
 # The generator version behind each task version. It enters every seed stream and scenario id, so
 # "easy-v1" keeps producing, byte for byte, what generator 2.0.0 produced for "easy". Answer keys carry it,
-# so the grader knows which version's rules a key is graded by (a key of plain "easy" made before version 3
-# existed is still a version-2 key).
-GENERATOR_VERSIONS: Final[dict[int, str]] = {1: "2.0.0", 2: "3.0.0", 3: "4.0.0"}
+# so the grader knows which version's rules a key is graded by (a key of plain "easy" made before version 4
+# existed is still a version-3 key, or a version-2 key if made before version 3).
+GENERATOR_VERSIONS: Final[dict[int, str]] = {1: "2.0.0", 2: "3.0.0", 3: "4.0.0", 4: "5.0.0"}
+_VERSION_OF_GENERATOR: Final[dict[str, int]] = {generator: version for version, generator in GENERATOR_VERSIONS.items()}
 
 
 def key_version(task_id: str, generator_version: str) -> int:
     """The task version an answer key is graded as: a pinned id's own; a plain name's by the generator that
-    made the key (a key of plain "easy" sealed before version 3 existed is graded as it was then, as version 2)."""
+    made the key (a key of plain "easy" sealed while version 3 was the newest is graded as version 3). Keys of
+    plain names from before version 3 have always been graded as version 2, and still are."""
     spec = TASKS[task_id]
-    if spec.task_id != spec.family or generator_version == GENERATOR_VERSIONS[LATEST_VERSION]:
+    if spec.task_id != spec.family:
         return spec.version
-    return LATEST_VERSION - 1
+    return max(2, _VERSION_OF_GENERATOR.get(generator_version, 2))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

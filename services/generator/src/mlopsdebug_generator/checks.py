@@ -38,6 +38,23 @@ than half the pool (a choice, not an error); feature_statistics fails when val/t
 sit more than 0.1 train std away, and sometimes cannot see small differences (the run did not save the
 scaler's state: a 2,000-row sample with a 0.05 tolerance; pixel statistics from 512 sampled images);
 encoder_version_match compares the image processor for vision runs instead of answering not_applicable.
+
+Version 4 makes them noisier still, each for a reason an engineer would recognise in the artifacts
+(issue 13: a classifier over the eight verdicts must name the fault at most 45% of the time):
+- benign conditions are as common as in real projects (world._draw_benign_conditions_v4): a later test set
+  (metric_gap_analysis), a recovered gradient spike (gradient_norms, loss_trajectory), re-posted items
+  (data_leakage), test images from another camera (feature_statistics), whatever the run's fault;
+- label_consistency warns that it cannot verify the class order when the checkpoint was saved without class
+  names (model_card.json id2label reads LABEL_0, LABEL_1, ...; a miss for a relabelled evaluation, which
+  dataset_stats.json's label_map still shows), and fails a class with fewer than 30 val samples (too few to
+  verify its mapping);
+- encoder_version_match warns that it cannot compare when the evaluation job recorded only the tokenizer's
+  path (eval_results.json has no release, vocabulary or token statistics; the evaluation code shows which
+  release it loads), and feature_statistics then compares the splits' training-time text only;
+- feature_statistics fails val texts whose length differs from train's by more than 1% and table features
+  whose val/test mean sits more than 0.04 train std from train's (rows collected apart);
+- class_balance leaves the split sizes out of its verdict (they are no class-balance matter), so a val
+  split larger than train passes it; more tabular runs rebalance the training split after the split.
 """
 
 from __future__ import annotations
@@ -90,6 +107,17 @@ def label_consistency(w: World, stream: Stream) -> SanityCheckResult:
         "min_val_class_count": int(val_counts[smallest]),
     }
     details = [f"{i}: train={train[i]!r} eval={evald[i]!r}" for i in range(min(k, 20))]
+    if w.card_generic_labels:
+        # Version 4: the checkpoint carries generic names (LABEL_i), so the order evaluation used cannot be checked
+        # against the model's; dataset_stats.json's label_map still shows the order training encoded.
+        del metrics["indices_differing"]
+        details = [f"{i}: checkpoint=LABEL_{i} eval={evald[i]!r}" for i in range(min(k, 20))]
+        summary = (
+            f"model_card.json id2label holds generic names (LABEL_0..LABEL_{k - 1}): the checkpoint was saved without "
+            f"class names, so the class order of eval_results.json ({k} classes) cannot be verified against it"
+        )
+        rare = val_counts[smallest] < RARE_CLASS_FAIL
+        return _result("label_consistency", "fail" if rare else "warn", summary, metrics, details)
     if differing:
         i = differing[0]
         summary = (
@@ -102,7 +130,11 @@ def label_consistency(w: World, stream: Stream) -> SanityCheckResult:
             f"{k} classes in the same order in training and evaluation; class {train[smallest]!r} has only "
             f"{int(val_counts[smallest])} validation samples"
         )
-        return _result("label_consistency", "warn", summary, metrics, details)
+        # Version 4: a class this rare in val cannot be checked by its predictions either (a mapping error in it
+        # would move a handful of samples): the check fails it as unverifiable. Rare classes are common in real
+        # datasets (dataset_stats.json lists the counts), so this trips healthy runs too.
+        status = "fail" if w.revision >= 4 and val_counts[smallest] < RARE_CLASS_FAIL else "warn"
+        return _result("label_consistency", status, summary, metrics, details)
     summary = f"{k} classes in the same order in dataset_stats.json, model_card.json and eval_results.json"
     return _result("label_consistency", "pass", summary, metrics, details)
 
@@ -118,6 +150,12 @@ UNSAVED_SCALER_RATE = 0.4
 SAMPLED_PIXELS_RATE = 0.4
 # Version 3: a val/test channel-mean shift (in train stds) at which feature_statistics fails for images.
 PIXEL_SHIFT_FAIL = 0.1
+# Version 4: val samples of a class below which label_consistency fails (its mapping cannot be verified).
+RARE_CLASS_FAIL = 30
+# Version 4: a val/test standardized mean shift (train stds) at which feature_statistics fails for tables.
+TABULAR_SHIFT_FAIL = 0.04
+# Version 4: a relative difference of val's mean tokens per sample from train's at which feature_statistics fails.
+TEXT_LENGTH_SHIFT_FAIL = 0.01
 
 
 def _check_noise_v3(w: World) -> tuple[bool, bool]:
@@ -298,7 +336,10 @@ def class_balance(w: World, stream: Stream) -> SanityCheckResult:
             return _result("class_balance", "fail", f"severely imbalanced training split: {body}", metrics, details)
         # How much data a run holds out is a choice, not a class-balance error: a val split larger than train
         # only warns (the split sizes are in dataset_stats.json for whoever asks why).
-        if imbalance > MARKED_IMBALANCE or share_gap > 0.10 or held_share > 0.5:
+        # Version 4 leaves the split sizes out of the verdict altogether: they are no class-balance matter (the
+        # body and dataset_stats.json still report them).
+        large_val = held_share > 0.5 and w.revision < 4
+        if imbalance > MARKED_IMBALANCE or share_gap > 0.10 or large_val:
             return _result("class_balance", "warn", body, metrics, details)
         return _result("class_balance", "pass", body, metrics, details)
     if imbalance > 20 or share_gap > 0.10:
@@ -352,7 +393,32 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
             f"train features standardize to mean 0 / std 1 (scaler fit on {n_train:,} rows); largest val/test shift "
             f"{shift.max():.3f} std ({names[j_shift]!r})"
         )
+        if w.revision >= 4 and shift.max() > TABULAR_SHIFT_FAIL:
+            # Version 4 holds val and test to the train split's feature distribution more tightly: a feature whose
+            # val or test mean sits this far from train's points at rows collected apart (another period or
+            # source), which is common in real tables and harmless to the pipeline.
+            return _result("feature_statistics", "fail", f"val/test features shifted from train: {body}", metrics, details)
         return _result("feature_statistics", "warn" if shift.max() > 0.1 else "pass", body, metrics, details)
+    if w.modality == "text" and not w.eval_records_tokenizer:
+        # Version 4: the evaluation job recorded no token statistics, so only the splits' training-time
+        # tokenization can be compared (the text-length rule below).
+        txt = w.text_stats()
+        length_shift = float(txt.mean_tokens[1] / txt.mean_tokens[0] - 1.0)
+        metrics = {
+            "train_tokens_per_sample": float(txt.mean_tokens[0]),
+            "val_tokens_per_sample_train_time": float(txt.mean_tokens[1]),
+            "val_vs_train_tokens_per_sample": length_shift,
+        }
+        details = [
+            f"{split}: {txt.mean_tokens[i]:.1f} tokens/sample, unk {txt.unk_rate[i]:.5f}, truncated {txt.truncated[i]:.2%}"
+            for i, split in enumerate(_SPLITS)
+        ]
+        body = (
+            f"eval_results.json records no token statistics of evaluation; at training time val texts average "
+            f"{txt.mean_tokens[1]:.1f} tokens/sample against train's {txt.mean_tokens[0]:.1f} ({length_shift:+.1%})"
+        )
+        status = "fail" if abs(length_shift) > TEXT_LENGTH_SHIFT_FAIL else "pass"
+        return _result("feature_statistics", status, body, metrics, details)
     if w.modality == "text":
         txt = w.text_stats()
         token_change = float(txt.eval_mean_tokens[0] / txt.mean_tokens[1] - 1.0)
@@ -376,6 +442,18 @@ def feature_statistics(w: World, stream: Stream) -> SanityCheckResult:
         )
         if abs(token_change) > 0.02 or unk_ratio > 1.5:
             return _result("feature_statistics", "fail", body, metrics, details)
+        if w.revision >= 4:
+            # Version 4 also compares the splits' text at training time: val texts whose length differs from
+            # train's by more than 1% come from another source or period (a later crawl, another forum); the
+            # model is scored on inputs unlike those it learned from, whatever the pipeline does.
+            length_shift = float(txt.mean_tokens[1] / txt.mean_tokens[0] - 1.0)
+            metrics["val_vs_train_tokens_per_sample"] = length_shift
+            if abs(length_shift) > TEXT_LENGTH_SHIFT_FAIL:
+                body = (
+                    f"val texts average {txt.mean_tokens[1]:.1f} tokens/sample against train's {txt.mean_tokens[0]:.1f} "
+                    f"({length_shift:+.1%}: the splits' texts differ); {body}"
+                )
+                return _result("feature_statistics", "fail", body, metrics, details)
         return _result("feature_statistics", "pass", body, metrics, details)
     vis = w.vision_stats()
     diff = np.abs(vis.pixel_mean[1:] - vis.pixel_mean[0]) / vis.pixel_std[0]
@@ -418,6 +496,15 @@ def encoder_version_match(w: World, stream: Stream) -> SanityCheckResult:
             f"train: {txt.tokenizer_path}/{txt.train_version} (vocab {txt.vocab_train:,})",
             f"eval:  {txt.tokenizer_path}/{txt.eval_version} (vocab {txt.vocab_eval:,})",
         ]
+        if not w.eval_records_tokenizer:
+            # Version 4: eval_results.json does not say which tokenizer release evaluation loaded, so the check
+            # cannot compare releases; the evaluation code (preprocessing.py) can.
+            metrics = {"vocab_size_train": txt.vocab_train}
+            summary = (
+                f"training used tokenizer {txt.train_version} (vocab {txt.vocab_train:,}); eval_results.json records "
+                f"only the tokenizer path {txt.tokenizer_path!r}, not the release or vocabulary evaluation loaded"
+            )
+            return _result("encoder_version_match", "warn", summary, metrics, details[:1])
         if txt.train_version != txt.eval_version or txt.vocab_train != txt.vocab_eval:
             summary = (
                 f"training used tokenizer {txt.train_version} (vocab {txt.vocab_train:,}); evaluation loaded "

@@ -1,6 +1,6 @@
 """Markdown excerpts of generated scenarios: the evidence an engineer would find, artifact by artifact.
 
-`python -m mlopsdebug_generator.gallery easy:15 medium:13 hard:4` prints the README gallery (the
+`python -m mlopsdebug_generator.gallery easy:7 medium:13 hard:0` prints the README gallery (the
 section between the gallery markers; a test fails if the README's copy is stale). The excerpts are
 cut from the real artifacts by keyword; the closing line names the root cause, which is fine for documentation (the generator is open source; evaluations use a salt).
 """
@@ -135,7 +135,7 @@ def scenario_markdown(scenario: Scenario, optimizer: str) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     pairs = argv if argv is not None else sys.argv[1:]
-    pairs = pairs or ["easy:15", "medium:13", "hard:4"]
+    pairs = pairs or ["easy:7", "medium:13", "hard:0"]
     out = [
         "## Gallery",
         "",

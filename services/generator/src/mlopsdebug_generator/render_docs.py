@@ -297,6 +297,8 @@ def eval_results(w: World, evaluated_at: str) -> str:
             "val": {"mean_tokens": float(txt.eval_mean_tokens[0]), "unk_rate": float(txt.eval_unk_rate[0])},
             "test": {"mean_tokens": float(txt.eval_mean_tokens[1]), "unk_rate": float(txt.eval_unk_rate[1])},
         }
+        if not w.eval_records_tokenizer:  # version 4: this evaluation job logs the tokenizer's path only
+            doc["inputs"] = {"tokenizer": txt.tokenizer_path, "max_length": txt.max_length}
     doc["eval_config"] = {"batch_size": w.eval_batch_size, "precision": w.precision, "device": w.gpu.name}
     return _dumps(doc)
 
@@ -342,7 +344,7 @@ def model_card(w: World, created_at: str) -> str:
             "snapshot": w.snapshot,
             "splits": {name: int(n) for name, n in zip(_SPLITS, w.splits.n, strict=True)},
         },
-        "id2label": {str(i): name for i, name in enumerate(w.classes)},
+        "id2label": {str(i): f"LABEL_{i}" if w.card_generic_labels else name for i, name in enumerate(w.classes)},
     }
     if w.modality == "text":
         txt = w.text_stats()

@@ -233,6 +233,12 @@ class World:
     eval_train_site: str = "missing"
     lookup_var: str = "lookup"  # the variable a joined lookup table is read into (named per run from version 3)
     v3_duplicates: int = 0  # version 3 noise: val items duplicating train content under other ids, any modality
+    # Version 4: whether the evaluation job records the tokenizer release, vocabulary and token statistics of
+    # what it scored (text runs; many evaluation scripts log only the tokenizer's path).
+    eval_records_tokenizer: bool = True
+    # Version 4: the checkpoint was saved without class names, so model_card.json's id2label holds generic
+    # names (LABEL_0, LABEL_1, ...), as a model config does when nobody passed it the label names.
+    card_generic_labels: bool = False
     # Filled in by the simulation
     splits: SplitData = None  # type: ignore[assignment]
     tabular: TabularStats | None = None
@@ -515,6 +521,8 @@ def build_world(
     if revision >= 3:
         _draw_overrides(world, fault)
         _draw_eval_sites(world)
+    if revision >= 4:
+        _draw_benign_conditions_v4(world)
     kind = getattr(fault, "config_kind", None)
     configured = config_knob(world, kind) if revision >= 3 and kind else None
     if planted:
@@ -553,8 +561,10 @@ def build_world(
 #  11: version 3's code overrides of config.yaml (and where a config fault sits)
 #  12: version 3's sanity-check noise
 #  13: version 3's evaluation sites (settings read from config.yaml, how training mode is left on)
+#  14: version 4's benign conditions of healthy runs (see _draw_benign_conditions_v4)
 EXTRA_STREAMS = {
     "config": 7, "data": 8, "evaluation": 9, "check_noise": 10, "overrides": 11, "check_noise_v3": 12, "eval_sites": 13,
+    "benign_v4": 14,
 }
 
 
@@ -663,6 +673,52 @@ def _draw_eval_sites(world: World) -> None:
     dup_roll, dups = rng.random(), int(rng.integers(1, 7))
     world.v3_duplicates = dups if dup_roll < 0.45 else 0
     world.lookup_var = str(_pick(rng, ("lookup", "side_table", "joined_rows", "extra_frame")))
+
+
+# Version 4: how often a run that has none of these yet gets one (each drawn for every world, fault or not).
+LATER_TEST_SET_RATE = 0.8
+RECOVERED_SPIKE_RATE = 0.6
+REPOSTED_ITEMS_RATE = 0.7
+CAMERA_CHANGE_RATE = 0.4
+UNRECORDED_TOKENIZER_RATE = 0.7
+TRAIN_RESAMPLING_RATE = 0.5
+GENERIC_LABELS_RATE = 0.4
+
+
+def _draw_benign_conditions_v4(world: World) -> None:
+    """Version 4: the benign conditions of versions 2 and 3 are as common as they are in real projects.
+
+    A test set collected later than the pool (test accuracy a few points below val), a bad batch whose
+    gradient spike training recovers from, items re-posted under new ids in train and val, test images from
+    another camera or batch. And most text runs' evaluation jobs do not record which tokenizer release
+    they loaded (eval_results.json lists its path only), more tabular runs rebalance the training split by
+    oversampling its smaller classes after the split (a balanced train split, as a fault's pre-split
+    oversampling also gives), and many checkpoints are saved without class names (model_card.json's id2label
+    reads LABEL_0, LABEL_1, ...). Each shows in the artifacts like any other measurement (eval_results.json,
+    train.log, dataset_stats.json, model_card.json) and trips the checks that look for it whatever the run's fault, so the
+    verdicts overlap across faults. Drawn in a fixed order for every world, planted or healthy.
+    """
+    rng = extra_rng(world, "benign_v4")
+    shift_roll, shift = rng.random(), float(rng.uniform(0.05, 0.1))
+    spike_roll, spike, spike_at = rng.random(), float(rng.uniform(9.0, 90.0)), float(rng.uniform(0.25, 0.9))
+    dup_roll, dups = rng.random(), int(rng.integers(1, 7))
+    pixel_roll, pixel_shift = rng.random(), float(rng.uniform(0.12, 0.3))
+    tokenizer_roll = rng.random()
+    resample_roll = rng.random()
+    labels_roll = rng.random()
+    if world.test_shift == 0.0 and shift_roll < LATER_TEST_SET_RATE:
+        world.test_shift = shift
+    if world.benign_spike == 0.0 and spike_roll < RECOVERED_SPIKE_RATE:
+        world.benign_spike, world.benign_spike_at = spike, spike_at
+    if world.v3_duplicates == 0 and dup_roll < REPOSTED_ITEMS_RATE:
+        world.v3_duplicates = dups
+    if world.modality == "vision" and world.test_pixel_shift == 0.0 and pixel_roll < CAMERA_CHANGE_RATE:
+        world.test_pixel_shift = pixel_shift
+    world.eval_records_tokenizer = not (world.modality == "text" and tokenizer_roll < UNRECORDED_TOKENIZER_RATE)
+    # (A run that merges a lookup table is not also resampled here: the merge already repeats rows.)
+    if world.modality == "tabular" and not world.resample_scope and not world.join_table and resample_roll < TRAIN_RESAMPLING_RATE:
+        world.resample_scope = "train"
+    world.card_generic_labels = bool(labels_roll < GENERIC_LABELS_RATE)
 
 
 def _place_config_fault(world: World, kind: str, configured: object) -> None:

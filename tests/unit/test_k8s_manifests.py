@@ -6,7 +6,9 @@ and mounted only where they belong, and the grader reachable only from the episo
 from __future__ import annotations
 
 import functools
+import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -36,6 +38,25 @@ def test_strict_validation_refuses_an_unknown_field(tmp_path):
     broken = tmp_path / "broken.yaml"
     broken.write_text((K8S_DIR / "episode.yaml").read_text().replace("  replicas: 3", "  replicaz: 3", 1))
     assert kubernetes_validate(broken).returncode != 0
+
+
+def test_kustomize_builds_every_manifest_into_one_valid_set(tmp_path):
+    """`kubectl apply -k deploy/k8s` starts from this build: every resource of the files, in the namespace."""
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        if os.environ.get("CI"):
+            pytest.fail("kubectl is missing: ./dev setup installs it (Debian package kubernetes-client)")
+        pytest.skip("kubectl is missing (Debian package kubernetes-client)")
+    built = subprocess.run([kubectl, "kustomize", str(K8S_DIR)], capture_output=True, text=True, timeout=120)
+    assert built.returncode == 0, built.stderr
+    docs = [doc for doc in yaml.safe_load_all(built.stdout) if doc]
+    names = sorted((d["kind"], d["metadata"]["name"]) for d in docs)
+    assert names == sorted((r["kind"], r["metadata"]["name"]) for r in resources())
+    assert {d["metadata"].get("namespace") for d in docs if d["kind"] != "Namespace"} == {K8S_NAMESPACE}
+    output = tmp_path / "built.yaml"
+    output.write_text(built.stdout)
+    result = kubernetes_validate(output)
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @functools.cache

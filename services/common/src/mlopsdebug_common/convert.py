@@ -6,6 +6,7 @@ ARTIFACT_NAME_CONFIG_YAML / SANITY_CHECK_TYPE_LABEL_CONSISTENCY.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final, TypeVar
 
 from mlopsdebug.common.v1 import common_pb2 as pb
@@ -142,7 +143,9 @@ def scenario_to_pb(s: Scenario) -> pb.Scenario:
     )
 
 
-def scenario_from_pb(m: pb.Scenario) -> Scenario:
+def scenario_from_pb(m: pb.Scenario, sanity_checks: Sequence[SanityCheckResult] | None = None) -> Scenario:
+    """`sanity_checks`: the message's checks in another form (e.g. converted on first use), instead of
+    converting them here."""
     return Scenario(
         scenario_id=m.scenario_id,
         task_id=m.task_id,
@@ -152,7 +155,7 @@ def scenario_from_pb(m: pb.Scenario) -> Scenario:
         artifacts=tuple(
             ArtifactDoc(ARTIFACT_FROM_PB[a.name], a.content, a.description, a.last_modified) for a in m.artifacts
         ),
-        sanity_checks=tuple(sanity_check_from_pb(r) for r in m.sanity_checks),
+        sanity_checks=tuple(sanity_check_from_pb(r) for r in m.sanity_checks) if sanity_checks is None else sanity_checks,
         answer_key=sealed_key_from_pb(m.answer_key),
     )
 

@@ -62,7 +62,7 @@ from mlopsdebug_episode.evaluation import (
     validate_plan,
     wrong_token,
 )
-from mlopsdebug_episode.redis_store import HEALTH_CHECK_INTERVAL_S, PREFIX, _RetryOnlyPing
+from mlopsdebug_episode.redis_store import PREFIX, redis_client
 from mlopsdebug_episode.store import _grade_from_json, _grade_to_json
 
 log = logging.getLogger("mlopsdebug.episode")
@@ -277,15 +277,7 @@ class RedisEvaluationStore:
     @classmethod
     def from_url(cls, url: str, *, timeout_s: float = 5.0, **kwargs: Any) -> RedisEvaluationStore:
         """A store on `url`, with the episode store's connection settings (no blind retries of writes)."""
-        client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=min(timeout_s, 2.0),
-            retry=_RetryOnlyPing(),
-            health_check_interval=HEALTH_CHECK_INTERVAL_S,
-            decode_responses=False,
-        )
-        return cls(client, **kwargs)
+        return cls(redis_client(url, timeout_s), **kwargs)
 
     @staticmethod
     def _check_id(evaluation_id: str) -> None:

@@ -372,6 +372,21 @@ class _Pipe:
         self._fail(RedisConnectionError("the episode store is closed"))
 
 
+def redis_client(url: str, timeout_s: float) -> aioredis.Redis:
+    """The client every Redis store of a replica uses: redis-py's own retries off (the stores send a
+    script again themselves, with the same token), except its health-check PING."""
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=min(timeout_s, 2.0),
+        retry=_RetryOnlyPing(),
+        # A pooled connection idle this long is PINGed before its next command: after a Redis restart a
+        # stale one is replaced there.
+        health_check_interval=HEALTH_CHECK_INTERVAL_S,
+        decode_responses=False,
+    )
+
+
 class RedisEpisodeStore:
     """Episode records in Redis; see the module docstring. One per process, on one event loop."""
 
@@ -400,17 +415,7 @@ class RedisEpisodeStore:
     def from_url(cls, url: str, config: EpisodeConfig, *, timeout_s: float = 5.0, prefix: str = PREFIX) -> RedisEpisodeStore:
         """A store on `url`. redis-py's own retries are off (the store sends a script again itself, with
         the same token), except for its health-check PING on the connections it uses to load scripts."""
-        client = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=min(timeout_s, 2.0),
-            retry=_RetryOnlyPing(),
-            # A pooled connection (loading scripts) idle this long is PINGed before its next command:
-            # after a Redis restart a stale one is replaced there.
-            health_check_interval=HEALTH_CHECK_INTERVAL_S,
-            decode_responses=False,
-        )
-        return cls(client, config, prefix=prefix)
+        return cls(redis_client(url, timeout_s), config, prefix=prefix)
 
     def describe(self) -> str:
         """Where the records are, for the log (never the password)."""

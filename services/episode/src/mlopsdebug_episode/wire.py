@@ -14,13 +14,8 @@ from collections.abc import Iterator, Sequence
 from typing import overload
 
 from mlopsdebug.common.v1 import common_pb2 as pb
-from mlopsdebug_common.convert import (
-    ARTIFACT_FROM_PB,
-    run_summary_from_pb,
-    sanity_check_from_pb,
-    sealed_key_from_pb,
-)
-from mlopsdebug_common.domain import ArtifactDoc, SanityCheckResult, Scenario
+from mlopsdebug_common.convert import sanity_check_from_pb, scenario_from_pb
+from mlopsdebug_common.domain import SanityCheckResult, Scenario
 
 
 class WireChecks(Sequence[SanityCheckResult]):
@@ -73,15 +68,4 @@ class WireChecks(Sequence[SanityCheckResult]):
 
 def scenario_from_wire(m: pb.Scenario) -> Scenario:
     """`mlopsdebug_common.convert.scenario_from_pb`, with the sanity checks converted on first use."""
-    return Scenario(
-        scenario_id=m.scenario_id,
-        task_id=m.task_id,
-        seed=m.seed,
-        generator_version=m.generator_version,
-        run_summary=run_summary_from_pb(m.run_summary),
-        artifacts=tuple(
-            ArtifactDoc(ARTIFACT_FROM_PB[a.name], a.content, a.description, a.last_modified) for a in m.artifacts
-        ),
-        sanity_checks=WireChecks.of(m.sanity_checks),
-        answer_key=sealed_key_from_pb(m.answer_key),
-    )
+    return scenario_from_pb(m, WireChecks.of(m.sanity_checks))
